@@ -1,0 +1,210 @@
+"""The committed, read-only data snapshot: real Yahoo-derived data in the cache's own format.
+
+``eventstudy/data/snapshot/`` holds one prices file per ticker (``prices/<T>.parquet``, the
+:mod:`.store` format), the tables (``tables/<name>.parquet``: companies, share counts, 2026
+market values, Fama–French factors in percent as published, a third source of closes), the
+provenance notes ``SOURCES-*.md``, and ``MANIFEST``: one line per file,
+``path sha256 rows first last source``. Each file's checksum is verified when it is first read.
+
+:func:`build_snapshot` is the import: it re-creates every file from the shared data folder
+(no value altered: text → float64, source columns renamed to the common format).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from ..errors import ChecksumError, DataError
+from .store import PRICE_COLUMNS, Coverage, read_prices, write_prices, write_table
+
+SNAPSHOT_DIR = Path(__file__).with_name("snapshot")
+MANIFEST = "MANIFEST"
+FETCHED_AT = "2026-05-31"
+STOCK_RANGE = ("2023-10-02", "2025-06-30")  # the range the stock files were cut to (listings may start later)  # vintage of the unadjusted source (SOURCES-prices.md §1)
+TABLES = ("companies", "shares_outstanding", "market_values_2026", "ff3", "ff5", "mom", "closes")
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    path: str
+    sha256: str
+    rows: int
+    first: str
+    last: str
+    source: str
+
+    def line(self) -> str:
+        return f"{self.path} {self.sha256} {self.rows} {self.first} {self.last} {self.source}"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Snapshot:
+    """Read access to a snapshot folder; every file is checked against ``MANIFEST`` on load."""
+
+    def __init__(self, root: Path = SNAPSHOT_DIR) -> None:
+        self.root = Path(root)
+        manifest = self.root / MANIFEST
+        if not manifest.is_file():
+            raise DataError(f"no snapshot MANIFEST in {self.root}; rebuild it with `eventstudy snapshot`")
+        self.entries = {
+            e.path: e for e in (ManifestEntry(*_split(line)) for line in _lines(manifest))
+        }
+        self._verified: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"Snapshot({str(self.root)!r}, files={len(self.entries)})"
+
+    def tickers(self) -> list[str]:
+        return sorted(p[len("prices/") : -len(".parquet")] for p in self.entries if p.startswith("prices/"))
+
+    def entry(self, ticker: str) -> ManifestEntry | None:
+        return self.entries.get(f"prices/{ticker}.parquet")
+
+    def _checked(self, rel: str) -> Path:
+        path = self.root / rel
+        if rel not in self._verified:
+            entry = self.entries.get(rel)
+            if entry is None or not path.is_file():
+                raise DataError(f"{rel} is not in the snapshot at {self.root}")
+            if sha256(path) != entry.sha256:
+                raise ChecksumError(path, "its sha256 differs from the MANIFEST (the file was altered)")
+            self._verified.add(rel)
+        return path
+
+    def prices(self, ticker: str) -> tuple[pd.DataFrame, Coverage]:
+        return read_prices(self._checked(f"prices/{ticker}.parquet"))
+
+    def table(self, name: str) -> pd.DataFrame:
+        return pd.read_parquet(self._checked(f"tables/{name}.parquet"))
+
+
+def _lines(path: Path) -> list[str]:
+    return [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def _split(line: str) -> list:
+    path, digest, rows, first, last, source = line.split(maxsplit=5)
+    return [path, digest, int(rows), first, last, source]
+
+
+@functools.cache
+def default_snapshot() -> Snapshot:
+    """The snapshot shipped inside the package."""
+    return Snapshot(SNAPSHOT_DIR)
+
+
+# ---------------------------------------------------------------------------------------------
+# Import from the shared data folder (a reproducible command: `eventstudy snapshot --from DIR`)
+
+_UNADJ = "yahoo-chart-split-adjusted:SungKyu-Kim39/BackTester39@e57a932"
+_ADJ = {
+    **dict.fromkeys(["VST", "CEG", "TSM", "GEV"], "yahoo-auto-adjust:samanyugoyal2010/ai-stock@b6109d2"),
+    **dict.fromkeys(["MRVL", "SMCI"], "yahoo-auto-adjust:cocoajonmat/quant-backtest@d3abfb4"),
+}
+_ADJ_DEFAULT = "yahoo-auto-adjust:DrRobAnthony/market-data@005b391"
+_INDICES = {
+    "^GSPC": ("indices/GSPC.csv", "yahoo-index:guydekowski/market-lab@6a10f1b"),
+    "^IXIC": ("indices/IXIC.csv", "yahoo-index:GhousHussain/deepseek-event-study@d44c279"),
+    "^SOX": ("indices/SOX.csv", "yahoo-index:eevanthu/CS4602ML-FinalProject@22958be"),
+    "SMH": ("indices/SMH.csv", "yahoo-close-adjustment-unknown:dsturdy/Factor_Attribution@096a2ae"),
+}
+_TABLE_FILES = {
+    "companies": "companies.csv",
+    "shares_outstanding": "shares_outstanding.csv",
+    "market_values_2026": "market_values_2026.csv",
+    "ff3": "factors/ff3_daily.csv",
+    "ff5": "factors/ff5_daily.csv",
+    "mom": "factors/mom_daily.csv",
+    "closes": "closes/unadjusted_closes.csv",
+}
+_TABLE_SOURCES = {
+    "companies": "BackTester39-stocks.json@e57a932",
+    "shares_outstanding": "filings-see-SOURCES-fundamentals.md",
+    "market_values_2026": "BackTester39-stocks.json@e57a932",
+    "ff3": "Fama-French-202604:tommy66779/Comparaison-IA-DotCom@852727c",
+    "ff5": "Fama-French-202509:SerinaTraore/Investments-Project@b33049d",
+    "mom": "Fama-French-202604:tommy66779/Comparaison-IA-DotCom@323587e",
+    "closes": "yahoo-closes:tommy66779/Comparaison-IA-DotCom@323587e",
+}
+
+
+def _read_ohlcv(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, parse_dates=["date"], index_col="date")
+    return frame.astype("float64")
+
+
+def _ticker_frame(shared: Path, ticker: str) -> tuple[pd.DataFrame, str]:
+    """Traded OHLCV + dividends from ``unadjusted/``, the adjusted close from ``prices/``."""
+    unadj, adj = shared / "unadjusted" / f"{ticker}.csv", shared / "prices" / f"{ticker}.csv"
+    if unadj.is_file():
+        frame, source = _read_ohlcv(unadj), _UNADJ
+        divs = shared / "dividends" / f"{ticker}.csv"
+        paid = pd.read_csv(divs, parse_dates=["date"], index_col="date")["dividend"] if divs.is_file() else None
+        frame["dividends"] = 0.0 if paid is None else paid.reindex(frame.index).fillna(0.0)
+    else:  # only an adjusted series exists: no traded prices (VST, ASML)
+        frame, source = pd.DataFrame(index=_read_ohlcv(adj).index), "no-traded-prices"
+        frame["volume"] = _read_ohlcv(adj)["volume"]
+    if adj.is_file():
+        frame["adj_close"] = _read_ohlcv(adj)["close"].reindex(frame.index)
+        source += "+adj_close:" + _ADJ.get(ticker, _ADJ_DEFAULT).split(":", 1)[1]
+    return frame.reindex(columns=PRICE_COLUMNS), source
+
+
+def _index_frame(shared: Path, rel: str) -> pd.DataFrame:
+    frame = _read_ohlcv(shared / rel)
+    frame["dividends"] = 0.0
+    return frame.reindex(columns=PRICE_COLUMNS)
+
+
+def _write_prices_entry(out: Path, ticker: str, frame: pd.DataFrame, source: str,
+                        requested: tuple[str, str] | None = None) -> ManifestEntry:
+    rel = f"prices/{ticker}.parquet"
+    first, last = f"{frame.index[0]:%Y-%m-%d}", f"{frame.index[-1]:%Y-%m-%d}"
+    lo, hi = requested or (first, last)
+    write_prices(out / rel, frame, Coverage(ticker, lo, hi, source, FETCHED_AT, len(frame)))
+    return ManifestEntry(rel, sha256(out / rel), len(frame), first, last, source)
+
+
+def _write_table_entry(out: Path, name: str, frame: pd.DataFrame) -> ManifestEntry:
+    rel = f"tables/{name}.parquet"
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    write_table(out / rel, table.replace_schema_metadata({}))
+    dates = frame["date"] if "date" in frame else pd.Series(dtype="datetime64[ns]")
+    first = f"{dates.min():%Y-%m-%d}" if len(dates) else "-"
+    last = f"{dates.max():%Y-%m-%d}" if len(dates) else "-"
+    return ManifestEntry(rel, sha256(out / rel), len(frame), first, last, _TABLE_SOURCES[name])
+
+
+def _read_table(shared: Path, name: str) -> pd.DataFrame:
+    dtype = {"as_of": "string", "shares": "int64"} if name == "shares_outstanding" else None
+    frame = pd.read_csv(shared / _TABLE_FILES[name], dtype=dtype)
+    if "date" in frame:
+        frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def build_snapshot(shared: Path, out: Path = SNAPSHOT_DIR) -> list[ManifestEntry]:
+    """Re-create the snapshot in ``out`` from the shared data folder ``shared``."""
+    shared, out = Path(shared), Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    tickers = sorted({p.stem for p in (shared / "unadjusted").glob("*.csv")}
+                     | {p.stem for p in (shared / "prices").glob("*.csv")})
+    entries = [_write_prices_entry(out, t, *_ticker_frame(shared, t), STOCK_RANGE) for t in tickers]
+    entries += [_write_prices_entry(out, t, _index_frame(shared, rel), src) for t, (rel, src) in _INDICES.items()]
+    entries += [_write_table_entry(out, name, _read_table(shared, name)) for name in TABLES]
+    for note in ["SOURCES-prices.md", "SOURCES-fundamentals.md", "prices/SOURCES-more.md"]:
+        shutil.copyfile(shared / note, out / Path(note).name)
+    header = "# path sha256 rows first last source — written by `eventstudy snapshot`; do not edit\n"
+    (out / MANIFEST).write_text(header + "".join(e.line() + "\n" for e in sorted(entries, key=lambda e: e.path)))
+    return entries

@@ -1,0 +1,112 @@
+"""Where prices come from: yfinance (the only module that imports it) and the snapshot.
+
+A source answers ``fetch(ticker, start, end)`` with a frame in the :mod:`.store` format, or
+raises a :class:`~eventstudy.errors.DataError` that names the ticker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import pandas as pd
+
+from ..errors import DownloadError, PricesMissingError, RateLimitError
+from .snapshot import Snapshot, default_snapshot
+from .store import PRICE_COLUMNS, conform
+
+_YF_COLUMNS = {
+    "Open": "open", "High": "high", "Low": "low", "Close": "close", "Adj Close": "adj_close",
+    "Volume": "volume", "Dividends": "dividends", "Stock Splits": "splits",
+}
+
+
+class PriceSource(Protocol):
+    name: str
+
+    def fetch(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame: ...
+
+
+def parse_yfinance_frame(raw: pd.DataFrame | None, ticker: str) -> pd.DataFrame:
+    """yfinance's frame (single-level columns, or MultiIndex ``(Price, Ticker)`` either way
+    round) as the common format; rows without any price are dropped."""
+    if raw is None or raw.empty:
+        return conform(pd.DataFrame(columns=PRICE_COLUMNS, index=pd.DatetimeIndex([])))
+    frame = raw
+    if isinstance(raw.columns, pd.MultiIndex):
+        level = next((i for i in range(raw.columns.nlevels) if ticker in raw.columns.get_level_values(i)), None)
+        if level is None:
+            return parse_yfinance_frame(None, ticker)
+        frame = raw.xs(ticker, axis=1, level=level)
+    frame = conform(frame.rename(columns=_YF_COLUMNS))
+    return frame.dropna(how="all", subset=["open", "high", "low", "close", "adj_close"])
+
+
+class YFinanceSource:
+    """Daily OHLCV, dividends and splits from Yahoo through yfinance, ``auto_adjust=False``.
+
+    All network traffic goes through :meth:`_get_response`. yfinance logs instead of raising
+    when it gets nothing (offline, unknown ticker): an empty answer becomes
+    :class:`PricesMissingError`. A rate limit or a failed call is retried ``retries`` times with
+    exponential backoff, then raised as :class:`RateLimitError` / :class:`DownloadError`.
+    """
+
+    name = "yfinance"
+
+    def __init__(self, *, retries: int = 3, backoff: float = 2.0, timeout: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.retries, self.backoff, self.timeout, self._sleep = retries, backoff, timeout, sleep
+
+    def _get_response(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        import yfinance as yf
+
+        return yf.download(
+            ticker, start=f"{start:%Y-%m-%d}", end=f"{end + pd.Timedelta(days=1):%Y-%m-%d}",
+            auto_adjust=False, actions=True, progress=False, threads=False, timeout=self.timeout,
+        )
+
+    def fetch(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        from yfinance.exceptions import YFRateLimitError
+
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self._sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                raw = self._get_response(ticker, start, end)
+            except YFRateLimitError as exc:
+                last = exc
+                continue
+            except (OSError, TimeoutError, ValueError, RuntimeError) as exc:
+                last = exc
+                continue
+            frame = parse_yfinance_frame(raw, ticker)
+            if frame.empty:
+                raise PricesMissingError([ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}")
+            return frame
+        tries = self.retries + 1
+        if isinstance(last, YFRateLimitError):
+            raise RateLimitError(f"Yahoo rate-limited the download of {ticker} {tries} times; "
+                                 "wait a few minutes and retry, or run --offline") from last
+        raise DownloadError(f"downloading {ticker} failed {tries} times ({last}); "
+                            "check the network, or run --offline") from last
+
+
+class SnapshotSource:
+    """The committed snapshot as a source: no network, ever."""
+
+    name = "snapshot"
+
+    def __init__(self, snapshot: Snapshot | None = None) -> None:
+        self.snapshot = snapshot or default_snapshot()
+
+    def fetch(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        if self.snapshot.entry(ticker) is None:
+            raise PricesMissingError([ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}",
+                                     why="the ticker is not in the committed snapshot")
+        frame = self.snapshot.prices(ticker)[0].loc[start:end]
+        if frame.empty:
+            raise PricesMissingError([ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}",
+                                     why="the snapshot has no rows in that range")
+        return frame

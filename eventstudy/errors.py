@@ -1,0 +1,79 @@
+"""One hierarchy of specific errors: each says what happened, why, and what to do next."""
+
+from __future__ import annotations
+
+
+class EventStudyError(Exception):
+    """Root of every error the toolkit raises on purpose."""
+
+
+class DataError(EventStudyError):
+    """Prices, share counts or factors could not be obtained or trusted."""
+
+
+class PricesMissingError(DataError):
+    """A source returned no rows for some tickers."""
+
+    def __init__(self, tickers: list[str], start: object, end: object, why: str = "") -> None:
+        self.tickers = list(tickers)
+        names = ", ".join(self.tickers)
+        why = why or "the source returned an empty frame (unknown or delisted ticker, or no network)"
+        super().__init__(
+            f"no prices for {names} between {start} and {end}: {why}. "
+            "Check the ticker spelling, or run offline from the committed snapshot (--offline)."
+        )
+
+
+class DownloadError(DataError):
+    """A download failed after its retries."""
+
+
+class RateLimitError(DownloadError):
+    """The source kept rate-limiting us after the bounded retries."""
+
+
+class CacheCorruptError(DataError):
+    """A cached or snapshot file cannot be read, or does not hold what its metadata says."""
+
+    def __init__(self, path: object, why: str) -> None:
+        self.path = path
+        super().__init__(
+            f"cache file {path} is corrupt: {why}. Delete it and fetch again "
+            "(`eventstudy fetch <study> --refresh`), or point EVENTSTUDY_CACHE elsewhere."
+        )
+
+
+class ChecksumError(CacheCorruptError):
+    """A snapshot file's sha256 differs from its MANIFEST line."""
+
+
+class CalendarError(EventStudyError):
+    """An event date outside the sessions the data or the exchange calendar can serve."""
+
+
+class InsufficientDataError(EventStudyError):
+    """Too few valid returns in an estimation window."""
+
+    def __init__(self, ticker: str, have: int, need: int, window: tuple[int, int]) -> None:
+        self.ticker, self.have, self.need = ticker, have, need
+        super().__init__(
+            f"{ticker} has {have} valid returns in the estimation window [{window[0]},{window[1]}]; "
+            f"{need} are needed (min_estimation_obs). Shorten the window or lower the minimum."
+        )
+
+
+class StudyFileError(EventStudyError):
+    """A study definition is missing a field, or a field has a bad value."""
+
+    def __init__(self, path: object, field: str, why: str) -> None:
+        self.path, self.field = path, field
+        super().__init__(f"{path}: field '{field}': {why}")
+
+
+class NoFirmsLeftError(EventStudyError):
+    """Every firm of a study was excluded."""
+
+    def __init__(self, excluded: dict[str, str]) -> None:
+        self.excluded = dict(excluded)
+        lines = "; ".join(f"{t}: {why}" for t, why in sorted(self.excluded.items()))
+        super().__init__(f"no firm is left to study, every one was excluded ({lines})")
