@@ -1,0 +1,170 @@
+"""The pure core in one call: align → fit → abnormal returns → group tests → result.
+
+:func:`run_event_study` takes firm-events (each with its own date), a session × ticker table of
+returns and a session × factor table of regressors; it never touches disk or network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import abnormal, models
+from .inference import Sample, TestStatistic, InvalidTestStatistic, column_mean, get_tests
+from .results import EventStudyResult
+from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Aligned, Window, align, event_grid
+
+EXCLUDED_COLUMNS = ["event_id", "ticker", "stage", "reason"]
+
+
+def firm_events(tickers: Sequence[str], date: object) -> pd.DataFrame:
+    """Firm-events for tickers that share one event date (event_id = ticker)."""
+    return pd.DataFrame({"event_id": list(tickers), "ticker": list(tickers),
+                         "event_date": pd.Timestamp(date)})
+
+
+def run_event_study(
+    returns: pd.DataFrame, regressors: pd.DataFrame, events: pd.DataFrame, *,
+    model: str = "market", estimation: Window = DEFAULT_ESTIMATION,
+    windows: Sequence[Window] = DEFAULT_WINDOWS, path: Window = DEFAULT_PATH,
+    min_estimation_obs: int = 120, groups: Mapping[str, Sequence[str]] | None = None,
+    tests: list[str] | None = None,
+) -> EventStudyResult:
+    """Estimate ARs, CARs and group tests for ``events`` (``event_id, ticker, event_date``).
+
+    ``returns`` is sessions × tickers (NaN = missing, never filled), ``regressors`` sessions ×
+    the model's columns (``mkt`` for the market and market-adjusted models; ``mkt_rf, smb, hml,
+    [rmw, cma | mom], rf`` for the factor models), in decimals. ``groups`` maps a group name to
+    event_ids (default: one group ``all``). A firm-event with fewer valid estimation returns
+    than ``min_estimation_obs`` is excluded with its reason.
+    """
+    spec = models.get_model(model)
+    specs = get_tests(tests)
+    missing_cols = sorted(set(spec.needs) - set(regressors.columns))
+    if missing_cols:
+        raise ValueError(f"model {model!r} needs regressor columns {missing_cols}")
+    windows = tuple(windows)
+    grid = event_grid(estimation, windows, path)
+    aligned, excluded = align(returns, regressors[list(spec.needs)], events, estimation=estimation, grid=grid)
+    aligned, too_few = _enough_data(aligned, spec, min_estimation_obs, estimation)
+    fit = models.fit(aligned, model=spec)
+    aligned, fit, singular = _fitted(aligned, fit)
+    ab = abnormal.compute(fit, aligned, windows)
+    groups = {"all": aligned.event_ids} if groups is None else groups
+    members = {g: tuple(e for e in ids if e in set(aligned.event_ids)) for g, ids in groups.items()}
+    return EventStudyResult(
+        model=spec, estimation=estimation, windows=windows, path=path,
+        events=_events_frame(aligned, fit), ar=_ar_frame(aligned, ab, path), car=_car_frame(aligned, ab),
+        tests=_tests_frame(aligned, ab, members, specs), caar=_caar_frame(aligned, ab, members, path),
+        excluded=pd.concat([excluded, too_few, singular, _incomplete(aligned, ab)], ignore_index=True)
+        .reindex(columns=EXCLUDED_COLUMNS),
+        groups=members,
+    )
+
+
+def _enough_data(aligned: Aligned, spec: models.Model, need: int, est: Window):
+    y, x = models.design(aligned, spec)
+    have = models.estimation_mask(aligned, y, x).sum(axis=1)
+    keep = have >= max(need, spec.k + 3)
+    out = pd.DataFrame({
+        "event_id": np.array(aligned.event_ids)[~keep], "ticker": np.array(aligned.tickers)[~keep],
+        "stage": "estimation",
+        "reason": [f"{h} valid returns in the estimation window [{est.start},{est.end}]; {need} are needed "
+                   "(min_estimation_obs)" for h in have[~keep]],
+    })
+    return aligned.subset(keep), out
+
+
+def _fitted(aligned: Aligned, fit: models.ModelFit):
+    ok = np.isfinite(fit.params).all(axis=1) & np.isfinite(fit.sigma2) & (fit.sigma2 > 0)
+    out = pd.DataFrame({"event_id": np.array(aligned.event_ids)[~ok], "ticker": np.array(aligned.tickers)[~ok],
+                        "stage": "estimation", "reason": "singular regressors or zero residual variance"})
+    if ok.all():
+        return aligned, fit, out
+    take = np.flatnonzero(ok)
+    fit = models.ModelFit(fit.model, fit.params[take], fit.sigma2[take], fit.xtx_inv[take], fit.n_obs[take],
+                          fit.x[take], fit.y[take], fit.est_mask[take])
+    return aligned.subset(ok), fit, out
+
+
+def _incomplete(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
+    rows = []
+    for j, w in enumerate(ab.windows):
+        for i in np.flatnonzero(ab.n_missing[:, j]):
+            days = aligned.grid[aligned.in_window(w) & ~np.isfinite(ab.ar[i])]
+            rows.append((aligned.event_ids[i], aligned.tickers[i], f"window {w.label}",
+                         f"missing return on day(s) {', '.join(f'{d:+d}' for d in days)}: no CAR"))
+    return pd.DataFrame(rows, columns=EXCLUDED_COLUMNS)
+
+
+def _events_frame(aligned: Aligned, fit: models.ModelFit) -> pd.DataFrame:
+    names = ["alpha", *fit.model.columns] if fit.model.estimated else ["mean_adjustment"]
+    frame = pd.DataFrame({"event_id": aligned.event_ids, "ticker": aligned.tickers,
+                          "event_date": pd.DatetimeIndex(aligned.event_dates), "n_est": fit.n_obs,
+                          "sigma": np.sqrt(fit.sigma2)})
+    params = pd.DataFrame(fit.params, columns=[n if n != "mkt" else "beta" for n in names])
+    return pd.concat([frame, params], axis=1)
+
+
+def _ar_frame(aligned: Aligned, ab: abnormal.AbnormalReturns, path: Window) -> pd.DataFrame:
+    inside = aligned.in_window(path)
+    n, g = len(aligned.event_ids), int(inside.sum())
+    ar = ab.ar[:, inside]
+    return pd.DataFrame({
+        "event_id": np.repeat(aligned.event_ids, g), "ticker": np.repeat(aligned.tickers, g),
+        "day": np.tile(aligned.grid[inside], n), "date": aligned.dates[:, inside].ravel(),
+        "ar": ar.ravel(), "se": np.sqrt(ab.var_ar[:, inside]).ravel(), "sar": ab.sar[:, inside].ravel(),
+        "car": np.cumsum(ar, axis=1).ravel(),
+    })
+
+
+def _car_frame(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
+    n, w = ab.car.shape
+    return pd.DataFrame({
+        "event_id": np.repeat(aligned.event_ids, w), "ticker": np.repeat(aligned.tickers, w),
+        "window": np.tile([x.label for x in ab.windows], n), "car": ab.car.ravel(),
+        "se": ab.se_car.ravel(), "t": ab.t.ravel(), "p": ab.p.ravel(), "dof": np.repeat(ab.dof, w),
+        "n_est": np.repeat(ab.est_mask.sum(axis=1), w), "n_missing": ab.n_missing.ravel(),
+    })
+
+
+def sample(aligned: Aligned, ab: abnormal.AbnormalReturns, rows: np.ndarray, j: int) -> Sample:
+    """The firm-events ``rows`` with a CAR in window ``j``, as a test's input."""
+    rows = rows[np.isfinite(ab.car[rows, j])]
+    return Sample(ab.car[rows, j], ab.scar[rows, j], ab.dof[rows], ab.ar[rows], ab.est_mask[rows],
+                  aligned.in_window(ab.windows[j]), aligned.dates[rows])
+
+
+def _rows(aligned: Aligned, ids: Sequence[str]) -> np.ndarray:
+    pos = {e: i for i, e in enumerate(aligned.event_ids)}
+    return np.array([pos[e] for e in ids], dtype=np.int64)
+
+
+def _tests_frame(aligned, ab, members, specs) -> pd.DataFrame:
+    rows = []
+    for group, ids in members.items():
+        idx = _rows(aligned, ids)
+        for j, w in enumerate(ab.windows):
+            s = sample(aligned, ab, idx, j)
+            for spec in specs:
+                r: TestStatistic | InvalidTestStatistic = spec.func(s)
+                rows.append((group, w.label, spec.name, r.stat, r.pvalue, r.dist, r.n, spec.robust,
+                             s.car.mean() if s.n else np.nan))
+    return pd.DataFrame(rows, columns=["group", "window", "test", "stat", "p", "dist", "n_firms", "robust", "caar"])
+
+
+def _caar_frame(aligned, ab, members, path: Window) -> pd.DataFrame:
+    inside = aligned.in_window(path)
+    frames = []
+    for group, ids in members.items():
+        idx = _rows(aligned, ids)
+        aar = column_mean(ab.ar[idx]) if len(idx) else np.full(len(aligned.grid), np.nan)
+        est = aar[aligned.in_estimation & np.isfinite(aar)]
+        sigma_p = est.std(ddof=1) if len(est) > 2 else np.nan
+        days = np.arange(1, inside.sum() + 1)
+        frames.append(pd.DataFrame({"group": group, "day": aligned.grid[inside], "aar": aar[inside],
+                                    "caar": np.cumsum(aar[inside]), "se": sigma_p * np.sqrt(days)}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["group", "day", "aar", "caar", "se"])

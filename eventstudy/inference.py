@@ -1,0 +1,236 @@
+"""Tests of the cumulative average abnormal return (CAAR) of a group of firm-events.
+
+Every test takes a :class:`Sample` (one group, one window) and returns a
+:class:`TestStatistic`, or an :class:`InvalidTestStatistic` with its reason when it cannot be
+computed. ``TESTS`` lists them with the tests that hold their size under cross-sectional
+correlation (one shared event date) first: Kolari–Pynnönen, the portfolio test, the rank test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from ._typing import BoolArray, Float64Array
+
+
+@dataclass(frozen=True)
+class TestStatistic:
+    """A test's statistic, two-sided p-value and reference distribution."""
+
+    name: str
+    stat: float
+    pvalue: float
+    dist: str
+    n: int
+    null: str = "CAAR = 0"
+
+    def __str__(self) -> str:
+        return f"{self.name}: H0 {self.null}; stat {self.stat:.4f} ~ {self.dist}, p = {self.pvalue:.4g} (N = {self.n})"
+
+
+@dataclass(frozen=True)
+class InvalidTestStatistic:
+    """A test that could not be computed, and why."""
+
+    name: str
+    reason: str
+    n: int = 0
+    stat: float = float("nan")
+    pvalue: float = float("nan")
+    dist: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name}: not computed ({self.reason})"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One group's firm-events with a CAR in one window.
+
+    ``car``, ``scar``, ``dof`` (L_i − K) are per firm; ``ar`` (n × G) holds ARs on every
+    relative day (residuals in the estimation window), ``est`` marks valid estimation days,
+    ``window`` the window's days on the grid, ``dates`` the calendar dates (n × G).
+    """
+
+    car: Float64Array
+    scar: Float64Array
+    dof: np.ndarray
+    ar: Float64Array
+    est: BoolArray
+    window: BoolArray
+    dates: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.car)
+
+
+def column_mean(a: Float64Array) -> Float64Array:
+    """Mean of each column over its finite entries (NaN where a column has none)."""
+    valid = np.isfinite(a)
+    count = valid.sum(axis=0)
+    total = np.where(valid, a, 0.0).sum(axis=0)
+    return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
+
+
+def _t_result(name: str, stat: float, df: int, n: int) -> TestStatistic:
+    return TestStatistic(name, float(stat), float(2 * stats.t.sf(abs(stat), df)), f"t({df})", n)
+
+
+def _z_result(name: str, stat: float, n: int) -> TestStatistic:
+    return TestStatistic(name, float(stat), float(2 * stats.norm.sf(abs(stat))), "N(0,1)", n)
+
+
+def csect_t(s: Sample) -> TestStatistic | InvalidTestStatistic:
+    """Cross-sectional t: CAAR / (s(CAR)/√N), s with ddof 1, ~ t(N − 1). Brown & Warner (1985)."""
+    if s.n < 2:
+        return InvalidTestStatistic("csect-t", "fewer than 2 firms", s.n)
+    return _t_result("csect-t", s.car.mean() / (s.car.std(ddof=1) / np.sqrt(s.n)), s.n - 1, s.n)
+
+
+def patell(s: Sample) -> TestStatistic | InvalidTestStatistic:
+    """Patell (1976) Z = Σ SCAR_i / √Σ (L_i − K)/(L_i − K − 2) ~ N(0, 1)."""
+    if s.n < 1 or (s.dof <= 2).any():
+        return InvalidTestStatistic("patell", "a firm has 2 or fewer residual degrees of freedom", s.n)
+    return _z_result("patell", s.scar.sum() / np.sqrt((s.dof / (s.dof - 2.0)).sum()), s.n)
+
+
+def _bmp(s: Sample) -> float:
+    return s.scar.mean() / (s.scar.std(ddof=1) / np.sqrt(s.n))
+
+
+def bmp(s: Sample) -> TestStatistic | InvalidTestStatistic:
+    """Boehmer, Musumeci & Poulsen (1991): mean(SCAR) / (s(SCAR)/√N) ~ t(N − 1)."""
+    if s.n < 2:
+        return InvalidTestStatistic("bmp", "fewer than 2 firms", s.n)
+    return _t_result("bmp", _bmp(s), s.n - 1, s.n)
+
+
+def mean_residual_correlation(resid: Float64Array) -> float:
+    """r̄: the mean over pairs i ≠ j of corr(ε̂_i, ε̂_j) on their common days (n × D, NaN = absent).
+
+    Without missing values it uses Σ_{i≠j} z_i′z_j = ‖Σ z_i‖² − N for unit-norm demeaned z
+    (O(N·D)); otherwise pairwise-complete correlations from masked cross-products."""
+    n = len(resid)
+    valid = np.isfinite(resid)
+    if valid.all():
+        z = resid - resid.mean(axis=1, keepdims=True)
+        z /= np.linalg.norm(z, axis=1, keepdims=True)
+        total = z.sum(axis=0)
+        return float((total @ total - n) / (n * (n - 1)))
+    m = valid.astype(float)
+    x = np.where(valid, resid, 0.0)
+    cnt = m @ m.T
+    sx = x @ m.T  # sx[i, j] = Σ x_i over days both i and j are valid
+    sxx = (x * x) @ m.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = x @ x.T - sx * sx.T / cnt
+        corr = cov / np.sqrt((sxx - sx**2 / cnt) * (sxx.T - sx.T**2 / cnt))
+    off = ~np.eye(n, dtype=bool) & (cnt >= 3)
+    return float(np.nanmean(corr[off]))
+
+
+def calendar_residuals(s: Sample) -> Float64Array:
+    """Estimation residuals placed on the union of calendar dates (firms × dates, NaN = absent)."""
+    dates = np.where(s.est, s.dates, np.datetime64("NaT"))
+    uniq, inv = np.unique(dates[s.est], return_inverse=True)
+    out = np.full((s.n, len(uniq)), np.nan)
+    rows = np.nonzero(s.est)[0]
+    out[rows, inv] = s.ar[s.est]
+    return out
+
+
+def kolari_pynnonen(s: Sample) -> TestStatistic | InvalidTestStatistic:
+    """Kolari & Pynnönen (2010) adjusted BMP: t_BMP · √((1 − r̄)/(1 + (N − 1) r̄)) ~ t(N − 1),
+    r̄ the mean pairwise correlation of estimation-window residuals on common days."""
+    if s.n < 2:
+        return InvalidTestStatistic("kolari-pynnonen", "fewer than 2 firms", s.n)
+    rbar = mean_residual_correlation(calendar_residuals(s))
+    factor = (1 - rbar) / (1 + (s.n - 1) * rbar)
+    if not np.isfinite(factor) or factor <= 0:
+        return InvalidTestStatistic("kolari-pynnonen", f"mean residual correlation {rbar:.3f} out of range", s.n)
+    return _t_result("kolari-pynnonen", _bmp(s) * np.sqrt(factor), s.n - 1, s.n)
+
+
+def portfolio(s: Sample) -> TestStatistic | InvalidTestStatistic:
+    """Portfolio test (Brown & Warner 1980, 1985, crude dependence adjustment):
+    AR_pt = mean AR of the group on each day; σ̂_p = s(AR_pt over E), ddof 1;
+    t = Σ_W AR_pt / (σ̂_p √L2) ~ t(L_p − 1), L_p the estimation days with an AR_pt."""
+    ar_p = column_mean(s.ar)
+    in_est = s.est.any(axis=0)
+    est = ar_p[in_est & np.isfinite(ar_p)]
+    if len(est) < 3:
+        return InvalidTestStatistic("portfolio", "fewer than 3 estimation days", s.n)
+    l2 = int(s.window.sum())
+    stat = ar_p[s.window].sum() / (est.std(ddof=1) * np.sqrt(l2))
+    return _t_result("portfolio", stat, len(est) - 1, s.n)
+
+
+def corrado_rank(s: Sample) -> TestStatistic | InvalidTestStatistic:
+    """Corrado (1989) rank test, cumulated as in Campbell & Wasley (1993).
+
+    Each firm's ARs over E ∪ P are ranked once (ties: average rank); U_it = rank/(1 + M_i);
+    Ū_t the mean over firms with an AR on day t; S² = mean over days of (Ū_t − ½)²;
+    T = √L2 · (mean_W Ū_t − ½) / S ~ N(0, 1)."""
+    if s.n < 1:
+        return InvalidTestStatistic("corrado-rank", "no firms", s.n)
+    ubar = column_mean(standardized_ranks(s.ar))
+    days = np.isfinite(ubar)
+    big_s = np.sqrt(np.mean((ubar[days] - 0.5) ** 2))
+    l2 = int(s.window.sum())
+    stat = np.sqrt(l2) * (ubar[s.window].mean() - 0.5) / big_s
+    return _z_result("corrado-rank", stat, s.n)
+
+
+def standardized_ranks(ar: Float64Array) -> Float64Array:
+    """U_it = rank_it / (1 + M_i) over each row's finite values (NaN stays NaN)."""
+    valid = np.isfinite(ar)
+    ranks = stats.rankdata(np.where(valid, ar, np.inf), axis=1, method="average")
+    m = valid.sum(axis=1, keepdims=True)
+    return np.where(valid, ranks / (1 + m), np.nan)
+
+
+def generalized_sign(s: Sample) -> TestStatistic | InvalidTestStatistic:
+    """Cowan (1992) generalized sign: p̂ = mean_i share of estimation days with AR > 0;
+    w = firms with CAR > 0; Z = (w − N p̂) / √(N p̂ (1 − p̂)) ~ N(0, 1)."""
+    share = np.where(s.est, s.ar > 0, False).sum(axis=1) / np.maximum(s.est.sum(axis=1), 1)
+    p_hat = share.mean() if s.n else np.nan
+    if not 0 < p_hat < 1:
+        return InvalidTestStatistic("generalized-sign", "no firms, or p̂ is 0 or 1", s.n)
+    w = (s.car > 0).sum()
+    return _z_result("generalized-sign", (w - s.n * p_hat) / np.sqrt(s.n * p_hat * (1 - p_hat)), s.n)
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    name: str
+    func: Callable[[Sample], TestStatistic | InvalidTestStatistic]
+    robust: bool
+    label: str
+
+
+TESTS: dict[str, TestSpec] = {
+    t.name: t
+    for t in (
+        TestSpec("kolari-pynnonen", kolari_pynnonen, True, "Kolari–Pynnönen adj. BMP"),
+        TestSpec("portfolio", portfolio, True, "portfolio (crude dependence)"),
+        TestSpec("corrado-rank", corrado_rank, True, "Corrado rank (cumulated)"),
+        TestSpec("csect-t", csect_t, False, "cross-sectional t"),
+        TestSpec("patell", patell, False, "Patell Z"),
+        TestSpec("bmp", bmp, False, "Boehmer–Musumeci–Poulsen"),
+        TestSpec("generalized-sign", generalized_sign, False, "Cowan generalized sign"),
+    )
+}
+
+
+def get_tests(names: list[str] | None = None) -> list[TestSpec]:
+    if names is None:
+        return list(TESTS.values())
+    unknown = sorted(set(names) - set(TESTS))
+    if unknown:
+        raise ValueError(f"unknown test(s) {unknown}; choose from {sorted(TESTS)}")
+    return [TESTS[n] for n in names]
