@@ -62,8 +62,8 @@ def compute(fit: ModelFit, aligned: Aligned, windows: tuple[Window, ...]) -> Abn
     Its diagonal, σ̂²_i (1 + x′(X′X)⁻¹x), standardises each AR (SAR). A window with a missing
     return has CAR NaN and counts it in ``n_missing``.
     """
-    ar = fit.y - np.einsum("ngk,nk->ng", fit.x, fit.params)
-    quad = np.einsum("ngk,nkj,ngj->ng", fit.x, fit.xtx_inv, fit.x)
+    ar = fit.y - np.matmul(fit.x, fit.params[:, :, None])[:, :, 0]
+    quad = (np.matmul(fit.x, fit.xtx_inv) * fit.x).sum(axis=2)
     var_ar = fit.sigma2[:, None] * (1.0 + quad)
     cars, vars_, missing = [], [], []
     for w in windows:

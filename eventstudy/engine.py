@@ -48,39 +48,35 @@ def run_event_study(
     windows = tuple(windows)
     grid = event_grid(estimation, windows, path)
     aligned, excluded = align(returns, regressors[list(spec.needs)], events, estimation=estimation, grid=grid)
-    aligned, too_few = _enough_data(aligned, spec, min_estimation_obs, estimation)
     fit = models.fit(aligned, model=spec)
-    aligned, fit, singular = _fitted(aligned, fit)
+    aligned, fit, dropped = _usable(aligned, fit, min_estimation_obs)
     ab = abnormal.compute(fit, aligned, windows)
     groups = {"all": aligned.event_ids} if groups is None else groups
-    members = {g: tuple(e for e in ids if e in set(aligned.event_ids)) for g, ids in groups.items()}
+    kept = set(aligned.event_ids)
+    members = {g: tuple(e for e in ids if e in kept) for g, ids in groups.items()}
     return EventStudyResult(
         model=spec, estimation=estimation, windows=windows, path=path,
         events=_events_frame(aligned, fit), ar=_ar_frame(aligned, ab, path), car=_car_frame(aligned, ab),
         tests=_tests_frame(aligned, ab, members, specs), caar=_caar_frame(aligned, ab, members, path),
-        excluded=pd.concat([excluded, too_few, singular, _incomplete(aligned, ab)], ignore_index=True)
+        excluded=pd.concat([excluded, dropped, _incomplete(aligned, ab)], ignore_index=True)
         .reindex(columns=EXCLUDED_COLUMNS),
         groups=members,
     )
 
 
-def _enough_data(aligned: Aligned, spec: models.Model, need: int, est: Window):
-    y, x = models.design(aligned, spec)
-    have = models.estimation_mask(aligned, y, x).sum(axis=1)
-    keep = have >= max(need, spec.k + 3)
-    out = pd.DataFrame({
-        "event_id": np.array(aligned.event_ids)[~keep], "ticker": np.array(aligned.tickers)[~keep],
-        "stage": "estimation",
-        "reason": [f"{h} valid returns in the estimation window [{est.start},{est.end}]; {need} are needed "
-                   "(min_estimation_obs)" for h in have[~keep]],
-    })
-    return aligned.subset(keep), out
-
-
-def _fitted(aligned: Aligned, fit: models.ModelFit):
-    ok = np.isfinite(fit.params).all(axis=1) & np.isfinite(fit.sigma2) & (fit.sigma2 > 0)
+def _usable(aligned: Aligned, fit: models.ModelFit, need: int):
+    """Keep the firm-events with enough estimation returns and a proper fit; list the rest."""
+    need = max(need, fit.model.k + 3)
+    enough = fit.n_obs >= need
+    ok = enough & np.isfinite(fit.params).all(axis=1) & np.isfinite(fit.sigma2) & (fit.sigma2 > 0)
+    est = aligned.estimation
+    reasons = np.where(
+        enough, "singular regressors or zero residual variance",
+        [f"{h} valid returns in the estimation window [{est.start},{est.end}]; {need} are needed "
+         "(min_estimation_obs)" for h in fit.n_obs],
+    )
     out = pd.DataFrame({"event_id": np.array(aligned.event_ids)[~ok], "ticker": np.array(aligned.tickers)[~ok],
-                        "stage": "estimation", "reason": "singular regressors or zero residual variance"})
+                        "stage": "estimation", "reason": reasons[~ok]})
     if ok.all():
         return aligned, fit, out
     take = np.flatnonzero(ok)
@@ -130,11 +126,20 @@ def _car_frame(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
     })
 
 
-def sample(aligned: Aligned, ab: abnormal.AbnormalReturns, rows: np.ndarray, j: int) -> Sample:
-    """The firm-events ``rows`` with a CAR in window ``j``, as a test's input."""
-    rows = rows[np.isfinite(ab.car[rows, j])]
-    return Sample(ab.car[rows, j], ab.scar[rows, j], ab.dof[rows], ab.ar[rows], ab.est_mask[rows],
-                  aligned.in_window(ab.windows[j]), aligned.dates[rows])
+def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, rows: np.ndarray) -> list[Sample]:
+    """One test input per window: the firm-events ``rows`` with a CAR in that window. Ranks
+    and r̄ are computed once per distinct set of firms."""
+    out, built = [], {}
+    for j, w in enumerate(ab.windows):
+        r = rows[np.isfinite(ab.car[rows, j])]
+        key = r.tobytes()
+        if key not in built:
+            built[key] = Sample.build(ab.car[r, j], ab.scar[r, j], ab.dof[r], ab.ar[r], ab.est_mask[r],
+                                      aligned.in_window(w), aligned.dates[r])
+        base = built[key]
+        out.append(Sample(ab.car[r, j], ab.scar[r, j], base.dof, base.ar, base.est, aligned.in_window(w),
+                          base.ranks, base.rbar))
+    return out
 
 
 def _rows(aligned: Aligned, ids: Sequence[str]) -> np.ndarray:
@@ -145,9 +150,7 @@ def _rows(aligned: Aligned, ids: Sequence[str]) -> np.ndarray:
 def _tests_frame(aligned, ab, members, specs) -> pd.DataFrame:
     rows = []
     for group, ids in members.items():
-        idx = _rows(aligned, ids)
-        for j, w in enumerate(ab.windows):
-            s = sample(aligned, ab, idx, j)
+        for w, s in zip(ab.windows, _samples(aligned, ab, _rows(aligned, ids)), strict=True):
             for spec in specs:
                 r: TestStatistic | InvalidTestStatistic = spec.func(s)
                 rows.append((group, w.label, spec.name, r.stat, r.pvalue, r.dist, r.n, spec.robust,

@@ -53,7 +53,9 @@ class Sample:
 
     ``car``, ``scar``, ``dof`` (L_i − K) are per firm; ``ar`` (n × G) holds ARs on every
     relative day (residuals in the estimation window), ``est`` marks valid estimation days,
-    ``window`` the window's days on the grid, ``dates`` the calendar dates (n × G).
+    ``window`` the window's days on the grid, ``ranks`` the standardized ranks U_it of each
+    firm's ARs over the grid, and ``rbar`` the mean pairwise correlation of the estimation
+    residuals on common calendar days. :meth:`build` computes the last two.
     """
 
     car: Float64Array
@@ -62,7 +64,15 @@ class Sample:
     ar: Float64Array
     est: BoolArray
     window: BoolArray
-    dates: np.ndarray
+    ranks: Float64Array
+    rbar: float
+
+    @classmethod
+    def build(cls, car, scar, dof, ar, est, window, dates) -> Sample:
+        ar, est = np.asarray(ar, float), np.asarray(est, bool)
+        rbar = mean_residual_correlation(calendar_residuals(ar, est, dates)) if len(ar) > 1 else np.nan
+        return cls(np.asarray(car, float), np.asarray(scar, float), np.asarray(dof), ar, est,
+                   np.asarray(window, bool), standardized_ranks(ar), rbar)
 
     @property
     def n(self) -> int:
@@ -134,13 +144,15 @@ def mean_residual_correlation(resid: Float64Array) -> float:
     return float(np.nanmean(corr[off]))
 
 
-def calendar_residuals(s: Sample) -> Float64Array:
-    """Estimation residuals placed on the union of calendar dates (firms × dates, NaN = absent)."""
-    dates = np.where(s.est, s.dates, np.datetime64("NaT"))
-    uniq, inv = np.unique(dates[s.est], return_inverse=True)
-    out = np.full((s.n, len(uniq)), np.nan)
-    rows = np.nonzero(s.est)[0]
-    out[rows, inv] = s.ar[s.est]
+def calendar_residuals(ar: Float64Array, est: BoolArray, dates: np.ndarray) -> Float64Array:
+    """Estimation residuals on the union of calendar dates (firms × dates, NaN = absent).
+    When every firm-event has the same dates (one event date), event time is calendar time."""
+    resid = np.where(est, ar, np.nan)
+    if len(dates) == 0 or (dates == dates[:1]).all():
+        return resid[:, est.any(axis=0)]
+    uniq, inv = np.unique(dates[est], return_inverse=True)
+    out = np.full((len(ar), len(uniq)), np.nan)
+    out[np.nonzero(est)[0], inv] = ar[est]
     return out
 
 
@@ -149,7 +161,7 @@ def kolari_pynnonen(s: Sample) -> TestStatistic | InvalidTestStatistic:
     r̄ the mean pairwise correlation of estimation-window residuals on common days."""
     if s.n < 2:
         return InvalidTestStatistic("kolari-pynnonen", "fewer than 2 firms", s.n)
-    rbar = mean_residual_correlation(calendar_residuals(s))
+    rbar = s.rbar
     factor = (1 - rbar) / (1 + (s.n - 1) * rbar)
     if not np.isfinite(factor) or factor <= 0:
         return InvalidTestStatistic("kolari-pynnonen", f"mean residual correlation {rbar:.3f} out of range", s.n)
@@ -178,7 +190,7 @@ def corrado_rank(s: Sample) -> TestStatistic | InvalidTestStatistic:
     T = √L2 · (mean_W Ū_t − ½) / S ~ N(0, 1)."""
     if s.n < 1:
         return InvalidTestStatistic("corrado-rank", "no firms", s.n)
-    ubar = column_mean(standardized_ranks(s.ar))
+    ubar = column_mean(s.ranks)
     days = np.isfinite(ubar)
     big_s = np.sqrt(np.mean((ubar[days] - 0.5) ** 2))
     l2 = int(s.window.sum())

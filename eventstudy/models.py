@@ -114,11 +114,12 @@ def fit(aligned: Aligned, *, model: Model) -> ModelFit:
     n_obs = mask.sum(axis=1)
     xm = np.where(mask[:, :, None], x, 0.0)
     ym = np.where(mask, y, 0.0)
-    xtx = np.einsum("ngk,ngj->nkj", xm, xm)
+    xtx = np.matmul(xm.transpose(0, 2, 1), xm)
     xtx_inv = _batched_inverse(xtx)
     if model.estimated:
-        params = np.einsum("nkj,nj->nk", xtx_inv, np.einsum("ngk,ng->nk", xm, ym))
-        resid = ym - np.einsum("ngk,nk->ng", xm, params)
+        xty = np.matmul(xm.transpose(0, 2, 1), ym[:, :, None])
+        params = np.matmul(xtx_inv, xty)[:, :, 0]
+        resid = ym - np.matmul(xm, params[:, :, None])[:, :, 0]
     else:
         params = np.zeros((len(y), 1))
         mean = ym.sum(axis=1) / np.maximum(n_obs, 1)

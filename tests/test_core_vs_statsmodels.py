@@ -1,0 +1,109 @@
+"""The batched estimator against one statsmodels OLS per firm, to 1e-10."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+
+from eventstudy.engine import run_event_study
+from eventstudy.windows import Window
+
+from .conftest import synthetic_panel
+
+EST, WIN = Window(-250, -11), Window(-1, 1)
+
+
+def _per_firm(returns, regressors, event_pos, cols):
+    """Reference: statsmodels OLS on each firm, the textbook prediction-error variance."""
+    out = {}
+    est = slice(event_pos - 250, event_pos - 10)
+    win = slice(event_pos - 1, event_pos + 2)
+    for t in returns.columns:
+        y, x = returns[t].iloc[est], sm.add_constant(regressors[cols].iloc[est])
+        ok = y.notna() & x.notna().all(axis=1)
+        res = sm.OLS(y[ok], x[ok]).fit()
+        xs = sm.add_constant(regressors[cols].iloc[win], has_constant="add")
+        ar = returns[t].iloc[win] - res.predict(xs)
+        xtx_inv = np.linalg.inv(x[ok].T @ x[ok])
+        v = res.scale * (np.eye(3) + xs.values @ xtx_inv @ xs.values.T)
+        car, var = ar.sum(), v.sum()
+        out[t] = dict(params=res.params.values, sigma=np.sqrt(res.scale), ar=ar.values, car=car,
+                      se=np.sqrt(var), t=car / np.sqrt(var), p=2 * stats.t.sf(abs(car / np.sqrt(var)), res.df_resid),
+                      n=int(ok.sum()))
+    return out
+
+
+@pytest.fixture(scope="module", params=["market", "ff3"], ids=["market-model", "fama-french-3"])
+def both(request):
+    returns, regressors, events = synthetic_panel(n_firms=12, seed=3)
+    rng = np.random.default_rng(9)
+    returns.iloc[rng.integers(20, 250, 15), rng.integers(0, 12, 15)] = np.nan  # missing days differ by firm
+    if request.param == "ff3":
+        regressors = regressors.assign(
+            mkt_rf=regressors.mkt - 0.0001, smb=rng.normal(0, 0.005, len(regressors)),
+            hml=rng.normal(0, 0.005, len(regressors)), rf=0.0001)
+        ref_returns, cols = returns.sub(regressors.rf, axis=0), ["mkt_rf", "smb", "hml"]
+    else:
+        ref_returns, cols = returns, ["mkt"]
+    res = run_event_study(returns, regressors, events, model=request.param, windows=[WIN])
+    return res, _per_firm(ref_returns, regressors, 270, cols)
+
+
+def test_parameters_match(both):
+    res, ref = both
+    for _, row in res.events.iterrows():
+        got = row[[c for c in res.events.columns if c not in ("event_id", "ticker", "event_date", "n_est", "sigma")]]
+        np.testing.assert_allclose(got.astype(float).values, ref[row.ticker]["params"], rtol=0, atol=1e-10)
+
+
+def test_sigma_and_obs_match(both):
+    res, ref = both
+    for _, row in res.events.iterrows():
+        assert row.n_est == ref[row.ticker]["n"]
+        assert row.sigma == pytest.approx(ref[row.ticker]["sigma"], abs=1e-10)
+
+
+@pytest.mark.parametrize("field", ["car", "se", "t", "p"])
+def test_car_statistics_match(both, field):
+    res, ref = both
+    got = res.car_of(WIN.label)[field]
+    want = pd.Series({t: r[field] for t, r in ref.items()})
+    np.testing.assert_allclose(got.sort_index().values, want.sort_index().values, rtol=0, atol=1e-10)
+
+
+def test_ars_match(both):
+    res, ref = both
+    ar = res.ar[res.ar.day.between(-1, 1)].pivot(index="ticker", columns="day", values="ar")
+    for t, r in ref.items():
+        np.testing.assert_allclose(ar.loc[t].values, r["ar"], rtol=0, atol=1e-10)
+
+
+def test_market_model_variance_by_hand():
+    """The scalar form σ²[1 + 1/L + (R_mτ − R̄_m)²/Σ(R_mt − R̄_m)²] for one day (CLM 1997 4.4.8)."""
+    returns, regressors, events = synthetic_panel(n_firms=1, seed=5)
+    res = run_event_study(returns, regressors, events, windows=[Window(0, 0)])
+    m_est = regressors.mkt.iloc[20:260]
+    m0 = regressors.mkt.iloc[270]
+    sigma2 = res.events.sigma.iloc[0] ** 2
+    by_hand = sigma2 * (1 + 1 / 240 + (m0 - m_est.mean()) ** 2 / ((m_est - m_est.mean()) ** 2).sum())
+    assert res.car.se.iloc[0] ** 2 == pytest.approx(by_hand, rel=1e-12)
+    assert res.car.se.iloc[0] ** 2 > sigma2  # the prediction error is not L·σ² nor σ²
+
+
+def test_car_over_one_day_equals_ar_with_same_variance(panel):
+    returns, regressors, events = panel
+    res = run_event_study(returns, regressors, events, windows=[Window(0, 0)])
+    day0 = res.ar[res.ar.day == 0].set_index("ticker")
+    car = res.car_of("[0,0]")
+    np.testing.assert_allclose(car.car, day0.ar.loc[car.index], atol=1e-15)
+    np.testing.assert_allclose(car.se, day0.se.loc[car.index], atol=1e-15)
+
+
+def test_fitting_together_equals_fitting_alone(panel):
+    returns, regressors, events = panel
+    together = run_event_study(returns, regressors, events).car
+    alone = run_event_study(returns[["F007"]], regressors, events[events.ticker == "F007"]).car
+    pd.testing.assert_frame_equal(together[together.ticker == "F007"].reset_index(drop=True), alone)

@@ -1,0 +1,132 @@
+"""Tests of the CAAR statistics against values known by construction or worked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from eventstudy import inference
+from eventstudy.engine import run_event_study
+from eventstudy.windows import Window
+
+from .conftest import synthetic_panel
+
+SHORT = dict(estimation=Window(-120, -11), windows=[Window(0, 0), Window(-1, 1)], path=Window(-5, 5),
+             min_estimation_obs=60)
+
+
+def _sample(car, scar, dof, ar, est, window, dates=None):
+    ar = np.asarray(ar, float)
+    if dates is None:
+        dates = np.tile(np.arange(ar.shape[1]).astype("datetime64[D]"), (len(ar), 1))
+    return inference.Sample.build(car, scar, dof, ar, est, window, dates)
+
+
+def test_injected_abnormal_return_is_recovered():
+    returns, regressors, events = synthetic_panel(n_firms=50, injected=-0.04, seed=11, sigma=0.01)
+    res = run_event_study(returns, regressors, events, **SHORT)
+    caar = res.car_of("[0,0]").car.mean()
+    assert caar == pytest.approx(-0.04, abs=0.004)  # 50 firms, σ = 1 %: se of the mean ≈ 0.0014
+    robust = res.tests[(res.tests.window == "[0,0]") & res.tests.robust]
+    assert (robust.p < 0.001).all()
+
+
+def test_hand_worked_small_sample():
+    """Three firms, four estimation days and one event day, every statistic by hand."""
+    ar = [[0.01, -0.02, 0.03, -0.01, -0.05], [0.02, 0.01, -0.01, -0.02, -0.03], [-0.01, 0.02, 0.0, 0.01, 0.02]]
+    est = [[1, 1, 1, 1, 0]] * 3
+    win = [0, 0, 0, 0, 1]
+    car, scar, dof = [-0.05, -0.03, 0.02], [-2.0, -1.5, 1.0], [10, 10, 10]
+    s = _sample(car, scar, dof, ar, est, win)
+    assert inference.csect_t(s).stat == pytest.approx(np.mean(car) / (np.std(car, ddof=1) / np.sqrt(3)))
+    assert inference.patell(s).stat == pytest.approx(-2.5 / np.sqrt(3 * 10 / 8))
+    bmp = np.mean(scar) / (np.std(scar, ddof=1) / np.sqrt(3))
+    assert inference.bmp(s).stat == pytest.approx(bmp)
+    # generalized sign: p̂ = mean(2/4, 2/4, 2/4) = 0.5 (zero is not positive); one CAR > 0
+    assert inference.generalized_sign(s).stat == pytest.approx((1 - 1.5) / np.sqrt(3 * 0.25))
+    # portfolio: AR_p on E = [0.00667, 0.00333, 0.00667, -0.00667], day 0 = -0.02
+    ar_p = np.mean(ar, axis=0)
+    assert inference.portfolio(s).stat == pytest.approx(ar_p[4] / np.std(ar_p[:4], ddof=1))
+    assert inference.portfolio(s).dist == "t(3)"
+
+
+def test_rank_test_by_hand():
+    ar = np.array([[0.01, -0.02, 0.03, -0.01, -0.05], [0.02, 0.01, -0.01, -0.02, -0.03]])
+    s = _sample([-0.05, -0.03], [-1, -1], [10, 10], ar, [[1, 1, 1, 1, 0]] * 2, [0, 0, 0, 0, 1])
+    u = np.array([[4, 2, 5, 3, 1], [5, 4, 3, 2, 1]]) / 6  # ranks / (1 + 5)
+    ubar = u.mean(axis=0)
+    want = (ubar[4] - 0.5) / np.sqrt(np.mean((ubar - 0.5) ** 2))
+    assert inference.corrado_rank(s).stat == pytest.approx(want)
+
+
+def test_kolari_pynnonen_equals_bmp_when_uncorrelated():
+    """With residuals orthogonal across firms (r̄ = 0) the adjustment factor is 1."""
+    e = np.array([[1, -1, 1, -1, 0], [1, 1, -1, -1, 0]], float)
+    s = _sample([0.1, 0.2], [1.0, 2.5], [10, 10], e, [[1, 1, 1, 1, 0]] * 2, [0, 0, 0, 0, 1])
+    assert inference.mean_residual_correlation(e[:, :4]) == pytest.approx(0.0)
+    assert inference.kolari_pynnonen(s).stat == pytest.approx(inference.bmp(s).stat)
+
+
+def test_mean_correlation_fast_path_equals_pairwise():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(6, 40)) + rng.normal(size=(1, 40))
+    want = np.corrcoef(x)[~np.eye(6, dtype=bool)].mean()
+    assert inference.mean_residual_correlation(x) == pytest.approx(want, abs=1e-12)
+    x[0, 3] = np.nan  # pairwise-complete path
+    pairs = [np.corrcoef(x[i][np.isfinite(x[i] + x[j])], x[j][np.isfinite(x[i] + x[j])])[0, 1]
+             for i in range(6) for j in range(6) if i != j]
+    assert inference.mean_residual_correlation(x) == pytest.approx(np.mean(pairs), abs=1e-12)
+
+
+def test_invalid_statistics_say_why():
+    s = _sample([0.1], [1.0], [10], [[0.1, 0.2, 0.3]], [[1, 1, 0]], [0, 0, 1])
+    assert isinstance(inference.csect_t(s), inference.InvalidTestStatistic)
+    assert "fewer than 2" in inference.bmp(s).reason
+
+
+def _rejections(rho: float, draws: int, n_firms: int) -> dict[str, float]:
+    hits: dict[str, int] = {}
+    for seed in range(draws):
+        returns, regressors, events = synthetic_panel(n_firms=n_firms, n_days=140, event_pos=125,
+                                                      rho=rho, seed=1000 + seed)
+        res = run_event_study(returns, regressors, events, **SHORT)
+        t = res.tests[res.tests.window == "[0,0]"]
+        for name, p in zip(t.test, t.p, strict=True):
+            hits[name] = hits.get(name, 0) + int(p < 0.05)
+    return {k: v / draws for k, v in hits.items()}
+
+
+@pytest.fixture(scope="module")
+def null_independent():
+    return _rejections(rho=0.0, draws=200, n_firms=20)
+
+
+@pytest.fixture(scope="module")
+def null_correlated():
+    return _rejections(rho=0.3, draws=200, n_firms=30)
+
+
+@pytest.mark.parametrize("test", list(inference.TESTS))
+def test_size_without_correlation(null_independent, test):
+    """Zero effect, independent firms: every test rejects about 5 % of the time (200 draws:
+    a binomial 99.9 % band is about 1–11 %)."""
+    assert 0.005 <= null_independent[test] <= 0.11
+
+
+def test_pvalues_uniform_under_null():
+    returns, regressors, events = synthetic_panel(n_firms=400, n_days=140, event_pos=125, seed=77)
+    res = run_event_study(returns, regressors, events, **SHORT)
+    p = res.car_of("[0,0]").p
+    assert stats.kstest(p, "uniform").pvalue > 0.001
+
+
+@pytest.mark.parametrize("test", ["kolari-pynnonen", "portfolio", "corrado-rank"])
+def test_robust_tests_hold_size_under_cross_correlation(null_correlated, test):
+    assert null_correlated[test] <= 0.11
+
+
+@pytest.mark.parametrize("test", ["csect-t", "patell", "bmp", "generalized-sign"])
+def test_naive_tests_over_reject_under_cross_correlation(null_correlated, test):
+    """ρ = 0.3, N = 30: METHODS.md reports far above 5 % (tens of per cent)."""
+    assert null_correlated[test] >= 0.25
