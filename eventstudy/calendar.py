@@ -8,6 +8,7 @@ market closures such as 9 January 2025 (national day of mourning) are not sessio
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 
 import exchange_calendars as xcals
@@ -39,7 +40,11 @@ class EventDay:
 
 @functools.cache
 def _calendar(exchange: str = EXCHANGE) -> xcals.ExchangeCalendar:
-    return xcals.get_calendar(exchange, start="1990-01-02")
+    # exchange_calendars 4.x calls Series.values on tz-aware data, which pandas 3.1 deprecates;
+    # the warning is theirs, not a fault of ours, and must not reach our users.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*drops timezone information.*")
+        return xcals.get_calendar(exchange, start="1990-01-02")
 
 
 def sessions(start: object, end: object, exchange: str = EXCHANGE) -> pd.DatetimeIndex:

@@ -86,3 +86,84 @@ class EventStudyResult(_SummaryStr):
         if len(self.excluded):
             parts += ["\nExcluded", text_table(self.excluded)]
         return "\n".join(parts)
+
+
+@dataclass(frozen=True, repr=False)
+class StudyResults(_SummaryStr):
+    """Everything a study run produced. Frames (tidy, fixed columns):
+
+    - ``day0``: per firm, day-0 prices, returns, AR and market-value changes (USD);
+    - ``effects``: ``firm, window, ret, car, mv_raw, mv_abnormal``;
+    - ``totals``: per group and window, summed changes and share-count flags;
+    - ``shares``: per firm, the share count used, its flag, classes and price basis;
+    - ``claims``: ``id, article, says, computed, verdict, reason``;
+    - ``indices``: day-0 moves of the benchmark and the reported indices;
+    - ``excluded``: ``ticker, stage, reason`` for every ticker left out anywhere;
+    - ``provenance``: per ticker where its prices came from and its return basis;
+    - ``prices``: the firms' OHLC around the event (``ticker, date, day, open, high, low, close``);
+    - ``fit_data``: ``ticker, date, day, ret, mkt`` over the estimation window and path.
+    """
+
+    study: object
+    event: object
+    main: EventStudyResult
+    sensitivity: Mapping[str, EventStudyResult]
+    groups: Mapping[str, tuple[str, ...]]
+    day0: pd.DataFrame
+    effects: pd.DataFrame
+    totals: pd.DataFrame
+    shares: pd.DataFrame
+    claims: pd.DataFrame
+    indices: pd.DataFrame
+    excluded: pd.DataFrame
+    provenance: pd.DataFrame
+    prices: pd.DataFrame
+    fit_data: pd.DataFrame
+    benchmark_days: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"StudyResults({self.study.name!r}, firms={len(self.main.events)}, claims={len(self.claims)})"
+
+    def focus_firms(self, limit: int = 40) -> tuple[str, ...]:
+        """The firms of the study's smaller groups (a table-wide group such as a top-200 list
+        is summarised, not listed firm by firm)."""
+        small = [g for g in self.groups.values() if len(g) <= limit]
+        return tuple(dict.fromkeys(f for g in small for f in g if f in self.day0.index))
+
+    def headline_tests(self, window: str) -> pd.DataFrame:
+        t = self.main.tests[self.main.tests.window == window]
+        return t.sort_values(["group", "robust"], ascending=[True, False], kind="stable")
+
+    def summary(self) -> str:
+        from .tables import text_table
+
+        w0 = self.main.windows[0].label
+        day0 = self.day0.loc[list(self.focus_firms())].join(self.main.car_of(w0)[["t", "p"]]).sort_values("ret")
+        day0["sig"] = [stars(p) for p in day0.p]
+        tests = self.headline_tests(w0)
+        tests = tests[tests.test.isin(["kolari-pynnonen", "portfolio", "corrado-rank", "csect-t"])]
+        tot = self.totals[self.totals.window == w0]
+        parts = [
+            f"{self.study.title} — event {self.event.date:%Y-%m-%d} ({self.study.label})",
+            self.event.note,
+            f"model: {self.main.model.description}; benchmark {self.study.benchmark}",
+            "\nDay-0 moves of the benchmark and indices",
+            text_table(self.indices, {"ret": "+.2%"}),
+            "\nDay 0 by firm (ret = close to close incl. dividends; AR vs the model)",
+            text_table(day0.reset_index()[["firm", "ret", "low_ret", "ar", "t", "sig", "mv_change"]]
+                       .assign(mv_change=lambda f: f.mv_change / 1e9).rename(columns={"mv_change": "mv_change_bn"}),
+                       {"ret": "+.2%", "low_ret": "+.2%", "ar": "+.2%", "t": ".2f", "mv_change_bn": ",.1f"}),
+            f"\nGroup CAAR {w0} — tests robust to cross-correlation first",
+            text_table(tests[["group", "test", "caar", "stat", "p", "n_firms"]],
+                       {"caar": "+.2%", "stat": ".2f", "p": ".4f"}),
+            "\nClaims",
+            text_table(self.claims[["id", "verdict", "reason"]]),
+            f"\nMarket-value change {w0} by universe (USD bn)",
+            text_table(tot.assign(mv_raw=tot.mv_raw / 1e9, mv_abnormal=tot.mv_abnormal / 1e9)
+                       [["group", "n_firms", "mv_raw", "mv_abnormal", "filed", "filed_after", "implied_2026"]],
+                       {"mv_raw": ",.1f", "mv_abnormal": ",.1f"}),
+        ]
+        if len(self.excluded):
+            parts += [f"\nExcluded or incomplete: {len(self.excluded)} (see the report)"]
+        return "\n".join(p for p in parts if p is not None)

@@ -1,0 +1,144 @@
+"""Command line: ``eventstudy run|list|fetch|show|snapshot``. The only module that prints.
+
+Exit codes: 0 success, 1 an analysis or data error, 2 a usage error. Errors go to stderr
+without a traceback unless ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import EventStudyError
+
+EXAMPLES = """\
+examples:
+  eventstudy run deepseek-2025                 # offline, from the committed snapshot
+  eventstudy run deepseek-2025 --model ff3 --window 0 2 --out /tmp/ds
+  eventstudy run deepseek-2025 --refresh       # re-download prices through yfinance
+  eventstudy fetch deepseek-2025               # fill the cache for a study
+  eventstudy show deepseek-2025                # print a finished study's tables
+  eventstudy list
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="eventstudy", description="Market-impact event studies.",
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", help="tracebacks and more detail")
+    common.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    common.add_argument("--cache-dir", type=Path, help="price cache folder (default: $EVENTSTUDY_CACHE or the user cache)")
+    run = sub.add_parser("run", parents=[common], help="run a study and write its report", epilog=EXAMPLES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("study", help="a study name under analyses/ or a path to a study.toml")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument("--offline", action="store_true", help="never touch the network (the default for the snapshot)")
+    mode.add_argument("--refresh", action="store_true", help="download every price again through yfinance")
+    run.add_argument("--model", help="override the study's model (market, market-adjusted, constant-mean, ff3, carhart, ff5)")
+    run.add_argument("--estimation", nargs=2, type=int, metavar=("START", "END"), help="estimation window in sessions")
+    run.add_argument("--window", nargs=2, type=int, action="append", metavar=("START", "END"),
+                     help="an event window in sessions (repeatable; replaces the study's)")
+    run.add_argument("--out", type=Path, help="write the report and results here instead of the study's folder")
+    fetch = sub.add_parser("fetch", parents=[common], help="download a study's prices into the cache")
+    fetch.add_argument("study")
+    fetch.add_argument("--refresh", action="store_true", help="download again even what the cache holds")
+    show = sub.add_parser("show", parents=[common], help="print a finished study's tables")
+    show.add_argument("study")
+    sub.add_parser("list", parents=[common], help="list the studies")
+    snap = sub.add_parser("snapshot", parents=[common], help="rebuild the committed snapshot from a data folder")
+    snap.add_argument("--from", dest="source", type=Path, required=True, help="the shared data folder")
+    return p
+
+
+def _progress(quiet: bool):
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    bar: dict[str, tqdm] = {}
+
+    def update(done: int, total: int, ticker: str) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, desc="prices", unit="ticker", file=sys.stderr, leave=False)
+        bar["bar"].set_postfix_str(ticker)
+        bar["bar"].update(1)
+        if done == total:
+            bar.pop("bar").close()
+
+    return update
+
+
+def _cmd_run(a) -> int:
+    from . import report
+    from .pipeline import run_study, with_overrides
+    from .study import load_study
+    from .windows import Window
+
+    study = with_overrides(load_study(a.study), model=a.model,
+                           estimation=Window(*a.estimation, "estimation") if a.estimation else None,
+                           windows=tuple(Window(*w) for w in a.window) if a.window else None)
+    kwargs = {"cache": _cache(a)} if a.cache_dir else {}
+    res = run_study(study, offline=not a.refresh, refresh=a.refresh, progress=_progress(a.quiet), **kwargs)
+    path = report.write(res, a.out, a.out / "figures" if a.out else None)
+    if not a.quiet:
+        print(res.summary())
+        print(f"\nreport: {path}")
+    return 0
+
+
+def _cache(a):
+    from .data import PriceCache
+
+    return PriceCache(a.cache_dir) if a.cache_dir else None
+
+
+def _cmd_fetch(a) -> int:
+    from .pipeline import run_study
+
+    res = run_study(a.study, offline=False, refresh=a.refresh, progress=_progress(a.quiet),
+                    **({"cache": _cache(a)} if a.cache_dir else {}))
+    if not a.quiet:
+        print(res.provenance.origin.value_counts().to_string())
+    return 0
+
+
+def _cmd_show(a) -> int:
+    from .study import load_study
+
+    report = load_study(a.study).folder / "REPORT.md"
+    if not report.is_file():
+        raise EventStudyError(f"{a.study} has no report yet: run `eventstudy run {a.study}` first")
+    print(report.read_text())
+    return 0
+
+
+def _cmd_list(a) -> int:
+    from .study import list_studies, load_study
+
+    for path in list_studies():
+        s = load_study(path)
+        print(f"{s.name:20s} {s.event_date:%Y-%m-%d}  {s.title}")
+    return 0
+
+
+def _cmd_snapshot(a) -> int:
+    from .data.snapshot import build_snapshot
+
+    entries = build_snapshot(a.source)
+    print(f"wrote {len(entries)} files and MANIFEST")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"run": _cmd_run, "fetch": _cmd_fetch, "show": _cmd_show, "list": _cmd_list,
+                "snapshot": _cmd_snapshot}[args.command](args)
+    except (EventStudyError, ValueError) as exc:
+        if args.verbose:
+            raise
+        print(f"eventstudy: error: {exc}", file=sys.stderr)
+        return 1

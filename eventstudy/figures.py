@@ -1,0 +1,123 @@
+"""One function per figure: tidy frame in, matplotlib ``Figure`` out (no saving, no showing).
+
+matplotlib is imported lazily, only when a figure is drawn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+PALETTE = ["#1b6ca8", "#d1495b", "#edae49", "#66a182", "#8d6a9f", "#00798c", "#a05c34", "#6c757d"]
+
+
+def _fig(w: float = 8.0, h: float = 4.5, **subplots):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(w, h), layout="constrained")
+    return fig, fig.subplots(**subplots)
+
+
+def price_path(prices: pd.DataFrame, ticker: str, drop_pct: float | None = None):
+    """Daily high–low range and close of ``ticker`` around day 0; a line marks ``drop_pct``
+    below the day −1 close (a claim's figure)."""
+    fig, ax = _fig()
+    p = prices[prices.ticker == ticker].set_index("day")
+    ax.vlines(p.index, p.low, p.high, color="#9aa5b1", lw=6, label="daily high–low range")
+    ax.plot(p.index, p.close, "o-", color=PALETTE[0], label="close")
+    if drop_pct is not None and -1 in p.index:
+        level = p.close.loc[-1] * (1 - drop_pct / 100)
+        ax.axhline(level, color=PALETTE[1], ls="--", lw=1, label=f"−{drop_pct:g} % from the day −1 close")
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set(xlabel="sessions relative to the event (day 0)", ylabel="price (USD)", title=f"{ticker} around the event")
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def ar_by_firm(frame: pd.DataFrame, title: str):
+    """Day-0 AR by firm (``firm, ar, p, group``), sorted, coloured by group, significance marked."""
+    f = frame.sort_values("ar")
+    fig, ax = _fig(8.0, max(4.0, 0.22 * len(f) + 1))
+    groups = list(dict.fromkeys(f.group))
+    colours = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
+    ax.barh(f.firm, 100 * f.ar, color=[colours[g] for g in f.group])
+    for y, (ar, p) in enumerate(zip(f.ar, f.p, strict=True)):
+        mark = "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.10 else ""
+        ax.text(100 * ar, y, f" {mark}" if ar >= 0 else f"{mark} ", va="center", ha="left" if ar >= 0 else "right", fontsize=7)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=colours[g], label=g) for g in groups], fontsize=8, loc="lower right")
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set(xlabel="abnormal return on day 0 (%)   * p<0.10  ** p<0.05  *** p<0.01", title=title)
+    ax.tick_params(axis="y", labelsize=7)
+    return fig
+
+
+def caar_paths(caar: pd.DataFrame, groups: list[str]):
+    """CAAR path per group with 95 % bands from the portfolio standard error."""
+    fig, ax = _fig()
+    for i, g in enumerate(groups):
+        c = caar[caar.group == g]
+        ax.plot(c.day, 100 * c.caar, color=PALETTE[i % len(PALETTE)], label=g)
+        ax.fill_between(c.day, 100 * (c.caar - 1.96 * c.se), 100 * (c.caar + 1.96 * c.se),
+                        color=PALETTE[i % len(PALETTE)], alpha=0.12)
+    ax.axvline(-0.5, color="black", lw=0.6)
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set(xlabel="sessions relative to the event (day 0)", ylabel="CAAR from day −10 (%)",
+           title="Cumulative average abnormal return by group (95 % band, portfolio s.e.)")
+    ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def mv_change_by_firm(day0: pd.DataFrame, marks_bn: list[float]):
+    """Day-0 market-value change by firm, raw vs abnormal (USD bn), with the claims' marks
+    drawn against the running total of losses."""
+    f = day0.sort_values("mv_change").head(25)
+    fig, (ax, ax2) = _fig(10.0, 6.0, ncols=2, width_ratios=[3, 2])
+    y = np.arange(len(f))
+    ax.barh(y - 0.2, f.mv_change / 1e9, height=0.4, color=PALETTE[0], label="raw change")
+    ax.barh(y + 0.2, f.mv_abnormal / 1e9, height=0.4, color=PALETTE[1], label="abnormal change")
+    ax.set_yticks(y, f.index, fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set(xlabel="market-value change on day 0 (USD bn)", title="25 largest losses")
+    ax.legend(fontsize=8, loc="lower left")
+    total = (-f.mv_change / 1e9).cumsum()
+    ax2.plot(total.to_numpy(), y, "o-", color=PALETTE[0], ms=3)
+    ax2.set_yticks(y, f.index, fontsize=7)
+    ax2.invert_yaxis()
+    for m in marks_bn:
+        ax2.axvline(m, color=PALETTE[1], ls="--", lw=1)
+        ax2.text(m, len(f) - 0.5, f" ${m:,.0f} bn", color=PALETTE[1], fontsize=8, va="bottom")
+    ax2.set(xlabel="running total of raw losses (USD bn)", title="Cumulated, largest first")
+    return fig
+
+
+def estimation_fit(fit_data: pd.DataFrame, ticker: str, alpha: float, beta: float, est_end: int):
+    """Firm vs benchmark returns in the estimation window, the fitted line, and day 0."""
+    fig, ax = _fig(6.5, 5.0)
+    d = fit_data[fit_data.ticker == ticker]
+    est, ev = d[d.day <= est_end], d[d.day == 0]
+    ax.scatter(100 * est.mkt, 100 * est.ret, s=8, color=PALETTE[0], alpha=0.6, label="estimation window")
+    xs = np.linspace(d.mkt.min(), d.mkt.max(), 2)
+    ax.plot(100 * xs, 100 * (alpha + beta * xs), color="black", lw=1, label=f"fit: α={100 * alpha:.3f} %, β={beta:.2f}")
+    ax.scatter(100 * ev.mkt, 100 * ev.ret, s=60, color=PALETTE[1], marker="X", label="day 0")
+    ax.set(xlabel="benchmark return (%)", ylabel=f"{ticker} return (%)", title=f"{ticker}: market-model fit and the event day")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def ar_by_benchmark(frame: pd.DataFrame):
+    """Day-0 AR by firm under each benchmark (``firm, benchmark, ar``), side by side."""
+    wide = frame.pivot(index="firm", columns="benchmark", values="ar")
+    wide = wide.loc[wide.iloc[:, 0].sort_values().index]
+    fig, ax = _fig(8.0, max(4.0, 0.22 * len(wide) + 1))
+    y = np.arange(len(wide))
+    h = 0.8 / wide.shape[1]
+    for i, b in enumerate(wide.columns):
+        ax.barh(y + (i - (wide.shape[1] - 1) / 2) * h, 100 * wide[b], height=h, color=PALETTE[i], label=b)
+    ax.set_yticks(y, wide.index, fontsize=7)
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set(xlabel="abnormal return on day 0 (%)", title="Day-0 abnormal return by benchmark")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig

@@ -1,0 +1,107 @@
+"""Writes a study's report: REPORT.md, tidy CSV results with a column guide, and figures.
+
+Output is deterministic: figures carry no timestamps or versions, CSVs fixed precision.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import figures
+from .results import StudyResults
+from .tables import markdown_table
+
+FIG_DPI = 110
+ROOT = Path(__file__).resolve().parent.parent
+
+COLUMNS = {
+    "day0.csv": "firm; prev_close, open, low, close (USD); ret (day-0 total return); low_ret, open_gap (vs the "
+                "previous close); close_vs_low; ar (abnormal return); mv_prev, mv_change, mv_change_at_low, "
+                "mv_abnormal (USD)",
+    "car.csv": "benchmark, event_id, ticker, window, car, se (prediction-error), t, p (t with dof), dof, n_est, n_missing",
+    "tests.csv": "benchmark, group, window, test, stat, p, dist, n_firms, robust (holds under cross-correlation), caar",
+    "ar_path.csv": "benchmark, event_id, ticker, day, date, ar, se, sar, car (cumulated from the path start)",
+    "effects.csv": "firm, window, ret (compounded), car, mv_raw, mv_abnormal (USD)",
+    "totals.csv": "group, window, mv_raw, mv_abnormal (USD), n_firms, filed, filed_after, implied_2026, no_value",
+    "shares.csv": "firm, shares, flag (filed / filed after / filed, undated / implied, 2026 / none), classes, price_basis",
+    "claims.csv": "id, article, says, computed, verdict, reason",
+    "excluded.csv": "ticker, stage, reason",
+    "provenance.csv": "ticker, origin (snapshot / cache / yfinance), return_basis",
+}
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
+
+
+def _save(fig, path: Path) -> None:
+    fig.savefig(path, dpi=FIG_DPI, metadata={"Software": None})
+
+
+def _long(results: StudyResults, attr: str) -> pd.DataFrame:
+    return pd.concat([getattr(r, attr).assign(benchmark=b) for b, r in results.sensitivity.items()], ignore_index=True)
+
+
+def write_results(results: StudyResults, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    _csv(results.day0.reset_index(), out / "day0.csv")
+    _csv(_long(results, "car"), out / "car.csv")
+    _csv(_long(results, "tests"), out / "tests.csv")
+    _csv(_long(results, "ar"), out / "ar_path.csv")
+    for name in ("effects", "totals", "shares", "claims", "excluded", "provenance"):
+        _csv(getattr(results, name), out / f"{name}.csv")
+    guide = ["# Results: column guide", "", "Money in USD, returns as decimals (0.01 = 1 %).", ""]
+    guide += [f"- `{k}`: {v}" for k, v in COLUMNS.items()]
+    (out / "RESULTS.md").write_text("\n".join(guide) + "\n")
+
+
+def write_figures(results: StudyResults, fig_dir: Path) -> dict[str, Path]:
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    rep = results.study.report
+    focus, w0 = rep["focus"] or results.main.events.ticker.iloc[0], results.main.windows[0].label
+    group_of = {f: g for g, fs in reversed(list(results.groups.items())) for f in fs}
+    firms = list(results.focus_firms())
+    car0 = results.main.car_of(w0)
+    ar_frame = pd.DataFrame({"firm": firms, "ar": car0.car.reindex(firms).to_numpy(),
+                             "p": car0.p.reindex(firms).to_numpy(), "group": [group_of[f] for f in firms]})
+    ev = results.main.events.set_index("ticker").loc[focus]
+    made = {
+        "price_path": figures.price_path(results.prices, focus, rep.get("drop_mark_pct")),
+        "ar_day0": figures.ar_by_firm(ar_frame.dropna(subset=["ar"]), f"Day-0 abnormal return ({results.study.benchmark})"),
+        "caar_paths": figures.caar_paths(results.main.caar, [g for g in results.groups if len(results.groups[g]) <= 40]),
+        "mv_change": figures.mv_change_by_firm(results.day0.loc[firms], rep.get("marks_bn", [])),
+        "estimation_fit": figures.estimation_fit(results.fit_data, focus, ev.alpha, ev.get("beta", 0.0),
+                                                 results.study.estimation.end),
+    }
+    if len(results.sensitivity) > 1:
+        frames = [r.car_of(w0).reindex(firms).assign(benchmark=b).reset_index()[["ticker", "benchmark", "car"]]
+                  for b, r in results.sensitivity.items()]
+        made["ar_by_benchmark"] = figures.ar_by_benchmark(
+            pd.concat(frames).rename(columns={"ticker": "firm", "car": "ar"}).dropna())
+    paths = {}
+    for name, fig in made.items():
+        paths[name] = fig_dir / f"{name}.png"
+        _save(fig, paths[name])
+    return paths
+
+
+def write(results: StudyResults, out: Path | None = None, fig_dir: Path | None = None) -> Path:
+    """Write results, figures and REPORT.md; returns the report's path."""
+    from .report_text import render
+
+    out = out or results.study.folder
+    fig_dir = fig_dir or ROOT / "figures" / results.study.name
+    write_results(results, out / "results")
+    paths = write_figures(results, fig_dir)
+    rel = {k: Path(_relpath(p, out)) for k, p in paths.items()}
+    report = out / "REPORT.md"
+    report.write_text(render(results, rel, markdown_table))
+    return report
+
+
+def _relpath(path: Path, start: Path) -> str:
+    import os
+
+    return os.path.relpath(path, start).replace(os.sep, "/")

@@ -1,0 +1,54 @@
+"""From a study's groups to firms: ETFs never, one firm per issuer, unknown tickers named."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from .study import GroupSpec
+
+
+def primary_listing(companies: pd.DataFrame, shares: pd.DataFrame) -> dict[str, str]:
+    """Each listed ticker → the ticker that stands for its issuer: the one the filings table
+    keys the issuer by (GOOG → GOOGL), else the first alphabetically."""
+    filed = set(shares.ticker)
+    out = {}
+    for _, tickers in companies.groupby("issuer").ticker:
+        ts = sorted(tickers)
+        primary = next((t for t in ts if t in filed), ts[0])
+        out.update(dict.fromkeys(ts, primary))
+    return out
+
+
+def resolve_groups(specs: Mapping[str, GroupSpec], companies: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
+                   primary_of: Mapping[str, str], known: set[str]) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """Group name → firms (in order, no duplicates), and ticker → reason for every ticker left out."""
+    kind = companies.set_index("ticker").asset_type
+    raw: dict[str, list[str]] = {}
+
+    def members(name: str) -> list[str]:
+        if name not in raw:
+            spec = specs[name]
+            ts = list(spec.tickers) + [t for g in spec.union for t in members(g)]
+            if spec.from_table:
+                ts += list(tables[spec.from_table].ticker)
+            if spec.within:
+                inside = {primary_of.get(t, t) for t in members(spec.within)}
+                ts = [t for t in ts if primary_of.get(t, t) in inside]
+            raw[name] = ts
+        return raw[name]
+
+    left_out: dict[str, str] = {}
+    groups = {}
+    for name in specs:
+        firms = []
+        for t in members(name):
+            if kind.get(t) == "etf":
+                left_out[t] = "an ETF, never a firm"
+            elif t not in known and t not in kind.index:
+                left_out[t] = "unknown ticker: not in the company list or the data"
+            else:
+                firms.append(primary_of.get(t, t))
+        groups[name] = tuple(dict.fromkeys(firms))
+    return groups, left_out
