@@ -28,8 +28,11 @@ def panel(n: int, seed: int = 0):
     mkt = rng.normal(0.0004, 0.01, len(dates))
     r = mkt[:, None] * rng.uniform(0.5, 1.5, n) + rng.normal(0, 0.02, (len(dates), n))
     tickers = [f"F{i:05d}" for i in range(n)]
-    return (pd.DataFrame(r, index=dates, columns=tickers), pd.DataFrame({"mkt": mkt}, index=dates),
-            firm_events(tickers, dates[265]))
+    return (
+        pd.DataFrame(r, index=dates, columns=tickers),
+        pd.DataFrame({"mkt": mkt}, index=dates),
+        firm_events(tickers, dates[265]),
+    )
 
 
 def loop(returns: pd.DataFrame, regressors: pd.DataFrame, events: pd.DataFrame) -> None:
@@ -38,12 +41,12 @@ def loop(returns: pd.DataFrame, regressors: pd.DataFrame, events: pd.DataFrame) 
     same seven group tests on the collected arrays (vectorised, as they would be)."""
     path, est = range(-10, 11), range(-250, -10)
     pos = returns.index.get_loc(events.event_date.iloc[0])
-    x_path = sm.add_constant(regressors.mkt.iloc[pos - 10: pos + 11])
-    x_est = sm.add_constant(regressors.mkt.iloc[pos - 250: pos - 10])
+    x_path = sm.add_constant(regressors.mkt.iloc[pos - 10 : pos + 11])
+    x_est = sm.add_constant(regressors.mkt.iloc[pos - 250 : pos - 10])
     resid, ars, cars = [], [], []
     for t in events.ticker:
-        res = sm.OLS(returns[t].iloc[pos - 250: pos - 10], x_est, missing="drop").fit()
-        ar = returns[t].iloc[pos - 10: pos + 11].to_numpy() - res.predict(x_path).to_numpy()
+        res = sm.OLS(returns[t].iloc[pos - 250 : pos - 10], x_est, missing="drop").fit()
+        ar = returns[t].iloc[pos - 10 : pos + 11].to_numpy() - res.predict(x_path).to_numpy()
         v = res.scale * (np.eye(len(path)) + x_path.values @ res.normalized_cov_params.values @ x_path.values.T)
         for w in DEFAULT_WINDOWS:
             i = slice(w.start + 10, w.end + 11)
@@ -56,7 +59,12 @@ def loop(returns: pd.DataFrame, regressors: pd.DataFrame, events: pd.DataFrame) 
     rbar = (np.corrcoef(e).sum() - len(e)) / (len(e) * (len(e) - 1))
     ranks = stats.rankdata(np.hstack([e, a]), axis=1) / (1 + len(est) + len(path))
     for j in range(scar.shape[1]):
-        _ = scar[:, j].mean() / scar[:, j].std(ddof=1) * np.sqrt(len(e)) * np.sqrt((1 - rbar) / (1 + (len(e) - 1) * rbar))
+        _ = (
+            scar[:, j].mean()
+            / scar[:, j].std(ddof=1)
+            * np.sqrt(len(e))
+            * np.sqrt((1 - rbar) / (1 + (len(e) - 1) * rbar))
+        )
     _ = ranks.mean(axis=0), np.hstack([e, a]).mean(axis=0), (e > 0).mean()
 
 

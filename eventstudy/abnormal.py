@@ -73,6 +73,12 @@ def compute(fit: ModelFit, aligned: Aligned, windows: tuple[Window, ...]) -> Abn
         vars_.append(fit.sigma2 * (w.length + np.einsum("nk,nkj,nj->n", s, fit.xtx_inv, s)))
         missing.append((~np.isfinite(ar[:, inside])).sum(axis=1))
     return AbnormalReturns(
-        ar, var_ar, tuple(windows), np.column_stack(cars), np.column_stack(vars_),
-        np.column_stack(missing), fit.dof, fit.est_mask,
+        ar,
+        var_ar,
+        tuple(windows),
+        np.column_stack(cars),
+        np.column_stack(vars_),
+        np.column_stack(missing),
+        fit.dof,
+        fit.est_mask,
     )

@@ -20,15 +20,19 @@ import pandas as pd
 from .errors import PricesMissingError
 
 
-def constructed_index(returns: pd.DataFrame, weights: pd.DataFrame | None, members: Sequence[str]
-                      ) -> tuple[pd.Series, pd.Series]:
+def constructed_index(
+    returns: pd.DataFrame, weights: pd.DataFrame | None, members: Sequence[str]
+) -> tuple[pd.Series, pd.Series]:
     """Daily return of the index over ``members`` and how many members each day held.
 
     ``weights`` (dates × tickers, e.g. market values) are lagged one session; ``None`` means
     equal weights."""
     r = returns.reindex(columns=list(members))
-    w = pd.DataFrame(1.0, index=r.index, columns=r.columns) if weights is None else \
-        weights.reindex(index=r.index, columns=r.columns).shift(1)
+    w = (
+        pd.DataFrame(1.0, index=r.index, columns=r.columns)
+        if weights is None
+        else weights.reindex(index=r.index, columns=r.columns).shift(1)
+    )
     use = r.notna() & w.notna() & (w > 0)
     wr = (w.where(use, 0.0) * r.where(use, 0.0)).sum(axis=1)
     total = w.where(use, 0.0).sum(axis=1)
@@ -36,14 +40,21 @@ def constructed_index(returns: pd.DataFrame, weights: pd.DataFrame | None, membe
     return ret.rename("index"), use.sum(axis=1).rename("n_firms")
 
 
-def benchmark_returns(spec, returns: pd.DataFrame, mv: pd.DataFrame, groups: Mapping[str, Sequence[str]],
-                      companies: pd.DataFrame, primary_of: Mapping[str, str]):
+def benchmark_returns(
+    spec,
+    returns: pd.DataFrame,
+    mv: pd.DataFrame,
+    groups: Mapping[str, Sequence[str]],
+    companies: pd.DataFrame,
+    primary_of: Mapping[str, str],
+):
     """The daily return series of benchmark ``spec``, and (constructed only) per day its
     member count and the firms left out for lack of a weight."""
     if not spec.constructed:
         if spec.ticker not in returns or returns[spec.ticker].isna().all():
-            raise PricesMissingError([spec.ticker], returns.index[0].date(), returns.index[-1].date(),
-                                     why="the benchmark has no prices")
+            raise PricesMissingError(
+                [spec.ticker], returns.index[0].date(), returns.index[-1].date(), why="the benchmark has no prices"
+            )
         return returns[spec.ticker], None
     out = {f for g in spec.exclude for f in groups[g]}
     stocks = companies.ticker[companies.asset_type == "stock"]

@@ -33,8 +33,7 @@ class EventDay:
         if self.rolled_from is None:
             return ""
         return (
-            f"{self.rolled_from:%Y-%m-%d} is not an NYSE session; "
-            f"the event was rolled forward to {self.date:%Y-%m-%d}"
+            f"{self.rolled_from:%Y-%m-%d} is not an NYSE session; the event was rolled forward to {self.date:%Y-%m-%d}"
         )
 
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-VERDICTS = ("supported", "roughly right", "overstated", "understated", "contradicted",
-            "not checkable with daily data")
+VERDICTS = ("supported", "roughly right", "overstated", "understated", "contradicted", "not checkable with daily data")
 
 
 @dataclass(frozen=True)
@@ -56,16 +55,22 @@ def _bn(x: float) -> str:
 
 # --- metrics ---------------------------------------------------------------------------------
 
+
 def intraday_low_loss(spec, ctx: ClaimContext) -> Measurement:
     d = ctx.day0.loc[spec.ticker]
-    return Measurement(-100 * d.low_ret, f"{spec.ticker} low {_pct(-100 * d.low_ret)} below the previous close "
-                       f"(close to close: {_pct(-100 * d.ret)})")
+    return Measurement(
+        -100 * d.low_ret,
+        f"{spec.ticker} low {_pct(-100 * d.low_ret)} below the previous close (close to close: {_pct(-100 * d.ret)})",
+    )
 
 
 def mv_loss(spec, ctx: ClaimContext) -> Measurement:
     d = ctx.day0.loc[spec.ticker]
-    return Measurement(-d.mv_change / 1e9, f"{spec.ticker} lost {_bn(-d.mv_change / 1e9)} close to close "
-                       f"({_bn(-d.mv_change_at_low / 1e9)} at the intraday low)")
+    return Measurement(
+        -d.mv_change / 1e9,
+        f"{spec.ticker} lost {_bn(-d.mv_change / 1e9)} close to close "
+        f"({_bn(-d.mv_change_at_low / 1e9)} at the intraday low)",
+    )
 
 
 def opening_gap(spec, ctx: ClaimContext) -> Measurement:
@@ -77,9 +82,12 @@ def rebound(spec, ctx: ClaimContext) -> Measurement:
     d = ctx.day0.loc[spec.ticker]
     after = ctx.path.loc[spec.ticker]
     nxt = ", ".join(f"day {k:+d} {100 * v:+.1f} %" for k, v in after.head(3).items())
-    return Measurement(100 * d.close_vs_low, f"{spec.ticker} closed {_pct(100 * d.close_vs_low)} above its low and "
-                       f"{_pct(-100 * d.ret)} below the previous close; next sessions: {nxt}",
-                       per={"low_ret": d.low_ret, "ret": d.ret})
+    return Measurement(
+        100 * d.close_vs_low,
+        f"{spec.ticker} closed {_pct(100 * d.close_vs_low)} above its low and "
+        f"{_pct(-100 * d.ret)} below the previous close; next sessions: {nxt}",
+        per={"low_ret": d.low_ret, "ret": d.ret},
+    )
 
 
 def total_mv_loss(spec, ctx: ClaimContext) -> Measurement:
@@ -98,27 +106,34 @@ def universe_returns(spec, ctx: ClaimContext) -> Measurement:
         ret, ar = ctx.day0.ret.reindex(firms), ctx.day0.ar.reindex(firms)
     ret = ret.dropna()
     span = spec.window or "day 0"
-    text = (f"{spec.universes[0]} over {span}: {int((ret < 0).sum())} of {len(ret)} fell, median "
-            f"{100 * ret.median():+.1f} %; abnormal: {int((ar < 0).sum())} of {int(ar.notna().sum())} negative")
+    text = (
+        f"{spec.universes[0]} over {span}: {int((ret < 0).sum())} of {len(ret)} fell, median "
+        f"{100 * ret.median():+.1f} %; abnormal: {int((ar < 0).sum())} of {int(ar.notna().sum())} negative"
+    )
     return Measurement(float(-100 * ret.median()), text, per={t: -100 * v for t, v in ret.items()})
 
 
 METRICS: dict[str, Callable[..., Measurement]] = {
-    "intraday_low_loss": intraday_low_loss, "mv_loss": mv_loss, "opening_gap": opening_gap,
-    "rebound": rebound, "total_mv_loss": total_mv_loss, "universe_returns": universe_returns,
+    "intraday_low_loss": intraday_low_loss,
+    "mv_loss": mv_loss,
+    "opening_gap": opening_gap,
+    "rebound": rebound,
+    "total_mv_loss": total_mv_loss,
+    "universe_returns": universe_returns,
 }
 
 
 # --- rules -----------------------------------------------------------------------------------
 
+
 def rounded_percent(x: float, y: float) -> str:
-    """"up to X %" / "X %": supported if |Y − X| < 0.5 point; roughly right to 1.5 points."""
+    """ "up to X %" / "X %": supported if |Y − X| < 0.5 point; roughly right to 1.5 points."""
     gap = abs(y - x)
     return "supported" if gap < 0.5 else "roughly right" if gap <= 1.5 else "overstated" if y < x else "understated"
 
 
 def close_to(x: float, y: float) -> str:
-    """"close to / nearly X": supported in [0.90 X, 1.02 X]; roughly right in [0.80 X, 1.10 X]."""
+    """ "close to / nearly X": supported in [0.90 X, 1.02 X]; roughly right in [0.80 X, 1.10 X]."""
     if 0.90 * x <= y <= 1.02 * x:
         return "supported"
     if 0.80 * x <= y <= 1.10 * x:
@@ -127,7 +142,7 @@ def close_to(x: float, y: float) -> str:
 
 
 def more_than(x: float, y: float) -> str:
-    """"more than X": supported if Y > X; roughly right if Y ≥ 0.90 X; else overstated."""
+    """ "more than X": supported if Y > X; roughly right if Y ≥ 0.90 X; else overstated."""
     return "supported" if y > x else "roughly right" if y >= 0.90 * x else "overstated"
 
 
@@ -142,9 +157,12 @@ def _scalar(rule: Callable[[float, float], str]):
             best = min(verdicts, key=lambda u: (_RANK[verdicts[u]], abs(m.per[u] - spec.figure)))
             fits = [u for u, v in verdicts.items() if v == "supported"] or ["none"]
             per = ", ".join(f"{u}: {v}" for u, v in verdicts.items())
-            return verdicts[best], (f"best fit {best} at {unit(m.per[best])} vs {unit(spec.figure)}; "
-                                    f"supported for: {', '.join(fits)} ({per})")
+            return verdicts[best], (
+                f"best fit {best} at {unit(m.per[best])} vs {unit(spec.figure)}; "
+                f"supported for: {', '.join(fits)} ({per})"
+            )
         return rule(spec.figure, m.value), f"computed {unit(m.value)} vs the article's {unit(spec.figure)}"
+
     return apply
 
 
@@ -175,15 +193,20 @@ def partly_recovered(spec, m: Measurement) -> tuple[str, str]:
 
 
 def not_checkable(spec, m: Measurement) -> tuple[str, str]:
-    return ("not checkable with daily data",
-            f"daily data cannot see pre-market trading; nearest evidence: {m.text} "
-            f"(article: {spec.figure:g} % pre-market)")
+    return (
+        "not checkable with daily data",
+        f"daily data cannot see pre-market trading; nearest evidence: {m.text} (article: {spec.figure:g} % pre-market)",
+    )
 
 
 RULES: dict[str, Callable[..., tuple[str, str]]] = {
-    "rounded_percent": _scalar(rounded_percent), "close_to": _scalar(close_to),
-    "more_than": _scalar(more_than), "double_digit": double_digit, "all_fell": all_fell,
-    "partly_recovered": partly_recovered, "not_checkable": not_checkable,
+    "rounded_percent": _scalar(rounded_percent),
+    "close_to": _scalar(close_to),
+    "more_than": _scalar(more_than),
+    "double_digit": double_digit,
+    "all_fell": all_fell,
+    "partly_recovered": partly_recovered,
+    "not_checkable": not_checkable,
 }
 
 

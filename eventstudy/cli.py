@@ -24,23 +24,42 @@ examples:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="eventstudy", description="Market-impact event studies.",
-                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="eventstudy",
+        description="Market-impact event studies.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true", help="tracebacks and more detail")
     common.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
-    common.add_argument("--cache-dir", type=Path, help="price cache folder (default: $EVENTSTUDY_CACHE or the user cache)")
-    run = sub.add_parser("run", parents=[common], help="run a study and write its report", epilog=EXAMPLES,
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_argument(
+        "--cache-dir", type=Path, help="price cache folder (default: $EVENTSTUDY_CACHE or the user cache)"
+    )
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run a study and write its report",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("study", help="a study name under analyses/ or a path to a study.toml")
     mode = run.add_mutually_exclusive_group()
     mode.add_argument("--offline", action="store_true", help="never touch the network (the default for the snapshot)")
     mode.add_argument("--refresh", action="store_true", help="download every price again through yfinance")
-    run.add_argument("--model", help="override the study's model (market, market-adjusted, constant-mean, ff3, carhart, ff5)")
+    run.add_argument(
+        "--model", help="override the study's model (market, market-adjusted, constant-mean, ff3, carhart, ff5)"
+    )
     run.add_argument("--estimation", nargs=2, type=int, metavar=("START", "END"), help="estimation window in sessions")
-    run.add_argument("--window", nargs=2, type=int, action="append", metavar=("START", "END"),
-                     help="an event window in sessions (repeatable; replaces the study's)")
+    run.add_argument(
+        "--window",
+        nargs=2,
+        type=int,
+        action="append",
+        metavar=("START", "END"),
+        help="an event window in sessions (repeatable; replaces the study's)",
+    )
     run.add_argument("--out", type=Path, help="write the report and results here instead of the study's folder")
     fetch = sub.add_parser("fetch", parents=[common], help="download a study's prices into the cache")
     fetch.add_argument("study")
@@ -77,9 +96,12 @@ def _cmd_run(a) -> int:
     from .study import load_study
     from .windows import Window
 
-    study = with_overrides(load_study(a.study), model=a.model,
-                           estimation=Window(*a.estimation, "estimation") if a.estimation else None,
-                           windows=tuple(Window(*w) for w in a.window) if a.window else None)
+    study = with_overrides(
+        load_study(a.study),
+        model=a.model,
+        estimation=Window(*a.estimation, "estimation") if a.estimation else None,
+        windows=tuple(Window(*w) for w in a.window) if a.window else None,
+    )
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
     res = run_study(study, offline=not a.refresh, refresh=a.refresh, progress=_progress(a.quiet), **kwargs)
     path = report.write(res, a.out, a.out / "figures" if a.out else None)
@@ -98,8 +120,13 @@ def _cache(a):
 def _cmd_fetch(a) -> int:
     from .pipeline import run_study
 
-    res = run_study(a.study, offline=False, refresh=a.refresh, progress=_progress(a.quiet),
-                    **({"cache": _cache(a)} if a.cache_dir else {}))
+    res = run_study(
+        a.study,
+        offline=False,
+        refresh=a.refresh,
+        progress=_progress(a.quiet),
+        **({"cache": _cache(a)} if a.cache_dir else {}),
+    )
     if not a.quiet:
         print(res.provenance.origin.value_counts().to_string())
     return 0
@@ -135,8 +162,9 @@ def _cmd_snapshot(a) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"run": _cmd_run, "fetch": _cmd_fetch, "show": _cmd_show, "list": _cmd_list,
-                "snapshot": _cmd_snapshot}[args.command](args)
+        return {"run": _cmd_run, "fetch": _cmd_fetch, "show": _cmd_show, "list": _cmd_list, "snapshot": _cmd_snapshot}[
+            args.command
+        ](args)
     except (EventStudyError, ValueError) as exc:
         if args.verbose:
             raise

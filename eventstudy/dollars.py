@@ -14,8 +14,14 @@ import pandas as pd
 from .windows import Window
 
 
-def day0_facts(ohlc: Mapping[str, pd.DataFrame], mv: pd.DataFrame, ret0: pd.Series, ar0: pd.Series,
-               event: pd.Timestamp, prev: pd.Timestamp) -> pd.DataFrame:
+def day0_facts(
+    ohlc: Mapping[str, pd.DataFrame],
+    mv: pd.DataFrame,
+    ret0: pd.Series,
+    ar0: pd.Series,
+    event: pd.Timestamp,
+    prev: pd.Timestamp,
+) -> pd.DataFrame:
     """Per firm: day-0 total return, low and open vs the previous close, close vs low, AR,
     and the market-value change close to close, at the intraday low, and abnormal (USD)."""
     rows = {}
@@ -25,32 +31,51 @@ def day0_facts(ohlc: Mapping[str, pd.DataFrame], mv: pd.DataFrame, ret0: pd.Seri
         c0, d = f.close.iloc[0], f.iloc[1]
         mv_prev = mv.at[prev, firm]
         rows[firm] = {
-            "prev_close": c0, "open": d.open, "low": d.low, "close": d.close, "ret": ret0.get(firm, np.nan),
-            "low_ret": d.low / c0 - 1, "open_gap": d.open / c0 - 1, "close_vs_low": d.close / d.low - 1,
-            "ar": ar0.get(firm, np.nan), "mv_prev": mv_prev, "mv_change": mv.at[event, firm] - mv_prev,
-            "mv_change_at_low": mv_prev * (d.low / c0 - 1), "mv_abnormal": mv_prev * ar0.get(firm, np.nan),
+            "prev_close": c0,
+            "open": d.open,
+            "low": d.low,
+            "close": d.close,
+            "ret": ret0.get(firm, np.nan),
+            "low_ret": d.low / c0 - 1,
+            "open_gap": d.open / c0 - 1,
+            "close_vs_low": d.close / d.low - 1,
+            "ar": ar0.get(firm, np.nan),
+            "mv_prev": mv_prev,
+            "mv_change": mv.at[event, firm] - mv_prev,
+            "mv_change_at_low": mv_prev * (d.low / c0 - 1),
+            "mv_abnormal": mv_prev * ar0.get(firm, np.nan),
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("firm")
 
 
-def window_effects(mv: pd.DataFrame, returns: pd.DataFrame, ar: pd.DataFrame, days: pd.DatetimeIndex,
-                   event_pos: int, windows: tuple[Window, ...]) -> pd.DataFrame:
+def window_effects(
+    mv: pd.DataFrame,
+    returns: pd.DataFrame,
+    ar: pd.DataFrame,
+    days: pd.DatetimeIndex,
+    event_pos: int,
+    windows: tuple[Window, ...],
+) -> pd.DataFrame:
     """Per firm and window: compounded raw return, CAR, raw and abnormal market-value change.
     ``ar`` is days × firms of abnormal returns on the sessions ``days``."""
     rows = []
     for w in windows:
-        span = days[event_pos + w.start: event_pos + w.end + 1]
+        span = days[event_pos + w.start : event_pos + w.end + 1]
         before = days[event_pos + w.start - 1]
-        prev = days[event_pos + w.start - 1: event_pos + w.end]
+        prev = days[event_pos + w.start - 1 : event_pos + w.end]
         for firm in mv.columns:
             r = returns[firm].reindex(span)
             a = ar[firm].reindex(span) if firm in ar else pd.Series(np.nan, index=span)
-            rows.append({
-                "firm": firm, "window": w.label, "ret": float(np.prod(1 + r.to_numpy()) - 1),
-                "car": float(a.sum(min_count=len(span))),
-                "mv_raw": mv.at[span[-1], firm] - mv.at[before, firm],
-                "mv_abnormal": float((mv[firm].reindex(prev).to_numpy() * a.to_numpy()).sum()),
-            })
+            rows.append(
+                {
+                    "firm": firm,
+                    "window": w.label,
+                    "ret": float(np.prod(1 + r.to_numpy()) - 1),
+                    "car": float(a.sum(min_count=len(span))),
+                    "mv_raw": mv.at[span[-1], firm] - mv.at[before, firm],
+                    "mv_abnormal": float((mv[firm].reindex(prev).to_numpy() * a.to_numpy()).sum()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -64,11 +89,17 @@ def group_totals(effects: pd.DataFrame, groups: Mapping[str, tuple[str, ...]], s
         for window, w in sub.groupby("window", sort=False):
             valued = w[w.mv_raw.notna()]
             fl = flags.reindex(valued.firm).value_counts()
-            rows.append({
-                "group": group, "window": window, "mv_raw": valued.mv_raw.sum(),
-                "mv_abnormal": valued.mv_abnormal.sum(min_count=1), "n_firms": len(valued),
-                "filed": int(fl.get("filed", 0)), "filed_after": int(fl.get("filed after", 0) + fl.get("filed, undated", 0)),
-                "implied_2026": int(fl.get("implied, 2026", 0)),
-                "no_value": ", ".join(sorted(set(w.firm) - set(valued.firm))),
-            })
+            rows.append(
+                {
+                    "group": group,
+                    "window": window,
+                    "mv_raw": valued.mv_raw.sum(),
+                    "mv_abnormal": valued.mv_abnormal.sum(min_count=1),
+                    "n_firms": len(valued),
+                    "filed": int(fl.get("filed", 0)),
+                    "filed_after": int(fl.get("filed after", 0) + fl.get("filed, undated", 0)),
+                    "implied_2026": int(fl.get("implied, 2026", 0)),
+                    "no_value": ", ".join(sorted(set(w.firm) - set(valued.firm))),
+                }
+            )
     return pd.DataFrame(rows)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import abnormal, models
-from .inference import Sample, TestStatistic, InvalidTestStatistic, column_mean, get_tests
+from .inference import InvalidTestStatistic, Sample, TestStatistic, column_mean, get_tests
 from .results import EventStudyResult
 from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Aligned, Window, align, event_grid
 
@@ -21,15 +21,20 @@ EXCLUDED_COLUMNS = ["event_id", "ticker", "stage", "reason"]
 
 def firm_events(tickers: Sequence[str], date: object) -> pd.DataFrame:
     """Firm-events for tickers that share one event date (event_id = ticker)."""
-    return pd.DataFrame({"event_id": list(tickers), "ticker": list(tickers),
-                         "event_date": pd.Timestamp(date)})
+    return pd.DataFrame({"event_id": list(tickers), "ticker": list(tickers), "event_date": pd.Timestamp(date)})
 
 
 def run_event_study(
-    returns: pd.DataFrame, regressors: pd.DataFrame, events: pd.DataFrame, *,
-    model: str = "market", estimation: Window = DEFAULT_ESTIMATION,
-    windows: Sequence[Window] = DEFAULT_WINDOWS, path: Window = DEFAULT_PATH,
-    min_estimation_obs: int = 120, groups: Mapping[str, Sequence[str]] | None = None,
+    returns: pd.DataFrame,
+    regressors: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    model: str = "market",
+    estimation: Window = DEFAULT_ESTIMATION,
+    windows: Sequence[Window] = DEFAULT_WINDOWS,
+    path: Window = DEFAULT_PATH,
+    min_estimation_obs: int = 120,
+    groups: Mapping[str, Sequence[str]] | None = None,
     tests: list[str] | None = None,
 ) -> EventStudyResult:
     """Estimate ARs, CARs and group tests for ``events`` (``event_id, ticker, event_date``).
@@ -55,11 +60,18 @@ def run_event_study(
     kept = set(aligned.event_ids)
     members = {g: tuple(e for e in ids if e in kept) for g, ids in groups.items()}
     return EventStudyResult(
-        model=spec, estimation=estimation, windows=windows, path=path,
-        events=_events_frame(aligned, fit), ar=_ar_frame(aligned, ab, path), car=_car_frame(aligned, ab),
-        tests=_tests_frame(aligned, ab, members, specs), caar=_caar_frame(aligned, ab, members, path),
-        excluded=pd.concat([excluded, dropped, _incomplete(aligned, ab)], ignore_index=True)
-        .reindex(columns=EXCLUDED_COLUMNS),
+        model=spec,
+        estimation=estimation,
+        windows=windows,
+        path=path,
+        events=_events_frame(aligned, fit),
+        ar=_ar_frame(aligned, ab, path),
+        car=_car_frame(aligned, ab),
+        tests=_tests_frame(aligned, ab, members, specs),
+        caar=_caar_frame(aligned, ab, members, path),
+        excluded=pd.concat([excluded, dropped, _incomplete(aligned, ab)], ignore_index=True).reindex(
+            columns=EXCLUDED_COLUMNS
+        ),
         groups=members,
     )
 
@@ -71,17 +83,35 @@ def _usable(aligned: Aligned, fit: models.ModelFit, need: int):
     ok = enough & np.isfinite(fit.params).all(axis=1) & np.isfinite(fit.sigma2) & (fit.sigma2 > 0)
     est = aligned.estimation
     reasons = np.where(
-        enough, "singular regressors or zero residual variance",
-        [f"{h} valid returns in the estimation window [{est.start},{est.end}]; {need} are needed "
-         "(min_estimation_obs)" for h in fit.n_obs],
+        enough,
+        "singular regressors or zero residual variance",
+        [
+            f"{h} valid returns in the estimation window [{est.start},{est.end}]; {need} are needed "
+            "(min_estimation_obs)"
+            for h in fit.n_obs
+        ],
     )
-    out = pd.DataFrame({"event_id": np.array(aligned.event_ids)[~ok], "ticker": np.array(aligned.tickers)[~ok],
-                        "stage": "estimation", "reason": reasons[~ok]})
+    out = pd.DataFrame(
+        {
+            "event_id": np.array(aligned.event_ids)[~ok],
+            "ticker": np.array(aligned.tickers)[~ok],
+            "stage": "estimation",
+            "reason": reasons[~ok],
+        }
+    )
     if ok.all():
         return aligned, fit, out
     take = np.flatnonzero(ok)
-    fit = models.ModelFit(fit.model, fit.params[take], fit.sigma2[take], fit.xtx_inv[take], fit.n_obs[take],
-                          fit.x[take], fit.y[take], fit.est_mask[take])
+    fit = models.ModelFit(
+        fit.model,
+        fit.params[take],
+        fit.sigma2[take],
+        fit.xtx_inv[take],
+        fit.n_obs[take],
+        fit.x[take],
+        fit.y[take],
+        fit.est_mask[take],
+    )
     return aligned.subset(ok), fit, out
 
 
@@ -90,16 +120,28 @@ def _incomplete(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
     for j, w in enumerate(ab.windows):
         for i in np.flatnonzero(ab.n_missing[:, j]):
             days = aligned.grid[aligned.in_window(w) & ~np.isfinite(ab.ar[i])]
-            rows.append((aligned.event_ids[i], aligned.tickers[i], f"window {w.label}",
-                         f"missing return on day(s) {', '.join(f'{d:+d}' for d in days)}: no CAR"))
+            rows.append(
+                (
+                    aligned.event_ids[i],
+                    aligned.tickers[i],
+                    f"window {w.label}",
+                    f"missing return on day(s) {', '.join(f'{d:+d}' for d in days)}: no CAR",
+                )
+            )
     return pd.DataFrame(rows, columns=EXCLUDED_COLUMNS)
 
 
 def _events_frame(aligned: Aligned, fit: models.ModelFit) -> pd.DataFrame:
     names = ["alpha", *fit.model.columns] if fit.model.estimated else ["mean_adjustment"]
-    frame = pd.DataFrame({"event_id": aligned.event_ids, "ticker": aligned.tickers,
-                          "event_date": pd.DatetimeIndex(aligned.event_dates), "n_est": fit.n_obs,
-                          "sigma": np.sqrt(fit.sigma2)})
+    frame = pd.DataFrame(
+        {
+            "event_id": aligned.event_ids,
+            "ticker": aligned.tickers,
+            "event_date": pd.DatetimeIndex(aligned.event_dates),
+            "n_est": fit.n_obs,
+            "sigma": np.sqrt(fit.sigma2),
+        }
+    )
     params = pd.DataFrame(fit.params, columns=[n if n != "mkt" else "beta" for n in names])
     return pd.concat([frame, params], axis=1)
 
@@ -108,22 +150,36 @@ def _ar_frame(aligned: Aligned, ab: abnormal.AbnormalReturns, path: Window) -> p
     inside = aligned.in_window(path)
     n, g = len(aligned.event_ids), int(inside.sum())
     ar = ab.ar[:, inside]
-    return pd.DataFrame({
-        "event_id": np.repeat(aligned.event_ids, g), "ticker": np.repeat(aligned.tickers, g),
-        "day": np.tile(aligned.grid[inside], n), "date": aligned.dates[:, inside].ravel(),
-        "ar": ar.ravel(), "se": np.sqrt(ab.var_ar[:, inside]).ravel(), "sar": ab.sar[:, inside].ravel(),
-        "car": np.cumsum(ar, axis=1).ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "event_id": np.repeat(aligned.event_ids, g),
+            "ticker": np.repeat(aligned.tickers, g),
+            "day": np.tile(aligned.grid[inside], n),
+            "date": aligned.dates[:, inside].ravel(),
+            "ar": ar.ravel(),
+            "se": np.sqrt(ab.var_ar[:, inside]).ravel(),
+            "sar": ab.sar[:, inside].ravel(),
+            "car": np.cumsum(ar, axis=1).ravel(),
+        }
+    )
 
 
 def _car_frame(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
     n, w = ab.car.shape
-    return pd.DataFrame({
-        "event_id": np.repeat(aligned.event_ids, w), "ticker": np.repeat(aligned.tickers, w),
-        "window": np.tile([x.label for x in ab.windows], n), "car": ab.car.ravel(),
-        "se": ab.se_car.ravel(), "t": ab.t.ravel(), "p": ab.p.ravel(), "dof": np.repeat(ab.dof, w),
-        "n_est": np.repeat(ab.est_mask.sum(axis=1), w), "n_missing": ab.n_missing.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "event_id": np.repeat(aligned.event_ids, w),
+            "ticker": np.repeat(aligned.tickers, w),
+            "window": np.tile([x.label for x in ab.windows], n),
+            "car": ab.car.ravel(),
+            "se": ab.se_car.ravel(),
+            "t": ab.t.ravel(),
+            "p": ab.p.ravel(),
+            "dof": np.repeat(ab.dof, w),
+            "n_est": np.repeat(ab.est_mask.sum(axis=1), w),
+            "n_missing": ab.n_missing.ravel(),
+        }
+    )
 
 
 def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, rows: np.ndarray) -> list[Sample]:
@@ -134,11 +190,15 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, rows: np.ndarray) -
         r = rows[np.isfinite(ab.car[rows, j])]
         key = r.tobytes()
         if key not in built:
-            built[key] = Sample.build(ab.car[r, j], ab.scar[r, j], ab.dof[r], ab.ar[r], ab.est_mask[r],
-                                      aligned.in_window(w), aligned.dates[r])
+            built[key] = Sample.build(
+                ab.car[r, j], ab.scar[r, j], ab.dof[r], ab.ar[r], ab.est_mask[r], aligned.in_window(w), aligned.dates[r]
+            )
         base = built[key]
-        out.append(Sample(ab.car[r, j], ab.scar[r, j], base.dof, base.ar, base.est, aligned.in_window(w),
-                          base.ranks, base.rbar))
+        out.append(
+            Sample(
+                ab.car[r, j], ab.scar[r, j], base.dof, base.ar, base.est, aligned.in_window(w), base.ranks, base.rbar
+            )
+        )
     return out
 
 
@@ -153,8 +213,19 @@ def _tests_frame(aligned, ab, members, specs) -> pd.DataFrame:
         for w, s in zip(ab.windows, _samples(aligned, ab, _rows(aligned, ids)), strict=True):
             for spec in specs:
                 r: TestStatistic | InvalidTestStatistic = spec.func(s)
-                rows.append((group, w.label, spec.name, r.stat, r.pvalue, r.dist, r.n, spec.robust,
-                             s.car.mean() if s.n else np.nan))
+                rows.append(
+                    (
+                        group,
+                        w.label,
+                        spec.name,
+                        r.stat,
+                        r.pvalue,
+                        r.dist,
+                        r.n,
+                        spec.robust,
+                        s.car.mean() if s.n else np.nan,
+                    )
+                )
     return pd.DataFrame(rows, columns=["group", "window", "test", "stat", "p", "dist", "n_firms", "robust", "caar"])
 
 
@@ -167,7 +238,17 @@ def _caar_frame(aligned, ab, members, path: Window) -> pd.DataFrame:
         est = aar[aligned.in_estimation & np.isfinite(aar)]
         sigma_p = est.std(ddof=1) if len(est) > 2 else np.nan
         days = np.arange(1, inside.sum() + 1)
-        frames.append(pd.DataFrame({"group": group, "day": aligned.grid[inside], "aar": aar[inside],
-                                    "caar": np.cumsum(aar[inside]), "se": sigma_p * np.sqrt(days)}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["group", "day", "aar", "caar", "se"])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "group": group,
+                    "day": aligned.grid[inside],
+                    "aar": aar[inside],
+                    "caar": np.cumsum(aar[inside]),
+                    "se": sigma_p * np.sqrt(days),
+                }
+            )
+        )
+    return (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["group", "day", "aar", "caar", "se"])
+    )

@@ -43,7 +43,14 @@ def ar_by_firm(frame: pd.DataFrame, title: str):
     ax.barh(f.firm, 100 * f.ar, color=[colours[g] for g in f.group])
     for y, (ar, p) in enumerate(zip(f.ar, f.p, strict=True)):
         mark = "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.10 else ""
-        ax.text(100 * ar, y, f" {mark}" if ar >= 0 else f"{mark} ", va="center", ha="left" if ar >= 0 else "right", fontsize=7)
+        ax.text(
+            100 * ar,
+            y,
+            f" {mark}" if ar >= 0 else f"{mark} ",
+            va="center",
+            ha="left" if ar >= 0 else "right",
+            fontsize=7,
+        )
     from matplotlib.patches import Patch
 
     ax.legend(handles=[Patch(color=colours[g], label=g) for g in groups], fontsize=8, loc="lower right")
@@ -59,12 +66,20 @@ def caar_paths(caar: pd.DataFrame, groups: list[str]):
     for i, g in enumerate(groups):
         c = caar[caar.group == g]
         ax.plot(c.day, 100 * c.caar, color=PALETTE[i % len(PALETTE)], label=g)
-        ax.fill_between(c.day, 100 * (c.caar - 1.96 * c.se), 100 * (c.caar + 1.96 * c.se),
-                        color=PALETTE[i % len(PALETTE)], alpha=0.12)
+        ax.fill_between(
+            c.day,
+            100 * (c.caar - 1.96 * c.se),
+            100 * (c.caar + 1.96 * c.se),
+            color=PALETTE[i % len(PALETTE)],
+            alpha=0.12,
+        )
     ax.axvline(-0.5, color="black", lw=0.6)
     ax.axhline(0, color="black", lw=0.6)
-    ax.set(xlabel="sessions relative to the event (day 0)", ylabel="CAAR from day −10 (%)",
-           title="Cumulative average abnormal return by group (95 % band, portfolio s.e.)")
+    ax.set(
+        xlabel="sessions relative to the event (day 0)",
+        ylabel="CAAR from day −10 (%)",
+        title="Cumulative average abnormal return by group (95 % band, portfolio s.e.)",
+    )
     ax.legend(fontsize=8, loc="lower left")
     return fig
 
@@ -102,7 +117,11 @@ def estimation_fit(fit_data: pd.DataFrame, ticker: str, alpha: float, beta: floa
     xs = np.linspace(d.mkt.min(), d.mkt.max(), 2)
     ax.plot(100 * xs, 100 * (alpha + beta * xs), color="black", lw=1, label=f"fit: α={100 * alpha:.3f} %, β={beta:.2f}")
     ax.scatter(100 * ev.mkt, 100 * ev.ret, s=60, color=PALETTE[1], marker="X", label="day 0")
-    ax.set(xlabel="benchmark return (%)", ylabel=f"{ticker} return (%)", title=f"{ticker}: market-model fit and the event day")
+    ax.set(
+        xlabel="benchmark return (%)",
+        ylabel=f"{ticker} return (%)",
+        title=f"{ticker}: market-model fit and the event day",
+    )
     ax.legend(fontsize=8)
     return fig
 

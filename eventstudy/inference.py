@@ -71,8 +71,16 @@ class Sample:
     def build(cls, car, scar, dof, ar, est, window, dates) -> Sample:
         ar, est = np.asarray(ar, float), np.asarray(est, bool)
         rbar = mean_residual_correlation(calendar_residuals(ar, est, dates)) if len(ar) > 1 else np.nan
-        return cls(np.asarray(car, float), np.asarray(scar, float), np.asarray(dof), ar, est,
-                   np.asarray(window, bool), standardized_ranks(ar), rbar)
+        return cls(
+            np.asarray(car, float),
+            np.asarray(scar, float),
+            np.asarray(dof),
+            ar,
+            est,
+            np.asarray(window, bool),
+            standardized_ranks(ar),
+            rbar,
+        )
 
     @property
     def n(self) -> int:

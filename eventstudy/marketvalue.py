@@ -38,8 +38,9 @@ def _as_of(value: object) -> pd.Timestamp | None:
     return pd.Timestamp(text) + pd.offsets.MonthEnd(0) if len(text) == 7 else pd.Timestamp(text)
 
 
-def share_classes(firm: str, date: object, filed: pd.DataFrame, implied: pd.DataFrame,
-                  primary_of: dict[str, str]) -> list[ShareClass]:
+def share_classes(
+    firm: str, date: object, filed: pd.DataFrame, implied: pd.DataFrame, primary_of: dict[str, str]
+) -> list[ShareClass]:
     """The share classes that value ``firm`` on ``date``, each with its flag (see module doc)."""
     date = pd.Timestamp(date)
     rows = filed[(filed.ticker == firm) & (filed.share_class != "TOTAL")]
@@ -50,13 +51,32 @@ def share_classes(firm: str, date: object, filed: pd.DataFrame, implied: pd.Data
         undated = dated[dated.when.isna()]
         for pick, flag in ((before, "filed"), (after, "filed after"), (undated, "filed, undated")):
             if len(pick):
-                return [ShareClass(firm, r.share_class, r.price_ticker or firm, float(r.shares), r.when
-                                   if pd.notna(r.when) else None, flag, r.source) for r in pick.itertuples()]
+                return [
+                    ShareClass(
+                        firm,
+                        r.share_class,
+                        r.price_ticker or firm,
+                        float(r.shares),
+                        r.when if pd.notna(r.when) else None,
+                        flag,
+                        r.source,
+                    )
+                    for r in pick.itertuples()
+                ]
     imp = implied[[primary_of.get(t, t) == firm for t in implied.ticker]]
     if len(imp):
         r = imp.iloc[0]
-        return [ShareClass(firm, "all (implied)", r.ticker, float(r.implied_shares), pd.Timestamp(r.close_date),
-                           "implied, 2026", "market_values_2026.csv: market value / close on 2026-05-29")]
+        return [
+            ShareClass(
+                firm,
+                "all (implied)",
+                r.ticker,
+                float(r.implied_shares),
+                pd.Timestamp(r.close_date),
+                "implied, 2026",
+                "market_values_2026.csv: market value / close on 2026-05-29",
+            )
+        ]
     return []
 
 
@@ -68,9 +88,17 @@ def split_factor(splits: pd.Series | None, after: pd.Timestamp | None) -> float:
     return float(np.prod(s.to_numpy())) if len(s) else 1.0
 
 
-def market_values(firms: list[str], dates: pd.DatetimeIndex, closes: pd.DataFrame, splits: pd.DataFrame,
-                  filed: pd.DataFrame, implied: pd.DataFrame, primary_of: dict[str, str], ref: pd.Timestamp,
-                  fallback_closes: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def market_values(
+    firms: list[str],
+    dates: pd.DatetimeIndex,
+    closes: pd.DataFrame,
+    splits: pd.DataFrame,
+    filed: pd.DataFrame,
+    implied: pd.DataFrame,
+    primary_of: dict[str, str],
+    ref: pd.Timestamp,
+    fallback_closes: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Dates × firms of market values (USD), and per firm its share basis: ``firm, shares,
     flag, classes, price_basis``; share counts are chosen as of ``ref`` (the event day).
     ``closes`` are traded closes by listed ticker; where a ticker has none,
@@ -88,8 +116,13 @@ def market_values(firms: list[str], dates: pd.DatetimeIndex, closes: pd.DataFram
         if not classes:
             total, basis = pd.Series(np.nan, index=dates), "no share count"
         values[firm] = total
-        info.append({"firm": firm, "shares": sum(c.shares for c in classes) if classes else np.nan,
-                     "flag": classes[0].flag if classes else "none",
-                     "classes": "; ".join(f"{c.share_class}@{c.price_ticker}" for c in classes),
-                     "price_basis": basis})
+        info.append(
+            {
+                "firm": firm,
+                "shares": sum(c.shares for c in classes) if classes else np.nan,
+                "flag": classes[0].flag if classes else "none",
+                "classes": "; ".join(f"{c.share_class}@{c.price_ticker}" for c in classes),
+                "price_basis": basis,
+            }
+        )
     return pd.DataFrame(values, index=dates), pd.DataFrame(info)

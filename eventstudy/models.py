@@ -40,15 +40,20 @@ MODELS: dict[str, Model] = {
     m.name: m
     for m in (
         Model("market", ("mkt",), description="market model: R = α + β R_m + ε"),
-        Model("market-adjusted", ("mkt",), estimated=False,
-              description="market-adjusted: AR = R − R_m, nothing estimated"),
+        Model(
+            "market-adjusted", ("mkt",), estimated=False, description="market-adjusted: AR = R − R_m, nothing estimated"
+        ),
         Model("constant-mean", (), description="constant mean: R = μ + ε"),
-        Model("ff3", ("mkt_rf", "smb", "hml"), excess=True,
-              description="Fama–French 3-factor on excess returns"),
-        Model("carhart", ("mkt_rf", "smb", "hml", "mom"), excess=True,
-              description="Carhart 4-factor on excess returns"),
-        Model("ff5", ("mkt_rf", "smb", "hml", "rmw", "cma"), excess=True,
-              description="Fama–French 5-factor on excess returns"),
+        Model("ff3", ("mkt_rf", "smb", "hml"), excess=True, description="Fama–French 3-factor on excess returns"),
+        Model(
+            "carhart", ("mkt_rf", "smb", "hml", "mom"), excess=True, description="Carhart 4-factor on excess returns"
+        ),
+        Model(
+            "ff5",
+            ("mkt_rf", "smb", "hml", "rmw", "cma"),
+            excess=True,
+            description="Fama–French 5-factor on excess returns",
+        ),
     )
 }
 

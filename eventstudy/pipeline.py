@@ -24,34 +24,49 @@ from .study import Study, load_study
 from .universe import primary_listing, resolve_groups
 
 
-def run_study(study: Study | str, *, offline: bool = True, refresh: bool = False, snapshot: Snapshot | None = None,
-              progress: Callable[[int, int, str], None] | None = None, **load_kwargs) -> StudyResults:
+def run_study(
+    study: Study | str,
+    *,
+    offline: bool = True,
+    refresh: bool = False,
+    snapshot: Snapshot | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    **load_kwargs,
+) -> StudyResults:
     """Run a study end to end and return its results (nothing is written)."""
     study = load_study(study) if isinstance(study, str) else study
     snap = snapshot or default_snapshot()
     event = calendar.roll_event_date(study.event_date)
     if event.date > pd.Timestamp.today().normalize():
         raise CalendarError(f"event date {event.date:%Y-%m-%d} is in the future: there are no prices yet")
-    companies, shares, implied = snap.table("companies"), snap.table("shares_outstanding"), snap.table("market_values_2026")
+    companies, shares, implied = (
+        snap.table("companies"),
+        snap.table("shares_outstanding"),
+        snap.table("market_values_2026"),
+    )
     primary_of = primary_listing(companies, shares)
-    groups, left_out = resolve_groups(study.groups, companies, {"market_values_2026": implied}, primary_of,
-                                      set(snap.tickers()))
+    groups, left_out = resolve_groups(
+        study.groups, companies, {"market_values_2026": implied}, primary_of, set(snap.tickers())
+    )
     firms = list(dict.fromkeys(f for g in groups.values() for f in g))
     start = calendar.session_offset(event.date, study.estimation.start - 1)
     end = calendar.session_offset(event.date, max(w.end for w in (*study.windows, study.path)))
     constructed = any(study.benchmarks[b].constructed for b in (study.benchmark, *study.sensitivity))
     stocks = sorted(companies.ticker[companies.asset_type == "stock"]) if constructed else []
     wanted = [*firms, *_class_tickers(shares, firms), *_series_tickers(study), *stocks]
-    data = load_market_data(wanted, start, end, offline=offline, refresh=refresh, snapshot=snap,
-                            progress=progress, **load_kwargs)
+    data = load_market_data(
+        wanted, start, end, offline=offline, refresh=refresh, snapshot=snap, progress=progress, **load_kwargs
+    )
     returns, basis = session_returns(data.prices.frames, start, end)
     _check_event_in_data(event.date, returns)
     fitted = [f for f in firms if f in returns]
     if not fitted:
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
     mv, share_info = _market_values(data, returns, primary_of, companies, fitted, event.date)
-    runs = {name: _estimate(study, returns, fitted, groups, event.date, data, name, mv, primary_of, companies)
-            for name in dict.fromkeys((study.benchmark, *study.sensitivity))}
+    runs = {
+        name: _estimate(study, returns, fitted, groups, event.date, data, name, mv, primary_of, companies)
+        for name in dict.fromkeys((study.benchmark, *study.sensitivity))
+    }
     main = runs[study.benchmark][0]
     return _assemble(study, event, main, runs, groups, data, returns, basis, mv[fitted], share_info, left_out)
 
@@ -79,8 +94,9 @@ def _market_values(data: MarketData, returns: pd.DataFrame, primary_of, companie
     stocks = list(dict.fromkeys([*firms, *(t for t in listed if t in data.prices.frames)]))
     closes, splits = data.prices.panel("close").reindex(returns.index), data.prices.panel("splits")
     fallback = data.prices.panel("adj_close").reindex(returns.index)
-    mv, info = marketvalue.market_values(stocks, returns.index, closes, splits, data.shares, data.implied_shares,
-                                         primary_of, date, fallback)
+    mv, info = marketvalue.market_values(
+        stocks, returns.index, closes, splits, data.shares, data.implied_shares, primary_of, date, fallback
+    )
     return mv, info
 
 
@@ -92,8 +108,14 @@ def _estimate(study, returns, firms, groups, date, data, bench, mv, primary_of, 
     if model.excess:
         regressors = regressors.join(factor_regressors(data.factors, model.columns), how="left")
     result = run_event_study(
-        returns[firms], regressors, firm_events(firms, date), model=study.model, estimation=study.estimation,
-        windows=study.windows, path=study.path, min_estimation_obs=study.min_estimation_obs,
+        returns[firms],
+        regressors,
+        firm_events(firms, date),
+        model=study.model,
+        estimation=study.estimation,
+        windows=study.windows,
+        path=study.path,
+        min_estimation_obs=study.min_estimation_obs,
         groups={g: tuple(f for f in fs if f in firms) for g, fs in groups.items()},
     )
     return result, market, days
@@ -108,25 +130,38 @@ def _assemble(study, event, main: EventStudyResult, runs, groups, data, returns,
     effects = dollars.window_effects(mv, returns, ar, days, pos, study.windows)
     share_info = share_info[share_info.firm.isin(mv.columns)].reset_index(drop=True)
     totals = dollars.group_totals(effects, groups, share_info)
-    path_after = returns.iloc[pos + 1: pos + 1 + study.path.end][mv.columns].T
+    path_after = returns.iloc[pos + 1 : pos + 1 + study.path.end][mv.columns].T
     path_after.columns = range(1, len(path_after.columns) + 1)
     ctx = claims.ClaimContext(day0, effects, totals[totals.window == study.windows[0].label], groups, path_after)
     return StudyResults(
-        study=study, event=event, main=main, sensitivity={b: r[0] for b, r in runs.items()}, groups=groups,
-        day0=day0, effects=effects, totals=totals, shares=share_info, claims=claims.check(study.claims, ctx),
-        indices=_index_moves(study, returns, event.date, runs), excluded=_excluded(left_out, data, main),
-        provenance=_provenance(data, basis), prices=_ohlc(data, mv.columns, days, pos, study),
+        study=study,
+        event=event,
+        main=main,
+        sensitivity={b: r[0] for b, r in runs.items()},
+        groups=groups,
+        day0=day0,
+        effects=effects,
+        totals=totals,
+        shares=share_info,
+        claims=claims.check(study.claims, ctx),
+        indices=_index_moves(study, returns, event.date, runs),
+        excluded=_excluded(left_out, data, main),
+        provenance=_provenance(data, basis),
+        prices=_ohlc(data, mv.columns, days, pos, study),
         fit_data=_fit_data(returns, runs[study.benchmark][1], mv.columns, days, pos, study),
         benchmark_days=pd.concat({b: r[2] for b, r in runs.items() if r[2] is not None}, names=["benchmark"])
-        if any(r[2] is not None for r in runs.values()) else pd.DataFrame(),
+        if any(r[2] is not None for r in runs.values())
+        else pd.DataFrame(),
         notes=tuple(x for x in (event.note, *data.prices.notes) if x),
     )
 
 
 def _index_moves(study, returns, date, runs) -> pd.DataFrame:
     rows = [(t, "index or ETF", returns.at[date, t] if t in returns else float("nan")) for t in study.indices]
-    rows += [(b, "benchmark" + (" (constructed)" if study.benchmarks[b].constructed else ""), r[1].get(date))
-             for b, r in runs.items()]
+    rows += [
+        (b, "benchmark" + (" (constructed)" if study.benchmarks[b].constructed else ""), r[1].get(date))
+        for b, r in runs.items()
+    ]
     frame = pd.DataFrame(rows, columns=["series", "kind", "ret"])
     return frame.drop_duplicates("series", keep="last").reset_index(drop=True)
 
@@ -139,12 +174,13 @@ def _excluded(left_out, data, main: EventStudyResult) -> pd.DataFrame:
 
 
 def _provenance(data, basis) -> pd.DataFrame:
-    return pd.DataFrame({"ticker": list(data.prices.origin), "origin": list(data.prices.origin.values())}) \
-        .merge(basis.rename_axis("ticker").reset_index(), how="left")
+    return pd.DataFrame({"ticker": list(data.prices.origin), "origin": list(data.prices.origin.values())}).merge(
+        basis.rename_axis("ticker").reset_index(), how="left"
+    )
 
 
 def _ohlc(data, firms, days, pos, study) -> pd.DataFrame:
-    span = days[pos + study.path.start - 1: pos + study.path.end + 1]
+    span = days[pos + study.path.start - 1 : pos + study.path.end + 1]
     frames = []
     for t in firms:
         f = data.prices.frames[t].reindex(span)[["open", "high", "low", "close"]]
@@ -153,7 +189,7 @@ def _ohlc(data, firms, days, pos, study) -> pd.DataFrame:
 
 
 def _fit_data(returns, market, firms, days, pos, study) -> pd.DataFrame:
-    span = days[pos + study.estimation.start: pos + study.path.end + 1]
+    span = days[pos + study.estimation.start : pos + study.path.end + 1]
     rel = range(study.estimation.start, study.estimation.start + len(span))
     frame = returns.loc[span, list(firms)].assign(day=list(rel), mkt=market.reindex(span))
     return frame.rename_axis("date").reset_index().melt(["date", "day", "mkt"], var_name="ticker", value_name="ret")

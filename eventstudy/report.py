@@ -18,14 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 COLUMNS = {
     "day0.csv": "firm; prev_close, open, low, close (USD); ret (day-0 total return); low_ret, open_gap (vs the "
-                "previous close); close_vs_low; ar (abnormal return); mv_prev, mv_change, mv_change_at_low, "
-                "mv_abnormal (USD)",
-    "car.csv": "benchmark, event_id, ticker, window, car, se (prediction-error), t, p (t with dof), dof, n_est, n_missing",
+    "previous close); close_vs_low; ar (abnormal return); mv_prev, mv_change, mv_change_at_low, "
+    "mv_abnormal (USD)",
+    "car.csv": "benchmark, event_id, ticker, window, car, se (prediction-error), t, p (t with dof), dof, "
+    "n_est, n_missing",
     "tests.csv": "benchmark, group, window, test, stat, p, dist, n_firms, robust (holds under cross-correlation), caar",
     "ar_path.csv": "benchmark, event_id, ticker, day, date, ar, se, sar, car (cumulated from the path start)",
     "effects.csv": "firm, window, ret (compounded), car, mv_raw, mv_abnormal (USD)",
     "totals.csv": "group, window, mv_raw, mv_abnormal (USD), n_firms, filed, filed_after, implied_2026, no_value",
-    "shares.csv": "firm, shares, flag (filed / filed after / filed, undated / implied, 2026 / none), classes, price_basis",
+    "shares.csv": "firm, shares, flag (filed / filed after / filed, undated / implied, 2026 / none), classes, "
+    "price_basis",
     "claims.csv": "id, article, says, computed, verdict, reason",
     "excluded.csv": "ticker, stage, reason",
     "provenance.csv": "ticker, origin (snapshot / cache / yfinance), return_basis",
@@ -64,22 +66,36 @@ def write_figures(results: StudyResults, fig_dir: Path) -> dict[str, Path]:
     group_of = {f: g for g, fs in reversed(list(results.groups.items())) for f in fs}
     firms = list(results.focus_firms())
     car0 = results.main.car_of(w0)
-    ar_frame = pd.DataFrame({"firm": firms, "ar": car0.car.reindex(firms).to_numpy(),
-                             "p": car0.p.reindex(firms).to_numpy(), "group": [group_of[f] for f in firms]})
+    ar_frame = pd.DataFrame(
+        {
+            "firm": firms,
+            "ar": car0.car.reindex(firms).to_numpy(),
+            "p": car0.p.reindex(firms).to_numpy(),
+            "group": [group_of[f] for f in firms],
+        }
+    )
     ev = results.main.events.set_index("ticker").loc[focus]
     made = {
         "price_path": figures.price_path(results.prices, focus, rep.get("drop_mark_pct")),
-        "ar_day0": figures.ar_by_firm(ar_frame.dropna(subset=["ar"]), f"Day-0 abnormal return ({results.study.benchmark})"),
-        "caar_paths": figures.caar_paths(results.main.caar, [g for g in results.groups if len(results.groups[g]) <= 40]),
+        "ar_day0": figures.ar_by_firm(
+            ar_frame.dropna(subset=["ar"]), f"Day-0 abnormal return ({results.study.benchmark})"
+        ),
+        "caar_paths": figures.caar_paths(
+            results.main.caar, [g for g in results.groups if len(results.groups[g]) <= 40]
+        ),
         "mv_change": figures.mv_change_by_firm(results.day0.loc[firms], rep.get("marks_bn", [])),
-        "estimation_fit": figures.estimation_fit(results.fit_data, focus, ev.alpha, ev.get("beta", 0.0),
-                                                 results.study.estimation.end),
+        "estimation_fit": figures.estimation_fit(
+            results.fit_data, focus, ev.alpha, ev.get("beta", 0.0), results.study.estimation.end
+        ),
     }
     if len(results.sensitivity) > 1:
-        frames = [r.car_of(w0).reindex(firms).assign(benchmark=b).reset_index()[["ticker", "benchmark", "car"]]
-                  for b, r in results.sensitivity.items()]
+        frames = [
+            r.car_of(w0).reindex(firms).assign(benchmark=b).reset_index()[["ticker", "benchmark", "car"]]
+            for b, r in results.sensitivity.items()
+        ]
         made["ar_by_benchmark"] = figures.ar_by_benchmark(
-            pd.concat(frames).rename(columns={"ticker": "firm", "car": "ar"}).dropna())
+            pd.concat(frames).rename(columns={"ticker": "firm", "car": "ar"}).dropna()
+        )
     paths = {}
     for name, fig in made.items():
         paths[name] = fig_dir / f"{name}.png"

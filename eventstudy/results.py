@@ -53,8 +53,10 @@ class EventStudyResult(_SummaryStr):
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        return (f"EventStudyResult(model={self.model.name!r}, firm_events={len(self.events)}, "
-                f"excluded={len(self.excluded)}, groups={list(self.groups)})")
+        return (
+            f"EventStudyResult(model={self.model.name!r}, firm_events={len(self.events)}, "
+            f"excluded={len(self.excluded)}, groups={list(self.groups)})"
+        )
 
     def test(self, group: str, window: str, test: str) -> pd.Series:
         t = self.tests
@@ -77,11 +79,13 @@ class EventStudyResult(_SummaryStr):
             f"estimation {self.estimation.start}..{self.estimation.end} sessions; "
             f"{len(self.events)} firm-events fitted, {self.excluded.event_id.nunique()} with exclusions",
             f"\nCAR {window} by firm-event (t with L − K d.o.f.)",
-            text_table(cars[["ticker", "car", "se", "t", "p", "sig"]],
-                       {"car": ".4f", "se": ".4f", "t": ".2f", "p": ".4f"}),
+            text_table(
+                cars[["ticker", "car", "se", "t", "p", "sig"]], {"car": ".4f", "se": ".4f", "t": ".2f", "p": ".4f"}
+            ),
             f"\nGroup tests, {window} (robust = holds under cross-correlation)",
-            text_table(tests[["group", "test", "stat", "p", "dist", "n_firms", "robust", "sig"]],
-                       {"stat": ".3f", "p": ".4f"}),
+            text_table(
+                tests[["group", "test", "stat", "p", "dist", "n_firms", "robust", "sig"]], {"stat": ".3f", "p": ".4f"}
+            ),
         ]
         if len(self.excluded):
             parts += ["\nExcluded", text_table(self.excluded)]
@@ -151,18 +155,25 @@ class StudyResults(_SummaryStr):
             "\nDay-0 moves of the benchmark and indices",
             text_table(self.indices, {"ret": "+.2%"}),
             "\nDay 0 by firm (ret = close to close incl. dividends; AR vs the model)",
-            text_table(day0.reset_index()[["firm", "ret", "low_ret", "ar", "t", "sig", "mv_change"]]
-                       .assign(mv_change=lambda f: f.mv_change / 1e9).rename(columns={"mv_change": "mv_change_bn"}),
-                       {"ret": "+.2%", "low_ret": "+.2%", "ar": "+.2%", "t": ".2f", "mv_change_bn": ",.1f"}),
+            text_table(
+                day0.reset_index()[["firm", "ret", "low_ret", "ar", "t", "sig", "mv_change"]]
+                .assign(mv_change=lambda f: f.mv_change / 1e9)
+                .rename(columns={"mv_change": "mv_change_bn"}),
+                {"ret": "+.2%", "low_ret": "+.2%", "ar": "+.2%", "t": ".2f", "mv_change_bn": ",.1f"},
+            ),
             f"\nGroup CAAR {w0} — tests robust to cross-correlation first",
-            text_table(tests[["group", "test", "caar", "stat", "p", "n_firms"]],
-                       {"caar": "+.2%", "stat": ".2f", "p": ".4f"}),
+            text_table(
+                tests[["group", "test", "caar", "stat", "p", "n_firms"]], {"caar": "+.2%", "stat": ".2f", "p": ".4f"}
+            ),
             "\nClaims",
             text_table(self.claims[["id", "verdict", "reason"]]),
             f"\nMarket-value change {w0} by universe (USD bn)",
-            text_table(tot.assign(mv_raw=tot.mv_raw / 1e9, mv_abnormal=tot.mv_abnormal / 1e9)
-                       [["group", "n_firms", "mv_raw", "mv_abnormal", "filed", "filed_after", "implied_2026"]],
-                       {"mv_raw": ",.1f", "mv_abnormal": ",.1f"}),
+            text_table(
+                tot.assign(mv_raw=tot.mv_raw / 1e9, mv_abnormal=tot.mv_abnormal / 1e9)[
+                    ["group", "n_firms", "mv_raw", "mv_abnormal", "filed", "filed_after", "implied_2026"]
+                ],
+                {"mv_raw": ",.1f", "mv_abnormal": ",.1f"},
+            ),
         ]
         if len(self.excluded):
             parts += [f"\nExcluded or incomplete: {len(self.excluded)} (see the report)"]

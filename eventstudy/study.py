@@ -165,8 +165,13 @@ def _groups(r: _Reader) -> dict[str, GroupSpec]:
             value = {"tickers": value}
         g = _Reader(r.path, value if isinstance(value, dict) else {"?": value}, f"{r.prefix}{name}.")
         g.unknown(GROUP_KEYS)
-        out[name] = GroupSpec(name, tuple(g.get("tickers", list, [])), tuple(g.get("union", list, [])),
-                              g.get("from_table", str, ""), g.get("within", str, ""))
+        out[name] = GroupSpec(
+            name,
+            tuple(g.get("tickers", list, [])),
+            tuple(g.get("union", list, [])),
+            g.get("from_table", str, ""),
+            g.get("within", str, ""),
+        )
     for name, spec in out.items():
         for ref in (*spec.union, *([spec.within] if spec.within else [])):
             if ref not in out:
@@ -182,10 +187,18 @@ def _claims(r: _Reader, items: list, groups: dict[str, GroupSpec]) -> tuple[Clai
         c = _Reader(r.path, item, f"claims[{i}].")
         c.unknown({f.name for f in ClaimSpec.__dataclass_fields__.values()})
         spec = ClaimSpec(
-            id=c.get("id", str), article=c.get("article", str), title=c.get("title", str), says=c.get("says", str),
-            metric=c.get("metric", str), rule=c.get("rule", str), figure=c.get("figure", (int, float), None),
-            unit=c.get("unit", str, ""), ticker=c.get("ticker", str, ""),
-            universes=tuple(c.get("universes", list, [])), window=c.get("window", str, ""))
+            id=c.get("id", str),
+            article=c.get("article", str),
+            title=c.get("title", str),
+            says=c.get("says", str),
+            metric=c.get("metric", str),
+            rule=c.get("rule", str),
+            figure=c.get("figure", (int, float), None),
+            unit=c.get("unit", str, ""),
+            ticker=c.get("ticker", str, ""),
+            universes=tuple(c.get("universes", list, [])),
+            window=c.get("window", str, ""),
+        )
         if spec.metric not in METRICS:
             raise c.fail("metric", f"unknown metric {spec.metric!r} (known: {', '.join(sorted(METRICS))})")
         if spec.rule not in RULES:
@@ -202,7 +215,9 @@ def _benchmarks(r: _Reader, groups: dict[str, GroupSpec]) -> dict[str, Benchmark
     for name in r.data:
         b = r.table(name)
         b.unknown({"ticker", "weights", "exclude"})
-        spec = BenchmarkSpec(name, b.get("ticker", str, ""), b.get("weights", str, ""), tuple(b.get("exclude", list, [])))
+        spec = BenchmarkSpec(
+            name, b.get("ticker", str, ""), b.get("weights", str, ""), tuple(b.get("exclude", list, []))
+        )
         if spec.constructed and spec.weights not in ("value", "equal"):
             raise b.fail("weights", f"must be 'value' or 'equal' for a constructed index, got {spec.weights!r}")
         for g in spec.exclude:
@@ -240,21 +255,37 @@ def load_study(name_or_path: str | Path) -> Study:
         if b not in benchmarks:
             raise m.fail("sensitivity", f"unknown benchmark {b!r} (define it under [benchmarks])")
     dates: dict[str, str] = {}
-    windows = tuple(_window(m, f"windows[{i}]", w, event, dates)
-                    for i, w in enumerate(m.get("windows", list, [[0, 0], [-1, 1], [0, 1], [0, 4], [-5, 5]])))
+    windows = tuple(
+        _window(m, f"windows[{i}]", w, event, dates)
+        for i, w in enumerate(m.get("windows", list, [[0, 0], [-1, 1], [0, 1], [0, 4], [-5, 5]]))
+    )
     return Study(
-        name=s.get("name", str, path.parent.name), title=s.get("title", str), event_date=event,
-        label=s.get("label", str, ""), model=model, benchmark=benchmark,
+        name=s.get("name", str, path.parent.name),
+        title=s.get("title", str),
+        event_date=event,
+        label=s.get("label", str, ""),
+        model=model,
+        benchmark=benchmark,
         estimation=_window(m, "estimation", m.get("estimation", list, [-250, -11]), event, dates),
-        windows=windows, path=_window(m, "path", m.get("path", list, [-10, 10]), event, dates),
-        min_estimation_obs=m.get("min_estimation_obs", int, 120), groups=groups,
-        claims=_claims(top, top.get("claims", list, []), groups), indices=tuple(m.get("indices", list, [])),
-        benchmarks=benchmarks, sensitivity=sensitivity, path_file=path,
-        description=s.get("description", str, ""), window_dates=dates, report=_report(top.table("report", {})),
+        windows=windows,
+        path=_window(m, "path", m.get("path", list, [-10, 10]), event, dates),
+        min_estimation_obs=m.get("min_estimation_obs", int, 120),
+        groups=groups,
+        claims=_claims(top, top.get("claims", list, []), groups),
+        indices=tuple(m.get("indices", list, [])),
+        benchmarks=benchmarks,
+        sensitivity=sensitivity,
+        path_file=path,
+        description=s.get("description", str, ""),
+        window_dates=dates,
+        report=_report(top.table("report", {})),
     )
 
 
 def _report(r: _Reader) -> dict[str, Any]:
     r.unknown({"focus", "drop_mark_pct", "marks_bn"})
-    return {"focus": r.get("focus", str, ""), "drop_mark_pct": r.get("drop_mark_pct", (int, float), None),
-            "marks_bn": r.get("marks_bn", list, [])}
+    return {
+        "focus": r.get("focus", str, ""),
+        "drop_mark_pct": r.get("drop_mark_pct", (int, float), None),
+        "marks_bn": r.get("marks_bn", list, []),
+    }

@@ -19,8 +19,9 @@ def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -
     """``frame`` as a GitHub-flavoured Markdown table."""
     formats = formats or {}
     cols = list(frame.columns)
-    rows = [[_fmt(v, formats.get(c, "")) for c, v in zip(cols, rec, strict=True)]
-            for rec in frame.itertuples(index=False)]
+    rows = [
+        [_fmt(v, formats.get(c, "")) for c, v in zip(cols, rec, strict=True)] for rec in frame.itertuples(index=False)
+    ]
     head = "| " + " | ".join(map(str, cols)) + " |"
     rule = "|" + "|".join("---" for _ in cols) + "|"
     return "\n".join([head, rule, *("| " + " | ".join(r) + " |" for r in rows)])

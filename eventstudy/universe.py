@@ -21,8 +21,13 @@ def primary_listing(companies: pd.DataFrame, shares: pd.DataFrame) -> dict[str, 
     return out
 
 
-def resolve_groups(specs: Mapping[str, GroupSpec], companies: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
-                   primary_of: Mapping[str, str], known: set[str]) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+def resolve_groups(
+    specs: Mapping[str, GroupSpec],
+    companies: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    primary_of: Mapping[str, str],
+    known: set[str],
+) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     """Group name → firms (in order, no duplicates), and ticker → reason for every ticker left out."""
     kind = companies.set_index("ticker").asset_type
     raw: dict[str, list[str]] = {}

@@ -70,11 +70,16 @@ class Aligned:
     def subset(self, keep: BoolArray) -> Aligned:
         pick = np.flatnonzero(keep)
         return Aligned(
-            tuple(self.event_ids[i] for i in pick), tuple(self.tickers[i] for i in pick),
-            tuple(self.event_dates[i] for i in pick), self.grid, self.y[pick], self.factors[pick],
-            self.factor_names, self.dates[pick], self.estimation,
+            tuple(self.event_ids[i] for i in pick),
+            tuple(self.tickers[i] for i in pick),
+            tuple(self.event_dates[i] for i in pick),
+            self.grid,
+            self.y[pick],
+            self.factors[pick],
+            self.factor_names,
+            self.dates[pick],
+            self.estimation,
         )
-
 
 
 def event_grid(estimation: Window, windows: tuple[Window, ...], path: Window) -> IntArray:
@@ -88,8 +93,9 @@ def event_grid(estimation: Window, windows: tuple[Window, ...], path: Window) ->
     return np.array(sorted(days), dtype=np.int64)
 
 
-def align(returns: pd.DataFrame, regressors: pd.DataFrame, events: pd.DataFrame, *,
-          estimation: Window, grid: IntArray) -> tuple[Aligned, pd.DataFrame]:
+def align(
+    returns: pd.DataFrame, regressors: pd.DataFrame, events: pd.DataFrame, *, estimation: Window, grid: IntArray
+) -> tuple[Aligned, pd.DataFrame]:
     """Gather ``returns`` (session × ticker) and ``regressors`` (session × F) around each event.
 
     ``events`` has columns ``event_id, ticker, event_date``; each event date must be a row of
@@ -100,11 +106,16 @@ def align(returns: pd.DataFrame, regressors: pd.DataFrame, events: pd.DataFrame,
     col = pd.Index(returns.columns).get_indexer(events["ticker"])
     pos = index.get_indexer(pd.DatetimeIndex(events["event_date"]))
     bad = (col < 0) | (pos < 0)
-    excluded = pd.DataFrame({
-        "event_id": events["event_id"][bad], "ticker": events["ticker"][bad], "stage": "align",
-        "reason": np.where(col[bad] < 0, "no returns for this ticker",
-                           "the event date is not a session of the return data"),
-    })
+    excluded = pd.DataFrame(
+        {
+            "event_id": events["event_id"][bad],
+            "ticker": events["ticker"][bad],
+            "stage": "align",
+            "reason": np.where(
+                col[bad] < 0, "no returns for this ticker", "the event date is not a session of the return data"
+            ),
+        }
+    )
     ev = events[~bad]
     col, pos = col[~bad], pos[~bad]
     at = pos[:, None] + grid[None, :]
@@ -115,7 +126,14 @@ def align(returns: pd.DataFrame, regressors: pd.DataFrame, events: pd.DataFrame,
     f[~inside] = np.nan
     dates = np.where(inside, index.to_numpy()[at_c], np.datetime64("NaT"))
     aligned = Aligned(
-        tuple(ev["event_id"]), tuple(ev["ticker"]), tuple(pd.DatetimeIndex(ev["event_date"])),
-        grid, y, f, tuple(regressors.columns), dates, estimation,
+        tuple(ev["event_id"]),
+        tuple(ev["ticker"]),
+        tuple(pd.DatetimeIndex(ev["event_date"])),
+        grid,
+        y,
+        f,
+        tuple(regressors.columns),
+        dates,
+        estimation,
     )
     return aligned, excluded.reset_index(drop=True)

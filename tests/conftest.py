@@ -9,8 +9,16 @@ import pytest
 from eventstudy.engine import firm_events
 
 
-def synthetic_panel(n_firms: int = 30, n_days: int = 300, *, event_pos: int = 270, injected: float = 0.0,
-                    rho: float = 0.0, seed: int = 0, sigma: float = 0.02):
+def synthetic_panel(
+    n_firms: int = 30,
+    n_days: int = 300,
+    *,
+    event_pos: int = 270,
+    injected: float = 0.0,
+    rho: float = 0.0,
+    seed: int = 0,
+    sigma: float = 0.02,
+):
     """Market-model returns R = α + β R_m + ε (ε equicorrelated with ``rho`` across firms),
     ``injected`` added to every firm on the event day. Returns (returns, regressors, events)."""
     rng = np.random.default_rng(seed)

@@ -30,9 +30,16 @@ def _per_firm(returns, regressors, event_pos, cols):
         xtx_inv = np.linalg.inv(x[ok].T @ x[ok])
         v = res.scale * (np.eye(3) + xs.values @ xtx_inv @ xs.values.T)
         car, var = ar.sum(), v.sum()
-        out[t] = dict(params=res.params.values, sigma=np.sqrt(res.scale), ar=ar.values, car=car,
-                      se=np.sqrt(var), t=car / np.sqrt(var), p=2 * stats.t.sf(abs(car / np.sqrt(var)), res.df_resid),
-                      n=int(ok.sum()))
+        out[t] = dict(
+            params=res.params.values,
+            sigma=np.sqrt(res.scale),
+            ar=ar.values,
+            car=car,
+            se=np.sqrt(var),
+            t=car / np.sqrt(var),
+            p=2 * stats.t.sf(abs(car / np.sqrt(var)), res.df_resid),
+            n=int(ok.sum()),
+        )
     return out
 
 
@@ -43,8 +50,11 @@ def both(request):
     returns.iloc[rng.integers(20, 250, 15), rng.integers(0, 12, 15)] = np.nan  # missing days differ by firm
     if request.param == "ff3":
         regressors = regressors.assign(
-            mkt_rf=regressors.mkt - 0.0001, smb=rng.normal(0, 0.005, len(regressors)),
-            hml=rng.normal(0, 0.005, len(regressors)), rf=0.0001)
+            mkt_rf=regressors.mkt - 0.0001,
+            smb=rng.normal(0, 0.005, len(regressors)),
+            hml=rng.normal(0, 0.005, len(regressors)),
+            rf=0.0001,
+        )
         ref_returns, cols = returns.sub(regressors.rf, axis=0), ["mkt_rf", "smb", "hml"]
     else:
         ref_returns, cols = returns, ["mkt"]

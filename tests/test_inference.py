@@ -12,8 +12,9 @@ from eventstudy.windows import Window
 
 from .conftest import synthetic_panel
 
-SHORT = dict(estimation=Window(-120, -11), windows=[Window(0, 0), Window(-1, 1)], path=Window(-5, 5),
-             min_estimation_obs=60)
+SHORT = dict(
+    estimation=Window(-120, -11), windows=[Window(0, 0), Window(-1, 1)], path=Window(-5, 5), min_estimation_obs=60
+)
 
 
 def _sample(car, scar, dof, ar, est, window, dates=None):
@@ -74,8 +75,12 @@ def test_mean_correlation_fast_path_equals_pairwise():
     want = np.corrcoef(x)[~np.eye(6, dtype=bool)].mean()
     assert inference.mean_residual_correlation(x) == pytest.approx(want, abs=1e-12)
     x[0, 3] = np.nan  # pairwise-complete path
-    pairs = [np.corrcoef(x[i][np.isfinite(x[i] + x[j])], x[j][np.isfinite(x[i] + x[j])])[0, 1]
-             for i in range(6) for j in range(6) if i != j]
+    pairs = [
+        np.corrcoef(x[i][np.isfinite(x[i] + x[j])], x[j][np.isfinite(x[i] + x[j])])[0, 1]
+        for i in range(6)
+        for j in range(6)
+        if i != j
+    ]
     assert inference.mean_residual_correlation(x) == pytest.approx(np.mean(pairs), abs=1e-12)
 
 
@@ -88,8 +93,9 @@ def test_invalid_statistics_say_why():
 def _rejections(rho: float, draws: int, n_firms: int) -> dict[str, float]:
     hits: dict[str, int] = {}
     for seed in range(draws):
-        returns, regressors, events = synthetic_panel(n_firms=n_firms, n_days=140, event_pos=125,
-                                                      rho=rho, seed=1000 + seed)
+        returns, regressors, events = synthetic_panel(
+            n_firms=n_firms, n_days=140, event_pos=125, rho=rho, seed=1000 + seed
+        )
         res = run_event_study(returns, regressors, events, **SHORT)
         t = res.tests[res.tests.window == "[0,0]"]
         for name, p in zip(t.test, t.p, strict=True):

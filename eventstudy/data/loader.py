@@ -66,8 +66,12 @@ class _Loader:
         stored = self.cache.read(ticker) if self.cache and not self.refresh else None
         if self.offline or self.source is None:
             if stored is None:
-                raise PricesMissingError([ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}",
-                                         why="offline, and neither the snapshot nor the cache holds it")
+                raise PricesMissingError(
+                    [ticker],
+                    f"{start:%Y-%m-%d}",
+                    f"{end:%Y-%m-%d}",
+                    why="offline, and neither the snapshot nor the cache holds it",
+                )
             return stored[0].loc[start:end], "cache"
         return self._fetch(ticker, start, end, stored), self.source.name
 
@@ -89,14 +93,23 @@ class _Loader:
             try:
                 self.cache.write(ticker, merged, new)
             except OSError as exc:
-                self.notes.append(f"could not write {ticker} to the cache at {self.cache.root} ({exc}); "
-                                  "the data was used but not kept")
+                self.notes.append(
+                    f"could not write {ticker} to the cache at {self.cache.root} ({exc}); "
+                    "the data was used but not kept"
+                )
         return merged.loc[start:end]
 
 
 def load_prices(
-    tickers: Sequence[str], start: object, end: object, *, offline: bool = True, refresh: bool = False,
-    snapshot: Snapshot | None = None, cache: PriceCache | None = None, source: PriceSource | None = None,
+    tickers: Sequence[str],
+    start: object,
+    end: object,
+    *,
+    offline: bool = True,
+    refresh: bool = False,
+    snapshot: Snapshot | None = None,
+    cache: PriceCache | None = None,
+    source: PriceSource | None = None,
     progress: Progress | None = None,
 ) -> PriceData:
     """Prices of ``tickers`` over ``[start, end]``; see the module docstring for the order."""
@@ -106,7 +119,8 @@ def load_prices(
         snapshot if snapshot is not None else default_snapshot(),
         cache if cache is not None else (None if offline else PriceCache()),
         source if source is not None else (None if offline else YFinanceSource()),
-        offline, refresh,
+        offline,
+        refresh,
     )
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     frames, origin, failed = {}, {}, {}

@@ -26,8 +26,10 @@ from .store import PRICE_COLUMNS, Coverage, read_prices, write_prices, write_tab
 
 SNAPSHOT_DIR = Path(__file__).with_name("snapshot")
 MANIFEST = "MANIFEST"
+# vintage of the unadjusted source (SOURCES-prices.md §1)
 FETCHED_AT = "2026-05-31"
-STOCK_RANGE = ("2023-10-02", "2025-06-30")  # the range the stock files were cut to (listings may start later)  # vintage of the unadjusted source (SOURCES-prices.md §1)
+# the range the stock files were cut to (a listing may start later)
+STOCK_RANGE = ("2023-10-02", "2025-06-30")
 TABLES = ("companies", "shares_outstanding", "market_values_2026", "ff3", "ff5", "mom", "closes")
 
 
@@ -56,9 +58,7 @@ class Snapshot:
         manifest = self.root / MANIFEST
         if not manifest.is_file():
             raise DataError(f"no snapshot MANIFEST in {self.root}; rebuild it with `eventstudy snapshot`")
-        self.entries = {
-            e.path: e for e in (ManifestEntry(*_split(line)) for line in _lines(manifest))
-        }
+        self.entries = {e.path: e for e in (ManifestEntry(*_split(line)) for line in _lines(manifest))}
         self._verified: set[str] = set()
 
     def __repr__(self) -> str:
@@ -166,8 +166,9 @@ def _index_frame(shared: Path, rel: str) -> pd.DataFrame:
     return frame.reindex(columns=PRICE_COLUMNS)
 
 
-def _write_prices_entry(out: Path, ticker: str, frame: pd.DataFrame, source: str,
-                        requested: tuple[str, str] | None = None) -> ManifestEntry:
+def _write_prices_entry(
+    out: Path, ticker: str, frame: pd.DataFrame, source: str, requested: tuple[str, str] | None = None
+) -> ManifestEntry:
     rel = f"prices/{ticker}.parquet"
     first, last = f"{frame.index[0]:%Y-%m-%d}", f"{frame.index[-1]:%Y-%m-%d}"
     lo, hi = requested or (first, last)
@@ -198,8 +199,9 @@ def build_snapshot(shared: Path, out: Path = SNAPSHOT_DIR) -> list[ManifestEntry
     shared, out = Path(shared), Path(out)
     if out.exists():
         shutil.rmtree(out)
-    tickers = sorted({p.stem for p in (shared / "unadjusted").glob("*.csv")}
-                     | {p.stem for p in (shared / "prices").glob("*.csv")})
+    tickers = sorted(
+        {p.stem for p in (shared / "unadjusted").glob("*.csv")} | {p.stem for p in (shared / "prices").glob("*.csv")}
+    )
     entries = [_write_prices_entry(out, t, *_ticker_frame(shared, t), STOCK_RANGE) for t in tickers]
     entries += [_write_prices_entry(out, t, _index_frame(shared, rel), src) for t, (rel, src) in _INDICES.items()]
     entries += [_write_table_entry(out, name, _read_table(shared, name)) for name in TABLES]

@@ -17,8 +17,14 @@ from .snapshot import Snapshot, default_snapshot
 from .store import PRICE_COLUMNS, conform
 
 _YF_COLUMNS = {
-    "Open": "open", "High": "high", "Low": "low", "Close": "close", "Adj Close": "adj_close",
-    "Volume": "volume", "Dividends": "dividends", "Stock Splits": "splits",
+    "Open": "open",
+    "High": "high",
+    "Low": "low",
+    "Close": "close",
+    "Adj Close": "adj_close",
+    "Volume": "volume",
+    "Dividends": "dividends",
+    "Stock Splits": "splits",
 }
 
 
@@ -54,16 +60,28 @@ class YFinanceSource:
 
     name = "yfinance"
 
-    def __init__(self, *, retries: int = 3, backoff: float = 2.0, timeout: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        retries: int = 3,
+        backoff: float = 2.0,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.retries, self.backoff, self.timeout, self._sleep = retries, backoff, timeout, sleep
 
     def _get_response(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         import yfinance as yf
 
         return yf.download(
-            ticker, start=f"{start:%Y-%m-%d}", end=f"{end + pd.Timedelta(days=1):%Y-%m-%d}",
-            auto_adjust=False, actions=True, progress=False, threads=False, timeout=self.timeout,
+            ticker,
+            start=f"{start:%Y-%m-%d}",
+            end=f"{end + pd.Timedelta(days=1):%Y-%m-%d}",
+            auto_adjust=False,
+            actions=True,
+            progress=False,
+            threads=False,
+            timeout=self.timeout,
         )
 
     def fetch(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
@@ -87,10 +105,13 @@ class YFinanceSource:
             return frame
         tries = self.retries + 1
         if isinstance(last, YFRateLimitError):
-            raise RateLimitError(f"Yahoo rate-limited the download of {ticker} {tries} times; "
-                                 "wait a few minutes and retry, or run --offline") from last
-        raise DownloadError(f"downloading {ticker} failed {tries} times ({last}); "
-                            "check the network, or run --offline") from last
+            raise RateLimitError(
+                f"Yahoo rate-limited the download of {ticker} {tries} times; "
+                "wait a few minutes and retry, or run --offline"
+            ) from last
+        raise DownloadError(
+            f"downloading {ticker} failed {tries} times ({last}); check the network, or run --offline"
+        ) from last
 
 
 class SnapshotSource:
@@ -103,10 +124,12 @@ class SnapshotSource:
 
     def fetch(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         if self.snapshot.entry(ticker) is None:
-            raise PricesMissingError([ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}",
-                                     why="the ticker is not in the committed snapshot")
+            raise PricesMissingError(
+                [ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}", why="the ticker is not in the committed snapshot"
+            )
         frame = self.snapshot.prices(ticker)[0].loc[start:end]
         if frame.empty:
-            raise PricesMissingError([ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}",
-                                     why="the snapshot has no rows in that range")
+            raise PricesMissingError(
+                [ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}", why="the snapshot has no rows in that range"
+            )
         return frame
