@@ -39,3 +39,15 @@ def synthetic_panel(
 @pytest.fixture(scope="module")
 def panel():
     return synthetic_panel()
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """No test may touch the network: any socket connection fails loudly."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("a test tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
