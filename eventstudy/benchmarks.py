@@ -13,6 +13,7 @@ equal-weighted one. Weights are renewed daily; the number of members each day is
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,19 @@ def constructed_index(
     return ret.rename("index"), use.sum(axis=1).rename("n_firms")
 
 
+@dataclass(frozen=True)
+class ConstructedIndex:
+    """How a constructed index was made: its daily return and member count (``days``), its
+    members, and the stocks left out for lack of a weight (no share count)."""
+
+    name: str
+    weights: str
+    excluded_groups: tuple[str, ...]
+    days: pd.DataFrame
+    members: tuple[str, ...]
+    no_weight: tuple[str, ...]
+
+
 def benchmark_returns(
     spec,
     returns: pd.DataFrame,
@@ -48,8 +62,8 @@ def benchmark_returns(
     companies: pd.DataFrame,
     primary_of: Mapping[str, str],
 ):
-    """The daily return series of benchmark ``spec``, and (constructed only) per day its
-    member count and the firms left out for lack of a weight."""
+    """The daily return series of benchmark ``spec``, and for a constructed index its
+    :class:`ConstructedIndex` (``None`` for a listed series)."""
     if not spec.constructed:
         if spec.ticker not in returns or returns[spec.ticker].isna().all():
             raise PricesMissingError(
@@ -58,12 +72,13 @@ def benchmark_returns(
         return returns[spec.ticker], None
     out = {f for g in spec.exclude for f in groups[g]}
     stocks = companies.ticker[companies.asset_type == "stock"]
-    members = sorted({primary_of.get(t, t) for t in stocks} - out)
-    members = [m for m in members if m in returns]
-    weights = mv if spec.weights == "value" else None
-    if weights is not None:
-        members = [m for m in members if m in mv and mv[m].notna().any()]
+    members = [m for m in sorted({primary_of.get(t, t) for t in stocks} - out) if m in returns]
+    weights, no_weight = None, []
+    if spec.weights == "value":
+        weights = mv
+        no_weight = [m for m in members if m not in mv or mv[m].isna().all()]
+        members = [m for m in members if m not in no_weight]
     ret, n = constructed_index(returns, weights, members)
-    days = pd.DataFrame({"ret": ret, "n_firms": n})
-    days.attrs["members"] = len(members)
-    return ret.where(n > 0, np.nan), days
+    info = ConstructedIndex(spec.name, spec.weights, spec.exclude, pd.DataFrame({"ret": ret, "n_firms": n}),
+                            tuple(members), tuple(no_weight))
+    return ret, info

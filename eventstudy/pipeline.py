@@ -102,7 +102,7 @@ def _market_values(data: MarketData, returns: pd.DataFrame, primary_of, companie
 
 def _estimate(study, returns, firms, groups, date, data, bench, mv, primary_of, companies):
     spec = study.benchmarks[bench]
-    market, days = benchmark_returns(spec, returns, mv, groups, companies, primary_of)
+    market, info = benchmark_returns(spec, returns, mv, groups, companies, primary_of)
     model = get_model(study.model)
     regressors = pd.DataFrame({"mkt": market})
     if model.excess:
@@ -118,7 +118,7 @@ def _estimate(study, returns, firms, groups, date, data, bench, mv, primary_of, 
         min_estimation_obs=study.min_estimation_obs,
         groups={g: tuple(f for f in fs if f in firms) for g, fs in groups.items()},
     )
-    return result, market, days
+    return result, market, info
 
 
 def _assemble(study, event, main: EventStudyResult, runs, groups, data, returns, basis, mv, share_info, left_out):
@@ -149,9 +149,7 @@ def _assemble(study, event, main: EventStudyResult, runs, groups, data, returns,
         provenance=_provenance(data, basis),
         prices=_ohlc(data, mv.columns, days, pos, study),
         fit_data=_fit_data(returns, runs[study.benchmark][1], mv.columns, days, pos, study),
-        benchmark_days=pd.concat({b: r[2] for b, r in runs.items() if r[2] is not None}, names=["benchmark"])
-        if any(r[2] is not None for r in runs.values())
-        else pd.DataFrame(),
+        constructed={b: r[2] for b, r in runs.items() if r[2] is not None},
         notes=tuple(x for x in (event.note, *data.prices.notes) if x),
     )
 

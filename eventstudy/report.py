@@ -31,6 +31,7 @@ COLUMNS = {
     "claims.csv": "id, article, says, computed, verdict, reason",
     "excluded.csv": "ticker, stage, reason",
     "provenance.csv": "ticker, origin (snapshot / cache / yfinance), return_basis",
+    "benchmark_days.csv": "benchmark, date, ret (constructed index return), n_firms (members that day)",
 }
 
 
@@ -54,6 +55,9 @@ def write_results(results: StudyResults, out: Path) -> None:
     _csv(_long(results, "ar"), out / "ar_path.csv")
     for name in ("effects", "totals", "shares", "claims", "excluded", "provenance"):
         _csv(getattr(results, name), out / f"{name}.csv")
+    if results.constructed:
+        days = pd.concat({b: c.days for b, c in results.constructed.items()}, names=["benchmark", "date"])
+        _csv(days.reset_index(), out / "benchmark_days.csv")
     guide = ["# Results: column guide", "", "Money in USD, returns as decimals (0.01 = 1 %).", ""]
     guide += [f"- `{k}`: {v}" for k, v in COLUMNS.items()]
     (out / "RESULTS.md").write_text("\n".join(guide) + "\n")

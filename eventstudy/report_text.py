@@ -154,47 +154,46 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
     return "\n".join(out)
 
 
+def _constructed_lines(res: StudyResults) -> list[str]:
+    lines = []
+    for name, info in res.constructed.items():
+        n = info.days.n_firms[info.days.n_firms > 0]
+        lines.append(
+            f"- `{name}`: {info.weights}-weighted, {len(info.members)} stocks of the data (one listing per issuer, "
+            f"no ETFs) minus the groups {', '.join(f'`{g}`' for g in info.excluded_groups) or 'none'}; "
+            f"{int(n.min())}–{int(n.max())} members a day (a stock without a return that day drops out); "
+            f"left out for lack of a share count: {', '.join(info.no_weight) or 'none'}."
+        )
+    return lines
+
+
 def _sensitivity(res: StudyResults, figs, md, firms, w0) -> list[str]:
     if len(res.sensitivity) < 2:
         return []
-    cars = {b: r.car_of(w0).car.reindex(firms) for b, r in res.sensitivity.items()}
     import pandas as pd
 
-    table = pd.DataFrame(cars).rename_axis("firm").reset_index()
-    caar = pd.concat(
-        [
-            r.tests[(r.tests.window == w0) & (r.tests.test == "kolari-pynnonen")].assign(benchmark=b)
-            for b, r in res.sensitivity.items()
-        ]
-    )
-    nvda = table.set_index("firm")
     bench = list(res.sensitivity)
-    members = res.benchmark_days.groupby(level="benchmark").n_firms.median() if len(res.benchmark_days) else {}
-    return (
-        [
-            "## Sensitivity: which benchmark",
-            "",
-            f"Day 0 under {', '.join(f'`{b}`' for b in bench)}. A constructed index holds the data's stocks (one "
-            "listing per issuer, no ETFs) minus the named groups, weighted by previous-day market value "
-            + (
-                f"(median {int(next(iter(members.values)) if len(members) else 0)} members a day). "
-                if len(members)
-                else ". "
-            )
-            + "Because SPY contains the very firms that fell, part of their fall is booked as 'the market' and "
-            "their ARs look smaller under SPY; the index without them moves less (or rises with the rotation), "
-            "so ARs against it are larger in magnitude — the difference is how much of the 'market' move was "
-            "the event itself.",
-            "",
-            md(res.indices.assign(ret=[_pct(x) for x in res.indices.ret])),
-            "",
-            md(table, {b: "+.4f" for b in bench}),
-            "",
-            md(caar[["benchmark", "group", "caar", "stat", "p"]], {"caar": "+.4f", "stat": ".3f", "p": ".4f"}),
-            "",
-            f"![AR by benchmark]({figs['ar_by_benchmark']})",
-            "",
-        ]
-        if len(nvda)
-        else []
+    table = pd.DataFrame({b: r.car_of(w0).car.reindex(firms) for b, r in res.sensitivity.items()})
+    table["difference"] = table[bench[1]] - table[bench[0]]
+    kp = pd.concat(
+        r.tests[(r.tests.window == w0) & (r.tests.test == "kolari-pynnonen")].assign(benchmark=b)
+        for b, r in res.sensitivity.items()
     )
+    moves = res.indices.set_index("series").ret
+    gap = moves.get(bench[1], float("nan")) - moves.get(bench[0], float("nan"))
+    return [
+        "## Sensitivity: which benchmark", "",
+        f"The study is run again with each benchmark as the market of the {res.main.model.name} model:", "",
+        *_constructed_lines(res), "",
+        md(res.indices.assign(ret=[_pct(x) for x in res.indices.ret])), "",
+        f"On day 0 `{bench[1]}` moved {_pct(gap)} relative to `{bench[0]}`. A benchmark that contains the firms "
+        "under study (NVIDIA alone was about 7 % of SPY) books part of their own fall as 'the market', so their "
+        "abnormal returns look smaller against it. An index without them removes that overlap, but it also "
+        "carries the day's rotation: money that left AI names went into the rest of the market, which lifts the "
+        "index and makes the ARs against it larger in magnitude. Neither column isolates a firm's own move; "
+        "the difference column shows how much the choice of benchmark matters.", "",
+        md(table.rename_axis("firm").reset_index(), {c: "+.4f" for c in [*bench, "difference"]}), "",
+        "Group CAARs with the Kolari–Pynnönen test under each benchmark:", "",
+        md(kp[["benchmark", "group", "caar", "stat", "p", "n_firms"]], {"caar": "+.4f", "stat": ".3f", "p": ".4f"}),
+        "", f"![AR by benchmark]({figs['ar_by_benchmark']})", "",
+    ]

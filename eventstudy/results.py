@@ -105,7 +105,8 @@ class StudyResults(_SummaryStr):
     - ``excluded``: ``ticker, stage, reason`` for every ticker left out anywhere;
     - ``provenance``: per ticker where its prices came from and its return basis;
     - ``prices``: the firms' OHLC around the event (``ticker, date, day, open, high, low, close``);
-    - ``fit_data``: ``ticker, date, day, ret, mkt`` over the estimation window and path.
+    - ``fit_data``: ``ticker, date, day, ret, mkt`` over the estimation window and path;
+    - ``constructed``: per constructed benchmark, how it was made (members per day, left out).
     """
 
     study: object
@@ -123,7 +124,7 @@ class StudyResults(_SummaryStr):
     provenance: pd.DataFrame
     prices: pd.DataFrame
     fit_data: pd.DataFrame
-    benchmark_days: pd.DataFrame
+    constructed: Mapping[str, object] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
     def __repr__(self) -> str:

@@ -50,8 +50,8 @@ COMPANIES = pd.DataFrame({"ticker": ["A", "B", "C", "GOOG", "GOOGL", "SPY"], "as
 
 def _members(spec, ret, mv, groups):
     primary = {"GOOG": "GOOGL"}
-    series, days = benchmark_returns(spec, ret, mv, groups, COMPANIES, primary)
-    return days.attrs["members"], series
+    series, info = benchmark_returns(spec, ret, mv, groups, COMPANIES, primary)
+    return len(info.members), series
 
 
 def test_excluding_a_group_removes_exactly_its_members():
@@ -68,5 +68,6 @@ def test_etf_and_second_share_class_never_enter():
 
 
 def test_value_weights_leave_out_firms_without_a_share_count():
-    n, _ = _members(BenchmarkSpec("v", weights="value"), RET.assign(GOOGL=0.02), MV, {})
-    assert n == 3  # GOOGL has returns but no market value here
+    spec = BenchmarkSpec("v", weights="value")
+    _, info = benchmark_returns(spec, RET.assign(GOOGL=0.02), MV, {}, COMPANIES, {"GOOG": "GOOGL"})
+    assert info.members == ("A", "B", "C") and info.no_weight == ("GOOGL",)  # returns, but no market value
