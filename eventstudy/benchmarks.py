@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from .errors import PricesMissingError
@@ -79,6 +78,12 @@ def benchmark_returns(
         no_weight = [m for m in members if m not in mv or mv[m].isna().all()]
         members = [m for m in members if m not in no_weight]
     ret, n = constructed_index(returns, weights, members)
-    info = ConstructedIndex(spec.name, spec.weights, spec.exclude, pd.DataFrame({"ret": ret, "n_firms": n}),
-                            tuple(members), tuple(no_weight))
+    info = ConstructedIndex(
+        spec.name,
+        spec.weights,
+        spec.exclude,
+        pd.DataFrame({"ret": ret, "n_firms": n}),
+        tuple(members),
+        tuple(no_weight),
+    )
     return ret, info

@@ -108,20 +108,19 @@ def mv_change_by_firm(day0: pd.DataFrame, marks_bn: list[float]):
     return fig
 
 
-def estimation_fit(fit_data: pd.DataFrame, ticker: str, alpha: float, beta: float, est_end: int):
-    """Firm vs benchmark returns in the estimation window, the fitted line, and day 0."""
+def estimation_fit(fit_data: pd.DataFrame, ticker: str, line: tuple[float, float] | None, est_end: int):
+    """Firm vs benchmark returns in the estimation window, the model's line R = a + b·R_m
+    (none for a factor model), and day 0."""
     fig, ax = _fig(6.5, 5.0)
     d = fit_data[fit_data.ticker == ticker]
     est, ev = d[d.day <= est_end], d[d.day == 0]
     ax.scatter(100 * est.mkt, 100 * est.ret, s=8, color=PALETTE[0], alpha=0.6, label="estimation window")
-    xs = np.linspace(d.mkt.min(), d.mkt.max(), 2)
-    ax.plot(100 * xs, 100 * (alpha + beta * xs), color="black", lw=1, label=f"fit: α={100 * alpha:.3f} %, β={beta:.2f}")
+    if line is not None:
+        a, b = line
+        xs = np.linspace(d.mkt.min(), d.mkt.max(), 2)
+        ax.plot(100 * xs, 100 * (a + b * xs), color="black", lw=1, label=f"expected: α={100 * a:.3f} %, β={b:.2f}")
     ax.scatter(100 * ev.mkt, 100 * ev.ret, s=60, color=PALETTE[1], marker="X", label="day 0")
-    ax.set(
-        xlabel="benchmark return (%)",
-        ylabel=f"{ticker} return (%)",
-        title=f"{ticker}: market-model fit and the event day",
-    )
+    ax.set(xlabel="benchmark return (%)", ylabel=f"{ticker} return (%)", title=f"{ticker}: model fit and the event day")
     ax.legend(fontsize=8)
     return fig
 

@@ -34,7 +34,7 @@ def run_study(
     **load_kwargs,
 ) -> StudyResults:
     """Run a study end to end and return its results (nothing is written)."""
-    study = load_study(study) if isinstance(study, str) else study
+    study = study if isinstance(study, Study) else load_study(study)
     snap = snapshot or default_snapshot()
     event = calendar.roll_event_date(study.event_date)
     if event.date > pd.Timestamp.today().normalize():
@@ -45,9 +45,8 @@ def run_study(
         snap.table("market_values_2026"),
     )
     primary_of = primary_listing(companies, shares)
-    groups, left_out = resolve_groups(
-        study.groups, companies, {"market_values_2026": implied}, primary_of, set(snap.tickers())
-    )
+    known = set(snap.tickers()) if offline else None  # online, yfinance is asked about any ticker
+    groups, left_out = resolve_groups(study.groups, companies, {"market_values_2026": implied}, primary_of, known)
     firms = list(dict.fromkeys(f for g in groups.values() for f in g))
     start = calendar.session_offset(event.date, study.estimation.start - 1)
     end = calendar.session_offset(event.date, max(w.end for w in (*study.windows, study.path)))
@@ -57,17 +56,20 @@ def run_study(
     data = load_market_data(
         wanted, start, end, offline=offline, refresh=refresh, snapshot=snap, progress=progress, **load_kwargs
     )
+    if not any(f in data.prices.frames for f in firms):
+        raise NoFirmsLeftError({**left_out, **data.prices.failed})
     returns, basis = session_returns(data.prices.frames, start, end)
     _check_event_in_data(event.date, returns)
     fitted = [f for f in firms if f in returns]
-    if not fitted:
-        raise NoFirmsLeftError({**left_out, **data.prices.failed})
     mv, share_info = _market_values(data, returns, primary_of, companies, fitted, event.date)
     runs = {
         name: _estimate(study, returns, fitted, groups, event.date, data, name, mv, primary_of, companies)
         for name in dict.fromkeys((study.benchmark, *study.sensitivity))
     }
     main = runs[study.benchmark][0]
+    if main.events.empty:
+        fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))
+        raise NoFirmsLeftError({**left_out, **data.prices.failed, **fit_failed})
     return _assemble(study, event, main, runs, groups, data, returns, basis, mv[fitted], share_info, left_out)
 
 

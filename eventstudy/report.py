@@ -89,7 +89,7 @@ def write_figures(results: StudyResults, fig_dir: Path) -> dict[str, Path]:
         ),
         "mv_change": figures.mv_change_by_firm(results.day0.loc[firms], rep.get("marks_bn", [])),
         "estimation_fit": figures.estimation_fit(
-            results.fit_data, focus, ev.alpha, ev.get("beta", 0.0), results.study.estimation.end
+            results.fit_data, focus, _market_line(results.main.model.name, ev), results.study.estimation.end
         ),
     }
     if len(results.sensitivity) > 1:
@@ -105,6 +105,16 @@ def write_figures(results: StudyResults, fig_dir: Path) -> dict[str, Path]:
         paths[name] = fig_dir / f"{name}.png"
         _save(fig, paths[name])
     return paths
+
+
+def _market_line(model: str, params: pd.Series) -> tuple[float, float] | None:
+    """The model's expected return as a line in the benchmark return: R = a + b·R_m."""
+    lines = {
+        "market": lambda p: (p.alpha, p.beta),
+        "market-adjusted": lambda p: (0.0, 1.0),
+        "constant-mean": lambda p: (p.alpha, 0.0),
+    }
+    return lines[model](params) if model in lines else None
 
 
 def write(results: StudyResults, out: Path | None = None, fig_dir: Path | None = None) -> Path:

@@ -182,18 +182,27 @@ def _sensitivity(res: StudyResults, figs, md, firms, w0) -> list[str]:
     moves = res.indices.set_index("series").ret
     gap = moves.get(bench[1], float("nan")) - moves.get(bench[0], float("nan"))
     return [
-        "## Sensitivity: which benchmark", "",
-        f"The study is run again with each benchmark as the market of the {res.main.model.name} model:", "",
-        *_constructed_lines(res), "",
-        md(res.indices.assign(ret=[_pct(x) for x in res.indices.ret])), "",
+        "## Sensitivity: which benchmark",
+        "",
+        f"The study is run again with each benchmark as the market of the {res.main.model.name} model:",
+        "",
+        *_constructed_lines(res),
+        "",
+        md(res.indices.assign(ret=[_pct(x) for x in res.indices.ret])),
+        "",
         f"On day 0 `{bench[1]}` moved {_pct(gap)} relative to `{bench[0]}`. A benchmark that contains the firms "
         "under study (NVIDIA alone was about 7 % of SPY) books part of their own fall as 'the market', so their "
         "abnormal returns look smaller against it. An index without them removes that overlap, but it also "
         "carries the day's rotation: money that left AI names went into the rest of the market, which lifts the "
         "index and makes the ARs against it larger in magnitude. Neither column isolates a firm's own move; "
-        "the difference column shows how much the choice of benchmark matters.", "",
-        md(table.rename_axis("firm").reset_index(), {c: "+.4f" for c in [*bench, "difference"]}), "",
-        "Group CAARs with the Kolari–Pynnönen test under each benchmark:", "",
+        "the difference column shows how much the choice of benchmark matters.",
+        "",
+        md(table.rename_axis("firm").reset_index(), {c: "+.4f" for c in [*bench, "difference"]}),
+        "",
+        "Group CAARs with the Kolari–Pynnönen test under each benchmark:",
+        "",
         md(kp[["benchmark", "group", "caar", "stat", "p", "n_firms"]], {"caar": "+.4f", "stat": ".3f", "p": ".4f"}),
-        "", f"![AR by benchmark]({figs['ar_by_benchmark']})", "",
+        "",
+        f"![AR by benchmark]({figs['ar_by_benchmark']})",
+        "",
     ]

@@ -3,7 +3,7 @@
 Total return (CRSP's definition): r_t = (close_t + dividend_t) / close_{t−1} − 1 from the
 traded close; a ticker with no traded close (only a dividend-adjusted series) uses
 adj_close_t / adj_close_{t−1} − 1 and is listed with that basis. A return is NaN when either
-close is missing: a missing day is never filled.
+close is missing or not positive: a missing or bad day is never filled.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .calendar import sessions
 def total_returns(close: pd.Series, dividends: pd.Series) -> pd.Series:
     """(close_t + dividend_t) / close_{t−1} − 1 on consecutive rows of ``close``."""
     ret = (close + dividends.fillna(0.0)) / close.shift(1) - 1
-    return ret.where(close > 0)
+    return ret.where((close > 0) & (close.shift(1) > 0))
 
 
 def session_returns(frames: dict[str, pd.DataFrame], start: object, end: object) -> tuple[pd.DataFrame, pd.Series]:

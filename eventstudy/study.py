@@ -15,7 +15,7 @@ import pandas as pd
 
 from .errors import StudyFileError
 from .models import MODELS
-from .windows import Window
+from .windows import Window, event_grid
 
 ANALYSES_DIR = Path(__file__).resolve().parent.parent / "analyses"
 GROUP_KEYS = {"tickers", "union", "from_table", "within"}
@@ -259,6 +259,12 @@ def load_study(name_or_path: str | Path) -> Study:
         _window(m, f"windows[{i}]", w, event, dates)
         for i, w in enumerate(m.get("windows", list, [[0, 0], [-1, 1], [0, 1], [0, 4], [-5, 5]]))
     )
+    estimation = _window(m, "estimation", m.get("estimation", list, [-250, -11]), event, dates)
+    path_window = _window(m, "path", m.get("path", list, [-10, 10]), event, dates)
+    try:
+        event_grid(estimation, windows, path_window)
+    except ValueError as exc:
+        raise m.fail("windows", str(exc)) from None
     return Study(
         name=s.get("name", str, path.parent.name),
         title=s.get("title", str),
@@ -266,9 +272,9 @@ def load_study(name_or_path: str | Path) -> Study:
         label=s.get("label", str, ""),
         model=model,
         benchmark=benchmark,
-        estimation=_window(m, "estimation", m.get("estimation", list, [-250, -11]), event, dates),
+        estimation=estimation,
         windows=windows,
-        path=_window(m, "path", m.get("path", list, [-10, 10]), event, dates),
+        path=path_window,
         min_estimation_obs=m.get("min_estimation_obs", int, 120),
         groups=groups,
         claims=_claims(top, top.get("claims", list, []), groups),

@@ -26,9 +26,11 @@ def resolve_groups(
     companies: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
     primary_of: Mapping[str, str],
-    known: set[str],
+    known: set[str] | None,
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
-    """Group name → firms (in order, no duplicates), and ticker → reason for every ticker left out."""
+    """Group name → firms (in order, no duplicates), and ticker → reason for every ticker left out.
+    ``known`` (the tickers data exist for, offline) marks the others unknown; ``None`` lets every
+    ticker through to the download, which reports the ones it cannot find."""
     kind = companies.set_index("ticker").asset_type
     raw: dict[str, list[str]] = {}
 
@@ -51,7 +53,7 @@ def resolve_groups(
         for t in members(name):
             if kind.get(t) == "etf":
                 left_out[t] = "an ETF, never a firm"
-            elif t not in known and t not in kind.index:
+            elif known is not None and t not in known and t not in kind.index:
                 left_out[t] = "unknown ticker: not in the company list or the data"
             else:
                 firms.append(primary_of.get(t, t))

@@ -44,8 +44,13 @@ def test_missing_return_reweights_the_rest():
     assert ret.iloc[1] == pytest.approx((100 * 0.01 + 300 * 0.03) / 400) and n.iloc[1] == 2
 
 
-COMPANIES = pd.DataFrame({"ticker": ["A", "B", "C", "GOOG", "GOOGL", "SPY"], "asset_type": ["stock"] * 5 + ["etf"],
-                          "issuer": ["a", "b", "c", "g", "g", "s"]})
+COMPANIES = pd.DataFrame(
+    {
+        "ticker": ["A", "B", "C", "GOOG", "GOOGL", "SPY"],
+        "asset_type": ["stock"] * 5 + ["etf"],
+        "issuer": ["a", "b", "c", "g", "g", "s"],
+    }
+)
 
 
 def _members(spec, ret, mv, groups):

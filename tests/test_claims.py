@@ -7,14 +7,32 @@ import pytest
 from eventstudy import claims
 
 
-@pytest.mark.parametrize("y, verdict", [(17.4, "supported"), (16.6, "supported"), (18.5, "roughly right"),
-                                        (15.5, "roughly right"), (18.6, "understated"), (15.4, "overstated")])
+@pytest.mark.parametrize(
+    "y, verdict",
+    [
+        (17.4, "supported"),
+        (16.6, "supported"),
+        (18.5, "roughly right"),
+        (15.5, "roughly right"),
+        (18.6, "understated"),
+        (15.4, "overstated"),
+    ],
+)
 def test_rounded_percent(y, verdict):
     assert claims.rounded_percent(17, y) == verdict
 
 
-@pytest.mark.parametrize("y, verdict", [(540, "supported"), (612, "supported"), (480, "roughly right"),
-                                        (660, "roughly right"), (479, "overstated"), (661, "understated")])
+@pytest.mark.parametrize(
+    "y, verdict",
+    [
+        (540, "supported"),
+        (612, "supported"),
+        (480, "roughly right"),
+        (660, "roughly right"),
+        (479, "overstated"),
+        (661, "understated"),
+    ],
+)
 def test_close_to(y, verdict):
     assert claims.close_to(600, y) == verdict
 

@@ -306,8 +306,13 @@ def test_alphabet_values_both_classes(tables):
 
 @pytest.mark.parametrize(
     "firm, date, flag",
-    [("NVDA", "2025-01-24", "filed"), ("GOOGL", "2025-01-24", "filed after"), ("MRVL", "2025-01-24", "filed, undated"),
-     ("PLTR", "2025-01-24", "implied, 2026"), ("AAOI", "2025-01-24", "none")],
+    [
+        ("NVDA", "2025-01-24", "filed"),
+        ("GOOGL", "2025-01-24", "filed after"),
+        ("MRVL", "2025-01-24", "filed, undated"),
+        ("PLTR", "2025-01-24", "implied, 2026"),
+        ("AAOI", "2025-01-24", "none"),
+    ],
 )
 def test_share_count_flags(tables, firm, date, flag):
     companies, shares, implied, primary = tables
@@ -325,8 +330,16 @@ def test_split_after_the_filing_scales_the_share_count(tables):
     basis, so the filed count is multiplied by 10 and the market value is unchanged."""
     companies, shares, implied, primary = tables
     days = calendar.sessions("2025-01-21", "2025-01-24")
-    filed = pd.DataFrame({"ticker": ["SPL"], "share_class": ["common"], "price_ticker": ["SPL"], "shares": [1_000],
-                          "as_of": ["2024-12-31"], "source": ["test"]})
+    filed = pd.DataFrame(
+        {
+            "ticker": ["SPL"],
+            "share_class": ["common"],
+            "price_ticker": ["SPL"],
+            "shares": [1_000],
+            "as_of": ["2024-12-31"],
+            "source": ["test"],
+        }
+    )
     post = pd.DataFrame({"SPL": [10.0, 10.0, 10.0, 10.0]}, index=days)  # traded 100, 100, 10, 10: post-split basis
     splits = pd.DataFrame({"SPL": [0.0, 0.0, 10.0, 0.0]}, index=days)
     mv, _ = market_values(["SPL"], days, post, splits, filed, implied.iloc[:0], {}, days[-1])

@@ -1,0 +1,82 @@
+"""The command line: exit codes, messages on stderr without tracebacks, help with examples."""
+
+from __future__ import annotations
+
+import pytest
+
+from eventstudy.cli import main
+
+
+def test_help_teaches_with_an_example(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--help"])
+    assert exit_.value.code == 0
+    assert "eventstudy run deepseek-2025" in capsys.readouterr().out
+
+
+def test_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run"])
+    assert exit_.value.code == 2
+    assert "required: study" in capsys.readouterr().err
+
+
+def test_analysis_error_exits_1_without_traceback(capsys):
+    assert main(["run", "no-such-study"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("eventstudy: error:") and "no such study" in err and "Traceback" not in err
+
+
+def test_verbose_shows_the_traceback():
+    from eventstudy.errors import StudyFileError
+
+    with pytest.raises(StudyFileError):
+        main(["run", "no-such-study", "--verbose"])
+
+
+def test_offline_and_refresh_exclude_each_other(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "deepseek-2025", "--offline", "--refresh"])
+    assert exit_.value.code == 2
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    assert "deepseek-2025" in capsys.readouterr().out
+
+
+def test_run_with_overrides_writes_to_out(tmp_path, capsys):
+    from .test_errors import study_file
+
+    path = study_file(tmp_path)
+    code = main(
+        [
+            "run",
+            str(path),
+            "--offline",
+            "--model",
+            "market-adjusted",
+            "--window",
+            "0",
+            "2",
+            "--estimation",
+            "-150",
+            "-11",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "market-adjusted" in out and "[0,+2]" in out
+    assert (tmp_path / "out" / "REPORT.md").is_file() and (tmp_path / "out" / "figures" / "price_path.png").is_file()
+
+
+def test_fetch_refuses_quietly_without_network(tmp_path, capsys, monkeypatch):
+    import yfinance as yf
+
+    monkeypatch.setattr(yf, "download", lambda *a, **k: __import__("pandas").DataFrame())
+    from .test_errors import study_file
+
+    code = main(["fetch", str(study_file(tmp_path)), "--refresh", "--quiet", "--cache-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 1 and "no firm is left" in err and "no prices for NVDA" in err

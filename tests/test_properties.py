@@ -1,0 +1,69 @@
+"""Properties of the core that must hold for any data (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eventstudy.engine import run_event_study
+from eventstudy.windows import Window
+
+from .conftest import synthetic_panel
+
+KW = dict(estimation=Window(-60, -6), windows=[Window(0, 0), Window(-2, 2)], path=Window(-5, 5), min_estimation_obs=30)
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+seeds = st.integers(0, 10_000)
+shifts = st.floats(-0.05, 0.05, allow_nan=False, allow_infinity=False)
+
+
+def panel(seed):
+    return synthetic_panel(n_firms=4, n_days=80, event_pos=70, seed=seed, injected=0.01)
+
+
+def ars(returns, regressors, events, model):
+    res = run_event_study(returns, regressors, events, model=model, **KW)
+    return res.ar.set_index(["ticker", "day"]).ar
+
+
+@SETTINGS
+@given(seeds, shifts)
+def test_constant_mean_ars_ignore_a_constant_added_to_a_firm(seed, c):
+    returns, regressors, events = panel(seed)
+    shifted = returns.copy()
+    shifted["F002"] += c
+    a, b = ars(returns, regressors, events, "constant-mean"), ars(shifted, regressors, events, "constant-mean")
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), atol=1e-12)
+
+
+@SETTINGS
+@given(seeds, shifts)
+def test_market_adjusted_ars_ignore_a_constant_added_to_firm_and_market(seed, c):
+    returns, regressors, events = panel(seed)
+    a = ars(returns, regressors, events, "market-adjusted")
+    b = ars(returns + c, regressors + c, events, "market-adjusted")
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), atol=1e-12)
+
+
+@SETTINGS
+@given(seeds)
+def test_a_firm_identical_to_the_market_has_zero_market_adjusted_ar(seed):
+    returns, regressors, events = panel(seed)
+    returns["F001"] = regressors.mkt
+    res = run_event_study(returns, regressors, events, model="market-adjusted", **KW)
+    ar = res.ar[res.ar.ticker == "F001"].ar
+    assert np.allclose(ar, 0.0, atol=1e-15)
+
+
+@SETTINGS
+@given(seeds, st.permutations(range(4)))
+def test_permuting_firms_permutes_results(seed, order):
+    returns, regressors, events = panel(seed)
+    a = run_event_study(returns, regressors, events, **KW)
+    b = run_event_study(returns, regressors, events.iloc[list(order)].reset_index(drop=True), **KW)
+    key = ["ticker", "window"]
+    pd.testing.assert_frame_equal(
+        a.car.sort_values(key).reset_index(drop=True), b.car.sort_values(key).reset_index(drop=True), atol=1e-13, rtol=0
+    )
+    np.testing.assert_allclose(a.tests.stat, b.tests.stat, atol=1e-10)
