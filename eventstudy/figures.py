@@ -61,26 +61,27 @@ def ar_by_firm(frame: pd.DataFrame, title: str):
 
 
 def caar_paths(caar: pd.DataFrame, groups: list[str]):
-    """CAAR path per group with 95 % bands from the portfolio standard error."""
-    fig, ax = _fig()
-    for i, g in enumerate(groups):
-        c = caar[caar.group == g]
-        ax.plot(c.day, 100 * c.caar, color=PALETTE[i % len(PALETTE)], label=g)
-        ax.fill_between(
-            c.day,
-            100 * (c.caar - 1.96 * c.se),
-            100 * (c.caar + 1.96 * c.se),
-            color=PALETTE[i % len(PALETTE)],
-            alpha=0.12,
-        )
-    ax.axvline(-0.5, color="black", lw=0.6)
-    ax.axhline(0, color="black", lw=0.6)
-    ax.set(
-        xlabel="sessions relative to the event (day 0)",
-        ylabel="CAAR from day −10 (%)",
-        title="Cumulative average abnormal return by group (95 % band, portfolio s.e.)",
-    )
-    ax.legend(fontsize=8, loc="lower left")
+    """CAAR path per group (one panel each, shared axes) with 95 % bands from the portfolio
+    standard error σ̂_p·√days."""
+    ncols = min(3, len(groups))
+    nrows = -(-len(groups) // ncols)
+    fig, axes = _fig(3.2 * ncols, 2.8 * nrows + 0.4, nrows=nrows, ncols=ncols, sharex=True, sharey=True, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(groups):
+            ax.set_axis_off()
+            continue
+        c = caar[caar.group == groups[i]]
+        colour = PALETTE[i % len(PALETTE)]
+        ax.fill_between(c.day, 100 * (c.caar - 1.96 * c.se), 100 * (c.caar + 1.96 * c.se), color=colour, alpha=0.2)
+        ax.plot(c.day, 100 * c.caar, color=colour)
+        ax.axvline(-0.5, color="black", lw=0.6)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_title(groups[i], fontsize=9)
+    for ax in axes[-1]:
+        ax.set_xlabel("sessions from day 0")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("CAAR from day −10 (%)")
+    fig.suptitle("Cumulative average abnormal return by group, with 95 % bands (portfolio s.e.)", fontsize=10)
     return fig
 
 

@@ -67,7 +67,8 @@ def write_figures(results: StudyResults, fig_dir: Path) -> dict[str, Path]:
     fig_dir.mkdir(parents=True, exist_ok=True)
     rep = results.study.report
     focus, w0 = rep["focus"] or results.main.events.ticker.iloc[0], results.main.windows[0].label
-    group_of = {f: g for g, fs in reversed(list(results.groups.items())) for f in fs}
+    colour_groups = rep["colour_groups"] or list(results.groups)
+    group_of = {f: g for g in reversed(colour_groups) for f in results.groups[g]}
     firms = list(results.focus_firms())
     car0 = results.main.car_of(w0)
     ar_frame = pd.DataFrame(
@@ -75,7 +76,7 @@ def write_figures(results: StudyResults, fig_dir: Path) -> dict[str, Path]:
             "firm": firms,
             "ar": car0.car.reindex(firms).to_numpy(),
             "p": car0.p.reindex(firms).to_numpy(),
-            "group": [group_of[f] for f in firms],
+            "group": [group_of.get(f, "other") for f in firms],
         }
     )
     ev = results.main.events.set_index("ticker").loc[focus]

@@ -284,13 +284,18 @@ def load_study(name_or_path: str | Path) -> Study:
         path_file=path,
         description=s.get("description", str, ""),
         window_dates=dates,
-        report=_report(top.table("report", {})),
+        report=_report(top.table("report", {}), groups),
     )
 
 
-def _report(r: _Reader) -> dict[str, Any]:
-    r.unknown({"focus", "drop_mark_pct", "marks_bn"})
+def _report(r: _Reader, groups: dict[str, GroupSpec]) -> dict[str, Any]:
+    r.unknown({"focus", "drop_mark_pct", "marks_bn", "colour_groups"})
+    colour = r.get("colour_groups", list, [])
+    for g in colour:
+        if g not in groups:
+            raise r.fail("colour_groups", f"unknown group {g!r}")
     return {
+        "colour_groups": colour,
         "focus": r.get("focus", str, ""),
         "drop_mark_pct": r.get("drop_mark_pct", (int, float), None),
         "marks_bn": r.get("marks_bn", list, []),
