@@ -183,8 +183,8 @@ def _car_frame(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
 
 
 def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, rows: np.ndarray) -> list[Sample]:
-    """One test input per window: the firm-events ``rows`` with a CAR in that window. Ranks
-    and r̄ are computed once per distinct set of firms."""
+    """One test input per window: the firm-events ``rows`` with a CAR in that window. The
+    window-independent parts are computed once per distinct set of firms."""
     out, built = [], {}
     for j, w in enumerate(ab.windows):
         r = rows[np.isfinite(ab.car[rows, j])]
@@ -193,12 +193,7 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, rows: np.ndarray) -
             built[key] = Sample.build(
                 ab.car[r, j], ab.scar[r, j], ab.dof[r], ab.ar[r], ab.est_mask[r], aligned.in_window(w), aligned.dates[r]
             )
-        base = built[key]
-        out.append(
-            Sample(
-                ab.car[r, j], ab.scar[r, j], base.dof, base.ar, base.est, aligned.in_window(w), base.ranks, base.rbar
-            )
-        )
+        out.append(built[key].for_window(ab.car[r, j], ab.scar[r, j], aligned.in_window(w)))
     return out
 
 

@@ -9,7 +9,7 @@ correlation (one shared event date) first: Kolari–Pynnönen, the portfolio tes
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
@@ -53,9 +53,8 @@ class Sample:
 
     ``car``, ``scar``, ``dof`` (L_i − K) are per firm; ``ar`` (n × G) holds ARs on every
     relative day (residuals in the estimation window), ``est`` marks valid estimation days,
-    ``window`` the window's days on the grid, ``ranks`` the standardized ranks U_it of each
-    firm's ARs over the grid, and ``rbar`` the mean pairwise correlation of the estimation
-    residuals on common calendar days. :meth:`build` computes the last two.
+    ``window`` the window's days on the grid, ``rbar`` the mean pairwise correlation of the
+    estimation residuals on common calendar days; :meth:`build` computes it and the daily means.
     """
 
     car: Float64Array
@@ -64,13 +63,19 @@ class Sample:
     ar: Float64Array
     est: BoolArray
     window: BoolArray
-    ranks: Float64Array
     rbar: float
+    ar_p: Float64Array
+    ubar: Float64Array
+    positive_share: Float64Array
 
     @classmethod
     def build(cls, car, scar, dof, ar, est, window, dates) -> Sample:
+        """A sample with its window-independent parts computed once: r̄, the group's mean AR
+        on each day (AR_pt), the mean standardized rank on each day (Ū_t), and each firm's share
+        of estimation days with a positive AR."""
         ar, est = np.asarray(ar, float), np.asarray(est, bool)
         rbar = mean_residual_correlation(calendar_residuals(ar, est, dates)) if len(ar) > 1 else np.nan
+        share = (est & (ar > 0)).sum(axis=1) / np.maximum(est.sum(axis=1), 1)
         return cls(
             np.asarray(car, float),
             np.asarray(scar, float),
@@ -78,9 +83,15 @@ class Sample:
             ar,
             est,
             np.asarray(window, bool),
-            standardized_ranks(ar),
             rbar,
+            column_mean(ar),
+            column_mean(standardized_ranks(ar)),
+            share,
         )
+
+    def for_window(self, car, scar, window) -> Sample:
+        """The same firms and days, another window's CARs."""
+        return replace(self, car=np.asarray(car, float), scar=np.asarray(scar, float), window=np.asarray(window, bool))
 
     @property
     def n(self) -> int:
@@ -180,7 +191,7 @@ def portfolio(s: Sample) -> TestStatistic | InvalidTestStatistic:
     """Portfolio test (Brown & Warner 1980, 1985, crude dependence adjustment):
     AR_pt = mean AR of the group on each day; σ̂_p = s(AR_pt over E), ddof 1;
     t = Σ_W AR_pt / (σ̂_p √L2) ~ t(L_p − 1), L_p the estimation days with an AR_pt."""
-    ar_p = column_mean(s.ar)
+    ar_p = s.ar_p
     in_est = s.est.any(axis=0)
     est = ar_p[in_est & np.isfinite(ar_p)]
     if len(est) < 3:
@@ -198,7 +209,7 @@ def corrado_rank(s: Sample) -> TestStatistic | InvalidTestStatistic:
     T = √L2 · (mean_W Ū_t − ½) / S ~ N(0, 1)."""
     if s.n < 1:
         return InvalidTestStatistic("corrado-rank", "no firms", s.n)
-    ubar = column_mean(s.ranks)
+    ubar = s.ubar
     days = np.isfinite(ubar)
     big_s = np.sqrt(np.mean((ubar[days] - 0.5) ** 2))
     l2 = int(s.window.sum())
@@ -217,8 +228,7 @@ def standardized_ranks(ar: Float64Array) -> Float64Array:
 def generalized_sign(s: Sample) -> TestStatistic | InvalidTestStatistic:
     """Cowan (1992) generalized sign: p̂ = mean_i share of estimation days with AR > 0;
     w = firms with CAR > 0; Z = (w − N p̂) / √(N p̂ (1 − p̂)) ~ N(0, 1)."""
-    share = np.where(s.est, s.ar > 0, False).sum(axis=1) / np.maximum(s.est.sum(axis=1), 1)
-    p_hat = share.mean() if s.n else np.nan
+    p_hat = s.positive_share.mean() if s.n else np.nan
     if not 0 < p_hat < 1:
         return InvalidTestStatistic("generalized-sign", "no firms, or p̂ is 0 or 1", s.n)
     w = (s.car > 0).sum()

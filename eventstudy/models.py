@@ -136,10 +136,17 @@ def fit(aligned: Aligned, *, model: Model) -> ModelFit:
 
 
 def _batched_inverse(xtx: Float64Array) -> Float64Array:
-    """Inverse of each K × K matrix; NaN where one is singular or ill-conditioned."""
+    """Inverse of each K × K matrix; NaN where one is (numerically) singular.
+
+    Singularity is judged on the correlation form D^{-1/2} X′X D^{-1/2} (D its diagonal): its
+    determinant lies in [0, 1] whatever the scale of the regressors, and one below 1e-12 means
+    a regressor is (nearly) a combination of the others — e.g. a benchmark that never moved."""
     out = np.full_like(xtx, np.nan)
-    cond = np.linalg.cond(xtx) if len(xtx) else np.array([])
-    ok = np.isfinite(cond) & (cond < 1e12)
+    diag = np.einsum("nkk->nk", xtx)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = 1.0 / np.sqrt(diag)
+        det = np.linalg.det(xtx * scale[:, :, None] * scale[:, None, :]) if len(xtx) else np.array([])
+    ok = np.isfinite(det) & (det > 1e-12)
     if ok.any():
         out[ok] = np.linalg.inv(xtx[ok])
     return out

@@ -117,3 +117,48 @@ def test_fitting_together_equals_fitting_alone(panel):
     together = run_event_study(returns, regressors, events).car
     alone = run_event_study(returns[["F007"]], regressors, events[events.ticker == "F007"]).car
     pd.testing.assert_frame_equal(together[together.ticker == "F007"].reset_index(drop=True), alone)
+
+
+def test_events_on_different_dates_equal_separate_runs():
+    """Earnings-style samples: each firm-event has its own date. Per-firm results equal those
+    of running each date alone, and group tests use every firm-event."""
+    returns, regressors, _ = synthetic_panel(n_firms=6, seed=21)
+    d1, d2 = returns.index[262], returns.index[275]
+    events = pd.DataFrame(
+        {"event_id": [f"e{i}" for i in range(6)], "ticker": returns.columns, "event_date": [d1, d2, d1, d2, d1, d2]}
+    )
+    together = run_event_study(returns, regressors, events, windows=[WIN])
+    for date in (d1, d2):
+        sub = events[events.event_date == date]
+        alone = run_event_study(returns, regressors, sub, windows=[WIN])
+        got = together.car.set_index("event_id").loc[list(sub.event_id), ["car", "se", "t", "p"]]
+        pd.testing.assert_frame_equal(got, alone.car.set_index("event_id")[["car", "se", "t", "p"]])
+    assert (together.tests.n_firms == 6).all()
+
+
+def test_mean_correlation_on_calendar_days_when_dates_differ():
+    """With different event dates, r̄ pairs residuals by calendar date, not by event time."""
+    from eventstudy import inference
+
+    returns, regressors, _ = synthetic_panel(n_firms=2, seed=4, rho=0.6)
+    d1, d2 = returns.index[262], returns.index[275]
+    events = pd.DataFrame({"event_id": ["a", "b"], "ticker": returns.columns, "event_date": [d1, d2]})
+    res = run_event_study(returns, regressors, events, windows=[WIN])
+    resid = {}
+    for e in ("a", "b"):
+        row = res.events.set_index("event_id").loc[e]
+        pos = returns.index.get_loc(row.event_date)
+        span = returns.index[pos - 250 : pos - 10]
+        resid[e] = returns.loc[span, row.ticker] - row.alpha - row.beta * regressors.mkt.loc[span]
+    both = pd.DataFrame(resid).dropna()
+    want = np.corrcoef(both.a, both.b)[0, 1]
+    from eventstudy import abnormal, models
+    from eventstudy.engine import _rows, _samples  # the samples the group tests use
+    from eventstudy.windows import DEFAULT_PATH, align, event_grid
+
+    grid = event_grid(EST, (WIN,), DEFAULT_PATH)
+    al, _ = align(returns, regressors, events, estimation=EST, grid=grid)
+    fit = models.fit(al, model=models.get_model("market"))
+    ab = abnormal.compute(fit, al, (WIN,))
+    assert _samples(al, ab, _rows(al, ["a", "b"]))[0].rbar == pytest.approx(want, abs=1e-10)
+    assert inference.mean_residual_correlation(both.T.to_numpy()) == pytest.approx(want, abs=1e-12)

@@ -344,3 +344,22 @@ def test_split_after_the_filing_scales_the_share_count(tables):
     splits = pd.DataFrame({"SPL": [0.0, 0.0, 10.0, 0.0]}, index=days)
     mv, _ = market_values(["SPL"], days, post, splits, filed, implied.iloc[:0], {}, days[-1])
     assert mv.SPL.iloc[0] == pytest.approx(10_000 * 10.0)  # 1,000 shares × 100 pre-split = 10,000 × 10
+
+
+def test_share_counts_from_yfinance(monkeypatch):
+    import yfinance as yf
+
+    idx = pd.DatetimeIndex(["2024-11-20 09:30", "2024-11-20 16:00", "2025-01-02 09:30"], tz="America/New_York")
+
+    class FakeTicker:
+        def __init__(self, ticker):
+            self.ticker = ticker
+
+        def get_shares_full(self, start=None, end=None):
+            return pd.Series([24.49e9, 24.50e9, 24.48e9], index=idx) if self.ticker == "NVDA" else None
+
+    monkeypatch.setattr(yf, "Ticker", FakeTicker)
+    got = YFinanceSource().shares("NVDA", T("2024-11-01"), T("2025-01-31"))
+    assert list(got.index) == [T("2024-11-20"), T("2025-01-02")] and list(got) == [24.50e9, 24.48e9]
+    with pytest.raises(PricesMissingError, match="no share counts"):
+        YFinanceSource().shares("SPY", T("2024-11-01"), T("2025-01-31"))

@@ -234,3 +234,11 @@ def test_two_writers_of_one_ticker_leave_one_whole_file(tmp_path):
     back, _ = read_prices(path)
     assert back.close.nunique() == 1 and back.close.iloc[0] in (10.0, 20.0)
     assert [p.name for p in tmp_path.iterdir()] == ["X.parquet"]
+
+
+def test_a_benchmark_that_never_moved_excludes_with_reason():
+    returns, regressors, events = synthetic_panel(n_firms=2)
+    regressors.iloc[:] = 0.001  # a constant market: β cannot be estimated
+    res = run_event_study(returns, regressors, events)
+    assert res.events.empty
+    assert (res.excluded.reason == "singular regressors or zero residual variance").all()

@@ -70,9 +70,12 @@ class YFinanceSource:
     ) -> None:
         self.retries, self.backoff, self.timeout, self._sleep = retries, backoff, timeout, sleep
 
-    def _get_response(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    def _get_response(self, kind: str, ticker: str, start: pd.Timestamp, end: pd.Timestamp):
+        """The one place that talks to Yahoo: ``kind`` is ``prices`` or ``shares``."""
         import yfinance as yf
 
+        if kind == "shares":
+            return yf.Ticker(ticker).get_shares_full(start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%d}")
         return yf.download(
             ticker,
             start=f"{start:%Y-%m-%d}",
@@ -84,7 +87,8 @@ class YFinanceSource:
             timeout=self.timeout,
         )
 
-    def fetch(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    def _call(self, kind: str, ticker: str, start: pd.Timestamp, end: pd.Timestamp):
+        """:meth:`_get_response` with bounded retries and exponential backoff."""
         from yfinance.exceptions import YFRateLimitError
 
         last: Exception | None = None
@@ -92,17 +96,9 @@ class YFinanceSource:
             if attempt:
                 self._sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                raw = self._get_response(ticker, start, end)
-            except YFRateLimitError as exc:
+                return self._get_response(kind, ticker, start, end)
+            except (YFRateLimitError, OSError, TimeoutError, ValueError, RuntimeError) as exc:
                 last = exc
-                continue
-            except (OSError, TimeoutError, ValueError, RuntimeError) as exc:
-                last = exc
-                continue
-            frame = parse_yfinance_frame(raw, ticker)
-            if frame.empty:
-                raise PricesMissingError([ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}")
-            return frame
         tries = self.retries + 1
         if isinstance(last, YFRateLimitError):
             raise RateLimitError(
@@ -112,6 +108,26 @@ class YFinanceSource:
         raise DownloadError(
             f"downloading {ticker} failed {tries} times ({last}); check the network, or run --offline"
         ) from last
+
+    def fetch(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        frame = parse_yfinance_frame(self._call("prices", ticker, start, end), ticker)
+        if frame.empty:
+            raise PricesMissingError([ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}")
+        return frame
+
+    def shares(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+        """Shares outstanding over time as Yahoo reports them (``Ticker.get_shares_full``), by
+        naive date, last report of a day kept. Yahoo has no such series for some tickers (ETFs,
+        indices, some ADRs): that is a :class:`PricesMissingError` naming the ticker."""
+        raw = self._call("shares", ticker, start, end)
+        if raw is None or len(raw) == 0:
+            raise PricesMissingError(
+                [ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}", why="Yahoo reports no share counts for it"
+            )
+        series = pd.Series(raw, dtype="float64")
+        idx = pd.DatetimeIndex(series.index)
+        series.index = (idx.tz_localize(None) if idx.tz is not None else idx).normalize().rename("date")
+        return series[~series.index.duplicated(keep="last")].sort_index().rename("shares")
 
 
 class SnapshotSource:
