@@ -28,6 +28,11 @@ def _pct(x: float) -> str:
     return f"{100 * x:+.2f} %"
 
 
+def _tests_table(md, tests) -> str:
+    cols = ["group", "window", "test", "caar", "stat", "p", "dist", "n_firms"]
+    return md(tests[cols], {"caar": "+.4f", "stat": ".3f", "p": ".4f"})
+
+
 def render(res: StudyResults, figs: dict[str, Path], md) -> str:
     s, w0 = res.study, res.main.windows[0].label
     firms = list(res.focus_firms())
@@ -94,17 +99,11 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         "Tests that hold their size when firms share one event date (cross-correlated residuals):",
         "",
-        md(
-            robust[["group", "window", "test", "caar", "stat", "p", "dist", "n_firms"]],
-            {"caar": "+.4f", "stat": ".3f", "p": ".4f"},
-        ),
+        _tests_table(md, robust),
         "",
         "<details><summary>Tests that assume independent firms (over-reject here; for comparison)</summary>",
         "",
-        md(
-            naive[["group", "window", "test", "caar", "stat", "p", "dist", "n_firms"]],
-            {"caar": "+.4f", "stat": ".3f", "p": ".4f"},
-        ),
+        _tests_table(md, naive),
         "",
         "</details>",
         "",
