@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import abnormal, models
+from ._typing import ModelName, TestName
 from .inference import InvalidTestStatistic, Sample, TestStatistic, column_mean, get_tests
 from .results import EventStudyResult
 from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Aligned, Window, align, event_grid
@@ -29,13 +30,13 @@ def run_event_study(
     regressors: pd.DataFrame,
     events: pd.DataFrame,
     *,
-    model: str = "market",
+    model: ModelName = "market",
     estimation: Window = DEFAULT_ESTIMATION,
     windows: Sequence[Window] = DEFAULT_WINDOWS,
     path: Window = DEFAULT_PATH,
     min_estimation_obs: int = 120,
     groups: Mapping[str, Sequence[str]] | None = None,
-    tests: list[str] | None = None,
+    tests: list[TestName] | None = None,
 ) -> EventStudyResult:
     """Estimate ARs, CARs and group tests for ``events`` (``event_id, ticker, event_date``).
 

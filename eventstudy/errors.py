@@ -51,17 +51,6 @@ class CalendarError(EventStudyError):
     """An event date outside the sessions the data or the exchange calendar can serve."""
 
 
-class InsufficientDataError(EventStudyError):
-    """Too few valid returns in an estimation window."""
-
-    def __init__(self, ticker: str, have: int, need: int, window: tuple[int, int]) -> None:
-        self.ticker, self.have, self.need = ticker, have, need
-        super().__init__(
-            f"{ticker} has {have} valid returns in the estimation window [{window[0]},{window[1]}]; "
-            f"{need} are needed (min_estimation_obs). Shorten the window or lower the minimum."
-        )
-
-
 class StudyFileError(EventStudyError):
     """A study definition is missing a field, or a field has a bad value."""
 

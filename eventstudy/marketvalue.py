@@ -16,8 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-FLAGS = ("filed", "filed after", "filed, undated", "implied, 2026", "none")
-
 
 @dataclass(frozen=True)
 class ShareClass:

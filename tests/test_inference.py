@@ -136,3 +136,15 @@ def test_robust_tests_hold_size_under_cross_correlation(null_correlated, test):
 def test_naive_tests_over_reject_under_cross_correlation(null_correlated, test):
     """ρ = 0.3, N = 30: METHODS.md reports far above 5 % (tens of per cent)."""
     assert null_correlated[test] >= 0.25
+
+
+def test_result_accessors_and_summary():
+    returns, regressors, events = synthetic_panel(n_firms=8, injected=-0.05, seed=2, sigma=0.01)
+    res = run_event_study(returns, regressors, events, **SHORT, tests=["kolari-pynnonen", "portfolio"])
+    row = res.test("all", "[0,0]", "portfolio")
+    assert row.p < 0.001 and row.n_firms == 8
+    with pytest.raises(KeyError, match="no 'patell' result"):
+        res.test("all", "[0,0]", "patell")
+    with pytest.raises(ValueError, match="unknown test"):
+        run_event_study(returns, regressors, events, tests=["t-test"])
+    assert "Group tests, [0,0]" in res.summary() and "F003" in str(res)

@@ -40,12 +40,6 @@ class Coverage:
         return pd.Timestamp(self.start) <= start and end <= pd.Timestamp(self.end)
 
 
-def empty_prices() -> pd.DataFrame:
-    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in PRICE_COLUMNS})
-    frame.index = pd.DatetimeIndex([], name="date")
-    return frame
-
-
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with exactly :data:`PRICE_COLUMNS` as float64, sorted, unique naive dates."""
     out = frame.reindex(columns=PRICE_COLUMNS).astype("float64")
