@@ -97,19 +97,36 @@ def total_mv_loss(spec, ctx: ClaimContext) -> Measurement:
     return Measurement(max(per.values()), text, per=per)
 
 
-def universe_returns(spec, ctx: ClaimContext) -> Measurement:
+def _span_returns(ctx: ClaimContext, firms: list[str], window: str) -> tuple[pd.Series, pd.Series]:
+    """Raw and abnormal returns of ``firms`` on day 0 (``window`` empty) or over a window."""
+    if not window:
+        return ctx.day0.ret.reindex(firms), ctx.day0.ar.reindex(firms)
+    w = ctx.windows[ctx.windows.window == window].set_index("firm").reindex(firms)
+    return w.ret, w.car
+
+
+def universe_returns(spec, ctx: ClaimContext, list_up_to: int = 6) -> Measurement:
+    """Raw returns of a universe over the claim's span (day 0 unless ``window``): the share
+    that fell and the median, with abnormal returns beside; a small universe (up to
+    ``list_up_to`` names) is listed name by name on day 0 and over the span."""
     firms = list(ctx.groups[spec.universes[0]])
-    if spec.window:
-        w = ctx.windows[ctx.windows.window == spec.window].set_index("firm").reindex(firms)
-        ret, ar = w.ret, w.car
-    else:
-        ret, ar = ctx.day0.ret.reindex(firms), ctx.day0.ar.reindex(firms)
+    ret, ar = _span_returns(ctx, firms, spec.window)
     ret = ret.dropna()
     span = spec.window or "day 0"
     text = (
         f"{spec.universes[0]} over {span}: {int((ret < 0).sum())} of {len(ret)} fell, median "
         f"{100 * ret.median():+.1f} %; abnormal: {int((ar < 0).sum())} of {int(ar.notna().sum())} negative"
     )
+    if len(firms) <= list_up_to:
+        spans = dict.fromkeys(["", spec.window])
+        parts = []
+        for f in firms:
+            shown = []
+            for sp in spans:
+                r, a = (x.iloc[0] for x in _span_returns(ctx, [f], sp))
+                shown.append(f"{sp or 'day 0'} {100 * r:+.1f} % (abnormal {100 * a:+.1f} %)")
+            parts.append(f"{f} " + ", ".join(shown))
+        text += " — " + "; ".join(parts)
     return Measurement(float(-100 * ret.median()), text, per={t: -100 * v for t, v in ret.items()})
 
 
@@ -182,7 +199,12 @@ def all_fell(spec, m: Measurement) -> tuple[str, str]:
     rose = losses[losses <= 0]
     verdict = "supported" if rose.empty else "roughly right" if len(rose) <= 2 else "contradicted"
     names = ", ".join(f"{t} {-v:+.1f} %" for t, v in rose.items())
-    return verdict, f"{m.text}; did not fall: {names or 'none'}"
+    span = spec.window or "day 0"
+    fell = int((losses > 0).sum())
+    return (
+        verdict,
+        f"{fell} of {len(losses)} fell over {span} (median {-m.value:+.1f} %); did not fall: {names or 'none'}",
+    )
 
 
 def partly_recovered(spec, m: Measurement) -> tuple[str, str]:

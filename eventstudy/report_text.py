@@ -113,7 +113,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         "## Claims",
         "",
-        md(res.claims[["id", "article", "says", "verdict", "reason"]]),
+        md(res.claims[["id", "article", "says", "computed", "verdict", "reason"]]),
         "",
         "## Dollar effects by universe",
         "",

@@ -54,9 +54,12 @@ def test_double_digit_lists_the_exceptions():
 
 
 def test_all_fell():
-    assert claims.all_fell(None, _m({"A": 1.0, "B": 2.0}))[0] == "supported"
-    assert claims.all_fell(None, _m({"A": 1.0, "B": -2.0, "C": 3.0}))[0] == "roughly right"
-    assert claims.all_fell(None, _m({"A": -1.0, "B": -2.0, "C": -3.0, "D": 1.0}))[0] == "contradicted"
+    spec = type("S", (), {"window": ""})()
+    verdict, reason = claims.all_fell(spec, claims.Measurement(1.5, "t", per={"A": 1.0, "B": 2.0}))
+    assert verdict == "supported" and reason == "2 of 2 fell over day 0 (median -1.5 %); did not fall: none"
+    verdict, reason = claims.all_fell(spec, _m({"A": 1.0, "B": -2.0, "C": 3.0}))
+    assert verdict == "roughly right" and "did not fall: B +2.0 %" in reason
+    assert claims.all_fell(spec, _m({"A": -1.0, "B": -2.0, "C": -3.0, "D": 1.0}))[0] == "contradicted"
 
 
 def test_best_fitting_universe_is_named():
