@@ -79,16 +79,25 @@ def window_effects(
     return pd.DataFrame(rows)
 
 
+FLAG_COLUMNS = {
+    "filed": "filed",
+    "filed_after": "filed after",
+    "filed_undated": "filed, undated",
+    "implied_2026": "implied, 2026",
+}
+
+
 def group_totals(effects: pd.DataFrame, groups: Mapping[str, tuple[str, ...]], shares: pd.DataFrame) -> pd.DataFrame:
-    """Per group and window: summed raw and abnormal changes, firms counted, and how many used
-    each share-count flag (firms without a market value are counted and named)."""
-    flags = shares.set_index("firm").flag
+    """Per group and window: summed raw and abnormal changes, firms counted, how many used each
+    share-count flag and how many were priced at an adjusted close; firms without a market
+    value are named."""
+    info = shares.set_index("firm")
     rows = []
     for group, firms in groups.items():
         sub = effects[effects.firm.isin(firms)]
         for window, w in sub.groupby("window", sort=False):
             valued = w[w.mv_raw.notna()]
-            fl = flags.reindex(valued.firm).value_counts()
+            fl = info.flag.reindex(valued.firm).value_counts()
             rows.append(
                 {
                     "group": group,
@@ -96,9 +105,8 @@ def group_totals(effects: pd.DataFrame, groups: Mapping[str, tuple[str, ...]], s
                     "mv_raw": valued.mv_raw.sum(),
                     "mv_abnormal": valued.mv_abnormal.sum(min_count=1),
                     "n_firms": len(valued),
-                    "filed": int(fl.get("filed", 0)),
-                    "filed_after": int(fl.get("filed after", 0) + fl.get("filed, undated", 0)),
-                    "implied_2026": int(fl.get("implied, 2026", 0)),
+                    **{col: int(fl.get(flag, 0)) for col, flag in FLAG_COLUMNS.items()},
+                    "adj_close_priced": int(info.price_basis.reindex(valued.firm).str.startswith("adjusted").sum()),
                     "no_value": ", ".join(sorted(set(w.firm) - set(valued.firm))),
                 }
             )

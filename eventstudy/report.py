@@ -25,7 +25,8 @@ COLUMNS = {
     "tests.csv": "benchmark, group, window, test, stat, p, dist, n_firms, robust (holds under cross-correlation), caar",
     "ar_path.csv": "benchmark, event_id, ticker, day, date, ar, se, sar, car (cumulated from the path start)",
     "effects.csv": "firm, window, ret (compounded), car, mv_raw, mv_abnormal (USD)",
-    "totals.csv": "group, window, mv_raw, mv_abnormal (USD), n_firms, filed, filed_after, implied_2026, no_value",
+    "totals.csv": "group, window, mv_raw, mv_abnormal (USD), n_firms, filed, filed_after, filed_undated, "
+    "implied_2026 (firms per share-count flag), adj_close_priced, no_value",
     "shares.csv": "firm, shares, flag (filed / filed after / filed, undated / implied, 2026 / none), classes, "
     "price_basis",
     "claims.csv": "id, article, says, computed, verdict, reason",

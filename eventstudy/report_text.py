@@ -80,10 +80,10 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
                 columns={"mv_change": "mv_change_bn", "mv_abnormal": "mv_abnormal_bn"}
             ),
             {
-                "ret": "+.4f",
-                "low_ret": "+.4f",
-                "open_gap": "+.4f",
-                "ar": "+.4f",
+                "ret": "+.2%",
+                "low_ret": "+.2%",
+                "open_gap": "+.2%",
+                "ar": "+.2%",
                 "t": ".2f",
                 "p": ".4f",
                 "mv_change_bn": ",.1f",
@@ -127,7 +127,9 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
                     "mv_abnormal",
                     "filed",
                     "filed_after",
+                    "filed_undated",
                     "implied_2026",
+                    "adj_close_priced",
                     "no_value",
                 ]
             ].rename(columns={"mv_raw": "mv_raw_bn", "mv_abnormal": "mv_abnormal_bn"}),

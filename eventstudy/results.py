@@ -171,7 +171,16 @@ class StudyResults(_SummaryStr):
             f"\nMarket-value change {w0} by universe (USD bn)",
             text_table(
                 tot.assign(mv_raw=tot.mv_raw / 1e9, mv_abnormal=tot.mv_abnormal / 1e9)[
-                    ["group", "n_firms", "mv_raw", "mv_abnormal", "filed", "filed_after", "implied_2026"]
+                    [
+                        "group",
+                        "n_firms",
+                        "mv_raw",
+                        "mv_abnormal",
+                        "filed",
+                        "filed_after",
+                        "filed_undated",
+                        "implied_2026",
+                    ]
                 ],
                 {"mv_raw": ",.1f", "mv_abnormal": ",.1f"},
             ),
