@@ -138,7 +138,13 @@ class StudyResults(_SummaryStr):
 
     def headline_tests(self, window: str) -> pd.DataFrame:
         t = self.main.tests[self.main.tests.window == window]
-        return t.sort_values(["group", "robust"], ascending=[True, False], kind="stable")
+        order = {g: i for i, g in enumerate(self.groups)}
+        return t.sort_values(
+            ["group", "robust"],
+            ascending=[True, False],
+            kind="stable",
+            key=lambda c: c.map(order) if c.name == "group" else c,
+        )
 
     def summary(self) -> str:
         from .tables import text_table
