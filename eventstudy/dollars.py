@@ -86,6 +86,9 @@ FLAG_COLUMNS = {
     "implied_2026": "implied, 2026",
 }
 
+# the columns of a totals table that a reader compares: money, firms, and the share-count flags
+TOTALS_COLUMNS = ("n_firms", "mv_raw", "mv_abnormal", *FLAG_COLUMNS)
+
 
 def group_totals(effects: pd.DataFrame, groups: Mapping[str, tuple[str, ...]], shares: pd.DataFrame) -> pd.DataFrame:
     """Per group and window: summed raw and abnormal changes, firms counted, how many used each

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .dollars import TOTALS_COLUMNS
 from .results import StudyResults
 
 LIMITS = """\
@@ -118,21 +119,9 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "## Dollar effects by universe",
         "",
         md(
-            tot[
-                [
-                    "group",
-                    "window",
-                    "n_firms",
-                    "mv_raw",
-                    "mv_abnormal",
-                    "filed",
-                    "filed_after",
-                    "filed_undated",
-                    "implied_2026",
-                    "adj_close_priced",
-                    "no_value",
-                ]
-            ].rename(columns={"mv_raw": "mv_raw_bn", "mv_abnormal": "mv_abnormal_bn"}),
+            tot[["group", "window", *TOTALS_COLUMNS, "adj_close_priced", "no_value"]].rename(
+                columns={"mv_raw": "mv_raw_bn", "mv_abnormal": "mv_abnormal_bn"}
+            ),
             {"mv_raw_bn": ",.1f", "mv_abnormal_bn": ",.1f"},
         ),
         "",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .dollars import TOTALS_COLUMNS
 from .models import Model
 from .tables import stars, text_table
 from .windows import Window
@@ -176,18 +177,7 @@ class StudyResults(_SummaryStr):
             text_table(self.claims[["id", "verdict", "reason"]]),
             f"\nMarket-value change {w0} by universe (USD bn)",
             text_table(
-                tot.assign(mv_raw=tot.mv_raw / 1e9, mv_abnormal=tot.mv_abnormal / 1e9)[
-                    [
-                        "group",
-                        "n_firms",
-                        "mv_raw",
-                        "mv_abnormal",
-                        "filed",
-                        "filed_after",
-                        "filed_undated",
-                        "implied_2026",
-                    ]
-                ],
+                tot.assign(mv_raw=tot.mv_raw / 1e9, mv_abnormal=tot.mv_abnormal / 1e9)[["group", *TOTALS_COLUMNS]],
                 {"mv_raw": ",.1f", "mv_abnormal": ",.1f"},
             ),
         ]
