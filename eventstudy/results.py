@@ -183,4 +183,4 @@ class StudyResults(_SummaryStr):
         ]
         if len(self.excluded):
             parts += [f"\nExcluded or incomplete: {len(self.excluded)} (see the report)"]
-        return "\n".join(p for p in parts if p is not None)
+        return "\n".join(p for p in parts if p)
