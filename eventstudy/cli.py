@@ -14,7 +14,7 @@ from .errors import EventStudyError
 
 EXAMPLES = """\
 examples:
-  eventstudy run deepseek-2025                 # offline, from the committed snapshot
+  eventstudy run deepseek-2025                 # from the committed snapshot: no download needed
   eventstudy run deepseek-2025 --model ff3 --window 0 2 --out /tmp/ds
   eventstudy run deepseek-2025 --refresh       # re-download prices through yfinance
   eventstudy fetch deepseek-2025               # fill the cache for a study
@@ -46,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("study", help="a study name under analyses/ or a path to a study.toml")
     mode = run.add_mutually_exclusive_group()
-    mode.add_argument("--offline", action="store_true", help="never touch the network (the default for the snapshot)")
+    mode.add_argument(
+        "--offline", action="store_true", help="never touch the network: only the committed snapshot and the cache"
+    )
     mode.add_argument("--refresh", action="store_true", help="download every price again through yfinance")
     run.add_argument(
         "--model", help="override the study's model (market, market-adjusted, constant-mean, ff3, carhart, ff5)"
@@ -103,7 +105,7 @@ def _cmd_run(a) -> int:
         windows=tuple(Window(*w) for w in a.window) if a.window else None,
     )
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
-    res = run_study(study, offline=not a.refresh, refresh=a.refresh, progress=_progress(a.quiet), **kwargs)
+    res = run_study(study, offline=a.offline, refresh=a.refresh, progress=_progress(a.quiet), **kwargs)
     path = report.write(res, a.out, a.out / "figures" if a.out else None)
     if not a.quiet:
         print(res.summary())

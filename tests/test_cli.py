@@ -80,3 +80,36 @@ def test_fetch_refuses_quietly_without_network(tmp_path, capsys, monkeypatch):
     code = main(["fetch", str(study_file(tmp_path)), "--refresh", "--quiet", "--cache-dir", str(tmp_path / "c")])
     err = capsys.readouterr().err
     assert code == 1 and "no firm is left" in err and "no prices for NVDA" in err
+
+
+def test_default_run_downloads_only_what_the_snapshot_lacks(tmp_path, capsys, monkeypatch):
+    """Without --offline, the snapshot serves what it covers and yfinance only the rest."""
+    import yfinance as yf
+
+    asked = []
+
+    def download(ticker, **kwargs):
+        asked.append(ticker)
+        return __import__("pandas").DataFrame()
+
+    monkeypatch.setattr(yf, "download", download)
+    from .test_errors import study_file
+
+    path = study_file(tmp_path, tickers='["NVDA", "NEWCO"]')
+    assert main(["run", str(path), "--quiet", "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "o")]) == 0
+    assert asked == ["NEWCO"]
+    assert "no prices for NEWCO" in (tmp_path / "o" / "REPORT.md").read_text()
+
+
+def test_offline_run_never_downloads(tmp_path, monkeypatch):
+    import yfinance as yf
+
+    def download(*a, **k):
+        raise AssertionError("network")
+
+    monkeypatch.setattr(yf, "download", download)
+    from .test_errors import study_file
+
+    path = study_file(tmp_path, tickers='["NVDA", "NEWCO"]')
+    assert main(["run", str(path), "--offline", "--quiet", "--out", str(tmp_path / "o")]) == 0
+    assert "unknown ticker" in (tmp_path / "o" / "REPORT.md").read_text()
