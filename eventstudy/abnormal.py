@@ -8,7 +8,7 @@ import numpy as np
 from scipy import stats
 
 from ._typing import BoolArray, Float64Array
-from .models import ModelFit
+from .models import ModelFit, outer
 from .windows import Aligned, Window
 
 
@@ -62,23 +62,19 @@ def compute(fit: ModelFit, aligned: Aligned, windows: tuple[Window, ...]) -> Abn
     Its diagonal, σ̂²_i (1 + x′(X′X)⁻¹x), standardises each AR (SAR). A window with a missing
     return has CAR NaN and counts it in ``n_missing``.
     """
-    ar = fit.y - np.matmul(fit.x, fit.params[:, :, None])[:, :, 0]
-    quad = (np.matmul(fit.x, fit.xtx_inv) * fit.x).sum(axis=2)
+    n, g = fit.y.shape
+    ar, quad = np.empty((n, g)), np.empty((n, g))
+    cars, vars_ = np.empty((n, len(windows))), np.empty((n, len(windows)))
+    inside = [aligned.in_window(w) for w in windows]
+    for c, rows in aligned.clusters():
+        x, a = fit.x[c], fit.xtx_inv[rows]
+        ar[rows] = fit.y[rows] - fit.params[rows] @ x.T
+        quad[rows] = a.reshape(len(rows), -1) @ outer(x).T
+        for j, w in enumerate(windows):
+            s = x[inside[j]].sum(axis=0)
+            vars_[rows, j] = fit.sigma2[rows] * (w.length + np.einsum("k,nkl,l->n", s, a, s))
     var_ar = fit.sigma2[:, None] * (1.0 + quad)
-    cars, vars_, missing = [], [], []
-    for w in windows:
-        inside = aligned.in_window(w)
-        s = fit.x[:, inside, :].sum(axis=1)
-        cars.append(ar[:, inside].sum(axis=1))
-        vars_.append(fit.sigma2 * (w.length + np.einsum("nk,nkj,nj->n", s, fit.xtx_inv, s)))
-        missing.append((~np.isfinite(ar[:, inside])).sum(axis=1))
-    return AbnormalReturns(
-        ar,
-        var_ar,
-        tuple(windows),
-        np.column_stack(cars),
-        np.column_stack(vars_),
-        np.column_stack(missing),
-        fit.dof,
-        fit.est_mask,
-    )
+    for j in range(len(windows)):
+        cars[:, j] = ar[:, inside[j]].sum(axis=1)
+    missing = np.column_stack([(~np.isfinite(ar[:, m])).sum(axis=1) for m in inside])
+    return AbnormalReturns(ar, var_ar, tuple(windows), cars, vars_, missing, fit.dof, fit.est_mask)

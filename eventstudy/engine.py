@@ -102,17 +102,7 @@ def _usable(aligned: Aligned, fit: models.ModelFit, need: int):
     )
     if ok.all():
         return aligned, fit, out
-    take = np.flatnonzero(ok)
-    fit = models.ModelFit(
-        fit.model,
-        fit.params[take],
-        fit.sigma2[take],
-        fit.xtx_inv[take],
-        fit.n_obs[take],
-        fit.x[take],
-        fit.y[take],
-        fit.est_mask[take],
-    )
+    fit = fit.take(np.flatnonzero(ok))
     return aligned.subset(ok), fit, out
 
 
@@ -156,7 +146,7 @@ def _ar_frame(aligned: Aligned, ab: abnormal.AbnormalReturns, path: Window) -> p
             "event_id": np.repeat(aligned.event_ids, g),
             "ticker": np.repeat(aligned.tickers, g),
             "day": np.tile(aligned.grid[inside], n),
-            "date": aligned.dates[:, inside].ravel(),
+            "date": aligned.dates_of(np.arange(n))[:, inside].ravel(),
             "ar": ar.ravel(),
             "se": np.sqrt(ab.var_ar[:, inside]).ravel(),
             "sar": ab.sar[:, inside].ravel(),
@@ -192,7 +182,13 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, rows: np.ndarray) -
         key = r.tobytes()
         if key not in built:
             built[key] = Sample.build(
-                ab.car[r, j], ab.scar[r, j], ab.dof[r], ab.ar[r], ab.est_mask[r], aligned.in_window(w), aligned.dates[r]
+                ab.car[r, j],
+                ab.scar[r, j],
+                ab.dof[r],
+                ab.ar[r],
+                ab.est_mask[r],
+                aligned.in_window(w),
+                aligned.dates_of(r),
             )
         out.append(built[key].for_window(ab.car[r, j], ab.scar[r, j], aligned.in_window(w)))
     return out

@@ -2,13 +2,13 @@
 
 Each model names the regressor columns it needs from the factor frame, whether the firm's
 return is taken in excess of the risk-free rate, and whether anything is estimated.
-:func:`fit` solves the N normal equations together (one ``einsum`` and one batched inverse):
-firms with different missing days are handled by masking, never by filling.
+:func:`fit` solves the N normal equations together (matrix products per event date and one
+batched inverse): firms with different missing days are handled by masking, never by filling.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -68,8 +68,8 @@ def get_model(name: str) -> Model:
 @dataclass(frozen=True)
 class ModelFit:
     """Per firm-event: θ (N × K), σ² (N,), (X′X)⁻¹ (N × K × K), valid estimation days L (N,),
-    the regressor tensor X (N × G × K), the dependent variable y (N × G), the estimation
-    mask used, and which firm-events could not be fitted (``failed``, with reasons)."""
+    the dependent variable y (N × G) and the estimation mask used; per cluster (one event
+    date) the regressors X (C × G × K), and ``cluster`` (N,) mapping firm-events to them."""
 
     model: Model
     params: Float64Array
@@ -79,29 +79,49 @@ class ModelFit:
     x: Float64Array
     y: Float64Array
     est_mask: BoolArray
+    cluster: np.ndarray
 
     @property
     def dof(self) -> np.ndarray:
         return self.n_obs - self.model.k
 
+    def take(self, rows: np.ndarray) -> ModelFit:
+        """The fit of the firm-events ``rows`` only (the clusters' regressors are kept)."""
+        return replace(
+            self,
+            params=self.params[rows],
+            sigma2=self.sigma2[rows],
+            xtx_inv=self.xtx_inv[rows],
+            n_obs=self.n_obs[rows],
+            y=self.y[rows],
+            est_mask=self.est_mask[rows],
+            cluster=self.cluster[rows],
+        )
+
 
 def design(aligned: Aligned, model: Model) -> tuple[Float64Array, Float64Array]:
-    """The dependent variable y (N × G) and the regressors X (N × G × K) of ``model``."""
+    """The dependent variable y (N × G) and the regressors X (C × G × K, per cluster) of ``model``."""
     names = list(aligned.factor_names)
     pick = [names.index(c) for c in model.columns]
     y = aligned.y
     if model.excess:
-        y = y - aligned.factors[:, :, names.index("rf")]
+        y = y - aligned.factors[aligned.cluster, :, names.index("rf")]
     if not model.estimated:
-        y = y - aligned.factors[:, :, names.index("mkt")]
+        y = y - aligned.factors[aligned.cluster, :, names.index("mkt")]
         pick = []
-    ones = np.ones((*y.shape, 1))
+    ones = np.ones((*aligned.factors.shape[:2], 1))
     return y, np.concatenate([ones, aligned.factors[:, :, pick]], axis=2)
 
 
 def estimation_mask(aligned: Aligned, y: Float64Array, x: Float64Array) -> BoolArray:
     """Estimation days where the firm's return and every regressor exist."""
-    return aligned.in_estimation[None, :] & np.isfinite(y) & np.isfinite(x).all(axis=2)
+    x_ok = np.isfinite(x).all(axis=2)[aligned.cluster]
+    return aligned.in_estimation[None, :] & np.isfinite(y) & x_ok
+
+
+def outer(x: Float64Array) -> Float64Array:
+    """Each day's x_g x_g′, flattened: (G × K) → (G × K²)."""
+    return (x[:, :, None] * x[:, None, :]).reshape(len(x), -1)
 
 
 def fit(aligned: Aligned, *, model: Model) -> ModelFit:
@@ -110,29 +130,31 @@ def fit(aligned: Aligned, *, model: Model) -> ModelFit:
     Notes
     -----
     θ̂_i = (X_i′X_i)⁻¹ X_i′y_i and σ̂²_i = Σ_E ε̂²_it / (L_i − K) (Campbell, Lo & MacKinlay 1997,
-    eqs. 4.4.5–4.4.6). For the market-adjusted model nothing is estimated: θ = 0, and σ̂² is the
-    variance of R − R_m over E with L − 1 degrees of freedom. A firm-event whose X′X is
-    singular gets NaN parameters (the caller excludes it).
+    eqs. 4.4.5–4.4.6). Firm-events of one cluster share X, so with M the n × G matrix of valid
+    days, X_i′X_i = (M · vec(x_g x_g′))_i and X_i′y_i = ((M ∘ Y) X)_i: two matrix products per
+    cluster, whatever the days each firm misses. For the market-adjusted model nothing is
+    estimated: θ = 0, and σ̂² is the variance of R − R_m over E with L − 1 degrees of freedom.
+    A firm-event whose X′X is singular gets NaN parameters (the caller excludes it).
     """
     y, x = design(aligned, model)
     mask = estimation_mask(aligned, y, x)
     n_obs = mask.sum(axis=1)
-    xm = np.where(mask[:, :, None], x, 0.0)
     ym = np.where(mask, y, 0.0)
-    xtx = np.matmul(xm.transpose(0, 2, 1), xm)
-    xtx_inv = _batched_inverse(xtx)
-    if model.estimated:
-        xty = np.matmul(xm.transpose(0, 2, 1), ym[:, :, None])
-        params = np.matmul(xtx_inv, xty)[:, :, 0]
-        resid = ym - np.matmul(xm, params[:, :, None])[:, :, 0]
-    else:
-        params = np.zeros((len(y), 1))
-        mean = ym.sum(axis=1) / np.maximum(n_obs, 1)
-        resid = np.where(mask, ym - mean[:, None], 0.0)
-        xtx_inv = np.zeros_like(xtx_inv)
+    n, k = len(y), x.shape[2]
+    params, xtx_inv, resid = np.zeros((n, k)), np.zeros((n, k, k)), np.zeros_like(ym)
+    for c, rows in aligned.clusters():
+        x0 = np.where(np.isfinite(x[c]), x[c], 0.0)
+        m = mask[rows].astype(np.float64)
+        if model.estimated:
+            xtx_inv[rows] = _batched_inverse((m @ outer(x0)).reshape(-1, k, k))
+            params[rows] = np.matmul(xtx_inv[rows], (ym[rows] @ x0)[:, :, None])[:, :, 0]
+            resid[rows] = ym[rows] - m * (params[rows] @ x0.T)
+        else:
+            mean = ym[rows].sum(axis=1) / np.maximum(n_obs[rows], 1)
+            resid[rows] = m * (ym[rows] - mean[:, None])
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma2 = (resid**2).sum(axis=1) / (n_obs - model.k)
-    return ModelFit(model, params, sigma2, xtx_inv, n_obs, x, y, mask)
+    return ModelFit(model, params, sigma2, xtx_inv, n_obs, x, y, mask, aligned.cluster)
 
 
 def _batched_inverse(xtx: Float64Array) -> Float64Array:

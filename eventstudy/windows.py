@@ -1,13 +1,14 @@
 """Windows in sessions relative to day 0, and the alignment of returns into event time.
 
-:func:`align` gathers, for N firm-events, the firm's returns and the model's regressors on
-the relative days ``grid`` (estimation window ∪ event path ∪ event windows) into dense
-N × G (× F) arrays with NaN where a value is missing. Missing values are never filled.
+:func:`align` gathers, for N firm-events, the firm's returns on the relative days ``grid``
+(estimation window ∪ event path ∪ event windows) into an N × G array, and the model's
+regressors once per distinct event date, with NaN where a value is missing. Missing values
+are never filled.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -46,8 +47,12 @@ DEFAULT_PATH = Window(-10, 10, "path")
 class Aligned:
     """Firm-event returns and regressors in event time.
 
-    ``y`` is N × G, ``factors`` N × G × F (the model's regressor columns ``factor_names``),
-    ``dates`` N × G session dates (NaT outside the data), ``grid`` the G relative days.
+    Firm-events that share an event date share their regressors: they form a *cluster*.
+    ``y`` is N × G (the firm's returns on the G relative days ``grid``); ``cluster`` (N,) maps
+    each firm-event to its cluster; ``factors`` is C × G × F (the regressor columns
+    ``factor_names`` around each cluster's date) and ``cluster_dates`` C × G the session dates
+    (NaT outside the data). One shared event date is one cluster; an earnings-style sample has
+    as many clusters as distinct dates — never one regressor matrix per firm-event.
     """
 
     event_ids: tuple[str, ...]
@@ -55,9 +60,10 @@ class Aligned:
     event_dates: tuple[pd.Timestamp, ...]
     grid: IntArray
     y: Float64Array
+    cluster: IntArray
     factors: Float64Array
     factor_names: tuple[str, ...]
-    dates: np.ndarray
+    cluster_dates: np.ndarray
     estimation: Window
 
     @property
@@ -67,18 +73,25 @@ class Aligned:
     def in_window(self, window: Window) -> BoolArray:
         return (self.grid >= window.start) & (self.grid <= window.end)
 
+    def dates_of(self, rows: np.ndarray) -> np.ndarray:
+        """Session dates (len(rows) × G) of the firm-events ``rows``."""
+        return self.cluster_dates[self.cluster[rows]]
+
+    def clusters(self) -> list[tuple[int, IntArray]]:
+        """Each cluster with the rows of its firm-events."""
+        order = np.argsort(self.cluster, kind="stable")
+        bounds = np.searchsorted(self.cluster[order], np.arange(len(self.factors) + 1))
+        return [(c, order[bounds[c] : bounds[c + 1]]) for c in range(len(self.factors)) if bounds[c] < bounds[c + 1]]
+
     def subset(self, keep: BoolArray) -> Aligned:
         pick = np.flatnonzero(keep)
-        return Aligned(
-            tuple(self.event_ids[i] for i in pick),
-            tuple(self.tickers[i] for i in pick),
-            tuple(self.event_dates[i] for i in pick),
-            self.grid,
-            self.y[pick],
-            self.factors[pick],
-            self.factor_names,
-            self.dates[pick],
-            self.estimation,
+        return replace(
+            self,
+            event_ids=tuple(self.event_ids[i] for i in pick),
+            tickers=tuple(self.tickers[i] for i in pick),
+            event_dates=tuple(self.event_dates[i] for i in pick),
+            y=self.y[pick],
+            cluster=self.cluster[pick],
         )
 
 
@@ -120,20 +133,23 @@ def align(
     col, pos = col[~bad], pos[~bad]
     at = pos[:, None] + grid[None, :]
     inside = (at >= 0) & (at < len(index))
-    at_c = np.clip(at, 0, len(index) - 1)
-    y = np.where(inside, returns.to_numpy(dtype="float64")[at_c, col[:, None]], np.nan)
+    y = np.where(inside, returns.to_numpy(dtype="float64")[np.clip(at, 0, len(index) - 1), col[:, None]], np.nan)
+    starts, cluster = np.unique(pos, return_inverse=True)
+    at_c = starts[:, None] + grid[None, :]
+    inside_c = (at_c >= 0) & (at_c < len(index))
+    at_c = np.clip(at_c, 0, len(index) - 1)
     f = regressors.reindex(index).to_numpy(dtype="float64")[at_c]
-    f[~inside] = np.nan
-    dates = np.where(inside, index.to_numpy()[at_c], np.datetime64("NaT"))
+    f[~inside_c] = np.nan
     aligned = Aligned(
-        tuple(ev["event_id"]),
-        tuple(ev["ticker"]),
-        tuple(pd.DatetimeIndex(ev["event_date"])),
-        grid,
-        y,
-        f,
-        tuple(regressors.columns),
-        dates,
-        estimation,
+        event_ids=tuple(ev["event_id"]),
+        tickers=tuple(ev["ticker"]),
+        event_dates=tuple(pd.DatetimeIndex(ev["event_date"])),
+        grid=grid,
+        y=y,
+        cluster=cluster.astype(np.int64),
+        factors=f,
+        factor_names=tuple(regressors.columns),
+        cluster_dates=np.where(inside_c, index.to_numpy()[at_c], np.datetime64("NaT")),
+        estimation=estimation,
     )
     return aligned, excluded.reset_index(drop=True)
