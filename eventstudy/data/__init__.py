@@ -6,14 +6,13 @@ Nothing outside this package (and ``report.py``, ``study.py``) touches the disk 
 from .cache import PriceCache, default_cache_dir
 from .loader import MarketData, load_market_data, load_prices
 from .snapshot import Snapshot, default_snapshot
-from .sources import PriceSource, SnapshotSource, YFinanceSource
+from .sources import PriceSource, YFinanceSource
 
 __all__ = [
     "MarketData",
     "PriceCache",
     "PriceSource",
     "Snapshot",
-    "SnapshotSource",
     "YFinanceSource",
     "default_cache_dir",
     "default_snapshot",

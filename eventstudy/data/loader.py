@@ -60,9 +60,9 @@ class _Loader:
     def one(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.DataFrame, str]:
         entry = self.snapshot.entry(ticker) if self.snapshot and not self.refresh else None
         if entry is not None:
-            cov = self.snapshot.prices(ticker)[1]
+            frame, cov = self.snapshot.prices(ticker)
             if self.offline or cov.covers(start, end):
-                return self.snapshot.prices(ticker)[0].loc[start:end], "snapshot"
+                return frame.loc[start:end], "snapshot"
         stored = self.cache.read(ticker) if self.cache and not self.refresh else None
         if self.offline or self.source is None:
             if stored is None:

@@ -1,4 +1,5 @@
-"""Where prices come from: yfinance (the only module that imports it) and the snapshot.
+"""Where prices come from when the committed snapshot and the cache lack them: yfinance (the
+only module that imports it).
 
 A source answers ``fetch(ticker, start, end)`` with a frame in the :mod:`.store` format, or
 raises a :class:`~eventstudy.errors.DataError` that names the ticker.
@@ -13,7 +14,6 @@ from typing import Protocol
 import pandas as pd
 
 from ..errors import DownloadError, PricesMissingError, RateLimitError
-from .snapshot import Snapshot, default_snapshot
 from .store import PRICE_COLUMNS, conform
 
 _YF_COLUMNS = {
@@ -128,24 +128,3 @@ class YFinanceSource:
         idx = pd.DatetimeIndex(series.index)
         series.index = (idx.tz_localize(None) if idx.tz is not None else idx).normalize().rename("date")
         return series[~series.index.duplicated(keep="last")].sort_index().rename("shares")
-
-
-class SnapshotSource:
-    """The committed snapshot as a source: no network, ever."""
-
-    name = "snapshot"
-
-    def __init__(self, snapshot: Snapshot | None = None) -> None:
-        self.snapshot = snapshot or default_snapshot()
-
-    def fetch(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        if self.snapshot.entry(ticker) is None:
-            raise PricesMissingError(
-                [ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}", why="the ticker is not in the committed snapshot"
-            )
-        frame = self.snapshot.prices(ticker)[0].loc[start:end]
-        if frame.empty:
-            raise PricesMissingError(
-                [ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}", why="the snapshot has no rows in that range"
-            )
-        return frame
