@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import abnormal, models
 from ._typing import ModelName, TestName
-from .inference import InvalidTestStatistic, Sample, TestStatistic, column_mean, get_tests
+from .inference import InvalidTestStatistic, Sample, TestStatistic, column_mean, get_tests, portfolio_sigma
 from .results import EventStudyResult
 from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Aligned, Window, align, event_grid
 
@@ -227,8 +227,7 @@ def _caar_frame(aligned, ab, members, path: Window) -> pd.DataFrame:
     for group, ids in members.items():
         idx = _rows(aligned, ids)
         aar = column_mean(ab.ar[idx]) if len(idx) else np.full(len(aligned.grid), np.nan)
-        est = aar[aligned.in_estimation & np.isfinite(aar)]
-        sigma_p = est.std(ddof=1) if len(est) > 2 else np.nan
+        sigma_p, _ = portfolio_sigma(aar, aligned.in_estimation)
         days = np.arange(1, inside.sum() + 1)
         frames.append(
             pd.DataFrame(

@@ -191,14 +191,19 @@ def portfolio(s: Sample) -> TestStatistic | InvalidTestStatistic:
     """Portfolio test (Brown & Warner 1980, 1985, crude dependence adjustment):
     AR_pt = mean AR of the group on each day; σ̂_p = s(AR_pt over E), ddof 1;
     t = Σ_W AR_pt / (σ̂_p √L2) ~ t(L_p − 1), L_p the estimation days with an AR_pt."""
-    ar_p = s.ar_p
-    in_est = s.est.any(axis=0)
-    est = ar_p[in_est & np.isfinite(ar_p)]
-    if len(est) < 3:
+    sigma_p, l_p = portfolio_sigma(s.ar_p, s.est.any(axis=0))
+    if l_p < 3:
         return InvalidTestStatistic("portfolio", "fewer than 3 estimation days", s.n)
     l2 = int(s.window.sum())
-    stat = ar_p[s.window].sum() / (est.std(ddof=1) * np.sqrt(l2))
-    return _t_result("portfolio", stat, len(est) - 1, s.n)
+    stat = s.ar_p[s.window].sum() / (sigma_p * np.sqrt(l2))
+    return _t_result("portfolio", stat, l_p - 1, s.n)
+
+
+def portfolio_sigma(ar_p: Float64Array, est_days: BoolArray) -> tuple[float, int]:
+    """σ̂_p, the standard deviation (ddof 1) of the group's mean AR over the estimation days
+    that have one, and their number L_p; σ̂_p is NaN when L_p < 3."""
+    est = ar_p[est_days & np.isfinite(ar_p)]
+    return (float(est.std(ddof=1)) if len(est) >= 3 else float("nan")), len(est)
 
 
 def corrado_rank(s: Sample) -> TestStatistic | InvalidTestStatistic:
