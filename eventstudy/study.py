@@ -6,6 +6,7 @@ complete, commented example; the README explains each field.
 
 from __future__ import annotations
 
+import datetime
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from .calendar import offset_of
+from .claims import METRICS, RULES
 from .errors import StudyFileError
 from .models import MODELS
 from .windows import Window, event_grid
@@ -140,8 +143,6 @@ class _Reader:
 
 
 def _window(r: _Reader, key: str, value: Any, event: pd.Timestamp, dates: dict[str, str]) -> Window:
-    from .calendar import offset_of
-
     if isinstance(value, dict):
         w = _Reader(r.path, value, f"{r.prefix}{key}.")
         w.unknown({"label", "start", "end"})
@@ -180,8 +181,6 @@ def _groups(r: _Reader) -> dict[str, GroupSpec]:
 
 
 def _claims(r: _Reader, items: list, groups: dict[str, GroupSpec]) -> tuple[ClaimSpec, ...]:
-    from .claims import METRICS, RULES
-
     out = []
     for i, item in enumerate(items):
         c = _Reader(r.path, item, f"claims[{i}].")
@@ -240,7 +239,7 @@ def load_study(name_or_path: str | Path) -> Study:
     s.unknown({"name", "title", "event_date", "label", "description"})
     m.unknown({"name", "benchmark", "estimation", "windows", "path", "min_estimation_obs", "indices", "sensitivity"})
     try:
-        event = pd.Timestamp(s.get("event_date", (str, __import__("datetime").date)))
+        event = pd.Timestamp(s.get("event_date", (str, datetime.date)))
     except ValueError as exc:
         raise s.fail("event_date", f"is not a date ({exc})") from None
     model = m.get("name", str, "market")
