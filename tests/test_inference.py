@@ -148,3 +148,14 @@ def test_result_accessors_and_summary():
     with pytest.raises(ValueError, match="unknown test"):
         run_event_study(returns, regressors, events, tests=["t-test"])
     assert "Group tests, [0,0]" in res.summary() and "F003" in str(res)
+
+
+def test_caar_path_and_band_agree_with_the_ars_and_the_portfolio_test():
+    returns, regressors, events = synthetic_panel(n_firms=10, injected=-0.03, seed=8)
+    res = run_event_study(returns, regressors, events, **SHORT)
+    path = res.caar[res.caar.group == "all"].set_index("day")
+    aar = res.ar.groupby("day").ar.mean()
+    np.testing.assert_allclose(path.caar, aar.cumsum().loc[path.index], atol=1e-15)
+    # the portfolio test on [0,0] is AAR_0 / σ̂_p, and the band's s.e. is σ̂_p·√(days since the path start)
+    sigma_p = path.aar.loc[0] / res.test("all", "[0,0]", "portfolio").stat
+    assert path.se.loc[0] == pytest.approx(sigma_p * np.sqrt(0 - SHORT["path"].start + 1))
