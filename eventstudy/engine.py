@@ -13,7 +13,15 @@ import pandas as pd
 
 from . import abnormal, models
 from ._typing import ModelName, TestName
-from .inference import InvalidTestStatistic, Sample, TestStatistic, column_mean, get_tests, portfolio_sigma
+from .inference import (
+    InvalidTestStatistic,
+    Sample,
+    TestStatistic,
+    column_mean,
+    get_tests,
+    portfolio_sigma,
+    standardized_ranks,
+)
 from .results import EventStudyResult
 from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Aligned, Window, align, event_grid
 
@@ -173,9 +181,10 @@ def _car_frame(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
     )
 
 
-def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, rows: np.ndarray) -> list[Sample]:
+def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.ndarray) -> list[Sample]:
     """One test input per window: the firm-events ``rows`` with a CAR in that window. The
-    window-independent parts are computed once per distinct set of firms."""
+    window-independent parts are computed once per distinct set of firms; ``ranks`` (every
+    firm-event's standardized ranks) once for all groups."""
     out, built = [], {}
     for j, w in enumerate(ab.windows):
         r = rows[np.isfinite(ab.car[rows, j])]
@@ -189,6 +198,7 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, rows: np.ndarray) -
                 ab.est_mask[r],
                 aligned.in_window(w),
                 aligned.dates_of(r),
+                ranks[r],
             )
         out.append(built[key].for_window(ab.car[r, j], ab.scar[r, j], aligned.in_window(w)))
     return out
@@ -200,9 +210,9 @@ def _rows(aligned: Aligned, ids: Sequence[str]) -> np.ndarray:
 
 
 def _tests_frame(aligned, ab, members, specs) -> pd.DataFrame:
-    rows = []
+    rows, ranks = [], standardized_ranks(ab.ar)
     for group, ids in members.items():
-        for w, s in zip(ab.windows, _samples(aligned, ab, _rows(aligned, ids)), strict=True):
+        for w, s in zip(ab.windows, _samples(aligned, ab, ranks, _rows(aligned, ids)), strict=True):
             for spec in specs:
                 r: TestStatistic | InvalidTestStatistic = spec.func(s)
                 rows.append(

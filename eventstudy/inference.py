@@ -69,11 +69,13 @@ class Sample:
     positive_share: Float64Array
 
     @classmethod
-    def build(cls, car, scar, dof, ar, est, window, dates) -> Sample:
+    def build(cls, car, scar, dof, ar, est, window, dates, ranks=None) -> Sample:
         """A sample with its window-independent parts computed once: r̄, the group's mean AR
         on each day (AR_pt), the mean standardized rank on each day (Ū_t), and each firm's share
-        of estimation days with a positive AR."""
+        of estimation days with a positive AR. ``ranks``, each firm's :func:`standardized_ranks`,
+        are computed here unless given (they depend on the firm alone, not on the group)."""
         ar, est = np.asarray(ar, float), np.asarray(est, bool)
+        ranks = standardized_ranks(ar) if ranks is None else np.asarray(ranks, float)
         rbar = mean_residual_correlation(calendar_residuals(ar, est, dates)) if len(ar) > 1 else np.nan
         share = (est & (ar > 0)).sum(axis=1) / np.maximum(est.sum(axis=1), 1)
         return cls(
@@ -85,7 +87,7 @@ class Sample:
             np.asarray(window, bool),
             rbar,
             column_mean(ar),
-            column_mean(standardized_ranks(ar)),
+            column_mean(ranks),
             share,
         )
 
@@ -225,9 +227,32 @@ def corrado_rank(s: Sample) -> TestStatistic | InvalidTestStatistic:
 def standardized_ranks(ar: Float64Array) -> Float64Array:
     """U_it = rank_it / (1 + M_i) over each row's finite values (NaN stays NaN)."""
     valid = np.isfinite(ar)
-    ranks = stats.rankdata(np.where(valid, ar, np.inf), axis=1, method="average")
     m = valid.sum(axis=1, keepdims=True)
-    return np.where(valid, ranks / (1 + m), np.nan)
+    return np.where(valid, row_ranks(np.where(valid, ar, np.nan)) / (1 + m), np.nan)
+
+
+def row_ranks(a: Float64Array) -> Float64Array:
+    """Average ranks (1 = smallest; ties share the mean of their ranks) within each row, as
+    ``scipy.stats.rankdata(a, axis=1)``; NaNs rank after every number and never tie.
+
+    One row-wise argsort; tied runs are found on the sorted values and, only when there are
+    any, given the mean of their first and last position."""
+    n, m = a.shape
+    order = np.argsort(a, axis=1)
+    ordered = np.take_along_axis(a, order, axis=1)
+    tied = ordered[:, 1:] == ordered[:, :-1]
+    ranks = np.broadcast_to(np.arange(1.0, m + 1), (n, m))
+    if tied.any():
+        starts_run = np.ones((n, m), bool)
+        starts_run[:, 1:] = ~tied
+        flat = starts_run.ravel()
+        first = np.flatnonzero(flat)
+        last = np.append(first[1:], n * m) - 1
+        run = np.cumsum(flat) - 1
+        ranks = (first[run] + last[run]).reshape(n, m) / 2.0 - (np.arange(n) * m)[:, None] + 1
+    out = np.empty((n, m))
+    np.put_along_axis(out, order, ranks, axis=1)
+    return out
 
 
 def generalized_sign(s: Sample) -> TestStatistic | InvalidTestStatistic:

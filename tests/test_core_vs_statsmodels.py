@@ -119,6 +119,19 @@ def test_fitting_together_equals_fitting_alone(panel):
     pd.testing.assert_frame_equal(together[together.ticker == "F007"].reset_index(drop=True), alone)
 
 
+def test_group_tests_equal_a_run_on_the_group_alone(panel):
+    """Ranks, r̄ and daily means are computed once for all firm-events and sliced per group:
+    a group's statistics equal those of a study of that group alone."""
+    returns, regressors, events = panel
+    ids = list(events.event_id[::3])
+    both = run_event_study(returns, regressors, events, groups={"all": list(events.event_id), "sub": ids})
+    alone = run_event_study(returns[ids], regressors, events[events.event_id.isin(ids)])
+    cols = ["window", "test", "stat", "p", "n_firms"]
+    got = both.tests[both.tests.group == "sub"][cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, alone.tests[cols].reset_index(drop=True), rtol=1e-12)
+    assert not np.allclose(got.stat, both.tests[both.tests.group == "all"].stat)
+
+
 def test_events_on_different_dates_equal_separate_runs():
     """Earnings-style samples: each firm-event has its own date. Per-firm results equal those
     of running each date alone, and group tests use every firm-event."""
@@ -160,5 +173,6 @@ def test_mean_correlation_on_calendar_days_when_dates_differ():
     al, _ = align(returns, regressors, events, estimation=EST, grid=grid)
     fit = models.fit(al, model=models.get_model("market"))
     ab = abnormal.compute(fit, al, (WIN,))
-    assert _samples(al, ab, _rows(al, ["a", "b"]))[0].rbar == pytest.approx(want, abs=1e-10)
+    sample = _samples(al, ab, inference.standardized_ranks(ab.ar), _rows(al, ["a", "b"]))[0]
+    assert sample.rbar == pytest.approx(want, abs=1e-10)
     assert inference.mean_residual_correlation(both.T.to_numpy()) == pytest.approx(want, abs=1e-12)

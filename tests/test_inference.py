@@ -61,6 +61,23 @@ def test_rank_test_by_hand():
     assert inference.corrado_rank(s).stat == pytest.approx(want)
 
 
+@pytest.mark.parametrize("levels", [None, 3, 50])  # continuous; heavy ties; a few ties
+def test_row_ranks_equal_scipy_rankdata(levels):
+    rng = np.random.default_rng(levels or 0)
+    a = rng.normal(size=(200, 37))
+    if levels:
+        a = rng.integers(0, levels, size=a.shape).astype(float)
+    np.testing.assert_array_equal(inference.row_ranks(a), stats.rankdata(a, axis=1))
+
+
+def test_standardized_ranks_skip_missing_days():
+    """NaNs take no rank and do not count in M_i; ties among the rest share their mean rank."""
+    ar = np.array([[0.3, np.nan, 0.1, 0.1, np.nan, -0.2], [np.nan] * 6, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]])
+    want = np.array([[4, np.nan, 2.5, 2.5, np.nan, 1], [np.nan] * 6, [1, 2, 3, 4, 5, 6]]) / np.array([[5], [1], [7]])
+    np.testing.assert_array_equal(inference.standardized_ranks(ar), want)
+    assert inference.row_ranks(np.empty((0, 4))).shape == (0, 4)
+
+
 def test_kolari_pynnonen_equals_bmp_when_uncorrelated():
     """With residuals orthogonal across firms (r̄ = 0) the adjustment factor is 1."""
     e = np.array([[1, -1, 1, -1, 0], [1, 1, -1, -1, 0]], float)
