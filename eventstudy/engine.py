@@ -66,8 +66,7 @@ def run_event_study(
     aligned, fit, dropped = _usable(aligned, fit, min_estimation_obs)
     ab = abnormal.compute(fit, aligned, windows)
     groups = {"all": aligned.event_ids} if groups is None else groups
-    kept = set(aligned.event_ids)
-    members = {g: tuple(e for e in ids if e in kept) for g, ids in groups.items()}
+    members = {g: _kept(aligned, ids) for g, ids in groups.items()}
     return EventStudyResult(
         model=spec,
         estimation=estimation,
@@ -102,8 +101,8 @@ def _usable(aligned: Aligned, fit: models.ModelFit, need: int):
     )
     out = pd.DataFrame(
         {
-            "event_id": np.array(aligned.event_ids)[~ok],
-            "ticker": np.array(aligned.tickers)[~ok],
+            "event_id": aligned.event_ids[~ok],
+            "ticker": aligned.tickers[~ok],
             "stage": "estimation",
             "reason": reasons[~ok],
         }
@@ -136,7 +135,7 @@ def _events_frame(aligned: Aligned, fit: models.ModelFit) -> pd.DataFrame:
         {
             "event_id": aligned.event_ids,
             "ticker": aligned.tickers,
-            "event_date": pd.DatetimeIndex(aligned.event_dates),
+            "event_date": aligned.event_dates,
             "n_est": fit.n_obs,
             "sigma": np.sqrt(fit.sigma2),
         }
@@ -151,8 +150,8 @@ def _ar_frame(aligned: Aligned, ab: abnormal.AbnormalReturns, path: Window) -> p
     ar = ab.ar[:, inside]
     return pd.DataFrame(
         {
-            "event_id": np.repeat(aligned.event_ids, g),
-            "ticker": np.repeat(aligned.tickers, g),
+            "event_id": aligned.event_ids.repeat(g),
+            "ticker": aligned.tickers.repeat(g),
             "day": np.tile(aligned.grid[inside], n),
             "date": aligned.dates_of(np.arange(n))[:, inside].ravel(),
             "ar": ar.ravel(),
@@ -167,8 +166,8 @@ def _car_frame(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
     n, w = ab.car.shape
     return pd.DataFrame(
         {
-            "event_id": np.repeat(aligned.event_ids, w),
-            "ticker": np.repeat(aligned.tickers, w),
+            "event_id": aligned.event_ids.repeat(w),
+            "ticker": aligned.tickers.repeat(w),
             "window": np.tile([x.label for x in ab.windows], n),
             "car": ab.car.ravel(),
             "se": ab.se_car.ravel(),
@@ -204,9 +203,14 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.nda
     return out
 
 
+def _kept(aligned: Aligned, ids: Sequence[str]) -> tuple[str, ...]:
+    """The group's event_ids that survived alignment and estimation, in the group's order."""
+    ids = pd.Index(ids)
+    return tuple(ids[ids.isin(aligned.event_ids)])
+
+
 def _rows(aligned: Aligned, ids: Sequence[str]) -> np.ndarray:
-    pos = {e: i for i, e in enumerate(aligned.event_ids)}
-    return np.array([pos[e] for e in ids], dtype=np.int64)
+    return aligned.event_ids.get_indexer(pd.Index(ids, dtype=aligned.event_ids.dtype)).astype(np.int64)
 
 
 def _tests_frame(aligned, ab, members, specs) -> pd.DataFrame:

@@ -53,11 +53,13 @@ class Aligned:
     ``factor_names`` around each cluster's date) and ``cluster_dates`` C × G the session dates
     (NaT outside the data). One shared event date is one cluster; an earnings-style sample has
     as many clusters as distinct dates — never one regressor matrix per firm-event.
+    ``event_ids`` (unique), ``tickers`` and ``event_dates`` are indexes, not Python tuples, so
+    that the tidy result frames are built by ``take``/``repeat`` at array speed.
     """
 
-    event_ids: tuple[str, ...]
-    tickers: tuple[str, ...]
-    event_dates: tuple[pd.Timestamp, ...]
+    event_ids: pd.Index
+    tickers: pd.Index
+    event_dates: pd.DatetimeIndex
     grid: IntArray
     y: Float64Array
     cluster: IntArray
@@ -87,9 +89,9 @@ class Aligned:
         pick = np.flatnonzero(keep)
         return replace(
             self,
-            event_ids=tuple(self.event_ids[i] for i in pick),
-            tickers=tuple(self.tickers[i] for i in pick),
-            event_dates=tuple(self.event_dates[i] for i in pick),
+            event_ids=self.event_ids[pick],
+            tickers=self.tickers[pick],
+            event_dates=self.event_dates[pick],
             y=self.y[pick],
             cluster=self.cluster[pick],
         )
@@ -111,10 +113,14 @@ def align(
 ) -> tuple[Aligned, pd.DataFrame]:
     """Gather ``returns`` (session × ticker) and ``regressors`` (session × F) around each event.
 
-    ``events`` has columns ``event_id, ticker, event_date``; each event date must be a row of
-    ``returns`` (a session). Returns the aligned arrays and the excluded events
-    (``event_id, ticker, stage, reason``).
+    ``events`` has columns ``event_id, ticker, event_date`` with unique ``event_id``s; each event
+    date must be a row of ``returns`` (a session). Returns the aligned arrays and the excluded
+    events (``event_id, ticker, stage, reason``).
     """
+    repeated = pd.Index(events["event_id"])
+    repeated = repeated[repeated.duplicated()].unique()
+    if len(repeated):
+        raise ValueError(f"event_id must identify one firm-event; repeated: {list(repeated[:5])}")
     index = pd.DatetimeIndex(returns.index)
     col = pd.Index(returns.columns).get_indexer(events["ticker"])
     pos = index.get_indexer(pd.DatetimeIndex(events["event_date"]))
@@ -141,9 +147,9 @@ def align(
     f = regressors.reindex(index).to_numpy(dtype="float64")[at_c]
     f[~inside_c] = np.nan
     aligned = Aligned(
-        event_ids=tuple(ev["event_id"]),
-        tickers=tuple(ev["ticker"]),
-        event_dates=tuple(pd.DatetimeIndex(ev["event_date"])),
+        event_ids=pd.Index(ev["event_id"]),
+        tickers=pd.Index(ev["ticker"]),
+        event_dates=pd.DatetimeIndex(ev["event_date"]),
         grid=grid,
         y=y,
         cluster=cluster.astype(np.int64),

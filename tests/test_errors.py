@@ -117,6 +117,14 @@ def test_missing_return_inside_an_event_window_is_reported():
     assert np.isnan(res.car_of("[-1,+1]").car.loc["F001"]) and np.isfinite(res.car_of("[0,0]").car.loc["F001"])
 
 
+def test_repeated_event_id_is_refused():
+    """Two firm-events with one id would be indistinguishable in every result table."""
+    returns, regressors, events = synthetic_panel(n_firms=3)
+    events.loc[2, "event_id"] = events.event_id[0]
+    with pytest.raises(ValueError, match=r"event_id must identify one firm-event; repeated: \['F000'\]"):
+        run_event_study(returns, regressors, events)
+
+
 def test_thin_trading_in_the_estimation_window_drops_days_not_firms():
     returns, regressors, events = synthetic_panel(n_firms=2)
     returns.iloc[30:130, 0] = np.nan
