@@ -45,14 +45,9 @@ class AbnormalReturns:
         """SCAR_i = CAR_i / √(1′V_i1) (Campbell, Lo & MacKinlay's form)."""
         return self.t
 
-    @property
-    def sar(self) -> Float64Array:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return self.ar / np.sqrt(self.var_ar)
-
 
 def compute(fit: ModelFit, aligned: Aligned, windows: tuple[Window, ...]) -> AbnormalReturns:
-    """AR_iτ = y_iτ − X_iτ θ̂_i and, per window W of length L2,
+    """AR_iτ = y_iτ − X_iτ θ̂_i (from the fit) and, per window W of length L2,
 
     .. math:: \\mathrm{Var}(CAR_i) = 1'V_i1 = \\hat\\sigma_i^2 (L_2 + s_i'(X_i'X_i)^{-1}s_i),
               \\quad s_i = \\textstyle\\sum_{\\tau\\in W} x_{i\\tau}
@@ -62,14 +57,14 @@ def compute(fit: ModelFit, aligned: Aligned, windows: tuple[Window, ...]) -> Abn
     Its diagonal, σ̂²_i (1 + x′(X′X)⁻¹x), standardises each AR (SAR). A window with a missing
     return has CAR NaN and counts it in ``n_missing``.
     """
-    n, g = fit.y.shape
-    ar, quad = np.empty((n, g)), np.empty((n, g))
+    ar = fit.ar
+    quad = np.empty(ar.shape)
+    n = len(ar)
     cars, vars_ = np.empty((n, len(windows))), np.empty((n, len(windows)))
     inside = [aligned.in_window(w) for w in windows]
     for c, rows in aligned.clusters():
         x, a = fit.x[c], fit.xtx_inv[rows]
-        ar[rows] = fit.y[rows] - fit.params[rows] @ x.T
-        quad[rows] = a.reshape(len(rows), -1) @ outer(x).T
+        quad[rows] = a.reshape(a.shape[0], -1) @ outer(x).T
         for j, w in enumerate(windows):
             s = x[inside[j]].sum(axis=0)
             vars_[rows, j] = fit.sigma2[rows] * (w.length + np.einsum("k,nkl,l->n", s, a, s))

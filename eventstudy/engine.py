@@ -147,16 +147,18 @@ def _events_frame(aligned: Aligned, fit: models.ModelFit) -> pd.DataFrame:
 def _ar_frame(aligned: Aligned, ab: abnormal.AbnormalReturns, path: Window) -> pd.DataFrame:
     inside = aligned.in_window(path)
     n, g = len(aligned.event_ids), int(inside.sum())
-    ar = ab.ar[:, inside]
+    ar, se = ab.ar[:, inside], np.sqrt(ab.var_ar[:, inside])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sar = ar / se
     return pd.DataFrame(
         {
             "event_id": aligned.event_ids.repeat(g),
             "ticker": aligned.tickers.repeat(g),
             "day": np.tile(aligned.grid[inside], n),
-            "date": aligned.dates_of(np.arange(n))[:, inside].ravel(),
+            "date": aligned.cluster_dates[:, inside][aligned.cluster].ravel(),
             "ar": ar.ravel(),
-            "se": np.sqrt(ab.var_ar[:, inside]).ravel(),
-            "sar": ab.sar[:, inside].ravel(),
+            "se": se.ravel(),
+            "sar": sar.ravel(),
             "car": np.cumsum(ar, axis=1).ravel(),
         }
     )
@@ -168,7 +170,7 @@ def _car_frame(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
         {
             "event_id": aligned.event_ids.repeat(w),
             "ticker": aligned.tickers.repeat(w),
-            "window": np.tile([x.label for x in ab.windows], n),
+            "window": pd.Index([x.label for x in ab.windows]).take(np.tile(np.arange(w), n)),
             "car": ab.car.ravel(),
             "se": ab.se_car.ravel(),
             "t": ab.t.ravel(),
@@ -205,8 +207,8 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.nda
 
 def _kept(aligned: Aligned, ids: Sequence[str]) -> tuple[str, ...]:
     """The group's event_ids that survived alignment and estimation, in the group's order."""
-    ids = pd.Index(ids)
-    return tuple(ids[ids.isin(aligned.event_ids)])
+    ids = pd.Index(ids, dtype=aligned.event_ids.dtype)
+    return tuple(ids[aligned.event_ids.get_indexer(ids) >= 0].tolist())
 
 
 def _rows(aligned: Aligned, ids: Sequence[str]) -> np.ndarray:

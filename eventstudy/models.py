@@ -68,8 +68,9 @@ def get_model(name: str) -> Model:
 @dataclass(frozen=True)
 class ModelFit:
     """Per firm-event: θ (N × K), σ² (N,), (X′X)⁻¹ (N × K × K), valid estimation days L (N,),
-    the dependent variable y (N × G) and the estimation mask used; per cluster (one event
-    date) the regressors X (C × G × K), and ``cluster`` (N,) mapping firm-events to them."""
+    ``ar`` = y − Xθ̂ on every relative day (N × G: the residuals on estimation days, the abnormal
+    returns after; NaN where y or X is missing) and the estimation mask used; per cluster (one
+    event date) the regressors X (C × G × K), and ``cluster`` (N,) mapping firm-events to them."""
 
     model: Model
     params: Float64Array
@@ -77,7 +78,7 @@ class ModelFit:
     xtx_inv: Float64Array
     n_obs: np.ndarray
     x: Float64Array
-    y: Float64Array
+    ar: Float64Array
     est_mask: BoolArray
     cluster: np.ndarray
 
@@ -93,7 +94,7 @@ class ModelFit:
             sigma2=self.sigma2[rows],
             xtx_inv=self.xtx_inv[rows],
             n_obs=self.n_obs[rows],
-            y=self.y[rows],
+            ar=self.ar[rows],
             est_mask=self.est_mask[rows],
             cluster=self.cluster[rows],
         )
@@ -133,28 +134,30 @@ def fit(aligned: Aligned, *, model: Model) -> ModelFit:
     eqs. 4.4.5–4.4.6). Firm-events of one cluster share X, so with M the n × G matrix of valid
     days, X_i′X_i = (M · vec(x_g x_g′))_i and X_i′y_i = ((M ∘ Y) X)_i: two matrix products per
     cluster, whatever the days each firm misses. For the market-adjusted model nothing is
-    estimated: θ = 0, and σ̂² is the variance of R − R_m over E with L − 1 degrees of freedom.
-    A firm-event whose X′X is singular gets NaN parameters (the caller excludes it).
+    estimated: θ = 0 (AR = R − R_m), and σ̂² is the variance of R − R_m over E with L − 1
+    degrees of freedom. A firm-event whose X′X is singular gets NaN parameters (the caller
+    excludes it).
     """
     y, x = design(aligned, model)
     mask = estimation_mask(aligned, y, x)
     n_obs = mask.sum(axis=1)
-    ym = np.where(mask, y, 0.0)
     n, k = len(y), x.shape[2]
-    params, xtx_inv, resid = np.zeros((n, k)), np.zeros((n, k, k)), np.zeros_like(ym)
-    for c, rows in aligned.clusters():
-        x0 = np.where(np.isfinite(x[c]), x[c], 0.0)
-        m = mask[rows].astype(np.float64)
-        if model.estimated:
-            xtx_inv[rows] = _batched_inverse((m @ outer(x0)).reshape(-1, k, k))
+    params, xtx_inv = np.zeros((n, k)), np.zeros((n, k, k))
+    ar = y.copy() if model.estimated else y
+    if model.estimated:
+        ym = np.where(mask, y, 0.0)
+        for c, rows in aligned.clusters():
+            x0 = np.where(np.isfinite(x[c]), x[c], 0.0)
+            xtx_inv[rows] = _batched_inverse((mask[rows].astype(np.float64) @ outer(x0)).reshape(-1, k, k))
             params[rows] = np.matmul(xtx_inv[rows], (ym[rows] @ x0)[:, :, None])[:, :, 0]
-            resid[rows] = ym[rows] - m * (params[rows] @ x0.T)
-        else:
-            mean = ym[rows].sum(axis=1) / np.maximum(n_obs[rows], 1)
-            resid[rows] = m * (ym[rows] - mean[:, None])
+            ar[rows] -= params[rows] @ x[c].T
+        resid = np.where(mask, ar, 0.0)
+    else:
+        mean = np.where(mask, y, 0.0).sum(axis=1) / np.maximum(n_obs, 1)
+        resid = np.where(mask, y - mean[:, None], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sigma2 = (resid**2).sum(axis=1) / (n_obs - model.k)
-    return ModelFit(model, params, sigma2, xtx_inv, n_obs, x, y, mask, aligned.cluster)
+        sigma2 = np.einsum("ij,ij->i", resid, resid) / (n_obs - model.k)
+    return ModelFit(model, params, sigma2, xtx_inv, n_obs, x, ar, mask, aligned.cluster)
 
 
 def _batched_inverse(xtx: Float64Array) -> Float64Array:

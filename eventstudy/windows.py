@@ -79,11 +79,19 @@ class Aligned:
         """Session dates (len(rows) × G) of the firm-events ``rows``."""
         return self.cluster_dates[self.cluster[rows]]
 
-    def clusters(self) -> list[tuple[int, IntArray]]:
-        """Each cluster with the rows of its firm-events."""
+    def clusters(self) -> list[tuple[int, IntArray | slice]]:
+        """Each cluster with the rows of its firm-events: a slice when they are consecutive (one
+        event date, or events sorted by date), so that the per-cluster algebra works on views."""
         order = np.argsort(self.cluster, kind="stable")
         bounds = np.searchsorted(self.cluster[order], np.arange(len(self.factors) + 1))
-        return [(c, order[bounds[c] : bounds[c + 1]]) for c in range(len(self.factors)) if bounds[c] < bounds[c + 1]]
+        out: list[tuple[int, IntArray | slice]] = []
+        for c in range(len(self.factors)):
+            rows = order[bounds[c] : bounds[c + 1]]
+            if len(rows) and rows[-1] - rows[0] == len(rows) - 1:
+                out.append((c, slice(int(rows[0]), int(rows[-1]) + 1)))
+            elif len(rows):
+                out.append((c, rows))
+        return out
 
     def subset(self, keep: BoolArray) -> Aligned:
         pick = np.flatnonzero(keep)
