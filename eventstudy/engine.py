@@ -23,7 +23,7 @@ from .inference import (
     standardized_ranks,
 )
 from .results import EventStudyResult
-from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Aligned, Window, align, event_grid
+from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Aligned, Window, align, as_slice, event_grid
 
 EXCLUDED_COLUMNS = ["event_id", "ticker", "stage", "reason"]
 
@@ -90,21 +90,18 @@ def _usable(aligned: Aligned, fit: models.ModelFit, need: int):
     enough = fit.n_obs >= need
     ok = enough & np.isfinite(fit.params).all(axis=1) & np.isfinite(fit.sigma2) & (fit.sigma2 > 0)
     est = aligned.estimation
-    reasons = np.where(
-        enough,
-        "singular regressors or zero residual variance",
-        [
-            f"{h} valid returns in the estimation window [{est.start},{est.end}]; {need} are needed "
-            "(min_estimation_obs)"
-            for h in fit.n_obs
-        ],
-    )
     out = pd.DataFrame(
         {
             "event_id": aligned.event_ids[~ok],
             "ticker": aligned.tickers[~ok],
             "stage": "estimation",
-            "reason": reasons[~ok],
+            "reason": [
+                f"{h} valid returns in the estimation window [{est.start},{est.end}]; {need} are needed "
+                "(min_estimation_obs)"
+                if short
+                else "singular regressors or zero residual variance"
+                for h, short in zip(fit.n_obs[~ok], ~enough[~ok], strict=True)
+            ],
         }
     )
     if ok.all():
@@ -191,15 +188,16 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.nda
         r = rows[np.isfinite(ab.car[rows, j])]
         key = r.tobytes()
         if key not in built:
+            view = as_slice(r)
             built[key] = Sample.build(
                 ab.car[r, j],
                 ab.scar[r, j],
                 ab.dof[r],
-                ab.ar[r],
-                ab.est_mask[r],
+                ab.ar[view],
+                ab.est_mask[view],
                 aligned.in_window(w),
-                aligned.dates_of(r),
-                ranks[r],
+                aligned.dates_of(view),
+                ranks[view],
             )
         out.append(built[key].for_window(ab.car[r, j], ab.scar[r, j], aligned.in_window(w)))
     return out
@@ -242,7 +240,7 @@ def _caar_frame(aligned, ab, members, path: Window) -> pd.DataFrame:
     frames = []
     for group, ids in members.items():
         idx = _rows(aligned, ids)
-        aar = column_mean(ab.ar[idx]) if len(idx) else np.full(len(aligned.grid), np.nan)
+        aar = column_mean(ab.ar[as_slice(idx)]) if len(idx) else np.full(len(aligned.grid), np.nan)
         sigma_p, _ = portfolio_sigma(aar, aligned.in_estimation)
         days = np.arange(1, inside.sum() + 1)
         frames.append(

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from ._typing import BoolArray, Float64Array
+from .windows import as_slice
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ class Sample:
     ``car``, ``scar``, ``dof`` (L_i − K) are per firm; ``ar`` (n × G) holds ARs on every
     relative day (residuals in the estimation window), ``est`` marks valid estimation days,
     ``window`` the window's days on the grid, ``rbar`` the mean pairwise correlation of the
-    estimation residuals on common calendar days; :meth:`build` computes it and the daily means.
+    estimation residuals on common calendar days; :meth:`build` computes it and the daily means
+    from the days' session ``dates`` (n × G, or 1 × G when all firms share one event date).
     """
 
     car: Float64Array
@@ -150,8 +152,7 @@ def mean_residual_correlation(resid: Float64Array) -> float:
     valid = np.isfinite(resid)
     if valid.all():
         z = resid - resid.mean(axis=1, keepdims=True)
-        z /= np.linalg.norm(z, axis=1, keepdims=True)
-        total = z.sum(axis=0)
+        total = (1.0 / np.sqrt(np.einsum("ij,ij->i", z, z))) @ z  # Σ_i z_i / ‖z_i‖
         return float((total @ total - n) / (n * (n - 1)))
     m = valid.astype(float)
     x = np.where(valid, resid, 0.0)
@@ -167,10 +168,12 @@ def mean_residual_correlation(resid: Float64Array) -> float:
 
 def calendar_residuals(ar: Float64Array, est: BoolArray, dates: np.ndarray) -> Float64Array:
     """Estimation residuals on the union of calendar dates (firms × dates, NaN = absent).
-    When every firm-event has the same dates (one event date), event time is calendar time."""
-    resid = np.where(est, ar, np.nan)
-    if len(dates) == 0 or (dates == dates[:1]).all():
-        return resid[:, est.any(axis=0)]
+    When every firm-event has the same dates (one event date; ``dates`` may then be 1 × G),
+    event time is calendar time."""
+    if len(dates) <= 1 or (dates == dates[:1]).all():
+        days = as_slice(np.flatnonzero(est.any(axis=0)))
+        return np.where(est[:, days], ar[:, days], np.nan)
+    dates = np.broadcast_to(dates, ar.shape)
     uniq, inv = np.unique(dates[est], return_inverse=True)
     out = np.full((len(ar), len(uniq)), np.nan)
     out[np.nonzero(est)[0], inv] = ar[est]
@@ -227,8 +230,12 @@ def corrado_rank(s: Sample) -> TestStatistic | InvalidTestStatistic:
 def standardized_ranks(ar: Float64Array) -> Float64Array:
     """U_it = rank_it / (1 + M_i) over each row's finite values (NaN stays NaN)."""
     valid = np.isfinite(ar)
-    m = valid.sum(axis=1, keepdims=True)
-    return np.where(valid, row_ranks(np.where(valid, ar, np.nan)) / (1 + m), np.nan)
+    complete = valid.all()
+    u = row_ranks(ar if complete else np.where(valid, ar, np.nan))
+    u /= 1 + valid.sum(axis=1, keepdims=True)
+    if not complete:
+        u[~valid] = np.nan
+    return u
 
 
 def row_ranks(a: Float64Array) -> Float64Array:

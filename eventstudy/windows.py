@@ -75,23 +75,24 @@ class Aligned:
     def in_window(self, window: Window) -> BoolArray:
         return (self.grid >= window.start) & (self.grid <= window.end)
 
-    def dates_of(self, rows: np.ndarray) -> np.ndarray:
-        """Session dates (len(rows) × G) of the firm-events ``rows``."""
-        return self.cluster_dates[self.cluster[rows]]
+    def dates_of(self, rows: IntArray | slice) -> np.ndarray:
+        """Session dates of the firm-events ``rows``: len(rows) × G, or 1 × G (broadcastable)
+        when they share one event date."""
+        clusters = self.cluster[rows]
+        if len(clusters) and (clusters == clusters[0]).all():
+            return self.cluster_dates[clusters[:1]]
+        return self.cluster_dates[clusters]
 
     def clusters(self) -> list[tuple[int, IntArray | slice]]:
         """Each cluster with the rows of its firm-events: a slice when they are consecutive (one
         event date, or events sorted by date), so that the per-cluster algebra works on views."""
         order = np.argsort(self.cluster, kind="stable")
         bounds = np.searchsorted(self.cluster[order], np.arange(len(self.factors) + 1))
-        out: list[tuple[int, IntArray | slice]] = []
-        for c in range(len(self.factors)):
-            rows = order[bounds[c] : bounds[c + 1]]
-            if len(rows) and rows[-1] - rows[0] == len(rows) - 1:
-                out.append((c, slice(int(rows[0]), int(rows[-1]) + 1)))
-            elif len(rows):
-                out.append((c, rows))
-        return out
+        return [
+            (c, as_slice(order[bounds[c] : bounds[c + 1]]))
+            for c in range(len(self.factors))
+            if bounds[c] < bounds[c + 1]
+        ]
 
     def subset(self, keep: BoolArray) -> Aligned:
         pick = np.flatnonzero(keep)
@@ -103,6 +104,14 @@ class Aligned:
             y=self.y[pick],
             cluster=self.cluster[pick],
         )
+
+
+def as_slice(rows: IntArray) -> IntArray | slice:
+    """``rows`` as a slice when they are consecutive positions in increasing order, so that
+    indexing with them gives a view, not a copy; otherwise ``rows`` unchanged."""
+    if len(rows) and (np.diff(rows) == 1).all():
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
 
 
 def event_grid(estimation: Window, windows: tuple[Window, ...], path: Window) -> IntArray:
@@ -147,7 +156,10 @@ def align(
     col, pos = col[~bad], pos[~bad]
     at = pos[:, None] + grid[None, :]
     inside = (at >= 0) & (at < len(index))
-    y = np.where(inside, returns.to_numpy(dtype="float64")[np.clip(at, 0, len(index) - 1), col[:, None]], np.nan)
+    # gathered ticker by ticker: a DataFrame's float block is stored one ticker per row
+    y = returns.to_numpy(dtype="float64").T[col[:, None], np.clip(at, 0, len(index) - 1)]
+    if not inside.all():
+        y[~inside] = np.nan
     starts, cluster = np.unique(pos, return_inverse=True)
     at_c = starts[:, None] + grid[None, :]
     inside_c = (at_c >= 0) & (at_c < len(index))

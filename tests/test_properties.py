@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eventstudy.engine import run_event_study
-from eventstudy.windows import Window
+from eventstudy.windows import Window, as_slice
 
 from .conftest import synthetic_panel
 
@@ -67,3 +67,23 @@ def test_permuting_firms_permutes_results(seed, order):
         a.car.sort_values(key).reset_index(drop=True), b.car.sort_values(key).reset_index(drop=True), atol=1e-13, rtol=0
     )
     np.testing.assert_allclose(a.tests.stat, b.tests.stat, atol=1e-10)
+
+
+@given(st.lists(st.integers(0, 9), max_size=10, unique=True))
+def test_rows_as_a_slice_select_the_same_rows(rows):
+    """Consecutive increasing rows become a view; any other order stays a fancy index."""
+    a = np.arange(30.0).reshape(10, 3)
+    rows = np.array(rows, dtype=np.int64)
+    picked = as_slice(rows)
+    np.testing.assert_array_equal(a[picked], a[rows])
+    assert isinstance(picked, slice) == (len(rows) > 0 and bool((np.diff(rows) == 1).all()))
+
+
+@SETTINGS
+@given(seeds, st.permutations(range(4)))
+def test_a_group_in_any_order_gives_the_same_tests(seed, order):
+    returns, regressors, events = panel(seed)
+    ids = list(events.event_id)
+    res = run_event_study(returns, regressors, events, groups={"a": ids, "b": [ids[i] for i in order]}, **KW)
+    a, b = (res.tests[res.tests.group == g].reset_index(drop=True) for g in "ab")
+    np.testing.assert_allclose(a.stat, b.stat, rtol=1e-12, atol=1e-12)
