@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from ._typing import BoolArray, Float64Array
 from .models import ModelFit, outer
@@ -38,7 +38,7 @@ class AbnormalReturns:
 
     @property
     def p(self) -> Float64Array:
-        return 2 * stats.t.sf(np.abs(self.t), self.dof[:, None])
+        return 2 * special.stdtr(self.dof[:, None], -np.abs(self.t))  # the t(L − K) survival function
 
     @property
     def scar(self) -> Float64Array:
