@@ -1,0 +1,35 @@
+"""The speed benchmark times like for like: its statsmodels loop gives the batched core's CARs."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import numpy as np
+
+from eventstudy.engine import run_event_study
+
+SCRIPT = Path(__file__).parents[1] / "benchmarks" / "bench_core.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_core", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_loop_computes_what_the_batched_core_computes():
+    bench = _bench()
+    returns, regressors, events = bench.panel(30, seed=3)
+    looped = bench.loop(returns, regressors, events)
+    car = run_event_study(returns, regressors, events).car
+    batched = car[["car", "t", "p"]].to_numpy().reshape(looped.shape)
+    np.testing.assert_allclose(batched, looped, rtol=1e-10, atol=1e-14)
+
+
+def test_last_line_is_machine_readable(capsys):
+    _bench().main(60)
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.fullmatch(r"speedup=\d+\.\d batched_seconds=\d+\.\d{3}", last)
