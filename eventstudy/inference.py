@@ -143,11 +143,13 @@ def bmp(s: Sample) -> TestStatistic | InvalidTestStatistic:
     return _t_result("bmp", _bmp(s), s.n - 1, s.n)
 
 
-def mean_residual_correlation(resid: Float64Array) -> float:
+def mean_residual_correlation(resid: Float64Array, block_cells: int = 1 << 22) -> float:
     """r̄: the mean over pairs i ≠ j of corr(ε̂_i, ε̂_j) on their common days (n × D, NaN = absent).
 
     Without missing values it uses Σ_{i≠j} z_i′z_j = ‖Σ z_i‖² − N for unit-norm demeaned z
-    (O(N·D)); otherwise pairwise-complete correlations from masked cross-products."""
+    (O(N·D)); otherwise pairwise-complete correlations from masked cross-products, over pairs
+    with at least 3 common days, a block of rows at a time so that no matrix exceeds
+    ``block_cells`` entries (time still grows as N²·D)."""
     n = len(resid)
     valid = np.isfinite(resid)
     if valid.all():
@@ -156,14 +158,22 @@ def mean_residual_correlation(resid: Float64Array) -> float:
         return float((total @ total - n) / (n * (n - 1)))
     m = valid.astype(float)
     x = np.where(valid, resid, 0.0)
-    cnt = m @ m.T
-    sx = x @ m.T  # sx[i, j] = Σ x_i over days both i and j are valid
-    sxx = (x * x) @ m.T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = x @ x.T - sx * sx.T / cnt
-        corr = cov / np.sqrt((sxx - sx**2 / cnt) * (sxx.T - sx.T**2 / cnt))
-    off = ~np.eye(n, dtype=bool) & (cnt >= 3)
-    return float(np.nanmean(corr[off]))
+    xx = x * x
+    total, count = 0.0, 0
+    step = max(1, block_cells // max(n, 1))
+    for lo in range(0, n, step):
+        rows = slice(lo, min(n, lo + step))
+        cnt = m[rows] @ m.T
+        sx, sy = x[rows] @ m.T, m[rows] @ x.T  # Σ x_i and Σ x_j over the days both have
+        sxx, syy = xx[rows] @ m.T, m[rows] @ xx.T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = x[rows] @ x.T - sx * sy / cnt
+            corr = cov / np.sqrt((sxx - sx**2 / cnt) * (syy - sy**2 / cnt))
+        pair = cnt >= 3
+        pair[np.arange(len(cnt)), np.arange(rows.start, rows.stop)] = False
+        values = corr[pair & np.isfinite(corr)]
+        total, count = total + values.sum(), count + len(values)
+    return float(total / count) if count else float("nan")
 
 
 def calendar_residuals(ar: Float64Array, est: BoolArray, dates: np.ndarray) -> Float64Array:
