@@ -99,7 +99,7 @@ def test_mean_correlation_fast_path_equals_pairwise():
         if i != j
     ]
     assert inference.mean_residual_correlation(x) == pytest.approx(np.mean(pairs), abs=1e-12)
-    for cells in (6, 13):  # one row per block; two rows and a remainder
+    for cells in (6, 25):  # blocks of one row; of four rows and a remainder of two
         assert inference.mean_residual_correlation(x, block_cells=cells) == pytest.approx(np.mean(pairs), abs=1e-12)
 
 
