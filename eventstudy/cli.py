@@ -98,12 +98,16 @@ def _cmd_run(a) -> int:
     from .study import load_study
     from .windows import Window
 
-    study = with_overrides(
-        load_study(a.study),
-        model=a.model,
-        estimation=Window(*a.estimation, "estimation") if a.estimation else None,
-        windows=tuple(Window(*w) for w in a.window) if a.window else None,
-    )
+    study = load_study(a.study)
+    try:
+        study = with_overrides(
+            study,
+            model=a.model,
+            estimation=Window(*a.estimation, "estimation") if a.estimation else None,
+            windows=tuple(Window(*w) for w in a.window) if a.window else None,
+        )
+    except ValueError as exc:
+        raise UsageError(f"--model/--estimation/--window: {exc}") from None
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
     res = run_study(study, offline=a.offline, refresh=a.refresh, progress=_progress(a.quiet), **kwargs)
     path = report.write(res, a.out, a.out / "figures" if a.out else None)
@@ -161,12 +165,19 @@ def _cmd_snapshot(a) -> int:
     return 0
 
 
+class UsageError(Exception):
+    """A command-line option that cannot work with the study (exit code 2, like argparse's)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"run": _cmd_run, "fetch": _cmd_fetch, "show": _cmd_show, "list": _cmd_list, "snapshot": _cmd_snapshot}[
             args.command
         ](args)
+    except UsageError as exc:
+        print(f"eventstudy: error: {exc}", file=sys.stderr)
+        return 2
     except (EventStudyError, ValueError) as exc:
         if args.verbose:
             raise

@@ -22,6 +22,7 @@ from .results import EventStudyResult, StudyResults
 from .returns import factor_regressors, session_returns
 from .study import Study, load_study
 from .universe import primary_listing, resolve_groups
+from .windows import event_grid
 
 
 def run_study(
@@ -196,5 +197,10 @@ def _fit_data(returns, market, firms, days, pos, study) -> pd.DataFrame:
 
 
 def with_overrides(study: Study, **changes) -> Study:
-    """A copy of ``study`` with command-line overrides (model, estimation, windows)."""
-    return replace(study, **{k: v for k, v in changes.items() if v is not None})
+    """A copy of ``study`` with command-line overrides (model, estimation, windows), checked
+    as the study file is: a known model, windows that start after the estimation window ends.
+    Raises ValueError before any data is read."""
+    out = replace(study, **{k: v for k, v in changes.items() if v is not None})
+    get_model(out.model)
+    event_grid(out.estimation, out.windows, out.path)
+    return out

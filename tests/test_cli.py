@@ -40,6 +40,23 @@ def test_offline_and_refresh_exclude_each_other(capsys):
     assert exit_.value.code == 2
 
 
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--estimation", "-250", "5"], "must start after the estimation window ends (day 5)"),
+        (["--window", "3", "1"], "window [3,1] ends before it starts"),
+        (["--model", "ff7"], "unknown model 'ff7'"),
+    ],
+)
+def test_bad_overrides_are_usage_errors_before_any_data_is_read(option, message, capsys, monkeypatch):
+    from eventstudy import pipeline
+
+    monkeypatch.setattr(pipeline, "run_study", lambda *a, **k: pytest.fail("data was read"))
+    assert main(["run", "deepseek-2025", "--offline", *option]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("eventstudy: error: --model/--estimation/--window:") and message in err
+
+
 def test_list(capsys):
     assert main(["list"]) == 0
     assert "deepseek-2025" in capsys.readouterr().out
