@@ -205,11 +205,11 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.nda
 
 def _kept(aligned: Aligned, ids: Sequence[str]) -> tuple[str, ...]:
     """The group's event_ids that survived alignment and estimation, in the group's order."""
-    ids = pd.Index(ids, dtype=aligned.event_ids.dtype)
-    return tuple(ids[aligned.event_ids.get_indexer(ids) >= 0].tolist())
+    return tuple(pd.Index(ids)[_rows(aligned, ids) >= 0].tolist())
 
 
 def _rows(aligned: Aligned, ids: Sequence[str]) -> np.ndarray:
+    """Row of each id among the aligned firm-events (−1 for one that is not there)."""
     return aligned.event_ids.get_indexer(pd.Index(ids, dtype=aligned.event_ids.dtype)).astype(np.int64)
 
 

@@ -143,9 +143,8 @@ def fit(aligned: Aligned, *, model: Model) -> ModelFit:
     n_obs = mask.sum(axis=1)
     n, k = len(y), x.shape[2]
     params, xtx_inv = np.zeros((n, k)), np.zeros((n, k, k))
-    ar = y.copy() if model.estimated else y
     if model.estimated:
-        ym = np.where(mask, y, 0.0)
+        ar, ym = y.copy(), np.where(mask, y, 0.0)
         for c, rows in aligned.clusters():
             x0 = np.where(np.isfinite(x[c]), x[c], 0.0)
             xtx_inv[rows] = _batched_inverse((mask[rows].astype(np.float64) @ outer(x0)).reshape(-1, k, k))
@@ -153,7 +152,7 @@ def fit(aligned: Aligned, *, model: Model) -> ModelFit:
             ar[rows] -= params[rows] @ x[c].T
         resid = np.where(mask, ar, 0.0)
     else:
-        mean = np.where(mask, y, 0.0).sum(axis=1) / np.maximum(n_obs, 1)
+        ar, mean = y, np.where(mask, y, 0.0).sum(axis=1) / np.maximum(n_obs, 1)
         resid = np.where(mask, y - mean[:, None], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma2 = np.einsum("ij,ij->i", resid, resid) / (n_obs - model.k)
