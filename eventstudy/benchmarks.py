@@ -66,7 +66,11 @@ def benchmark_returns(
     if not spec.constructed:
         if spec.ticker not in returns or returns[spec.ticker].isna().all():
             raise PricesMissingError(
-                [spec.ticker], returns.index[0].date(), returns.index[-1].date(), why="the benchmark has no prices"
+                [spec.ticker],
+                returns.index[0].date(),
+                returns.index[-1].date(),
+                why="the benchmark has no prices in the study's span",
+                hint="Choose a benchmark the data cover (model.benchmark), or move the windows.",
             )
         return returns[spec.ticker], None
     out = {f for g in spec.exclude for f in groups[g]}

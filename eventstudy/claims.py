@@ -1,31 +1,54 @@
 """Claims checked against the numbers: a metric computes a value, a wording rule gives the verdict.
 
-Metrics read a :class:`ClaimContext` (day-0 facts per firm, window returns, group dollar
-totals). Rules follow the verdict rules of the study's claims sheet; values are positive
-magnitudes of a loss. No verdict is written anywhere: each is computed here from its number.
+A claim says that something *fell* or *rose* (``direction``); its metric measures the move as a
+positive magnitude in that direction (a rise against a claimed fall is negative, and the
+verdict is then ``contradicted``). Metrics read a :class:`ClaimContext`; when the evidence is
+not there — a firm that was excluded, a value that is missing, a universe with no firm, a
+window the run does not have — the claim is ``not checkable`` with the reason, never judged.
+No verdict is written anywhere: each is computed here from its number.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
-VERDICTS = ("supported", "roughly right", "overstated", "understated", "contradicted", "not checkable with daily data")
+from . import windows as _windows
+
+VERDICTS = (
+    "supported",
+    "roughly right",
+    "overstated",
+    "understated",
+    "contradicted",
+    "not checkable with daily data",
+    "not checkable",
+)
+DIRECTIONS = ("fall", "rise")
+DAY0 = _windows.DAY0.label
+
+
+class NotCheckable(Exception):
+    """The evidence a claim needs is missing; ``str(exc)`` says which and why."""
 
 
 @dataclass(frozen=True)
 class ClaimContext:
-    """``day0``: per firm ``ret, low_ret, open_gap, close_vs_low, ar, mv_change, mv_change_at_low``;
-    ``windows``: ``firm, window, ret, car``; ``totals``: per group ``mv_raw`` on day 0 (USD) and
-    ``n_firms``; ``groups``: group → firms; ``path``: firm × day raw returns after day 0."""
+    """``day0``: per firm ``ret, low_ret, high_ret, open_gap, close_vs_low, close_vs_high, ar,
+    mv_change, mv_change_at_low, mv_change_at_high``; ``windows``: ``firm, window, ret, car,
+    mv_raw`` for every window of the run and day 0 (``[0,0]``); ``totals``: per group and window
+    ``mv_raw`` (USD) and ``n_firms``; ``groups``: group → firms studied; ``path``: firm × day raw
+    returns after day 0; ``excluded``: ticker → why it is not studied."""
 
     day0: pd.DataFrame
     windows: pd.DataFrame
     totals: pd.DataFrame
     groups: Mapping[str, tuple[str, ...]]
     path: pd.DataFrame
+    excluded: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -40,6 +63,7 @@ class ClaimCheck:
     id: str
     article: str
     says: str
+    window: str
     computed: str
     verdict: str
     reason: str
@@ -53,91 +77,192 @@ def _bn(x: float) -> str:
     return f"${x:,.0f} bn"
 
 
+def _signed_bn(x: float) -> str:
+    return f"{'−' if x < 0 else '+'}${abs(x):,.0f} bn"
+
+
+def _figure(x: float, unit: str) -> str:
+    """An article's figure as the article gives it: 17 %, $600 bn."""
+    return f"{x:g} %" if unit == "%" else f"${x:,g} bn"
+
+
+def _sign(spec) -> int:
+    return 1 if spec.direction == "rise" else -1
+
+
+def _span(spec) -> str:
+    return "day 0" if spec.window in ("", DAY0) else spec.window
+
+
+def _finite(value: float, what: str) -> float:
+    if value is None or not math.isfinite(value):
+        raise NotCheckable(f"{what} is missing")
+    return float(value)
+
+
+def _firm(spec, ctx: ClaimContext) -> pd.Series:
+    t = spec.ticker
+    if t in ctx.day0.index:
+        return ctx.day0.loc[t]
+    if t in ctx.excluded:
+        raise NotCheckable(f"{t} was excluded: {ctx.excluded[t]}")
+    raise NotCheckable(f"{t} is not a firm of this study")
+
+
+def _window_row(spec, ctx: ClaimContext) -> pd.Series:
+    _firm(spec, ctx)
+    w = ctx.windows[(ctx.windows.window == (spec.window or DAY0)) & (ctx.windows.firm == spec.ticker)]
+    return w.iloc[0]
+
+
 # --- metrics ---------------------------------------------------------------------------------
 
 
-def intraday_low_loss(spec, ctx: ClaimContext) -> Measurement:
-    d = ctx.day0.loc[spec.ticker]
+def intraday_extreme(spec, ctx: ClaimContext) -> Measurement:
+    """Day 0's intraday low (a fall) or high (a rise) against the previous close."""
+    d = _firm(spec, ctx)
+    rise = spec.direction == "rise"
+    move = _finite(d.high_ret if rise else d.low_ret, f"{spec.ticker}'s intraday {'high' if rise else 'low'}")
+    ret = _finite(d.ret, f"{spec.ticker}'s day-0 return")
+    where = "above" if move >= 0 else "below"
     return Measurement(
-        -100 * d.low_ret,
-        f"{spec.ticker} low {_pct(-100 * d.low_ret)} below the previous close (close to close: {_pct(-100 * d.ret)})",
+        100 * _sign(spec) * move,
+        f"{spec.ticker} {'high' if rise else 'low'} {_pct(abs(100 * move))} {where} the previous close "
+        f"(close to close: {100 * ret:+.1f} %)",
     )
 
 
-def mv_loss(spec, ctx: ClaimContext) -> Measurement:
-    d = ctx.day0.loc[spec.ticker]
+def close_move(spec, ctx: ClaimContext) -> Measurement:
+    """The firm's total return, close to close, over the claim's window (day 0 by default)."""
+    w = _window_row(spec, ctx)
+    ret = _finite(w.ret, f"{spec.ticker}'s return over {_span(spec)}")
+    car = "–" if not math.isfinite(w.car) else f"{100 * w.car:+.1f} %"
     return Measurement(
-        -d.mv_change / 1e9,
-        f"{spec.ticker} lost {_bn(-d.mv_change / 1e9)} close to close "
-        f"({_bn(-d.mv_change_at_low / 1e9)} at the intraday low)",
+        100 * _sign(spec) * ret, f"{spec.ticker} over {_span(spec)}: {100 * ret:+.1f} % (abnormal {car})"
     )
 
 
 def opening_gap(spec, ctx: ClaimContext) -> Measurement:
-    d = ctx.day0.loc[spec.ticker]
-    return Measurement(-100 * d.open_gap, f"{spec.ticker} opened {_pct(-100 * d.open_gap)} below the previous close")
-
-
-def rebound(spec, ctx: ClaimContext) -> Measurement:
-    d = ctx.day0.loc[spec.ticker]
-    after = ctx.path.loc[spec.ticker]
-    nxt = ", ".join(f"day {k:+d} {100 * v:+.1f} %" for k, v in after.head(3).items())
+    d = _firm(spec, ctx)
+    gap = _finite(d.open_gap, f"{spec.ticker}'s day-0 open")
+    where = "above" if gap >= 0 else "below"
     return Measurement(
-        100 * d.close_vs_low,
-        f"{spec.ticker} closed {_pct(100 * d.close_vs_low)} above its low and "
-        f"{_pct(-100 * d.ret)} below the previous close; next sessions: {nxt}",
-        per={"low_ret": d.low_ret, "ret": d.ret},
+        100 * _sign(spec) * gap, f"{spec.ticker} opened {_pct(abs(100 * gap))} {where} the previous close"
     )
 
 
-def total_mv_loss(spec, ctx: ClaimContext) -> Measurement:
-    t = ctx.totals.set_index("group")
-    per = {u: -t.loc[u, "mv_raw"] / 1e9 for u in spec.universes}
-    text = "; ".join(f"{u} ({int(t.loc[u, 'n_firms'])} firms) {_bn(v)}" for u, v in per.items())
-    return Measurement(max(per.values()), text, per=per)
+def rebound(spec, ctx: ClaimContext) -> Measurement:
+    """After a fall: how far the close rose above the day's low (``value``), and whether it
+    stayed below the previous close. After a rise: how far it gave back from the high, and
+    whether it stayed above the previous close."""
+    d = _firm(spec, ctx)
+    ret = _finite(d.ret, f"{spec.ticker}'s day-0 return")
+    after = ctx.path.loc[spec.ticker] if spec.ticker in ctx.path.index else pd.Series(dtype=float)
+    nxt = ", ".join(f"day {k:+d} {100 * v:+.1f} %" for k, v in after.head(3).dropna().items()) or "none"
+    if spec.direction == "rise":
+        back = -_finite(d.close_vs_high, f"{spec.ticker}'s intraday high")
+        text = f"{spec.ticker} closed {_pct(100 * back)} below its high and {100 * ret:+.1f} % from the previous close"
+        value = 100 * back
+    else:
+        value = 100 * _finite(d.close_vs_low, f"{spec.ticker}'s intraday low")
+        text = f"{spec.ticker} closed {_pct(value)} above its low and {100 * ret:+.1f} % from the previous close"
+    return Measurement(value, f"{text}; next sessions: {nxt}", per={"ret": ret})
+
+
+def mv_change(spec, ctx: ClaimContext) -> Measurement:
+    """The firm's market-value change over the claim's window (day 0 by default), USD bn."""
+    w = _window_row(spec, ctx)
+    change = _finite(w.mv_raw, f"{spec.ticker}'s market value (no share count)") / 1e9
+    text = f"{spec.ticker} {'gained' if change >= 0 else 'lost'} {_bn(abs(change))} over {_span(spec)}"
+    d = _firm(spec, ctx)
+    low, high = (d.get(k, math.nan) / 1e9 for k in ("mv_change_at_low", "mv_change_at_high"))
+    if spec.window in ("", DAY0) and math.isfinite(low) and math.isfinite(high):
+        text += f" close to close ({_signed_bn(low)} at the intraday low, {_signed_bn(high)} at the high)"
+    return Measurement(_sign(spec) * change, text)
+
+
+def total_mv_change(spec, ctx: ClaimContext) -> Measurement:
+    """Each universe's summed market-value change over the window; universes without a valued
+    firm are named and left out."""
+    t = ctx.totals[ctx.totals.window == (spec.window or DAY0)].set_index("group")
+    per, parts, empty = {}, [], []
+    for u in spec.universes:
+        if u not in t.index or int(t.loc[u, "n_firms"]) == 0:
+            empty.append(u)
+            continue
+        change = t.loc[u, "mv_raw"] / 1e9
+        per[u] = _sign(spec) * change
+        parts.append(f"{u} ({int(t.loc[u, 'n_firms'])} firms) {_signed_bn(change)}")
+    if not per:
+        raise NotCheckable(f"no firm of {', '.join(spec.universes)} has a market value over {_span(spec)}")
+    if empty:
+        parts.append(f"no valued firm in {', '.join(empty)}")
+    return Measurement(max(per.values()), "; ".join(parts), per=per)
 
 
 def _span_returns(ctx: ClaimContext, firms: list[str], window: str) -> tuple[pd.Series, pd.Series]:
-    """Raw and abnormal returns of ``firms`` on day 0 (``window`` empty) or over a window."""
-    if not window:
-        return ctx.day0.ret.reindex(firms), ctx.day0.ar.reindex(firms)
-    w = ctx.windows[ctx.windows.window == window].set_index("firm").reindex(firms)
+    w = ctx.windows[ctx.windows.window == (window or DAY0)].set_index("firm").reindex(firms)
     return w.ret, w.car
 
 
 def universe_returns(spec, ctx: ClaimContext, list_up_to: int = 6) -> Measurement:
-    """Raw returns of a universe over the claim's span (day 0 unless ``window``): the share
-    that fell and the median, with abnormal returns beside; a small universe (up to
-    ``list_up_to`` names) is listed name by name on day 0 and over the span."""
-    firms = list(ctx.groups[spec.universes[0]])
+    """Raw returns of a universe over the claim's window: the share that moved in the claimed
+    direction and the median, with abnormal returns beside; a small universe (up to
+    ``list_up_to`` names) is listed name by name on day 0 and over the window."""
+    u = spec.universes[0]
+    firms = list(ctx.groups.get(u, ()))
     ret, ar = _span_returns(ctx, firms, spec.window)
     ret = ret.dropna()
-    span = spec.window or "day 0"
+    if ret.empty:
+        raise NotCheckable(f"no firm of {u} has a return over {_span(spec)}")
+    verb = "rose" if spec.direction == "rise" else "fell"
+    moved = (ret > 0) if spec.direction == "rise" else (ret < 0)
+    tilted = (ar > 0) if spec.direction == "rise" else (ar < 0)
+    sign = "positive" if spec.direction == "rise" else "negative"
     text = (
-        f"{spec.universes[0]} over {span}: {int((ret < 0).sum())} of {len(ret)} fell, median "
-        f"{100 * ret.median():+.1f} %; abnormal: {int((ar < 0).sum())} of {int(ar.notna().sum())} negative"
+        f"{u} over {_span(spec)}: {int(moved.sum())} of {len(ret)} {verb}, median {100 * ret.median():+.1f} %; "
+        f"abnormal: {int(tilted.sum())} of {int(ar.notna().sum())} {sign}"
     )
     if len(firms) <= list_up_to:
-        spans = dict.fromkeys(["", spec.window])
+        spans = dict.fromkeys([DAY0, spec.window or DAY0])
         parts = []
-        for f in firms:
+        for f in ret.index:
             shown = []
             for sp in spans:
                 r, a = (x.iloc[0] for x in _span_returns(ctx, [f], sp))
-                shown.append(f"{sp or 'day 0'} {100 * r:+.1f} % (abnormal {100 * a:+.1f} %)")
+                ab = "–" if not math.isfinite(a) else f"{100 * a:+.1f} %"
+                shown.append(f"{'day 0' if sp == DAY0 else sp} {100 * r:+.1f} % (abnormal {ab})")
             parts.append(f"{f} " + ", ".join(shown))
         text += " — " + "; ".join(parts)
-    return Measurement(float(-100 * ret.median()), text, per={t: -100 * v for t, v in ret.items()})
+    missing = sorted(set(firms) - set(ret.index))
+    if missing:
+        text += f"; no return for {', '.join(missing)}"
+    signed = 100 * _sign(spec) * ret
+    return Measurement(float(signed.median()), text, per=dict(signed.items()))
 
 
-METRICS: dict[str, Callable[..., Measurement]] = {
-    "intraday_low_loss": intraday_low_loss,
-    "mv_loss": mv_loss,
-    "opening_gap": opening_gap,
-    "rebound": rebound,
-    "total_mv_loss": total_mv_loss,
-    "universe_returns": universe_returns,
+@dataclass(frozen=True)
+class Metric:
+    """A metric: what it measures (``subject`` a ticker or a list of universes), its unit,
+    and whether it can span a window (else day 0 only)."""
+
+    func: Callable[..., Measurement]
+    subject: str
+    unit: str
+    windowed: bool
+
+
+METRICS: dict[str, Metric] = {
+    "intraday_extreme": Metric(intraday_extreme, "ticker", "%", False),
+    "close_move": Metric(close_move, "ticker", "%", True),
+    "opening_gap": Metric(opening_gap, "ticker", "%", False),
+    "rebound": Metric(rebound, "ticker", "%", False),
+    "mv_change": Metric(mv_change, "ticker", "USD bn", True),
+    "total_mv_change": Metric(total_mv_change, "universe", "USD bn", True),
+    "universe_returns": Metric(universe_returns, "universe", "%", True),
 }
+# earlier names, still read: each implies a fall
+FALL_ALIASES = {"intraday_low_loss": "intraday_extreme", "mv_loss": "mv_change", "total_mv_loss": "total_mv_change"}
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -167,77 +292,119 @@ _RANK = {"supported": 0, "roughly right": 1, "understated": 2, "overstated": 3, 
 
 
 def _scalar(rule: Callable[[float, float], str]):
+    """A rule on one number; a move against the claimed direction (Y < 0) contradicts it. Over
+    several universes, each is judged and the claim takes the best-fitting one's verdict."""
+
+    def judge(x: float, y: float) -> str:
+        return "contradicted" if y < 0 else rule(x, y)
+
     def apply(spec, m: Measurement) -> tuple[str, str]:
-        unit = _pct if spec.unit == "%" else _bn
+        unit = METRICS[spec.metric].unit
+        shown = _pct if unit == "%" else _bn
+        article = _figure(spec.figure, unit)
         if m.per and len(spec.universes) > 1:
-            verdicts = {u: rule(spec.figure, v) for u, v in m.per.items()}
+            verdicts = {u: judge(spec.figure, v) for u, v in m.per.items()}
             best = min(verdicts, key=lambda u: (_RANK[verdicts[u]], abs(m.per[u] - spec.figure)))
-            fits = [u for u, v in verdicts.items() if v == "supported"] or ["none"]
+            fits = [u for u, v in verdicts.items() if v == verdicts[best]]
             per = ", ".join(f"{u}: {v}" for u, v in verdicts.items())
             return verdicts[best], (
-                f"best fit {best} at {unit(m.per[best])} vs {unit(spec.figure)}; "
-                f"supported for: {', '.join(fits)} ({per})"
+                f"{verdicts[best]} for: {', '.join(fits)}; best fit {best} at {shown(m.per[best])} "
+                f"vs the article's {article} ({per})"
             )
-        return rule(spec.figure, m.value), f"computed {unit(m.value)} vs the article's {unit(spec.figure)}"
+        verdict = judge(spec.figure, m.value)
+        if verdict == "contradicted":
+            return verdict, f"moved the other way: {shown(m.value)} against the article's {article} {spec.direction}"
+        return verdict, f"computed {shown(m.value)} vs the article's {article}"
 
     return apply
 
 
 def double_digit(spec, m: Measurement) -> tuple[str, str]:
-    """Every name lost ≥ 10 %: supported; more than half: roughly right; else overstated."""
-    losses = pd.Series(m.per)
-    short = losses[losses < 10].sort_values()
-    share = (losses >= 10).mean()
+    """Every name moved ≥ 10 % the claimed way: supported; more than half: roughly right;
+    else overstated."""
+    moves = pd.Series(m.per)
+    short = moves[moves < 10].sort_values()
+    share = (moves >= 10).mean()
     verdict = "supported" if share == 1 else "roughly right" if share > 0.5 else "overstated"
-    names = ", ".join(f"{t} {v:.1f} %" for t, v in short.items())
-    return verdict, f"{int((losses >= 10).sum())} of {len(losses)} lost ≥ 10 %; not: {names or 'none'}"
-
-
-def all_fell(spec, m: Measurement) -> tuple[str, str]:
-    """Every name fell: supported; all but one or two: roughly right; several rose: contradicted."""
-    losses = pd.Series(m.per)
-    rose = losses[losses <= 0]
-    verdict = "supported" if rose.empty else "roughly right" if len(rose) <= 2 else "contradicted"
-    names = ", ".join(f"{t} {-v:+.1f} %" for t, v in rose.items())
-    span = spec.window or "day 0"
-    fell = int((losses > 0).sum())
+    names = ", ".join(f"{t} {_sign(spec) * v:+.1f} %" for t, v in short.items())
+    verb = "gained" if spec.direction == "rise" else "lost"
     return (
         verdict,
-        f"{fell} of {len(losses)} fell over {span} (median {-m.value:+.1f} %); did not fall: {names or 'none'}",
+        f"{int((moves >= 10).sum())} of {len(moves)} {verb} ≥ 10 % over {_span(spec)}; not: {names or 'none'}",
+    )
+
+
+def all_moved(spec, m: Measurement) -> tuple[str, str]:
+    """Every name moved the claimed way: supported; all but one or two: roughly right; several
+    did not: contradicted."""
+    moves = pd.Series(m.per)
+    against = moves[moves <= 0]
+    verdict = "supported" if against.empty else "roughly right" if len(against) <= 2 else "contradicted"
+    names = ", ".join(f"{t} {_sign(spec) * v:+.1f} %" for t, v in against.items())
+    verb = "rose" if spec.direction == "rise" else "fell"
+    return (
+        verdict,
+        f"{int((moves > 0).sum())} of {len(moves)} {verb} over {_span(spec)} (median {_sign(spec) * m.value:+.1f} %); "
+        f"did not: {names or 'none'}",
     )
 
 
 def partly_recovered(spec, m: Measurement) -> tuple[str, str]:
-    """Rose from the low but stayed below the previous close."""
-    rose, below = m.value > 0, m.per["ret"] < 0
-    verdict = "supported" if rose and below else "contradicted" if not rose else "understated"
+    """After a fall: rose from the low but stayed below the previous close. After a rise: gave
+    back from the high but stayed above the previous close."""
+    moved = m.value > 0
+    kept = m.per["ret"] < 0 if spec.direction == "fall" else m.per["ret"] > 0
+    verdict = "supported" if moved and kept else "contradicted" if not moved else "understated"
     return verdict, f"intraday, day 0: {m.text}"
 
 
 def not_checkable(spec, m: Measurement) -> tuple[str, str]:
-    return (
-        "not checkable with daily data",
-        f"daily data cannot see pre-market trading; nearest evidence: {m.text} (article: {spec.figure:g} % pre-market)",
-    )
+    article = f" (article: {_figure(spec.figure, METRICS[spec.metric].unit)})" if spec.figure is not None else ""
+    return "not checkable with daily data", f"daily data cannot check this; nearest evidence: {m.text}{article}"
 
 
-RULES: dict[str, Callable[..., tuple[str, str]]] = {
-    "rounded_percent": _scalar(rounded_percent),
-    "close_to": _scalar(close_to),
-    "more_than": _scalar(more_than),
-    "double_digit": double_digit,
-    "all_fell": all_fell,
-    "partly_recovered": partly_recovered,
-    "not_checkable": not_checkable,
+@dataclass(frozen=True)
+class Rule:
+    """A wording rule and the metrics it can judge; ``figure`` says whether it needs the
+    article's number."""
+
+    func: Callable[..., tuple[str, str]]
+    metrics: frozenset[str]
+    figure: bool
+
+
+_SCALAR = frozenset(METRICS) - {"rebound"}
+RULES: dict[str, Rule] = {
+    "rounded_percent": Rule(_scalar(rounded_percent), frozenset(m for m in _SCALAR if METRICS[m].unit == "%"), True),
+    "close_to": Rule(_scalar(close_to), _SCALAR, True),
+    "more_than": Rule(_scalar(more_than), _SCALAR, True),
+    "double_digit": Rule(double_digit, frozenset({"universe_returns"}), False),
+    "all_moved": Rule(all_moved, frozenset({"universe_returns"}), False),
+    "partly_recovered": Rule(partly_recovered, frozenset({"rebound"}), False),
+    "not_checkable": Rule(not_checkable, frozenset(METRICS), False),
 }
+# an earlier name, still read: implies a fall
+RULE_FALL_ALIASES = {"all_fell": "all_moved"}
 
 
-def check(specs, ctx: ClaimContext) -> pd.DataFrame:
-    """The claims table: ``id, article, says, computed, verdict, reason``."""
+def check(specs, ctx: ClaimContext, windows: tuple[str, ...]) -> pd.DataFrame:
+    """The claims table: ``id, article, says, window, computed, verdict, reason``. ``windows``
+    are the labels of the run's windows: a claim on another window is not checkable."""
     rows = []
     for spec in specs:
-        m = METRICS[spec.metric](spec, ctx)
-        verdict, reason = RULES[spec.rule](spec, m)
+        span = _span(spec)
+        try:
+            if spec.window and spec.window not in windows:
+                raise NotCheckable(
+                    f"its window {spec.window!r} is not among this run's windows ({', '.join(windows)}); "
+                    "a --window override replaces the study's windows"
+                )
+            m = METRICS[spec.metric].func(spec, ctx)
+            verdict, reason = RULES[spec.rule].func(spec, m)
+            computed = m.text
+        except NotCheckable as exc:
+            verdict, reason, computed = "not checkable", f"not checkable: {exc}", "–"
         assert verdict in VERDICTS
-        rows.append(ClaimCheck(spec.id, f"{spec.article} \u201c{spec.title}\u201d", spec.says, m.text, verdict, reason))
+        article = f"{spec.article} \u201c{spec.title}\u201d" if spec.title else spec.article
+        rows.append(ClaimCheck(spec.id, article, spec.says, span, computed, verdict, reason))
     return pd.DataFrame([r.__dict__ for r in rows], columns=list(ClaimCheck.__dataclass_fields__))

@@ -83,7 +83,9 @@ def _progress(quiet: bool):
 
     def update(done: int, total: int, ticker: str) -> None:
         if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc="prices", unit="ticker", file=sys.stderr, leave=False)
+            bar["bar"] = tqdm(
+                total=total, desc="prices", unit="ticker", file=sys.stderr, leave=False, disable=not sys.stderr.isatty()
+            )
         bar["bar"].set_postfix_str(ticker)
         bar["bar"].update(1)
         if done == total:
@@ -94,8 +96,9 @@ def _progress(quiet: bool):
 
 def _cmd_run(a) -> int:
     from . import report
-    from .pipeline import run_study, with_overrides
-    from .study import load_study
+    from .errors import StudyFileError
+    from .pipeline import run_study
+    from .study import load_study, with_overrides
     from .windows import Window
 
     study = load_study(a.study)
@@ -106,7 +109,7 @@ def _cmd_run(a) -> int:
             estimation=Window(*a.estimation, "estimation") if a.estimation else None,
             windows=tuple(Window(*w) for w in a.window) if a.window else None,
         )
-    except ValueError as exc:
+    except (ValueError, StudyFileError) as exc:
         raise UsageError(f"--model/--estimation/--window: {exc}") from None
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
     res = run_study(study, offline=a.offline, refresh=a.refresh, progress=_progress(a.quiet), **kwargs)

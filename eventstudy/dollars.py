@@ -22,27 +22,32 @@ def day0_facts(
     event: pd.Timestamp,
     prev: pd.Timestamp,
 ) -> pd.DataFrame:
-    """Per firm: day-0 total return, low and open vs the previous close, close vs low, AR,
-    and the market-value change close to close, at the intraday low, and abnormal (USD)."""
+    """Per firm: day-0 total return, low, high and open vs the previous close, close vs low and
+    high, AR, and the market-value change close to close, at the intraday low and high, and
+    abnormal (USD)."""
     rows = {}
     for firm in mv.columns:
         f = ohlc[firm].reindex([prev, event]) if firm in ohlc else pd.DataFrame(index=[prev, event])
-        f = f.reindex(columns=["open", "low", "close"])
+        f = f.reindex(columns=["open", "high", "low", "close"])
         c0, d = f.close.iloc[0], f.iloc[1]
         mv_prev = mv.at[prev, firm]
         rows[firm] = {
             "prev_close": c0,
             "open": d.open,
+            "high": d.high,
             "low": d.low,
             "close": d.close,
             "ret": ret0.get(firm, np.nan),
             "low_ret": d.low / c0 - 1,
+            "high_ret": d.high / c0 - 1,
             "open_gap": d.open / c0 - 1,
             "close_vs_low": d.close / d.low - 1,
+            "close_vs_high": d.close / d.high - 1,
             "ar": ar0.get(firm, np.nan),
             "mv_prev": mv_prev,
             "mv_change": mv.at[event, firm] - mv_prev,
             "mv_change_at_low": mv_prev * (d.low / c0 - 1),
+            "mv_change_at_high": mv_prev * (d.high / c0 - 1),
             "mv_abnormal": mv_prev * ar0.get(firm, np.nan),
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("firm")

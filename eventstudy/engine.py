@@ -111,19 +111,26 @@ def _usable(aligned: Aligned, fit: models.ModelFit, need: int):
 
 
 def _incomplete(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
+    """Firm-events without a CAR in a window, and why: the firm's return or the model's
+    regressors (a benchmark or factor series) are missing on the days named."""
     rows = []
     for j, w in enumerate(ab.windows):
         for i in np.flatnonzero(ab.n_missing[:, j]):
-            days = aligned.grid[aligned.in_window(w) & ~np.isfinite(ab.ar[i])]
-            rows.append(
-                (
-                    aligned.event_ids[i],
-                    aligned.tickers[i],
-                    f"window {w.label}",
-                    f"missing return on day(s) {', '.join(f'{d:+d}' for d in days)}: no CAR",
-                )
-            )
+            gap = aligned.in_window(w) & ~np.isfinite(ab.ar[i])
+            no_x = ~np.isfinite(aligned.factors[aligned.cluster[i]])
+            no_ret = gap & ~np.isfinite(aligned.y[i])
+            parts = []
+            if no_ret.any():
+                parts.append(f"missing return on day(s) {_days(aligned.grid[no_ret])}")
+            for k, name in enumerate(aligned.factor_names):
+                if (gap & no_x[:, k]).any():
+                    parts.append(f"no {name} data on day(s) {_days(aligned.grid[gap & no_x[:, k]])}")
+            rows.append((aligned.event_ids[i], aligned.tickers[i], f"window {w.label}", "; ".join(parts) + ": no CAR"))
     return pd.DataFrame(rows, columns=EXCLUDED_COLUMNS)
+
+
+def _days(days: np.ndarray) -> str:
+    return ", ".join(f"{d:+d}" for d in days)
 
 
 def _events_frame(aligned: Aligned, fit: models.ModelFit) -> pd.DataFrame:
@@ -214,7 +221,10 @@ def _rows(aligned: Aligned, ids: Sequence[str]) -> np.ndarray:
 
 
 def _tests_frame(aligned, ab, members, specs) -> pd.DataFrame:
+    """One row per group, window and test; ``detail`` holds what the test used (r̄ for
+    Kolari–Pynnönen, the span of the Corrado ranks) or why it could not be computed."""
     rows, ranks = [], standardized_ranks(ab.ar)
+    span = f"days {aligned.grid[0]:+d}..{aligned.grid[-1]:+d}"
     for group, ids in members.items():
         for w, s in zip(ab.windows, _samples(aligned, ab, ranks, _rows(aligned, ids)), strict=True):
             for spec in specs:
@@ -230,9 +240,11 @@ def _tests_frame(aligned, ab, members, specs) -> pd.DataFrame:
                         r.n,
                         spec.robust,
                         s.car.mean() if s.n else np.nan,
+                        f"{r.detail} ({span})" if spec.name == "corrado-rank" and r.stat == r.stat else r.detail,
                     )
                 )
-    return pd.DataFrame(rows, columns=["group", "window", "test", "stat", "p", "dist", "n_firms", "robust", "caar"])
+    columns = ["group", "window", "test", "stat", "p", "dist", "n_firms", "robust", "caar", "detail"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _caar_frame(aligned, ab, members, path: Window) -> pd.DataFrame:

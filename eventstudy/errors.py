@@ -14,14 +14,16 @@ class DataError(EventStudyError):
 class PricesMissingError(DataError):
     """A source returned no rows for some tickers."""
 
-    def __init__(self, tickers: list[str], start: object, end: object, why: str = "") -> None:
+    def __init__(self, tickers: list[str], start: object, end: object, why: str = "", hint: str | None = None) -> None:
         self.tickers = list(tickers)
         names = ", ".join(self.tickers)
         why = why or "the source returned an empty frame (unknown or delisted ticker, or no network)"
-        super().__init__(
-            f"no prices for {names} between {start} and {end}: {why}. "
+        hint = (
             "Check the ticker spelling, or run offline from the committed snapshot (--offline)."
+            if hint is None
+            else hint
         )
+        super().__init__(f"no prices for {names} between {start} and {end}: {why}. {hint}".rstrip())
 
 
 class DownloadError(DataError):
@@ -52,17 +54,22 @@ class CalendarError(EventStudyError):
 
 
 class StudyFileError(EventStudyError):
-    """A study definition is missing a field, or a field has a bad value."""
+    """A study definition is missing a field, or fields have bad values: ``problems`` lists
+    every (field, why), each line of the message names the file and the field."""
 
-    def __init__(self, path: object, field: str, why: str) -> None:
-        self.path, self.field = path, field
-        super().__init__(f"{path}: field '{field}': {why}")
+    def __init__(self, path: object, field: str | list[tuple[str, str]], why: str = "") -> None:
+        self.path = path
+        self.problems = [(field, why)] if isinstance(field, str) else list(field)
+        self.field = self.problems[0][0]
+        lines = [f"{path}: field '{f}': {w}" for f, w in self.problems]
+        head = [f"{len(lines)} problems in {path}:"] if len(lines) > 1 else []
+        super().__init__("\n".join(head + lines))
 
 
 class NoFirmsLeftError(EventStudyError):
     """Every firm of a study was excluded."""
 
-    def __init__(self, excluded: dict[str, str]) -> None:
+    def __init__(self, excluded: dict[str, str], note: str = "") -> None:
         self.excluded = dict(excluded)
         lines = "; ".join(f"{t}: {why}" for t, why in sorted(self.excluded.items()))
-        super().__init__(f"no firm is left to study, every one was excluded ({lines})")
+        super().__init__(f"no firm is left to study, every one was excluded ({lines})" + (f"; {note}" if note else ""))

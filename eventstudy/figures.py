@@ -110,18 +110,23 @@ def mv_change_by_firm(day0: pd.DataFrame, marks_bn: list[float]):
 
 
 def estimation_fit(fit_data: pd.DataFrame, ticker: str, line: tuple[float, float] | None, est_end: int):
-    """Firm vs benchmark returns in the estimation window, the model's line R = a + b·R_m
-    (none for a factor model), and day 0."""
+    """The firm's returns in the estimation window and on day 0 against the benchmark's, with
+    the model's line R = a + b·R_m (``line``); for a factor model (``line`` None), against the
+    model's expected return, with the 45° line on which a day without abnormal return lies."""
     fig, ax = _fig(6.5, 5.0)
     d = fit_data[fit_data.ticker == ticker]
+    x = "mkt" if line is not None else "expected"
     est, ev = d[d.day <= est_end], d[d.day == 0]
-    ax.scatter(100 * est.mkt, 100 * est.ret, s=8, color=PALETTE[0], alpha=0.6, label="estimation window")
+    ax.scatter(100 * est[x], 100 * est.ret, s=8, color=PALETTE[0], alpha=0.6, label="estimation window")
+    xs = np.linspace(d[x].min(), d[x].max(), 2)
     if line is not None:
         a, b = line
-        xs = np.linspace(d.mkt.min(), d.mkt.max(), 2)
         ax.plot(100 * xs, 100 * (a + b * xs), color="black", lw=1, label=f"expected: α={100 * a:.3f} %, β={b:.2f}")
-    ax.scatter(100 * ev.mkt, 100 * ev.ret, s=60, color=PALETTE[1], marker="X", label="day 0")
-    ax.set(xlabel="benchmark return (%)", ylabel=f"{ticker} return (%)", title=f"{ticker}: model fit and the event day")
+    else:
+        ax.plot(100 * xs, 100 * xs, color="black", lw=1, label="return = expected (AR = 0)")
+    ax.scatter(100 * ev[x], 100 * ev.ret, s=60, color=PALETTE[1], marker="X", label="day 0")
+    xlabel = "benchmark return (%)" if line is not None else "expected return of the factor model (%)"
+    ax.set(xlabel=xlabel, ylabel=f"{ticker} return (%)", title=f"{ticker}: model fit and the event day")
     ax.legend(fontsize=8)
     return fig
 

@@ -28,6 +28,7 @@ class TestStatistic:
     dist: str
     n: int
     null: str = "CAAR = 0"
+    detail: str = ""
 
     def __str__(self) -> str:
         return f"{self.name}: H0 {self.null}; stat {self.stat:.4f} ~ {self.dist}, p = {self.pvalue:.4g} (N = {self.n})"
@@ -46,6 +47,10 @@ class InvalidTestStatistic:
 
     def __str__(self) -> str:
         return f"{self.name}: not computed ({self.reason})"
+
+    @property
+    def detail(self) -> str:
+        return f"not computed: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -198,8 +203,9 @@ def kolari_pynnonen(s: Sample) -> TestStatistic | InvalidTestStatistic:
     rbar = s.rbar
     factor = (1 - rbar) / (1 + (s.n - 1) * rbar)
     if not np.isfinite(factor) or factor <= 0:
-        return InvalidTestStatistic("kolari-pynnonen", f"mean residual correlation {rbar:.3f} out of range", s.n)
-    return _t_result("kolari-pynnonen", _bmp(s) * np.sqrt(factor), s.n - 1, s.n)
+        why = "no pair of firms shares 3 estimation days" if np.isnan(rbar) else f"r̄ = {rbar:.3f} is out of range"
+        return InvalidTestStatistic("kolari-pynnonen", why, s.n)
+    return replace(_t_result("kolari-pynnonen", _bmp(s) * np.sqrt(factor), s.n - 1, s.n), detail=f"r̄ = {rbar:.4f}")
 
 
 def portfolio(s: Sample) -> TestStatistic | InvalidTestStatistic:
@@ -234,7 +240,7 @@ def corrado_rank(s: Sample) -> TestStatistic | InvalidTestStatistic:
     big_s = np.sqrt(np.mean((ubar[days] - 0.5) ** 2))
     l2 = int(s.window.sum())
     stat = np.sqrt(l2) * (ubar[s.window].mean() - 0.5) / big_s
-    return _z_result("corrado-rank", stat, s.n)
+    return replace(_z_result("corrado-rank", stat, s.n), detail=f"ranks over {int(days.sum())} days")
 
 
 def standardized_ranks(ar: Float64Array) -> Float64Array:

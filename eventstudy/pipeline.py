@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import pandas as pd
 
@@ -16,13 +15,13 @@ from .data import load_market_data
 from .data.loader import MarketData
 from .data.snapshot import Snapshot, default_snapshot
 from .engine import firm_events, run_event_study
-from .errors import CalendarError, NoFirmsLeftError
-from .models import get_model
+from .errors import CalendarError, NoFirmsLeftError, StudyFileError
+from .models import Model, get_model
 from .results import EventStudyResult, StudyResults
 from .returns import factor_regressors, session_returns
-from .study import Study, load_study
+from .study import Study, check, load_study
 from .universe import primary_listing, resolve_groups
-from .windows import event_grid
+from .windows import DAY0, Window
 
 
 def run_study(
@@ -34,8 +33,14 @@ def run_study(
     progress: Callable[[int, int, str], None] | None = None,
     **load_kwargs,
 ) -> StudyResults:
-    """Run a study end to end and return its results (nothing is written)."""
-    study = study if isinstance(study, Study) else load_study(study)
+    """Run a study end to end and return its results (nothing is written). A :class:`Study`
+    built in Python is checked as a study file is, before any data is read."""
+    if isinstance(study, Study):
+        problems = check(study)
+        if problems:
+            raise StudyFileError(study.path_file, problems)
+    else:
+        study = load_study(study)
     snap = snapshot or default_snapshot()
     event = calendar.roll_event_date(study.event_date)
     if event.date > pd.Timestamp.today().normalize():
@@ -49,6 +54,7 @@ def run_study(
     known = set(snap.tickers()) if offline else None  # online, yfinance is asked about any ticker
     groups, left_out = resolve_groups(study.groups, companies, {"market_values_2026": implied}, primary_of, known)
     firms = list(dict.fromkeys(f for g in groups.values() for f in g))
+    _check_benchmark_not_a_firm(study, firms)
     start = calendar.session_offset(event.date, study.estimation.start - 1)
     end = calendar.session_offset(event.date, max(w.end for w in (*study.windows, study.path)))
     constructed = any(study.benchmarks[b].constructed for b in (study.benchmark, *study.sensitivity))
@@ -61,6 +67,7 @@ def run_study(
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
     returns, basis = session_returns(data.prices.frames, start, end)
     _check_event_in_data(event.date, returns)
+    span_note = _span_note(returns[[f for f in firms if f in returns]], start)
     fitted = [f for f in firms if f in returns]
     mv, share_info = _market_values(data, returns, primary_of, companies, fitted, event.date)
     runs = {
@@ -70,8 +77,36 @@ def run_study(
     main = runs[study.benchmark][0]
     if main.events.empty:
         fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))
-        raise NoFirmsLeftError({**left_out, **data.prices.failed, **fit_failed})
-    return _assemble(study, event, main, runs, groups, data, returns, basis, mv[fitted], share_info, left_out)
+        raise NoFirmsLeftError({**left_out, **data.prices.failed, **fit_failed}, span_note)
+    notes = (event.note, span_note, *data.prices.notes)
+    return _assemble(study, event, main, runs, groups, data, returns, basis, (mv, fitted), share_info, left_out, notes)
+
+
+def run_windows(study: Study) -> tuple[Window, ...]:
+    """The study's windows, and day 0 ([0,0]) first when they lack it: the day-0 table, figure
+    and claims always use the day-0 AR with its own test."""
+    return study.windows if any(w == DAY0 for w in study.windows) else (DAY0, *study.windows)
+
+
+def _check_benchmark_not_a_firm(study: Study, firms: list[str]) -> None:
+    for name in dict.fromkeys((study.benchmark, *study.sensitivity)):
+        ticker = study.benchmarks[name].ticker
+        if ticker in firms:
+            key = "model.benchmark" if name == study.benchmark else "model.sensitivity"
+            raise StudyFileError(
+                study.path_file, key, f"{ticker} is one of the event firms: a firm cannot be its own benchmark"
+            )
+
+
+def _span_note(returns: pd.DataFrame, start: pd.Timestamp) -> str:
+    """Say so when the estimation window starts before the firms' data do."""
+    have = returns.dropna(how="all")
+    if have.empty or have.index[0] <= calendar.session_offset(start, 2):
+        return ""
+    return (
+        f"the estimation window starts on {calendar.session_offset(start, 1):%Y-%m-%d}, but the data start on "
+        f"{have.index[0]:%Y-%m-%d}: firms have fewer estimation returns (and may be excluded for it)"
+    )
 
 
 def _class_tickers(shares: pd.DataFrame, firms: list[str]) -> list[str]:
@@ -116,26 +151,32 @@ def _estimate(study, returns, firms, groups, date, data, bench, mv, primary_of, 
         firm_events(firms, date),
         model=study.model,
         estimation=study.estimation,
-        windows=study.windows,
+        windows=run_windows(study),
         path=study.path,
         min_estimation_obs=study.min_estimation_obs,
         groups={g: tuple(f for f in fs if f in firms) for g, fs in groups.items()},
     )
-    return result, market, info
+    return result, (market, regressors), info
 
 
-def _assemble(study, event, main: EventStudyResult, runs, groups, data, returns, basis, mv, share_info, left_out):
+def _assemble(study, event, main, runs, groups, data, returns, basis, values, share_info, left_out, notes):
     days = returns.index
     pos = days.get_loc(event.date)
+    mv_all, fitted = values
+    mv = mv_all[fitted]
     ar = main.ar.pivot(index="date", columns="ticker", values="ar")
     ret0, ar0 = returns.loc[event.date], ar.loc[event.date] if event.date in ar.index else pd.Series(dtype=float)
     day0 = dollars.day0_facts(data.prices.frames, mv, ret0, ar0, event.date, days[pos - 1])
-    effects = dollars.window_effects(mv, returns, ar, days, pos, study.windows)
+    effects = dollars.window_effects(mv, returns, ar, days, pos, main.windows)
     share_info = share_info[share_info.firm.isin(mv.columns)].reset_index(drop=True)
     totals = dollars.group_totals(effects, groups, share_info)
     path_after = returns.iloc[pos + 1 : pos + 1 + study.path.end][mv.columns].T
     path_after.columns = range(1, len(path_after.columns) + 1)
-    ctx = claims.ClaimContext(day0, effects, totals[totals.window == study.windows[0].label], groups, path_after)
+    excluded = _excluded(left_out, data, main)
+    why = dict(zip(excluded.ticker, excluded.reason, strict=True))
+    ctx = claims.ClaimContext(day0, effects, totals, groups, path_after, why)
+    focus, focus_note = _focus(study, main, why)
+    indices, index_notes = _index_moves(study, returns, data, event.date, runs)
     return StudyResults(
         study=study,
         event=event,
@@ -146,25 +187,58 @@ def _assemble(study, event, main: EventStudyResult, runs, groups, data, returns,
         effects=effects,
         totals=totals,
         shares=share_info,
-        claims=claims.check(study.claims, ctx),
-        indices=_index_moves(study, returns, event.date, runs),
-        excluded=_excluded(left_out, data, main),
+        claims=claims.check(study.claims, ctx, tuple(w.label for w in main.windows)),
+        indices=indices,
+        excluded=excluded,
         provenance=_provenance(data, basis),
         prices=_ohlc(data, mv.columns, days, pos, study),
-        fit_data=_fit_data(returns, runs[study.benchmark][1], mv.columns, days, pos, study),
+        fit_data=_fit_data(returns, runs[study.benchmark][1], main, days, pos, study),
         constructed={b: r[2] for b, r in runs.items() if r[2] is not None},
-        notes=tuple(x for x in (event.note, *data.prices.notes) if x),
+        notes=tuple(x for x in (*notes, focus_note, *index_notes) if x),
+        focus=focus,
+        firms_share=_firms_share(mv_all, mv.columns, days[pos - 1]),
     )
 
 
-def _index_moves(study, returns, date, runs) -> pd.DataFrame:
+def _focus(study: Study, main: EventStudyResult, why: dict[str, str]) -> tuple[str, str]:
+    """The firm of the price and fit figures: the study's focus if it was fitted, else the
+    first fitted firm, with a note saying why."""
+    fitted = list(main.events.ticker)
+    want = study.report.focus
+    if not want or want in fitted:
+        return want or fitted[0], ""
+    reason = why.get(want, "it is not a firm of any group")
+    return fitted[0], f"the focus firm {want} is not studied ({reason}); the figures show {fitted[0]} instead"
+
+
+def _firms_share(mv_all: pd.DataFrame, firms, prev: pd.Timestamp) -> float:
+    """The study's firms' share of the market value of every stock valued on day −1 (NaN when
+    the study's firms are all the stocks valued)."""
+    values = mv_all.loc[prev].dropna() if prev in mv_all.index else pd.Series(dtype=float)
+    if values.index.difference(pd.Index(firms)).empty:
+        return float("nan")
+    return float(values.reindex(firms).sum() / values.sum())
+
+
+def _index_moves(study, returns, data, date, runs) -> tuple[pd.DataFrame, list[str]]:
+    """Day-0 moves of the reported indices and the benchmarks; a series without a return that
+    day is named with the span its data cover."""
     rows = [(t, "index or ETF", returns.at[date, t] if t in returns else float("nan")) for t in study.indices]
     rows += [
-        (b, "benchmark" + (" (constructed)" if study.benchmarks[b].constructed else ""), r[1].get(date))
+        (b, "benchmark" + (" (constructed)" if study.benchmarks[b].constructed else ""), r[1][0].get(date))
         for b, r in runs.items()
     ]
     frame = pd.DataFrame(rows, columns=["series", "kind", "ret"])
-    return frame.drop_duplicates("series", keep="last").reset_index(drop=True)
+    frame = frame.drop_duplicates("series", keep="last").reset_index(drop=True)
+    notes = []
+    for t in frame.series[frame.ret.isna()]:
+        f = data.prices.frames.get(t)
+        if f is None or f.close.dropna().empty:
+            notes.append(f"{t}: no data ({data.prices.failed.get(t, 'not loaded')})")
+        else:
+            have = f.close.dropna().index
+            notes.append(f"{t}: no return on {date:%Y-%m-%d}; its data cover {have[0]:%Y-%m-%d} .. {have[-1]:%Y-%m-%d}")
+    return frame, notes
 
 
 def _excluded(left_out, data, main: EventStudyResult) -> pd.DataFrame:
@@ -189,18 +263,35 @@ def _ohlc(data, firms, days, pos, study) -> pd.DataFrame:
     return pd.concat(frames).rename_axis("date").reset_index()
 
 
-def _fit_data(returns, market, firms, days, pos, study) -> pd.DataFrame:
-    span = days[pos + study.estimation.start : pos + study.path.end + 1]
+def _fit_data(returns, series, main: EventStudyResult, days, pos, study) -> pd.DataFrame:
+    """``ticker, date, day, ret, mkt, expected`` over the estimation window and the path:
+    each fitted firm's return, the benchmark's, and the model's expected return."""
+    market, regressors = series
+    span = days[max(0, pos + study.estimation.start) : pos + study.path.end + 1]
     rel = range(study.estimation.start, study.estimation.start + len(span))
-    frame = returns.loc[span, list(firms)].assign(day=list(rel), mkt=market.reindex(span))
-    return frame.rename_axis("date").reset_index().melt(["date", "day", "mkt"], var_name="ticker", value_name="ret")
+    regs = regressors.reindex(span)
+    frames = []
+    for ev in main.events.itertuples(index=False):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ticker": ev.ticker,
+                    "date": span,
+                    "day": list(rel),
+                    "ret": returns[ev.ticker].reindex(span).to_numpy(),
+                    "mkt": market.reindex(span).to_numpy(),
+                    "expected": _expected(main.model, ev, regs).to_numpy(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
-def with_overrides(study: Study, **changes) -> Study:
-    """A copy of ``study`` with command-line overrides (model, estimation, windows), checked
-    as the study file is: a known model, windows that start after the estimation window ends.
-    Raises ValueError before any data is read."""
-    out = replace(study, **{k: v for k, v in changes.items() if v is not None})
-    get_model(out.model)
-    event_grid(out.estimation, out.windows, out.path)
-    return out
+def _expected(model: Model, params, regs: pd.DataFrame) -> pd.Series:
+    """The model's expected return on each day, from the firm's estimated parameters."""
+    if not model.estimated:
+        return regs["mkt"]
+    fitted = pd.Series(params.alpha, index=regs.index)
+    for c in model.columns:
+        fitted += getattr(params, "beta" if c == "mkt" else c) * regs[c]
+    return fitted + regs["rf"] if model.excess else fitted

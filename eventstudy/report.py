@@ -7,29 +7,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import figures
 from .results import StudyResults
 from .tables import markdown_table
+from .windows import DAY0
 
 FIG_DPI = 110
 ROOT = Path(__file__).resolve().parent.parent
 
 COLUMNS = {
-    "day0.csv": "firm; prev_close, open, low, close (USD); ret (day-0 total return); low_ret, open_gap (vs the "
-    "previous close); close_vs_low; ar (abnormal return); mv_prev, mv_change, mv_change_at_low, "
-    "mv_abnormal (USD)",
+    "day0.csv": "firm; prev_close, open, high, low, close (USD); ret (day-0 total return); low_ret, high_ret, "
+    "open_gap (vs the previous close); close_vs_low, close_vs_high; ar (abnormal return); mv_prev, mv_change, "
+    "mv_change_at_low, mv_change_at_high, mv_abnormal (USD)",
     "car.csv": "benchmark, event_id, ticker, window, car, se (prediction-error), t, p (t with dof), dof, "
     "n_est, n_missing",
-    "tests.csv": "benchmark, group, window, test, stat, p, dist, n_firms, robust (holds under cross-correlation), caar",
+    "tests.csv": "benchmark, group, window, test, stat, p, dist, n_firms, robust (holds under cross-correlation), "
+    "caar, detail (r̄ of Kolari–Pynnönen, the days the Corrado ranks cover, or why a test was not computed)",
     "ar_path.csv": "benchmark, event_id, ticker, day, date, ar, se, sar, car (cumulated from the path start)",
     "effects.csv": "firm, window, ret (compounded), car, mv_raw, mv_abnormal (USD)",
     "totals.csv": "group, window, mv_raw, mv_abnormal (USD), n_firms, filed, filed_after, filed_undated, "
     "implied_2026 (firms per share-count flag), adj_close_priced, no_value",
     "shares.csv": "firm, shares, flag (filed / filed after / filed, undated / implied, 2026 / none), classes, "
     "price_basis",
-    "claims.csv": "id, article, says, computed, verdict, reason",
+    "claims.csv": "id, article, says, window (the span judged), computed, verdict, reason",
     "excluded.csv": "ticker, stage, reason",
     "provenance.csv": "ticker, origin (snapshot / cache / yfinance), return_basis",
     "benchmark_days.csv": "benchmark, date, ret (constructed index return), n_firms (members that day)",
@@ -37,7 +40,8 @@ COLUMNS = {
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
+    """Fixed precision; a missing or non-finite number is an empty cell, never 'nan' or 'inf'."""
+    frame.replace([np.inf, -np.inf], np.nan).to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
 
 
 def _save(fig, path: Path) -> None:
@@ -67,8 +71,8 @@ def write_results(results: StudyResults, out: Path) -> None:
 def write_figures(results: StudyResults, fig_dir: Path) -> dict[str, Path]:
     fig_dir.mkdir(parents=True, exist_ok=True)
     rep = results.study.report
-    focus, w0 = rep["focus"] or results.main.events.ticker.iloc[0], results.main.windows[0].label
-    colour_groups = rep["colour_groups"] or list(results.groups)
+    focus, w0 = results.focus, DAY0.label
+    colour_groups = rep.colour_groups or list(results.groups)
     group_of = {f: g for g in reversed(colour_groups) for f in results.groups[g]}
     firms = list(results.focus_firms())
     car0 = results.main.car_of(w0)
@@ -82,14 +86,14 @@ def write_figures(results: StudyResults, fig_dir: Path) -> dict[str, Path]:
     )
     ev = results.main.events.set_index("ticker").loc[focus]
     made = {
-        "price_path": figures.price_path(results.prices, focus, rep.get("drop_mark_pct")),
+        "price_path": figures.price_path(results.prices, focus, rep.drop_mark_pct),
         "ar_day0": figures.ar_by_firm(
             ar_frame.dropna(subset=["ar"]), f"Day-0 abnormal return ({results.study.benchmark})"
         ),
         "caar_paths": figures.caar_paths(
             results.main.caar, [g for g in results.groups if len(results.groups[g]) <= 40]
         ),
-        "mv_change": figures.mv_change_by_firm(results.day0.loc[firms], rep.get("marks_bn", [])),
+        "mv_change": figures.mv_change_by_firm(results.day0.loc[firms], list(rep.marks_bn)),
         "estimation_fit": figures.estimation_fit(
             results.fit_data, focus, _market_line(results.main.model.name, ev), results.study.estimation.end
         ),

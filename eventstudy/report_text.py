@@ -4,38 +4,102 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
+from .claims import DAY0
 from .dollars import TOTALS_COLUMNS
 from .results import StudyResults
 
-LIMITS = """\
-- **Survivor bias.** The stock list is the 200 largest US companies of May 2026 plus a few active
-  names (the data source's universe): `top200` and the constructed index miss firms that were large
-  in January 2025 and shrank or were delisted since.
-- **Share counts.** Filed counts are used where they exist (flags in `results/shares.csv`); some are
-  filed after the event (GOOGL, DELL) or undated (MRVL); most of `top200` rests on counts implied by
-  May-2026 market values, 16 months late (buy-backs move counts by a few per cent a year). VST and
-  ASML have no traded close here: they are valued at the adjusted close, which understates by the
-  dividends paid since.
-- **Daily data.** Pre-market and intraday paths are not seen: the open, the low and the close are.
-- **Cross-correlation.** All firms share one event date; the cross-sectional t, Patell, BMP and the
-  generalized sign test over-reject then, so the report leads with Kolari–Pynnönen, the portfolio
-  test and the rank test.
-- **Benchmark.** SPY contains the firms under study (NVIDIA alone was about 7 % of it), so part of
-  their own fall is booked as "the market"; the constructed index without them carries the rotation
-  out of AI names into the rest of the market instead."""
+
+def _limitations(res: StudyResults) -> list[str]:
+    """Limitations computed from the run (the data's universe, the share counts used, the
+    benchmark), then the study file's own notes."""
+    s, out = res.study, []
+    tables = [g for g, spec in s.groups.items() if spec.from_table]
+    constructed = [b for b in res.sensitivity if s.benchmarks[b].constructed]
+    if tables or constructed:
+        used = ", ".join(f"`{x}`" for x in [*tables, *constructed])
+        out.append(
+            "- **Survivor bias.** The data's stock list is the 200 largest US companies of May 2026 plus some "
+            f"active names: {used} miss firms that were large at the event and shrank or were delisted since."
+        )
+    flags = res.shares.groupby("flag").firm.apply(list) if len(res.shares) else {}
+    parts = [
+        f"{len(flags[f])} {f}" + (f" ({', '.join(flags[f])})" if f != "filed" and len(flags[f]) <= 8 else "")
+        for f in ("filed", "filed after", "filed, undated", "implied, 2026", "none")
+        if f in flags
+    ]
+    if parts:
+        adj = res.shares.firm[res.shares.price_basis.str.startswith("adjusted")].tolist()
+        out.append(
+            "- **Share counts.** Market values use the latest filed count on or before the event, else the "
+            f"nearest later one, else the count implied by May-2026 market values: {'; '.join(parts)} "
+            "(flags per firm in `results/shares.csv`)."
+            + (
+                f" Valued at an adjusted close for lack of a traded one (understated by later dividends): "
+                f"{', '.join(adj)}."
+                if adj
+                else ""
+            )
+        )
+    out.append(
+        "- **Daily data.** Pre-market and intraday paths are not seen: the open, the high, the low and the close are."
+    )
+    if res.main.events.event_date.nunique() == 1 and len(res.main.events) > 1:
+        out.append(
+            "- **Cross-correlation.** All firms share one event date; the cross-sectional t, Patell, BMP and the "
+            "generalized sign test over-reject then, so the report leads with Kolari–Pynnönen, the portfolio "
+            "test and the rank test."
+        )
+    bench = s.benchmarks[s.benchmark]
+    if bench.ticker and res.main.model.name in ("market", "market-adjusted"):
+        share = (
+            f" On day −1 the study's firms held {100 * res.firms_share:.1f} % of the market value of the data's "
+            "valued stocks."
+            if res.firms_share == res.firms_share
+            else ""
+        )
+        out.append(
+            f"- **Benchmark.** `{bench.ticker}` is a listed series: if it holds the firms under study, part of "
+            f"their own move is booked as 'the market' and their abnormal returns look smaller.{share}"
+        )
+    out += [f"- {note}" for note in s.report.notes]
+    return out
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:+.2f} %"
+    return "–" if x != x else f"{100 * x:+.2f} %"
 
 
 def _tests_table(md, tests) -> str:
-    cols = ["group", "window", "test", "caar", "stat", "p", "dist", "n_firms"]
+    cols = ["group", "window", "test", "caar", "stat", "p", "dist", "n_firms", "detail"]
     return md(tests[cols], {"caar": "+.4f", "stat": ".3f", "p": ".4f"})
 
 
+def _source(study) -> str:
+    """The study file as given: relative to the working folder when inside it."""
+    try:
+        return Path(study.path_file).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return Path(study.path_file).as_posix()
+
+
+def _model_line(res: StudyResults) -> str:
+    s, model = res.study, res.main.model
+    if model.name in ("market", "market-adjusted"):
+        basis = f"benchmark `{s.benchmark}`"
+    elif model.excess:
+        basis = f"regressors {', '.join(model.columns)} (Fama–French daily factors), returns in excess of rf"
+    else:
+        basis = "no regressors"
+    return (
+        f"- Model: {model.description}; {basis}; estimation window [{s.estimation.start}, {s.estimation.end}] "
+        f"NYSE sessions; at least {s.min_estimation_obs} valid returns."
+    )
+
+
 def render(res: StudyResults, figs: dict[str, Path], md) -> str:
-    s, w0 = res.study, res.main.windows[0].label
+    s, w0 = res.study, DAY0
     firms = list(res.focus_firms())
     day0 = res.day0.loc[firms].join(res.main.car_of(w0)[["t", "p"]]).sort_values("ret").reset_index()
     day0 = day0.assign(mv_change=day0.mv_change / 1e9, mv_abnormal=day0.mv_abnormal / 1e9)
@@ -45,15 +109,19 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
     out = [
         f"# {s.title} — event study",
         "",
-        f"*Generated by `python -m eventstudy run {s.name}` from `analyses/{s.name}/study.toml`; do not edit.*",
+        f"*Generated by `python -m eventstudy run {s.name}"
+        + "".join(f" {o}" for o in s.overrides)
+        + f"` from `{_source(s)}`; do not edit.*",
         "",
         "## Event",
         "",
-        f"- Day 0: **{res.event.date:%A %d %B %Y}** — {s.label}. {res.event.note}",
-        f"- Model: {res.main.model.description}; benchmark `{s.benchmark}`; estimation window "
-        f"[{s.estimation.start}, {s.estimation.end}] NYSE sessions; at least {s.min_estimation_obs} valid returns.",
+        f"- Day 0: **{res.event.date:%A %d %B %Y}** — {s.label}.",
+        _model_line(res),
+        f"- Windows: {', '.join(w.label for w in res.main.windows)}; the daily path [{s.path.start}, {s.path.end}].",
         f"- Firms fitted: {len(res.main.events)}; groups: "
         + ", ".join(f"`{g}` ({len(f)})" for g, f in res.groups.items()),
+        *(f"- Note: {n}" for n in res.notes),
+        *([f"- Command-line overrides: {' '.join(s.overrides)}"] if s.overrides else []),
         "",
         "## Data and provenance",
         "",
@@ -94,7 +162,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         f"![Day-0 abnormal returns]({figs['ar_day0']})",
         "",
-        f"![{s.report.get('focus')} price path]({figs['price_path']})",
+        f"![{res.focus} price path]({figs['price_path']})",
         "",
         "## Group tests",
         "",
@@ -114,7 +182,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         "## Claims",
         "",
-        md(res.claims[["id", "article", "says", "computed", "verdict", "reason"]]),
+        md(res.claims[["id", "article", "says", "window", "computed", "verdict", "reason"]]),
         "",
         "## Dollar effects by universe",
         "",
@@ -136,7 +204,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         "## Limitations",
         "",
-        LIMITS,
+        *_limitations(res),
         "",
         "Machine-readable results: `results/` (column guide in `results/RESULTS.md`).",
         "",
@@ -160,8 +228,6 @@ def _constructed_lines(res: StudyResults) -> list[str]:
 def _sensitivity(res: StudyResults, figs, md, firms, w0) -> list[str]:
     if len(res.sensitivity) < 2:
         return []
-    import pandas as pd
-
     bench = list(res.sensitivity)
     table = pd.DataFrame({b: r.car_of(w0).car.reindex(firms) for b, r in res.sensitivity.items()})
     table["difference"] = table[bench[1]] - table[bench[0]]
@@ -171,6 +237,11 @@ def _sensitivity(res: StudyResults, figs, md, firms, w0) -> list[str]:
     )
     moves = res.indices.set_index("series").ret
     gap = moves.get(bench[1], float("nan")) - moves.get(bench[0], float("nan"))
+    moved = (
+        f"On day 0 `{bench[1]}` moved {_pct(gap)} relative to `{bench[0]}`. "
+        if gap == gap
+        else f"On day 0 one of `{bench[0]}` and `{bench[1]}` has no return (see the notes). "
+    )
     return [
         "## Sensitivity: which benchmark",
         "",
@@ -180,12 +251,10 @@ def _sensitivity(res: StudyResults, figs, md, firms, w0) -> list[str]:
         "",
         md(res.indices.assign(ret=[_pct(x) for x in res.indices.ret])),
         "",
-        f"On day 0 `{bench[1]}` moved {_pct(gap)} relative to `{bench[0]}`. A benchmark that contains the firms "
-        "under study (NVIDIA alone was about 7 % of SPY) books part of their own fall as 'the market', so their "
-        "abnormal returns look smaller against it. An index without them removes that overlap, but it also "
-        "carries the day's rotation: money that left AI names went into the rest of the market, which lifts the "
-        "index and makes the ARs against it larger in magnitude. Neither column isolates a firm's own move; "
-        "the difference column shows how much the choice of benchmark matters.",
+        moved + "A benchmark that holds the firms under study books part of their own move as 'the market', "
+        "so their abnormal returns look smaller against it. An index built without them removes that overlap, "
+        "but it carries whatever moved between those firms and the rest of the market that day. Neither column "
+        "isolates a firm's own move; the difference column shows how much the choice of benchmark matters.",
         "",
         md(table.rename_axis("firm").reset_index(), {c: "+.4f" for c in [*bench, "difference"]}),
         "",

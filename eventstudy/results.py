@@ -10,7 +10,7 @@ import pandas as pd
 from .dollars import TOTALS_COLUMNS
 from .models import Model
 from .tables import stars, text_table
-from .windows import Window
+from .windows import DAY0, Window
 
 
 class _SummaryStr:
@@ -127,6 +127,8 @@ class StudyResults(_SummaryStr):
     fit_data: pd.DataFrame
     constructed: Mapping[str, object] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    focus: str = ""
+    firms_share: float = float("nan")
 
     def __repr__(self) -> str:
         return f"StudyResults({self.study.name!r}, firms={len(self.main.events)}, claims={len(self.claims)})"
@@ -137,29 +139,28 @@ class StudyResults(_SummaryStr):
         small = [g for g in self.groups.values() if len(g) <= limit]
         return tuple(dict.fromkeys(f for g in small for f in g if f in self.day0.index))
 
-    def headline_tests(self, window: str) -> pd.DataFrame:
-        t = self.main.tests[self.main.tests.window == window]
-        order = {g: i for i, g in enumerate(self.groups)}
-        return t.sort_values(
-            ["group", "robust"],
-            ascending=[True, False],
-            kind="stable",
-            key=lambda c: c.map(order) if c.name == "group" else c,
-        )
+    def lead_tests(self) -> pd.DataFrame:
+        """One row per group and window: the CAAR, the number of firms and the p-value of each
+        test that holds its size under cross-correlation (groups and windows in the study's order)."""
+        t = self.main.tests[self.main.tests.robust]
+        wide = t.pivot_table(index=["group", "window"], columns="test", values="p", sort=False, dropna=False)
+        first = t.drop_duplicates(["group", "window"]).set_index(["group", "window"])[["caar", "n_firms"]]
+        tests = [n for n in dict.fromkeys(t.test)]
+        return first.join(wide[tests].add_prefix("p_")).reset_index()
 
     def summary(self) -> str:
         from .tables import text_table
 
-        w0 = self.main.windows[0].label
+        w0 = DAY0.label
         day0 = self.day0.loc[list(self.focus_firms())].join(self.main.car_of(w0)[["t", "p"]]).sort_values("ret")
         day0["sig"] = [stars(p) for p in day0.p]
-        tests = self.headline_tests(w0)
-        tests = tests[tests.test.isin(["kolari-pynnonen", "portfolio", "corrado-rank", "csect-t"])]
+        lead = self.lead_tests()
         tot = self.totals[self.totals.window == w0]
         parts = [
             f"{self.study.title} — event {self.event.date:%Y-%m-%d} ({self.study.label})",
-            self.event.note,
-            f"model: {self.main.model.description}; benchmark {self.study.benchmark}",
+            *(f"note: {n}" for n in self.notes),
+            f"model: {self.main.model.description}; benchmark {self.study.benchmark}"
+            + "".join(f" {o}" for o in self.study.overrides),
             "\nDay-0 moves of the benchmark and indices",
             text_table(self.indices, {"ret": "+.2%"}),
             "\nDay 0 by firm (ret = close to close incl. dividends; AR vs the model)",
@@ -169,10 +170,8 @@ class StudyResults(_SummaryStr):
                 .rename(columns={"mv_change": "mv_change_bn"}),
                 {"ret": "+.2%", "low_ret": "+.2%", "ar": "+.2%", "t": ".2f", "mv_change_bn": ",.1f"},
             ),
-            f"\nGroup CAAR {w0} — tests robust to cross-correlation first",
-            text_table(
-                tests[["group", "test", "caar", "stat", "p", "n_firms"]], {"caar": "+.2%", "stat": ".2f", "p": ".4f"}
-            ),
+            "\nGroup CAAR by window, with the p-values of the tests robust to cross-correlation",
+            text_table(lead, {"caar": "+.2%", **{c: ".4f" for c in lead.columns if c.startswith("p_")}}),
             "\nClaims",
             text_table(self.claims[["id", "verdict", "reason"]]),
             f"\nMarket-value change {w0} by universe (USD bn)",

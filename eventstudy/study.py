@@ -1,28 +1,38 @@
-"""Study definitions: a TOML file under ``analyses/<name>/study.toml``, validated once.
+"""Study definitions: a TOML file (``analyses/<name>/study.toml``), checked whole before any data is read.
 
-Every error names the file and the field. See ``analyses/deepseek-2025/study.toml`` for a
-complete, commented example; the README explains each field.
+Reading collects every problem of the file — each naming the file and the field — and raises
+them together as one :class:`~eventstudy.errors.StudyFileError`. :func:`check` is the same
+pass over a :class:`Study` object: the cross-references (claims, windows, groups, benchmark,
+focus), types and ranges. It runs on every study file, after command-line overrides
+(:func:`with_overrides`) and on a study built in Python, so that nothing invalid reaches the
+analysis. See ``analyses/deepseek-2025/study.toml`` for a complete, commented example; the
+README explains each field.
 """
 
 from __future__ import annotations
 
 import datetime
+import math
+import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .calendar import offset_of
-from .claims import METRICS, RULES
+from .claims import DIRECTIONS, FALL_ALIASES, METRICS, RULE_FALL_ALIASES, RULES
 from .errors import StudyFileError
 from .models import MODELS
 from .windows import Window, event_grid
 
 ANALYSES_DIR = Path(__file__).resolve().parent.parent / "analyses"
 GROUP_KEYS = {"tickers", "union", "from_table", "within"}
-BENCHMARK_KEYS = {"exclude", "weights", "universe"}
+GROUP_TABLES = ("market_values_2026",)
+MAX_SESSIONS = 2520  # ten years of sessions: the farthest any window may reach from day 0
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+TICKER = re.compile(r"\^?[A-Z0-9][A-Z0-9.=-]{0,14}")
 
 
 @dataclass(frozen=True)
@@ -39,19 +49,21 @@ class GroupSpec:
 
 @dataclass(frozen=True)
 class ClaimSpec:
-    """One checkable claim: the article's figure, the metric computed, and the wording rule."""
+    """One checkable claim: what the article says, the metric computed, the wording rule, and
+    the window it is judged on (``""`` = day 0)."""
 
     id: str
     article: str
-    title: str
     says: str
     metric: str
     rule: str
+    title: str = ""
     figure: float | None = None
     unit: str = ""
     ticker: str = ""
     universes: tuple[str, ...] = ()
     window: str = ""
+    direction: str = "fall"
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,19 @@ class BenchmarkSpec:
     @property
     def constructed(self) -> bool:
         return not self.ticker
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """What the report shows beyond the numbers: the focus firm of the price and fit figures,
+    lines to mark, bar colours by group, and the study's own notes (printed under
+    Limitations)."""
+
+    focus: str = ""
+    drop_mark_pct: float | None = None
+    marks_bn: tuple[float, ...] = ()
+    colour_groups: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,7 +114,8 @@ class Study:
     path_file: Path
     description: str = ""
     window_dates: dict[str, str] = field(default_factory=dict)
-    report: dict[str, Any] = field(default_factory=dict)
+    report: ReportSpec = field(default_factory=ReportSpec)
+    overrides: tuple[str, ...] = ()
 
     @property
     def folder(self) -> Path:
@@ -113,50 +139,97 @@ def find_study(name_or_path: str | Path, root: Path = ANALYSES_DIR) -> Path:
     raise StudyFileError(name_or_path, "name", f"no such study (known studies: {known}; or give a path)")
 
 
+_BAD = object()  # a field whose value was wrong: its problem is recorded, reading goes on
+
+
 class _Reader:
-    """Typed access to one TOML table; errors name the file and the dotted field."""
+    """Typed access to one TOML table. A problem is recorded (file, dotted field, why) and
+    reading goes on, so that one pass lists every problem of the file."""
 
-    def __init__(self, path: Path, data: dict[str, Any], prefix: str = "") -> None:
-        self.path, self.data, self.prefix = path, data, prefix
+    def __init__(self, problems: list[tuple[str, str]], data: Any, prefix: str = "") -> None:
+        self.problems, self.prefix = problems, prefix
+        self.data = data if isinstance(data, dict) else {}
 
-    def fail(self, key: str, why: str) -> StudyFileError:
-        return StudyFileError(self.path, f"{self.prefix}{key}", why)
+    def fail(self, key: str, why: str) -> None:
+        self.problems.append((f"{self.prefix}{key}", why))
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
         if key not in self.data:
             if default is ...:
-                raise self.fail(key, "is missing")
+                self.fail(key, "is missing")
+                return _BAD
             return default
         value = self.data[key]
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise self.fail(key, f"must be {names}, got {type(value).__name__} {value!r}")
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            self.fail(key, f"must be {names}, got {type(value).__name__} {value!r}")
+            return _BAD if default is ... else default
         return value
 
-    def table(self, key: str, default: Any = ...) -> _Reader:
-        return _Reader(self.path, self.get(key, dict, default if default is ... else {}), f"{self.prefix}{key}.")
+    def strings(self, key: str) -> tuple[str, ...]:
+        values = self.get(key, list, [])
+        bad = [v for v in values if not isinstance(v, str)]
+        if bad:
+            self.fail(key, f"must be a list of strings, got {bad[0]!r}")
+        return tuple(v for v in values if isinstance(v, str))
+
+    def table(self, key: str, required: bool = True) -> _Reader:
+        value = self.get(key, dict, ... if required else {})
+        return _Reader(self.problems, value if isinstance(value, dict) else {}, f"{self.prefix}{key}.")
 
     def unknown(self, allowed: set[str]) -> None:
-        extra = sorted(set(self.data) - allowed)
-        if extra:
-            raise self.fail(extra[0], f"is not a known field (known: {', '.join(sorted(allowed))})")
+        for extra in sorted(set(self.data) - allowed):
+            self.fail(extra, f"is not a known field (known: {', '.join(sorted(allowed))})")
 
 
-def _window(r: _Reader, key: str, value: Any, event: pd.Timestamp, dates: dict[str, str]) -> Window:
-    if isinstance(value, dict):
-        w = _Reader(r.path, value, f"{r.prefix}{key}.")
-        w.unknown({"label", "start", "end"})
-        end = w.get("end", (int, str))
-        if isinstance(end, str):
-            dates[w.get("label", str)] = end
-            end = offset_of(event, end)
-        return Window(w.get("start", int), end, w.get("label", str))
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value)):
-        raise r.fail(key, f"must be [start, end] in sessions, got {value!r}")
+def _date(r: _Reader, key: str, value: Any) -> pd.Timestamp | None:
+    """A calendar date: a TOML date or a 'YYYY-MM-DD' string; a time or a time zone is refused."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            r.fail(key, f"must be a date without a time zone, got {value.isoformat()}")
+            return None
+        if value.time() != datetime.time():
+            r.fail(key, f"must be a date (YYYY-MM-DD), not a date and time ({value.isoformat()})")
+            return None
+    elif not isinstance(value, str | datetime.date):
+        r.fail(key, f"must be a date (YYYY-MM-DD), got {type(value).__name__} {value!r}")
+        return None
     try:
-        return Window(*value)
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        r.fail(key, f"is not a date ({exc})")
+        return None
+    if ts.tz is not None or ts != ts.normalize():
+        r.fail(key, f"must be a date without a time or time zone, got {value!r}")
+        return None
+    return ts
+
+
+def _window(r: _Reader, key: str, value: Any, event: pd.Timestamp | None, dates: dict[str, str]) -> Window | None:
+    if isinstance(value, dict):
+        w = _Reader(r.problems, value, f"{r.prefix}{key}.")
+        w.unknown({"label", "start", "end"})
+        start, end, label = w.get("start", int), w.get("end", (int, str)), w.get("label", str)
+        if isinstance(end, str) and event is not None:
+            day = _date(w, "end", end)
+            if day is None:
+                return None
+            dates[label] = end
+            end = offset_of(event, day)
+        if _BAD in (start, end, label) or isinstance(end, str):
+            return None
+        value, text = [start, end], label
+    else:
+        text = ""
+    if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)):
+        r.fail(key, f"must be [start, end] in sessions, got {value!r}")
+        return None
+    try:
+        return Window(*value, text)
     except ValueError as exc:
-        raise r.fail(key, str(exc)) from None
+        r.fail(key, str(exc))
+        return None
 
 
 def _groups(r: _Reader) -> dict[str, GroupSpec]:
@@ -164,138 +237,339 @@ def _groups(r: _Reader) -> dict[str, GroupSpec]:
     for name, value in r.data.items():
         if isinstance(value, list):
             value = {"tickers": value}
-        g = _Reader(r.path, value if isinstance(value, dict) else {"?": value}, f"{r.prefix}{name}.")
+        if not isinstance(value, dict):
+            r.fail(name, f"must be a list of tickers or a table, got {value!r}")
+            value = {}
+        g = _Reader(r.problems, value, f"{r.prefix}{name}.")
         g.unknown(GROUP_KEYS)
         out[name] = GroupSpec(
-            name,
-            tuple(g.get("tickers", list, [])),
-            tuple(g.get("union", list, [])),
-            g.get("from_table", str, ""),
-            g.get("within", str, ""),
+            name, g.strings("tickers"), g.strings("union"), g.get("from_table", str, ""), g.get("within", str, "")
         )
-    for name, spec in out.items():
-        for ref in (*spec.union, *([spec.within] if spec.within else [])):
-            if ref not in out:
-                raise r.fail(name, f"refers to unknown group {ref!r}")
     return out
 
 
-def _claims(r: _Reader, items: list, groups: dict[str, GroupSpec]) -> tuple[ClaimSpec, ...]:
+def _claims(r: _Reader, items: list) -> tuple[ClaimSpec, ...]:
     out = []
     for i, item in enumerate(items):
-        c = _Reader(r.path, item, f"claims[{i}].")
+        c = _Reader(r.problems, item, f"claims[{i}].")
+        if not isinstance(item, dict):
+            c.fail("", "must be a table ([[claims]])")
+            continue
         c.unknown({f.name for f in ClaimSpec.__dataclass_fields__.values()})
-        spec = ClaimSpec(
-            id=c.get("id", str),
-            article=c.get("article", str),
-            title=c.get("title", str),
-            says=c.get("says", str),
-            metric=c.get("metric", str),
-            rule=c.get("rule", str),
-            figure=c.get("figure", (int, float), None),
-            unit=c.get("unit", str, ""),
-            ticker=c.get("ticker", str, ""),
-            universes=tuple(c.get("universes", list, [])),
-            window=c.get("window", str, ""),
-        )
-        if spec.metric not in METRICS:
-            raise c.fail("metric", f"unknown metric {spec.metric!r} (known: {', '.join(sorted(METRICS))})")
-        if spec.rule not in RULES:
-            raise c.fail("rule", f"unknown rule {spec.rule!r} (known: {', '.join(sorted(RULES))})")
-        for u in spec.universes:
-            if u not in groups:
-                raise c.fail("universes", f"unknown group {u!r}")
-        out.append(spec)
+        before = len(r.problems)
+        values = {
+            "id": c.get("id", str),
+            "article": c.get("article", str),
+            "says": c.get("says", str),
+            "metric": c.get("metric", str),
+            "rule": c.get("rule", str),
+            "title": c.get("title", str, ""),
+            "figure": c.get("figure", (int, float), None),
+            "unit": c.get("unit", str, ""),
+            "ticker": c.get("ticker", str, ""),
+            "universes": c.strings("universes"),
+            "window": c.get("window", str, ""),
+            "direction": c.get("direction", str, "fall"),
+        }
+        if len(r.problems) == before:
+            out.append(_with_aliases(ClaimSpec(**values), c))
     return tuple(out)
 
 
-def _benchmarks(r: _Reader, groups: dict[str, GroupSpec]) -> dict[str, BenchmarkSpec]:
+def _with_aliases(spec: ClaimSpec, c: _Reader) -> ClaimSpec:
+    """Earlier metric and rule names (``mv_loss``, ``all_fell``, ...) mean a fall."""
+    metric, rule = FALL_ALIASES.get(spec.metric, spec.metric), RULE_FALL_ALIASES.get(spec.rule, spec.rule)
+    if (metric, rule) != (spec.metric, spec.rule) and spec.direction != "fall":
+        c.fail("direction", f"{spec.metric!r}/{spec.rule!r} describe a fall; use {metric!r}/{rule!r} for a rise")
+    return replace(spec, metric=metric, rule=rule)
+
+
+def _benchmarks(r: _Reader) -> dict[str, BenchmarkSpec]:
     out = {}
     for name in r.data:
         b = r.table(name)
         b.unknown({"ticker", "weights", "exclude"})
-        spec = BenchmarkSpec(
-            name, b.get("ticker", str, ""), b.get("weights", str, ""), tuple(b.get("exclude", list, []))
-        )
-        if spec.constructed and spec.weights not in ("value", "equal"):
-            raise b.fail("weights", f"must be 'value' or 'equal' for a constructed index, got {spec.weights!r}")
-        for g in spec.exclude:
-            if g not in groups:
-                raise b.fail("exclude", f"unknown group {g!r} (known: {', '.join(sorted(groups))})")
-        out[name] = spec
+        out[name] = BenchmarkSpec(name, b.get("ticker", str, ""), b.get("weights", str, ""), b.strings("exclude"))
     return out
 
 
-def load_study(name_or_path: str | Path) -> Study:
-    """Read and validate a study file (a name under ``analyses/`` or a path)."""
-    path = find_study(name_or_path)
+def _report(r: _Reader) -> ReportSpec:
+    r.unknown({"focus", "drop_mark_pct", "marks_bn", "colour_groups", "notes"})
+    marks = r.get("marks_bn", list, [])
+    if not all(isinstance(m, int | float) and not isinstance(m, bool) for m in marks):
+        r.fail("marks_bn", f"must be a list of numbers (USD bn), got {marks!r}")
+        marks = []
+    return ReportSpec(
+        focus=r.get("focus", str, ""),
+        drop_mark_pct=r.get("drop_mark_pct", (int, float), None),
+        marks_bn=tuple(float(m) for m in marks),
+        colour_groups=r.strings("colour_groups"),
+        notes=r.strings("notes"),
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise StudyFileError(path, "(file)", f"cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise StudyFileError(path, "(file)", "is not a text file (not UTF-8): a study file is TOML") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StudyFileError(path, "(syntax)", str(exc)) from None
-    top = _Reader(path, data)
+
+
+def load_study(name_or_path: str | Path) -> Study:
+    """Read and check a study file (a name under ``analyses/`` or a path): every problem of
+    the file is raised at once, as one :class:`StudyFileError`."""
+    path = find_study(name_or_path)
+    problems: list[tuple[str, str]] = []
+    top = _Reader(problems, _read(path))
     top.unknown({"study", "model", "groups", "claims", "benchmarks", "report"})
     s, m = top.table("study"), top.table("model")
     s.unknown({"name", "title", "event_date", "label", "description"})
     m.unknown({"name", "benchmark", "estimation", "windows", "path", "min_estimation_obs", "indices", "sensitivity"})
-    try:
-        event = pd.Timestamp(s.get("event_date", (str, datetime.date)))
-    except ValueError as exc:
-        raise s.fail("event_date", f"is not a date ({exc})") from None
-    model = m.get("name", str, "market")
-    if model not in MODELS:
-        raise m.fail("name", f"unknown model {model!r} (known: {', '.join(sorted(MODELS))})")
-    groups = _groups(top.table("groups"))
-    benchmarks = _benchmarks(top.table("benchmarks", {}), groups)
-    benchmark = m.get("benchmark", str, "SPY")
-    benchmarks.setdefault(benchmark, BenchmarkSpec(benchmark, ticker=benchmark))
-    sensitivity = tuple(m.get("sensitivity", list, []))
-    for b in sensitivity:
-        if b not in benchmarks:
-            raise m.fail("sensitivity", f"unknown benchmark {b!r} (define it under [benchmarks])")
+    event_value = s.get("event_date", (str, datetime.date))
+    event = None if event_value is _BAD else _date(s, "event_date", event_value)
     dates: dict[str, str] = {}
-    windows = tuple(
-        _window(m, f"windows[{i}]", w, event, dates)
-        for i, w in enumerate(m.get("windows", list, [[0, 0], [-1, 1], [0, 1], [0, 4], [-5, 5]]))
-    )
+    given = m.get("windows", list, [[0, 0], [-1, 1], [0, 1], [0, 4], [-5, 5]])
+    windows = tuple(w for i, v in enumerate(given) if (w := _window(m, f"windows[{i}]", v, event, dates)))
+    partial = len(windows) != len(given)  # a window that could not be read: its problem is listed
     estimation = _window(m, "estimation", m.get("estimation", list, [-250, -11]), event, dates)
     path_window = _window(m, "path", m.get("path", list, [-10, 10]), event, dates)
-    try:
-        event_grid(estimation, windows, path_window)
-    except ValueError as exc:
-        raise m.fail("windows", str(exc)) from None
-    return Study(
+    benchmarks = _benchmarks(top.table("benchmarks", required=False))
+    benchmark = m.get("benchmark", str, "SPY")
+    if benchmark not in benchmarks:
+        benchmarks[benchmark] = BenchmarkSpec(benchmark, ticker=benchmark)
+    claims = _claims(top, top.get("claims", list, []))
+    study = Study(
         name=s.get("name", str, path.parent.name),
         title=s.get("title", str),
         event_date=event,
         label=s.get("label", str, ""),
-        model=model,
+        model=m.get("name", str, "market"),
         benchmark=benchmark,
         estimation=estimation,
         windows=windows,
         path=path_window,
         min_estimation_obs=m.get("min_estimation_obs", int, 120),
-        groups=groups,
-        claims=_claims(top, top.get("claims", list, []), groups),
-        indices=tuple(m.get("indices", list, [])),
+        groups=_groups(top.table("groups")),
+        claims=_claim_windows(claims, windows, top),
+        indices=m.strings("indices"),
         benchmarks=benchmarks,
-        sensitivity=sensitivity,
+        sensitivity=m.strings("sensitivity"),
         path_file=path,
         description=s.get("description", str, ""),
         window_dates=dates,
-        report=_report(top.table("report", {}), groups),
+        report=_report(top.table("report", required=False)),
     )
+    problems += check(study, partial=partial)
+    if problems:
+        raise StudyFileError(path, problems)
+    return study
 
 
-def _report(r: _Reader, groups: dict[str, GroupSpec]) -> dict[str, Any]:
-    r.unknown({"focus", "drop_mark_pct", "marks_bn", "colour_groups"})
-    colour = r.get("colour_groups", list, [])
-    for g in colour:
-        if g not in groups:
-            raise r.fail("colour_groups", f"unknown group {g!r}")
-    return {
-        "colour_groups": colour,
-        "focus": r.get("focus", str, ""),
-        "drop_mark_pct": r.get("drop_mark_pct", (int, float), None),
-        "marks_bn": r.get("marks_bn", list, []),
-    }
+def _claim_windows(claims: tuple[ClaimSpec, ...], windows: tuple[Window, ...], top: _Reader) -> tuple[ClaimSpec, ...]:
+    """Each claim's window as a label of the study's windows: ``"[0, 1]"`` or ``"[0,1]"`` names
+    the generated label ``[0,+1]``; a name that is no window is a problem of that claim."""
+    known = ", ".join(["day 0", *(w.label for w in windows)])
+    labels = {w.label: w.label for w in windows}
+    labels.update({f"[{w.start},{w.end}]": w.label for w in windows})
+    labels.update({"day 0": "", "[0,0]": "", "": ""})
+    out = []
+    for i, c in enumerate(claims):
+        key = re.sub(r"\s+", "", c.window) if c.window.strip().startswith("[") else c.window
+        if key not in labels:
+            top.fail(
+                f"claims[{i}].window",
+                f"names no window of the study: {c.window!r} (windows: {known}; the default is day 0)",
+            )
+            continue
+        out.append(replace(c, window=labels[key]))
+    return tuple(out)
+
+
+def check(study: Study, partial: bool = False) -> list[tuple[str, str]]:
+    """Every cross-reference, type and range of ``study``, as a list of (field, problem);
+    ``partial``: some windows could not be read (their problems are listed already)."""
+    problems: list[tuple[str, str]] = []
+
+    def fail(f: str, why: str) -> None:
+        problems.append((f, why))
+
+    if not (isinstance(study.name, str) and NAME.fullmatch(study.name)):
+        fail("study.name", f"must be a short name of lower-case letters, digits, '.', '-' or '_', got {study.name!r}")
+    if study.model not in MODELS:
+        fail("model.name", f"unknown model {study.model!r} (known: {', '.join(sorted(MODELS))})")
+    _check_windows(study, fail, partial)
+    if not isinstance(study.min_estimation_obs, int) or study.min_estimation_obs < 1:
+        fail("model.min_estimation_obs", f"must be a positive number of sessions, got {study.min_estimation_obs!r}")
+    elif study.estimation is not None and study.min_estimation_obs > study.estimation.length:
+        fail(
+            "model.min_estimation_obs",
+            f"{study.min_estimation_obs} is more than the {study.estimation.length} sessions of the estimation window",
+        )
+    explicit = _check_groups(study, fail)
+    open_ended = any(g.from_table for g in study.groups.values())  # members known only from data
+    _check_benchmarks(study, fail, explicit)
+    for t in study.indices:
+        if not TICKER.fullmatch(t):
+            fail("model.indices", f"{t!r} is not a ticker")
+    _check_claims(study, fail, explicit, open_ended)
+    rep = study.report
+    if rep.focus and rep.focus not in explicit and not open_ended:
+        fail("report.focus", f"{rep.focus!r} is not a firm of any group")
+    for key, values in (("drop_mark_pct", [rep.drop_mark_pct]), ("marks_bn", rep.marks_bn)):
+        if any(v is not None and not math.isfinite(v) for v in values):
+            fail(f"report.{key}", "must be finite numbers")
+    for g in rep.colour_groups:
+        if g not in study.groups:
+            fail("report.colour_groups", f"unknown group {g!r}")
+    return problems
+
+
+def _check_windows(study: Study, fail, partial: bool) -> None:
+    if study.event_date is None:
+        return
+    if not study.windows and not partial:
+        fail("model.windows", "needs at least one event window, e.g. [[0, 0], [-1, 1]]")
+    named = (("model.estimation", study.estimation), ("model.path", study.path))
+    every = [*named, *((f"model.windows[{i}]", w) for i, w in enumerate(study.windows))]
+    if any(w is None for _, w in named):
+        return
+    for key, w in every:
+        if max(abs(w.start), abs(w.end)) > MAX_SESSIONS:
+            fail(key, f"[{w.start}, {w.end}] reaches more than {MAX_SESSIONS} sessions (ten years) from day 0")
+    if not study.path.start <= 0 <= study.path.end:
+        fail("model.path", f"[{study.path.start}, {study.path.end}] must include day 0")
+    labels = [w.label for w in study.windows]
+    for label in sorted({x for x in labels if labels.count(x) > 1}):
+        fail("model.windows", f"two windows share the label {label!r}")
+    try:
+        event_grid(study.estimation, study.windows, study.path)
+    except ValueError as exc:
+        fail("model.windows", str(exc))
+
+
+def _check_groups(study: Study, fail) -> set[str]:
+    """Group references, cycles and member tickers; returns every ticker named in a group."""
+    if not study.groups:
+        fail("groups", "needs at least one group of firms")
+    explicit: set[str] = set()
+    for name, g in study.groups.items():
+        for ref in (*g.union, *([g.within] if g.within else [])):
+            if ref not in study.groups:
+                fail(f"groups.{name}", f"refers to unknown group {ref!r}")
+        if g.from_table and g.from_table not in GROUP_TABLES:
+            fail(f"groups.{name}.from_table", f"unknown table {g.from_table!r} (known: {', '.join(GROUP_TABLES)})")
+        for t in g.tickers:
+            if not TICKER.fullmatch(t):
+                fail(f"groups.{name}.tickers", f"{t!r} is not a ticker (upper-case letters, digits, '.', '-')")
+            elif t.startswith("^"):
+                fail(f"groups.{name}.tickers", f"{t!r} is an index, not a firm: list it under model.indices")
+        explicit.update(g.tickers)
+    for name in study.groups:
+        cycle = _cycle(study.groups, name, [])
+        if cycle and cycle[0] == name:
+            fail(f"groups.{name}", f"refers to itself: {' → '.join(cycle)}")
+    return explicit
+
+
+def _cycle(groups: dict[str, GroupSpec], name: str, trail: list[str]) -> list[str]:
+    if name in trail:
+        return [*trail[trail.index(name) :], name]
+    g = groups.get(name)
+    for ref in (*g.union, *([g.within] if g.within else [])) if g else ():
+        found = _cycle(groups, ref, [*trail, name])
+        if found:
+            return found
+    return []
+
+
+def _check_benchmarks(study: Study, fail, explicit: set[str]) -> None:
+    for name, b in study.benchmarks.items():
+        key = "model.benchmark" if b.ticker == name else f"benchmarks.{name}"
+        if b.ticker:
+            if b.weights or b.exclude:
+                fail(key, "a listed series (ticker) takes no weights or exclude")
+            if not TICKER.fullmatch(b.ticker):
+                fail(key, f"{b.ticker!r} is not a ticker, nor a name under [benchmarks]")
+            elif b.ticker in explicit:
+                fail(key, f"{b.ticker} is one of the event firms: a firm cannot be its own benchmark")
+        elif b.weights not in ("value", "equal"):
+            fail(f"{key}.weights", f"must be 'value' or 'equal' for a constructed index, got {b.weights!r}")
+        for g in b.exclude:
+            if g not in study.groups:
+                fail(f"{key}.exclude", f"unknown group {g!r} (known: {', '.join(sorted(study.groups))})")
+    for b in study.sensitivity:
+        if b not in study.benchmarks:
+            fail("model.sensitivity", f"unknown benchmark {b!r} (define it under [benchmarks])")
+
+
+def _check_claims(study: Study, fail, explicit: set[str], open_ended: bool) -> None:
+    ids = [c.id for c in study.claims]
+    for i, c in enumerate(study.claims):
+        key = f"claims[{i}]"
+        if ids.count(c.id) > 1:
+            fail(f"{key}.id", f"{c.id!r} is used by more than one claim")
+        metric, rule = METRICS.get(c.metric), RULES.get(c.rule)
+        if metric is None:
+            fail(f"{key}.metric", f"unknown metric {c.metric!r} (known: {', '.join(sorted(METRICS))})")
+        if rule is None:
+            fail(f"{key}.rule", f"unknown rule {c.rule!r} (known: {', '.join(sorted(RULES))})")
+        if c.direction not in DIRECTIONS:
+            fail(f"{key}.direction", f"must be 'fall' or 'rise', got {c.direction!r}")
+        if metric is None or rule is None:
+            continue
+        if c.metric not in rule.metrics:
+            fail(
+                f"{key}.rule",
+                f"{c.rule!r} cannot judge the metric {c.metric!r} (it judges: {', '.join(sorted(rule.metrics))})",
+            )
+        if rule.figure and c.figure is None:
+            fail(f"{key}.figure", f"is missing: the rule {c.rule!r} compares the article's figure")
+        if c.figure is not None and not (math.isfinite(c.figure) and c.figure > 0):
+            fail(
+                f"{key}.figure", f"must be a positive, finite magnitude (a fall is set by direction), got {c.figure!r}"
+            )
+        if c.unit and c.unit != metric.unit:
+            fail(f"{key}.unit", f"the metric {c.metric!r} is in {metric.unit!r}, got {c.unit!r}")
+        if c.window and not metric.windowed:
+            fail(f"{key}.window", f"the metric {c.metric!r} is measured on day 0 only")
+        if metric.subject == "ticker":
+            if not c.ticker:
+                fail(f"{key}.ticker", f"is missing: the metric {c.metric!r} measures one firm")
+            elif c.ticker not in explicit and not open_ended:
+                fail(f"{key}.ticker", f"{c.ticker!r} is not a firm of any group")
+            if c.universes:
+                fail(f"{key}.universes", f"the metric {c.metric!r} measures one firm (ticker), not universes")
+        else:
+            if not c.universes:
+                fail(f"{key}.universes", f"is missing: the metric {c.metric!r} measures groups")
+            if c.ticker:
+                fail(f"{key}.ticker", f"the metric {c.metric!r} measures universes, not one ticker")
+            for u in c.universes:
+                if u not in study.groups:
+                    fail(f"{key}.universes", f"unknown group {u!r}")
+
+
+def with_overrides(study: Study, **changes) -> Study:
+    """A copy of ``study`` with command-line overrides (``model``, ``estimation``, ``windows``),
+    checked by the same pass as the study file; the overrides are recorded for the report.
+    Raises :class:`StudyFileError` (naming the option) before any data is read."""
+    given = {k: v for k, v in changes.items() if v is not None}
+    shown = []
+    for k, v in given.items():
+        if k == "windows":
+            shown += [f"--window {w.start} {w.end}" for w in v]
+        elif k == "estimation":
+            shown.append(f"--estimation {v.start} {v.end}")
+        else:
+            shown.append(f"--{k} {v}")
+    out = replace(study, **given, overrides=(*study.overrides, *shown))
+    problems = check(out)
+    if problems:
+        raise StudyFileError(f"{study.path_file} with {' '.join(shown)}", problems)
+    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 
@@ -9,9 +11,8 @@ def text_table(frame: pd.DataFrame, formats: dict[str, str] | None = None, index
     """``frame`` as an aligned text table; ``formats`` maps a column to a format spec."""
     formats = formats or {}
     shown = frame.copy()
-    for col, spec in formats.items():
-        if col in shown:
-            shown[col] = [_fmt(v, spec) for v in shown[col]]
+    for col in shown.columns:
+        shown[col] = [_fmt(v, formats.get(col, "")) for v in shown[col]]
     return shown.to_string(index=index)
 
 
@@ -28,7 +29,8 @@ def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -
 
 
 def _fmt(value: object, spec: str) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    """One cell: a missing or non-finite number is "–" (never 'nan' or 'inf')."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)) or value is pd.NaT:
         return "–"
     if spec and isinstance(value, int | float):
         return format(value, spec)

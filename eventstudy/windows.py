@@ -38,6 +38,7 @@ class Window:
         return range(self.start, self.end + 1)
 
 
+DAY0 = Window(0, 0)
 DEFAULT_ESTIMATION = Window(-250, -11, "estimation")
 DEFAULT_WINDOWS = (Window(0, 0), Window(-1, 1), Window(0, 1), Window(0, 4), Window(-5, 5))
 DEFAULT_PATH = Window(-10, 10, "path")

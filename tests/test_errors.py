@@ -95,8 +95,8 @@ def test_event_before_the_data_is_refused(tmp_path):
         run_study(study_file(tmp_path, event="2022-03-01"))
 
 
-def test_too_short_estimation_window_excludes_with_reason(tmp_path):
-    with pytest.raises(NoFirmsLeftError, match="30 valid returns .* 120 are needed"):
+def test_estimation_window_shorter_than_min_obs_is_refused_up_front(tmp_path):
+    with pytest.raises(StudyFileError, match=r"min_estimation_obs': 120 is more than the 30 sessions"):
         run_study(study_file(tmp_path, estimation="[-40, -11]"))
 
 

@@ -71,6 +71,7 @@ class _Loader:
                     f"{start:%Y-%m-%d}",
                     f"{end:%Y-%m-%d}",
                     why="offline, and neither the snapshot nor the cache holds it",
+                    hint="Check the ticker spelling, or run without --offline to download it.",
                 )
             return stored[0].loc[start:end], "cache"
         return self._fetch(ticker, start, end, stored), self.source.name
