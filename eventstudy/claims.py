@@ -403,7 +403,10 @@ def check(specs, ctx: ClaimContext, windows: tuple[str, ...]) -> pd.DataFrame:
             verdict, reason = RULES[spec.rule].func(spec, m)
             computed = m.text
         except NotCheckable as exc:
-            verdict, reason, computed = "not checkable", f"not checkable: {exc}", "–"
+            why = str(exc)
+            if spec.ticker in ctx.excluded and "was excluded" not in why:
+                why += f" ({spec.ticker} was excluded: {ctx.excluded[spec.ticker]})"
+            verdict, reason, computed = "not checkable", f"not checkable: {why}", "–"
         assert verdict in VERDICTS
         article = f"{spec.article} \u201c{spec.title}\u201d" if spec.title else spec.article
         rows.append(ClaimCheck(spec.id, article, spec.says, span, computed, verdict, reason))

@@ -237,7 +237,14 @@ def _index_moves(study, returns, data, date, runs) -> tuple[pd.DataFrame, list[s
             notes.append(f"{t}: no data ({data.prices.failed.get(t, 'not loaded')})")
         else:
             have = f.close.dropna().index
-            notes.append(f"{t}: no return on {date:%Y-%m-%d}; its data cover {have[0]:%Y-%m-%d} .. {have[-1]:%Y-%m-%d}")
+            edge = (
+                f"its data end on {have[-1]:%Y-%m-%d}"
+                if have[-1] < date
+                else f"its data start on {have[0]:%Y-%m-%d}"
+                if have[0] >= date
+                else "a gap in its data"
+            )
+            notes.append(f"{t}: no return on {date:%Y-%m-%d}: {edge}")
     return frame, notes
 
 

@@ -85,15 +85,9 @@ def _source(study) -> str:
 
 
 def _model_line(res: StudyResults) -> str:
-    s, model = res.study, res.main.model
-    if model.name in ("market", "market-adjusted"):
-        basis = f"benchmark `{s.benchmark}`"
-    elif model.excess:
-        basis = f"regressors {', '.join(model.columns)} (Fama–French daily factors), returns in excess of rf"
-    else:
-        basis = "no regressors"
+    s = res.study
     return (
-        f"- Model: {model.description}; {basis}; estimation window [{s.estimation.start}, {s.estimation.end}] "
+        f"- Model: {res.model_text()}; estimation window [{s.estimation.start}, {s.estimation.end}] "
         f"NYSE sessions; at least {s.min_estimation_obs} valid returns."
     )
 

@@ -139,6 +139,17 @@ class StudyResults(_SummaryStr):
         small = [g for g in self.groups.values() if len(g) <= limit]
         return tuple(dict.fromkeys(f for g in small for f in g if f in self.day0.index))
 
+    def model_text(self) -> str:
+        """The model and what it is fitted on: the benchmark, or the factor regressors."""
+        model = self.main.model
+        if model.name in ("market", "market-adjusted"):
+            basis = f"benchmark `{self.study.benchmark}`"
+        elif model.excess:
+            basis = f"regressors {', '.join(model.columns)} (Fama–French daily factors), returns in excess of rf"
+        else:
+            basis = "no regressors"
+        return f"{model.description}; {basis}"
+
     def lead_tests(self) -> pd.DataFrame:
         """One row per group and window: the CAAR, the number of firms and the p-value of each
         test that holds its size under cross-correlation (groups and windows in the study's order)."""
@@ -159,8 +170,7 @@ class StudyResults(_SummaryStr):
         parts = [
             f"{self.study.title} — event {self.event.date:%Y-%m-%d} ({self.study.label})",
             *(f"note: {n}" for n in self.notes),
-            f"model: {self.main.model.description}; benchmark {self.study.benchmark}"
-            + "".join(f" {o}" for o in self.study.overrides),
+            f"model: {self.model_text()}" + "".join(f"; {o}" for o in self.study.overrides),
             "\nDay-0 moves of the benchmark and indices",
             text_table(self.indices, {"ret": "+.2%"}),
             "\nDay 0 by firm (ret = close to close incl. dividends; AR vs the model)",

@@ -160,10 +160,23 @@ def _ticker_frame(shared: Path, ticker: str) -> tuple[pd.DataFrame, str]:
     return frame.reindex(columns=PRICE_COLUMNS), source
 
 
-def _index_frame(shared: Path, rel: str) -> pd.DataFrame:
+# index series a second source extends: its closes fill the sessions the OHLC file lacks
+_INDEX_CLOSES = {"^GSPC": ("GSPC", "+closes:" + _TABLE_SOURCES["closes"].split(":", 1)[1])}
+
+
+def _index_frame(shared: Path, ticker: str, rel: str, source: str) -> tuple[pd.DataFrame, str]:
+    """An index's OHLCV file; for the S&P 500 the closes table's sessions outside it (within
+    the stocks' range) are added, close only: both agree to float precision where they overlap."""
     frame = _read_ohlcv(shared / rel)
+    if ticker in _INDEX_CLOSES:
+        column, extra = _INDEX_CLOSES[ticker]
+        closes = _read_table(shared, "closes").set_index("date")[column].dropna()
+        lo, hi = STOCK_RANGE
+        more = closes.loc[lo:hi].drop(frame.index, errors="ignore")
+        frame = pd.concat([frame, more.to_frame("close")]).sort_index()
+        source += extra
     frame["dividends"] = 0.0
-    return frame.reindex(columns=PRICE_COLUMNS)
+    return frame.reindex(columns=PRICE_COLUMNS), source
 
 
 def _write_prices_entry(
@@ -203,7 +216,7 @@ def build_snapshot(shared: Path, out: Path = SNAPSHOT_DIR) -> list[ManifestEntry
         {p.stem for p in (shared / "unadjusted").glob("*.csv")} | {p.stem for p in (shared / "prices").glob("*.csv")}
     )
     entries = [_write_prices_entry(out, t, *_ticker_frame(shared, t), STOCK_RANGE) for t in tickers]
-    entries += [_write_prices_entry(out, t, _index_frame(shared, rel), src) for t, (rel, src) in _INDICES.items()]
+    entries += [_write_prices_entry(out, t, *_index_frame(shared, t, rel, src)) for t, (rel, src) in _INDICES.items()]
     entries += [_write_table_entry(out, name, _read_table(shared, name)) for name in TABLES]
     for note in ["SOURCES-prices.md", "SOURCES-fundamentals.md", "prices/SOURCES-more.md"]:
         shutil.copyfile(shared / note, out / Path(note).name)
