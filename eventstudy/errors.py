@@ -71,5 +71,12 @@ class NoFirmsLeftError(EventStudyError):
 
     def __init__(self, excluded: dict[str, str], note: str = "") -> None:
         self.excluded = dict(excluded)
-        lines = "; ".join(f"{t}: {why}" for t, why in sorted(self.excluded.items()))
-        super().__init__(f"no firm is left to study, every one was excluded ({lines})" + (f"; {note}" if note else ""))
+        by_reason: dict[str, list[str]] = {}
+        for t, why in sorted(self.excluded.items()):
+            by_reason.setdefault(why, []).append(t)
+        lines = "; ".join(
+            f"{', '.join(ts[:6])}{f' and {len(ts) - 6} more' if len(ts) > 6 else ''}: {why}"
+            for why, ts in sorted(by_reason.items(), key=lambda kv: -len(kv[1]))
+        )
+        head = f"no firm is left to study, every one was excluded{f' ({note})' if note else ''}"
+        super().__init__(f"{head}: {lines}")

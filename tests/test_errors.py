@@ -68,7 +68,7 @@ def test_etf_in_a_group_is_never_a_firm(tmp_path):
 
 
 def test_all_firms_failing_is_one_clear_error(tmp_path):
-    with pytest.raises(NoFirmsLeftError, match="no firm is left to study.*NOPE1: unknown ticker"):
+    with pytest.raises(NoFirmsLeftError, match="no firm is left to study.*NOPE1, NOPE2: unknown ticker"):
         run_study(study_file(tmp_path, tickers='["NOPE1", "NOPE2"]'))
 
 
