@@ -152,10 +152,17 @@ def _cmd_show(a) -> int:
 
 
 def _cmd_list(a) -> int:
+    """Every study with its date and title; a study file with problems is listed as such
+    (``eventstudy run`` on it prints them), never hiding the others."""
+    from .errors import StudyFileError
     from .study import list_studies, load_study
 
     for path in list_studies():
-        s = load_study(path)
+        try:
+            s = load_study(path)
+        except StudyFileError as exc:
+            print(f"{path.parent.name:20s} {'-':10s}  (not valid: {len(exc.problems)} problem(s); run it to see them)")
+            continue
         print(f"{s.name:20s} {s.event_date:%Y-%m-%d}  {s.title}")
     return 0
 

@@ -328,7 +328,7 @@ def load_study(name_or_path: str | Path) -> Study:
     problems: list[tuple[str, str]] = []
     top = _Reader(problems, _read(path))
     top.unknown({"study", "model", "groups", "claims", "benchmarks", "report"})
-    s, m = top.table("study"), top.table("model")
+    s, m = top.table("study"), top.table("model", required=False)
     s.unknown({"name", "title", "event_date", "label", "description"})
     m.unknown({"name", "benchmark", "estimation", "windows", "path", "min_estimation_obs", "indices", "sensitivity"})
     event_value = s.get("event_date", (str, datetime.date))

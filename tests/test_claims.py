@@ -125,27 +125,12 @@ def test_a_claimed_rise_is_measured_as_a_rise():
         windows=[("A", "[0,0]", 0.12, 0.05, 3e9)],
         groups={"u": ("A",)},
     )
+    on_a = dict(ticker="A", universes=(), rule="rounded_percent")
     specs = [
-        _spec(
-            id="close",
-            metric="close_move",
-            rule="rounded_percent",
-            figure=12.0,
-            ticker="A",
-            universes=(),
-            direction="rise",
-        ),
-        _spec(
-            id="high",
-            metric="intraday_extreme",
-            rule="rounded_percent",
-            figure=15.0,
-            ticker="A",
-            universes=(),
-            direction="rise",
-        ),
-        _spec(id="fell", metric="close_move", rule="rounded_percent", figure=12.0, ticker="A", universes=()),
-        _spec(id="mv", metric="mv_change", rule="close_to", figure=3.0, ticker="A", universes=(), direction="rise"),
+        _spec(id="close", metric="close_move", figure=12.0, direction="rise", **on_a),
+        _spec(id="high", metric="intraday_extreme", figure=15.0, direction="rise", **on_a),
+        _spec(id="fell", metric="close_move", figure=12.0, **on_a),
+        _spec(id="mv", metric="mv_change", figure=3.0, direction="rise", **{**on_a, "rule": "close_to"}),
     ]
     table = claims.check(specs, ctx, ("[0,0]",)).set_index("id")
     assert table.verdict.to_dict() == {

@@ -59,7 +59,22 @@ def test_bad_overrides_are_usage_errors_before_any_data_is_read(option, message,
 
 def test_list(capsys):
     assert main(["list"]) == 0
-    assert "deepseek-2025" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "deepseek-2025" in out and "tariff-pause-2025" in out and "buffett-2025" in out
+
+
+def test_list_shows_a_broken_study_beside_the_good_ones(tmp_path, capsys, monkeypatch):
+    (tmp_path / "good").mkdir()
+    (tmp_path / "good" / "study.toml").write_text(
+        '[study]\ntitle = "G"\nevent_date = 2025-01-27\n[groups]\ng = ["NVDA"]\n'
+    )
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "study.toml").write_text('[study]\ntitle = "B"\n[groups]\ng = ["^IXIC"]\n')
+    monkeypatch.setattr("eventstudy.study.ANALYSES_DIR", tmp_path)
+    monkeypatch.setattr("eventstudy.study.list_studies.__defaults__", (tmp_path,))
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "good                 2025-01-27  G" in out and "bad" in out and "not valid: 2 problem(s)" in out
 
 
 def test_run_with_overrides_writes_to_out(tmp_path, capsys):
