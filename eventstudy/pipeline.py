@@ -67,7 +67,7 @@ def run_study(
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
     returns, basis = session_returns(data.prices.frames, start, end)
     _check_event_in_data(event.date, returns)
-    span_note = _span_note(returns[[f for f in firms if f in returns]], start)
+    span_note = _span_note(returns[[f for f in firms if f in returns]], start, end)
     fitted = [f for f in firms if f in returns]
     mv, share_info = _market_values(data, returns, primary_of, companies, fitted, event.date)
     runs = {
@@ -98,15 +98,24 @@ def _check_benchmark_not_a_firm(study: Study, firms: list[str]) -> None:
             )
 
 
-def _span_note(returns: pd.DataFrame, start: pd.Timestamp) -> str:
-    """Say so when the estimation window starts before the firms' data do."""
+def _span_note(returns: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """Say so when the estimation window starts before the firms' data do, or the windows
+    end after them."""
     have = returns.dropna(how="all")
-    if have.empty or have.index[0] <= calendar.session_offset(start, 2):
+    if have.empty:
         return ""
-    return (
-        f"the estimation window starts on {calendar.session_offset(start, 1):%Y-%m-%d}, but the data start on "
-        f"{have.index[0]:%Y-%m-%d}: firms have fewer estimation returns (and may be excluded for it)"
-    )
+    notes = []
+    if have.index[0] > calendar.session_offset(start, 2):
+        notes.append(
+            f"the estimation window starts on {calendar.session_offset(start, 1):%Y-%m-%d}, but the data start on "
+            f"{have.index[0]:%Y-%m-%d}: firms have fewer estimation returns (and may be excluded for it)"
+        )
+    if have.index[-1] < end:
+        notes.append(
+            f"the windows and the path reach {end:%Y-%m-%d}, but the data end on {have.index[-1]:%Y-%m-%d}: "
+            "windows past that day have no CAR"
+        )
+    return "; ".join(notes)
 
 
 def _class_tickers(shares: pd.DataFrame, firms: list[str]) -> list[str]:

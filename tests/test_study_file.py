@@ -283,6 +283,12 @@ def test_index_without_data_on_the_event_day_is_explained(tmp_path):
     assert res.indices.set_index("series").ret["^GSPC"] == pytest.approx(0.0063, abs=5e-4)  # the S&P 500 goes on
 
 
+def test_windows_past_the_end_of_the_data_name_it(tmp_path):
+    res = run_study(write(tmp_path, edited(**{"study.event_date": Raw("2025-06-27")})))
+    assert any("but the data end on 2025-06-30: windows past that day have no CAR" in n for n in res.notes)
+    assert res.claims.set_index("id").verdict["all"] == "not checkable"  # its window [0,+2] ends on 1 July
+
+
 def test_offline_run_before_the_data_does_not_advise_going_offline(tmp_path, capsys):
     path = write(tmp_path, edited(**{"study.event_date": Raw("2023-06-01")}))
     assert main(["run", str(path), "--offline", "--quiet"]) == 1
