@@ -3,10 +3,14 @@ a manifest line per file, byte-identical when run twice."""
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 
+from eventstudy.data import snapshot as snapshot_module
 from eventstudy.data.snapshot import Snapshot, build_snapshot
+from eventstudy.errors import DataError
 
 OHLCV = "date,open,high,low,close,volume\n2025-01-23,10.5,11.0,10.0,10.75,1000\n2025-01-24,10.75,11.25,10.5,11.0,2000\n"
 
@@ -61,3 +65,54 @@ def test_import_is_reproducible(shared, tmp_path):
     lines = (tmp_path / "a" / "MANIFEST").read_text().splitlines()[1:]
     assert len(lines) == 6 + 7  # six price files, seven tables
     assert pd.Series([ln.split()[0] for ln in lines]).is_unique
+
+
+def _files(root):
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture()
+def built(shared, tmp_path):
+    build_snapshot(shared, tmp_path / "snap")
+    return tmp_path / "snap", _files(tmp_path / "snap")
+
+
+def test_a_mistyped_source_folder_leaves_the_snapshot_untouched(built, tmp_path):
+    snap, before = built
+    with pytest.raises(DataError, match=r"is not a shared data folder: missing .*unadjusted.*not changed"):
+        build_snapshot(tmp_path / "dta", snap)
+    assert _files(snap) == before
+
+
+def test_a_source_lacking_one_folder_is_named(built, shared):
+    snap, before = built
+    shutil.rmtree(shared / "factors")
+    with pytest.raises(DataError, match=r"missing .*factors/ff3_daily\.csv"):
+        build_snapshot(shared, snap)
+    assert _files(snap) == before
+
+
+def test_a_bad_cell_names_its_file_and_changes_nothing(built, shared):
+    snap, before = built
+    (shared / "unadjusted" / "AAA.csv").write_text(OHLCV.replace("10.75,1000", "ten,1000"))
+    with pytest.raises(DataError, match=r"unadjusted/AAA\.csv: cannot be read"):
+        build_snapshot(shared, snap)
+    assert _files(snap) == before and not list(snap.parent.glob(".snap.building-*"))
+
+
+def test_a_fault_late_in_the_build_leaves_the_old_snapshot(built, shared, monkeypatch):
+    snap, before = built
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(snapshot_module, "_write_table_entry", disk_full)  # after every prices file
+    with pytest.raises(DataError, match="tables.*No space left on device.*not changed|companies.csv: cannot be read"):
+        build_snapshot(shared, snap)
+    assert _files(snap) == before and not list(snap.parent.glob(".snap.building-*"))
+
+
+def test_a_rebuild_replaces_the_snapshot_whole(built, shared):
+    snap, _ = built
+    (shared / "unadjusted" / "BBB.csv").write_text(OHLCV)
+    build_snapshot(shared, snap)
+    assert "BBB" in Snapshot(snap).tickers() and not list(snap.parent.glob(".snap.*"))

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,19 +209,105 @@ def _read_table(shared: Path, name: str) -> pd.DataFrame:
     return frame
 
 
+_NOTES = ("SOURCES-prices.md", "SOURCES-fundamentals.md", "prices/SOURCES-more.md")
+
+
 def build_snapshot(shared: Path, out: Path = SNAPSHOT_DIR) -> list[ManifestEntry]:
-    """Re-create the snapshot in ``out`` from the shared data folder ``shared``."""
+    """Re-create the snapshot in ``out`` from the shared data folder ``shared``, as a
+    transaction: the whole source is checked first, the snapshot is built in a temporary
+    folder beside ``out`` and verified (every file against its MANIFEST line: checksum and
+    rows), then swapped in. On any failure the old snapshot is untouched and the
+    :class:`DataError` names the missing or bad file."""
     shared, out = Path(shared), Path(out)
-    if out.exists():
-        shutil.rmtree(out)
+    _check_source(shared)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in out.parent.glob(f".{out.name}.building-*"):  # from a build that was killed
+        shutil.rmtree(leftover, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        entries = _build(shared, work)
+        _verify(work, entries)
+        _swap(work, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return entries
+
+
+def _check_source(shared: Path) -> None:
+    needed = [shared / "unadjusted", shared / "prices", shared / "dividends"]
+    needed += [shared / rel for rel, _ in _INDICES.values()]
+    needed += [shared / rel for rel in _TABLE_FILES.values()]
+    needed += [shared / note for note in _NOTES]
+    missing = [str(p) for p in needed if not p.exists()]
+    if missing:
+        raise DataError(
+            f"{shared} is not a shared data folder: missing {', '.join(missing[:5])}"
+            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            + ". The snapshot was not changed."
+        )
+
+
+def _named(label: Path, build):
+    """``build()``, with an error in reading a source file named after that file."""
+    try:
+        return build()
+    except (ValueError, KeyError, TypeError, OSError, pd.errors.ParserError) as exc:
+        raise DataError(
+            f"{label}: cannot be read ({type(exc).__name__}: {exc}). The snapshot was not changed."
+        ) from None
+
+
+def _build(shared: Path, out: Path) -> list[ManifestEntry]:
     tickers = sorted(
         {p.stem for p in (shared / "unadjusted").glob("*.csv")} | {p.stem for p in (shared / "prices").glob("*.csv")}
     )
-    entries = [_write_prices_entry(out, t, *_ticker_frame(shared, t), STOCK_RANGE) for t in tickers]
-    entries += [_write_prices_entry(out, t, *_index_frame(shared, t, rel, src)) for t, (rel, src) in _INDICES.items()]
-    entries += [_write_table_entry(out, name, _read_table(shared, name)) for name in TABLES]
-    for note in ["SOURCES-prices.md", "SOURCES-fundamentals.md", "prices/SOURCES-more.md"]:
+    entries = [
+        _named(
+            shared / "unadjusted" / f"{t}.csv",
+            lambda t=t: _write_prices_entry(out, t, *_ticker_frame(shared, t), STOCK_RANGE),
+        )
+        for t in tickers
+    ]
+    entries += [
+        _named(
+            shared / rel, lambda t=t, rel=rel, src=src: _write_prices_entry(out, t, *_index_frame(shared, t, rel, src))
+        )
+        for t, (rel, src) in _INDICES.items()
+    ]
+    entries += [
+        _named(shared / _TABLE_FILES[name], lambda name=name: _write_table_entry(out, name, _read_table(shared, name)))
+        for name in TABLES
+    ]
+    for note in _NOTES:
         shutil.copyfile(shared / note, out / Path(note).name)
     header = "# path sha256 rows first last source — written by `eventstudy snapshot`; do not edit\n"
     (out / MANIFEST).write_text(header + "".join(e.line() + "\n" for e in sorted(entries, key=lambda e: e.path)))
     return entries
+
+
+def _verify(root: Path, entries: list[ManifestEntry]) -> None:
+    """Every file the build wrote is in the MANIFEST with its checksum and row count."""
+    snap = Snapshot(root)
+    if set(snap.entries) != {e.path for e in entries}:
+        raise DataError(f"the new snapshot's MANIFEST does not list the files written in {root}")
+    for e in entries:
+        rows = len(snap.prices(e.path[7:-8])[0]) if e.path.startswith("prices/") else len(snap.table(e.path[7:-8]))
+        if rows != e.rows:
+            raise DataError(f"{e.path}: {rows} rows read back, {e.rows} written. The snapshot was not changed.")
+
+
+def _swap(work: Path, out: Path) -> None:
+    """Put ``work`` in place of ``out``; the old snapshot is moved aside first and restored if
+    the swap fails, then removed."""
+    old = out.with_name(f".{out.name}.old") if out.exists() else None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+    try:
+        os.replace(work, out)
+    except OSError:
+        if old is not None:
+            os.replace(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
