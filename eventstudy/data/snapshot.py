@@ -12,6 +12,7 @@ provenance notes ``SOURCES-*.md``, and ``MANIFEST``: one line per file,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -140,9 +141,18 @@ _TABLE_SOURCES = {
 }
 
 
+@contextlib.contextmanager
+def _reading(path: Path):
+    """A source file that cannot be parsed (a bad cell, a missing column) is named."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise DataError(f"{path}: cannot be read ({type(exc).__name__}: {exc}).") from None
+
+
 def _read_ohlcv(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, parse_dates=["date"], index_col="date")
-    return frame.astype("float64")
+    with _reading(path):
+        return pd.read_csv(path, parse_dates=["date"], index_col="date").astype("float64")
 
 
 def _ticker_frame(shared: Path, ticker: str) -> tuple[pd.DataFrame, str]:
@@ -151,13 +161,17 @@ def _ticker_frame(shared: Path, ticker: str) -> tuple[pd.DataFrame, str]:
     if unadj.is_file():
         frame, source = _read_ohlcv(unadj), _UNADJ
         divs = shared / "dividends" / f"{ticker}.csv"
-        paid = pd.read_csv(divs, parse_dates=["date"], index_col="date")["dividend"] if divs.is_file() else None
+        paid = None
+        if divs.is_file():
+            with _reading(divs):
+                paid = pd.read_csv(divs, parse_dates=["date"], index_col="date")["dividend"].astype("float64")
         frame["dividends"] = 0.0 if paid is None else paid.reindex(frame.index).fillna(0.0)
-    else:  # only an adjusted series exists: no traded prices (VST, ASML)
-        frame, source = pd.DataFrame(index=_read_ohlcv(adj).index), "no-traded-prices"
-        frame["volume"] = _read_ohlcv(adj)["volume"]
-    if adj.is_file():
-        frame["adj_close"] = _read_ohlcv(adj)["close"].reindex(frame.index)
+    adjusted = _read_ohlcv(adj) if adj.is_file() else None
+    if not unadj.is_file():  # only an adjusted series exists: no traded prices (VST, ASML)
+        frame, source = pd.DataFrame(index=adjusted.index), "no-traded-prices"
+        frame["volume"] = adjusted["volume"]
+    if adjusted is not None:
+        frame["adj_close"] = adjusted["close"].reindex(frame.index)
         source += "+adj_close:" + _ADJ.get(ticker, _ADJ_DEFAULT).split(":", 1)[1]
     return frame.reindex(columns=PRICE_COLUMNS), source
 
@@ -203,9 +217,10 @@ def _write_table_entry(out: Path, name: str, frame: pd.DataFrame) -> ManifestEnt
 
 def _read_table(shared: Path, name: str) -> pd.DataFrame:
     dtype = {"as_of": "string", "shares": "int64"} if name == "shares_outstanding" else None
-    frame = pd.read_csv(shared / _TABLE_FILES[name], dtype=dtype)
-    if "date" in frame:
-        frame["date"] = pd.to_datetime(frame["date"])
+    with _reading(shared / _TABLE_FILES[name]):
+        frame = pd.read_csv(shared / _TABLE_FILES[name], dtype=dtype)
+        if "date" in frame:
+            frame["date"] = pd.to_datetime(frame["date"])
     return frame
 
 
@@ -228,6 +243,12 @@ def build_snapshot(shared: Path, out: Path = SNAPSHOT_DIR) -> list[ManifestEntry
         entries = _build(shared, work)
         _verify(work, entries)
         _swap(work, out)
+    except DataError as exc:
+        raise DataError(f"{exc} The snapshot was not changed.") from None
+    except OSError as exc:
+        raise DataError(
+            f"the new snapshot could not be written in {work} ({exc}). The snapshot was not changed."
+        ) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return entries
@@ -247,37 +268,13 @@ def _check_source(shared: Path) -> None:
         )
 
 
-def _named(label: Path, build):
-    """``build()``, with an error in reading a source file named after that file."""
-    try:
-        return build()
-    except (ValueError, KeyError, TypeError, OSError, pd.errors.ParserError) as exc:
-        raise DataError(
-            f"{label}: cannot be read ({type(exc).__name__}: {exc}). The snapshot was not changed."
-        ) from None
-
-
 def _build(shared: Path, out: Path) -> list[ManifestEntry]:
     tickers = sorted(
         {p.stem for p in (shared / "unadjusted").glob("*.csv")} | {p.stem for p in (shared / "prices").glob("*.csv")}
     )
-    entries = [
-        _named(
-            shared / "unadjusted" / f"{t}.csv",
-            lambda t=t: _write_prices_entry(out, t, *_ticker_frame(shared, t), STOCK_RANGE),
-        )
-        for t in tickers
-    ]
-    entries += [
-        _named(
-            shared / rel, lambda t=t, rel=rel, src=src: _write_prices_entry(out, t, *_index_frame(shared, t, rel, src))
-        )
-        for t, (rel, src) in _INDICES.items()
-    ]
-    entries += [
-        _named(shared / _TABLE_FILES[name], lambda name=name: _write_table_entry(out, name, _read_table(shared, name)))
-        for name in TABLES
-    ]
+    entries = [_write_prices_entry(out, t, *_ticker_frame(shared, t), STOCK_RANGE) for t in tickers]
+    entries += [_write_prices_entry(out, t, *_index_frame(shared, t, rel, src)) for t, (rel, src) in _INDICES.items()]
+    entries += [_write_table_entry(out, name, _read_table(shared, name)) for name in TABLES]
     for note in _NOTES:
         shutil.copyfile(shared / note, out / Path(note).name)
     header = "# path sha256 rows first last source — written by `eventstudy snapshot`; do not edit\n"
@@ -293,7 +290,7 @@ def _verify(root: Path, entries: list[ManifestEntry]) -> None:
     for e in entries:
         rows = len(snap.prices(e.path[7:-8])[0]) if e.path.startswith("prices/") else len(snap.table(e.path[7:-8]))
         if rows != e.rows:
-            raise DataError(f"{e.path}: {rows} rows read back, {e.rows} written. The snapshot was not changed.")
+            raise DataError(f"{e.path}: {rows} rows read back, {e.rows} written.")
 
 
 def _swap(work: Path, out: Path) -> None:
