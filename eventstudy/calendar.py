@@ -62,14 +62,18 @@ def roll_event_date(date: object, exchange: str = EXCHANGE) -> EventDay:
     """
     cal = _calendar(exchange)
     ts = pd.Timestamp(date).normalize()
-    if ts < cal.first_session or ts > cal.last_session:
-        raise CalendarError(
-            f"event date {ts:%Y-%m-%d} is outside the {exchange} calendar "
-            f"({cal.first_session:%Y-%m-%d} .. {cal.last_session:%Y-%m-%d})"
-        )
+    _within(cal, ts, exchange)
     if cal.is_session(ts):
         return EventDay(ts)
     return EventDay(pd.Timestamp(cal.date_to_session(ts, direction="next")), rolled_from=ts)
+
+
+def _within(cal: xcals.ExchangeCalendar, ts: pd.Timestamp, exchange: str) -> None:
+    if ts < cal.first_session or ts > cal.last_session:
+        raise CalendarError(
+            f"{ts:%Y-%m-%d} is outside the {exchange} calendar "
+            f"({cal.first_session:%Y-%m-%d} .. {cal.last_session:%Y-%m-%d})"
+        )
 
 
 def session_offset(date: object, offset: int, exchange: str = EXCHANGE) -> pd.Timestamp:
@@ -84,6 +88,8 @@ def offset_of(event: object, date: object, exchange: str = EXCHANGE) -> int:
     ``date`` is rolled back to the last session on or before it, so a window may end on a
     calendar date such as "6 February 2025"."""
     cal = _calendar(exchange)
+    _within(cal, pd.Timestamp(date), exchange)
+    _within(cal, pd.Timestamp(event), exchange)
     day = pd.Timestamp(cal.date_to_session(pd.Timestamp(date), direction="previous"))
     ev = pd.Timestamp(event)
     lo, hi = sorted((ev, day))

@@ -21,9 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from .calendar import offset_of
+from .calendar import offset_of, roll_event_date
 from .claims import DIRECTIONS, FALL_ALIASES, METRICS, RULE_FALL_ALIASES, RULES
-from .errors import StudyFileError
+from .errors import CalendarError, StudyFileError
 from .models import MODELS
 from .windows import Window, event_grid
 
@@ -211,14 +211,18 @@ def _window(r: _Reader, key: str, value: Any, event: pd.Timestamp | None, dates:
         w = _Reader(r.problems, value, f"{r.prefix}{key}.")
         w.unknown({"label", "start", "end"})
         start, end, label = w.get("start", int), w.get("end", (int, str)), w.get("label", str)
-        if isinstance(end, str) and event is not None:
-            day = _date(w, "end", end)
-            if day is None:
-                return None
-            dates[label] = end
-            end = offset_of(event, day)
-        if _BAD in (start, end, label) or isinstance(end, str):
+        if _BAD in (start, end, label) or (isinstance(end, str) and event is None):
             return None
+        if isinstance(end, str):
+            day = _date(w, "end", end)
+            try:
+                offset = offset_of(event, day) if day is not None else None
+            except CalendarError as exc:
+                w.fail("end", str(exc))
+                offset = None
+            if offset is None:
+                return None
+            dates[label], end = end, offset
         value, text = [start, end], label
     else:
         text = ""
@@ -251,10 +255,10 @@ def _groups(r: _Reader) -> dict[str, GroupSpec]:
 def _claims(r: _Reader, items: list) -> tuple[ClaimSpec, ...]:
     out = []
     for i, item in enumerate(items):
-        c = _Reader(r.problems, item, f"claims[{i}].")
         if not isinstance(item, dict):
-            c.fail("", "must be a table ([[claims]])")
+            r.fail(f"claims[{i}]", "must be a table ([[claims]])")
             continue
+        c = _Reader(r.problems, item, f"claims[{i}].")
         c.unknown({f.name for f in ClaimSpec.__dataclass_fields__.values()})
         before = len(r.problems)
         values = {
@@ -432,6 +436,11 @@ def check(study: Study, partial: bool = False) -> list[tuple[str, str]]:
 
 def _check_windows(study: Study, fail, partial: bool) -> None:
     if study.event_date is None:
+        return
+    try:
+        roll_event_date(study.event_date)
+    except CalendarError as exc:
+        fail("study.event_date", str(exc))
         return
     if not study.windows and not partial:
         fail("model.windows", "needs at least one event window, e.g. [[0, 0], [-1, 1]]")

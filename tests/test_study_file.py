@@ -145,6 +145,16 @@ BROKEN = {
         "groups.chips",
         "refers to itself: chips → big → chips",
     ),
+    "event date before the calendar": (
+        {"study.event_date": Raw("1985-01-02")},
+        "study.event_date",
+        "1985-01-02 is outside the XNYS calendar",
+    ),
+    "window end outside the calendar": (
+        {"model.windows": [[0, 0], {"label": "long", "start": 0, "end": "2199-01-01"}]},
+        "model.windows[1].end",
+        "2199-01-01 is outside the XNYS calendar",
+    ),
     "time-zone event date": ({"study.event_date": Raw("2025-01-27T00:00:00Z")}, "study.event_date", "time zone"),
     "event date with a time": ({"study.event_date": Raw("2025-01-27T15:30:00")}, "study.event_date", "date and time"),
     "no windows": ({"model.windows": []}, "model.windows", "at least one event window"),
