@@ -90,8 +90,13 @@ def _sign(spec) -> int:
     return 1 if spec.direction == "rise" else -1
 
 
+def _label(spec) -> str:
+    """The label of the claim's window: day 0's when it names none."""
+    return spec.window or DAY0
+
+
 def _span(spec) -> str:
-    return "day 0" if spec.window in ("", DAY0) else spec.window
+    return "day 0" if _label(spec) == DAY0 else spec.window
 
 
 def _finite(value: float, what: str) -> float:
@@ -109,10 +114,11 @@ def _firm(spec, ctx: ClaimContext) -> pd.Series:
     raise NotCheckable(f"{t} is not a firm of this study")
 
 
-def _window_row(spec, ctx: ClaimContext) -> pd.Series:
-    _firm(spec, ctx)
-    w = ctx.windows[(ctx.windows.window == (spec.window or DAY0)) & (ctx.windows.firm == spec.ticker)]
-    return w.iloc[0]
+def _window_row(spec, ctx: ClaimContext) -> tuple[pd.Series, pd.Series]:
+    """The firm's day-0 facts and its row for the claim's window."""
+    d = _firm(spec, ctx)
+    w = ctx.windows[(ctx.windows.window == _label(spec)) & (ctx.windows.firm == spec.ticker)]
+    return d, w.iloc[0]
 
 
 # --- metrics ---------------------------------------------------------------------------------
@@ -134,7 +140,7 @@ def intraday_extreme(spec, ctx: ClaimContext) -> Measurement:
 
 def close_move(spec, ctx: ClaimContext) -> Measurement:
     """The firm's total return, close to close, over the claim's window (day 0 by default)."""
-    w = _window_row(spec, ctx)
+    _, w = _window_row(spec, ctx)
     ret = _finite(w.ret, f"{spec.ticker}'s return over {_span(spec)}")
     car = "–" if not math.isfinite(w.car) else f"{100 * w.car:+.1f} %"
     return Measurement(
@@ -171,12 +177,11 @@ def rebound(spec, ctx: ClaimContext) -> Measurement:
 
 def mv_change(spec, ctx: ClaimContext) -> Measurement:
     """The firm's market-value change over the claim's window (day 0 by default), USD bn."""
-    w = _window_row(spec, ctx)
+    d, w = _window_row(spec, ctx)
     change = _finite(w.mv_raw, f"{spec.ticker}'s market value (no share count)") / 1e9
     text = f"{spec.ticker} {'gained' if change >= 0 else 'lost'} {_bn(abs(change))} over {_span(spec)}"
-    d = _firm(spec, ctx)
     low, high = (d.get(k, math.nan) / 1e9 for k in ("mv_change_at_low", "mv_change_at_high"))
-    if spec.window in ("", DAY0) and math.isfinite(low) and math.isfinite(high):
+    if _label(spec) == DAY0 and math.isfinite(low) and math.isfinite(high):
         text += f" close to close ({_signed_bn(low)} at the intraday low, {_signed_bn(high)} at the high)"
     return Measurement(_sign(spec) * change, text)
 
@@ -184,7 +189,7 @@ def mv_change(spec, ctx: ClaimContext) -> Measurement:
 def total_mv_change(spec, ctx: ClaimContext) -> Measurement:
     """Each universe's summed market-value change over the window; universes without a valued
     firm are named and left out."""
-    t = ctx.totals[ctx.totals.window == (spec.window or DAY0)].set_index("group")
+    t = ctx.totals[ctx.totals.window == _label(spec)].set_index("group")
     per, parts, empty = {}, [], []
     for u in spec.universes:
         if u not in t.index or int(t.loc[u, "n_firms"]) == 0:
@@ -200,8 +205,8 @@ def total_mv_change(spec, ctx: ClaimContext) -> Measurement:
     return Measurement(max(per.values()), "; ".join(parts), per=per)
 
 
-def _span_returns(ctx: ClaimContext, firms: list[str], window: str) -> tuple[pd.Series, pd.Series]:
-    w = ctx.windows[ctx.windows.window == (window or DAY0)].set_index("firm").reindex(firms)
+def _span_returns(ctx: ClaimContext, firms: list[str], label: str) -> tuple[pd.Series, pd.Series]:
+    w = ctx.windows[ctx.windows.window == label].set_index("firm").reindex(firms)
     return w.ret, w.car
 
 
@@ -211,7 +216,7 @@ def universe_returns(spec, ctx: ClaimContext, list_up_to: int = 6) -> Measuremen
     ``list_up_to`` names) is listed name by name on day 0 and over the window."""
     u = spec.universes[0]
     firms = list(ctx.groups.get(u, ()))
-    ret, ar = _span_returns(ctx, firms, spec.window)
+    ret, ar = _span_returns(ctx, firms, _label(spec))
     ret = ret.dropna()
     if ret.empty:
         raise NotCheckable(f"no firm of {u} has a return over {_span(spec)}")
@@ -224,7 +229,7 @@ def universe_returns(spec, ctx: ClaimContext, list_up_to: int = 6) -> Measuremen
         f"abnormal: {int(tilted.sum())} of {int(ar.notna().sum())} {sign}"
     )
     if len(firms) <= list_up_to:
-        spans = dict.fromkeys([DAY0, spec.window or DAY0])
+        spans = dict.fromkeys([DAY0, _label(spec)])
         parts = []
         for f in ret.index:
             shown = []

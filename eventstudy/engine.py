@@ -205,6 +205,7 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.nda
                 aligned.in_window(w),
                 aligned.dates_of(view),
                 ranks[view],
+                aligned.grid,
             )
         out.append(built[key].for_window(ab.car[r, j], ab.scar[r, j], aligned.in_window(w)))
     return out
@@ -224,7 +225,6 @@ def _tests_frame(aligned, ab, members, specs) -> pd.DataFrame:
     """One row per group, window and test; ``detail`` holds what the test used (r̄ for
     Kolari–Pynnönen, the span of the Corrado ranks) or why it could not be computed."""
     rows, ranks = [], standardized_ranks(ab.ar)
-    span = f"days {aligned.grid[0]:+d}..{aligned.grid[-1]:+d}"
     for group, ids in members.items():
         for w, s in zip(ab.windows, _samples(aligned, ab, ranks, _rows(aligned, ids)), strict=True):
             for spec in specs:
@@ -240,7 +240,7 @@ def _tests_frame(aligned, ab, members, specs) -> pd.DataFrame:
                         r.n,
                         spec.robust,
                         s.car.mean() if s.n else np.nan,
-                        f"{r.detail} ({span})" if spec.name == "corrado-rank" and r.stat == r.stat else r.detail,
+                        r.detail,
                     )
                 )
     columns = ["group", "window", "test", "stat", "p", "dist", "n_firms", "robust", "caar", "detail"]

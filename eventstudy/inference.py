@@ -62,6 +62,7 @@ class Sample:
     ``window`` the window's days on the grid, ``rbar`` the mean pairwise correlation of the
     estimation residuals on common calendar days; :meth:`build` computes it and the daily means
     from the days' session ``dates`` (n × G, or 1 × G when all firms share one event date).
+    ``days``, when given, labels the G columns with their days relative to the event.
     """
 
     car: Float64Array
@@ -74,9 +75,10 @@ class Sample:
     ar_p: Float64Array
     ubar: Float64Array
     positive_share: Float64Array
+    days: np.ndarray | None = None
 
     @classmethod
-    def build(cls, car, scar, dof, ar, est, window, dates, ranks=None) -> Sample:
+    def build(cls, car, scar, dof, ar, est, window, dates, ranks=None, days=None) -> Sample:
         """A sample with its window-independent parts computed once: r̄, the group's mean AR
         on each day (AR_pt), the mean standardized rank on each day (Ū_t), and each firm's share
         of estimation days with a positive AR. ``ranks``, each firm's :func:`standardized_ranks`,
@@ -96,6 +98,7 @@ class Sample:
             column_mean(ar),
             column_mean(ranks),
             share,
+            None if days is None else np.asarray(days),
         )
 
     def for_window(self, car, scar, window) -> Sample:
@@ -240,7 +243,8 @@ def corrado_rank(s: Sample) -> TestStatistic | InvalidTestStatistic:
     big_s = np.sqrt(np.mean((ubar[days] - 0.5) ** 2))
     l2 = int(s.window.sum())
     stat = np.sqrt(l2) * (ubar[s.window].mean() - 0.5) / big_s
-    return replace(_z_result("corrado-rank", stat, s.n), detail=f"ranks over {int(days.sum())} days")
+    span = "" if s.days is None else f" (days {s.days[0]:+d}..{s.days[-1]:+d})"
+    return replace(_z_result("corrado-rank", stat, s.n), detail=f"ranks over {int(days.sum())} days{span}")
 
 
 def standardized_ranks(ar: Float64Array) -> Float64Array:

@@ -67,8 +67,8 @@ def run_study(
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
     returns, basis = session_returns(data.prices.frames, start, end)
     _check_event_in_data(event.date, returns)
-    span_note = _span_note(returns[[f for f in firms if f in returns]], start, end)
     fitted = [f for f in firms if f in returns]
+    span_note = _span_note(returns[fitted], start, end)
     mv, share_info = _market_values(data, returns, primary_of, companies, fitted, event.date)
     runs = {
         name: _estimate(study, returns, fitted, groups, event.date, data, name, mv, primary_of, companies)
@@ -79,7 +79,7 @@ def run_study(
         fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))
         raise NoFirmsLeftError({**left_out, **data.prices.failed, **fit_failed}, span_note)
     notes = (event.note, span_note, *data.prices.notes)
-    return _assemble(study, event, main, runs, groups, data, returns, basis, (mv, fitted), share_info, left_out, notes)
+    return _assemble(study, event, main, runs, groups, data, returns, basis, mv, fitted, share_info, left_out, notes)
 
 
 def run_windows(study: Study) -> tuple[Window, ...]:
@@ -168,10 +168,9 @@ def _estimate(study, returns, firms, groups, date, data, bench, mv, primary_of, 
     return result, (market, regressors), info
 
 
-def _assemble(study, event, main, runs, groups, data, returns, basis, values, share_info, left_out, notes):
+def _assemble(study, event, main, runs, groups, data, returns, basis, mv_all, fitted, share_info, left_out, notes):
     days = returns.index
     pos = days.get_loc(event.date)
-    mv_all, fitted = values
     mv = mv_all[fitted]
     ar = main.ar.pivot(index="date", columns="ticker", values="ar")
     ret0, ar0 = returns.loc[event.date], ar.loc[event.date] if event.date in ar.index else pd.Series(dtype=float)
@@ -283,7 +282,7 @@ def _fit_data(returns, series, main: EventStudyResult, days, pos, study) -> pd.D
     """``ticker, date, day, ret, mkt, expected`` over the estimation window and the path:
     each fitted firm's return, the benchmark's, and the model's expected return."""
     market, regressors = series
-    span = days[max(0, pos + study.estimation.start) : pos + study.path.end + 1]
+    span = days[pos + study.estimation.start : pos + study.path.end + 1]
     rel = range(study.estimation.start, study.estimation.start + len(span))
     regs = regressors.reindex(span)
     frames = []

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .claims import DAY0
 from .dollars import TOTALS_COLUMNS
 from .results import StudyResults
+from .windows import DAY0
 
 
 def _limitations(res: StudyResults) -> list[str]:
@@ -93,7 +93,7 @@ def _model_line(res: StudyResults) -> str:
 
 
 def render(res: StudyResults, figs: dict[str, Path], md) -> str:
-    s, w0 = res.study, DAY0
+    s, w0 = res.study, DAY0.label
     firms = list(res.focus_firms())
     day0 = res.day0.loc[firms].join(res.main.car_of(w0)[["t", "p"]]).sort_values("ret").reset_index()
     day0 = day0.assign(mv_change=day0.mv_change / 1e9, mv_abnormal=day0.mv_abnormal / 1e9)

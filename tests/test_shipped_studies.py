@@ -115,3 +115,14 @@ def test_buffett_claims_and_the_one_firm_group(buffett):
     assert verdicts == {"brk-down-5": "supported", "brk-intraday": "supported", "holdings-fell": "contradicted"}
     kp = buffett.main.tests.set_index(["group", "window", "test"]).loc[("berkshire", "[0,0]", "kolari-pynnonen")]
     assert np.isnan(kp.stat) and kp.detail == "not computed: fewer than 2 firms"
+
+
+def test_tests_table_details_are_what_the_tests_used(tariff):
+    t = tariff.main.tests.set_index(["group", "window", "test"])
+    kp, bmp = t.loc[("mag7", "[0,0]", "kolari-pynnonen")], t.loc[("mag7", "[0,0]", "bmp")]
+    rbar = float(kp.detail.removeprefix("r̄ = "))
+    n = kp.n_firms
+    # KP = BMP · √((1 − r̄)/(1 + (N − 1) r̄)): the r̄ shown is the one the statistic used
+    assert kp.stat == pytest.approx(bmp.stat * np.sqrt((1 - rbar) / (1 + (n - 1) * rbar)), rel=1e-4)
+    # estimation [-250,-11] and path [-10,+10]: 261 days ranked, every one with an AR
+    assert t.loc[("mag7", "[0,0]", "corrado-rank"), "detail"] == "ranks over 261 days (days -250..+10)"
