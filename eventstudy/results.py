@@ -156,7 +156,7 @@ class StudyResults(_SummaryStr):
         t = self.main.tests[self.main.tests.robust]
         wide = t.pivot_table(index=["group", "window"], columns="test", values="p", sort=False, dropna=False)
         first = t.drop_duplicates(["group", "window"]).set_index(["group", "window"])[["caar", "n_firms"]]
-        tests = [n for n in dict.fromkeys(t.test)]
+        tests = list(dict.fromkeys(t.test))
         return first.join(wide[tests].add_prefix("p_")).reset_index()
 
     def summary(self) -> str:

@@ -48,3 +48,11 @@ def test_group_totals_count_flags_and_name_firms_without_value(effects):
     two = totals.loc["[0,+1]"]
     assert two.mv_raw == pytest.approx((108.9 - 110.0) + (55.0 - 50.0)) and two.n_firms == 2
     assert (two.filed, two.implied_2026, two.adj_close_priced) == (1, 1, 1)
+
+
+def test_firms_share_of_the_valued_market_by_hand():
+    from eventstudy.pipeline import _firms_share
+
+    mv = pd.DataFrame({"A": [100.0, 110.0], "B": [50.0, 30.0], "C": [np.nan, 60.0]}, index=DAYS[:2])
+    assert _firms_share(mv, ["A"], DAYS[1]) == pytest.approx(110.0 / 200.0)
+    assert np.isnan(_firms_share(mv, ["A", "B"], DAYS[0]))  # the firms are every stock valued that day

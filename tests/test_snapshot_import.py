@@ -119,3 +119,12 @@ def test_a_rebuild_replaces_the_snapshot_whole(built, shared):
     (shared / "unadjusted" / "BBB.csv").write_text(OHLCV)
     build_snapshot(shared, snap)
     assert "BBB" in Snapshot(snap).tickers() and not list(snap.parent.glob(".snap.*"))
+
+
+def test_a_swap_killed_between_its_renames_is_undone_by_the_next_build(built, shared):
+    snap, before = built
+    snap.rename(snap.with_name(".snap.old"))  # the state a kill after the first rename leaves
+    (shared / "unadjusted" / "AAA.csv").write_text("broken")
+    with pytest.raises(DataError):
+        build_snapshot(shared, snap)
+    assert _files(snap) == before

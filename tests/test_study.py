@@ -10,7 +10,7 @@ from eventstudy.pipeline import run_study
 # From unadjusted/NVDA.csv: close 2025-01-24 142.6199951171875; 2025-01-27 close
 # 118.41999816894531, low 116.69999694824219, open 124.80000305175781. Shares (10-Q cover): 24.49 bn.
 NVDA_PREV, NVDA_CLOSE = 142.6199951171875, 118.41999816894531
-NVDA_LOW, NVDA_OPEN = 116.69999694824219, 124.80000305175781
+NVDA_LOW, NVDA_OPEN, NVDA_HIGH = 116.69999694824219, 124.80000305175781, 128.39999389648438
 NVDA_SHARES = 24_490_000_000
 
 
@@ -28,12 +28,15 @@ def test_nvda_close_to_close_and_intraday(res):
     assert d.ret == pytest.approx(NVDA_CLOSE / NVDA_PREV - 1, abs=1e-12)  # −16.97 %
     assert d.low_ret == pytest.approx(NVDA_LOW / NVDA_PREV - 1, abs=1e-12)  # −18.17 %
     assert d.open_gap == pytest.approx(NVDA_OPEN / NVDA_PREV - 1, abs=1e-12)  # −12.49 %
+    assert d.high_ret == pytest.approx(NVDA_HIGH / NVDA_PREV - 1, abs=1e-12)  # −9.97 %: even the high was down
+    assert d.close_vs_high == pytest.approx(NVDA_CLOSE / NVDA_HIGH - 1, abs=1e-12)
 
 
 def test_nvda_market_value_change(res):
     d = res.day0.loc["NVDA"]
     assert d.mv_change == pytest.approx(NVDA_SHARES * (NVDA_CLOSE - NVDA_PREV), rel=1e-12)  # −$592.7 bn
     assert d.mv_change_at_low == pytest.approx(NVDA_SHARES * (NVDA_LOW - NVDA_PREV), rel=1e-12)
+    assert d.mv_change_at_high == pytest.approx(NVDA_SHARES * (NVDA_HIGH - NVDA_PREV), rel=1e-12)
 
 
 def test_nvda_abnormal_change_is_previous_value_times_ar(res):

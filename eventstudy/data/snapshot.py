@@ -238,6 +238,9 @@ def build_snapshot(shared: Path, out: Path = SNAPSHOT_DIR) -> list[ManifestEntry
     out.parent.mkdir(parents=True, exist_ok=True)
     for leftover in out.parent.glob(f".{out.name}.building-*"):  # from a build that was killed
         shutil.rmtree(leftover, ignore_errors=True)
+    old = out.with_name(f".{out.name}.old")
+    if old.exists() and not out.exists():  # killed between the two renames of a swap: put it back
+        os.replace(old, out)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         entries = _build(shared, work)
