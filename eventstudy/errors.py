@@ -35,14 +35,12 @@ class RateLimitError(DownloadError):
 
 
 class CacheCorruptError(DataError):
-    """A cached or snapshot file cannot be read, or does not hold what its metadata says."""
+    """A cached or snapshot file cannot be read, or does not hold what its record says;
+    ``why`` says what is wrong, ``hint`` what to do (the loader says what it did instead)."""
 
-    def __init__(self, path: object, why: str) -> None:
-        self.path = path
-        super().__init__(
-            f"cache file {path} is corrupt: {why}. Delete it and fetch again "
-            "(`eventstudy fetch <study> --refresh`), or point EVENTSTUDY_CACHE elsewhere."
-        )
+    def __init__(self, path: object, why: str, hint: str = "") -> None:
+        self.path, self.why = path, why
+        super().__init__(f"{path} is corrupt: {why}" + (f". {hint}" if hint else ""))
 
 
 class ChecksumError(CacheCorruptError):

@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import calendar, claims, dollars, marketvalue
 from .benchmarks import benchmark_returns
-from .data import load_market_data
+from .data import PriceCache, load_market_data
 from .data.loader import MarketData
 from .data.snapshot import Snapshot, default_snapshot
 from .engine import firm_events, run_event_study
@@ -51,7 +51,8 @@ def run_study(
         snap.table("market_values_2026"),
     )
     primary_of = primary_listing(companies, shares)
-    known = set(snap.tickers()) if offline else None  # online, yfinance is asked about any ticker
+    # offline the data are the snapshot and the cache; online, yfinance is asked about any ticker
+    known = set(snap.tickers()) | set((load_kwargs.get("cache") or PriceCache()).tickers()) if offline else None
     groups, left_out = resolve_groups(study.groups, companies, {"market_values_2026": implied}, primary_of, known)
     firms = list(dict.fromkeys(f for g in groups.values() for f in g))
     _check_benchmark_not_a_firm(study, firms)

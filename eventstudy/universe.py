@@ -29,7 +29,7 @@ def resolve_groups(
     known: set[str] | None,
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     """Group name → firms (in order, no duplicates), and ticker → reason for every ticker left out.
-    ``known`` (the tickers data exist for, offline) marks the others unknown; ``None`` lets every
+    ``known`` (the tickers the offline data hold: snapshot and cache) marks the others unknown; ``None`` lets every
     ticker through to the download, which reports the ones it cannot find."""
     kind = companies.set_index("ticker").asset_type
     raw: dict[str, list[str]] = {}
@@ -54,7 +54,10 @@ def resolve_groups(
             if kind.get(t) == "etf":
                 left_out[t] = "an ETF, never a firm"
             elif known is not None and t not in known and t not in kind.index:
-                left_out[t] = "unknown ticker: not in the company list or the data"
+                left_out[t] = (
+                    "unknown ticker offline: not in the company list, the snapshot or the cache "
+                    "(run online to look it up)"
+                )
             else:
                 firms.append(primary_of.get(t, t))
         groups[name] = tuple(dict.fromkeys(firms))

@@ -219,8 +219,8 @@ def test_offline_never_calls_the_source():
         def fetch(self, *a):
             raise AssertionError("network")
 
-    got = load_prices(["NOT_A_TICKER"], "2025-01-02", "2025-01-31", offline=True, source=Boom())
-    assert "offline" in got.failed["NOT_A_TICKER"]
+    got = load_prices(["NOTATICKER"], "2025-01-02", "2025-01-31", offline=True, source=Boom())
+    assert "offline" in got.failed["NOTATICKER"]
 
 
 # --- calendar ------------------------------------------------------------------------------

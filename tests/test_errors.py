@@ -232,7 +232,9 @@ def test_two_writers_of_one_ticker_leave_one_whole_file(tmp_path):
     def writer(frame):
         barrier.wait()
         for _ in range(20):
-            write_prices(path, frame, Coverage("X", "a", "b", "s", "t", len(frame)))
+            write_prices(
+                path, frame, Coverage("X", f"{days[0]:%Y-%m-%d}", f"{days[-1]:%Y-%m-%d}", "s", "t", len(frame))
+            )
 
     threads = [threading.Thread(target=writer, args=(f,)) for f in frames]
     for t in threads:

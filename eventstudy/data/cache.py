@@ -3,20 +3,26 @@
 Location: ``$EVENTSTUDY_CACHE`` if set, else the platform's user cache folder
 (``platformdirs``), or a folder given to :class:`PriceCache` (the CLI's ``--cache-dir``).
 Triage, as pooch does: a request the file covers is a hit (no network); a partial cover
-fetches only the missing ranges; no file fetches everything.
+fetches only the missing ranges; no file fetches everything. Every file is checked against
+its record when read (:func:`~.store.read_prices`); one that fails is set aside under a
+``.bad-<time>`` name, never deleted.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import platformdirs
 
-from .store import Coverage, read_prices, write_prices
+from .store import TICKER, TMP_SUFFIX, Coverage, check_ticker, read_prices, write_prices
 
 ENV_VAR = "EVENTSTUDY_CACHE"
+# a temp file older than this was left by a killed writer (a live write takes seconds)
+STALE_TMP_SECONDS = 3600
 
 
 def default_cache_dir() -> Path:
@@ -40,7 +46,7 @@ def missing_ranges(
 
 
 class PriceCache:
-    """Read and atomically write per-ticker price files under ``root/prices/``."""
+    """Read, check and atomically write per-ticker price files under ``root/prices/``."""
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir()
@@ -48,14 +54,49 @@ class PriceCache:
     def __repr__(self) -> str:
         return f"PriceCache({str(self.root)!r})"
 
+    @property
+    def folder(self) -> Path:
+        return self.root / "prices"
+
     def path(self, ticker: str) -> Path:
-        return self.root / "prices" / f"{ticker}.parquet"
+        return self.folder / f"{check_ticker(ticker)}.parquet"
+
+    def tickers(self) -> list[str]:
+        """The tickers the cache holds a file for (not yet checked: :meth:`read` does that)."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.stem for p in self.folder.glob("*.parquet") if TICKER.fullmatch(p.stem))
 
     def read(self, ticker: str) -> tuple[pd.DataFrame, Coverage] | None:
         """The stored frame and its coverage, ``None`` if absent; a damaged file raises
         :class:`~eventstudy.errors.CacheCorruptError`."""
         path = self.path(ticker)
-        return read_prices(path) if path.exists() else None
+        return read_prices(path, ticker) if path.exists() else None
+
+    def set_aside(self, ticker: str) -> Path:
+        """Rename a file that failed its checks to ``<T>.parquet.bad-<UTC time>`` (kept for a
+        post-mortem, never read again) and return the new path."""
+        path = self.path(ticker)
+        aside = path.with_name(f"{path.name}.bad-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
+        os.replace(path, aside)
+        return aside
 
     def write(self, ticker: str, frame: pd.DataFrame, coverage: Coverage) -> None:
+        self.sweep()
         write_prices(self.path(ticker), frame, coverage)
+
+    def sweep(self) -> list[Path]:
+        """Remove temp files a killed writer left behind (older than an hour: a write in
+        progress elsewhere is left alone); returns what was removed."""
+        if not self.folder.is_dir():
+            return []
+        cutoff = time.time() - STALE_TMP_SECONDS
+        gone = []
+        for tmp in self.folder.glob(f".*{TMP_SUFFIX}"):
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    gone.append(tmp)
+            except FileNotFoundError:
+                continue
+        return gone

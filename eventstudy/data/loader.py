@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from ..errors import DataError, PricesMissingError
+from ..calendar import sessions
+from ..errors import CacheCorruptError, DataError, PricesMissingError
 from .cache import PriceCache, missing_ranges
 from .snapshot import Snapshot, default_snapshot
 from .sources import PriceSource, YFinanceSource
-from .store import Coverage, conform
+from .store import PRICE_FIELDS, Coverage, check_ticker, conform, duplicate_dates, merge_copies, sanitize
 
 Progress = Callable[[int, int, str], None]
 
@@ -58,47 +59,121 @@ class _Loader:
     notes: list[str] = field(default_factory=list)
 
     def one(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.DataFrame, str]:
+        check_ticker(ticker)
+        frame, origin = self._find(ticker, start, end)
+        frame, note = sanitize(frame, ticker)
+        if note:
+            self.notes.append(note)
+        return frame, origin
+
+    def _find(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.DataFrame, str]:
         entry = self.snapshot.entry(ticker) if self.snapshot and not self.refresh else None
         if entry is not None:
             frame, cov = self.snapshot.prices(ticker)
             if self.offline or cov.covers(start, end):
                 return frame.loc[start:end], "snapshot"
-        stored = self.cache.read(ticker) if self.cache and not self.refresh else None
+        stored = self._cached(ticker) if self.cache and not self.refresh else None
         if self.offline or self.source is None:
             if stored is None:
                 raise PricesMissingError(
                     [ticker],
                     f"{start:%Y-%m-%d}",
                     f"{end:%Y-%m-%d}",
-                    why="offline, and neither the snapshot nor the cache holds it",
+                    why="it is not in the offline data (neither the snapshot nor the cache holds it)",
                     hint="Check the ticker spelling, or run without --offline to download it.",
                 )
-            return stored[0].loc[start:end], "cache"
-        return self._fetch(ticker, start, end, stored), self.source.name
+            frame, cov = stored
+            if not cov.covers(start, end):
+                self.notes.append(
+                    f"{ticker}: offline, the cache covers {cov.start}..{cov.end} only "
+                    f"(asked {start:%Y-%m-%d}..{end:%Y-%m-%d})"
+                )
+            return frame.loc[start:end], "cache"
+        return self._fetch(ticker, start, end, stored)
 
-    def _fetch(self, ticker, start, end, stored) -> pd.DataFrame:
-        frame, cov = stored if stored else (None, None)
-        pieces = [] if frame is None else [frame]
-        for lo, hi in missing_ranges(cov, start, end):
+    def _cached(self, ticker: str) -> tuple[pd.DataFrame, Coverage] | None:
+        """The cache's file for ``ticker``; one that fails its checks is set aside and said so:
+        online it is downloaded again, offline the ticker fails with the reason."""
+        try:
+            return self.cache.read(ticker)
+        except CacheCorruptError as exc:
             try:
-                pieces.append(self.source.fetch(ticker, lo, hi))
-            except PricesMissingError:
+                aside = f"set aside as {self.cache.set_aside(ticker).name}"
+            except OSError as move:
+                aside = f"could not be set aside ({move.strerror or move})"
+            if self.offline or self.source is None:
+                raise CacheCorruptError(exc.path, exc.why, f"It was {aside}; run online to download it again") from None
+            self.notes.append(f"{ticker}: {exc}; {aside} and downloaded again")
+            return None
+
+    def _fetch(self, ticker, start, end, stored) -> tuple[pd.DataFrame, str]:
+        """Download what the cache lacks; the cache's record widens only over what came back,
+        and the file is rewritten only when something new came."""
+        frame, cov = stored if stored else (None, None)
+        gaps = missing_ranges(cov, start, end)
+        if not gaps:
+            return frame.loc[start:end], "cache"
+        lo, hi = (pd.Timestamp(cov.start), pd.Timestamp(cov.end)) if cov else (None, None)
+        pieces = [] if frame is None else [frame]
+        for g_lo, g_hi in gaps:
+            try:
+                got = self._download(ticker, g_lo, g_hi)
+            except DataError as exc:
                 if frame is None:
                     raise
-        merged = conform(pd.concat(pieces))
-        lo = min(start, pd.Timestamp(cov.start)) if cov else start
-        hi = max(end, pd.Timestamp(cov.end)) if cov else end
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        new = Coverage(ticker, f"{lo:%Y-%m-%d}", f"{hi:%Y-%m-%d}", self.source.name, now, len(merged))
+                self.notes.append(f"{ticker}: {exc}; the cache still covers {cov.start}..{cov.end} only")
+                continue
+            pieces.append(got)
+            if lo is not None and g_hi < lo:
+                lo = g_lo  # the data may start later than asked: a listing
+                continue
+            reached = _reached(got.index[-1], g_hi)
+            if reached < g_hi:
+                self.notes.append(
+                    f"{ticker}: {self.source.name} has prices through {reached:%Y-%m-%d} only "
+                    f"(asked through {g_hi:%Y-%m-%d}); the cache records no more than that"
+                )
+            lo, hi = (g_lo, reached) if lo is None else (lo, max(hi, reached))
+        if len(pieces) == (frame is not None):
+            return frame.loc[start:end], "cache"
+        merged = pd.concat(pieces).sort_index()
         if self.cache is not None:
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            new = Coverage(ticker, f"{lo:%Y-%m-%d}", f"{hi:%Y-%m-%d}", self.source.name, now, len(merged))
             try:
                 self.cache.write(ticker, merged, new)
             except OSError as exc:
                 self.notes.append(
-                    f"could not write {ticker} to the cache at {self.cache.root} ({exc}); "
+                    f"could not write {ticker} to the cache at {self.cache.root} ({exc.strerror or exc}); "
                     "the data was used but not kept"
                 )
-        return merged.loc[start:end]
+        return merged.loc[start:end], self.source.name
+
+    def _download(self, ticker: str, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
+        """The source's rows for ``[lo, hi]``, checked: rows outside the range dropped, copies
+        of a row merged, two different rows for one date refused, prices sanitized (so the
+        cache never stores a bad cell)."""
+        got = conform(self.source.fetch(ticker, lo, hi)).loc[lo:hi]
+        clash = duplicate_dates(got)
+        if len(clash):
+            raise DataError(
+                f"{self.source.name} returned different rows for the same date for {ticker} "
+                f"({', '.join(f'{d:%Y-%m-%d}' for d in clash[:3])}): the download is not trusted"
+            )
+        got, note = sanitize(merge_copies(got), ticker)
+        if note:
+            self.notes.append(f"{note} (in the download)")
+        got = got.dropna(how="all", subset=PRICE_FIELDS)
+        if got.empty:
+            raise PricesMissingError([ticker], f"{lo:%Y-%m-%d}", f"{hi:%Y-%m-%d}")
+        return got
+
+
+def _reached(last: pd.Timestamp, asked: pd.Timestamp) -> pd.Timestamp:
+    """How far a download reached: ``asked`` when no NYSE session follows its last row up to
+    ``asked`` (a weekend, a holiday), else the last row (a short download: the rest may come
+    later, so the cache must not claim it)."""
+    return last if len(sessions(last + pd.Timedelta(days=1), asked)) else asked
 
 
 def load_prices(
@@ -118,7 +193,7 @@ def load_prices(
         raise ValueError("refresh and offline exclude each other: a refresh downloads")
     loader = _Loader(
         snapshot if snapshot is not None else default_snapshot(),
-        cache if cache is not None else (None if offline else PriceCache()),
+        cache if cache is not None else PriceCache(),
         source if source is not None else (None if offline else YFinanceSource()),
         offline,
         refresh,

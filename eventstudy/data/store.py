@@ -8,20 +8,27 @@ adjusted only); ``adj_close`` the dividend- and split-adjusted close where a sou
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import CacheCorruptError
+from ..errors import CacheCorruptError, DataError
 
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume", "dividends", "splits"]
+PRICE_FIELDS = ["open", "high", "low", "close", "adj_close"]
+# a ticker that can name a file: no path separator, no leading dot (Yahoo: BRK-B, ^GSPC, EURUSD=X)
+TICKER = re.compile(r"\^?[A-Za-z0-9][A-Za-z0-9.=-]{0,19}")
 _META_KEY = b"eventstudy"
+TMP_SUFFIX = ".tmp"
 
 
 @dataclass(frozen=True)
@@ -41,24 +48,87 @@ class Coverage:
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with exactly :data:`PRICE_COLUMNS` as float64, sorted, unique naive dates."""
+    """The frame with exactly :data:`PRICE_COLUMNS` as float64 on naive dates, sorted. Rows that
+    repeat a date are kept: :func:`duplicate_dates` tells whether they may be merged."""
     out = frame.reindex(columns=PRICE_COLUMNS).astype("float64")
     idx = pd.DatetimeIndex(out.index)
     if idx.tz is not None:
         idx = idx.tz_localize(None)
     out.index = idx.normalize().rename("date")
-    out = out[~out.index.duplicated(keep="last")].sort_index()
-    return out
+    return out.sort_index(kind="stable")
+
+
+def duplicate_dates(frame: pd.DataFrame) -> pd.DatetimeIndex:
+    """Dates that appear on more than one row with different values (corruption: which copy is
+    right cannot be known). Identical copies of a row are not listed."""
+    repeated = frame.index.duplicated(keep=False)
+    if not repeated.any():
+        return pd.DatetimeIndex([])
+    rows = frame[repeated].reset_index()
+    distinct = rows.drop_duplicates().groupby("date").size()
+    return pd.DatetimeIndex(distinct.index[distinct > 1])
+
+
+def merge_copies(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with identical repeated rows merged into one."""
+    return frame[~frame.index.duplicated(keep="first")]
+
+
+def bad_prices(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells of the price columns that are present but not finite and positive (True), and
+    volumes that are present but not finite and non-negative."""
+    prices = frame[PRICE_FIELDS]
+    bad = prices.notna() & ~(np.isfinite(prices) & (prices > 0))
+    vol = frame["volume"]
+    bad["volume"] = vol.notna() & ~(np.isfinite(vol) & (vol >= 0))
+    return bad
+
+
+def sanitize(frame: pd.DataFrame, ticker: str) -> tuple[pd.DataFrame, str]:
+    """The frame with every bad cell (:func:`bad_prices`) set missing, so that day has no
+    return, and a note naming the ticker, the fields and the first dates ("" if none)."""
+    bad = bad_prices(frame)
+    if not bad.to_numpy().any():
+        return frame, ""
+    days = bad.index[bad.any(axis=1)]
+    fields = [c for c in bad.columns if bad[c].any()]
+    shown = ", ".join(f"{d:%Y-%m-%d}" for d in days[:3]) + (f" and {len(days) - 3} more" if len(days) > 3 else "")
+    note = (
+        f"{ticker}: {len(days)} day(s) with a non-finite or non-positive {'/'.join(fields)} ({shown}) "
+        "set missing: those days have no return"
+    )
+    return frame.mask(bad), note
+
+
+def check_ticker(ticker: str) -> str:
+    """The ticker, if it can name a file; else a :class:`DataError` (before it becomes a path)."""
+    if not isinstance(ticker, str) or not TICKER.fullmatch(ticker):
+        raise DataError(
+            f"{ticker!r} is not a ticker symbol (letters, digits, '.', '-', '=', an optional leading '^'): "
+            "it cannot name a data file"
+        )
+    return ticker
+
+
+@functools.cache
+def _file_mode() -> int:
+    """The mode a new file gets under the process umask (``mkstemp`` makes files 0600); read
+    once, as reading the umask means setting it."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_atomic(path: Path, write) -> None:
     """Call ``write(tmp_path)`` on a temp file in ``path``'s folder, then ``os.replace`` it:
-    readers see the old file or the new one, never half of one."""
+    readers see the old file or the new one, never half of one. The file gets the usual mode
+    (group-readable under the common umask), not ``mkstemp``'s private 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -81,25 +151,61 @@ def write_prices(path: Path, frame: pd.DataFrame, coverage: Coverage) -> None:
     write_table(path, prices_table(frame, coverage))
 
 
-def read_prices(path: Path) -> tuple[pd.DataFrame, Coverage]:
-    """Read a prices file and check it against its own record; never return a damaged frame."""
+def read_prices(path: Path, ticker: str | None = None) -> tuple[pd.DataFrame, Coverage]:
+    """Read a prices file and check it against its own record and its name (``ticker``, else
+    the file's stem); never return a damaged frame. Every failed check raises
+    :class:`CacheCorruptError` saying what is wrong."""
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise CacheCorruptError(path, f"parquet cannot be read ({exc})") from exc
-    raw = (table.schema.metadata or {}).get(_META_KEY)
+    coverage = _coverage(path, (table.schema.metadata or {}).get(_META_KEY))
+    expected = ticker or path.stem
+    if coverage.ticker != expected:
+        raise CacheCorruptError(path, f"it holds the prices of {coverage.ticker!r}, not of {expected!r}")
+    frame = table.to_pandas()
+    if "date" not in frame.columns or not pd.api.types.is_datetime64_any_dtype(frame["date"]):
+        raise CacheCorruptError(path, "it has no date column")
+    frame = frame.set_index("date")
+    missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
+    if missing or len(frame) != coverage.rows:
+        raise CacheCorruptError(
+            path, f"it holds {len(frame)} rows (its record says {coverage.rows}), missing columns {missing}"
+        )
+    try:
+        out = conform(frame)
+    except (TypeError, ValueError) as exc:
+        raise CacheCorruptError(path, f"a price column is not numeric ({exc})") from exc
+    _check_dates(path, frame.index, coverage)
+    return out, coverage
+
+
+def _coverage(path: Path, raw: bytes | None) -> Coverage:
     if raw is None:
         raise CacheCorruptError(path, "it carries no eventstudy coverage record")
     try:
         coverage = Coverage(**json.loads(raw))
+        lo, hi = pd.Timestamp(coverage.start), pd.Timestamp(coverage.end)
     except (TypeError, ValueError) as exc:
         raise CacheCorruptError(path, f"its coverage record is unreadable ({exc})") from exc
-    frame = table.to_pandas()
-    if "date" in frame.columns:
-        frame = frame.set_index("date")
-    missing = set(PRICE_COLUMNS) - set(frame.columns)
-    if missing or len(frame) != coverage.rows:
+    if not isinstance(coverage.rows, int) or lo > hi:
+        raise CacheCorruptError(path, f"its coverage record is inconsistent ({coverage})")
+    return coverage
+
+
+def _check_dates(path: Path, dates: pd.Index, coverage: Coverage) -> None:
+    """Dates present, in order, each once, inside the range the record claims."""
+    if dates.isna().any():
+        raise CacheCorruptError(path, "a row has no date")
+    if dates.has_duplicates:
+        dup = dates[dates.duplicated()]
+        raise CacheCorruptError(path, f"{len(dup)} date(s) appear more than once (first {dup[0]:%Y-%m-%d})")
+    if not dates.is_monotonic_increasing:
+        raise CacheCorruptError(path, "its dates are not in order")
+    lo, hi = pd.Timestamp(coverage.start), pd.Timestamp(coverage.end)
+    if len(dates) and (dates[0] < lo or dates[-1] > hi):
         raise CacheCorruptError(
-            path, f"it holds {len(frame)} rows (record says {coverage.rows}), missing {sorted(missing)}"
+            path,
+            f"it holds rows from {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}, outside the "
+            f"{coverage.start}..{coverage.end} its record covers",
         )
-    return conform(frame), coverage
