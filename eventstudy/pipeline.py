@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from . import calendar, claims, dollars, marketvalue
+from . import calendar, claims, dollars, marketvalue, quality
 from .benchmarks import benchmark_returns
 from .data import PriceCache, load_market_data
 from .data.loader import MarketData
@@ -68,7 +68,15 @@ def run_study(
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
     returns, basis = session_returns(data.prices.frames, start, end)
     _check_event_in_data(event.date, returns)
-    fitted = [f for f in firms if f in returns]
+    flags = quality.price_flags(
+        {f: data.prices.frames[f] for f in firms if f in data.prices.frames},
+        returns.index,
+        study.quality.no_trading_days,
+    )
+    screened = quality.excluded_by(flags, study.quality)
+    fitted = [f for f in firms if f in returns and f not in screened]
+    if not fitted:
+        raise NoFirmsLeftError({**left_out, **data.prices.failed, **screened})
     span_note = _span_note(returns[fitted], start, end)
     mv, share_info = _market_values(data, returns, primary_of, companies, fitted, event.date)
     runs = {
@@ -78,9 +86,15 @@ def run_study(
     main = runs[study.benchmark][0]
     if main.events.empty:
         fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))
-        raise NoFirmsLeftError({**left_out, **data.prices.failed, **fit_failed}, span_note)
+        raise NoFirmsLeftError({**left_out, **data.prices.failed, **screened, **fit_failed}, span_note)
     notes = (event.note, span_note, *data.prices.notes)
-    return _assemble(study, event, main, runs, groups, data, returns, basis, mv, fitted, share_info, left_out, notes)
+    early = {
+        **{t: ("universe", why) for t, why in left_out.items()},
+        **{t: ("quality", w) for t, w in screened.items()},
+    }
+    return _assemble(
+        study, event, main, runs, groups, data, returns, basis, mv, fitted, share_info, early, notes, flags
+    )
 
 
 def run_windows(study: Study) -> tuple[Window, ...]:
@@ -169,7 +183,7 @@ def _estimate(study, returns, firms, groups, date, data, bench, mv, primary_of, 
     return result, (market, regressors), info
 
 
-def _assemble(study, event, main, runs, groups, data, returns, basis, mv_all, fitted, share_info, left_out, notes):
+def _assemble(study, event, main, runs, groups, data, returns, basis, mv_all, fitted, share_info, early, notes, flags):
     days = returns.index
     pos = days.get_loc(event.date)
     mv = mv_all[fitted]
@@ -181,7 +195,7 @@ def _assemble(study, event, main, runs, groups, data, returns, basis, mv_all, fi
     totals = dollars.group_totals(effects, groups, share_info)
     path_after = returns.iloc[pos + 1 : pos + 1 + study.path.end][mv.columns].T
     path_after.columns = range(1, len(path_after.columns) + 1)
-    excluded = _excluded(left_out, data, main)
+    excluded = _excluded(early, data, main)
     why = dict(zip(excluded.ticker, excluded.reason, strict=True))
     ctx = claims.ClaimContext(day0, effects, totals, groups, path_after, why)
     focus, focus_note = _focus(study, main, why)
@@ -205,6 +219,7 @@ def _assemble(study, event, main, runs, groups, data, returns, basis, mv_all, fi
         constructed={b: r[2] for b, r in runs.items() if r[2] is not None},
         notes=tuple(x for x in (*notes, focus_note, *index_notes) if x),
         focus=focus,
+        flags=flags,
         firms_share=_firms_share(mv_all, mv.columns, days[pos - 1]),
     )
 
@@ -257,8 +272,10 @@ def _index_moves(study, returns, data, date, runs) -> tuple[pd.DataFrame, list[s
     return frame, notes
 
 
-def _excluded(left_out, data, main: EventStudyResult) -> pd.DataFrame:
-    rows = [(t, "universe", why) for t, why in left_out.items()]
+def _excluded(early: dict[str, tuple[str, str]], data, main: EventStudyResult) -> pd.DataFrame:
+    """Every ticker left out, with the stage (universe, quality, data, estimation...) and why;
+    ``early``: ticker → (stage, why) for those left out before the data were loaded or fitted."""
+    rows = [(t, stage, why) for t, (stage, why) in early.items()]
     rows += [(t, "data", why) for t, why in data.prices.failed.items()]
     rows += [(r.ticker, r.stage, r.reason) for r in main.excluded.itertuples()]
     return pd.DataFrame(rows, columns=["ticker", "stage", "reason"])

@@ -33,7 +33,9 @@ COLUMNS = {
     "shares.csv": "firm, shares, flag (filed / filed after / filed, undated / implied, 2026 / none), classes, "
     "price_basis",
     "claims.csv": "id, article, says, window (the span judged), computed, verdict, reason",
-    "excluded.csv": "ticker, stage, reason",
+    "excluded.csv": "ticker, stage (universe, quality, data, estimation, ...), reason",
+    "flags.csv": "ticker, kind (split_jump: a move by a split ratio, no split recorded; no_trading: a stretch "
+    "without volume or price), first, last (dates), detail",
     "provenance.csv": "ticker, origin (snapshot / cache / yfinance), return_basis",
     "benchmark_days.csv": "benchmark, date, ret (constructed index return), n_firms (members that day)",
 }
@@ -58,7 +60,7 @@ def write_results(results: StudyResults, out: Path) -> None:
     _csv(_long(results, "car"), out / "car.csv")
     _csv(_long(results, "tests"), out / "tests.csv")
     _csv(_long(results, "ar"), out / "ar_path.csv")
-    for name in ("effects", "totals", "shares", "claims", "excluded", "provenance"):
+    for name in ("effects", "totals", "shares", "claims", "excluded", "provenance", "flags"):
         _csv(getattr(results, name), out / f"{name}.csv")
     if results.constructed:
         days = pd.concat({b: c.days for b, c in results.constructed.items()}, names=["benchmark", "date"])

@@ -196,6 +196,24 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         md(res.excluded) if len(res.excluded) else "None.",
         "",
+        "## Data-quality flags",
+        "",
+        "Price series that may not be what they seem: a move by a split ratio with no split recorded, or a "
+        f"stretch of at least {s.quality.no_trading_days} sessions without trading. "
+        + (
+            f"Firms with a flag of kind {', '.join(s.quality.exclude)} are excluded (`[quality] exclude`)."
+            if s.quality.exclude
+            else "They are kept; `[quality] exclude` in the study file excludes them."
+        ),
+        "",
+        md(
+            res.flags.assign(
+                first=res.flags["first"].dt.strftime("%Y-%m-%d"), last=res.flags["last"].dt.strftime("%Y-%m-%d")
+            )
+        )
+        if len(res.flags)
+        else "None.",
+        "",
         "## Limitations",
         "",
         *_limitations(res),

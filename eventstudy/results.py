@@ -9,6 +9,7 @@ import pandas as pd
 
 from .dollars import TOTALS_COLUMNS
 from .models import Model
+from .quality import COLUMNS as FLAG_COLUMNS
 from .tables import stars, text_table
 from .windows import DAY0, Window
 
@@ -108,6 +109,7 @@ class StudyResults(_SummaryStr):
     - ``prices``: the firms' OHLC around the event (``ticker, date, day, open, high, low, close``);
     - ``fit_data``: ``ticker, date, day, ret, mkt`` over the estimation window and path;
     - ``constructed``: per constructed benchmark, how it was made (members per day, left out).
+    - ``flags``: data-quality flags of the firms' prices (:mod:`eventstudy.quality`).
     """
 
     study: object
@@ -129,6 +131,7 @@ class StudyResults(_SummaryStr):
     notes: tuple[str, ...] = ()
     focus: str = ""
     firms_share: float = float("nan")
+    flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS))
 
     def __repr__(self) -> str:
         return f"StudyResults({self.study.name!r}, firms={len(self.main.events)}, claims={len(self.claims)})"
@@ -190,6 +193,11 @@ class StudyResults(_SummaryStr):
                 {"mv_raw": ",.1f", "mv_abnormal": ",.1f"},
             ),
         ]
+        if len(self.flags):
+            parts += [
+                "\nData-quality flags (see the report)",
+                *(f"{f.ticker}: {f.detail}" for f in self.flags.itertuples()),
+            ]
         if len(self.excluded):
             parts += [f"\nExcluded or incomplete: {len(self.excluded)} (see the report)"]
         return "\n".join(p for p in parts if p)

@@ -25,6 +25,8 @@ from .calendar import offset_of, roll_event_date
 from .claims import DIRECTIONS, FALL_ALIASES, METRICS, RULE_FALL_ALIASES, RULES
 from .errors import CalendarError, StudyFileError
 from .models import MODELS
+from .quality import KINDS as QUALITY_KINDS
+from .quality import QualitySpec
 from .windows import Window, event_grid
 
 ANALYSES_DIR = Path(__file__).resolve().parent.parent / "analyses"
@@ -115,6 +117,7 @@ class Study:
     description: str = ""
     window_dates: dict[str, str] = field(default_factory=dict)
     report: ReportSpec = field(default_factory=ReportSpec)
+    quality: QualitySpec = field(default_factory=QualitySpec)
     overrides: tuple[str, ...] = ()
 
     @property
@@ -312,6 +315,11 @@ def _report(r: _Reader) -> ReportSpec:
     )
 
 
+def _quality(r: _Reader) -> QualitySpec:
+    r.unknown({"no_trading_days", "exclude"})
+    return QualitySpec(r.get("no_trading_days", int, QualitySpec.no_trading_days), r.strings("exclude"))
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_bytes().decode("utf-8")
@@ -331,7 +339,7 @@ def load_study(name_or_path: str | Path) -> Study:
     path = find_study(name_or_path)
     problems: list[tuple[str, str]] = []
     top = _Reader(problems, _read(path))
-    top.unknown({"study", "model", "groups", "claims", "benchmarks", "report"})
+    top.unknown({"study", "model", "groups", "claims", "benchmarks", "report", "quality"})
     s, m = top.table("study"), top.table("model", required=False)
     s.unknown({"name", "title", "event_date", "label", "description"})
     m.unknown({"name", "benchmark", "estimation", "windows", "path", "min_estimation_obs", "indices", "sensitivity"})
@@ -368,6 +376,7 @@ def load_study(name_or_path: str | Path) -> Study:
         description=s.get("description", str, ""),
         window_dates=dates,
         report=_report(top.table("report", required=False)),
+        quality=_quality(top.table("quality", required=False)),
     )
     problems += check(study, partial=partial)
     if problems:
@@ -431,6 +440,12 @@ def check(study: Study, partial: bool = False) -> list[tuple[str, str]]:
     for g in rep.colour_groups:
         if g not in study.groups:
             fail("report.colour_groups", f"unknown group {g!r}")
+    q = study.quality
+    if not isinstance(q.no_trading_days, int) or q.no_trading_days < 2:
+        fail("quality.no_trading_days", f"must be a number of sessions of at least 2, got {q.no_trading_days!r}")
+    for kind in q.exclude:
+        if kind not in QUALITY_KINDS:
+            fail("quality.exclude", f"unknown kind of flag {kind!r} (known: {', '.join(QUALITY_KINDS)})")
     return problems
 
 
