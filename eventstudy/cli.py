@@ -111,9 +111,10 @@ def _cmd_run(a) -> int:
         )
     except (ValueError, StudyFileError) as exc:
         raise UsageError(f"--model/--estimation/--window: {exc}") from None
+    plan = report.plan_output(study, a.out)  # a bad --out fails now, not after the analysis
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
     res = run_study(study, offline=a.offline, refresh=a.refresh, progress=_progress(a.quiet), **kwargs)
-    path = report.write(res, a.out, a.out / "figures" if a.out else None)
+    path = report.write(res, plan)
     if not a.quiet:
         print(res.summary())
         print(f"\nreport: {path}")

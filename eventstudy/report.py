@@ -5,13 +5,17 @@ Output is deterministic: figures carry no timestamps or versions, CSVs fixed pre
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import figures
+from .outputs import JOURNAL, check_writable, output_set
 from .results import StudyResults
+from .study import ANALYSES_DIR
 from .tables import markdown_table
 from .windows import DAY0
 
@@ -125,21 +129,43 @@ def _market_line(model: str, params: pd.Series) -> tuple[float, float] | None:
     return lines[model](params) if model in lines else None
 
 
-def write(results: StudyResults, out: Path | None = None, fig_dir: Path | None = None) -> Path:
-    """Write results, figures and REPORT.md; returns the report's path."""
+@dataclass(frozen=True)
+class OutputPlan:
+    """Where a run writes: ``out`` holds REPORT.md and results/, ``figures`` the figures."""
+
+    out: Path
+    figures: Path
+
+
+def plan_output(study, out: Path | None = None, fig_dir: Path | None = None) -> OutputPlan:
+    """The run's output folders, checked writable before any analysis. By default the study's
+    own folder; the figures of a study in the repository's ``analyses/`` go to the top-level
+    ``figures/<name>/`` (committed there), of any other study beside its report."""
+    out = Path(out) if out is not None else study.folder
+    if fig_dir is None:
+        shipped = study.folder.resolve().parent == ANALYSES_DIR.resolve() and out == study.folder
+        fig_dir = ROOT / "figures" / study.name if shipped else out / "figures"
+    plan = OutputPlan(out, Path(fig_dir))
+    check_writable(plan.out, "the output folder")
+    check_writable(plan.figures, "the figure folder")
+    return plan
+
+
+def write(results: StudyResults, out: Path | OutputPlan | None = None, fig_dir: Path | None = None) -> Path:
+    """Write results, figures and REPORT.md as one set (see :mod:`.outputs`: a run killed while
+    writing leaves the previous set whole); returns the report's path."""
     from .report_text import render
 
-    out = out or results.study.folder
-    fig_dir = fig_dir or ROOT / "figures" / results.study.name
-    write_results(results, out / "results")
-    paths = write_figures(results, fig_dir)
-    rel = {k: Path(_relpath(p, out)) for k, p in paths.items()}
-    report = out / "REPORT.md"
-    report.write_text(render(results, rel, markdown_table))
+    plan = out if isinstance(out, OutputPlan) else plan_output(results.study, out, fig_dir)
+    report = plan.out / "REPORT.md"
+    targets = {"results": plan.out / "results", "report": report, "figures": plan.figures}
+    with output_set(targets, plan.out / JOURNAL) as staged:
+        write_results(results, staged["results"])
+        made = write_figures(results, staged["figures"])
+        rel = {k: Path(_relpath(plan.figures / p.name, plan.out)) for k, p in made.items()}
+        staged["report"].write_text(render(results, rel, markdown_table))
     return report
 
 
 def _relpath(path: Path, start: Path) -> str:
-    import os
-
     return os.path.relpath(path, start).replace(os.sep, "/")

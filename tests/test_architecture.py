@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "eventstudy"
-CORE = ["windows.py", "models.py", "abnormal.py", "inference.py", "engine.py", "results.py", "tables.py", "quality.py", "returns.py"]
+CORE = [
+    "windows.py",
+    "models.py",
+    "abnormal.py",
+    "inference.py",
+    "engine.py",
+    "results.py",
+    "tables.py",
+    "quality.py",
+    "returns.py",
+]
 
 
 def _imports(path: Path) -> set[str]:
