@@ -1,7 +1,8 @@
 """Command line: ``eventstudy run|list|fetch|show|snapshot``. The only module that prints.
 
-Exit codes: 0 success, 1 an analysis or data error, 2 a usage error. Errors go to stderr
-without a traceback unless ``--verbose``.
+Exit codes: 0 success, 1 an analysis, data or disk error, 2 a usage error, 3 an internal
+error (a bug), 130 interrupted. Errors go to stderr as one message of ours, without a
+traceback unless ``--verbose``.
 """
 
 from __future__ import annotations
@@ -194,3 +195,20 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"eventstudy: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the disk said no: a full disk, a folder we may not write
+        if args.verbose:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"eventstudy: error:{where}: {exc.strerror or exc}; the previous outputs are unchanged", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("eventstudy: interrupted; the previous outputs and the cache are unchanged", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug of ours: say so in one line, the traceback under --verbose
+        if args.verbose:
+            raise
+        print(
+            f"eventstudy: internal error ({type(exc).__name__}: {exc}); please report it with the output of --verbose",
+            file=sys.stderr,
+        )
+        return 3

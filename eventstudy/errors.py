@@ -12,18 +12,19 @@ class DataError(EventStudyError):
 
 
 class PricesMissingError(DataError):
-    """A source returned no rows for some tickers."""
+    """A source returned no rows for some tickers; ``reason`` is the message without the
+    tickers (the same for every ticker that failed alike, so a list of failures groups them)."""
 
     def __init__(self, tickers: list[str], start: object, end: object, why: str = "", hint: str | None = None) -> None:
         self.tickers = list(tickers)
-        names = ", ".join(self.tickers)
         why = why or "the source returned an empty frame (unknown or delisted ticker, or no network)"
         hint = (
             "Check the ticker spelling, or run offline from the committed snapshot (--offline)."
             if hint is None
             else hint
         )
-        super().__init__(f"no prices for {names} between {start} and {end}: {why}. {hint}".rstrip())
+        self.reason = f"no prices between {start} and {end}: {why}. {hint}".rstrip()
+        super().__init__(f"no prices for {', '.join(self.tickers)} between {start} and {end}: {why}. {hint}".rstrip())
 
 
 class DownloadError(DataError):

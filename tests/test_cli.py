@@ -111,7 +111,43 @@ def test_fetch_refuses_quietly_without_network(tmp_path, capsys, monkeypatch):
 
     code = main(["fetch", str(study_file(tmp_path)), "--refresh", "--quiet", "--cache-dir", str(tmp_path / "c")])
     err = capsys.readouterr().err
-    assert code == 1 and "no firm is left" in err and "no prices for NVDA" in err
+    assert code == 1 and "no firm is left" in err and "MSFT, NVDA, SPY: no prices between" in err
+
+
+def _noisy_offline_download(*args, **kwargs):
+    """What yfinance does without a network: log, warn and print, then return an empty frame."""
+    import logging
+    import warnings
+
+    import pandas as pd
+
+    log = logging.getLogger("yfinance")
+    log.error("Cookie/crumb fetch failed (DNSError), continuing without crumb")
+    warnings.warn("The inplace keyword in DataFrame.rename is deprecated", FutureWarning, stacklevel=1)
+    print("\n1 Failed download:")
+    log.error(
+        f"['{args[0]}']: DNSError('Failed to perform, curl: (6) Could not resolve host: query2.finance.yahoo.com. "
+        "See https://curl.se/libcurl/c/libcurl-errors.html first for more details.')"
+    )
+    return pd.DataFrame()
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_without_network_yfinance_noise_becomes_one_line_of_ours(tmp_path, capfd, monkeypatch, quiet):
+    import yfinance as yf
+
+    from .test_errors import study_file
+
+    monkeypatch.setattr(yf, "download", _noisy_offline_download)
+    argv = ["run", str(study_file(tmp_path)), "--refresh", "--cache-dir", str(tmp_path / "c")]
+    code = main(argv + (["--quiet"] if quiet else []))
+    out, err = capfd.readouterr()
+    assert code == 1 and out == ""
+    assert err.splitlines() == [
+        "eventstudy: error: no firm is left to study, every one was excluded: MSFT, NVDA, SPY: no prices between "
+        "2024-01-25 and 2025-01-30: no network: yfinance could not reach Yahoo (Could not resolve host: "
+        "query2.finance.yahoo.com). Check the network, or run --offline."
+    ]
 
 
 def test_default_run_downloads_only_what_the_snapshot_lacks(tmp_path, capsys, monkeypatch):
@@ -130,7 +166,7 @@ def test_default_run_downloads_only_what_the_snapshot_lacks(tmp_path, capsys, mo
     path = study_file(tmp_path, tickers='["NVDA", "NEWCO"]')
     assert main(["run", str(path), "--quiet", "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "o")]) == 0
     assert asked == ["NEWCO"]
-    assert "no prices for NEWCO" in (tmp_path / "o" / "REPORT.md").read_text()
+    assert "| NEWCO | data | no prices between 2024-01-25 and 2025-01-30" in (tmp_path / "o" / "REPORT.md").read_text()
 
 
 def test_offline_run_never_downloads(tmp_path, monkeypatch):
@@ -145,3 +181,26 @@ def test_offline_run_never_downloads(tmp_path, monkeypatch):
     path = study_file(tmp_path, tickers='["NVDA", "NEWCO"]')
     assert main(["run", str(path), "--offline", "--quiet", "--out", str(tmp_path / "o")]) == 0
     assert "unknown ticker" in (tmp_path / "o" / "REPORT.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "fault, code, message",
+    [
+        (ZeroDivisionError("float division by zero"), 3, "internal error (ZeroDivisionError: float division by zero)"),
+        (KeyboardInterrupt(), 130, "interrupted; the previous outputs and the cache are unchanged"),
+        (OSError(28, "No space left on device", "/x/REPORT.md"), 1, "/x/REPORT.md: No space left on device"),
+    ],
+    ids=["bug", "interrupt", "disk"],
+)
+def test_every_failure_is_one_line_of_ours_with_its_exit_code(tmp_path, capsys, monkeypatch, fault, code, message):
+    import eventstudy.pipeline as pipeline
+
+    from .test_errors import study_file
+
+    def fail(*a, **k):
+        raise fault
+
+    monkeypatch.setattr(pipeline, "run_study", fail)
+    assert main(["run", str(study_file(tmp_path)), "--offline"]) == code
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err

@@ -19,6 +19,7 @@ from eventstudy.data.store import Coverage, read_prices, write_prices
 from eventstudy.errors import (
     CacheCorruptError,
     ChecksumError,
+    DataError,
     DownloadError,
     PricesMissingError,
     RateLimitError,
@@ -363,3 +364,28 @@ def test_share_counts_from_yfinance(monkeypatch):
     assert list(got.index) == [T("2024-11-20"), T("2025-01-02")] and list(got) == [24.50e9, 24.48e9]
     with pytest.raises(PricesMissingError, match="no share counts"):
         YFinanceSource().shares("SPY", T("2024-11-01"), T("2025-01-31"))
+
+
+@pytest.mark.parametrize(
+    "line, why",
+    [
+        ("prices/NVDA.parquet 1234", "line 2 is malformed"),
+        ("prices/NVDA.parquet " + "0" * 64 + " many a b c", "line 2"),
+    ],
+)
+def test_a_damaged_manifest_line_is_named(tmp_path, line, why):
+    shutil.copytree(SNAPSHOT_DIR, tmp_path / "snap")
+    manifest = tmp_path / "snap" / "MANIFEST"
+    lines = manifest.read_text().splitlines()
+    manifest.write_text("\n".join([lines[0], line, *lines[2:]]) + "\n")
+    with pytest.raises(DataError, match=f"MANIFEST: {why} .*expected 'path sha256 rows first last source'"):
+        Snapshot(tmp_path / "snap")
+
+
+def test_an_altered_snapshot_file_says_how_to_restore_it(tmp_path):
+    shutil.copytree(SNAPSHOT_DIR, tmp_path / "snap")
+    target = tmp_path / "snap" / "prices" / "NVDA.parquet"
+    target.write_bytes(target.read_bytes()[:-1] + b"\0")
+    with pytest.raises(ChecksumError, match="restore it .*git checkout -- eventstudy/data/snapshot") as err:
+        Snapshot(tmp_path / "snap").prices("NVDA")
+    assert "fetch again" not in str(err.value)

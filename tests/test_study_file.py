@@ -216,6 +216,25 @@ def test_unreadable_and_binary_study_files_name_the_file(tmp_path):
         load_study(path)
 
 
+def test_a_study_file_we_may_not_read_is_named(tmp_path, monkeypatch):
+    """As root permission bits do not stop a read, so the refusal is made at the boundary."""
+    path = tmp_path / "p" / "study.toml"
+    path.parent.mkdir()
+    path.write_text("[study]\n")
+    real = type(path).read_bytes
+
+    def denied(self):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(type(path), "read_bytes", denied)
+    with pytest.raises(
+        StudyFileError, match=f"{re.escape(str(path))}: field '\\(file\\)': cannot be read \\(Permission denied\\)"
+    ):
+        load_study(path)
+
+
 def test_claim_window_may_be_written_with_spaces(tmp_path):
     study = load_study(write(tmp_path, edited(**{"claims.1.window": "[0, 2]"})))
     assert study.claims[1].window == "[0,+2]"

@@ -205,7 +205,7 @@ def load_prices(
         try:
             frames[ticker], origin[ticker] = loader.one(ticker, start, end)
         except DataError as exc:
-            failed[ticker] = str(exc)
+            failed[ticker] = getattr(exc, "reason", str(exc))
         if progress:
             progress(i + 1, len(unique), ticker)
     return PriceData(frames, origin, failed, tuple(loader.notes))

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import ChecksumError, DataError
+from ..errors import CacheCorruptError, ChecksumError, DataError
 from .store import PRICE_COLUMNS, Coverage, read_prices, write_prices, write_table
 
 SNAPSHOT_DIR = Path(__file__).with_name("snapshot")
@@ -33,6 +34,10 @@ MANIFEST = "MANIFEST"
 FETCHED_AT = "2026-05-31"
 # the range the stock files were cut to (a listing may start later)
 STOCK_RANGE = ("2023-10-02", "2025-06-30")
+RESTORE = (
+    "The committed snapshot is damaged: restore it (`git checkout -- eventstudy/data/snapshot`, or reinstall "
+    "the package), or rebuild it with `eventstudy snapshot --from DIR`"
+)
 TABLES = ("companies", "shares_outstanding", "market_values_2026", "ff3", "ff5", "mom", "closes")
 
 
@@ -61,7 +66,7 @@ class Snapshot:
         manifest = self.root / MANIFEST
         if not manifest.is_file():
             raise DataError(f"no snapshot MANIFEST in {self.root}; rebuild it with `eventstudy snapshot`")
-        self.entries = {e.path: e for e in (ManifestEntry(*_split(line)) for line in _lines(manifest))}
+        self.entries = {e.path: e for e in (ManifestEntry(*_split(manifest, n, line)) for n, line in _lines(manifest))}
         self._verified: set[str] = set()
 
     def __repr__(self) -> str:
@@ -80,23 +85,38 @@ class Snapshot:
             if entry is None or not path.is_file():
                 raise DataError(f"{rel} is not in the snapshot at {self.root}")
             if sha256(path) != entry.sha256:
-                raise ChecksumError(path, "its sha256 differs from the MANIFEST (the file was altered)")
+                raise ChecksumError(path, "its sha256 differs from the MANIFEST (the file was altered)", RESTORE)
             self._verified.add(rel)
         return path
 
     def prices(self, ticker: str) -> tuple[pd.DataFrame, Coverage]:
-        return read_prices(self._checked(f"prices/{ticker}.parquet"))
+        try:
+            return read_prices(self._checked(f"prices/{ticker}.parquet"), ticker)
+        except ChecksumError:
+            raise
+        except CacheCorruptError as exc:
+            raise CacheCorruptError(exc.path, exc.why, RESTORE) from None
 
     def table(self, name: str) -> pd.DataFrame:
         return pd.read_parquet(self._checked(f"tables/{name}.parquet"))
 
 
-def _lines(path: Path) -> list[str]:
-    return [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+def _lines(path: Path) -> list[tuple[int, str]]:
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} cannot be read ({exc}). {RESTORE}.") from None
+    return [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip() and not ln.startswith("#")]
 
 
-def _split(line: str) -> list:
-    path, digest, rows, first, last, source = line.split(maxsplit=5)
+def _split(manifest: Path, n: int, line: str) -> list:
+    parts = line.split(maxsplit=5)
+    if len(parts) != 6 or not parts[2].isdigit() or not re.fullmatch(r"[0-9a-f]{64}", parts[1]):
+        raise DataError(
+            f"{manifest}: line {n} is malformed ({line[:80]!r}): expected 'path sha256 rows first last source'. "
+            f"{RESTORE}."
+        )
+    path, digest, rows, first, last, source = parts
     return [path, digest, int(rows), first, last, source]
 
 

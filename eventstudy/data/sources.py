@@ -7,8 +7,13 @@ raises a :class:`~eventstudy.errors.DataError` that names the ticker.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import re
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 import pandas as pd
@@ -26,6 +31,53 @@ _YF_COLUMNS = {
     "Dividends": "dividends",
     "Stock Splits": "splits",
 }
+
+
+# how yfinance says it found no network, most specific first
+_NO_NETWORK = (r"Could not resolve host: [\w.-]+", r"Connection refused", r"Network is unreachable", r"DNSError")
+
+
+def _no_network(said: str) -> str:
+    return next((m.group(0) for p in _NO_NETWORK if (m := re.search(p, said))), "")
+
+
+class _Heard(logging.Handler):
+    """Collects what yfinance logs during one call (it logs failures instead of raising)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.lines.extend(ln.strip() for ln in record.getMessage().splitlines() if ln.strip())
+
+    def said(self) -> str:
+        """yfinance's last complaint, on one line ("" if it said nothing)."""
+        if not self.lines:
+            return ""
+        line = re.sub(r"^\[[^\]]*\]:\s*", "", self.lines[-1])  # "['NVDA']: DNSError(...)"
+        line = re.sub(r"\.? See https?://\S+.*", "", line)
+        return line if len(line) <= 200 else line[:197] + "..."
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[_Heard]:
+    """Nothing yfinance (or pandas inside it) logs, warns or prints reaches the user; what it
+    logged is kept, so a failure can quote it in one line of ours."""
+    logger, heard = logging.getLogger("yfinance"), _Heard()
+    saved = logger.handlers[:], logger.propagate
+    logger.handlers, logger.propagate = [heard], False
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
+            warnings.simplefilter("ignore")
+            yield heard
+    finally:
+        logger.handlers, logger.propagate = saved
 
 
 class PriceSource(Protocol):
@@ -69,6 +121,7 @@ class YFinanceSource:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.retries, self.backoff, self.timeout, self._sleep = retries, backoff, timeout, sleep
+        self._no_network = ""  # what yfinance said when it last found no network
 
     def _get_response(self, kind: str, ticker: str, start: pd.Timestamp, end: pd.Timestamp):
         """The one place that talks to Yahoo: ``kind`` is ``prices`` or ``shares``."""
@@ -88,7 +141,8 @@ class YFinanceSource:
         )
 
     def _call(self, kind: str, ticker: str, start: pd.Timestamp, end: pd.Timestamp):
-        """:meth:`_get_response` with bounded retries and exponential backoff."""
+        """:meth:`_get_response` with bounded retries and exponential backoff, yfinance kept
+        quiet: the answer, and yfinance's last complaint on one line ("" if none)."""
         from yfinance.exceptions import YFRateLimitError
 
         last: Exception | None = None
@@ -96,7 +150,9 @@ class YFinanceSource:
             if attempt:
                 self._sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                return self._get_response(kind, ticker, start, end)
+                with _quiet() as heard:
+                    answer = self._get_response(kind, ticker, start, end)
+                return answer, heard.said()
             except (YFRateLimitError, OSError, TimeoutError, ValueError, RuntimeError) as exc:
                 last = exc
         tries = self.retries + 1
@@ -110,16 +166,23 @@ class YFinanceSource:
         ) from last
 
     def fetch(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        frame = parse_yfinance_frame(self._call("prices", ticker, start, end), ticker)
+        raw, said = self._call("prices", ticker, start, end)
+        frame = parse_yfinance_frame(raw, ticker)
         if frame.empty:
-            raise PricesMissingError([ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}")
+            a, b = f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}"
+            self._no_network = _no_network(said) or self._no_network
+            if self._no_network:  # yfinance then blames the ticker ("possibly delisted") for a while
+                why = f"no network: yfinance could not reach Yahoo ({self._no_network})"
+                raise PricesMissingError([ticker], a, b, why=why, hint="Check the network, or run --offline.")
+            why = f"yfinance returned an empty frame ({said})" if said else ""
+            raise PricesMissingError([ticker], a, b, why=why)
         return frame
 
     def shares(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
         """Shares outstanding over time as Yahoo reports them (``Ticker.get_shares_full``), by
         naive date, last report of a day kept. Yahoo has no such series for some tickers (ETFs,
         indices, some ADRs): that is a :class:`PricesMissingError` naming the ticker."""
-        raw = self._call("shares", ticker, start, end)
+        raw, _ = self._call("shares", ticker, start, end)
         if raw is None or len(raw) == 0:
             raise PricesMissingError(
                 [ticker], f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}", why="Yahoo reports no share counts for it"
