@@ -44,7 +44,11 @@ def check_writable(folder: Path, what: str) -> None:
             break
         probe = probe.parent
     if not probe.is_dir():
-        raise OutputError(f"{what} {folder} cannot be a folder: {probe} is a file")
+        raise OutputError(
+            f"{what} {folder} is a file, not a folder"
+            if probe == folder
+            else f"{what} {folder} cannot be made: {probe} is a file"
+        )
     try:
         fd, tmp = tempfile.mkstemp(prefix=".eventstudy-probe-", dir=probe)
         os.close(fd)

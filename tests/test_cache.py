@@ -339,3 +339,24 @@ def test_whatever_prices_are_read_every_return_is_finite(tmp_path, closes, divid
     hit = bad | np.r_[False, bad[:-1]]
     assert ret.X[hit].isna().all()
     assert bool(got.notes) == bool(bad.any())
+
+
+def test_a_data_note_reaches_the_summary_and_the_report(tmp_path, monkeypatch):
+    from eventstudy import report
+    from eventstudy.data import default_snapshot
+    from eventstudy.pipeline import run_study
+
+    from .test_errors import study_file
+
+    frame, cov = default_snapshot().prices("NVDA")
+    frame = frame.copy()
+    frame.loc["2024-11-05", "close"] = np.inf
+    cache = PriceCache(tmp_path / "cache")
+    cache.write("NVDX", frame, Coverage("NVDX", cov.start, cov.end, "test", cov.fetched_at, cov.rows))
+    monkeypatch.setenv("EVENTSTUDY_CACHE", str(cache.root))
+    res = run_study(study_file(tmp_path, tickers='["NVDX", "MSFT"]'), offline=True)
+    note = "NVDX: 1 day(s) with a non-finite or non-positive close (2024-11-05) set missing"
+    assert note in res.summary()
+    assert note in report.write(res).read_text()
+    est = res.fit_data[res.fit_data.ticker == "NVDX"].set_index("date").ret
+    assert est[["2024-11-05", "2024-11-06"]].isna().all() and est.dropna().gt(-0.5).all()

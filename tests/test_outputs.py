@@ -139,9 +139,9 @@ def test_a_study_outside_analyses_writes_its_figures_beside_itself(tmp_path):
 
 def test_a_file_in_the_way_of_the_output_is_refused(tmp_path):
     (tmp_path / "taken").write_text("a file")
-    with pytest.raises(OutputError, match="cannot be a folder: .*taken is a file"):
+    with pytest.raises(OutputError, match="the output folder .*taken is a file, not a folder"):
         check_writable(tmp_path / "taken", "the output folder")
-    with pytest.raises(OutputError, match="cannot be a folder"):
+    with pytest.raises(OutputError, match="deeper cannot be made: .*taken is a file"):
         check_writable(tmp_path / "taken" / "deeper", "the output folder")
 
 
