@@ -26,6 +26,7 @@ class AbnormalReturns:
     n_missing: np.ndarray
     dof: np.ndarray
     est_mask: BoolArray
+    sigma: Float64Array | None = None  # σ̂_i, the residual standard deviation of each firm-event
 
     @property
     def se_car(self) -> Float64Array:
@@ -72,4 +73,4 @@ def compute(fit: ModelFit, aligned: Aligned, windows: tuple[Window, ...]) -> Abn
     for j in range(len(windows)):
         cars[:, j] = ar[:, inside[j]].sum(axis=1)
     missing = np.column_stack([(~np.isfinite(ar[:, m])).sum(axis=1) for m in inside])
-    return AbnormalReturns(ar, var_ar, tuple(windows), cars, vars_, missing, fit.dof, fit.est_mask)
+    return AbnormalReturns(ar, var_ar, tuple(windows), cars, vars_, missing, fit.dof, fit.est_mask, np.sqrt(fit.sigma2))

@@ -14,6 +14,7 @@ import pandas as pd
 from . import abnormal, models
 from ._typing import ModelName, TestName
 from .inference import (
+    ONE_DATE_TESTS,
     InvalidTestStatistic,
     Sample,
     TestStatistic,
@@ -45,27 +46,44 @@ def run_event_study(
     min_estimation_obs: int = 120,
     groups: Mapping[str, Sequence[str]] | None = None,
     tests: list[TestName] | None = None,
+    exclude_other_events: bool = True,
 ) -> EventStudyResult:
     """Estimate ARs, CARs and group tests for ``events`` (``event_id, ticker, event_date``).
 
     ``returns`` is sessions × tickers (NaN = missing, never filled), ``regressors`` sessions ×
     the model's columns (``mkt`` for the market and market-adjusted models; ``mkt_rf, smb, hml,
-    [rmw, cma | mom], rf`` for the factor models), in decimals. ``groups`` maps a group name to
-    event_ids (default: one group ``all``). A firm-event with fewer valid estimation returns
-    than ``min_estimation_obs`` is excluded with its reason.
+    [rmw, cma | mom], rf`` for the factor models), in decimals; a Series is the market
+    return. Windows may be :class:`Window` objects or ``(start, end)`` pairs. ``groups`` maps a
+    group name to event_ids (default: one group ``all``); an id that is no event is an error. A
+    firm-event with fewer valid estimation returns than ``min_estimation_obs`` is excluded with
+    its reason. With ``exclude_other_events`` (the default) a firm's estimation window leaves
+    out the days of its other events' windows and path (``n_removed`` in ``events``). When the
+    events fall on different dates, the calendar-time portfolio test and GRANK join the tests.
     """
     spec = models.get_model(model)
-    specs = get_tests(tests)
+    regressors = _as_regressors(regressors)
     missing_cols = sorted(set(spec.needs) - set(regressors.columns))
     if missing_cols:
-        raise ValueError(f"model {model!r} needs regressor columns {missing_cols}")
-    windows = tuple(windows)
+        raise ValueError(f"model {model!r} needs regressor columns {missing_cols}; got {list(regressors.columns)}")
+    events = _as_events(events)
+    estimation, path = as_window(estimation, "estimation"), as_window(path, "path")
+    windows = tuple(as_window(w) for w in windows)
     grid = event_grid(estimation, windows, path)
-    aligned, excluded = align(returns, regressors[list(spec.needs)], events, estimation=estimation, grid=grid)
+    span = Window(min(w.start for w in (*windows, path)), max(w.end for w in (*windows, path)))
+    aligned, excluded = align(
+        returns,
+        regressors[list(spec.needs)],
+        events,
+        estimation=estimation,
+        grid=grid,
+        other_events=span if exclude_other_events else None,
+    )
+    one_date = pd.DatetimeIndex(events["event_date"]).nunique() <= 1
+    specs = get_tests(tests if tests is not None else (ONE_DATE_TESTS if one_date else None))
     fit = models.fit(aligned, model=spec)
     aligned, fit, dropped = _usable(aligned, fit, min_estimation_obs)
     ab = abnormal.compute(fit, aligned, windows)
-    groups = {"all": aligned.event_ids} if groups is None else groups
+    groups = {"all": aligned.event_ids} if groups is None else _checked_groups(groups, events)
     members = {g: _kept(aligned, ids) for g, ids in groups.items()}
     return EventStudyResult(
         model=spec,
@@ -82,6 +100,52 @@ def run_event_study(
         ),
         groups=members,
     )
+
+
+def as_window(w: Window | Sequence[int], label: str = "") -> Window:
+    """A :class:`Window` from a window or a ``(start, end)`` pair of integers."""
+    if isinstance(w, Window):
+        return w
+    try:
+        start, end = w
+        if not all(isinstance(x, int | np.integer) and not isinstance(x, bool) for x in (start, end)):
+            raise TypeError
+    except (TypeError, ValueError):
+        raise TypeError(f"a window is a Window or a (start, end) pair of integers; got {w!r}") from None
+    return Window(int(start), int(end), label)
+
+
+def _as_regressors(regressors: pd.DataFrame | pd.Series) -> pd.DataFrame:
+    if isinstance(regressors, pd.Series):
+        return regressors.rename("mkt").to_frame()
+    if not isinstance(regressors, pd.DataFrame):
+        raise TypeError(
+            f"regressors must be a DataFrame of sessions × factors, or a Series; got {type(regressors).__name__}"
+        )
+    return regressors
+
+
+def _as_events(events: pd.DataFrame) -> pd.DataFrame:
+    need = ["event_id", "ticker", "event_date"]
+    if not isinstance(events, pd.DataFrame) or set(need) - set(events.columns):
+        got = list(events.columns) if isinstance(events, pd.DataFrame) else type(events).__name__
+        raise ValueError(
+            f"events must be a DataFrame with columns {need} (eventstudy.events.build_events makes one); got {got}"
+        )
+    return events
+
+
+def _checked_groups(groups: Mapping[str, Sequence[str]], events: pd.DataFrame) -> Mapping[str, Sequence[str]]:
+    known = pd.Index(events["event_id"])
+    for name, ids in groups.items():
+        ids = pd.Index(list(ids))
+        unknown = ids[~ids.isin(known)]
+        if len(unknown):
+            raise ValueError(
+                f"group {name!r} names {len(unknown)} id(s) that are no event_id of the events: "
+                f"{list(unknown[:5])} (groups list event_ids, not tickers, unless they coincide)"
+            )
+    return groups
 
 
 def _usable(aligned: Aligned, fit: models.ModelFit, need: int):
@@ -141,6 +205,7 @@ def _events_frame(aligned: Aligned, fit: models.ModelFit) -> pd.DataFrame:
             "ticker": aligned.tickers,
             "event_date": aligned.event_dates,
             "n_est": fit.n_obs,
+            "n_removed": aligned.removed if aligned.removed is not None else 0,
             "sigma": np.sqrt(fit.sigma2),
         }
     )
@@ -191,6 +256,7 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.nda
     window-independent parts are computed once per distinct set of firms; ``ranks`` (every
     firm-event's standardized ranks) once for all groups."""
     out, built = [], {}
+    span = max(w.length for w in ab.windows)
     for j, w in enumerate(ab.windows):
         r = rows[np.isfinite(ab.car[rows, j])]
         key = r.tobytes()
@@ -206,6 +272,9 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.nda
                 aligned.dates_of(view),
                 ranks[view],
                 aligned.grid,
+                None if aligned.positions is None else aligned.positions[view],
+                None if ab.sigma is None else ab.sigma[view],
+                span,
             )
         out.append(built[key].for_window(ab.car[r, j], ab.scar[r, j], aligned.in_window(w)))
     return out

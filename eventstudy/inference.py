@@ -76,16 +76,31 @@ class Sample:
     ubar: Float64Array
     positive_share: Float64Array
     days: np.ndarray | None = None
+    positions: np.ndarray | None = None
+    sigma: Float64Array | None = None
+    pairs: tuple[Float64Array, np.ndarray] | None = None
 
     @classmethod
-    def build(cls, car, scar, dof, ar, est, window, dates, ranks=None, days=None) -> Sample:
+    def build(
+        cls, car, scar, dof, ar, est, window, dates, ranks=None, days=None, positions=None, sigma=None, span=None
+    ) -> Sample:
         """A sample with its window-independent parts computed once: r̄, the group's mean AR
         on each day (AR_pt), the mean standardized rank on each day (Ū_t), and each firm's share
         of estimation days with a positive AR. ``ranks``, each firm's :func:`standardized_ranks`,
-        are computed here unless given (they depend on the firm alone, not on the group)."""
+        are computed here unless given (they depend on the firm alone, not on the group).
+
+        ``positions`` (each event's session in calendar time) and ``sigma`` (σ̂_i) serve the
+        tests of events on different dates: when the positions differ, r̄ is the
+        overlap-weighted r̄_eff of :func:`overlap_correlations` over the pairs whose windows
+        (at most ``span`` sessions long) can meet."""
         ar, est = np.asarray(ar, float), np.asarray(est, bool)
         ranks = standardized_ranks(ar) if ranks is None else np.asarray(ranks, float)
-        rbar = mean_residual_correlation(calendar_residuals(ar, est, dates)) if len(ar) > 1 else np.nan
+        pairs = None
+        if positions is not None and len(positions) > 1 and (positions != positions[0]).any():
+            pairs = overlap_correlations(ar, est, np.asarray(positions), span or int(np.sum(window)))
+            rbar = overlap_rbar(pairs, len(ar), int(np.sum(window)))
+        else:
+            rbar = mean_residual_correlation(calendar_residuals(ar, est, dates)) if len(ar) > 1 else np.nan
         share = (est & (ar > 0)).sum(axis=1) / np.maximum(est.sum(axis=1), 1)
         return cls(
             np.asarray(car, float),
@@ -99,11 +114,21 @@ class Sample:
             column_mean(ranks),
             share,
             None if days is None else np.asarray(days),
+            None if positions is None else np.asarray(positions),
+            None if sigma is None else np.asarray(sigma, float),
+            pairs,
         )
 
     def for_window(self, car, scar, window) -> Sample:
-        """The same firms and days, another window's CARs."""
-        return replace(self, car=np.asarray(car, float), scar=np.asarray(scar, float), window=np.asarray(window, bool))
+        """The same firms and days, another window's CARs (and, for events on different dates,
+        the r̄_eff of that window's length)."""
+        window = np.asarray(window, bool)
+        rbar = self.rbar if self.pairs is None else overlap_rbar(self.pairs, self.n, int(window.sum()))
+        return replace(self, car=np.asarray(car, float), scar=np.asarray(scar, float), window=window, rbar=rbar)
+
+    @property
+    def one_date(self) -> bool:
+        return self.positions is None or len(self.positions) < 2 or bool((self.positions == self.positions[0]).all())
 
     @property
     def n(self) -> int:
@@ -198,9 +223,75 @@ def calendar_residuals(ar: Float64Array, est: BoolArray, dates: np.ndarray) -> F
     return out
 
 
+MIN_COMMON_SESSIONS = 30
+
+
+def overlap_pairs(positions: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (i, j), i ≠ j counted once, with |pos_i − pos_j| < ``span``: the events whose
+    windows of ``span`` sessions can share a day, found by sorting (cost grows with the pairs
+    found, not with N²); ``pos_i <= pos_j`` in each pair."""
+    order = np.argsort(positions, kind="stable")
+    p = np.asarray(positions)[order]
+    hi = np.searchsorted(p, p + span, side="left")
+    counts = hi - np.arange(len(p)) - 1
+    first = np.repeat(np.arange(len(p)), counts)
+    second = first + 1 + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    return order[first], order[second]
+
+
+def overlap_correlations(
+    ar: Float64Array, est: BoolArray, positions: np.ndarray, span: int, chunk: int = 1 << 21
+) -> tuple[Float64Array, np.ndarray]:
+    """ρ_ij and the offset d_ij = |pos_i − pos_j| for every pair whose windows of ``span``
+    sessions can meet (:func:`overlap_pairs`). ρ_ij is the correlation of the two events'
+    estimation residuals on the calendar sessions both estimation windows hold (pairwise
+    complete; 0 for a pair with fewer than :data:`MIN_COMMON_SESSIONS` common sessions).
+    Pairs are taken by offset, a few thousand at a time (``chunk`` cells), so memory stays
+    bounded."""
+    cols = np.flatnonzero(est.any(axis=0))
+    resid = np.where(est[:, cols], ar[:, cols], np.nan)
+    length = resid.shape[1]
+    first, second = overlap_pairs(positions, span)
+    offset = np.asarray(positions)[second] - np.asarray(positions)[first]
+    rho = np.zeros(len(first))
+    for d in np.unique(offset):
+        if d >= length:
+            continue
+        sel = np.flatnonzero(offset == d)
+        step = max(1, chunk // max(length - d, 1))
+        for lo in range(0, len(sel), step):
+            part = sel[lo : lo + step]
+            rho[part] = _row_correlation(resid[first[part], d:], resid[second[part], : length - d])
+    return rho, offset
+
+
+def _row_correlation(x: Float64Array, y: Float64Array) -> Float64Array:
+    """Correlation of each row of ``x`` with the same row of ``y`` over the columns both have
+    (0 with fewer than :data:`MIN_COMMON_SESSIONS` of them, or no variance)."""
+    both = np.isfinite(x) & np.isfinite(y)
+    cnt = both.sum(axis=1)
+    x, y = np.where(both, x, 0.0), np.where(both, y, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = x.sum(axis=1) / cnt, y.sum(axis=1) / cnt
+        dx, dy = np.where(both, x - mx[:, None], 0.0), np.where(both, y - my[:, None], 0.0)
+        r = np.einsum("ij,ij->i", dx, dy) / np.sqrt(np.einsum("ij,ij->i", dx, dx) * np.einsum("ij,ij->i", dy, dy))
+    return np.where((cnt >= MIN_COMMON_SESSIONS) & np.isfinite(r), r, 0.0)
+
+
+def overlap_rbar(pairs: tuple[Float64Array, np.ndarray], n: int, length: int) -> float:
+    """r̄_eff = (1 / (N(N − 1))) Σ_{i≠j} ρ_ij · o_ij, o_ij = max(0, L2 − d_ij) / L2 the share of
+    the window's sessions two events have in common (1 on one date, 0 when they never meet)."""
+    if n < 2 or length < 1:
+        return float("nan")
+    rho, offset = pairs
+    share = np.clip(length - offset, 0, None) / length
+    return float(2.0 * np.dot(rho, share) / (n * (n - 1)))
+
+
 def kolari_pynnonen(s: Sample) -> TestStatistic | InvalidTestStatistic:
     """Kolari & Pynnönen (2010) adjusted BMP: t_BMP · √((1 − r̄)/(1 + (N − 1) r̄)) ~ t(N − 1),
-    r̄ the mean pairwise correlation of estimation-window residuals on common days."""
+    r̄ the mean pairwise correlation of estimation-window residuals on common days; for events
+    on different dates the overlap-weighted r̄_eff (:func:`overlap_rbar`)."""
     if s.n < 2:
         return InvalidTestStatistic("kolari-pynnonen", "fewer than 2 firms", s.n)
     rbar = s.rbar
@@ -208,7 +299,8 @@ def kolari_pynnonen(s: Sample) -> TestStatistic | InvalidTestStatistic:
     if not np.isfinite(factor) or factor <= 0:
         why = "no pair of firms shares 3 estimation days" if np.isnan(rbar) else f"r̄ = {rbar:.3f} is out of range"
         return InvalidTestStatistic("kolari-pynnonen", why, s.n)
-    return replace(_t_result("kolari-pynnonen", _bmp(s) * np.sqrt(factor), s.n - 1, s.n), detail=f"r̄ = {rbar:.4f}")
+    name = "r̄" if s.pairs is None else "r̄_eff"
+    return replace(_t_result("kolari-pynnonen", _bmp(s) * np.sqrt(factor), s.n - 1, s.n), detail=f"{name} = {rbar:.4f}")
 
 
 def portfolio(s: Sample) -> TestStatistic | InvalidTestStatistic:
@@ -292,6 +384,53 @@ def generalized_sign(s: Sample) -> TestStatistic | InvalidTestStatistic:
     return _z_result("generalized-sign", (w - s.n * p_hat) / np.sqrt(s.n * p_hat * (1 - p_hat)), s.n)
 
 
+def calendar_time(s: Sample) -> TestStatistic | InvalidTestStatistic:
+    """Calendar-time portfolio test (Jaffe 1974; Mandelker 1974; Fama 1998): for every calendar
+    session s inside at least one event window, AR_p,s = mean AR of the events whose window
+    holds s; t = mean_s AR_p,s / (s(AR_p,s) / √S) ~ t(S − 1), S the number of such sessions."""
+    if s.positions is None or s.days is None:
+        return InvalidTestStatistic("calendar-time", "the events' calendar positions are not known", s.n)
+    cols = np.flatnonzero(s.window)
+    ar = s.ar[:, cols]
+    session = s.positions[:, None] + s.days[cols][None, :]
+    ok = np.isfinite(ar)
+    _, which = np.unique(session[ok], return_inverse=True)
+    ar_p = np.bincount(which, ar[ok]) / np.bincount(which)
+    if len(ar_p) < 3:
+        return InvalidTestStatistic(
+            "calendar-time", f"{len(ar_p)} calendar session(s) in the windows; 3 are needed", s.n
+        )
+    stat = ar_p.mean() / (ar_p.std(ddof=1) / np.sqrt(len(ar_p)))
+    return replace(_t_result("calendar-time", stat, len(ar_p) - 1, s.n), detail=f"{len(ar_p)} calendar sessions")
+
+
+def grank(s: Sample) -> TestStatistic | InvalidTestStatistic:
+    """GRANK (Kolari & Pynnönen 2011): SCAR*_i = SCAR_i / s(SCAR); each firm's values GSAR_it
+    (SAR_it = ε̂_it / σ̂_i on its estimation days, SCAR*_i on one cumulative event day) are
+    ranked, U_it = rank / (T_i + 1) − ½; Ū_t the mean over the n_t firms with a value on day
+    t; S²_Ū = (1/T) Σ_t (n_t / n) Ū_t² over the T estimation days and the event day (Ū_0
+    included, as in the paper); Z = Ū_0 / S_Ū, t = Z √((T − 2)/(T − 1 − Z²)) ~ t(T − 2)."""
+    if s.sigma is None:
+        return InvalidTestStatistic("grank", "σ̂ of the firm-events is not known", s.n)
+    if s.n < 2:
+        return InvalidTestStatistic("grank", "fewer than 2 firms", s.n)
+    cols = np.flatnonzero(s.est.any(axis=0))
+    sar = np.where(s.est[:, cols], s.ar[:, cols] / s.sigma[:, None], np.nan)
+    values = np.column_stack([sar, s.scar / s.scar.std(ddof=1)])
+    u = standardized_ranks(values) - 0.5
+    have = np.isfinite(u)
+    n_t = have.sum(axis=0)
+    days = n_t > 0
+    ubar = column_mean(u)[days]
+    big_t = int(days.sum())
+    s_u = np.sqrt(np.sum(n_t[days] / s.n * ubar**2) / big_t)
+    z = ubar[-1] / s_u
+    if big_t < 3 or big_t - 1 - z**2 <= 0:
+        return InvalidTestStatistic("grank", f"too few days ({big_t}) for the t form", s.n)
+    stat = z * np.sqrt((big_t - 2) / (big_t - 1 - z**2))
+    return replace(_t_result("grank", stat, big_t - 2, s.n), detail=f"Z = {z:.4f} over {big_t} days")
+
+
 @dataclass(frozen=True)
 class TestSpec:
     name: str
@@ -310,8 +449,13 @@ TESTS: dict[str, TestSpec] = {
         TestSpec("patell", patell, False, "Patell Z"),
         TestSpec("bmp", bmp, False, "Boehmer–Musumeci–Poulsen"),
         TestSpec("generalized-sign", generalized_sign, False, "Cowan generalized sign"),
+        TestSpec("grank", grank, True, "GRANK (Kolari–Pynnönen 2011)"),
+        TestSpec("calendar-time", calendar_time, True, "calendar-time portfolio"),
     )
 }
+# the tests of a sample whose events share one date (the two others are for samples on
+# different dates: GRANK's robustness to clustering, the calendar-time portfolio)
+ONE_DATE_TESTS = [n for n in TESTS if n not in ("grank", "calendar-time")]
 
 
 def get_tests(names: list[str] | None = None) -> list[TestSpec]:

@@ -55,7 +55,10 @@ class Aligned:
     (NaT outside the data). One shared event date is one cluster; an earnings-style sample has
     as many clusters as distinct dates — never one regressor matrix per firm-event.
     ``event_ids`` (unique), ``tickers`` and ``event_dates`` are indexes, not Python tuples, so
-    that the tidy result frames are built by ``take``/``repeat`` at array speed.
+    that the tidy result frames are built by ``take``/``repeat`` at array speed. ``positions``
+    (N,) is each event date's row in the return data (calendar time in sessions: two events'
+    windows meet when their positions are close); ``removed`` (N,) counts the estimation returns
+    set aside because another event of the same firm covers them.
     """
 
     event_ids: pd.Index
@@ -68,6 +71,8 @@ class Aligned:
     factor_names: tuple[str, ...]
     cluster_dates: np.ndarray
     estimation: Window
+    positions: IntArray | None = None
+    removed: IntArray | None = None
 
     @property
     def in_estimation(self) -> BoolArray:
@@ -104,6 +109,8 @@ class Aligned:
             event_dates=self.event_dates[pick],
             y=self.y[pick],
             cluster=self.cluster[pick],
+            positions=None if self.positions is None else self.positions[pick],
+            removed=None if self.removed is None else self.removed[pick],
         )
 
 
@@ -127,13 +134,21 @@ def event_grid(estimation: Window, windows: tuple[Window, ...], path: Window) ->
 
 
 def align(
-    returns: pd.DataFrame, regressors: pd.DataFrame, events: pd.DataFrame, *, estimation: Window, grid: IntArray
+    returns: pd.DataFrame,
+    regressors: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    estimation: Window,
+    grid: IntArray,
+    other_events: Window | None = None,
 ) -> tuple[Aligned, pd.DataFrame]:
     """Gather ``returns`` (session × ticker) and ``regressors`` (session × F) around each event.
 
     ``events`` has columns ``event_id, ticker, event_date`` with unique ``event_id``s; each event
-    date must be a row of ``returns`` (a session). Returns the aligned arrays and the excluded
-    events (``event_id, ticker, stage, reason``).
+    date must be a row of ``returns`` (a session). With ``other_events`` (the span of days an
+    event occupies, e.g. its path), an estimation return that falls in that span around another
+    event of the same ticker is set aside (its count is ``removed``). Returns the aligned arrays
+    and the excluded events (``event_id, ticker, stage, reason``).
     """
     repeated = pd.Index(events["event_id"])
     repeated = repeated[repeated.duplicated()].unique()
@@ -161,6 +176,11 @@ def align(
     y = returns.to_numpy(dtype="float64").T[col[:, None], np.clip(at, 0, len(index) - 1)]
     if not inside.all():
         y[~inside] = np.nan
+    removed = None
+    if other_events is not None:
+        hit = contaminated(pd.factorize(ev["ticker"])[0], pos, grid, estimation, other_events)
+        removed = (hit & np.isfinite(y)).sum(axis=1)
+        y[hit] = np.nan
     starts, cluster = np.unique(pos, return_inverse=True)
     at_c = starts[:, None] + grid[None, :]
     inside_c = (at_c >= 0) & (at_c < len(index))
@@ -178,5 +198,45 @@ def align(
         factor_names=tuple(regressors.columns),
         cluster_dates=np.where(inside_c, index.to_numpy()[at_c], np.datetime64("NaT")),
         estimation=estimation,
+        positions=pos.astype(np.int64),
+        removed=removed,
     )
     return aligned, excluded.reset_index(drop=True)
+
+
+def contaminated(firm: IntArray, pos: IntArray, grid: IntArray, estimation: Window, span: Window) -> BoolArray:
+    """N × G: the estimation days of each event that lie within ``span`` of another event of the
+    same firm (``firm`` codes, ``pos`` event sessions). Pairs are found by sorting, so the cost
+    grows with the firms' neighbouring events, not with N²."""
+    n = len(pos)
+    out = np.zeros((n, len(grid)), bool)
+    if n < 2:
+        return out
+    order = np.lexsort((pos, firm))
+    key_firm, key_pos = firm[order], pos[order]
+    # another event j of the same firm touches i's estimation window when
+    # pos_j + span.start <= pos_i + estimation.end and pos_j + span.end >= pos_i + estimation.start
+    lo = _search(key_firm, key_pos, key_pos + estimation.start - span.end, "left")
+    hi = _search(key_firm, key_pos, key_pos + estimation.end - span.start, "right")
+    counts = hi - lo
+    i = np.repeat(np.arange(n), counts)
+    j = np.repeat(lo, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    keep = i != j
+    i, j = i[keep], j[keep]
+    offset = key_pos[j] - key_pos[i]
+    est = (grid >= estimation.start) & (grid <= estimation.end)
+    for q in span.days():
+        day = offset + q  # the day, relative to event i, that is day q of event j
+        col = np.searchsorted(grid, day)
+        ok = (col < len(grid)) & (grid[np.minimum(col, len(grid) - 1)] == day)
+        ok[ok] = est[col[ok]]
+        out[order[i[ok]], col[ok]] = True
+    return out
+
+
+def _search(firm: IntArray, pos: IntArray, target: IntArray, side: str) -> IntArray:
+    """Index in the (firm, pos)-sorted events of ``target`` positions within each event's own firm."""
+    scale = int(max(pos.max(), target.max()) - min(pos.min(), target.min()) + 1)
+    base = min(pos.min(), target.min())
+    keys = firm.astype(np.int64) * scale + (pos - base)
+    return np.searchsorted(keys, firm.astype(np.int64) * scale + (target - base), side=side)

@@ -65,7 +65,13 @@ def both(request):
 def test_parameters_match(both):
     res, ref = both
     for _, row in res.events.iterrows():
-        got = row[[c for c in res.events.columns if c not in ("event_id", "ticker", "event_date", "n_est", "sigma")]]
+        got = row[
+            [
+                c
+                for c in res.events.columns
+                if c not in ("event_id", "ticker", "event_date", "n_est", "n_removed", "sigma")
+            ]
+        ]
         np.testing.assert_allclose(got.astype(float).values, ref[row.ticker]["params"], rtol=0, atol=1e-10)
 
 
@@ -150,7 +156,8 @@ def test_events_on_different_dates_equal_separate_runs():
 
 
 def test_mean_correlation_on_calendar_days_when_dates_differ():
-    """With different event dates, r̄ pairs residuals by calendar date, not by event time."""
+    """With different event dates, ρ_ij pairs residuals by calendar date, not by event time;
+    r̄_eff weights it by the share of window sessions the two events have in common."""
     from eventstudy import inference
 
     returns, regressors, _ = synthetic_panel(n_firms=2, seed=4, rho=0.6)
@@ -173,6 +180,9 @@ def test_mean_correlation_on_calendar_days_when_dates_differ():
     al, _ = align(returns, regressors, events, estimation=EST, grid=grid)
     fit = models.fit(al, model=models.get_model("market"))
     ab = abnormal.compute(fit, al, (WIN,))
-    sample = _samples(al, ab, inference.standardized_ranks(ab.ar), _rows(al, ["a", "b"]))[0]
-    assert sample.rbar == pytest.approx(want, abs=1e-10)
+    rho, offset = inference.overlap_correlations(ab.ar, ab.est_mask, al.positions, span=20)
+    assert offset.tolist() == [13] and rho[0] == pytest.approx(want, abs=1e-10)
     assert inference.mean_residual_correlation(both.T.to_numpy()) == pytest.approx(want, abs=1e-12)
+    sample = _samples(al, ab, inference.standardized_ranks(ab.ar), _rows(al, ["a", "b"]))[0]
+    assert sample.rbar == 0.0  # windows 13 sessions apart never meet
+    assert inference.overlap_rbar((rho, offset), 2, 20) == pytest.approx(want * 7 / 20, abs=1e-10)

@@ -132,7 +132,7 @@ def null_correlated():
     return _rejections(rho=0.3, draws=200, n_firms=30)
 
 
-@pytest.mark.parametrize("test", list(inference.TESTS))
+@pytest.mark.parametrize("test", inference.ONE_DATE_TESTS)
 def test_size_without_correlation(null_independent, test):
     """Zero effect, independent firms: every test rejects about 5 % of the time (200 draws:
     a binomial 99.9 % band is about 1–11 %)."""
