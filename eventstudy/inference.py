@@ -78,7 +78,8 @@ class Sample:
     days: np.ndarray | None = None
     positions: np.ndarray | None = None
     sigma: Float64Array | None = None
-    pairs: tuple[Float64Array, np.ndarray] | None = None
+    overlap: Float64Array | None = None
+    sar_ranks: tuple[Float64Array, Float64Array] | None = None
 
     @classmethod
     def build(
@@ -91,16 +92,17 @@ class Sample:
 
         ``positions`` (each event's session in calendar time) and ``sigma`` (σ̂_i) serve the
         tests of events on different dates: when the positions differ, r̄ is the
-        overlap-weighted r̄_eff of :func:`overlap_correlations` over the pairs whose windows
-        (at most ``span`` sessions long) can meet."""
+        overlap-weighted r̄_eff of :func:`overlap_sums` over the pairs whose windows (at most
+        ``span`` sessions long) can meet."""
         ar, est = np.asarray(ar, float), np.asarray(est, bool)
         ranks = standardized_ranks(ar) if ranks is None else np.asarray(ranks, float)
-        pairs = None
+        overlap = None
         if positions is not None and len(positions) > 1 and (positions != positions[0]).any():
-            pairs = overlap_correlations(ar, est, np.asarray(positions), span or int(np.sum(window)))
-            rbar = overlap_rbar(pairs, len(ar), int(np.sum(window)))
+            overlap = overlap_sums(ar, est, np.asarray(positions), span or int(np.sum(window)))
+            rbar = overlap_rbar(overlap, len(ar), int(np.sum(window)))
         else:
             rbar = mean_residual_correlation(calendar_residuals(ar, est, dates)) if len(ar) > 1 else np.nan
+        sar_ranks = None if sigma is None or overlap is None else _sar_ranks(ar, est, np.asarray(sigma, float))
         share = (est & (ar > 0)).sum(axis=1) / np.maximum(est.sum(axis=1), 1)
         return cls(
             np.asarray(car, float),
@@ -116,14 +118,15 @@ class Sample:
             None if days is None else np.asarray(days),
             None if positions is None else np.asarray(positions),
             None if sigma is None else np.asarray(sigma, float),
-            pairs,
+            overlap,
+            sar_ranks,
         )
 
     def for_window(self, car, scar, window) -> Sample:
         """The same firms and days, another window's CARs (and, for events on different dates,
         the r̄_eff of that window's length)."""
         window = np.asarray(window, bool)
-        rbar = self.rbar if self.pairs is None else overlap_rbar(self.pairs, self.n, int(window.sum()))
+        rbar = self.rbar if self.overlap is None else overlap_rbar(self.overlap, self.n, int(window.sum()))
         return replace(self, car=np.asarray(car, float), scar=np.asarray(scar, float), window=window, rbar=rbar)
 
     @property
@@ -239,30 +242,57 @@ def overlap_pairs(positions: np.ndarray, span: int) -> tuple[np.ndarray, np.ndar
     return order[first], order[second]
 
 
-def overlap_correlations(
+def overlap_sums(
     ar: Float64Array, est: BoolArray, positions: np.ndarray, span: int, chunk: int = 1 << 21
-) -> tuple[Float64Array, np.ndarray]:
-    """ρ_ij and the offset d_ij = |pos_i − pos_j| for every pair whose windows of ``span``
-    sessions can meet (:func:`overlap_pairs`). ρ_ij is the correlation of the two events'
-    estimation residuals on the calendar sessions both estimation windows hold (pairwise
-    complete; 0 for a pair with fewer than :data:`MIN_COMMON_SESSIONS` common sessions).
-    Pairs are taken by offset, a few thousand at a time (``chunk`` cells), so memory stays
-    bounded."""
+) -> Float64Array:
+    """Σ ρ_ij over the pairs of events whose positions differ by d, for d = 0 … span − 1 (the
+    pairs whose windows of ``span`` sessions can meet). ρ_ij is the correlation of the two
+    events' estimation residuals on the calendar sessions both estimation windows hold
+    (pairwise complete; 0 for a pair with fewer than :data:`MIN_COMMON_SESSIONS` of them).
+
+    Pairs of events whose estimation residuals are complete are summed without being formed:
+    with the residuals standardized over the common span, Σ_{i at p, j at p+d} ρ_ij is the dot
+    product of two position sums, so the cost is O(span · N · L). Pairs with a missing day
+    are formed (:func:`overlap_pairs`) and correlated one by one, ``chunk`` cells at a time."""
     cols = np.flatnonzero(est.any(axis=0))
     resid = np.where(est[:, cols], ar[:, cols], np.nan)
     length = resid.shape[1]
-    first, second = overlap_pairs(positions, span)
-    offset = np.asarray(positions)[second] - np.asarray(positions)[first]
-    rho = np.zeros(len(first))
-    for d in np.unique(offset):
-        if d >= length:
+    positions = np.asarray(positions)
+    complete = np.isfinite(resid).all(axis=1)
+    sums = np.zeros(span)
+    rows = np.flatnonzero(complete)
+    rows = rows[np.argsort(positions[rows], kind="stable")]  # by position: sums by reduceat
+    full, pos = resid[rows], positions[rows]
+    starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]]) if len(pos) else np.array([], int)
+    where = pos[starts]
+    for d in range(min(span, length - MIN_COMMON_SESSIONS + 1) if len(rows) else 0):
+        front = np.add.reduceat(_standardized(full[:, d:]), starts, axis=0)
+        if d == 0:
+            sums[0] += (np.einsum("ij,ij->", front, front) - len(rows)) / 2
             continue
+        back = np.add.reduceat(_standardized(full[:, : length - d]), starts, axis=0)
+        later = np.searchsorted(where, where + d)
+        hit = later < len(where)
+        hit[hit] = where[later[hit]] == where[hit] + d
+        sums[d] += np.einsum("ij,ij->", front[hit], back[later[hit]])
+    first, second = overlap_pairs(positions, span)
+    mixed = ~(complete[first] & complete[second])
+    first, second = first[mixed], second[mixed]
+    offset = positions[second] - positions[first]
+    for d in np.unique(offset[offset < length]):
         sel = np.flatnonzero(offset == d)
         step = max(1, chunk // max(length - d, 1))
         for lo in range(0, len(sel), step):
             part = sel[lo : lo + step]
-            rho[part] = _row_correlation(resid[first[part], d:], resid[second[part], : length - d])
-    return rho, offset
+            sums[d] += _row_correlation(resid[first[part], d:], resid[second[part], : length - d]).sum()
+    return sums
+
+
+def _standardized(x: Float64Array) -> Float64Array:
+    """Each row demeaned and scaled to unit length (a row without variance becomes zeros)."""
+    z = x - x.mean(axis=1, keepdims=True)
+    norm = np.sqrt(np.einsum("ij,ij->i", z, z))[:, None]
+    return np.divide(z, norm, out=np.zeros_like(z), where=norm > 0)
 
 
 def _row_correlation(x: Float64Array, y: Float64Array) -> Float64Array:
@@ -278,14 +308,15 @@ def _row_correlation(x: Float64Array, y: Float64Array) -> Float64Array:
     return np.where((cnt >= MIN_COMMON_SESSIONS) & np.isfinite(r), r, 0.0)
 
 
-def overlap_rbar(pairs: tuple[Float64Array, np.ndarray], n: int, length: int) -> float:
+def overlap_rbar(sums: Float64Array, n: int, length: int) -> float:
     """r̄_eff = (1 / (N(N − 1))) Σ_{i≠j} ρ_ij · o_ij, o_ij = max(0, L2 − d_ij) / L2 the share of
-    the window's sessions two events have in common (1 on one date, 0 when they never meet)."""
+    the window's sessions two events have in common (1 on one date, 0 when they never meet);
+    ``sums`` from :func:`overlap_sums`."""
     if n < 2 or length < 1:
         return float("nan")
-    rho, offset = pairs
-    share = np.clip(length - offset, 0, None) / length
-    return float(2.0 * np.dot(rho, share) / (n * (n - 1)))
+    d = np.arange(len(sums))
+    share = np.clip(length - d, 0, None) / length
+    return float(2.0 * np.dot(sums, share) / (n * (n - 1)))
 
 
 def kolari_pynnonen(s: Sample) -> TestStatistic | InvalidTestStatistic:
@@ -299,7 +330,7 @@ def kolari_pynnonen(s: Sample) -> TestStatistic | InvalidTestStatistic:
     if not np.isfinite(factor) or factor <= 0:
         why = "no pair of firms shares 3 estimation days" if np.isnan(rbar) else f"r̄ = {rbar:.3f} is out of range"
         return InvalidTestStatistic("kolari-pynnonen", why, s.n)
-    name = "r̄" if s.pairs is None else "r̄_eff"
+    name = "r̄" if s.overlap is None else "r̄_eff"
     return replace(_t_result("kolari-pynnonen", _bmp(s) * np.sqrt(factor), s.n - 1, s.n), detail=f"{name} = {rbar:.4f}")
 
 
@@ -414,12 +445,15 @@ def grank(s: Sample) -> TestStatistic | InvalidTestStatistic:
         return InvalidTestStatistic("grank", "σ̂ of the firm-events is not known", s.n)
     if s.n < 2:
         return InvalidTestStatistic("grank", "fewer than 2 firms", s.n)
-    cols = np.flatnonzero(s.est.any(axis=0))
-    sar = np.where(s.est[:, cols], s.ar[:, cols] / s.sigma[:, None], np.nan)
-    values = np.column_stack([sar, s.scar / s.scar.std(ddof=1)])
-    u = standardized_ranks(values) - 0.5
-    have = np.isfinite(u)
-    n_t = have.sum(axis=0)
+    sar, rank = s.sar_ranks or _sar_ranks(s.ar, s.est, s.sigma)
+    v = (s.scar / s.scar.std(ddof=1))[:, None]
+    # the cumulative event day joins each firm's ranked estimation days: ranks above it move up
+    below, tied = (sar < v).sum(axis=1), (sar == v).sum(axis=1)
+    size = np.isfinite(sar).sum(axis=1) + 1
+    with np.errstate(invalid="ignore"):
+        est_u = (rank + (sar > v) + 0.5 * (sar == v)) / (size[:, None] + 1) - 0.5
+    u = np.column_stack([est_u, (1 + below + 0.5 * tied) / (size + 1) - 0.5])
+    n_t = np.isfinite(u).sum(axis=0)
     days = n_t > 0
     ubar = column_mean(u)[days]
     big_t = int(days.sum())
@@ -429,6 +463,16 @@ def grank(s: Sample) -> TestStatistic | InvalidTestStatistic:
         return InvalidTestStatistic("grank", f"too few days ({big_t}) for the t form", s.n)
     stat = z * np.sqrt((big_t - 2) / (big_t - 1 - z**2))
     return replace(_t_result("grank", stat, big_t - 2, s.n), detail=f"Z = {z:.4f} over {big_t} days")
+
+
+def _sar_ranks(ar: Float64Array, est: BoolArray, sigma: Float64Array) -> tuple[Float64Array, Float64Array]:
+    """SAR_it = ε̂_it / σ̂_i on the estimation days (NaN elsewhere) and their average ranks within
+    each firm: the window-independent part of GRANK."""
+    cols = np.flatnonzero(est.any(axis=0))
+    sar = np.where(est[:, cols], ar[:, cols] / sigma[:, None], np.nan)
+    rank = row_ranks(sar)
+    rank[~np.isfinite(sar)] = np.nan
+    return sar, rank
 
 
 @dataclass(frozen=True)

@@ -152,8 +152,8 @@ def _event_time(resid, positions, span):
 def test_r_eff_is_kolari_pynnonens_r_when_all_dates_coincide():
     resid = _residuals()
     ar, est = _event_time(resid, None, 3)
-    pairs = inference.overlap_correlations(ar, est, np.zeros(len(ar), int), span=3)
-    assert inference.overlap_rbar(pairs, len(ar), 3) == pytest.approx(
+    sums = inference.overlap_sums(ar, est, np.zeros(len(ar), int), span=3)
+    assert inference.overlap_rbar(sums, len(ar), 3) == pytest.approx(
         inference.mean_residual_correlation(resid), abs=1e-12
     )
 
@@ -162,16 +162,18 @@ def test_r_eff_is_zero_when_windows_never_meet():
     resid = _residuals()
     ar, est = _event_time(resid, None, 3)
     positions = np.arange(len(ar)) * 3  # windows of 3 sessions, back to back
-    pairs = inference.overlap_correlations(ar, est, positions, span=3)
-    assert len(pairs[0]) == 0 and inference.overlap_rbar(pairs, len(ar), 3) == 0.0
+    sums = inference.overlap_sums(ar, est, positions, span=3)
+    assert np.abs(sums).max() < 1e-12 and inference.overlap_rbar(sums, len(ar), 3) == pytest.approx(0, abs=1e-12)
 
 
-def test_r_eff_equals_a_brute_force_computation_on_calendar_dates():
+@pytest.mark.parametrize("missing", [0.0, 0.004, 0.05], ids=["complete", "a few gaps", "many gaps"])
+def test_r_eff_equals_a_brute_force_computation_on_calendar_dates(missing):
     """Every pair by hand: residuals put on calendar sessions, ρ by pandas over the common
-    sessions (0 below 30 of them), o_ij from the two windows' session sets."""
+    sessions (0 below 30 of them), o_ij from the two windows' session sets. Complete rows take
+    the sum identity, rows with gaps the pairwise path, and a mix both."""
     rng = np.random.default_rng(5)
     n, length, w0, w1 = 15, 80, -1, 2  # estimation days -90..-11, window [-1,+2]
-    resid = _residuals(n, length, seed=5, missing=0.05)
+    resid = _residuals(n, length, seed=5, missing=missing)
     positions = rng.integers(200, 240, n)
     days = np.r_[np.arange(-90, -10), np.arange(w0, w1 + 1)]
     ar = np.concatenate([resid, np.zeros((n, w1 - w0 + 1))], axis=1)
@@ -189,8 +191,8 @@ def test_r_eff_equals_a_brute_force_computation_on_calendar_dates():
             wj = set(positions[j] + np.arange(w0, w1 + 1))
             total += rho * len(wi & wj) / np.sqrt(len(wi) * len(wj))
     want = total / (n * (n - 1))
-    pairs = inference.overlap_correlations(ar, est, positions, span=w1 - w0 + 1)
-    assert inference.overlap_rbar(pairs, n, w1 - w0 + 1) == pytest.approx(want, abs=1e-12)
+    sums = inference.overlap_sums(ar, est, positions, span=w1 - w0 + 1)
+    assert inference.overlap_rbar(sums, n, w1 - w0 + 1) == pytest.approx(want, abs=1e-12)
     s = inference.Sample.build(
         np.zeros(n), np.zeros(n), np.full(n, 78), ar, est, days >= w0, None, days=days, positions=positions
     )
