@@ -165,7 +165,8 @@ def _cmd_list(a) -> int:
         except StudyFileError as exc:
             print(f"{path.parent.name:20s} {'-':10s}  (not valid: {len(exc.problems)} problem(s); run it to see them)")
             continue
-        print(f"{s.name:20s} {s.event_date:%Y-%m-%d}  {s.title}")
+        when = "sample" if s.is_sample else f"{s.event_date:%Y-%m-%d}"
+        print(f"{s.name:20s} {when:10s}  {s.title}")
     return 0
 
 

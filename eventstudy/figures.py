@@ -79,8 +79,9 @@ def caar_paths(caar: pd.DataFrame, groups: list[str]):
         ax.set_title(groups[i], fontsize=9)
     for ax in axes[-1]:
         ax.set_xlabel("sessions from day 0")
+    start = int(caar.day.min()) if len(caar) else 0
     for ax in axes[:, 0]:
-        ax.set_ylabel("CAAR from day −10 (%)")
+        ax.set_ylabel(f"CAAR from day {start:+d} (%)".replace("-", "−"))
     fig.suptitle("Cumulative average abnormal return by group, with 95 % bands (portfolio s.e.)", fontsize=10)
     return fig
 
@@ -144,4 +145,28 @@ def ar_by_benchmark(frame: pd.DataFrame):
     ax.axvline(0, color="black", lw=0.6)
     ax.set(xlabel="abnormal return on day 0 (%)", title="Day-0 abnormal return by benchmark")
     ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def car_distribution(cars: pd.DataFrame):
+    """Histogram of the firm-events' CARs (``window, car``), one panel per window."""
+    windows = list(dict.fromkeys(cars.window))
+    fig, axes = _fig(8.0, 2.6 * len(windows), nrows=len(windows), squeeze=False)
+    for ax, w in zip(axes[:, 0], windows, strict=True):
+        x = 100 * cars.car[cars.window == w].dropna()
+        ax.hist(x, bins=min(60, max(10, len(x) // 20)), color=PALETTE[0], alpha=0.85)
+        ax.axvline(0, color="black", lw=0.6)
+        ax.axvline(x.mean(), color=PALETTE[1], lw=1.2, label=f"mean {x.mean():+.2f} %")
+        ax.set(ylabel="events", title=f"CAR {w} (N = {len(x)})")
+        ax.legend(fontsize=8, loc="upper right")
+    axes[-1, 0].set_xlabel("cumulative abnormal return (%)")
+    return fig
+
+
+def events_over_time(dates: pd.Series):
+    """Firm-events per month: how a sample's dates cluster."""
+    per = pd.Series(1, index=pd.DatetimeIndex(dates)).resample("MS").sum()
+    fig, ax = _fig(8.0, 3.2)
+    ax.bar(per.index, per.to_numpy(), width=20, color=PALETTE[0])
+    ax.set(ylabel="firm-events", title=f"Firm-events per month ({len(dates)} on {pd.Series(dates).nunique()} dates)")
     return fig

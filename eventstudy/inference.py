@@ -229,17 +229,27 @@ def calendar_residuals(ar: Float64Array, est: BoolArray, dates: np.ndarray) -> F
 MIN_COMMON_SESSIONS = 30
 
 
-def overlap_pairs(positions: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+def overlap_pairs(positions: np.ndarray, span: int, among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every pair (i, j), i ≠ j counted once, with |pos_i − pos_j| < ``span``: the events whose
     windows of ``span`` sessions can share a day, found by sorting (cost grows with the pairs
-    found, not with N²); ``pos_i <= pos_j`` in each pair."""
+    found, not with N²); ``pos_i <= pos_j`` in each pair. With ``among`` (a boolean mask), only
+    the pairs with at least one event of ``among``."""
+    positions = np.asarray(positions)
     order = np.argsort(positions, kind="stable")
-    p = np.asarray(positions)[order]
-    hi = np.searchsorted(p, p + span, side="left")
-    counts = hi - np.arange(len(p)) - 1
-    first = np.repeat(np.arange(len(p)), counts)
-    second = first + 1 + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
-    return order[first], order[second]
+    p = positions[order]
+    mine = np.arange(len(p)) if among is None else np.flatnonzero(np.asarray(among)[order])
+    lo = np.searchsorted(p, p[mine] - span, side="right") if among is not None else mine + 1
+    hi = np.searchsorted(p, p[mine] + span, side="left")
+    counts = hi - lo
+    first = np.repeat(mine, counts)
+    second = np.repeat(lo, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    if among is not None:  # drop i = j, and keep a pair of two ``among`` events once
+        both = np.asarray(among)[order][second]
+        keep = (first != second) & (~both | (first < second))
+        first, second = first[keep], second[keep]
+    first, second = order[first], order[second]
+    swap = positions[first] > positions[second]
+    return np.where(swap, second, first), np.where(swap, first, second)
 
 
 def overlap_sums(
@@ -275,9 +285,7 @@ def overlap_sums(
         hit = later < len(where)
         hit[hit] = where[later[hit]] == where[hit] + d
         sums[d] += np.einsum("ij,ij->", front[hit], back[later[hit]])
-    first, second = overlap_pairs(positions, span)
-    mixed = ~(complete[first] & complete[second])
-    first, second = first[mixed], second[mixed]
+    first, second = overlap_pairs(positions, span, among=~complete)
     offset = positions[second] - positions[first]
     for d in np.unique(offset[offset < length]):
         sel = np.flatnonzero(offset == d)

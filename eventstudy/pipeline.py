@@ -34,13 +34,19 @@ def run_study(
     **load_kwargs,
 ) -> StudyResults:
     """Run a study end to end and return its results (nothing is written). A :class:`Study`
-    built in Python is checked as a study file is, before any data is read."""
+    built in Python is checked as a study file is, before any data is read. A study of
+    firm-events on their own dates (``[events]``) runs through :func:`eventstudy.sample.run_sample`
+    and returns :class:`~eventstudy.results.SampleResults`."""
     if isinstance(study, Study):
         problems = check(study)
         if problems:
             raise StudyFileError(study.path_file, problems)
     else:
         study = load_study(study)
+    if study.is_sample:
+        from .sample import run_sample
+
+        return run_sample(study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, **load_kwargs)
     snap = snapshot or default_snapshot()
     event = calendar.roll_event_date(study.event_date)
     if event.date > pd.Timestamp.today().normalize():
@@ -66,7 +72,7 @@ def run_study(
     )
     if not any(f in data.prices.frames for f in firms):
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
-    returns, basis = session_returns(data.prices.frames, start, end)
+    returns, basis = session_returns(data.prices.frames, start, end, study.returns)
     _check_event_in_data(event.date, returns)
     flags = quality.price_flags(
         {f: data.prices.frames[f] for f in firms if f in data.prices.frames},

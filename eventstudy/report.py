@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import figures
 from .outputs import JOURNAL, check_writable, output_set
-from .results import StudyResults
+from .results import SampleResults, StudyResults
 from .study import ANALYSES_DIR
 from .tables import markdown_table
 from .windows import DAY0
@@ -69,9 +69,67 @@ def write_results(results: StudyResults, out: Path) -> None:
     if results.constructed:
         days = pd.concat({b: c.days for b, c in results.constructed.items()}, names=["benchmark", "date"])
         _csv(days.reset_index(), out / "benchmark_days.csv")
+    _guide(out, COLUMNS)
+
+
+def _guide(out: Path, columns: dict[str, str]) -> None:
     guide = ["# Results: column guide", "", "Money in USD, returns as decimals (0.01 = 1 %).", ""]
-    guide += [f"- `{k}`: {v}" for k, v in COLUMNS.items()]
+    guide += [f"- `{k}`: {v}" for k, v in columns.items()]
     (out / "RESULTS.md").write_text("\n".join(guide) + "\n")
+
+
+SAMPLE_COLUMNS = {
+    "events.csv": "event_id, ticker, event_date (day 0), given_date, time, note (how day 0 was set), the events "
+    "file's other columns",
+    "rejected.csv": "row (of the events file, from 1), event_id, ticker, reason",
+    "fit.csv": "event_id, ticker, event_date, n_est, n_removed (estimation returns left out: the firm's other "
+    "events), sigma, the model's parameters",
+    "car.csv": COLUMNS["car.csv"],
+    "tests.csv": COLUMNS["tests.csv"] + "; r̄_eff for events on different dates, the calendar sessions of the "
+    "calendar-time test",
+    "ar_path.csv": COLUMNS["ar_path.csv"],
+    "caar.csv": "group, day, aar, caar, se (of the CAAR, from the portfolio's estimation-window variance)",
+    "second_stage.csv": "window, term, coef, se, t, p, n, cov (HC1, or clustered by event date)",
+    "excluded.csv": "event_id, ticker, stage (events, benchmark, data, quality, align, estimation, window ...), reason",
+    "flags.csv": COLUMNS["flags.csv"],
+    "provenance.csv": COLUMNS["provenance.csv"],
+}
+
+
+def write_sample_results(results: SampleResults, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    frames = {
+        "events.csv": results.events,
+        "rejected.csv": results.rejected,
+        "fit.csv": results.main.events,
+        "car.csv": results.main.car,
+        "tests.csv": results.main.tests,
+        "ar_path.csv": results.main.ar,
+        "caar.csv": results.main.caar,
+        "second_stage.csv": pd.concat([st.table for st in results.second_stage.values()], ignore_index=True),
+        "excluded.csv": results.excluded,
+        "flags.csv": results.flags,
+        "provenance.csv": results.provenance,
+    }
+    for name, frame in frames.items():
+        _csv(frame, out / name)
+    _guide(out, SAMPLE_COLUMNS)
+
+
+def write_sample_figures(results: SampleResults, fig_dir: Path) -> dict[str, Path]:
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    main = results.main
+    small = [g for g in main.groups if len(main.groups[g]) > 0][:8]
+    made = {
+        "events_over_time": figures.events_over_time(main.events.event_date),
+        "caar_paths": figures.caar_paths(main.caar, small),
+        "car_distribution": figures.car_distribution(main.car),
+    }
+    paths = {}
+    for name, fig in made.items():
+        paths[name] = fig_dir / f"{name}.png"
+        _save(fig, paths[name])
+    return paths
 
 
 def write_figures(results: StudyResults, fig_dir: Path) -> dict[str, Path]:
@@ -151,19 +209,23 @@ def plan_output(study, out: Path | None = None, fig_dir: Path | None = None) -> 
     return plan
 
 
-def write(results: StudyResults, out: Path | OutputPlan | None = None, fig_dir: Path | None = None) -> Path:
+def write(
+    results: StudyResults | SampleResults, out: Path | OutputPlan | None = None, fig_dir: Path | None = None
+) -> Path:
     """Write results, figures and REPORT.md as one set (see :mod:`.outputs`: a run killed while
     writing leaves the previous set whole); returns the report's path."""
+    from .report_sample import render_sample
     from .report_text import render
 
     plan = out if isinstance(out, OutputPlan) else plan_output(results.study, out, fig_dir)
+    sample = isinstance(results, SampleResults)
     report = plan.out / "REPORT.md"
     targets = {"results": plan.out / "results", "report": report, "figures": plan.figures}
     with output_set(targets, plan.out / JOURNAL) as staged:
-        write_results(results, staged["results"])
-        made = write_figures(results, staged["figures"])
+        (write_sample_results if sample else write_results)(results, staged["results"])
+        made = (write_sample_figures if sample else write_figures)(results, staged["figures"])
         rel = {k: Path(_relpath(plan.figures / p.name, plan.out)) for k, p in made.items()}
-        staged["report"].write_text(render(results, rel, markdown_table))
+        staged["report"].write_text((render_sample if sample else render)(results, rel, markdown_table))
     return report
 
 

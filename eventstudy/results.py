@@ -156,11 +156,7 @@ class StudyResults(_SummaryStr):
     def lead_tests(self) -> pd.DataFrame:
         """One row per group and window: the CAAR, the number of firms and the p-value of each
         test that holds its size under cross-correlation (groups and windows in the study's order)."""
-        t = self.main.tests[self.main.tests.robust]
-        wide = t.pivot_table(index=["group", "window"], columns="test", values="p", sort=False, dropna=False)
-        first = t.drop_duplicates(["group", "window"]).set_index(["group", "window"])[["caar", "n_firms"]]
-        tests = list(dict.fromkeys(t.test))
-        return first.join(wide[tests].add_prefix("p_")).reset_index()
+        return _lead_tests(self.main.tests)
 
     def summary(self) -> str:
         from .tables import text_table
@@ -201,3 +197,82 @@ class StudyResults(_SummaryStr):
         if len(self.excluded):
             parts += [f"\nExcluded or incomplete: {len(self.excluded)} (see the report)"]
         return "\n".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class SampleResults:
+    """A sample of firm-events on their own dates, run end to end.
+
+    - ``events``: every firm-event kept, with its day 0, the date given, ``time`` and ``note``
+      (how day 0 was set) and the columns of the events file.
+    - ``rejected``: rows of the events file that could not be used (``row, event_id, ticker,
+      reason``); ``excluded``: events left out later (``event_id, ticker, stage, reason``).
+    - ``main``: the :class:`EventStudyResult`; ``second_stage``: window label → the regression
+      of the CARs on the characteristics (:mod:`eventstudy.secondstage`).
+    """
+
+    study: object
+    events: pd.DataFrame
+    rejected: pd.DataFrame
+    main: EventStudyResult
+    second_stage: Mapping[str, object]
+    excluded: pd.DataFrame
+    provenance: pd.DataFrame
+    flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS))
+    notes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return (
+            f"SampleResults({self.study.name!r}, firm_events={len(self.main.events)}, groups={list(self.main.groups)})"
+        )
+
+    def lead_tests(self) -> pd.DataFrame:
+        """One row per group and window: the CAAR, the number of events and the p-value of each
+        robust test (groups and windows in the study's order)."""
+        return _lead_tests(self.main.tests)
+
+    def extremes(self, window: str, k: int = 10) -> pd.DataFrame:
+        """The ``k`` largest and ``k`` smallest CARs of ``window`` (the rest are in car.csv)."""
+        car = self.main.car_of(window).dropna(subset=["car"]).reset_index()
+        car = car.merge(self.main.events[["event_id", "event_date"]], on="event_id", how="left")
+        ranked = car.sort_values("car")
+        return pd.concat([ranked.tail(k).iloc[::-1], ranked.head(k)]).drop_duplicates("event_id")
+
+    def summary(self) -> str:
+        from .tables import text_table
+
+        main = self.main
+        n, dates = len(main.events), main.events.event_date.nunique()
+        lead = self.lead_tests()
+        parts = [
+            f"{self.study.title} — {n} firm-events on {dates} dates, {main.events.ticker.nunique()} firms",
+            *(f"note: {x}" for x in self.notes),
+            f"model: {main.model.description}; benchmark `{self.study.benchmark}`; {self.study.returns} returns",
+            "\nGroup CAAR by window, with the p-values of the robust tests",
+            text_table(lead, {"caar": "+.3%", **{c: ".4f" for c in lead.columns if c.startswith("p_")}}),
+        ]
+        for label, stage in self.second_stage.items():
+            if len(stage.table):
+                parts += [
+                    f"\nSecond stage, CAR {label} ({stage.table['cov'].iloc[0]}; n = {stage.table['n'].iloc[0]})",
+                    text_table(
+                        stage.table[["term", "coef", "se", "t", "p"]],
+                        {"coef": ".4g", "se": ".4g", "t": ".2f", "p": ".4f"},
+                    ),
+                ]
+        if len(self.flags):
+            parts += [f"\nData-quality flags: {len(self.flags)} (see the report)"]
+        if len(self.rejected) or len(self.excluded):
+            parts += [
+                f"\nRejected rows: {len(self.rejected)}; excluded events or windows: {len(self.excluded)} "
+                "(see the report)"
+            ]
+        return "\n".join(p for p in parts if p)
+
+
+def _lead_tests(tests: pd.DataFrame) -> pd.DataFrame:
+    t = tests[tests.robust]
+    wide = t.pivot_table(index=["group", "window"], columns="test", values="p", sort=False, dropna=False)
+    first = t.drop_duplicates(["group", "window"]).set_index(["group", "window"])[["caar", "n_firms"]]
+    names = list(dict.fromkeys(t.test))
+    return first.join(wide[names].add_prefix("p_")).reset_index()

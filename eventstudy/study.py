@@ -24,6 +24,7 @@ import pandas as pd
 from .calendar import offset_of, roll_event_date
 from .claims import DIRECTIONS, FALL_ALIASES, METRICS, RULE_FALL_ALIASES, RULES
 from .errors import CalendarError, StudyFileError
+from .events import REQUIRED as REQUIRED_EVENT_COLUMNS
 from .models import MODELS
 from .quality import KINDS as QUALITY_KINDS
 from .quality import QualitySpec
@@ -97,6 +98,20 @@ class ReportSpec:
 
 
 @dataclass(frozen=True)
+class EventsSpec:
+    """``[events]`` of a study file: a table of firm-events on their own dates (``file``,
+    resolved against the study file's folder); ``group_by`` columns whose values make groups,
+    ``characteristics`` columns that explain the CARs in the second stage."""
+
+    file: Path
+    group_by: tuple[str, ...] = ()
+    characteristics: tuple[str, ...] = ()
+
+
+RETURNS = ("total", "price")
+
+
+@dataclass(frozen=True)
 class Study:
     name: str
     title: str
@@ -119,6 +134,14 @@ class Study:
     report: ReportSpec = field(default_factory=ReportSpec)
     quality: QualitySpec = field(default_factory=QualitySpec)
     overrides: tuple[str, ...] = ()
+    events: EventsSpec | None = None
+    returns: str = "total"
+    exclude_other_events: bool = True
+
+    @property
+    def is_sample(self) -> bool:
+        """Firm-events on their own dates (``[events]``), not one event date."""
+        return self.events is not None
 
     @property
     def folder(self) -> Path:
@@ -214,7 +237,10 @@ def _window(r: _Reader, key: str, value: Any, event: pd.Timestamp | None, dates:
         w = _Reader(r.problems, value, f"{r.prefix}{key}.")
         w.unknown({"label", "start", "end"})
         start, end, label = w.get("start", int), w.get("end", (int, str)), w.get("label", str)
-        if _BAD in (start, end, label) or (isinstance(end, str) and event is None):
+        if _BAD in (start, end, label):
+            return None
+        if isinstance(end, str) and event is None:
+            w.fail("end", "a window may end on a date only in a study with one event date")
             return None
         if isinstance(end, str):
             day = _date(w, "end", end)
@@ -315,6 +341,30 @@ def _report(r: _Reader) -> ReportSpec:
     )
 
 
+def _events(r: _Reader, study_file: Path) -> EventsSpec | None:
+    """``[events]``: the table must exist and have the columns the study names."""
+    r.unknown({"file", "group_by", "characteristics"})
+    name = r.get("file", str)
+    spec = EventsSpec(Path(), r.strings("group_by"), r.strings("characteristics"))
+    if name is _BAD:
+        return spec
+    file = (study_file.parent / name).resolve()
+    try:
+        header = pd.read_csv(file, nrows=0).columns
+    except (OSError, ValueError) as exc:
+        r.fail("file", f"{name} cannot be read as a CSV table ({exc.strerror if isinstance(exc, OSError) else exc})")
+        return replace(spec, file=file)
+    for key, columns in (
+        ("file", REQUIRED_EVENT_COLUMNS),
+        ("group_by", spec.group_by),
+        ("characteristics", spec.characteristics),
+    ):
+        for c in columns:
+            if c not in header:
+                r.fail(key, f"{name} has no column {c!r} (columns: {', '.join(header)})")
+    return replace(spec, file=file)
+
+
 def _quality(r: _Reader) -> QualitySpec:
     r.unknown({"no_trading_days", "exclude"})
     return QualitySpec(r.get("no_trading_days", int, QualitySpec.no_trading_days), r.strings("exclude"))
@@ -339,12 +389,28 @@ def load_study(name_or_path: str | Path) -> Study:
     path = find_study(name_or_path)
     problems: list[tuple[str, str]] = []
     top = _Reader(problems, _read(path))
-    top.unknown({"study", "model", "groups", "claims", "benchmarks", "report", "quality"})
+    top.unknown({"study", "model", "groups", "claims", "benchmarks", "report", "quality", "events"})
     s, m = top.table("study"), top.table("model", required=False)
     s.unknown({"name", "title", "event_date", "label", "description"})
-    m.unknown({"name", "benchmark", "estimation", "windows", "path", "min_estimation_obs", "indices", "sensitivity"})
-    event_value = s.get("event_date", (str, datetime.date))
-    event = None if event_value is _BAD else _date(s, "event_date", event_value)
+    m.unknown(
+        {
+            "name",
+            "benchmark",
+            "estimation",
+            "windows",
+            "path",
+            "min_estimation_obs",
+            "indices",
+            "sensitivity",
+            "returns",
+            "exclude_other_events",
+        }
+    )
+    events = _events(top.table("events"), path) if "events" in top.data else None
+    if events is not None and "event_date" in s.data:
+        s.fail("event_date", "a study has one event date or an [events] table of firm-events, not both")
+    event_value = s.get("event_date", (str, datetime.date), None if events is not None else ...)
+    event = None if event_value in (_BAD, None) else _date(s, "event_date", event_value)
     dates: dict[str, str] = {}
     given = m.get("windows", list, [[0, 0], [-1, 1], [0, 1], [0, 4], [-5, 5]])
     windows = tuple(w for i, v in enumerate(given) if (w := _window(m, f"windows[{i}]", v, event, dates)))
@@ -367,7 +433,7 @@ def load_study(name_or_path: str | Path) -> Study:
         windows=windows,
         path=path_window,
         min_estimation_obs=m.get("min_estimation_obs", int, 120),
-        groups=_groups(top.table("groups")),
+        groups=_groups(top.table("groups", required=events is None)),
         claims=_claim_windows(claims, windows, top),
         indices=m.strings("indices"),
         benchmarks=benchmarks,
@@ -377,6 +443,9 @@ def load_study(name_or_path: str | Path) -> Study:
         window_dates=dates,
         report=_report(top.table("report", required=False)),
         quality=_quality(top.table("quality", required=False)),
+        events=events,
+        returns=m.get("returns", str, "total"),
+        exclude_other_events=m.get("exclude_other_events", bool, True),
     )
     problems += check(study, partial=partial)
     if problems:
@@ -440,6 +509,10 @@ def check(study: Study, partial: bool = False) -> list[tuple[str, str]]:
     for g in rep.colour_groups:
         if g not in study.groups:
             fail("report.colour_groups", f"unknown group {g!r}")
+    if study.returns not in RETURNS:
+        fail("model.returns", f"must be one of {', '.join(RETURNS)}, got {study.returns!r}")
+    if study.is_sample:
+        _check_sample(study, fail)
     q = study.quality
     if not isinstance(q.no_trading_days, int) or q.no_trading_days < 2:
         fail("quality.no_trading_days", f"must be a number of sessions of at least 2, got {q.no_trading_days!r}")
@@ -449,11 +522,26 @@ def check(study: Study, partial: bool = False) -> list[tuple[str, str]]:
     return problems
 
 
+def _check_sample(study: Study, fail) -> None:
+    """What a sample of firm-events on their own dates cannot have (yet)."""
+    if study.claims:
+        fail("claims", "claims are checked against one event date; a sample ([events]) has none")
+    for name in (study.benchmark, *study.sensitivity):
+        b = study.benchmarks.get(name)
+        if b is not None and b.constructed:
+            fail("benchmarks", f"{name!r} is a constructed index: a sample ([events]) needs a listed benchmark")
+    if study.sensitivity:
+        fail("model.sensitivity", "a sample ([events]) runs under one benchmark")
+    if any(g.from_table for g in study.groups.values()):
+        fail("groups", "a sample's groups are lists of tickers or [events] group_by columns, not tables")
+
+
 def _check_windows(study: Study, fail, partial: bool) -> None:
-    if study.event_date is None:
+    if study.event_date is None and not study.is_sample:
         return
     try:
-        roll_event_date(study.event_date)
+        if study.event_date is not None:
+            roll_event_date(study.event_date)
     except CalendarError as exc:
         fail("study.event_date", str(exc))
         return
@@ -479,7 +567,7 @@ def _check_windows(study: Study, fail, partial: bool) -> None:
 
 def _check_groups(study: Study, fail) -> set[str]:
     """Group references, cycles and member tickers; returns every ticker named in a group."""
-    if not study.groups:
+    if not study.groups and not study.is_sample:
         fail("groups", "needs at least one group of firms")
     explicit: set[str] = set()
     for name, g in study.groups.items():

@@ -29,11 +29,13 @@ def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -
 
 
 def _fmt(value: object, spec: str) -> str:
-    """One cell: a missing or non-finite number is "–" (never 'nan' or 'inf')."""
+    """One cell: a missing or non-finite number is "–" (never 'nan' or 'inf'); a date is a date."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)) or value is pd.NaT:
         return "–"
     if spec and isinstance(value, int | float):
         return format(value, spec)
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return f"{value:%Y-%m-%d}"  # a session date, without a time of day
     return str(value)
 
 

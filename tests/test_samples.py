@@ -290,3 +290,16 @@ def test_wrong_inputs_are_clear_errors(change, message):
     kw = dict(regressors=regressors, events=events) | change
     with pytest.raises((TypeError, ValueError), match=message):
         run_event_study(returns, kw.pop("regressors"), kw.pop("events"), **kw)
+
+
+def test_pairs_with_an_event_of_a_subset_are_the_pairs_of_all_that_touch_it():
+    rng = np.random.default_rng(9)
+    positions = rng.integers(0, 30, 40)
+    among = rng.random(40) < 0.3
+    every = set(zip(*inference.overlap_pairs(positions, 4), strict=True))
+    assert all(abs(positions[i] - positions[j]) < 4 and positions[i] <= positions[j] for i, j in every)
+    want = {(i, j) for i, j in every if among[i] or among[j]}
+    got = list(zip(*inference.overlap_pairs(positions, 4, among=among), strict=True))
+    assert len(got) == len(set(got)) and {tuple(sorted(p)) for p in got} == {tuple(sorted(p)) for p in want}
+    brute = {(i, j) for i in range(40) for j in range(i + 1, 40) if abs(positions[i] - positions[j]) < 4}
+    assert {tuple(sorted(p)) for p in every} == brute

@@ -1,0 +1,155 @@
+"""A sample of firm-events on their own dates, end to end: events file → day 0 of each event →
+prices → returns → the core (estimation windows without the firm's other events, the tests
+of overlapping events) → second stage → results. The sibling of :mod:`.pipeline`, which runs a
+study of one event date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from . import calendar, quality
+from .data import load_market_data
+from .data.snapshot import Snapshot
+from .engine import run_event_study
+from .errors import NoFirmsLeftError, StudyFileError
+from .events import EventTable, build_events
+from .models import get_model
+from .results import SampleResults
+from .returns import factor_regressors, session_returns
+from .secondstage import second_stage
+from .study import Study
+
+EVENT_COLUMNS = ["event_id", "ticker", "event_date"]
+# what the first stage adds to the characteristics of each event
+FIT_TERMS = {"beta": "beta", "sigma": "volatility"}
+
+
+def read_events(study: Study) -> EventTable:
+    """The study's events file, each event's day 0 set by :func:`~eventstudy.events.build_events`;
+    a file that cannot be read or used is a study-file error naming ``events.file``."""
+    file = study.events.file
+    try:
+        table = pd.read_csv(file, dtype={"ticker": "string"})
+        return build_events(table)
+    except (OSError, ValueError) as exc:
+        raise StudyFileError(study.path_file, "events.file", f"{file.name}: {exc}") from None
+
+
+def sample_groups(study: Study, events: pd.DataFrame) -> dict[str, list[str]]:
+    """``all``, one group per value of each ``group_by`` column (``column=value``), and each
+    ``[groups]`` list of tickers as the events of those tickers."""
+    groups = {"all": list(events.event_id)}
+    for column in study.events.group_by:
+        for value, part in events.groupby(column, sort=True, dropna=True):
+            groups[f"{column}={value}"] = list(part.event_id)
+    for name, spec in study.groups.items():
+        groups[name] = list(events.event_id[events.ticker.isin(spec.tickers)])
+    return groups
+
+
+def run_sample(
+    study: Study,
+    *,
+    offline: bool = True,
+    refresh: bool = False,
+    snapshot: Snapshot | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    **load_kwargs,
+) -> SampleResults:
+    """Run a study whose ``[events]`` table lists firm-events on their own dates."""
+    table = read_events(study)
+    events, rejected = table.events, table.rejected
+    if events.empty:
+        raise NoFirmsLeftError(dict(zip(rejected.event_id.astype(str), rejected.reason, strict=True)), "events file")
+    bench = study.benchmarks[study.benchmark].ticker
+    first, last = events.event_date.min(), events.event_date.max()
+    start = calendar.session_offset(first, study.estimation.start - 1)
+    end = calendar.session_offset(last, max(w.end for w in (*study.windows, study.path)))
+    tickers = list(dict.fromkeys(events.ticker))
+    kwargs = dict(offline=offline, refresh=refresh, progress=progress, **load_kwargs)
+    if snapshot is not None:
+        kwargs["snapshot"] = snapshot
+    data = load_market_data([*tickers, bench], start, end, **kwargs)
+    returns, basis = session_returns(data.prices.frames, start, end, study.returns)
+    if bench not in returns or returns[bench].isna().all():
+        raise NoFirmsLeftError({bench: data.prices.failed.get(bench, "no returns")}, "the benchmark has no data")
+    firms = [t for t in tickers if t in returns and t != bench]
+    flags = quality.price_flags({t: data.prices.frames[t] for t in firms}, returns.index, study.quality.no_trading_days)
+    screened = quality.excluded_by(flags, study.quality)
+    early = _early_exclusions(events, data.prices.failed, screened, bench)
+    kept = events[~events.event_id.isin(early.event_id)]
+    if kept.empty:
+        raise NoFirmsLeftError(dict(zip(early.event_id.astype(str), early.reason, strict=True)))
+    model = get_model(study.model)
+    regressors = returns[bench].rename("mkt").to_frame()
+    if model.excess:
+        regressors = regressors.join(factor_regressors(data.factors, model.columns), how="left")
+    main = run_event_study(
+        returns[sorted(set(kept.ticker))],
+        regressors,
+        kept[EVENT_COLUMNS],
+        model=study.model,
+        estimation=study.estimation,
+        windows=study.windows,
+        path=study.path,
+        min_estimation_obs=study.min_estimation_obs,
+        groups=sample_groups(study, kept),
+        exclude_other_events=study.exclude_other_events,
+    )
+    if main.events.empty:
+        fit_failed = dict(zip(main.excluded.event_id.astype(str), main.excluded.reason, strict=True))
+        raise NoFirmsLeftError({**dict(zip(early.event_id.astype(str), early.reason, strict=True)), **fit_failed})
+    excluded = pd.concat([early, main.excluded], ignore_index=True)
+    notes = tuple(dict.fromkeys(data.prices.notes))
+    rolled = int((kept.note != "").sum())
+    if rolled:
+        notes = (f"{rolled} event(s) have day 0 on a later session than the date given (see events.csv: note)", *notes)
+    return SampleResults(
+        study=study,
+        events=events,
+        rejected=rejected,
+        main=main,
+        second_stage=_second_stages(study, main, events),
+        excluded=excluded,
+        provenance=pd.DataFrame(
+            {"ticker": list(data.prices.origin), "origin": list(data.prices.origin.values())}
+        ).merge(basis.rename_axis("ticker").reset_index(), how="left"),
+        flags=flags,
+        notes=notes,
+    )
+
+
+def _early_exclusions(events: pd.DataFrame, failed, screened, bench: str) -> pd.DataFrame:
+    """Events left out before the fit: the firm is the benchmark, its prices could not be had,
+    or it has a data-quality flag the study excludes."""
+
+    def why(ticker: str) -> tuple[str, str] | None:
+        if ticker == bench:
+            return "benchmark", "the firm is the study's benchmark"
+        if ticker in failed:
+            return "data", failed[ticker]
+        if ticker in screened:
+            return "quality", screened[ticker]
+        return None
+
+    rows = [(e, t, *r) for e, t in zip(events.event_id, events.ticker, strict=True) if (r := why(t))]
+    return pd.DataFrame(rows, columns=["event_id", "ticker", "stage", "reason"])
+
+
+def _second_stages(study: Study, main, events: pd.DataFrame) -> dict:
+    """Per window, the CARs on the events file's characteristics and the first stage's beta
+    and volatility (σ̂ of the estimation residuals)."""
+    fitted = main.events.set_index("event_id")
+    chars = events.set_index("event_id")[list(study.events.characteristics)]
+    extra = {new: fitted[old] for old, new in FIT_TERMS.items() if old in fitted}
+    regressors = chars.join(pd.DataFrame(extra), how="inner")
+    terms = [*study.events.characteristics, *extra]
+    dates = fitted.event_date
+    out = {}
+    for w in main.windows:
+        car = main.car[main.car.window == w.label].set_index("event_id").car
+        out[w.label] = second_stage(car, regressors, dates, w.label, terms)
+    return out

@@ -1,0 +1,171 @@
+"""A study of firm-events on their own dates, from its files: the shipped ex-dividend sample
+against answers known independently (the dividend yields), the second stage against a direct
+statsmodels fit, and a study file's [events] checked as the rest of the file is."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from eventstudy import report
+from eventstudy.data import default_snapshot
+from eventstudy.errors import StudyFileError
+from eventstudy.pipeline import run_study
+from eventstudy.study import ANALYSES_DIR, load_study
+
+EXDIV = ANALYSES_DIR / "exdiv-2024"
+
+
+@pytest.fixture(scope="module")
+def price():
+    return run_study("exdiv-2024")
+
+
+@pytest.fixture(scope="module")
+def total():
+    return run_study(replace(load_study("exdiv-2024"), returns="total"))
+
+
+def _yields(res) -> pd.Series:
+    """Each fitted event's dividend over the previous close, straight from the snapshot."""
+    snap = default_snapshot()
+    out = {}
+    for ev in res.main.events.itertuples():
+        frame, _ = snap.prices(ev.ticker)
+        pos = frame.index.get_loc(ev.event_date)
+        out[ev.event_id] = frame.dividends.iloc[pos] / frame.close.iloc[pos - 1]
+    return pd.Series(out)
+
+
+def test_the_events_file_is_what_its_script_writes(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_events", EXDIV / "make_events.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fresh = module.ex_dividend_days()
+    fresh.to_csv(tmp_path / "events.csv", index=False, float_format="%.10g", lineterminator="\n")
+    assert (tmp_path / "events.csv").read_bytes() == (EXDIV / "events.csv").read_bytes()
+
+
+def test_on_price_returns_the_ex_day_falls_by_the_dividend(price):
+    """Mean AR on the ex-day against minus the mean dividend yield of the same events."""
+    yields = _yields(price)
+    car0 = price.main.car[price.main.car.window == "[0,0]"].set_index("event_id").car
+    mean_yield = yields.reindex(car0.index).mean()
+    assert 0.004 < mean_yield < 0.012
+    assert car0.mean() == pytest.approx(-mean_yield, abs=0.15 * mean_yield)
+    slope = price.second_stage["[0,0]"].table.set_index("term").loc["dividend_yield"]
+    assert abs(slope.coef + 1) < 2 * slope.se and slope.p < 1e-6  # one dollar of dividend, one dollar of price
+
+
+def test_on_total_returns_the_ex_day_is_ordinary(total, price):
+    car0 = total.main.car[total.main.car.window == "[0,0]"].set_index("event_id").car
+    assert abs(car0.mean()) < 0.2 * abs(price.main.car[price.main.car.window == "[0,0]"].car.mean())
+    slope = total.second_stage["[0,0]"].table.set_index("term").loc["dividend_yield"]
+    assert abs(slope.coef) < 2 * slope.se + 0.1
+
+
+def test_the_second_stage_is_a_direct_statsmodels_fit(price):
+    car = price.main.car[price.main.car.window == "[0,0]"].set_index("event_id").car
+    fit = price.main.events.set_index("event_id")
+    chars = price.events.set_index("event_id").dividend_yield
+    data = pd.concat([car, chars, fit.beta, fit.sigma, fit.event_date], axis=1, join="inner").dropna()
+    x = sm.add_constant(data[["dividend_yield", "beta", "sigma"]])
+    want = sm.OLS(data.car, x).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(data.event_date)[0]})
+    got = price.second_stage["[0,0]"].table
+    np.testing.assert_allclose(got.coef, want.params, rtol=1e-10)
+    np.testing.assert_allclose(got.se, want.bse, rtol=1e-10)
+    assert got["cov"].iloc[0].startswith("clustered by event date") and got.n.iloc[0] == len(data)
+
+
+def test_a_firms_other_dividends_leave_its_estimation_window(price):
+    ev = price.main.events.set_index("event_id")
+    assert (ev.n_removed > 0).mean() > 0.5  # quarterly payers: the previous ex-day is 60 sessions back
+    from eventstudy import calendar
+
+    aapl = ev[ev.ticker == "AAPL"].sort_values("event_date")
+    days = calendar.sessions("2023-01-01", "2025-12-31")
+    for last in aapl.index:
+        p = days.get_loc(aapl.event_date[last])
+        est = set(range(p - 120, p - 10))
+        others = [days.get_loc(d) for i, d in aapl.event_date.items() if i != last]
+        hit = est & {q + k for q in others for k in range(-5, 6)}
+        assert aapl.n_removed[last] == len(hit), last  # each other ex-day's [-5,+5] inside [-120,-11]
+
+
+def test_the_report_of_a_sample(price, tmp_path):
+    text = report.write(price, tmp_path / "out").read_text()
+    for heading in ("## Sample", "## Group tests", "## The largest and smallest CARs", "## Second stage"):
+        assert heading in text
+    assert "r̄_eff" in (tmp_path / "out" / "results" / "tests.csv").read_text()
+    assert (tmp_path / "out" / "figures" / "car_distribution.png").is_file()
+    assert "dividend_yield" in price.summary()
+
+
+def _copy(tmp_path, text: str | None = None, events: str | None = None):
+    folder = tmp_path / "s"
+    shutil.copytree(EXDIV, folder, ignore=shutil.ignore_patterns("results", "REPORT.md", "*.py"))
+    if text is not None:
+        (folder / "study.toml").write_text(text)
+    if events is not None:
+        (folder / "events.csv").write_text(events)
+    return folder / "study.toml"
+
+
+BASE = (EXDIV / "study.toml").read_text()
+CLAIM = '\n[[claims]]\nid = "x"\narticle = "a"\nsays = "s"\nmetric = "close_move"\nrule = "not_checkable"\n'
+CLAIM += 'ticker = "AAPL"\n'
+
+
+@pytest.mark.parametrize(
+    "edit, field, message",
+    [
+        (lambda t: t.replace("[study]\n", "[study]\nevent_date = 2025-01-27\n"), "study.event_date", "not both"),
+        (
+            lambda t: t.replace('group_by = ["yield_band"]', 'group_by = ["sector"]'),
+            "events.group_by",
+            "no column 'sector'",
+        ),
+        (lambda t: t.replace('file = "events.csv"', 'file = "missing.csv"'), "events.file", "cannot be read"),
+        (lambda t: t.replace('returns = "price"', 'returns = "clean"'), "model.returns", "total, price"),
+        (
+            lambda t: t + CLAIM,
+            "claims",
+            "a sample",
+        ),
+        (
+            lambda t: t.replace(
+                "windows = [[0, 0], [-1, 1]]", 'windows = [[0, 0], { label = "x", start = 0, end = "2025-01-31" }]'
+            ),
+            "model.windows[1].end",
+            "one event date",
+        ),
+    ],
+)
+def test_sample_study_file_errors_name_the_field(tmp_path, edit, field, message):
+    path = _copy(tmp_path, edit(BASE))
+    with pytest.raises(StudyFileError) as err:
+        load_study(path)
+    assert any(f == field and message in why for f, why in err.value.problems), err.value.problems
+
+
+def test_a_bad_row_of_the_events_file_is_rejected_and_the_rest_run(tmp_path):
+    rows = (EXDIV / "events.csv").read_text().splitlines()
+    bad = "X:1,NOSUCH,2024-13-45,before_open,1,0.01,over 1%"
+    path = _copy(tmp_path, events="\n".join([*rows[:40], bad]) + "\n")
+    res = run_study(path)
+    assert res.rejected.reason.tolist() == ["the date is missing or not a date"] and res.rejected.row.tolist() == [40]
+    assert len(res.main.events) > 20
+
+
+def test_repeated_events_in_the_file_are_refused(tmp_path):
+    rows = (EXDIV / "events.csv").read_text().splitlines()
+    path = _copy(tmp_path, events="\n".join([*rows[:5], rows[3]]) + "\n")
+    with pytest.raises(StudyFileError, match="events.file.*repeated events"):
+        run_study(path)
