@@ -7,13 +7,15 @@ study of one event date.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
 from . import calendar, quality
 from .data import load_market_data
+from .data.loader import PriceData
 from .data.snapshot import Snapshot
-from .engine import run_event_study
+from .engine import as_window, run_event_study
 from .errors import NoFirmsLeftError, StudyFileError
 from .events import EventTable, build_events
 from .models import get_model
@@ -21,10 +23,54 @@ from .results import SampleResults
 from .returns import factor_regressors, session_returns
 from .secondstage import second_stage
 from .study import Study
+from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window
 
 EVENT_COLUMNS = ["event_id", "ticker", "event_date"]
 # what the first stage adds to the characteristics of each event
 FIT_TERMS = {"beta": "beta", "sigma": "volatility"}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What the core needs for a set of firm-events: ``returns`` (sessions × tickers),
+    ``regressors`` (sessions × the model's columns: ``mkt`` and, for factor models, the
+    Fama–French factors in decimals), each ticker's return ``basis``, and the loaded
+    ``prices`` (frames, origin, failures with their reasons, notes)."""
+
+    returns: pd.DataFrame
+    regressors: pd.DataFrame
+    basis: pd.Series
+    prices: PriceData
+
+
+def load_panel(
+    events: pd.DataFrame,
+    *,
+    estimation: Window | tuple[int, int] = DEFAULT_ESTIMATION,
+    path: Window | tuple[int, int] = DEFAULT_PATH,
+    benchmark: str = "SPY",
+    model: str = "market",
+    returns: str = "total",
+    **load_kwargs,
+) -> Panel:
+    """Returns and regressors for ``events`` (``ticker, event_date``; as :func:`build_events`
+    makes them) over every session their estimation windows and paths reach, from the
+    snapshot, the cache or yfinance (``load_kwargs`` as :func:`eventstudy.data.load_prices`:
+    ``offline``, ``refresh``, ``cache``, ``source``). A ticker that cannot be had is in
+    ``prices.failed`` with its reason; a benchmark without data is an error."""
+    estimation, path = as_window(estimation), as_window(path)
+    start = calendar.session_offset(events.event_date.min(), estimation.start - 1)
+    end = calendar.session_offset(events.event_date.max(), path.end)
+    data = load_market_data([*dict.fromkeys(events.ticker), benchmark], start, end, **load_kwargs)
+    rets, basis = session_returns(data.prices.frames, start, end, returns)
+    if benchmark not in rets or rets[benchmark].isna().all():
+        why = data.prices.failed.get(benchmark, "no returns in the span")
+        raise NoFirmsLeftError({benchmark: why}, "the benchmark has no data")
+    spec = get_model(model)
+    regressors = rets[benchmark].rename("mkt").to_frame()
+    if spec.excess:
+        regressors = regressors.join(factor_regressors(data.factors, spec.columns), how="left")
+    return Panel(rets, regressors, basis, data.prices)
 
 
 def read_events(study: Study) -> EventTable:
@@ -65,31 +111,30 @@ def run_sample(
     if events.empty:
         raise NoFirmsLeftError(dict(zip(rejected.event_id.astype(str), rejected.reason, strict=True)), "events file")
     bench = study.benchmarks[study.benchmark].ticker
-    first, last = events.event_date.min(), events.event_date.max()
-    start = calendar.session_offset(first, study.estimation.start - 1)
-    end = calendar.session_offset(last, max(w.end for w in (*study.windows, study.path)))
-    tickers = list(dict.fromkeys(events.ticker))
-    kwargs = dict(offline=offline, refresh=refresh, progress=progress, **load_kwargs)
-    if snapshot is not None:
-        kwargs["snapshot"] = snapshot
-    data = load_market_data([*tickers, bench], start, end, **kwargs)
-    returns, basis = session_returns(data.prices.frames, start, end, study.returns)
-    if bench not in returns or returns[bench].isna().all():
-        raise NoFirmsLeftError({bench: data.prices.failed.get(bench, "no returns")}, "the benchmark has no data")
-    firms = [t for t in tickers if t in returns and t != bench]
-    flags = quality.price_flags({t: data.prices.frames[t] for t in firms}, returns.index, study.quality.no_trading_days)
+    panel = load_panel(
+        events,
+        estimation=study.estimation,
+        path=Window(0, max(w.end for w in (*study.windows, study.path))),
+        benchmark=bench,
+        model=study.model,
+        returns=study.returns,
+        offline=offline,
+        refresh=refresh,
+        progress=progress,
+        **({"snapshot": snapshot} if snapshot is not None else {}),
+        **load_kwargs,
+    )
+    data, returns = panel.prices, panel.returns
+    firms = [t for t in dict.fromkeys(events.ticker) if t in returns and t != bench]
+    flags = quality.price_flags({t: data.frames[t] for t in firms}, returns.index, study.quality.no_trading_days)
     screened = quality.excluded_by(flags, study.quality)
-    early = _early_exclusions(events, data.prices.failed, screened, bench)
+    early = _early_exclusions(events, data.failed, screened, bench)
     kept = events[~events.event_id.isin(early.event_id)]
     if kept.empty:
         raise NoFirmsLeftError(dict(zip(early.event_id.astype(str), early.reason, strict=True)))
-    model = get_model(study.model)
-    regressors = returns[bench].rename("mkt").to_frame()
-    if model.excess:
-        regressors = regressors.join(factor_regressors(data.factors, model.columns), how="left")
     main = run_event_study(
         returns[sorted(set(kept.ticker))],
-        regressors,
+        panel.regressors,
         kept[EVENT_COLUMNS],
         model=study.model,
         estimation=study.estimation,
@@ -103,7 +148,7 @@ def run_sample(
         fit_failed = dict(zip(main.excluded.event_id.astype(str), main.excluded.reason, strict=True))
         raise NoFirmsLeftError({**dict(zip(early.event_id.astype(str), early.reason, strict=True)), **fit_failed})
     excluded = pd.concat([early, main.excluded], ignore_index=True)
-    notes = tuple(dict.fromkeys(data.prices.notes))
+    notes = tuple(dict.fromkeys(data.notes))
     rolled = int((kept.note != "").sum())
     if rolled:
         notes = (f"{rolled} event(s) have day 0 on a later session than the date given (see events.csv: note)", *notes)
@@ -114,9 +159,9 @@ def run_sample(
         main=main,
         second_stage=_second_stages(study, main, events),
         excluded=excluded,
-        provenance=pd.DataFrame(
-            {"ticker": list(data.prices.origin), "origin": list(data.prices.origin.values())}
-        ).merge(basis.rename_axis("ticker").reset_index(), how="left"),
+        provenance=pd.DataFrame({"ticker": list(data.origin), "origin": list(data.origin.values())}).merge(
+            panel.basis.rename_axis("ticker").reset_index(), how="left"
+        ),
         flags=flags,
         notes=notes,
     )

@@ -169,3 +169,23 @@ def test_repeated_events_in_the_file_are_refused(tmp_path):
     path = _copy(tmp_path, events="\n".join([*rows[:5], rows[3]]) + "\n")
     with pytest.raises(StudyFileError, match="events.file.*repeated events"):
         run_study(path)
+
+
+def test_the_five_line_api_gives_the_studys_numbers(price):
+    import eventstudy as es
+
+    events = es.build_events(pd.read_csv(EXDIV / "events.csv")).events
+    panel = es.load_panel(events, estimation=(-120, -11), path=(-5, 5), benchmark="SPY", returns="price")
+    res = es.run_event_study(
+        panel.returns,
+        panel.regressors,
+        events,
+        estimation=(-120, -11),
+        windows=[(0, 0), (-1, 1)],
+        path=(-5, 5),
+        min_estimation_obs=80,
+    )
+    pd.testing.assert_frame_equal(res.car, price.main.car)
+    pd.testing.assert_frame_equal(
+        res.tests[res.tests.group == "all"], price.main.tests[price.main.tests.group == "all"]
+    )
