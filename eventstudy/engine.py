@@ -292,8 +292,11 @@ def _rows(aligned: Aligned, ids: Sequence[str]) -> np.ndarray:
 
 def _tests_frame(aligned, ab, members, specs) -> pd.DataFrame:
     """One row per group, window and test; ``detail`` holds what the test used (r̄ for
-    Kolari–Pynnönen, the span of the Corrado ranks) or why it could not be computed."""
+    Kolari–Pynnönen, the span of the Corrado ranks) or why it could not be computed;
+    ``robust`` says whether the test holds its size for this sample: one date, or events on
+    different dates (:class:`~eventstudy.inference.TestSpec`)."""
     rows, ranks = [], standardized_ranks(ab.ar)
+    apart = aligned.positions is not None and len(np.unique(aligned.positions)) > 1
     for group, ids in members.items():
         for w, s in zip(ab.windows, _samples(aligned, ab, ranks, _rows(aligned, ids)), strict=True):
             for spec in specs:
@@ -307,7 +310,7 @@ def _tests_frame(aligned, ab, members, specs) -> pd.DataFrame:
                         r.pvalue,
                         r.dist,
                         r.n,
-                        spec.robust,
+                        spec.robust_apart if apart else spec.robust,
                         s.car.mean() if s.n else np.nan,
                         r.detail,
                     )
