@@ -124,3 +124,39 @@ def market_values(
             }
         )
     return pd.DataFrame(values, index=dates), pd.DataFrame(info)
+
+
+NO_COUNT = "no share count"
+
+
+def class_tickers(filed: pd.DataFrame, firms: list[str]) -> list[str]:
+    """The listings besides ``firms`` whose closes value their share classes (GOOG for GOOGL)."""
+    rows = filed[filed.ticker.isin(firms) & (filed.share_class != "TOTAL")]
+    return sorted(set(rows.price_ticker.dropna()) - set(firms))
+
+
+def pre_event_values(
+    events: pd.DataFrame,
+    closes: pd.DataFrame,
+    splits: pd.DataFrame,
+    filed: pd.DataFrame,
+    implied: pd.DataFrame,
+    primary_of: dict[str, str],
+) -> pd.DataFrame:
+    """Each event's issuer valued at the close of the session before its day 0, with the share
+    counts of day 0 (the rules above): ``event_id, market_value`` (USD) ``, shares_flag`` (the
+    kind of share count, or :data:`NO_COUNT`).
+    ``events``: ``event_id, ticker, event_date``; ``closes``: traded closes by listed ticker
+    on consecutive sessions. A listing that is not its issuer's primary one is valued as the
+    issuer (GOOG as Alphabet); no share count or no close the session before is a missing value."""
+    sessions = closes.index
+    rows = []
+    for ev in events[["event_id", "ticker", "event_date"]].itertuples(index=False):
+        firm, pos = primary_of.get(ev.ticker, ev.ticker), sessions.searchsorted(ev.event_date) - 1
+        if pos < 0:
+            rows.append((ev.event_id, np.nan, NO_COUNT))
+            continue
+        mv, info = market_values([firm], sessions[[pos]], closes, splits, filed, implied, primary_of, ev.event_date)
+        flag = info.flag.iloc[0]
+        rows.append((ev.event_id, float(mv.iloc[0, 0]), NO_COUNT if flag == "none" else flag))
+    return pd.DataFrame(rows, columns=["event_id", "market_value", "shares_flag"])

@@ -66,7 +66,7 @@ def run_study(
     end = calendar.session_offset(event.date, max(w.end for w in (*study.windows, study.path)))
     constructed = any(study.benchmarks[b].constructed for b in (study.benchmark, *study.sensitivity))
     stocks = sorted(companies.ticker[companies.asset_type == "stock"]) if constructed else []
-    wanted = [*firms, *_class_tickers(shares, firms), *_series_tickers(study), *stocks]
+    wanted = [*firms, *marketvalue.class_tickers(shares, firms), *_series_tickers(study), *stocks]
     data = load_market_data(
         wanted, start, end, offline=offline, refresh=refresh, snapshot=snap, progress=progress, **load_kwargs
     )
@@ -137,11 +137,6 @@ def _span_note(returns: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) ->
             "windows past that day have no CAR"
         )
     return "; ".join(notes)
-
-
-def _class_tickers(shares: pd.DataFrame, firms: list[str]) -> list[str]:
-    rows = shares[shares.ticker.isin(firms) & (shares.share_class != "TOTAL")]
-    return sorted(set(rows.price_ticker.dropna()) - set(firms))
 
 
 def _series_tickers(study: Study) -> list[str]:

@@ -80,7 +80,8 @@ def _guide(out: Path, columns: dict[str, str]) -> None:
 
 SAMPLE_COLUMNS = {
     "events.csv": "event_id, ticker, event_date (day 0), given_date, time, note (how day 0 was set), the events "
-    "file's other columns",
+    "file's other columns, market_value_bn (the firm's market value at the close before day 0, USD bn), "
+    "shares_flag (its share count: filed / filed after / filed, undated / implied, 2026 / no share count)",
     "rejected.csv": "row (of the events file, from 1), event_id, ticker, reason",
     "fit.csv": "event_id, ticker, event_date, n_est, n_removed (estimation returns left out: the firm's other "
     "events), sigma, the model's parameters",

@@ -6,8 +6,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from .results import SampleResults
+from .study import DERIVED_CHARACTERISTICS
 
 EXTREMES = 10
+_TESTS_APART = (
+    "Group tests for events on different dates: Kolari–Pynnönen with r̄_eff, the residual correlation "
+    "of two events weighted by the share of window sessions they have in common (our extension of Kolari & "
+    "Pynnönen 2010 to partly overlapping events; zero for events whose windows never meet), and the "
+    "calendar-time portfolio test (Jaffe 1974; Mandelker 1974): the two that held their size in a simulation "
+    "of partly overlapping events (README); then GRANK (Kolari & Pynnönen 2011), the portfolio and Corrado "
+    "rank tests in event time, which over-reject when windows partly overlap, and the tests that assume "
+    "independent events."
+)
+_TESTS_ONE_DATE = (
+    "Every event falls on one date: the group tests are Kolari–Pynnönen, the portfolio and the Corrado "
+    "rank tests, which hold their size when firms share the date, then the tests that assume independent "
+    "firms."
+)
 
 
 def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
@@ -48,17 +63,14 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         + (" (the close alone: an ex-dividend day falls by about the dividend)" if s.returns == "price" else "")
         + f". Estimation window [{s.estimation.start}, {s.estimation.end}] sessions around each event's own day 0 "
         "(an event after the close, or on a day without a session, has day 0 on the next session). "
-        "Var(CAR_i) = σ̂²_i (L₂ + s′(X′X)⁻¹s). Group tests for events on different dates: Kolari–Pynnönen with "
-        "r̄_eff, the residual correlation of two events weighted by the share of window sessions they have in "
-        "common (our extension of Kolari & Pynnönen 2010 to partly overlapping events; zero for events whose "
-        "windows never meet); GRANK (Kolari & Pynnönen 2011), robust to event-induced variance and clustering; "
-        "the calendar-time portfolio test (Jaffe 1974; Mandelker 1974); the portfolio and Corrado rank tests in "
-        "event time; then the tests that assume independent events. Second stage: OLS of the CARs on the "
+        "Var(CAR_i) = σ̂²_i (L₂ + s′(X′X)⁻¹s). "
+        + (_TESTS_APART if ev.event_date.nunique() > 1 else _TESTS_ONE_DATE)
+        + " Second stage: OLS of the CARs on the "
         "characteristics, HC1 standard errors, clustered by event date when dates repeat.",
         "",
         "## Group tests",
         "",
-        "The tests that hold their size when events cluster in time (CAAR and p-values):",
+        "The tests that hold their size for this sample (CAAR and p-values):",
         "",
         md(lead, {"caar": "+.3%", **{c: ".4f" for c in lead.columns if c.startswith("p_")}}),
         "",
@@ -117,10 +129,12 @@ def _excluded_table(res: SampleResults, md) -> str:
 
 
 def _second_stage_lines(res: SampleResults, md) -> list[str]:
-    terms = [*res.study.events.characteristics, "beta", "volatility"]
+    chars = res.study.events.characteristics
+    derived = "".join(f"; {c}: {DERIVED_CHARACTERISTICS[c]}" for c in chars if c in DERIVED_CHARACTERISTICS)
     lines = [
-        f"CAR_i = a + b′z_i + u_i with z = {', '.join(terms)} (beta and volatility, σ̂ of the estimation "
-        "residuals, from the first stage).",
+        f"CAR_i = a + b′z_i + u_i with z = {', '.join([*chars, 'beta', 'volatility'])} (beta and volatility, "
+        f"σ̂ of the estimation residuals, from the first stage{derived}). Each event's market value before "
+        "day 0 and the kind of share count it rests on are in `results/events.csv`.",
         "",
     ]
     for label, stage in res.second_stage.items():

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from . import calendar, quality
+from . import calendar, marketvalue, quality
 from .data import load_market_data
-from .data.loader import PriceData
-from .data.snapshot import Snapshot
+from .data.loader import MarketData, PriceData
+from .data.snapshot import Snapshot, default_snapshot
 from .engine import as_window, run_event_study
 from .errors import NoFirmsLeftError, StudyFileError
 from .events import EventTable, build_events
@@ -23,11 +24,13 @@ from .results import SampleResults
 from .returns import factor_regressors, session_returns
 from .secondstage import second_stage
 from .study import Study
+from .universe import primary_listing
 from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window
 
 EVENT_COLUMNS = ["event_id", "ticker", "event_date"]
 # what the first stage adds to the characteristics of each event
 FIT_TERMS = {"beta": "beta", "sigma": "volatility"}
+SIZE_TERM = "log_market_value"  # study.DERIVED_CHARACTERISTICS
 
 
 @dataclass(frozen=True)
@@ -35,12 +38,28 @@ class Panel:
     """What the core needs for a set of firm-events: ``returns`` (sessions × tickers),
     ``regressors`` (sessions × the model's columns: ``mkt`` and, for factor models, the
     Fama–French factors in decimals), each ticker's return ``basis``, and the loaded
-    ``prices`` (frames, origin, failures with their reasons, notes)."""
+    market ``data`` (the prices: frames, origin, failures with their reasons, notes; the
+    snapshot's share counts and company table)."""
 
     returns: pd.DataFrame
     regressors: pd.DataFrame
     basis: pd.Series
-    prices: PriceData
+    data: MarketData
+
+    @property
+    def prices(self) -> PriceData:
+        return self.data.prices
+
+    def pre_event_values(self, events: pd.DataFrame) -> pd.DataFrame:
+        """Each event's market value at the close before day 0 (USD bn) and the kind of share
+        count it used (:func:`eventstudy.marketvalue.pre_event_values`)."""
+        d = self.data
+        closes = d.prices.panel("close").reindex(self.returns.index)
+        primary_of = primary_listing(d.companies, d.shares)
+        out = marketvalue.pre_event_values(
+            events, closes, d.prices.panel("splits"), d.shares, d.implied_shares, primary_of
+        )
+        return out.assign(market_value=out.market_value / 1e9).rename(columns={"market_value": "market_value_bn"})
 
 
 def load_panel(
@@ -61,7 +80,10 @@ def load_panel(
     estimation, path = as_window(estimation), as_window(path)
     start = calendar.session_offset(events.event_date.min(), estimation.start - 1)
     end = calendar.session_offset(events.event_date.max(), path.end)
-    data = load_market_data([*dict.fromkeys(events.ticker), benchmark], start, end, **load_kwargs)
+    firms = list(dict.fromkeys(events.ticker))
+    shares = (load_kwargs.get("snapshot") or default_snapshot()).table("shares_outstanding")
+    classes = marketvalue.class_tickers(shares, firms)  # their closes value the firms' other classes
+    data = load_market_data([*firms, *classes, benchmark], start, end, **load_kwargs)
     rets, basis = session_returns(data.prices.frames, start, end, returns)
     if benchmark not in rets or rets[benchmark].isna().all():
         why = data.prices.failed.get(benchmark, "no returns in the span")
@@ -70,7 +92,7 @@ def load_panel(
     regressors = rets[benchmark].rename("mkt").to_frame()
     if spec.excess:
         regressors = regressors.join(factor_regressors(data.factors, spec.columns), how="left")
-    return Panel(rets, regressors, basis, data.prices)
+    return Panel(rets, regressors, basis, data)
 
 
 def read_events(study: Study) -> EventTable:
@@ -125,6 +147,8 @@ def run_sample(
         **load_kwargs,
     )
     data, returns = panel.prices, panel.returns
+    values = panel.pre_event_values(events).set_index("event_id")
+    events = events.assign(**{c: events.event_id.map(values[c]) for c in values})
     firms = [t for t in dict.fromkeys(events.ticker) if t in returns and t != bench]
     flags = quality.price_flags({t: data.frames[t] for t in firms}, returns.index, study.quality.no_trading_days)
     screened = quality.excluded_by(flags, study.quality)
@@ -148,7 +172,9 @@ def run_sample(
         fit_failed = dict(zip(main.excluded.event_id.astype(str), main.excluded.reason, strict=True))
         raise NoFirmsLeftError({**dict(zip(early.event_id.astype(str), early.reason, strict=True)), **fit_failed})
     excluded = pd.concat([early, main.excluded], ignore_index=True)
-    notes = tuple(dict.fromkeys(data.notes))
+    sized = SIZE_TERM in study.events.characteristics
+    fitted_events = events[events.event_id.isin(main.events.event_id)]
+    notes = (*(_value_notes(fitted_events) if sized else ()), *dict.fromkeys(data.notes))
     rolled = int((kept.note != "").sum())
     if rolled:
         notes = (f"{rolled} event(s) have day 0 on a later session than the date given (see events.csv: note)", *notes)
@@ -184,11 +210,34 @@ def _early_exclusions(events: pd.DataFrame, failed, screened, bench: str) -> pd.
     return pd.DataFrame(rows, columns=["event_id", "ticker", "stage", "reason"])
 
 
+def _value_notes(fitted: pd.DataFrame) -> list[str]:
+    """What the second stage's size term rests on: events without a pre-event market value,
+    and events valued with the flagged fallback share count."""
+    out = []
+    missing = fitted[fitted.market_value_bn.isna()]
+    if len(missing):
+        no_count = missing.shares_flag == marketvalue.NO_COUNT
+        why = [
+            w for w, n in ((marketvalue.NO_COUNT, no_count.sum()), ("no close before day 0", (~no_count).sum())) if n
+        ]
+        out.append(
+            f"{len(missing)} of {len(fitted)} fitted events have no pre-event market value ({', '.join(why)}): "
+            "the second stage leaves them out"
+        )
+    implied = int((fitted.shares_flag == "implied, 2026").sum())
+    if implied:
+        out.append(f"{implied} events are valued with the implied 2026 share count (a flagged fallback)")
+    return out
+
+
 def _second_stages(study: Study, main, events: pd.DataFrame) -> dict:
-    """Per window, the CARs on the events file's characteristics and the first stage's beta
-    and volatility (σ̂ of the estimation residuals)."""
+    """Per window, the CARs on the study's characteristics (columns of the events file, or
+    ``log_market_value``: ln of the pre-event market value in USD bn) and the first stage's
+    beta and volatility (σ̂ of the estimation residuals)."""
     fitted = main.events.set_index("event_id")
-    chars = events.set_index("event_id")[list(study.events.characteristics)]
+    table = events.set_index("event_id")
+    derived = {SIZE_TERM: lambda: np.log(table.market_value_bn.where(table.market_value_bn > 0))}
+    chars = pd.DataFrame({c: derived[c]() if c in derived else table[c] for c in study.events.characteristics})
     extra = {new: fitted[old] for old, new in FIT_TERMS.items() if old in fitted}
     regressors = chars.join(pd.DataFrame(extra), how="inner")
     terms = [*study.events.characteristics, *extra]

@@ -101,7 +101,8 @@ class ReportSpec:
 class EventsSpec:
     """``[events]`` of a study file: a table of firm-events on their own dates (``file``,
     resolved against the study file's folder); ``group_by`` columns whose values make groups,
-    ``characteristics`` columns that explain the CARs in the second stage."""
+    ``characteristics`` columns that explain the CARs in the second stage, or characteristics
+    that eventstudy computes (:data:`DERIVED_CHARACTERISTICS`)."""
 
     file: Path
     group_by: tuple[str, ...] = ()
@@ -109,6 +110,10 @@ class EventsSpec:
 
 
 RETURNS = ("total", "price")
+# characteristics computed for every event, which a study may name without a column of that name
+DERIVED_CHARACTERISTICS = {
+    "log_market_value": "ln of the firm's market value in USD bn at the close before day 0",
+}
 
 
 @dataclass(frozen=True)
@@ -357,11 +362,13 @@ def _events(r: _Reader, study_file: Path) -> EventsSpec | None:
     for key, columns in (
         ("file", REQUIRED_EVENT_COLUMNS),
         ("group_by", spec.group_by),
-        ("characteristics", spec.characteristics),
+        ("characteristics", [c for c in spec.characteristics if c not in DERIVED_CHARACTERISTICS]),
     ):
         for c in columns:
             if c not in header:
                 r.fail(key, f"{name} has no column {c!r} (columns: {', '.join(header)})")
+    for c in set(header) & set(DERIVED_CHARACTERISTICS):
+        r.fail("file", f"{name} has a column {c!r}, the name of a characteristic eventstudy computes: rename it")
     return replace(spec, file=file)
 
 

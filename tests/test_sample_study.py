@@ -84,6 +84,34 @@ def test_the_second_stage_is_a_direct_statsmodels_fit(price):
     assert got["cov"].iloc[0].startswith("clustered by event date") and got.n.iloc[0] == len(data)
 
 
+def test_the_pre_event_market_value_is_the_close_before_day0_times_the_filed_shares(price):
+    ev = price.events.set_index("event_id")
+    close = default_snapshot().prices("AAPL")[0].close
+    filed = 15_115_823_000  # AAPL's cover count in shares_outstanding.csv (as of 2024-10-18)
+    assert ev.market_value_bn["AAPL:2024-05-10"] == pytest.approx(close["2024-05-09"] * filed / 1e9, rel=1e-12)
+    assert ev.shares_flag["AAPL:2024-05-10"] == "filed after" and ev.shares_flag["AAPL:2024-11-08"] == "filed"
+    # a second listing is valued as its issuer: both Alphabet classes paid on the same ex-days
+    goog, googl = (ev[ev.ticker == t].sort_values("event_date").market_value_bn for t in ("GOOG", "GOOGL"))
+    np.testing.assert_array_equal(goog.to_numpy(), googl.to_numpy())
+
+
+def test_the_second_stage_can_take_the_log_market_value(price):
+    study = load_study("exdiv-2024")
+    sized = run_study(replace(study, events=replace(study.events, characteristics=("log_market_value",))))
+    car = sized.main.car[sized.main.car.window == "[0,0]"].set_index("event_id").car
+    fit = sized.main.events.set_index("event_id")
+    size = np.log(sized.events.set_index("event_id").market_value_bn).rename("size")
+    data = pd.concat([car, size, fit.beta, fit.sigma, fit.event_date], axis=1, join="inner").dropna()
+    x = sm.add_constant(data[["size", "beta", "sigma"]])
+    want = sm.OLS(data.car, x).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(data.event_date)[0]})
+    got = sized.second_stage["[0,0]"].table
+    assert got.term.tolist() == ["const", "log_market_value", "beta", "volatility"]
+    np.testing.assert_allclose(got.coef, want.params, rtol=1e-10)
+    missing = len(fit) - len(data)
+    assert missing > 0 and any(n.startswith(f"{missing} of {len(fit)} fitted events have no") for n in sized.notes)
+    assert not any("pre-event market value" in n for n in price.notes)  # not asked for, not noted
+
+
 def test_a_firms_other_dividends_leave_its_estimation_window(price):
     ev = price.main.events.set_index("event_id")
     assert (ev.n_removed > 0).mean() > 0.5  # quarterly payers: the previous ex-day is 60 sessions back
@@ -133,6 +161,11 @@ CLAIM += 'ticker = "AAPL"\n'
             "no column 'sector'",
         ),
         (lambda t: t.replace('file = "events.csv"', 'file = "missing.csv"'), "events.file", "cannot be read"),
+        (
+            lambda t: t.replace('["dividend_yield"]', '["dividend_yield", "log_market_value", "size"]'),
+            "events.characteristics",
+            "no column 'size'",
+        ),
         (lambda t: t.replace('returns = "price"', 'returns = "clean"'), "model.returns", "total, price"),
         (
             lambda t: t + CLAIM,
@@ -153,6 +186,18 @@ def test_sample_study_file_errors_name_the_field(tmp_path, edit, field, message)
     with pytest.raises(StudyFileError) as err:
         load_study(path)
     assert any(f == field and message in why for f, why in err.value.problems), err.value.problems
+
+
+def test_a_column_named_like_a_computed_characteristic_is_refused(tmp_path):
+    text = (EXDIV / "events.csv").read_text().replace("yield_band\n", "log_market_value\n", 1)
+    with pytest.raises(StudyFileError) as err:
+        load_study(_copy(tmp_path, BASE.replace('["yield_band"]', "[]"), events=text))
+    assert err.value.problems == [
+        (
+            "events.file",
+            "events.csv has a column 'log_market_value', the name of a characteristic eventstudy computes: rename it",
+        )
+    ]
 
 
 def test_a_bad_row_of_the_events_file_is_rejected_and_the_rest_run(tmp_path):
