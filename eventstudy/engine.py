@@ -154,17 +154,19 @@ def _usable(aligned: Aligned, fit: models.ModelFit, need: int):
     enough = fit.n_obs >= need
     ok = enough & np.isfinite(fit.params).all(axis=1) & np.isfinite(fit.sigma2) & (fit.sigma2 > 0)
     est = aligned.estimation
+    removed = aligned.removed[~ok] if aligned.removed is not None else np.zeros((~ok).sum(), int)
     out = pd.DataFrame(
         {
             "event_id": aligned.event_ids[~ok],
             "ticker": aligned.tickers[~ok],
             "stage": "estimation",
             "reason": [
-                f"{h} valid returns in the estimation window [{est.start},{est.end}]; {need} are needed "
-                "(min_estimation_obs)"
+                f"{h} valid returns in the estimation window [{est.start},{est.end}]"
+                + (f" ({r} left out: the firm's other events)" if r else "")
+                + f"; {need} are needed (min_estimation_obs)"
                 if short
                 else "singular regressors or zero residual variance"
-                for h, short in zip(fit.n_obs[~ok], ~enough[~ok], strict=True)
+                for h, r, short in zip(fit.n_obs[~ok], removed, ~enough[~ok], strict=True)
             ],
         }
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .results import SampleResults
+from .results import SampleResults, excluded_by_reason
 from .study import DERIVED_CHARACTERISTICS
 
 EXTREMES = 10
@@ -120,9 +120,7 @@ def _excluded_table(res: SampleResults, md) -> str:
     if not len(res.excluded):
         return "No event was excluded."
     # "55 valid returns in the estimation window ..." and "47 valid returns ..." are one reason
-    reason = res.excluded.reason.astype(str).str.replace(r"^\d+ ", "N ", regex=True)
-    counts = res.excluded.assign(reason=reason).groupby(["stage", "reason"]).size().rename("events").reset_index()
-    counts = counts.sort_values("events", ascending=False)
+    counts = excluded_by_reason(res.excluded)
     return "Events excluded, or without a CAR in a window, by reason (every one in `results/excluded.csv`):\n\n" + md(
         counts.head(20)
     )

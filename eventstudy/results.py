@@ -13,6 +13,17 @@ from .quality import COLUMNS as FLAG_COLUMNS
 from .tables import stars, text_table
 from .windows import DAY0, Window
 
+SUMMARY_ROWS = 30  # a summary lists at most this many firm-events or exclusions
+
+
+def excluded_by_reason(excluded: pd.DataFrame) -> pd.DataFrame:
+    """``stage, reason, events``: exclusions counted by reason, the most frequent first (a
+    count in a reason, as in "45 valid returns (3 left out ...)", reads "N valid returns (N left
+    out ...)"; dates, window bounds and what is needed are kept)."""
+    reason = excluded.reason.astype(str).str.replace(r"(?<![\d\-\[,])\d+ (?!are needed)", "N ", regex=True)
+    counts = excluded.assign(reason=reason).groupby(["stage", "reason"]).size().rename("events").reset_index()
+    return counts.sort_values("events", ascending=False, kind="stable").reset_index(drop=True)
+
 
 class _SummaryStr:
     """``__str__`` and ``_repr_html_`` from ``summary()``, as linearmodels' results do."""
@@ -71,26 +82,40 @@ class EventStudyResult(_SummaryStr):
         return self.car[self.car.window == window].set_index("ticker")
 
     def summary(self, window: str | None = None) -> str:
+        """The CARs of ``window`` (the first by default; of a sample of more than
+        :data:`SUMMARY_ROWS` events, the largest and smallest), the group tests, the exclusions
+        (by reason, when there are many)."""
         window = window or self.windows[0].label
         cars = self.car_of(window).reset_index()
         cars["sig"] = [stars(p) for p in cars.p]
+        label = ["event_id"] if (cars.event_id != cars.ticker).any() else []
+        title = f"\nCAR {window} by firm-event (t with L − K d.o.f.)"
+        if len(cars) > SUMMARY_ROWS:
+            k = SUMMARY_ROWS // 3
+            ranked = cars.dropna(subset=["car"]).sort_values("car", ascending=False)
+            cars = pd.concat([ranked.head(k), ranked.tail(k)]).drop_duplicates("event_id")
+            title += f": the {k} largest and {k} smallest of {len(ranked)} (all in .car)"
         tests = self.tests[self.tests.window == window].copy()
         tests["sig"] = [stars(p) for p in tests.p]
         parts = [
             f"Event study: {self.model.description}",
             f"estimation {self.estimation.start}..{self.estimation.end} sessions; "
             f"{len(self.events)} firm-events fitted, {self.excluded.event_id.nunique()} with exclusions",
-            f"\nCAR {window} by firm-event (t with L − K d.o.f.)",
+            title,
             text_table(
-                cars[["ticker", "car", "se", "t", "p", "sig"]], {"car": ".4f", "se": ".4f", "t": ".2f", "p": ".4f"}
+                cars[[*label, "ticker", "car", "se", "t", "p", "sig"]],
+                {"car": ".4f", "se": ".4f", "t": ".2f", "p": ".4f"},
             ),
-            f"\nGroup tests, {window} (robust = holds under cross-correlation)",
+            f"\nGroup tests, {window} (robust = holds its size for this sample)",
             text_table(
                 tests[["group", "test", "stat", "p", "dist", "n_firms", "robust", "sig"]], {"stat": ".3f", "p": ".4f"}
             ),
         ]
-        if len(self.excluded):
-            parts += ["\nExcluded", text_table(self.excluded)]
+        ex = self.excluded
+        if len(ex) > SUMMARY_ROWS:
+            parts += [f"\nExcluded, by reason (all {len(ex)} in .excluded)", text_table(excluded_by_reason(ex))]
+        elif len(ex):
+            parts += ["\nExcluded", text_table(ex)]
         return "\n".join(parts)
 
 

@@ -1,15 +1,18 @@
 """Second stage: what explains the CARs? CAR_i = a + b′z_i + u_i by OLS (statsmodels), with
 heteroskedasticity-robust (HC1) standard errors, clustered by event date when several events
-share a date (their CARs share that day's news). Pure: frames in, a result out.
+share a date (their CARs share that day's news; p-values from t with G − 1 degrees of freedom
+for G dates). Pure: frames in, a result out.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 import statsmodels.api as sm
+from statsmodels.tools.sm_exceptions import ValueWarning
 
 COLUMNS = ["window", "term", "coef", "se", "t", "p", "n", "cov"]
 
@@ -49,13 +52,24 @@ def second_stage(
     x = sm.add_constant(data[list(terms)], has_constant="add")
     day = pd.Series(dates).reindex(data.index)
     clustered = day.duplicated().any()
+    if clustered and day.nunique() <= k:
+        return SecondStage(
+            window,
+            pd.DataFrame(columns=COLUMNS),
+            reason=f"{day.nunique()} event dates for {k} coefficients: standard errors clustered by date "
+            "need more dates than coefficients",
+        )
     model = sm.OLS(data["car"], x)
     if clustered:
-        fit = model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(day)[0]})
+        # t with G − 1 degrees of freedom, as Stata and Cameron & Miller (2015) advise for few clusters
+        fit = model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(day)[0]}, use_t=True)
         cov = f"clustered by event date ({day.nunique()} dates)"
     else:
         fit = model.fit(cov_type="HC1")
         cov = "HC1"
+    with warnings.catch_warnings():  # the summary's normality tests warn below 8 observations
+        warnings.simplefilter("ignore", ValueWarning)
+        text = str(fit.summary(title=f"CAR {window} on event characteristics"))
     table = pd.DataFrame(
         {
             "window": window,
@@ -68,6 +82,4 @@ def second_stage(
             "cov": cov,
         }
     )
-    return SecondStage(
-        window, table, str(fit.summary(title=f"CAR {window} on event characteristics")), "", float(fit.rsquared)
-    )
+    return SecondStage(window, table, text, "", float(fit.rsquared))

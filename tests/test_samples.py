@@ -16,6 +16,7 @@ from scipy import stats
 from eventstudy import inference
 from eventstudy.engine import run_event_study
 from eventstudy.events import build_events
+from eventstudy.secondstage import second_stage
 from eventstudy.windows import Window
 
 from .conftest import synthetic_panel
@@ -125,6 +126,12 @@ def test_another_event_of_the_firm_leaves_the_estimation_window_by_exactly_its_d
     kept = run_event_study(returns, regressors, events, **KW, exclude_other_events=False)
     assert kept.events.set_index("event_id").loc["late"].n_est == 90  # the switch is honoured
     assert kept.events.set_index("event_id").loc["late"].sigma > 1.5 * row.sigma  # the 25 % day inflates σ̂
+    short = run_event_study(returns, regressors, events, **(KW | {"min_estimation_obs": 85}))
+    why = short.excluded.set_index("event_id").reason["late"]
+    assert why == (
+        "79 valid returns in the estimation window [-100,-11] (11 left out: the firm's other events); "
+        "85 are needed (min_estimation_obs)"
+    )
 
 
 def test_an_event_beyond_the_estimation_window_removes_nothing():
@@ -303,6 +310,23 @@ def test_robust_marks_the_tests_that_hold_for_the_design():
     assert set(one[one.robust].test) == {"kolari-pynnonen", "portfolio", "corrado-rank"}
 
 
+def test_the_summary_of_a_large_sample_lists_its_extremes_and_counts_its_exclusions():
+    returns, regressors, _ = synthetic_panel(n_firms=40, n_days=200, event_pos=190, seed=5)
+    dates = returns.index[np.random.default_rng(5).integers(130, 190, 40)]
+    events = pd.DataFrame({"event_id": [f"e{i}" for i in range(40)], "ticker": returns.columns, "event_date": dates})
+    res = run_event_study(returns, regressors, events, **KW)
+    text = res.summary()
+    cars = res.car[res.car.window == "[0,0]"].set_index("event_id").car.dropna()
+    assert f"the 10 largest and 10 smallest of {len(cars)} (all in .car)" in text
+    listed = [w[0] for line in text.splitlines() if (w := line.split()) and w[0] in set(events.event_id)]
+    assert set(listed) == set(cars.nlargest(10).index) | set(cars.nsmallest(10).index)
+    thin = returns.copy()
+    thin.iloc[:120, :35] = np.nan  # 35 firms listed late: too few estimation returns
+    text = run_event_study(thin, regressors, events, **KW).summary()
+    assert "Excluded, by reason (all 35 in .excluded)" in text
+    assert text.splitlines()[-1].split()[-1] == "35" and "N valid returns" in text.splitlines()[-1]
+
+
 # --- the API's inputs -----------------------------------------------------------------------
 
 
@@ -343,3 +367,40 @@ def test_pairs_with_an_event_of_a_subset_are_the_pairs_of_all_that_touch_it():
     assert len(got) == len(set(got)) and {tuple(sorted(p)) for p in got} == {tuple(sorted(p)) for p in want}
     brute = {(i, j) for i in range(40) for j in range(i + 1, 40) if abs(positions[i] - positions[j]) < 4}
     assert {tuple(sorted(p)) for p in every} == brute
+
+
+# --- the second stage, by construction ------------------------------------------------------
+
+
+def _stage_data(n: int, dates: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    ids = pd.Index([f"e{i}" for i in range(n)], name="event_id")
+    z = pd.DataFrame({"size": rng.normal(size=n), "surprise": rng.normal(size=n)}, index=ids)
+    car = pd.Series(0.01 + 0.02 * z.surprise + rng.normal(0, 0.01, n), index=ids)
+    day = pd.Series(pd.bdate_range("2024-01-02", periods=dates)[rng.integers(0, dates, n)], index=ids)
+    return car, z, day
+
+
+def test_the_second_stage_recovers_an_injected_slope_with_t_on_dates_minus_one():
+    car, z, day = _stage_data(400, 40)
+    got = second_stage(car, z, day, "[0,0]", ["size", "surprise"]).table.set_index("term")
+    assert abs(got.coef["surprise"] - 0.02) < 3 * got.se["surprise"] and got.p["surprise"] < 1e-6
+    g = day.nunique()
+    assert got.p["size"] == pytest.approx(2 * stats.t.sf(abs(got.t["size"]), g - 1), rel=1e-10)
+    assert got["cov"].iloc[0] == f"clustered by event date ({g} dates)"
+
+
+def test_the_second_stage_refuses_fewer_dates_than_coefficients():
+    car, z, day = _stage_data(30, 3)
+    stage = second_stage(car, z, day, "[0,0]", ["size", "surprise"])
+    assert stage.table.empty and stage.reason.startswith("3 event dates for 3 coefficients")
+    assert "not run" in stage.summary()
+
+
+def test_the_second_stage_of_distinct_dates_is_hc1():
+    car, z, _ = _stage_data(12, 12)
+    day = pd.Series(pd.bdate_range("2024-01-02", periods=12), index=car.index)
+    got = second_stage(car, z, day, "[0,0]", ["size", "surprise"])
+    want = sm.OLS(car, sm.add_constant(z)).fit(cov_type="HC1")
+    np.testing.assert_allclose(got.table.se, want.bse, rtol=1e-12)
+    assert got.table["cov"].iloc[0] == "HC1"
