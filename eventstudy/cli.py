@@ -1,4 +1,4 @@
-"""Command line: ``eventstudy run|list|fetch|show|snapshot``. The only module that prints.
+"""Command line: ``eventstudy run|list|init|fetch|show|snapshot``. The only module that prints.
 
 Exit codes: 0 success, 1 an analysis, data or disk error, 2 a usage error, 3 an internal
 error (a bug), 130 interrupted. Errors go to stderr as one message of ours, without a
@@ -20,6 +20,7 @@ examples:
   eventstudy run deepseek-2025 --refresh       # re-download prices through yfinance
   eventstudy fetch deepseek-2025               # fill the cache for a study
   eventstudy show deepseek-2025                # print a finished study's tables
+  eventstudy init my-study --from deepseek-2025  # start a study of your own in analyses/my-study/
   eventstudy list
 """
 
@@ -45,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("study", help="a study name under analyses/ or a path to a study.toml")
+    run.add_argument(
+        "study", help="a study name (./analyses/NAME/, else a shipped study) or a path to a study.toml or its folder"
+    )
     mode = run.add_mutually_exclusive_group()
     mode.add_argument(
         "--offline", action="store_true", help="never touch the network: only the committed snapshot and the cache"
@@ -69,7 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--refresh", action="store_true", help="download again even what the cache holds")
     show = sub.add_parser("show", parents=[common], help="print a finished study's tables")
     show.add_argument("study")
-    sub.add_parser("list", parents=[common], help="list the studies")
+    sub.add_parser("list", parents=[common], help="list the studies: ./analyses/ and the shipped ones")
+    init = sub.add_parser("init", parents=[common], help="write a new study folder analyses/NAME/ to start from")
+    init.add_argument("name")
+    init.add_argument(
+        "--from", dest="template", default="deepseek-2025", help="the study to copy (default: deepseek-2025)"
+    )
     snap = sub.add_parser("snapshot", parents=[common], help="rebuild the committed snapshot from a data folder")
     snap.add_argument("--from", dest="source", type=Path, required=True, help="the shared data folder")
     return p
@@ -101,8 +109,13 @@ def _cmd_run(a) -> int:
     from .pipeline import run_study
     from .study import load_study, with_overrides
     from .windows import Window
+    from .workspace import find_study, shown, working_copy
 
-    study = load_study(a.study)
+    found = find_study(a.study)
+    path = found if a.out else working_copy(found)
+    if path != found and not a.quiet:
+        print(f"copied the shipped study {a.study} to {shown(path.parent)}/ (edit it there and run it again)")
+    study = load_study(path)
     try:
         study = with_overrides(
             study,
@@ -118,7 +131,7 @@ def _cmd_run(a) -> int:
     path = report.write(res, plan)
     if not a.quiet:
         print(res.summary())
-        print(f"\nreport: {path}")
+        print(f"\nreport: {shown(path)}")
     return 0
 
 
@@ -144,9 +157,9 @@ def _cmd_fetch(a) -> int:
 
 
 def _cmd_show(a) -> int:
-    from .study import load_study
+    from .workspace import default_out, find_study
 
-    report = load_study(a.study).folder / "REPORT.md"
+    report = default_out(find_study(a.study)) / "REPORT.md"
     if not report.is_file():
         raise EventStudyError(f"{a.study} has no report yet: run `eventstudy run {a.study}` first")
     print(report.read_text())
@@ -154,19 +167,31 @@ def _cmd_show(a) -> int:
 
 
 def _cmd_list(a) -> int:
-    """Every study with its date and title; a study file with problems is listed as such
-    (``eventstudy run`` on it prints them), never hiding the others."""
+    """Every study with its date and title, the shipped ones marked; a study file with
+    problems is listed as such (``eventstudy run`` on it prints them), never hiding the others."""
     from .errors import StudyFileError
-    from .study import list_studies, load_study
+    from .study import load_study
+    from .workspace import list_studies
 
-    for path in list_studies():
+    for entry in list_studies():
+        mark = "shipped" if entry.shipped else "local"
         try:
-            s = load_study(path)
+            s = load_study(entry.path)
         except StudyFileError as exc:
-            print(f"{path.parent.name:20s} {'-':10s}  (not valid: {len(exc.problems)} problem(s); run it to see them)")
+            why = f"not valid: {len(exc.problems)} problem(s); run it to see them"
+            print(f"{entry.name:20s} {'-':10s} {mark:8s} ({why})")
             continue
         when = "sample" if s.is_sample else f"{s.event_date:%Y-%m-%d}"
-        print(f"{s.name:20s} {when:10s}  {s.title}")
+        print(f"{s.name:20s} {when:10s} {mark:8s} {s.title}")
+    return 0
+
+
+def _cmd_init(a) -> int:
+    from .workspace import init_study, shown
+
+    path = init_study(a.name, a.template)
+    if not a.quiet:
+        print(f"wrote {shown(path.parent)}/ from {a.template}: edit {path.name}, then `eventstudy run {a.name}`")
     return 0
 
 
@@ -185,9 +210,8 @@ class UsageError(Exception):
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"run": _cmd_run, "fetch": _cmd_fetch, "show": _cmd_show, "list": _cmd_list, "snapshot": _cmd_snapshot}[
-            args.command
-        ](args)
+        commands = {"run": _cmd_run, "fetch": _cmd_fetch, "show": _cmd_show, "list": _cmd_list, "init": _cmd_init}
+        return {**commands, "snapshot": _cmd_snapshot}[args.command](args)
     except UsageError as exc:
         print(f"eventstudy: error: {exc}", file=sys.stderr)
         return 2

@@ -15,12 +15,11 @@ import pandas as pd
 from . import figures
 from .outputs import JOURNAL, check_writable, output_set
 from .results import SampleResults, StudyResults
-from .study import ANALYSES_DIR
 from .tables import markdown_table
 from .windows import DAY0
+from .workspace import default_out, figure_folder, working_copy
 
 FIG_DPI = 110
-ROOT = Path(__file__).resolve().parent.parent
 
 COLUMNS = {
     "day0.csv": "firm; prev_close, open, high, low, close (USD); ret (day-0 total return); low_ret, high_ret, "
@@ -198,13 +197,13 @@ class OutputPlan:
 
 def plan_output(study, out: Path | None = None, fig_dir: Path | None = None) -> OutputPlan:
     """The run's output folders, checked writable before any analysis. By default the study's
-    own folder; the figures of a study in the repository's ``analyses/`` go to the top-level
-    ``figures/<name>/`` (committed there), of any other study beside its report."""
-    out = Path(out) if out is not None else study.folder
-    if fig_dir is None:
-        shipped = study.folder.resolve().parent == ANALYSES_DIR.resolve() and out == study.folder
-        fig_dir = ROOT / "figures" / study.name if shipped else out / "figures"
-    plan = OutputPlan(out, Path(fig_dir))
+    own folder (for a shipped study ./analyses/NAME, with a copy of its definition); figures
+    as :func:`.workspace.figure_folder` says."""
+    if out is None:
+        out = default_out(study.path_file)
+        if out != study.folder:
+            working_copy(study.path_file)
+    plan = OutputPlan(Path(out), Path(fig_dir) if fig_dir is not None else figure_folder(Path(out)))
     check_writable(plan.out, "the output folder")
     check_writable(plan.figures, "the figure folder")
     return plan

@@ -9,6 +9,7 @@ import pandas as pd
 from .dollars import TOTALS_COLUMNS
 from .results import StudyResults
 from .windows import DAY0
+from .workspace import shown
 
 
 def _limitations(res: StudyResults) -> list[str]:
@@ -76,14 +77,6 @@ def _tests_table(md, tests) -> str:
     return md(tests[cols], {"caar": "+.4f", "stat": ".3f", "p": ".4f"})
 
 
-def _source(study) -> str:
-    """The study file as given: relative to the working folder when inside it."""
-    try:
-        return Path(study.path_file).resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return Path(study.path_file).as_posix()
-
-
 def generated_by(study, sources: str) -> str:
     """The report's second line: the command that wrote it and the files it read."""
     overrides = "".join(f" {o}" for o in study.overrides)
@@ -109,7 +102,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
     out = [
         f"# {s.title} — event study",
         "",
-        generated_by(s, f"`{_source(s)}`"),
+        generated_by(s, f"`{shown(s.path_file)}`"),
         "",
         "## Event",
         "",

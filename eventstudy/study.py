@@ -29,8 +29,8 @@ from .models import MODELS
 from .quality import KINDS as QUALITY_KINDS
 from .quality import QualitySpec
 from .windows import Window, event_grid
+from .workspace import find_study
 
-ANALYSES_DIR = Path(__file__).resolve().parent.parent / "analyses"
 GROUP_KEYS = {"tickers", "union", "from_table", "within"}
 GROUP_TABLES = ("market_values_2026",)
 MAX_SESSIONS = 2520  # ten years of sessions: the farthest any window may reach from day 0
@@ -151,23 +151,6 @@ class Study:
     @property
     def folder(self) -> Path:
         return self.path_file.parent
-
-
-def list_studies(root: Path = ANALYSES_DIR) -> list[Path]:
-    return sorted(root.glob("*/study.toml"))
-
-
-def find_study(name_or_path: str | Path, root: Path = ANALYSES_DIR) -> Path:
-    path = Path(name_or_path)
-    if path.is_dir():
-        path = path / "study.toml"
-    if path.is_file():
-        return path.resolve()
-    candidate = root / str(name_or_path) / "study.toml"
-    if candidate.is_file():
-        return candidate
-    known = ", ".join(p.parent.name for p in list_studies(root)) or "none"
-    raise StudyFileError(name_or_path, "name", f"no such study (known studies: {known}; or give a path)")
 
 
 _BAD = object()  # a field whose value was wrong: its problem is recorded, reading goes on

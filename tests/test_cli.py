@@ -64,17 +64,18 @@ def test_list(capsys):
 
 
 def test_list_shows_a_broken_study_beside_the_good_ones(tmp_path, capsys, monkeypatch):
-    (tmp_path / "good").mkdir()
-    (tmp_path / "good" / "study.toml").write_text(
-        '[study]\ntitle = "G"\nevent_date = 2025-01-27\n[groups]\ng = ["NVDA"]\n'
-    )
-    (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "study.toml").write_text('[study]\ntitle = "B"\n[groups]\ng = ["^IXIC"]\n')
-    monkeypatch.setattr("eventstudy.study.ANALYSES_DIR", tmp_path)
-    monkeypatch.setattr("eventstudy.study.list_studies.__defaults__", (tmp_path,))
+    for name, text in {
+        "good": '[study]\ntitle = "G"\nevent_date = 2025-01-27\n[groups]\ng = ["NVDA"]\n',
+        "bad": '[study]\ntitle = "B"\n[groups]\ng = ["^IXIC"]\n',
+    }.items():
+        (tmp_path / "analyses" / name).mkdir(parents=True)
+        (tmp_path / "analyses" / name / "study.toml").write_text(text)
+    monkeypatch.chdir(tmp_path)
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "good                 2025-01-27  G" in out and "bad" in out and "not valid: 2 problem(s)" in out
+    assert "good                 2025-01-27 local    G" in out
+    assert "bad" in out and "not valid: 2 problem(s)" in out
+    assert "deepseek-2025        2025-01-27 shipped  The DeepSeek R1 sell-off" in out
 
 
 def test_run_with_overrides_writes_to_out(tmp_path, capsys):

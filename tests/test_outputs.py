@@ -134,7 +134,7 @@ def test_a_study_outside_analyses_writes_its_figures_beside_itself(tmp_path):
     assert written == path.parent / "REPORT.md"
     assert (path.parent / "figures" / "ar_day0.png").is_file()
     assert "](figures/ar_day0.png)" in written.read_text()
-    assert not (report.ROOT / "figures" / load_study(path).name).exists()
+    assert not (path.parent.parent / "figures").exists()
 
 
 def test_a_file_in_the_way_of_the_output_is_refused(tmp_path):

@@ -16,9 +16,10 @@ from eventstudy import report
 from eventstudy.data import default_snapshot
 from eventstudy.errors import StudyFileError
 from eventstudy.pipeline import run_study
-from eventstudy.study import ANALYSES_DIR, load_study
+from eventstudy.study import load_study
+from eventstudy.workspace import shipped_root
 
-EXDIV = ANALYSES_DIR / "exdiv-2024"
+EXDIV = shipped_root() / "exdiv-2024"
 
 
 @pytest.fixture(scope="module")

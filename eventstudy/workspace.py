@@ -1,0 +1,154 @@
+"""Where studies are found and where a run writes.
+
+A study is a folder with a ``study.toml`` (and the files it names, such as an events file).
+``eventstudy run NAME`` looks in ``./analyses/NAME/`` under the current folder first, then
+among the studies shipped inside the package (``eventstudy.studies``: in a source checkout
+the repository's ``analyses/``). A shipped study is run from a copy in ``./analyses/NAME/``,
+so that its outputs, and the definition they were made from, land under the current folder
+and never in the installed package. A report in ``X/analyses/NAME/`` keeps its figures in
+``X/figures/NAME/`` (the layout of a project, and of this repository); any other report keeps
+them beside itself in ``figures/``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from .errors import EventStudyError, StudyFileError
+from .outputs import JOURNAL
+
+STUDY_FILE = "study.toml"
+PROJECT_FOLDER = "analyses"
+FIGURE_FOLDER = "figures"
+# a study folder's outputs, never part of its definition
+OUTPUTS = ("REPORT.md", "REPORT.html", "results", FIGURE_FOLDER, "__pycache__", JOURNAL)
+_STUDY_NAME = re.compile(r'^(\[study\][^\[]*?^name\s*=\s*)"[^"\n]*"', re.MULTILINE | re.DOTALL)
+
+
+def shipped_root() -> Path:
+    """The folder of the studies that travel with the package."""
+    return Path(str(files("eventstudy.studies")))
+
+
+def local_root() -> Path:
+    return Path.cwd() / PROJECT_FOLDER
+
+
+@dataclass(frozen=True)
+class StudyEntry:
+    name: str
+    path: Path  # its study.toml
+    shipped: bool  # found among the package's studies, not under ./analyses/
+
+
+def list_studies() -> list[StudyEntry]:
+    """The studies under ./analyses/, then the shipped ones that no local study of the same
+    name hides."""
+    local = {p.parent.name: p for p in sorted(local_root().glob(f"*/{STUDY_FILE}"))}
+    shipped = {p.parent.name: p for p in sorted(shipped_root().glob(f"*/{STUDY_FILE}"))}
+    same = {n for n in local if local[n].resolve() == shipped.get(n, Path()).resolve()}
+    return [StudyEntry(n, p, n in same) for n, p in local.items()] + [
+        StudyEntry(n, p, True) for n, p in shipped.items() if n not in local
+    ]
+
+
+def is_shipped(path: Path) -> bool:
+    """Whether a study file is one of the package's own (in an installed package: a file that
+    must not be written beside)."""
+    return Path(path).resolve().parent.parent == shipped_root().resolve()
+
+
+def find_study(name_or_path: str | Path) -> Path:
+    """A study file from a path (to the file or its folder) or a name (./analyses/NAME/, then
+    the shipped studies)."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        path = path / STUDY_FILE
+    if path.is_file():
+        return path.resolve()
+    for root in (local_root(), shipped_root()):
+        candidate = root / str(name_or_path) / STUDY_FILE
+        if candidate.is_file():
+            return candidate.resolve()
+    known = ", ".join(e.name for e in list_studies()) or "none"
+    where = f"no such study in ./{PROJECT_FOLDER}/ or the shipped ones"
+    raise StudyFileError(name_or_path, "name", f"{where} (known: {known}; or give a path)")
+
+
+def init_study(name: str, template: str | Path = "deepseek-2025") -> Path:
+    """Write a new study folder ./analyses/NAME from a template's definition (its study.toml
+    with ``[study] name`` set to NAME, and the files beside it, not its outputs). Refuses to
+    write over an existing study; returns the new study file."""
+    from .study import NAME
+
+    if not NAME.fullmatch(name):
+        raise StudyFileError(name, "name", "must be lower case letters, digits, '.', '_' or '-' (at most 64)")
+    source = find_study(template)
+    text = source.read_text()
+    renamed = _STUDY_NAME.sub(lambda m: f'{m.group(1)}"{name}"', text, count=1)
+    if tomllib.loads(renamed).get("study", {}).get("name", name) != name:
+        raise EventStudyError(f"could not set [study] name in the copy of {source}: set it by hand")
+    return _copy_definition(source, local_root() / name, renamed)
+
+
+def _copy_definition(source: Path, target: Path, text: str) -> Path:
+    """Copy a study's folder without its outputs, its study file as ``text``."""
+    if (target / STUDY_FILE).exists():
+        raise EventStudyError(f"{target / STUDY_FILE} exists already: edit it, or choose another name")
+    target.mkdir(parents=True, exist_ok=True)
+    for item in sorted(source.parent.iterdir()):
+        if item.name in OUTPUTS or item.name == STUDY_FILE:
+            continue
+        if item.is_dir():
+            shutil.copytree(item, target / item.name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(item, target / item.name)
+    (target / STUDY_FILE).write_text(text)
+    return target / STUDY_FILE
+
+
+def default_out(path: Path) -> Path:
+    """Where a run of the study file ``path`` writes unless told: its own folder, or for a
+    shipped study ./analyses/NAME under the current folder."""
+    path = Path(path)
+    return local_root() / path.parent.name if is_shipped(path) else path.parent
+
+
+def working_copy(path: Path) -> Path:
+    """The study file a run writes beside: a shipped study's copy in ./analyses/NAME/ (made
+    on first use, so that the report names the definition it was made from), any other study
+    file itself."""
+    path = Path(path)
+    target = default_out(path) / STUDY_FILE
+    if target.resolve() == path.resolve():
+        return path
+    if target.is_file():
+        if target.read_bytes() != path.read_bytes():
+            raise EventStudyError(
+                f"{target} differs from the shipped study {path.parent.name}: run it by its path, or write elsewhere"
+                " with --out"
+            )
+        return target
+    return _copy_definition(path, target.parent, path.read_text())
+
+
+def figure_folder(out: Path) -> Path:
+    """Where the figures of a report written to ``out`` go: ``X/figures/NAME`` for
+    ``out = X/analyses/NAME``, else ``out/figures``."""
+    out = Path(out)
+    if out.parent.name == PROJECT_FOLDER:
+        return out.parent.parent / FIGURE_FOLDER / out.name
+    return out / FIGURE_FOLDER
+
+
+def shown(path: Path) -> str:
+    """A path as a user would type it: relative to the current folder when inside it."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()

@@ -1,0 +1,113 @@
+"""Where studies are found and where runs write: ./analyses/NAME first, then the shipped
+studies; a shipped study runs from a copy under the current folder, never writing into the
+package; ``init`` starts a new study from a template."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from eventstudy import workspace
+from eventstudy.cli import main
+from eventstudy.errors import EventStudyError, StudyFileError
+from eventstudy.study import load_study
+from eventstudy.workspace import figure_folder, find_study, init_study, list_studies, working_copy
+
+from .test_errors import study_file
+
+
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    """A package whose shipped studies are one small study (with an extra data file and an
+    output of an earlier run), and an empty working folder."""
+    root = tmp_path / "package" / "studies"
+    root.mkdir(parents=True)
+    path = study_file(root)
+    path.parent.rename(root / "small")
+    (root / "small" / "notes.csv").write_text("a,b\n1,2\n")
+    (root / "small" / "REPORT.md").write_text("an earlier report\n")
+    (root / "small" / "results").mkdir()
+    monkeypatch.setattr(workspace, "shipped_root", lambda: root)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return root / "small"
+
+
+def _files(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def test_a_local_study_hides_a_shipped_one_of_the_same_name(shipped):
+    assert find_study("small") == shipped / "study.toml"
+    assert [(e.name, e.shipped) for e in list_studies()] == [("small", True)]
+    local = init_study("small", shipped)
+    assert find_study("small") == local.resolve()
+    assert [(e.name, e.shipped) for e in list_studies()] == [("small", False)]
+
+
+def test_an_unknown_study_names_the_places_searched_and_the_known_ones(shipped):
+    with pytest.raises(StudyFileError, match=r"no such study in \./analyses/ or the shipped ones \(known: small"):
+        find_study("nonesuch")
+
+
+def test_a_shipped_study_runs_from_a_copy_under_the_current_folder(shipped, capsys):
+    before = _files(shipped)
+    assert main(["run", "small", "--offline"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("copied the shipped study small to analyses/small/")
+    assert "report: analyses/small/REPORT.md" in out
+    assert _files(shipped) == before  # nothing written into the package
+    local = workspace.local_root() / "small"
+    assert (local / "study.toml").read_bytes() == (shipped / "study.toml").read_bytes()
+    assert (local / "notes.csv").is_file() and (local / "results" / "car.csv").is_file()
+    assert "an earlier report" not in (local / "REPORT.md").read_text()
+    assert "from `analyses/small/study.toml`" in (local / "REPORT.md").read_text()
+    assert "](../../figures/small/ar_day0.png)" in (local / "REPORT.md").read_text()
+    assert (workspace.local_root().parent / "figures" / "small" / "ar_day0.png").is_file()
+    # the second run uses the copy, without copying again
+    assert main(["run", "small", "--offline", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_a_shipped_study_with_out_writes_only_there(shipped, tmp_path, capsys):
+    assert main(["run", "small", "--offline", "--quiet", "--out", str(tmp_path / "o")]) == 0
+    assert not workspace.local_root().exists()
+    assert (tmp_path / "o" / "REPORT.md").is_file() and (tmp_path / "o" / "figures" / "ar_day0.png").is_file()
+
+
+def test_an_edited_copy_is_not_overwritten_by_the_shipped_study(shipped):
+    local = working_copy(shipped / "study.toml")
+    local.write_text(local.read_text().replace("market", "market-adjusted"))
+    with pytest.raises(EventStudyError, match="differs from the shipped study small"):
+        working_copy(shipped / "study.toml")
+    assert "market-adjusted" in local.read_text()
+
+
+def test_init_copies_the_definition_not_the_outputs_and_sets_the_name(shipped, capsys):
+    assert main(["init", "mine", "--from", "small"]) == 0
+    assert "wrote analyses/mine/ from small" in capsys.readouterr().out
+    new = workspace.local_root() / "mine"
+    assert _files(new) == ["notes.csv", "study.toml"]
+    assert load_study(new / "study.toml").name == "mine"  # the template names none: the folder's name
+    assert main(["init", "mine", "--from", "small"]) == 1
+    assert "exists already" in capsys.readouterr().err
+    assert main(["init", "Bad Name"]) == 1
+    assert "must be lower case" in capsys.readouterr().err
+
+
+def test_init_from_the_shipped_deepseek_study_gives_a_study_that_loads(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = init_study("my-event")
+    assert tomllib.loads(path.read_text())["study"]["name"] == "my-event"
+    s = load_study(path)
+    assert s.name == "my-event" and s.title == "The DeepSeek R1 sell-off"
+
+
+@pytest.mark.parametrize(
+    "out, figures",
+    [("p/analyses/x", "p/figures/x"), ("p/x", "p/x/figures"), ("analyses", "analyses/figures")],
+)
+def test_figure_folder(tmp_path, out, figures):
+    assert figure_folder(tmp_path / out) == tmp_path / figures
