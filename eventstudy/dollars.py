@@ -63,25 +63,31 @@ def window_effects(
 ) -> pd.DataFrame:
     """Per firm and window: compounded raw return, CAR, raw and abnormal market-value change.
     ``ar`` is days × firms of abnormal returns on the sessions ``days``."""
-    rows = []
+    firms = mv.columns
+    r_all, a_all = returns.reindex(columns=firms), ar.reindex(columns=firms)
+    frames = []
     for w in windows:
         span = days[event_pos + w.start : event_pos + w.end + 1]
         before = days[event_pos + w.start - 1]
         prev = days[event_pos + w.start - 1 : event_pos + w.end]
-        for firm in mv.columns:
-            r = returns[firm].reindex(span)
-            a = ar[firm].reindex(span) if firm in ar else pd.Series(np.nan, index=span)
-            rows.append(
+        # firm × day, each firm's days contiguous: the sums run as over one firm's series
+        r = np.ascontiguousarray(r_all.reindex(span).to_numpy().T)
+        a = np.ascontiguousarray(a_all.reindex(span).to_numpy().T)
+        m = np.ascontiguousarray(mv.reindex(prev).to_numpy().T)
+        car = np.where(np.isnan(a).any(axis=1), np.nan, np.where(np.isnan(a), 0.0, a).sum(axis=1))
+        frames.append(
+            pd.DataFrame(
                 {
-                    "firm": firm,
+                    "firm": firms,
                     "window": w.label,
-                    "ret": float(np.prod(1 + r.to_numpy()) - 1),
-                    "car": float(a.sum(min_count=len(span))),
-                    "mv_raw": mv.at[span[-1], firm] - mv.at[before, firm],
-                    "mv_abnormal": float((mv[firm].reindex(prev).to_numpy() * a.to_numpy()).sum()),
+                    "ret": np.prod(1 + r, axis=1) - 1,
+                    "car": car,
+                    "mv_raw": mv.loc[span[-1]].to_numpy() - mv.loc[before].to_numpy(),
+                    "mv_abnormal": (m * a).sum(axis=1),
                 }
             )
-    return pd.DataFrame(rows)
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 FLAG_COLUMNS = {

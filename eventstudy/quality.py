@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 KINDS = ("split_jump", "no_trading")
@@ -52,32 +53,34 @@ def price_flags(frames: Mapping[str, pd.DataFrame], days: pd.DatetimeIndex, no_t
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+# every ratio a split or reverse split would move the close by, in the order they are named
+_FACTORS = [
+    (f, name) for k in SPLIT_RATIOS for f, name in ((1 / k, f"{k}-for-1 split"), (k, f"1-for-{k} reverse split"))
+]
+
+
 def _split_jumps(price: pd.Series, splits: pd.Series) -> list[tuple[pd.Timestamp, str]]:
     ratio = (price / price.shift(1)).iloc[1:]
     recorded = splits.reindex(ratio.index).fillna(0.0)
-    out = []
-    for day, x in ratio[(recorded == 0) | (recorded == 1)].items():
-        for k in SPLIT_RATIOS:
-            for factor, name in ((1 / k, f"{k}-for-1 split"), (k, f"1-for-{k} reverse split")):
-                if abs(x / factor - 1) < SPLIT_TOLERANCE:
-                    out.append(
-                        (
-                            day,
-                            f"the close moves ×{x:.4g} on {day:%Y-%m-%d}, as a {name} would, and no split is recorded",
-                        )
-                    )
-    return out
+    ratio = ratio[(recorded == 0) | (recorded == 1)]
+    factors = np.array([f for f, _ in _FACTORS])
+    hits = np.abs(ratio.to_numpy()[:, None] / factors - 1) < SPLIT_TOLERANCE  # day × factor
+    return [
+        (day, f"the close moves ×{x:.4g} on {day:%Y-%m-%d}, as a {_FACTORS[j][1]} would, and no split is recorded")
+        for i, j in zip(*np.nonzero(hits), strict=True)
+        for day, x in [(ratio.index[i], ratio.iloc[i])]
+    ]
 
 
 def _stretches(idle: pd.Series, shortest: int) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
-    run_id = (idle != idle.shift()).cumsum()
+    flags = np.concatenate([[False], idle.to_numpy(dtype=bool), [False]])
+    edges = np.flatnonzero(flags[1:] != flags[:-1])  # starts and ends (exclusive) of idle runs, in turn
     out = []
-    for _, run in idle[idle].groupby(run_id[idle]):
-        if len(run) >= shortest:
-            a, b = run.index[0], run.index[-1]
-            out.append(
-                (a, b, f"{len(run)} sessions without trading (zero volume or no price), {a:%Y-%m-%d}..{b:%Y-%m-%d}")
-            )
+    for first, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop - first >= shortest:
+            a, b = idle.index[first], idle.index[stop - 1]
+            n = stop - first
+            out.append((a, b, f"{n} sessions without trading (zero volume or no price), {a:%Y-%m-%d}..{b:%Y-%m-%d}"))
     return out
 
 

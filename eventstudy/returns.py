@@ -9,6 +9,8 @@ close is missing or not positive: a missing or bad day is never filled.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -17,8 +19,18 @@ from .calendar import sessions
 
 def total_returns(close: pd.Series, dividends: pd.Series) -> pd.Series:
     """(close_t + dividend_t) / close_{t−1} − 1 on consecutive rows of ``close``."""
-    ret = (close + dividends.fillna(0.0)) / close.shift(1) - 1
-    return ret.where((close > 0) & (close.shift(1) > 0))
+    values = _returns(close.to_numpy(dtype="float64")[:, None], dividends.to_numpy(dtype="float64")[:, None])
+    return pd.Series(values[:, 0], index=close.index, name=close.name)
+
+
+def _returns(close: np.ndarray, dividends: np.ndarray) -> np.ndarray:
+    """Days × tickers: (close_t + dividend_t) / close_{t−1} − 1 where both closes are positive,
+    else NaN (a missing dividend counts as none)."""
+    prev = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ret = (close + np.where(np.isnan(dividends), 0.0, dividends)) / prev - 1
+        ok = (close > 0) & (prev > 0)
+    return np.where(ok, ret, np.nan)
 
 
 def session_returns(
@@ -32,18 +44,23 @@ def session_returns(
     if kind not in ("total", "price"):
         raise ValueError(f"returns are 'total' or 'price', got {kind!r}")
     days = sessions(start, end)
-    out, basis = {}, {}
-    for ticker, frame in frames.items():
-        f = frame.reindex(days)
-        if f["close"].notna().any() and kind == "price":
-            out[ticker], basis[ticker] = total_returns(f["close"], pd.Series(0.0, index=days)), "traded close"
-        elif f["close"].notna().any():
-            out[ticker], basis[ticker] = total_returns(f["close"], f["dividends"]), "traded close + dividends"
-        else:
-            out[ticker], basis[ticker] = total_returns(f["adj_close"], pd.Series(0.0, index=days)), "adjusted close"
-    returns = pd.DataFrame(out, index=days)
-    returns[~np.isfinite(returns)] = np.nan
-    return returns, pd.Series(basis, name="return_basis", dtype="object")
+    close, adj = stack(frames, "close", days), stack(frames, "adj_close", days)
+    traded = ~np.isnan(close).all(axis=0)  # a ticker without a traded close uses its adjusted one
+    dividends = stack(frames, "dividends", days) if kind == "total" else np.zeros_like(close)
+    ret = _returns(np.where(traded, close, adj), np.where(traded, dividends, 0.0))
+    returns = pd.DataFrame(np.where(np.isfinite(ret), ret, np.nan), index=days, columns=pd.Index(list(frames)))
+    names = {"total": "traded close + dividends", "price": "traded close"}
+    basis = np.where(traded, names[kind], "adjusted close").astype(object)
+    return returns, pd.Series(basis, index=returns.columns, name="return_basis", dtype="object")
+
+
+def stack(frames: Mapping[str, pd.DataFrame], column: str, days: pd.DatetimeIndex) -> np.ndarray:
+    """Days × tickers of one column of every frame (NaN where a frame has no row that day)."""
+    out = np.full((len(days), len(frames)), np.nan)
+    for j, frame in enumerate(frames.values()):
+        at = days.get_indexer(frame.index)
+        out[at[at >= 0], j] = frame[column].to_numpy(dtype="float64")[at >= 0]
+    return out
 
 
 def factor_regressors(factors: dict[str, pd.DataFrame], model_columns: tuple[str, ...]) -> pd.DataFrame:

@@ -50,12 +50,13 @@ class Coverage:
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with exactly :data:`PRICE_COLUMNS` as float64 on naive dates, sorted. Rows that
     repeat a date are kept: :func:`duplicate_dates` tells whether they may be merged."""
-    out = frame.reindex(columns=PRICE_COLUMNS).astype("float64")
+    out = frame if list(frame.columns) == PRICE_COLUMNS else frame.reindex(columns=PRICE_COLUMNS)
+    out = out.astype("float64")  # a new frame (lazily copied): the caller's keeps its index
     idx = pd.DatetimeIndex(out.index)
     if idx.tz is not None:
         idx = idx.tz_localize(None)
     out.index = idx.normalize().rename("date")
-    return out.sort_index(kind="stable")
+    return out if out.index.is_monotonic_increasing else out.sort_index(kind="stable")
 
 
 def duplicate_dates(frame: pd.DataFrame) -> pd.DatetimeIndex:
@@ -87,6 +88,10 @@ def bad_prices(frame: pd.DataFrame) -> pd.DataFrame:
 def sanitize(frame: pd.DataFrame, ticker: str) -> tuple[pd.DataFrame, str]:
     """The frame with every bad cell (:func:`bad_prices`) set missing, so that day has no
     return, and a note naming the ticker, the fields and the first dates ("" if none)."""
+    with np.errstate(invalid="ignore"):
+        prices, vol = frame[PRICE_FIELDS].to_numpy(), frame["volume"].to_numpy()
+        if not ((prices <= 0).any() or np.isinf(prices).any() or (vol < 0).any() or np.isinf(vol).any()):
+            return frame, ""  # the common case, without building the mask
     bad = bad_prices(frame)
     if not bad.to_numpy().any():
         return frame, ""
@@ -151,32 +156,33 @@ def write_prices(path: Path, frame: pd.DataFrame, coverage: Coverage) -> None:
     write_table(path, prices_table(frame, coverage))
 
 
-def read_prices(path: Path, ticker: str | None = None) -> tuple[pd.DataFrame, Coverage]:
-    """Read a prices file and check it against its own record and its name (``ticker``, else
-    the file's stem); never return a damaged frame. Every failed check raises
-    :class:`CacheCorruptError` saying what is wrong."""
+def read_prices(path: Path, ticker: str | None = None, content: bytes | None = None) -> tuple[pd.DataFrame, Coverage]:
+    """Read a prices file (from ``content`` when its bytes are at hand) and check it against
+    its own record and its name (``ticker``, else the file's stem); never return a damaged
+    frame. Every failed check raises :class:`CacheCorruptError` saying what is wrong."""
     try:
-        table = pq.read_table(path)
+        table = pq.ParquetFile(pa.BufferReader(content) if content is not None else path).read(use_threads=False)
     except (OSError, pa.ArrowException) as exc:
         raise CacheCorruptError(path, f"parquet cannot be read ({exc})") from exc
     coverage = _coverage(path, (table.schema.metadata or {}).get(_META_KEY))
     expected = ticker or path.stem
     if coverage.ticker != expected:
         raise CacheCorruptError(path, f"it holds the prices of {coverage.ticker!r}, not of {expected!r}")
-    frame = table.to_pandas()
-    if "date" not in frame.columns or not pd.api.types.is_datetime64_any_dtype(frame["date"]):
+    names = table.column_names
+    if "date" not in names or not pa.types.is_timestamp(table.schema.field("date").type):
         raise CacheCorruptError(path, "it has no date column")
-    frame = frame.set_index("date")
-    missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
-    if missing or len(frame) != coverage.rows:
+    missing = [c for c in PRICE_COLUMNS if c not in names]
+    if missing or table.num_rows != coverage.rows:
         raise CacheCorruptError(
-            path, f"it holds {len(frame)} rows (its record says {coverage.rows}), missing columns {missing}"
+            path, f"it holds {table.num_rows} rows (its record says {coverage.rows}), missing columns {missing}"
         )
+    dates = pd.DatetimeIndex(table.column("date").to_pandas(), name="date")
     try:
-        out = conform(frame)
-    except (TypeError, ValueError) as exc:
+        values = np.column_stack([table.column(c).to_numpy().astype("float64") for c in PRICE_COLUMNS])
+        out = conform(pd.DataFrame(values, index=dates, columns=PRICE_COLUMNS))
+    except (TypeError, ValueError, pa.ArrowException) as exc:
         raise CacheCorruptError(path, f"a price column is not numeric ({exc})") from exc
-    _check_dates(path, frame.index, coverage)
+    _check_dates(path, dates, coverage)
     return out, coverage
 
 

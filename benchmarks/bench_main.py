@@ -1,0 +1,105 @@
+"""Time of the main job against the time Python takes only to import its libraries.
+
+Side by side in one run, each in fresh processes (this machine's absolute times vary):
+
+- ``imports``: ``python -c "import pandas, scipy, statsmodels, matplotlib"``;
+- ``imports_used``: the modules the job really needs of them
+  (``pandas, scipy.stats, statsmodels.api, matplotlib.pyplot``);
+- ``main``: ``python -m eventstudy run deepseek-2025 --offline --quiet`` from an empty folder
+  (after one untimed run there, which copies the shipped study), figures and report included.
+
+Each is the median of ``--runs`` runs. Then one run in-process, timed by stage (import, data,
+quality flags, market values, estimation per benchmark, assembly, results, figures, report).
+Last line: ``main_seconds=… imports_seconds=… imports_used_seconds=… ratio=… ratio_used=…``.
+
+Run: ``python benchmarks/bench_main.py [--runs 5] [--study deepseek-2025]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+IMPORTS = "import pandas, scipy, statsmodels, matplotlib"
+IMPORTS_USED = "import pandas, scipy.stats, statsmodels.api, matplotlib.pyplot"
+
+STAGES = """
+import sys, time
+t0 = time.perf_counter()
+import eventstudy.pipeline as pipeline, eventstudy.report as report, eventstudy.quality as quality
+stages = {{"import": time.perf_counter() - t0}}
+
+def timed(module, name, label):
+    inner = getattr(module, name)
+    def wrapper(*a, **k):
+        t = time.perf_counter()
+        try:
+            return inner(*a, **k)
+        finally:
+            stages[label] = stages.get(label, 0.0) + time.perf_counter() - t
+    setattr(module, name, wrapper)
+
+for module, name, label in [
+    (pipeline, "load_market_data", "data"),
+    (pipeline.quality, "price_flags", "quality flags"),
+    (pipeline, "_market_values", "market values"),
+    (pipeline, "_estimate", "estimation (every benchmark)"),
+    (pipeline, "_assemble", "assembly: dollars, claims"),
+    (report, "write_results", "results CSV"),
+    (report, "write_figures", "figures"),
+]:
+    timed(module, name, label)
+t = time.perf_counter()
+res = pipeline.run_study({study!r})
+path = report.write(res, {out!r})
+total = time.perf_counter() - t0
+for label, seconds in stages.items():
+    print(f"  {{label:32s}} {{seconds:6.2f}} s")
+print(f"  {{'in-process total':32s}} {{total:6.2f}} s")
+"""
+
+
+def _seconds(args: list[str], cwd: Path) -> float:
+    t = time.perf_counter()
+    subprocess.run(args, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def _median(args: list[str], cwd: Path, runs: int) -> float:
+    return statistics.median(_seconds(args, cwd) for _ in range(runs))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--study", default="deepseek-2025")
+    a = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        job = [sys.executable, "-m", "eventstudy", "run", a.study, "--offline", "--quiet"]
+        _seconds(job, work)  # the first run copies the shipped study into ./analyses/
+        rows = {
+            "imports": _median([sys.executable, "-c", IMPORTS], work, a.runs),
+            "imports_used": _median([sys.executable, "-c", IMPORTS_USED], work, a.runs),
+            "main": _median(job, work, a.runs),
+        }
+        for name, seconds in rows.items():
+            print(f"{name:14s} {seconds:6.2f} s (median of {a.runs})")
+        print("stages of one run, in-process:")
+        out = work / "stages"
+        code = STAGES.format(study=str(work / "analyses" / a.study / "study.toml"), out=str(out))
+        subprocess.run([sys.executable, "-c", code], cwd=work, check=True)
+    print(
+        f"main_seconds={rows['main']:.2f} imports_seconds={rows['imports']:.2f} "
+        f"imports_used_seconds={rows['imports_used']:.2f} ratio={rows['main'] / rows['imports']:.2f} "
+        f"ratio_used={rows['main'] / rows['imports_used']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
