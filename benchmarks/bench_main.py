@@ -51,7 +51,7 @@ for module, name, label in [
     (pipeline, "_estimate", "estimation (every benchmark)"),
     (pipeline, "_assemble", "assembly: dollars, claims"),
     (report, "write_results", "results CSV"),
-    (report, "write_figures", "figures"),
+    (report, "render_figures", "figures (all drawn in one process)"),
 ]:
     timed(module, name, label)
 t = time.perf_counter()

@@ -107,6 +107,7 @@ def _cmd_run(a) -> int:
     from . import report
     from .errors import StudyFileError
     from .pipeline import run_study
+    from .render import FigureWorkers
     from .study import load_study, with_overrides
     from .windows import Window
     from .workspace import find_study, shown, working_copy
@@ -127,8 +128,9 @@ def _cmd_run(a) -> int:
         raise UsageError(f"--model/--estimation/--window: {exc}") from None
     plan = report.plan_output(study, a.out)  # a bad --out fails now, not after the analysis
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
-    res = run_study(study, offline=a.offline, refresh=a.refresh, progress=_progress(a.quiet), **kwargs)
-    path = report.write(res, plan)
+    with FigureWorkers() as workers:  # gets ready to draw while the analysis runs
+        res = run_study(study, offline=a.offline, refresh=a.refresh, progress=_progress(a.quiet), **kwargs)
+        path = report.write(res, plan, workers=workers)
     if not a.quiet:
         print(res.summary())
         print(f"\nreport: {shown(path)}")

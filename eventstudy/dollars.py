@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .returns import stack
 from .windows import Window
 
 
@@ -25,32 +26,39 @@ def day0_facts(
     """Per firm: day-0 total return, low, high and open vs the previous close, close vs low and
     high, AR, and the market-value change close to close, at the intraday low and high, and
     abnormal (USD)."""
-    rows = {}
-    for firm in mv.columns:
-        f = ohlc[firm].reindex([prev, event]) if firm in ohlc else pd.DataFrame(index=[prev, event])
-        f = f.reindex(columns=["open", "high", "low", "close"])
-        c0, d = f.close.iloc[0], f.iloc[1]
-        mv_prev = mv.at[prev, firm]
-        rows[firm] = {
+    firms = list(mv.columns)
+    have = {f: ohlc[f] for f in firms if f in ohlc}
+    got = stack(have, pd.DatetimeIndex([prev, event]), "open", "high", "low", "close")
+    at = [i for i, f in enumerate(firms) if f in have]
+    o, h, lo, c = (np.full((2, len(firms)), np.nan) for _ in range(4))
+    for full, part in zip((o, h, lo, c), got, strict=True):
+        full[:, at] = part
+    c0 = c[0]
+    ret = ret0.reindex(firms).to_numpy(dtype="float64")
+    ar = ar0.reindex(firms).to_numpy(dtype="float64")
+    mv_prev = mv.loc[prev].to_numpy(dtype="float64")
+    return pd.DataFrame(
+        {
             "prev_close": c0,
-            "open": d.open,
-            "high": d.high,
-            "low": d.low,
-            "close": d.close,
-            "ret": ret0.get(firm, np.nan),
-            "low_ret": d.low / c0 - 1,
-            "high_ret": d.high / c0 - 1,
-            "open_gap": d.open / c0 - 1,
-            "close_vs_low": d.close / d.low - 1,
-            "close_vs_high": d.close / d.high - 1,
-            "ar": ar0.get(firm, np.nan),
+            "open": o[1],
+            "high": h[1],
+            "low": lo[1],
+            "close": c[1],
+            "ret": ret,
+            "low_ret": lo[1] / c0 - 1,
+            "high_ret": h[1] / c0 - 1,
+            "open_gap": o[1] / c0 - 1,
+            "close_vs_low": c[1] / lo[1] - 1,
+            "close_vs_high": c[1] / h[1] - 1,
+            "ar": ar,
             "mv_prev": mv_prev,
-            "mv_change": mv.at[event, firm] - mv_prev,
-            "mv_change_at_low": mv_prev * (d.low / c0 - 1),
-            "mv_change_at_high": mv_prev * (d.high / c0 - 1),
-            "mv_abnormal": mv_prev * ar0.get(firm, np.nan),
-        }
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("firm")
+            "mv_change": mv.loc[event].to_numpy(dtype="float64") - mv_prev,
+            "mv_change_at_low": mv_prev * (lo[1] / c0 - 1),
+            "mv_change_at_high": mv_prev * (h[1] / c0 - 1),
+            "mv_abnormal": mv_prev * ar,
+        },
+        index=pd.Index(firms, name="firm"),
+    )
 
 
 def window_effects(

@@ -170,3 +170,13 @@ def events_over_time(dates: pd.Series):
     ax.bar(per.index, per.to_numpy(), width=20, color=PALETTE[0])
     ax.set(ylabel="firm-events", title=f"Firm-events per month ({len(dates)} on {pd.Series(dates).nunique()} dates)")
     return fig
+
+
+def warm_up(dpi: float) -> None:
+    """Draw a small figure with text to nowhere: matplotlib, its fonts and the renderer
+    loaded before the first real figure."""
+    import io
+
+    fig, ax = _fig(1.0, 1.0)
+    ax.set_title("warm-up")
+    fig.savefig(io.BytesIO(), format="png", dpi=dpi)

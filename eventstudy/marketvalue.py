@@ -40,42 +40,54 @@ def share_classes(
     firm: str, date: object, filed: pd.DataFrame, implied: pd.DataFrame, primary_of: dict[str, str]
 ) -> list[ShareClass]:
     """The share classes that value ``firm`` on ``date``, each with its flag (see module doc)."""
-    date = pd.Timestamp(date)
-    rows = filed[(filed.ticker == firm) & (filed.share_class != "TOTAL")]
-    if len(rows):
-        dated = rows.assign(when=[_as_of(v) for v in rows.as_of])
-        before = dated[dated.when.notna() & (dated.when <= date)]
-        after = dated[dated.when.notna() & (dated.when > date)]
-        undated = dated[dated.when.isna()]
-        for pick, flag in ((before, "filed"), (after, "filed after"), (undated, "filed, undated")):
-            if len(pick):
-                return [
-                    ShareClass(
-                        firm,
-                        r.share_class,
-                        r.price_ticker or firm,
-                        float(r.shares),
-                        r.when if pd.notna(r.when) else None,
-                        flag,
-                        r.source,
-                    )
-                    for r in pick.itertuples()
-                ]
-    imp = implied[[primary_of.get(t, t) == firm for t in implied.ticker]]
-    if len(imp):
-        r = imp.iloc[0]
-        return [
-            ShareClass(
-                firm,
-                "all (implied)",
-                r.ticker,
-                float(r.implied_shares),
-                pd.Timestamp(r.close_date),
-                "implied, 2026",
-                "market_values_2026.csv: market value / close on 2026-05-29",
-            )
-        ]
-    return []
+    return ShareBook(filed, implied, primary_of).classes(firm, date)
+
+
+class ShareBook:
+    """The filings and the implied counts, indexed by firm once for many look-ups."""
+
+    def __init__(self, filed: pd.DataFrame, implied: pd.DataFrame, primary_of: dict[str, str]) -> None:
+        rows = filed[filed.share_class != "TOTAL"]
+        self.filed = {t: g.assign(when=[_as_of(v) for v in g.as_of]) for t, g in rows.groupby("ticker", sort=False)}
+        firm_of = pd.Series([primary_of.get(t, t) for t in implied.ticker], index=implied.index, dtype="object")
+        self.implied = {f: implied.loc[g.index] for f, g in firm_of.groupby(firm_of, sort=False)}
+
+    def classes(self, firm: str, date: object) -> list[ShareClass]:
+        date = pd.Timestamp(date)
+        dated = self.filed.get(firm)
+        if dated is not None:
+            before = dated[dated.when.notna() & (dated.when <= date)]
+            after = dated[dated.when.notna() & (dated.when > date)]
+            undated = dated[dated.when.isna()]
+            for pick, flag in ((before, "filed"), (after, "filed after"), (undated, "filed, undated")):
+                if len(pick):
+                    return [
+                        ShareClass(
+                            firm,
+                            r.share_class,
+                            r.price_ticker or firm,
+                            float(r.shares),
+                            r.when if pd.notna(r.when) else None,
+                            flag,
+                            r.source,
+                        )
+                        for r in pick.itertuples()
+                    ]
+        imp = self.implied.get(firm)
+        if imp is not None:
+            r = imp.iloc[0]
+            return [
+                ShareClass(
+                    firm,
+                    "all (implied)",
+                    r.ticker,
+                    float(r.implied_shares),
+                    pd.Timestamp(r.close_date),
+                    "implied, 2026",
+                    "market_values_2026.csv: market value / close on 2026-05-29",
+                )
+            ]
+        return []
 
 
 def split_factor(splits: pd.Series | None, after: pd.Timestamp | None) -> float:
@@ -91,7 +103,7 @@ def market_values(
     dates: pd.DatetimeIndex,
     closes: pd.DataFrame,
     splits: pd.DataFrame,
-    filed: pd.DataFrame,
+    filed: pd.DataFrame | ShareBook,
     implied: pd.DataFrame,
     primary_of: dict[str, str],
     ref: pd.Timestamp,
@@ -100,20 +112,25 @@ def market_values(
     """Dates × firms of market values (USD), and per firm its share basis: ``firm, shares,
     flag, classes, price_basis``; share counts are chosen as of ``ref`` (the event day).
     ``closes`` are traded closes by listed ticker; where a ticker has none,
-    ``fallback_closes`` (adjusted) are used and ``price_basis`` says so."""
-    values, info = {}, []
-    for firm in firms:
-        classes = share_classes(firm, ref, filed, implied, primary_of)
-        total, basis = pd.Series(0.0, index=dates), "traded close"
+    ``fallback_closes`` (adjusted) are used and ``price_basis`` says so. ``filed`` is the
+    filings table, or a :class:`ShareBook` already made of it and ``implied``."""
+    book = filed if isinstance(filed, ShareBook) else ShareBook(filed, implied, primary_of)
+    traded = _Columns(closes, dates)
+    adjusted = _Columns(fallback_closes, dates) if fallback_closes is not None else None
+    values, info = np.full((len(dates), len(firms)), np.nan), []
+    for j, firm in enumerate(firms):
+        classes = book.classes(firm, ref)
+        total, basis = np.zeros(len(dates)), "traded close"
         for c in classes:
-            px = closes[c.price_ticker] if c.price_ticker in closes else pd.Series(np.nan, index=dates)
-            if px.isna().all() and fallback_closes is not None and c.price_ticker in fallback_closes:
-                px, basis = fallback_closes[c.price_ticker], "adjusted close (understates by dividends since)"
+            px = traded.get(c.price_ticker)
+            if traded.empty(c.price_ticker) and adjusted is not None and c.price_ticker in adjusted:
+                px, basis = adjusted.get(c.price_ticker), "adjusted close (understates by dividends since)"
             factor = split_factor(splits.get(c.price_ticker), c.as_of) if c.flag != "implied, 2026" else 1.0
-            total = total + px.reindex(dates) * c.shares * factor
+            total = total + px * c.shares * factor
         if not classes:
-            total, basis = pd.Series(np.nan, index=dates), "no share count"
-        values[firm] = total
+            basis = "no share count"
+        else:
+            values[:, j] = total
         info.append(
             {
                 "firm": firm,
@@ -123,7 +140,27 @@ def market_values(
                 "price_basis": basis,
             }
         )
-    return pd.DataFrame(values, index=dates), pd.DataFrame(info)
+    return pd.DataFrame(values, index=dates, columns=pd.Index(firms)), pd.DataFrame(info)
+
+
+class _Columns:
+    """A price table's columns on ``dates`` as arrays (NaN for a ticker it lacks); ``empty``
+    asks whether the table has no price at all for a ticker, on any of its dates."""
+
+    def __init__(self, table: pd.DataFrame, dates: pd.DatetimeIndex) -> None:
+        self.values = table.reindex(dates).to_numpy(dtype="float64")
+        self.position = {t: i for i, t in enumerate(table.columns)}
+        self.has_any = dict(zip(table.columns, table.notna().any().to_numpy(), strict=True))
+        self.missing = np.full(len(dates), np.nan)
+
+    def __contains__(self, ticker: str) -> bool:
+        return ticker in self.position
+
+    def get(self, ticker: str) -> np.ndarray:
+        return self.values[:, self.position[ticker]] if ticker in self.position else self.missing
+
+    def empty(self, ticker: str) -> bool:
+        return not self.has_any.get(ticker, False)
 
 
 NO_COUNT = "no share count"
@@ -150,13 +187,14 @@ def pre_event_values(
     on consecutive sessions. A listing that is not its issuer's primary one is valued as the
     issuer (GOOG as Alphabet); no share count or no close the session before is a missing value."""
     sessions = closes.index
+    book = ShareBook(filed, implied, primary_of)
     rows = []
     for ev in events[["event_id", "ticker", "event_date"]].itertuples(index=False):
         firm, pos = primary_of.get(ev.ticker, ev.ticker), sessions.searchsorted(ev.event_date) - 1
         if pos < 0:
             rows.append((ev.event_id, np.nan, NO_COUNT))
             continue
-        mv, info = market_values([firm], sessions[[pos]], closes, splits, filed, implied, primary_of, ev.event_date)
+        mv, info = market_values([firm], sessions[[pos]], closes, splits, book, implied, primary_of, ev.event_date)
         flag = info.flag.iloc[0]
         rows.append((ev.event_id, float(mv.iloc[0, 0]), NO_COUNT if flag == "none" else flag))
     return pd.DataFrame(rows, columns=["event_id", "market_value", "shares_flag"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from . import calendar, claims, dollars, marketvalue, quality
@@ -18,7 +19,7 @@ from .engine import firm_events, run_event_study
 from .errors import CalendarError, NoFirmsLeftError, StudyFileError
 from .models import Model, get_model
 from .results import EventStudyResult, StudyResults
-from .returns import factor_regressors, session_returns
+from .returns import factor_regressors, session_returns, stack
 from .study import Study, check, load_study
 from .universe import primary_listing, resolve_groups
 from .windows import DAY0, Window
@@ -155,8 +156,11 @@ def _market_values(data: MarketData, returns: pd.DataFrame, primary_of, companie
     """Market values of the study's firms and of every other stock loaded (for value weights)."""
     listed = [t for t in companies.ticker[companies.asset_type == "stock"] if primary_of.get(t, t) == t]
     stocks = list(dict.fromkeys([*firms, *(t for t in listed if t in data.prices.frames)]))
-    closes, splits = data.prices.panel("close").reindex(returns.index), data.prices.panel("splits")
-    fallback = data.prices.panel("adj_close").reindex(returns.index)
+    frames = data.prices.frames
+    closes, fallback = (
+        pd.DataFrame(v, returns.index, list(frames)) for v in stack(frames, returns.index, "close", "adj_close")
+    )
+    splits = data.prices.panel("splits")
     mv, info = marketvalue.market_values(
         stocks, returns.index, closes, splits, data.shares, data.implied_shares, primary_of, date, fallback
     )
@@ -290,11 +294,13 @@ def _provenance(data, basis) -> pd.DataFrame:
 
 def _ohlc(data, firms, days, pos, study) -> pd.DataFrame:
     span = days[pos + study.path.start - 1 : pos + study.path.end + 1]
-    frames = []
-    for t in firms:
-        f = data.prices.frames[t].reindex(span)[["open", "high", "low", "close"]]
-        frames.append(f.assign(ticker=t, day=range(study.path.start - 1, study.path.start - 1 + len(span))))
-    return pd.concat(frames).rename_axis("date").reset_index()
+    frames = {t: data.prices.frames[t] for t in firms}
+    values = stack(frames, span, "open", "high", "low", "close")
+    n = len(firms)
+    out = {"date": np.tile(span, n)}
+    out |= {c: v.T.ravel() for c, v in zip(("open", "high", "low", "close"), values, strict=True)}
+    out |= {"ticker": np.repeat(list(firms), len(span)), "day": np.tile(np.arange(len(span)) + study.path.start - 1, n)}
+    return pd.DataFrame(out)
 
 
 def _fit_data(returns, series, main: EventStudyResult, days, pos, study) -> pd.DataFrame:
@@ -302,30 +308,27 @@ def _fit_data(returns, series, main: EventStudyResult, days, pos, study) -> pd.D
     each fitted firm's return, the benchmark's, and the model's expected return."""
     market, regressors = series
     span = days[pos + study.estimation.start : pos + study.path.end + 1]
-    rel = range(study.estimation.start, study.estimation.start + len(span))
     regs = regressors.reindex(span)
-    frames = []
-    for ev in main.events.itertuples(index=False):
-        frames.append(
-            pd.DataFrame(
-                {
-                    "ticker": ev.ticker,
-                    "date": span,
-                    "day": list(rel),
-                    "ret": returns[ev.ticker].reindex(span).to_numpy(),
-                    "mkt": market.reindex(span).to_numpy(),
-                    "expected": _expected(main.model, ev, regs).to_numpy(),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+    ev = main.events
+    n = len(ev)
+    return pd.DataFrame(
+        {
+            "ticker": np.repeat(ev.ticker.to_numpy(), len(span)),
+            "date": np.tile(span, n),
+            "day": np.tile(np.arange(len(span)) + study.estimation.start, n),
+            "ret": returns[list(ev.ticker)].reindex(span).to_numpy().T.ravel(),
+            "mkt": np.tile(market.reindex(span).to_numpy(), n),
+            "expected": _expected(main.model, ev, regs).T.ravel(),
+        }
+    )
 
 
-def _expected(model: Model, params, regs: pd.DataFrame) -> pd.Series:
-    """The model's expected return on each day, from the firm's estimated parameters."""
+def _expected(model: Model, params: pd.DataFrame, regs: pd.DataFrame) -> np.ndarray:
+    """Days × events: the model's expected return on each day, from each event's estimated
+    parameters (``params``: one row per event)."""
     if not model.estimated:
-        return regs["mkt"]
-    fitted = pd.Series(params.alpha, index=regs.index)
+        return np.repeat(regs["mkt"].to_numpy()[:, None], len(params), axis=1)
+    fitted = np.repeat(params.alpha.to_numpy()[None, :], len(regs), axis=0)
     for c in model.columns:
-        fitted += getattr(params, "beta" if c == "mkt" else c) * regs[c]
-    return fitted + regs["rf"] if model.excess else fitted
+        fitted = fitted + params["beta" if c == "mkt" else c].to_numpy()[None, :] * regs[c].to_numpy()[:, None]
+    return fitted + regs["rf"].to_numpy()[:, None] if model.excess else fitted

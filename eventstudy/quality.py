@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .returns import stack
+
 KINDS = ("split_jump", "no_trading")
 SPLIT_RATIOS = (2, 3, 4, 5, 8, 10, 15, 20, 25, 30, 40, 50, 100)
 SPLIT_TOLERANCE = 0.02
@@ -39,17 +41,17 @@ class QualitySpec:
 
 def price_flags(frames: Mapping[str, pd.DataFrame], days: pd.DatetimeIndex, no_trading_days: int) -> pd.DataFrame:
     """One row per flag (:data:`COLUMNS`) of each frame over ``days``."""
+    close, adj, splits, volume = stack(frames, days, "close", "adj_close", "splits", "volume")
     rows = []
-    for ticker, frame in frames.items():
-        f = frame.reindex(days)
-        price = f.close if f.close.notna().any() else f.adj_close
-        have = price.dropna()
-        if have.empty:
+    for j, ticker in enumerate(frames):
+        price = close[:, j] if not np.isnan(close[:, j]).all() else adj[:, j]
+        have = np.flatnonzero(~np.isnan(price))
+        if not len(have):
             continue
-        span = f.loc[have.index[0] : have.index[-1]]
-        rows += [(ticker, "split_jump", d, d, why) for d, why in _split_jumps(have, span.splits)]
-        idle = price.loc[span.index].isna() | (span.volume == 0)
-        rows += [(ticker, "no_trading", a, b, why) for a, b, why in _stretches(idle, no_trading_days)]
+        rows += [(ticker, "split_jump", d, d, why) for d, why in _split_jumps(price[have], splits[have, j], days[have])]
+        span = slice(have[0], have[-1] + 1)
+        idle = np.isnan(price[span]) | (volume[span, j] == 0)
+        rows += [(ticker, "no_trading", a, b, why) for a, b, why in _stretches(idle, days[span], no_trading_days)]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -57,28 +59,35 @@ def price_flags(frames: Mapping[str, pd.DataFrame], days: pd.DatetimeIndex, no_t
 _FACTORS = [
     (f, name) for k in SPLIT_RATIOS for f, name in ((1 / k, f"{k}-for-1 split"), (k, f"1-for-{k} reverse split"))
 ]
+_RATIOS = np.array([f for f, _ in _FACTORS])
 
 
-def _split_jumps(price: pd.Series, splits: pd.Series) -> list[tuple[pd.Timestamp, str]]:
-    ratio = (price / price.shift(1)).iloc[1:]
-    recorded = splits.reindex(ratio.index).fillna(0.0)
-    ratio = ratio[(recorded == 0) | (recorded == 1)]
-    factors = np.array([f for f, _ in _FACTORS])
-    hits = np.abs(ratio.to_numpy()[:, None] / factors - 1) < SPLIT_TOLERANCE  # day × factor
+def _split_jumps(price: np.ndarray, splits: np.ndarray, days: pd.DatetimeIndex) -> list[tuple[pd.Timestamp, str]]:
+    """Moves between consecutive prices (``price`` on ``days``, none missing) by a split ratio
+    on a day with no split recorded."""
+    ratio = price[1:] / price[:-1]
+    recorded = np.nan_to_num(splits[1:], nan=0.0)
+    keep = np.flatnonzero((recorded == 0) | (recorded == 1)) + 1
+    hits = np.abs(price[keep, None] / price[keep - 1, None] / _RATIOS - 1) < SPLIT_TOLERANCE  # day × factor
     return [
-        (day, f"the close moves ×{x:.4g} on {day:%Y-%m-%d}, as a {_FACTORS[j][1]} would, and no split is recorded")
-        for i, j in zip(*np.nonzero(hits), strict=True)
-        for day, x in [(ratio.index[i], ratio.iloc[i])]
+        (
+            days[keep[i]],
+            f"the close moves ×{x:.4g} on {days[keep[i]]:%Y-%m-%d}, as a {_FACTORS[f][1]} would, "
+            "and no split is recorded",
+        )
+        for i, f in zip(*np.nonzero(hits), strict=True)
+        for x in [ratio[keep[i] - 1]]
     ]
 
 
-def _stretches(idle: pd.Series, shortest: int) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
-    flags = np.concatenate([[False], idle.to_numpy(dtype=bool), [False]])
+def _stretches(idle: np.ndarray, days: pd.DatetimeIndex, shortest: int) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
+    """Runs of at least ``shortest`` idle days."""
+    flags = np.concatenate([[False], idle, [False]])
     edges = np.flatnonzero(flags[1:] != flags[:-1])  # starts and ends (exclusive) of idle runs, in turn
     out = []
     for first, stop in zip(edges[::2], edges[1::2], strict=True):
         if stop - first >= shortest:
-            a, b = idle.index[first], idle.index[stop - 1]
+            a, b = days[first], days[stop - 1]
             n = stop - first
             out.append((a, b, f"{n} sessions without trading (zero volume or no price), {a:%Y-%m-%d}..{b:%Y-%m-%d}"))
     return out

@@ -12,14 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import figures
 from .outputs import JOURNAL, check_writable, output_set
+from .render import FigureJob, FigureWorkers, render_figures
 from .results import SampleResults, StudyResults
 from .tables import markdown_table
 from .windows import DAY0
 from .workspace import default_out, figure_folder, working_copy
-
-FIG_DPI = 110
 
 COLUMNS = {
     "day0.csv": "firm; prev_close, open, high, low, close (USD); ret (day-0 total return); low_ret, high_ret, "
@@ -47,10 +45,6 @@ COLUMNS = {
 def _csv(frame: pd.DataFrame, path: Path) -> None:
     """Fixed precision; a missing or non-finite number is an empty cell, never 'nan' or 'inf'."""
     frame.replace([np.inf, -np.inf], np.nan).to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
-
-
-def _save(fig, path: Path) -> None:
-    fig.savefig(path, dpi=FIG_DPI, metadata={"Software": None})
 
 
 def _long(results: StudyResults, attr: str) -> pd.DataFrame:
@@ -116,24 +110,17 @@ def write_sample_results(results: SampleResults, out: Path) -> None:
     _guide(out, SAMPLE_COLUMNS)
 
 
-def write_sample_figures(results: SampleResults, fig_dir: Path) -> dict[str, Path]:
-    fig_dir.mkdir(parents=True, exist_ok=True)
+def sample_figures(results: SampleResults) -> list[FigureJob]:
     main = results.main
     small = [g for g in main.groups if len(main.groups[g]) > 0][:8]
-    made = {
-        "events_over_time": figures.events_over_time(main.events.event_date),
-        "caar_paths": figures.caar_paths(main.caar, small),
-        "car_distribution": figures.car_distribution(main.car),
-    }
-    paths = {}
-    for name, fig in made.items():
-        paths[name] = fig_dir / f"{name}.png"
-        _save(fig, paths[name])
-    return paths
+    return [
+        FigureJob("events_over_time", "events_over_time", (main.events.event_date,)),
+        FigureJob("caar_paths", "caar_paths", (main.caar, small)),
+        FigureJob("car_distribution", "car_distribution", (main.car,)),
+    ]
 
 
-def write_figures(results: StudyResults, fig_dir: Path) -> dict[str, Path]:
-    fig_dir.mkdir(parents=True, exist_ok=True)
+def study_figures(results: StudyResults) -> list[FigureJob]:
     rep = results.study.report
     focus, w0 = results.focus, DAY0.label
     colour_groups = rep.colour_groups or list(results.groups)
@@ -149,32 +136,39 @@ def write_figures(results: StudyResults, fig_dir: Path) -> dict[str, Path]:
         }
     )
     ev = results.main.events.set_index("ticker").loc[focus]
-    made = {
-        "price_path": figures.price_path(results.prices, focus, rep.drop_mark_pct),
-        "ar_day0": figures.ar_by_firm(
-            ar_frame.dropna(subset=["ar"]), f"Day-0 abnormal return ({results.study.benchmark})"
+    fit = results.fit_data
+    jobs = [
+        FigureJob("price_path", "price_path", (results.prices, focus, rep.drop_mark_pct)),
+        FigureJob(
+            "ar_day0",
+            "ar_by_firm",
+            (ar_frame.dropna(subset=["ar"]), f"Day-0 abnormal return ({results.study.benchmark})"),
         ),
-        "caar_paths": figures.caar_paths(
-            results.main.caar, [g for g in results.groups if len(results.groups[g]) <= 40]
+        FigureJob(
+            "caar_paths",
+            "caar_paths",
+            (results.main.caar, [g for g in results.groups if len(results.groups[g]) <= 40]),
         ),
-        "mv_change": figures.mv_change_by_firm(results.day0.loc[firms], list(rep.marks_bn)),
-        "estimation_fit": figures.estimation_fit(
-            results.fit_data, focus, _market_line(results.main.model.name, ev), results.study.estimation.end
+        FigureJob("mv_change", "mv_change_by_firm", (results.day0.loc[firms], list(rep.marks_bn))),
+        FigureJob(
+            "estimation_fit",
+            "estimation_fit",
+            (
+                fit[fit.ticker == focus],
+                focus,
+                _market_line(results.main.model.name, ev),
+                results.study.estimation.end,
+            ),
         ),
-    }
+    ]
     if len(results.sensitivity) > 1:
         frames = [
             r.car_of(w0).reindex(firms).assign(benchmark=b).reset_index()[["ticker", "benchmark", "car"]]
             for b, r in results.sensitivity.items()
         ]
-        made["ar_by_benchmark"] = figures.ar_by_benchmark(
-            pd.concat(frames).rename(columns={"ticker": "firm", "car": "ar"}).dropna()
-        )
-    paths = {}
-    for name, fig in made.items():
-        paths[name] = fig_dir / f"{name}.png"
-        _save(fig, paths[name])
-    return paths
+        ar = pd.concat(frames).rename(columns={"ticker": "firm", "car": "ar"}).dropna()
+        jobs.append(FigureJob("ar_by_benchmark", "ar_by_benchmark", (ar,)))
+    return jobs
 
 
 def _market_line(model: str, params: pd.Series) -> tuple[float, float] | None:
@@ -210,10 +204,14 @@ def plan_output(study, out: Path | None = None, fig_dir: Path | None = None) -> 
 
 
 def write(
-    results: StudyResults | SampleResults, out: Path | OutputPlan | None = None, fig_dir: Path | None = None
+    results: StudyResults | SampleResults,
+    out: Path | OutputPlan | None = None,
+    fig_dir: Path | None = None,
+    workers: FigureWorkers | None = None,
 ) -> Path:
     """Write results, figures and REPORT.md as one set (see :mod:`.outputs`: a run killed while
-    writing leaves the previous set whole); returns the report's path."""
+    writing leaves the previous set whole); returns the report's path. ``workers`` share the
+    drawing of the figures (:mod:`.render`)."""
     from .report_sample import render_sample
     from .report_text import render
 
@@ -223,7 +221,8 @@ def write(
     targets = {"results": plan.out / "results", "report": report, "figures": plan.figures}
     with output_set(targets, plan.out / JOURNAL) as staged:
         (write_sample_results if sample else write_results)(results, staged["results"])
-        made = (write_sample_figures if sample else write_figures)(results, staged["figures"])
+        jobs = sample_figures(results) if sample else study_figures(results)
+        made = render_figures(jobs, staged["figures"], workers)
         rel = {k: Path(_relpath(plan.figures / p.name, plan.out)) for k, p in made.items()}
         staged["report"].write_text((render_sample if sample else render)(results, rel, markdown_table))
     return report

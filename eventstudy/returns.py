@@ -27,7 +27,7 @@ def _returns(close: np.ndarray, dividends: np.ndarray) -> np.ndarray:
     """Days × tickers: (close_t + dividend_t) / close_{t−1} − 1 where both closes are positive,
     else NaN (a missing dividend counts as none)."""
     prev = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ret = (close + np.where(np.isnan(dividends), 0.0, dividends)) / prev - 1
         ok = (close > 0) & (prev > 0)
     return np.where(ok, ret, np.nan)
@@ -44,9 +44,10 @@ def session_returns(
     if kind not in ("total", "price"):
         raise ValueError(f"returns are 'total' or 'price', got {kind!r}")
     days = sessions(start, end)
-    close, adj = stack(frames, "close", days), stack(frames, "adj_close", days)
+    close, adj, dividends = stack(frames, days, "close", "adj_close", "dividends")
     traded = ~np.isnan(close).all(axis=0)  # a ticker without a traded close uses its adjusted one
-    dividends = stack(frames, "dividends", days) if kind == "total" else np.zeros_like(close)
+    if kind == "price":
+        dividends = np.zeros_like(close)
     ret = _returns(np.where(traded, close, adj), np.where(traded, dividends, 0.0))
     returns = pd.DataFrame(np.where(np.isfinite(ret), ret, np.nan), index=days, columns=pd.Index(list(frames)))
     names = {"total": "traded close + dividends", "price": "traded close"}
@@ -54,13 +55,20 @@ def session_returns(
     return returns, pd.Series(basis, index=returns.columns, name="return_basis", dtype="object")
 
 
-def stack(frames: Mapping[str, pd.DataFrame], column: str, days: pd.DatetimeIndex) -> np.ndarray:
-    """Days × tickers of one column of every frame (NaN where a frame has no row that day)."""
-    out = np.full((len(days), len(frames)), np.nan)
+def stack(frames: Mapping[str, pd.DataFrame], days: pd.DatetimeIndex, *columns: str) -> tuple[np.ndarray, ...]:
+    """Days × tickers of each named column of every frame (NaN where a frame has no row that
+    day), one array per column."""
+    out = np.full((len(columns), len(days), len(frames)), np.nan)
+    day_ns = days.as_unit("ns").asi8  # sorted: a frame's dates are placed by binary search
     for j, frame in enumerate(frames.values()):
-        at = days.get_indexer(frame.index)
-        out[at[at >= 0], j] = frame[column].to_numpy(dtype="float64")[at >= 0]
-    return out
+        pos = frame.columns.get_indexer(columns)
+        if (pos < 0).any():
+            raise KeyError(f"the prices lack the column(s) {[c for c, p in zip(columns, pos, strict=True) if p < 0]}")
+        dates = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
+        at = np.minimum(day_ns.searchsorted(dates), max(len(day_ns) - 1, 0))
+        inside = day_ns[at] == dates if len(day_ns) else np.zeros(len(dates), dtype=bool)
+        out[:, at[inside], j] = frame.to_numpy(dtype="float64")[inside][:, pos].T
+    return tuple(out)
 
 
 def factor_regressors(factors: dict[str, pd.DataFrame], model_columns: tuple[str, ...]) -> pd.DataFrame:

@@ -89,7 +89,8 @@ def sanitize(frame: pd.DataFrame, ticker: str) -> tuple[pd.DataFrame, str]:
     """The frame with every bad cell (:func:`bad_prices`) set missing, so that day has no
     return, and a note naming the ticker, the fields and the first dates ("" if none)."""
     with np.errstate(invalid="ignore"):
-        prices, vol = frame[PRICE_FIELDS].to_numpy(), frame["volume"].to_numpy()
+        values = frame.to_numpy(dtype="float64")
+        prices, vol = values[:, frame.columns.get_indexer(PRICE_FIELDS)], values[:, frame.columns.get_loc("volume")]
         if not ((prices <= 0).any() or np.isinf(prices).any() or (vol < 0).any() or np.isinf(vol).any()):
             return frame, ""  # the common case, without building the mask
     bad = bad_prices(frame)
