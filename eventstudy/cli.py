@@ -83,24 +83,37 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+PLAIN_STEPS = 4  # lines of progress when stderr is not a terminal (a pipe, a log file)
+
+
 def _progress(quiet: bool):
+    """Progress of the price loading: a bar on a terminal; a few plain lines when stderr is
+    piped or logged (at the start and at each quarter); nothing under ``--quiet``."""
     if quiet:
         return None
-    from tqdm import tqdm
+    if sys.stderr.isatty():
+        from tqdm import tqdm
 
-    bar: dict[str, tqdm] = {}
+        bar: dict[str, tqdm] = {}
 
-    def update(done: int, total: int, ticker: str) -> None:
-        if "bar" not in bar:
-            bar["bar"] = tqdm(
-                total=total, desc="prices", unit="ticker", file=sys.stderr, leave=False, disable=not sys.stderr.isatty()
-            )
-        bar["bar"].set_postfix_str(ticker)
-        bar["bar"].update(1)
-        if done == total:
-            bar.pop("bar").close()
+        def update(done: int, total: int, ticker: str) -> None:
+            if "bar" not in bar:
+                bar["bar"] = tqdm(total=total, desc="prices", unit="ticker", file=sys.stderr, leave=False)
+            bar["bar"].set_postfix_str(ticker)
+            bar["bar"].update(1)
+            if done == total:
+                bar.pop("bar").close()
 
-    return update
+        return update
+
+    def plain(done: int, total: int, ticker: str) -> None:
+        marks = {max(1, round(total * k / PLAIN_STEPS)) for k in range(1, PLAIN_STEPS + 1)}
+        if done == 1:
+            print(f"prices: loading {total} tickers", file=sys.stderr, flush=True)
+        if done in marks:
+            print(f"prices: {done}/{total}", file=sys.stderr, flush=True)
+
+    return plain
 
 
 def _cmd_run(a) -> int:

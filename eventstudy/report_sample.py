@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .report_text import generated_by
-from .results import SampleResults, excluded_by_reason
+from .results import SampleResults, excluded_by_reason, wide_tests
 from .study import DERIVED_CHARACTERISTICS
 
 EXTREMES = 10
@@ -31,6 +31,7 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
     ev = main.events
     first = main.windows[0].label
     lead = res.lead_tests()
+    other = wide_tests(main.tests, robust=False)
     per_group = lead.drop_duplicates("group")[["group", "n_firms"]].rename(columns={"n_firms": "events"})
     busiest = ev.groupby("event_date").size().sort_values(ascending=False).head(5)
     out = [
@@ -39,6 +40,7 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         generated_by(s, f"`{s.path_file.name}` and `{s.events.file.name}`"),
         "",
         *([s.description, ""] if s.description else []),
+        *_summary(res, md, lead, first),
         "## Sample",
         "",
         f"- {len(ev)} firm-events of {ev.ticker.nunique()} firms on {ev.event_date.nunique()} dates, "
@@ -73,11 +75,13 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         "",
         md(lead, {"caar": "+.3%", **{c: ".4f" for c in lead.columns if c.startswith("p_")}}),
         "",
-        "<details><summary>Every test, with its statistic and what it used</summary>",
+        "<details><summary>The other tests (they over-reject for this sample; for comparison)</summary>",
         "",
-        md(main.tests, {"stat": ".4f", "p": ".4f", "caar": "+.4%"}),
+        md(other, {"caar": "+.3%", **{c: ".4f" for c in other.columns if c.startswith("p_")}}),
         "",
         "</details>",
+        "",
+        "Every test with its statistic, distribution and what it used: `results/tests.csv`.",
         "",
         f"![CAAR paths]({figs['caar_paths']})",
         "",
@@ -123,6 +127,35 @@ def _excluded_table(res: SampleResults, md) -> str:
     return "Events excluded, or without a CAR in a window, by reason (every one in `results/excluded.csv`):\n\n" + md(
         counts.head(20)
     )
+
+
+def _summary(res: SampleResults, md, lead, first: str) -> list[str]:
+    """The report's first screen: the sample, the lead tests per group in the first window,
+    and what the second stage finds."""
+    ev = res.main.events
+    head = lead[lead.window == first].drop(columns="window")
+    lines = [
+        "## Summary",
+        "",
+        f"- **Sample:** {len(ev)} firm-events of {ev.ticker.nunique()} firms on {ev.event_date.nunique()} dates "
+        f"({ev.event_date.min():%Y-%m-%d} to {ev.event_date.max():%Y-%m-%d}); {res.main.model.description}, "
+        f"benchmark `{res.study.benchmark}`, {res.study.returns} returns; {len(res.rejected)} rows rejected, "
+        f"{_excluded_events(res)} events excluded.",
+        f"- **Lead tests per group, CAR {first}** (every window under [Group tests](#group-tests)):",
+        "",
+        md(head, {"caar": "+.3%", **{c: ".4f" for c in head.columns if c.startswith("p_")}}),
+        "",
+    ]
+    stage = res.second_stage.get(first)
+    if stage is not None and len(stage.table):
+        terms = stage.table[stage.table.term != "const"]
+        lines += [
+            f"- **Second stage, CAR {first}** (n = {stage.table['n'].iloc[0]}, R² = {stage.r2:.3f}): "
+            + "; ".join(f"{r.term} {r.coef:+.4g} (p {r.p:.4f})" for r in terms.itertuples())
+            + " — under [Second stage](#second-stage-what-explains-the-cars).",
+            "",
+        ]
+    return lines
 
 
 def _second_stage_lines(res: SampleResults, md) -> list[str]:

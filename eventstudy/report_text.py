@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .dollars import TOTALS_COLUMNS
-from .results import StudyResults
+from .dollars import FLAG_COLUMNS
+from .results import StudyResults, wide_tests
 from .windows import DAY0
 from .workspace import shown
 
@@ -72,9 +72,94 @@ def _pct(x: float) -> str:
     return "–" if x != x else f"{100 * x:+.2f} %"
 
 
-def _tests_table(md, tests) -> str:
-    cols = ["group", "window", "test", "caar", "stat", "p", "dist", "n_firms", "detail"]
-    return md(tests[cols], {"caar": "+.4f", "stat": ".3f", "p": ".4f"})
+def _wide_tests(md, tests: pd.DataFrame, robust: bool) -> str:
+    wide = wide_tests(tests, robust)
+    return md(wide, {"caar": "+.2%", **{c: ".4f" for c in wide.columns if c.startswith("p_")}})
+
+
+def _r_bar_line(tests: pd.DataFrame) -> list[str]:
+    kp = tests[tests.test == "kolari-pynnonen"].drop_duplicates("group")
+    if kp.empty:
+        return []
+    return [
+        "Average cross-correlation of the estimation residuals (r̄, Kolari–Pynnönen): "
+        + ", ".join(f"`{g}` {d.removeprefix('r̄ = ')}" for g, d in zip(kp.group, kp.detail, strict=True))
+        + ".",
+        "",
+    ]
+
+
+def _dollar_tables(res: StudyResults, md) -> list[str]:
+    """Raw and abnormal changes as group × window tables, and the share counts behind them."""
+    tot = res.totals
+    order = list(dict.fromkeys(tot.window))
+
+    def wide(column: str) -> pd.DataFrame:
+        table = tot.pivot_table(index="group", columns="window", values=column, sort=False, dropna=False) / 1e9
+        return table[order].reset_index()
+
+    counts = tot.drop_duplicates("group")[["group", "n_firms", *FLAG_COLUMNS, "adj_close_priced", "no_value"]]
+    bn = dict.fromkeys(order, ",.1f")
+    return [
+        "Raw change in market value, USD bn (MV at the window's end − MV before it):",
+        "",
+        md(wide("mv_raw"), bn),
+        "",
+        "Abnormal change, USD bn (Σ MV_{τ−1}·AR_τ):",
+        "",
+        md(wide("mv_abnormal"), bn),
+        "",
+        f"The firms valued and the kind of share count each used (on {DAY0.label}; per firm in "
+        "`results/shares.csv`, per window in `results/totals.csv`):",
+        "",
+        md(counts),
+        "",
+    ]
+
+
+def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
+    """The report's first screen: the event, the headline moves, each claim's verdict in one
+    line, and the lead tests per group on day 0."""
+    s, w0 = res.study, DAY0.label
+    moves = ", ".join(f"{r.series} {_pct(r.ret)}" for r in res.indices.itertuples())
+    focus = res.day0.loc[res.focus] if res.focus in res.day0.index else None
+    ar0 = res.main.car_of(w0).car
+    focus_line = (
+        f"; the focus firm {res.focus} {_pct(focus.ret)} (abnormal {_pct(ar0.get(res.focus, float('nan')))}, "
+        f"{_bn(focus.mv_change)} of market value)"
+        if focus is not None
+        else ""
+    )
+    ranked = day0.dropna(subset=["ret"]).sort_values("ret")
+    extremes = ", ".join(f"{r.firm} {_pct(r.ret)}" for r in ranked.head(3).itertuples())
+    if len(ranked) > 3:
+        extremes += "; the largest rises: " + ", ".join(
+            f"{r.firm} {_pct(r.ret)}" for r in ranked.tail(3).iloc[::-1].itertuples()
+        )
+    lead = wide_tests(res.main.tests, robust=True)
+    lead = lead[lead.window == w0].drop(columns="window")
+    claims = [
+        f"  - **{c.verdict}** — `{c.id}`: {c.says} — {c.reason} ([evidence](#claim-{c.id}))"
+        for c in res.claims.itertuples()
+    ]
+    return [
+        "## Summary",
+        "",
+        f"- **Event:** {res.event.date:%A %d %B %Y} — {s.label}; {len(res.main.events)} firms fitted in "
+        f"{len(res.groups)} groups; {res.model_text()}.",
+        f"- **Day 0:** {moves}{focus_line}.",
+        *([f"- **Largest falls on day 0** (firms of the smaller groups): {extremes}."] if extremes else []),
+        "- **Claims**" + (" (verdict, claim, why; the evidence under [Claims](#claims)):" if claims else ": none."),
+        *claims,
+        "- **Lead tests per group on day 0** (every window under [Group tests](#group-tests)):",
+        "",
+        md(lead, {"caar": "+.2%", **{c: ".4f" for c in lead.columns if c.startswith("p_")}}),
+        "",
+    ]
+
+
+def _bn(x: float) -> str:
+    return "–" if x != x else f"{'−' if x < 0 else '+'}${abs(x) / 1e9:,.1f} bn"
 
 
 def generated_by(study, sources: str) -> str:
@@ -96,14 +181,12 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
     firms = list(res.focus_firms())
     day0 = res.day0.loc[firms].join(res.main.car_of(w0)[["t", "p"]]).sort_values("ret").reset_index()
     day0 = day0.assign(mv_change=day0.mv_change / 1e9, mv_abnormal=day0.mv_abnormal / 1e9)
-    robust = res.main.tests[res.main.tests.robust]
-    naive = res.main.tests[~res.main.tests.robust]
-    tot = res.totals.assign(mv_raw=res.totals.mv_raw / 1e9, mv_abnormal=res.totals.mv_abnormal / 1e9)
     out = [
         f"# {s.title} — event study",
         "",
         generated_by(s, f"`{shown(s.path_file)}`"),
         "",
+        *_summary(res, md, day0),
         "## Event",
         "",
         f"- Day 0: **{res.event.date:%A %d %B %Y}** — {s.label}.",
@@ -114,22 +197,15 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         *(f"- Note: {n}" for n in res.notes),
         *([f"- Command-line overrides: {' '.join(s.overrides)}"] if s.overrides else []),
         "",
-        "## Data and provenance",
+        "## Claims",
         "",
-        "Prices come from the committed snapshot `eventstudy/data/snapshot/` (real Yahoo-derived data; every "
-        "file's sha256 is in its `MANIFEST` and checked on load; sources in its `SOURCES-*.md`). Returns are "
-        "total returns from traded closes and dividends, (close_t + dividend_t) / close_{t−1} − 1; market values "
-        "are traded close × shares outstanding on one split basis. Where each ticker came from: "
-        "`results/provenance.csv`.",
-        "",
-        "## Method in brief",
-        "",
-        "AR_iτ = R_iτ − X_iτ θ̂_i with θ̂_i from OLS on the estimation window; Var(CAR_i) = σ̂²_i (L₂ + s′(X′X)⁻¹s), "
-        "the prediction-error covariance summed over the window (Campbell, Lo & MacKinlay 1997, ch. 4); t with "
-        "L_i − K degrees of freedom. Group tests: Kolari–Pynnönen (2010) adjusted BMP, the portfolio test "
-        "(Brown & Warner 1980), the cumulated Corrado (1989) rank test, then the cross-sectional t, Patell (1976), "
-        "BMP (1991) and Cowan's (1992) generalized sign test. Dollars: raw change = MV at the window's end − MV "
-        "before it; abnormal change = Σ MV_{τ−1}·AR_τ.",
+        md(
+            res.claims.assign(id=[f'<span id="claim-{c}">{c}</span>' for c in res.claims.id])[
+                ["id", "verdict", "says", "window", "computed", "reason", "article"]
+            ]
+        )
+        if len(res.claims)
+        else "The study file states no claims.",
         "",
         "## Day-0 moves",
         "",
@@ -157,13 +233,16 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         "## Group tests",
         "",
-        "Tests that hold their size when firms share one event date (cross-correlated residuals):",
+        "Tests that hold their size when firms share one event date (cross-correlated residuals): the CAAR and "
+        "the p-value of each test, one row per group and window (statistics and distributions in "
+        "`results/tests.csv`).",
         "",
-        _tests_table(md, robust),
+        _wide_tests(md, res.main.tests, robust=True),
         "",
+        *_r_bar_line(res.main.tests),
         "<details><summary>Tests that assume independent firms (over-reject here; for comparison)</summary>",
         "",
-        _tests_table(md, naive),
+        _wide_tests(md, res.main.tests, robust=False),
         "",
         "</details>",
         "",
@@ -171,19 +250,9 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         f"![Estimation fit]({figs['estimation_fit']})",
         "",
-        "## Claims",
-        "",
-        md(res.claims[["id", "article", "says", "window", "computed", "verdict", "reason"]]),
-        "",
         "## Dollar effects by universe",
         "",
-        md(
-            tot[["group", "window", *TOTALS_COLUMNS, "adj_close_priced", "no_value"]].rename(
-                columns={"mv_raw": "mv_raw_bn", "mv_abnormal": "mv_abnormal_bn"}
-            ),
-            {"mv_raw_bn": ",.1f", "mv_abnormal_bn": ",.1f"},
-        ),
-        "",
+        *_dollar_tables(res, md),
         f"![Market-value change]({figs['mv_change']})",
         "",
     ]

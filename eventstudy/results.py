@@ -191,6 +191,7 @@ class StudyResults(_SummaryStr):
         day0["sig"] = [stars(p) for p in day0.p]
         lead = self.lead_tests()
         tot = self.totals[self.totals.window == w0]
+        width = max((len(v) for v in self.claims.verdict), default=0)
         parts = [
             f"{self.study.title} — event {self.event.date:%Y-%m-%d} ({self.study.label})",
             *(f"note: {n}" for n in self.notes),
@@ -204,10 +205,14 @@ class StudyResults(_SummaryStr):
                 .rename(columns={"mv_change": "mv_change_bn"}),
                 {"ret": "+.2%", "low_ret": "+.2%", "ar": "+.2%", "t": ".2f", "mv_change_bn": ",.1f"},
             ),
-            "\nGroup CAAR by window, with the p-values of the tests robust to cross-correlation",
-            text_table(lead, {"caar": "+.2%", **{c: ".4f" for c in lead.columns if c.startswith("p_")}}),
-            "\nClaims",
-            text_table(self.claims[["id", "verdict", "reason"]]),
+            "\nClaims (verdict, id: why)",
+            *(f"  {c.verdict:>{width}s}  {c.id}: {c.reason}" for c in self.claims.itertuples()),
+            f"\nGroup CAAR {w0}, with the p-values of the tests robust to cross-correlation (every window in the "
+            "report)",
+            text_table(
+                lead[lead.window == w0].drop(columns="window"),
+                {"caar": "+.2%", **{c: ".4f" for c in lead.columns if c.startswith("p_")}},
+            ),
             f"\nMarket-value change {w0} by universe (USD bn)",
             text_table(
                 tot.assign(mv_raw=tot.mv_raw / 1e9, mv_abnormal=tot.mv_abnormal / 1e9)[["group", *TOTALS_COLUMNS]],
@@ -296,7 +301,13 @@ class SampleResults:
 
 
 def _lead_tests(tests: pd.DataFrame) -> pd.DataFrame:
-    t = tests[tests.robust]
+    return wide_tests(tests, robust=True)
+
+
+def wide_tests(tests: pd.DataFrame, robust: bool) -> pd.DataFrame:
+    """One row per group and window of the robust (or the other) tests: the CAAR, the number
+    of firms and a ``p_<test>`` column per test, in the order of ``tests``."""
+    t = tests[tests.robust == robust]
     wide = t.pivot_table(index=["group", "window"], columns="test", values="p", sort=False, dropna=False)
     first = t.drop_duplicates(["group", "window"]).set_index(["group", "window"])[["caar", "n_firms"]]
     names = list(dict.fromkeys(t.test))
