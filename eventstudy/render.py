@@ -15,9 +15,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import signal
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,35 +46,16 @@ def render_figures(jobs: list[FigureJob], fig_dir: Path, workers: FigureWorkers 
     """Draw every job into ``fig_dir``; returns name → file."""
     fig_dir.mkdir(parents=True, exist_ok=True)
     paths = [fig_dir / f"{job.name}.png" for job in jobs]
-    pool = workers.pool if workers is not None else None
-    if pool is None:
+    if workers is None or not workers.share(jobs, paths):
         for job, path in zip(jobs, paths, strict=True):
             draw(job, path)
-        return {job.name: path for job, path in zip(jobs, paths, strict=True)}
-    claims = workers.claims
-    shared = min(len(jobs), len(claims))
-    claims[:] = [0] * len(claims)
-    futures: dict[int, Future] = {}
-    for i in range(shared):
-        try:
-            futures[i] = workers.submit(_draw_claimed, i, jobs[i], paths[i])
-        except (BrokenProcessPool, RuntimeError):  # the worker is gone: the rest are drawn here
-            break
-    for i in reversed(range(len(jobs))):  # the worker takes jobs from the front, this process from the back
-        if i >= shared or _claim(claims, i):
-            draw(jobs[i], paths[i])
-    for i, future in futures.items():
-        try:
-            future.result()
-        except BrokenProcessPool:  # the worker died, perhaps while drawing this one
-            draw(jobs[i], paths[i])
-    for i in range(len(futures), shared):  # never handed to the worker
-        if _claim(claims, i):
+    else:
+        for i in reversed(range(len(jobs))):  # the worker takes jobs from the front, this process from the back
+            if workers.claim(i):
+                draw(jobs[i], paths[i])
+        for i in workers.left_undone():  # the worker died: what it had taken is drawn here
             draw(jobs[i], paths[i])
     return {job.name: path for job, path in zip(jobs, paths, strict=True)}
-
-
-_CLAIMS = None  # in a worker: the claims shared with the process that started it
 
 
 def _claim(claims, i: int) -> bool:
@@ -87,61 +67,111 @@ def _claim(claims, i: int) -> bool:
         return True
 
 
-def _draw_claimed(i: int, job: FigureJob, path: Path) -> None:
-    if _claim(_CLAIMS, i):
-        draw(job, path)
-
-
-def _warm(claims) -> None:
-    """A worker's start: imports, fonts and the renderer made ready; Ctrl-C is for the parent."""
-    global _CLAIMS
-    _CLAIMS = claims
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _serve(conn, claims) -> None:
+    """The worker: get ready, then for each batch (numbered; a pickle file of jobs and paths)
+    draw the jobs it can take from the front, report each one drawn, and say when it is
+    through. A figure that fails here is not reported, so the parent draws it and meets the
+    error itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent
     from . import figures
 
     figures.warm_up(FIG_DPI)
+    while True:
+        try:
+            n, batch = conn.recv()
+            jobs, paths = pickle.loads(Path(batch).read_bytes())
+        except EOFError:
+            return
+        except OSError:  # this process drew them all and removed the batch: nothing left here
+            conn.send((n, "through", None))
+            continue
+        for i, (job, path) in enumerate(zip(jobs, paths, strict=True)):
+            if i < len(claims) and _claim(claims, i):
+                try:
+                    draw(job, path)
+                except Exception:  # noqa: BLE001 - drawn again here, where the error is raised
+                    continue
+                conn.send((n, "drawn", i))
+        conn.send((n, "through", None))
 
 
 class FigureWorkers:
     """A worker process for figures, started when entered (so it gets ready while the
-    analysis runs) and stopped when left. On a machine with one core, or where no process
-    can be started, there is none and :func:`render_figures` draws everything here."""
+    analysis runs) and ended when left. On a machine with one core, or where no process can
+    be started, there is none and :func:`render_figures` draws everything here."""
 
     def __init__(self) -> None:
-        self.pool: ProcessPoolExecutor | None = None
-        self.claims = None  # a shared flag per job: taken by this process or the worker
-        self._futures: list[Future] = []
+        self.process = None
+        self._conn = self._claims = None
+        self._jobs, self._batch, self._n = 0, None, 0
+        self._taken: set[int] = set()
 
     def __enter__(self) -> FigureWorkers:
-        if (os.cpu_count() or 1) > 1:
-            try:
-                ctx = multiprocessing.get_context("spawn")
-                self.claims = ctx.Array("b", MAX_SHARED)
-                self.pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=ctx, initializer=_warm, initargs=(self.claims,)
-                )
-                self.submit(os.getpid)  # starts the process now; its pid ends it on leaving
-            except (OSError, RuntimeError):
-                self.pool = None
+        if (os.cpu_count() or 1) < 2:
+            return self
+        try:
+            ctx = multiprocessing.get_context("spawn")
+            self._claims = ctx.Array("b", MAX_SHARED)
+            self._conn, child = ctx.Pipe()
+            self.process = ctx.Process(target=_serve, args=(child, self._claims), daemon=True)
+            self.process.start()
+            child.close()
+        except (OSError, RuntimeError):
+            self.process = None
         return self
 
-    def submit(self, fn, *args) -> Future:
-        future = self.pool.submit(fn, *args)
-        self._futures.append(future)
-        return future
+    def share(self, jobs: list[FigureJob], paths: list[Path]) -> bool:
+        """Hand the jobs to the worker (through a file beside the figures); False when there
+        is no worker to take them."""
+        if self.process is None or not self.process.is_alive():
+            return False
+        self._claims[:] = [0] * len(self._claims)
+        if not jobs:
+            return False
+        self._jobs, self._taken, self._n = len(jobs), set(), self._n + 1
+        batch = self._batch = paths[0].parent / ".jobs.pickle"
+        batch.write_bytes(pickle.dumps((jobs, paths)))
+        try:
+            self._conn.send((self._n, str(batch)))
+        except OSError:
+            batch.unlink(missing_ok=True)
+            return False
+        return True
+
+    def claim(self, i: int) -> bool:
+        """Take job ``i`` for this process unless the worker has."""
+        if i >= len(self._claims) or _claim(self._claims, i):
+            self._taken.add(i)
+            return True
+        return False
+
+    def left_undone(self) -> list[int]:
+        """Wait for the worker to be through with the batch; the jobs it took but did not
+        draw (it died, or a figure failed there) are returned to be drawn here."""
+        drawn: set[int] = set()
+        while len(self._taken) < self._jobs:  # else this process drew them all: no need to wait
+            try:
+                if not self._conn.poll(0.05):
+                    if not self.process.is_alive():
+                        break
+                    continue
+                n, kind, value = self._conn.recv()
+            except (EOFError, OSError):
+                break
+            if n == self._n and kind == "drawn":
+                drawn.add(value)
+            elif n == self._n and kind == "through":
+                break
+        self._batch.unlink(missing_ok=True)
+        return sorted(set(range(self._jobs)) - drawn - self._taken)
 
     def __exit__(self, *exc) -> None:
-        """Stop the worker. When it has nothing left to do it holds nothing to save, and is
-        ended rather than waited for (a Python process with matplotlib loaded takes a while
-        to tear down); after an error it is let finish its figure, the others cancelled."""
-        if self.pool is None:
+        """End the worker: it holds nothing to save, so it is stopped rather than waited for
+        (a Python process with matplotlib loaded takes a while to tear down)."""
+        if self.process is None:
             return
-        pool, self.pool = self.pool, None
-        if not all(f.done() for f in self._futures):
-            pool.shutdown(wait=True, cancel_futures=True)
-            return
-        pool.shutdown(wait=False)
-        if self._futures[0].exception() is None:
-            with contextlib.suppress(OSError):
-                os.kill(self._futures[0].result(), signal.SIGTERM)
-        pool.shutdown(wait=True)
+        with contextlib.suppress(OSError):
+            self._conn.close()
+        self.process.terminate()
+        self.process.join()
+        self.process = None

@@ -14,6 +14,8 @@ import pandas as pd
 
 from .outputs import JOURNAL, check_writable, output_set
 from .render import FigureJob, FigureWorkers, render_figures
+from .report_html import to_html
+from .report_latex import write_latex_tables
 from .results import SampleResults, StudyResults
 from .tables import markdown_table
 from .windows import DAY0
@@ -39,6 +41,8 @@ COLUMNS = {
     "without volume or price), first, last (dates), detail",
     "provenance.csv": "ticker, origin (snapshot / cache / yfinance), return_basis",
     "benchmark_days.csv": "benchmark, date, ret (constructed index return), n_firms (members that day)",
+    "tables.tex": "LaTeX (booktabs): the CAR of each firm of the smaller groups by window, and the group CAARs "
+    "with the robust tests",
 }
 
 
@@ -87,6 +91,7 @@ SAMPLE_COLUMNS = {
     "excluded.csv": "event_id, ticker, stage (events, benchmark, data, quality, align, estimation, window ...), reason",
     "flags.csv": COLUMNS["flags.csv"],
     "provenance.csv": COLUMNS["provenance.csv"],
+    "tables.tex": "LaTeX (booktabs): the group CAARs with the robust tests, and the second stage",
 }
 
 
@@ -218,13 +223,17 @@ def write(
     plan = out if isinstance(out, OutputPlan) else plan_output(results.study, out, fig_dir)
     sample = isinstance(results, SampleResults)
     report = plan.out / "REPORT.md"
-    targets = {"results": plan.out / "results", "report": report, "figures": plan.figures}
-    with output_set(targets, plan.out / JOURNAL) as staged:
+    targets = {"results": plan.out / "results", "report": report, "html": plan.out / "REPORT.html"}
+    with output_set({**targets, "figures": plan.figures}, plan.out / JOURNAL) as staged:
         (write_sample_results if sample else write_results)(results, staged["results"])
         jobs = sample_figures(results) if sample else study_figures(results)
         made = render_figures(jobs, staged["figures"], workers)
-        rel = {k: Path(_relpath(plan.figures / p.name, plan.out)) for k, p in made.items()}
-        staged["report"].write_text((render_sample if sample else render)(results, rel, markdown_table))
+        rel = {k: _relpath(plan.figures / p.name, plan.out) for k, p in made.items()}
+        text = (render_sample if sample else render)(results, {k: Path(r) for k, r in rel.items()}, markdown_table)
+        staged["report"].write_text(text)
+        images = {rel[k]: p.read_bytes() for k, p in made.items()}
+        staged["html"].write_text(to_html(text, results.study.title, images))
+        write_latex_tables(results, staged["results"] / "tables.tex")
     return report
 
 

@@ -139,7 +139,7 @@ def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
     lead = wide_tests(res.main.tests, robust=True)
     lead = lead[lead.window == w0].drop(columns="window")
     claims = [
-        f"  - **{c.verdict}** — `{c.id}`: {c.says} — {c.reason} ([evidence](#claim-{c.id}))"
+        f"  - **[{c.verdict}](#claim-{c.id})** — `{c.id}`: {c.says} — {c.reason}"
         for c in res.claims.itertuples()
     ]
     return [
@@ -149,7 +149,7 @@ def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
         f"{len(res.groups)} groups; {res.model_text()}.",
         f"- **Day 0:** {moves}{focus_line}.",
         *([f"- **Largest falls on day 0** (firms of the smaller groups): {extremes}."] if extremes else []),
-        "- **Claims**" + (" (verdict, claim, why; the evidence under [Claims](#claims)):" if claims else ": none."),
+        "- **Claims**" + (" (each verdict links to its evidence under Claims):" if claims else ": none."),
         *claims,
         "- **Lead tests per group on day 0** (every window under [Group tests](#group-tests)):",
         "",

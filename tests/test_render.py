@@ -3,6 +3,8 @@ worker that cannot start or dies leaves its figures to this process."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -35,33 +37,49 @@ def alone(tmp_path_factory):
 
 def test_a_worker_draws_the_same_files(tmp_path, alone):
     with FigureWorkers() as workers:
-        assert workers.pool is not None  # this machine has two cores
-        paths = render_figures(_jobs(), tmp_path, workers)
-        assert workers.pool.submit(int).result() == 0  # the worker lived through it
-    assert sorted(p.name for p in paths.values()) == sorted(alone)
-    assert _bytes(tmp_path) == alone
-    assert workers.pool is None
+        assert workers.process is not None and workers.process.is_alive()  # this machine has two cores
+        first = render_figures(_jobs(), tmp_path / "a", workers)
+        render_figures(_jobs(), tmp_path / "b", workers)  # one worker serves many calls
+    assert sorted(p.name for p in first.values()) == sorted(alone)
+    assert _bytes(tmp_path / "a") == alone and _bytes(tmp_path / "b") == alone  # no batch file is left
+    assert workers.process is None
+
+
+def test_the_worker_takes_jobs_from_the_front_and_this_process_from_the_back(tmp_path, monkeypatch):
+    drawn_here = []
+    original = render.draw
+
+    def slow_here(job, path):
+        drawn_here.append(job.name)
+        time.sleep(1.0)  # the worker gets ready (about a second) and takes the front meanwhile
+        return original(job, path)
+
+    monkeypatch.setattr(render, "draw", slow_here)  # in this process only
+    with FigureWorkers() as workers:
+        render_figures(_jobs(), tmp_path / "x", workers)
+    names = [j.name for j in _jobs()]
+    assert drawn_here and drawn_here == names[::-1][: len(drawn_here)]  # from the back
+    assert len(drawn_here) < len(names)  # the worker drew the rest
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == sorted(f"{n}.png" for n in names)
 
 
 def test_without_a_worker_everything_is_drawn_here(tmp_path, alone, monkeypatch):
     monkeypatch.setattr(render.os, "cpu_count", lambda: 1)
     with FigureWorkers() as workers:
-        assert workers.pool is None
+        assert workers.process is None
         render_figures(_jobs(), tmp_path, workers)
     assert _bytes(tmp_path) == alone
 
 
 def test_a_dead_worker_leaves_its_figures_to_this_process(tmp_path, alone):
-    import os
-    import signal
-
     with FigureWorkers() as workers:
-        os.kill(workers._futures[0].result(), signal.SIGKILL)
+        workers.process.kill()
+        workers.process.join()
         render_figures(_jobs(), tmp_path, workers)
     assert _bytes(tmp_path) == alone
 
 
 def test_a_figure_that_fails_fails_the_run(tmp_path):
-    bad = [FigureJob("bad", "car_distribution", (pd.DataFrame({"x": [1.0]}),))]
+    bad = [FigureJob(f"bad{i}", "car_distribution", (pd.DataFrame({"x": [1.0]}),)) for i in range(3)]
     with FigureWorkers() as workers, pytest.raises(AttributeError):
-        render_figures(bad * 3, tmp_path, workers)
+        render_figures(bad, tmp_path, workers)
