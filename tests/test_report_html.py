@@ -155,3 +155,20 @@ def test_latex_tables_are_booktabs_with_the_report_numbers(deepseek):
     assert "ai\\_chips & [0,0] & 14 &" in tex  # escaped for LaTeX
     body = [ln for ln in tex.splitlines() if ln.endswith(r"\\")]
     assert all(ln.count("&") == body[0].count("&") for ln in body[:2])
+
+
+def test_the_markdown_opens_with_the_summary_and_keeps_the_tests_compact(deepseek):
+    res, out = deepseek
+    md = (out / "REPORT.md").read_text()
+    heads = re.findall(r"^## (.+)$", md, flags=re.M)
+    assert heads[:3] == ["Summary", "Event", "Claims"]
+    summary = md.split("## Event")[0]
+    for claim in res.claims.itertuples():  # one line each, the verdict linked to the claim's row
+        line = next(ln for ln in summary.splitlines() if f"`{claim.id}`" in ln)
+        assert line.startswith(f"  - **[{claim.verdict}](#claim-{claim.id})**")
+        assert f'<span id="claim-{claim.id}">' in md
+    tests = md.split("## Group tests")[1].split("<details>")[0]
+    rows = [ln for ln in tests.splitlines() if ln.startswith("| ") and not ln.startswith("| group")]
+    n_windows = len(res.main.windows)
+    assert len(rows) == len(res.groups) * n_windows  # one row per group and window, a column per test
+    assert tests.count("| group | window | caar | n_firms | p_kolari-pynnonen | p_portfolio | p_corrado-rank |") == 1
