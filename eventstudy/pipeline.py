@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,83 @@ def run_study(
         from .sample import run_sample
 
         return run_sample(study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, **load_kwargs)
+    p = prepare(study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, **load_kwargs)
+    runs = {
+        name: _estimate(p, p.regressors(name), name) for name in dict.fromkeys((study.benchmark, *study.sensitivity))
+    }
+    main = runs[study.benchmark][0]
+    if main.events.empty:
+        fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))
+        raise NoFirmsLeftError({**p.left_out, **p.data.prices.failed, **p.screened, **fit_failed}, p.span_note)
+    notes = (p.event.note, p.span_note, *p.data.prices.notes)
+    early = {
+        **{t: ("universe", why) for t, why in p.left_out.items()},
+        **{t: ("quality", w) for t, w in p.screened.items()},
+    }
+    return _assemble(
+        study,
+        p.event,
+        main,
+        runs,
+        p.groups,
+        p.data,
+        p.returns,
+        p.basis,
+        p.mv,
+        p.fitted,
+        p.share_info,
+        early,
+        notes,
+        p.flags,
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A one-date study's data, ready for estimation: the event day, the groups, the loaded
+    data and returns over ``start..end``, the quality screen, the firms to fit and the market
+    values (share counts as of the event)."""
+
+    study: Study
+    event: calendar.EventDay
+    groups: dict[str, tuple[str, ...]]
+    left_out: dict[str, str]
+    data: MarketData
+    returns: pd.DataFrame
+    basis: pd.Series
+    flags: pd.DataFrame
+    screened: dict[str, str]
+    fitted: list[str]
+    span_note: str
+    mv: pd.DataFrame
+    share_info: pd.DataFrame
+    primary_of: dict[str, str]
+    companies: pd.DataFrame
+
+    def regressors(self, bench: str) -> tuple[pd.Series, pd.DataFrame, object]:
+        """The market series of benchmark ``bench`` (a ticker or a constructed index), the
+        model's regressors on every session of the returns, and the index's construction."""
+        spec = self.study.benchmarks[bench]
+        market, info = benchmark_returns(spec, self.returns, self.mv, self.groups, self.companies, self.primary_of)
+        model = get_model(self.study.model)
+        regressors = pd.DataFrame({"mkt": market})
+        if model.excess:
+            regressors = regressors.join(factor_regressors(self.data.factors, model.columns), how="left")
+        return market, regressors, info
+
+
+def prepare(
+    study: Study,
+    *,
+    offline: bool = True,
+    refresh: bool = False,
+    snapshot: Snapshot | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    **load_kwargs,
+) -> Prepared:
+    """Load and screen a one-date study's data over the sessions its windows reach around the
+    event, or over ``span`` (the placebo's sessions)."""
     snap = snapshot or default_snapshot()
     event = calendar.roll_event_date(study.event_date)
     if event.date > pd.Timestamp.today().normalize():
@@ -65,6 +143,8 @@ def run_study(
     _check_benchmark_not_a_firm(study, firms)
     start = calendar.session_offset(event.date, study.estimation.start - 1)
     end = calendar.session_offset(event.date, max(w.end for w in (*study.windows, study.path)))
+    if span is not None:
+        start, end = min(start, span[0]), max(end, span[1])
     constructed = any(study.benchmarks[b].constructed for b in (study.benchmark, *study.sensitivity))
     stocks = sorted(companies.ticker[companies.asset_type == "stock"]) if constructed else []
     wanted = [*firms, *marketvalue.class_tickers(shares, firms), *_series_tickers(study), *stocks]
@@ -86,21 +166,22 @@ def run_study(
         raise NoFirmsLeftError({**left_out, **data.prices.failed, **screened})
     span_note = _span_note(returns[fitted], start, end)
     mv, share_info = _market_values(data, returns, primary_of, companies, fitted, event.date)
-    runs = {
-        name: _estimate(study, returns, fitted, groups, event.date, data, name, mv, primary_of, companies)
-        for name in dict.fromkeys((study.benchmark, *study.sensitivity))
-    }
-    main = runs[study.benchmark][0]
-    if main.events.empty:
-        fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))
-        raise NoFirmsLeftError({**left_out, **data.prices.failed, **screened, **fit_failed}, span_note)
-    notes = (event.note, span_note, *data.prices.notes)
-    early = {
-        **{t: ("universe", why) for t, why in left_out.items()},
-        **{t: ("quality", w) for t, w in screened.items()},
-    }
-    return _assemble(
-        study, event, main, runs, groups, data, returns, basis, mv, fitted, share_info, early, notes, flags
+    return Prepared(
+        study,
+        event,
+        groups,
+        left_out,
+        data,
+        returns,
+        basis,
+        flags,
+        screened,
+        fitted,
+        span_note,
+        mv,
+        share_info,
+        primary_of,
+        companies,
     )
 
 
@@ -167,23 +248,21 @@ def _market_values(data: MarketData, returns: pd.DataFrame, primary_of, companie
     return mv, info
 
 
-def _estimate(study, returns, firms, groups, date, data, bench, mv, primary_of, companies):
-    spec = study.benchmarks[bench]
-    market, info = benchmark_returns(spec, returns, mv, groups, companies, primary_of)
-    model = get_model(study.model)
-    regressors = pd.DataFrame({"mkt": market})
-    if model.excess:
-        regressors = regressors.join(factor_regressors(data.factors, model.columns), how="left")
+def _estimate(p: Prepared, series, bench: str, date: pd.Timestamp | None = None):
+    """The core on the prepared study with benchmark ``bench``'s regressors, at the event day
+    (or at ``date``: a placebo's pseudo-event)."""
+    market, regressors, info = series
+    study = p.study
     result = run_event_study(
-        returns[firms],
+        p.returns[p.fitted],
         regressors,
-        firm_events(firms, date),
+        firm_events(p.fitted, p.event.date if date is None else date),
         model=study.model,
         estimation=study.estimation,
         windows=run_windows(study),
         path=study.path,
         min_estimation_obs=study.min_estimation_obs,
-        groups={g: tuple(f for f in fs if f in firms) for g, fs in groups.items()},
+        groups={g: tuple(f for f in fs if f in p.fitted) for g, fs in p.groups.items()},
     )
     return result, (market, regressors), info
 
