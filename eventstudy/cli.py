@@ -1,4 +1,4 @@
-"""Command line: ``eventstudy run|list|init|fetch|show|snapshot``. The only module that prints.
+"""Command line: ``eventstudy run|placebo|list|init|fetch|show|snapshot``. The only module that prints.
 
 Exit codes: 0 success, 1 an analysis, data or disk error, 2 a usage error, 3 an internal
 error (a bug), 130 interrupted. Errors go to stderr as one message of ours, without a
@@ -18,6 +18,7 @@ examples:
   eventstudy run deepseek-2025                 # from the committed snapshot: no download needed
   eventstudy run deepseek-2025 --model ff3 --window 0 2 --out /tmp/ds
   eventstudy run deepseek-2025 --refresh       # re-download prices through yfinance
+  eventstudy placebo deepseek-2025 --draws 200 # how often each test rejects on dates without the event
   eventstudy fetch deepseek-2025               # fill the cache for a study
   eventstudy show deepseek-2025                # print a finished study's tables
   eventstudy init my-study --from deepseek-2025  # start a study of your own in analyses/my-study/
@@ -39,26 +40,22 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--cache-dir", type=Path, help="price cache folder (default: $EVENTSTUDY_CACHE or the user cache)"
     )
-    run = sub.add_parser(
-        "run",
-        parents=[common],
-        help="run a study and write its report",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    run.add_argument(
+    design = argparse.ArgumentParser(add_help=False)  # what `run` and `placebo` share
+    design.add_argument(
         "study", help="a study name (./analyses/NAME/, else a shipped study) or a path to a study.toml or its folder"
     )
-    mode = run.add_mutually_exclusive_group()
+    mode = design.add_mutually_exclusive_group()
     mode.add_argument(
         "--offline", action="store_true", help="never touch the network: only the committed snapshot and the cache"
     )
     mode.add_argument("--refresh", action="store_true", help="download every price again through yfinance")
-    run.add_argument(
+    design.add_argument(
         "--model", help="override the study's model (market, market-adjusted, constant-mean, ff3, carhart, ff5)"
     )
-    run.add_argument("--estimation", nargs=2, type=int, metavar=("START", "END"), help="estimation window in sessions")
-    run.add_argument(
+    design.add_argument(
+        "--estimation", nargs=2, type=int, metavar=("START", "END"), help="estimation window in sessions"
+    )
+    design.add_argument(
         "--window",
         nargs=2,
         type=int,
@@ -66,7 +63,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar=("START", "END"),
         help="an event window in sessions (repeatable; replaces the study's)",
     )
-    run.add_argument("--out", type=Path, help="write the report and results here instead of the study's folder")
+    design.add_argument("--out", type=Path, help="write the report and results here instead of the study's folder")
+    sub.add_parser(
+        "run",
+        parents=[common, design],
+        help="run a study and write its report",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    placebo = sub.add_parser(
+        "placebo",
+        parents=[common, design],
+        help="run a study and its design on dates without the event: how often each test rejects there",
+    )
+    placebo.add_argument("--draws", type=int, default=200, help="pseudo-event dates to draw (default 200)")
+    placebo.add_argument("--seed", type=int, default=1, help="the seed of the draws (default 1)")
     fetch = sub.add_parser("fetch", parents=[common], help="download a study's prices into the cache")
     fetch.add_argument("study")
     fetch.add_argument("--refresh", action="store_true", help="download again even what the cache holds")
@@ -143,11 +154,59 @@ def _cmd_run(a) -> int:
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
     with FigureWorkers() as workers:  # gets ready to draw while the analysis runs
         res = run_study(study, offline=a.offline, refresh=a.refresh, progress=_progress(a.quiet), **kwargs)
+        if a.command == "placebo":
+            res = _with_placebo(res, a, kwargs)
+        elif not getattr(res, "is_sample", False) and hasattr(res, "placebo"):
+            res = _kept_placebo(res, plan.out / "results")
         path = report.write(res, plan, workers=workers)
     if not a.quiet:
         print(res.summary())
         print(f"\nreport: {shown(path)}")
     return 0
+
+
+def _manifest() -> bytes:
+    from .data import default_snapshot
+    from .data.snapshot import MANIFEST
+
+    return (default_snapshot().root / MANIFEST).read_bytes()
+
+
+def _with_placebo(res, a, kwargs):
+    from dataclasses import replace
+
+    from .placebo import fingerprint, run_placebo
+
+    if a.draws < 1:
+        raise UsageError(f"--draws must be at least 1, got {a.draws}")
+    if not hasattr(res, "placebo"):
+        raise UsageError("the placebo runs studies of one event date; a sample of events is not supported yet")
+    if not a.quiet:
+        print("placebo: the design on dates without the event", file=sys.stderr, flush=True)
+    plac = run_placebo(
+        res.study, a.draws, a.seed, real_tests=res.main.tests, offline=a.offline, progress=_progress(a.quiet), **kwargs
+    )
+    return replace(res, placebo=plac, placebo_fingerprint=fingerprint(res.study, a.draws, a.seed, _manifest()))
+
+
+def _kept_placebo(res, folder: Path):
+    """The placebo of an earlier `eventstudy placebo`, kept in the results when it was made for
+    this design and these data (the snapshot's); else it is dropped, and a note says so."""
+    import json
+    from dataclasses import replace
+
+    from .placebo import RECORD, fingerprint, load
+
+    try:
+        record = json.loads((folder / RECORD).read_text())
+        fp = fingerprint(res.study, int(record["draws"]), int(record["seed"]), _manifest())
+    except (OSError, ValueError, KeyError, TypeError):
+        return res
+    kept = load(folder, fp, res.main.tests) if set(res.provenance.origin) == {"snapshot"} else None
+    if kept is None:
+        note = f"the placebo results in {folder} were made for another design or other data: rerun `eventstudy placebo`"
+        return replace(res, notes=(*res.notes, note))
+    return replace(res, placebo=kept, placebo_fingerprint=fp)
 
 
 def _cache(a):
@@ -225,7 +284,8 @@ class UsageError(Exception):
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        commands = {"run": _cmd_run, "fetch": _cmd_fetch, "show": _cmd_show, "list": _cmd_list, "init": _cmd_init}
+        commands = {"run": _cmd_run, "placebo": _cmd_run, "fetch": _cmd_fetch, "show": _cmd_show, "list": _cmd_list}
+        commands["init"] = _cmd_init
         return {**commands, "snapshot": _cmd_snapshot}[args.command](args)
     except UsageError as exc:
         print(f"eventstudy: error: {exc}", file=sys.stderr)

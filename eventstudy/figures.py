@@ -172,6 +172,50 @@ def events_over_time(dates: pd.Series):
     return fig
 
 
+def placebo_statistics(draws: pd.DataFrame, real: pd.DataFrame, tests: list[str], groups: list[str]):
+    """Per lead test (one panel each), the placebo distribution of its statistic in each group
+    (box: quartiles; whiskers: the 2.5 and 97.5 percentiles) and the event's statistic (a red
+    dot). ``draws``/``real``: ``group, test, stat`` of one window."""
+    fig, axes = _fig(8.0, 2.3 * len(tests) + 0.6, nrows=len(tests), sharex=True, squeeze=False)
+    for ax, test in zip(axes[:, 0], tests, strict=True):
+        data = [draws.stat[(draws.test == test) & (draws.group == g)].dropna().to_numpy() for g in groups]
+        ax.boxplot(data, whis=(2.5, 97.5), showfliers=False, widths=0.5)
+        event = [real.stat[(real.test == test) & (real.group == g)] for g in groups]
+        ys = [e.iloc[0] if len(e) else np.nan for e in event]
+        ax.plot(np.arange(1, len(groups) + 1), ys, "o", color=PALETTE[1], label="the event")
+        ax.axhline(0, color="black", lw=0.5)
+        ax.set_ylabel(test, fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[-1, 0].set_xticks(np.arange(1, len(groups) + 1), groups, fontsize=7, rotation=20)
+    axes[0, 0].legend(fontsize=7, loc="best")
+    fig.suptitle(
+        "Placebo statistics on dates without the event (box 25-75 %, whiskers 2.5-97.5 %); the event in red", fontsize=9
+    )
+    return fig
+
+
+def placebo_rates(table: pd.DataFrame, groups: list[str], level: float = 0.05):
+    """Each test's placebo rejection rate at ``level`` per group, with its 95 % interval, against
+    the nominal level. ``table``: one window's rows of the placebo table."""
+    tests = list(dict.fromkeys(table.test))
+    tag = f"{round(100 * level):02d}"
+    fig, ax = _fig(8.0, 0.75 * len(tests) + 1.6)
+    width = 0.8 / max(1, len(groups))
+    for j, group in enumerate(groups):
+        t = table[table.group == group].set_index("test").reindex(tests)
+        y = np.arange(len(tests)) + (j - (len(groups) - 1) / 2) * width
+        rate = 100 * t[f"reject_{tag}"].to_numpy()
+        err = [rate - 100 * t[f"lo_{tag}"].to_numpy(), 100 * t[f"hi_{tag}"].to_numpy() - rate]
+        ax.errorbar(rate, y, xerr=err, fmt="o", ms=3, lw=1, color=PALETTE[j % len(PALETTE)], label=group)
+    ax.axvline(100 * level, color="black", lw=0.8, ls="--")
+    ax.set_yticks(np.arange(len(tests)), tests, fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel=f"placebo rejection rate at {100 * level:g} % (with 95 % Clopper–Pearson interval)", xlim=(0, None))
+    ax.set_title(f"How often each test rejects when nothing happened (nominal {100 * level:g} %, dashed)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
 def warm_up(dpi: float) -> None:
     """Draw a small figure with text to nowhere: matplotlib, its fonts and the renderer
     loaded before the first real figure."""

@@ -43,6 +43,11 @@ COLUMNS = {
     "benchmark_days.csv": "benchmark, date, ret (constructed index return), n_firms (members that day)",
     "tables.tex": "LaTeX (booktabs): the CAR of each firm of the smaller groups by window, and the group CAARs "
     "with the robust tests",
+    "placebo.csv": "(after `eventstudy placebo`) group, window, test, robust, n_draws, reject_01/05/10 (share of "
+    "placebo draws rejecting at 1/5/10 %) with lo_/hi_ (95 % Clopper-Pearson interval), stat and p (the event's), "
+    "p_empirical ((1 + #|placebo stat| >= |stat|) / (1 + draws))",
+    "placebo_draws.csv": "draw, date (the pseudo-event), group, window, test, robust, stat, p, n_firms (full "
+    "precision); placebo.json: what they were made from (fingerprint, draws, seed, dates available)",
 }
 
 
@@ -66,6 +71,11 @@ def write_results(results: StudyResults, out: Path) -> None:
     if results.constructed:
         days = pd.concat({b: c.days for b, c in results.constructed.items()}, names=["benchmark", "date"])
         _csv(days.reset_index(), out / "benchmark_days.csv")
+    if results.placebo is not None:
+        from .placebo import TABLE, save
+
+        save(results.placebo, out, results.placebo_fingerprint)
+        _csv(results.placebo.table, out / TABLE)
     _guide(out, COLUMNS)
 
 
@@ -173,6 +183,16 @@ def study_figures(results: StudyResults) -> list[FigureJob]:
         ]
         ar = pd.concat(frames).rename(columns={"ticker": "firm", "car": "ar"}).dropna()
         jobs.append(FigureJob("ar_by_benchmark", "ar_by_benchmark", (ar,)))
+    if results.placebo is not None:
+        plac, groups = results.placebo, list(results.groups)[:8]
+        lead = list(dict.fromkeys(results.main.tests.test[results.main.tests.robust]))
+        real = results.main.tests[results.main.tests.window == w0]
+        jobs += [
+            FigureJob(
+                "placebo_statistics", "placebo_statistics", (plac.draws[plac.draws.window == w0], real, lead, groups)
+            ),
+            FigureJob("placebo_rates", "placebo_rates", (plac.table[plac.table.window == w0], groups)),
+        ]
     return jobs
 
 

@@ -89,6 +89,68 @@ def _r_bar_line(tests: pd.DataFrame) -> list[str]:
     ]
 
 
+def _placebo_verdict(res: StudyResults) -> str:
+    if res.placebo is None:
+        return (
+            f"How much to trust each test on these firms in this period: `eventstudy placebo {res.study.name}` "
+            "runs the same design on dates without the event and counts how often each test rejects."
+        )
+    held, over = res.placebo.held_in_most(DAY0.label)
+    return (
+        f"On these firms in this period the placebo ({res.placebo.n_draws} dates without the event, "
+        "[below](#placebo-how-much-to-trust-each-test-here)) says which tests to believe on day 0: "
+        f"{', '.join(held) or 'none'} kept their size in at least half of the groups; "
+        f"{', '.join(over) or 'none'} rejected too often in at least half."
+    )
+
+
+def _placebo_section(res: StudyResults, figs, md) -> list[str]:
+    plac = res.placebo
+    if plac is None:
+        return []
+    w0 = DAY0.label
+    dates = plac.draws.date
+    trust = plac.trust(w0)
+    overlap = plac.estimation_overlaps(res.event.date, res.study.estimation)
+    lead = plac.table[(plac.table.window == w0) & plac.table.robust]
+    return [
+        "## Placebo: how much to trust each test here",
+        "",
+        f"The study's design (its firms, groups, model, benchmark `{res.study.benchmark}` and windows) run again on "
+        f"{plac.n_draws} pseudo-event dates from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}, drawn without "
+        f"replacement (seed {plac.seed}) from the {plac.dates} sessions whose estimation and event windows fit in "
+        "the data and whose event windows stay clear of the event's (Brown & Warner 1980, 1985). "
+        f"{plac.requested} draws were asked for."
+        + (" The data allow no more." if plac.requested > plac.dates else "")
+        + (
+            f" {overlap} of the pseudo-events have the event itself inside their estimation window (the data are "
+            "short): its large returns widen their estimated variances, which makes rejections rarer there."
+            if overlap
+            else ""
+        ),
+        "",
+        f"Share of the draws in which each test rejects at 5 % on {w0}, per group; `held_size`: in how many groups "
+        "the 95 % Clopper–Pearson interval of that share holds 5 %; `over_rejects`: in how many it lies above 5 % "
+        "(with seven groups, a test of exact size misses the interval in one or two by chance):",
+        "",
+        md(trust, {c: ".1%" for c in trust.columns if c not in ("test", "held_size")}),
+        "",
+        f"The event among the placebo draws, {w0}: `p_empirical` = (1 + draws with |stat| ≥ the event's) / "
+        "(1 + draws), beside the test's own p (every test, group and window, at 1, 5 and 10 %, in "
+        "`results/placebo.csv`):",
+        "",
+        md(
+            lead[["group", "test", "stat", "p", "p_empirical", "reject_05", "lo_05", "hi_05"]],
+            {"stat": ".3f", "p": ".4f", "p_empirical": ".4f", "reject_05": ".1%", "lo_05": ".1%", "hi_05": ".1%"},
+        ),
+        "",
+        f"![Placebo statistics]({figs['placebo_statistics']})",
+        "",
+        f"![Placebo rejection rates]({figs['placebo_rates']})",
+        "",
+    ]
+
+
 def _dollar_tables(res: StudyResults, md) -> list[str]:
     """Raw and abnormal changes as group × window tables, and the share counts behind them."""
     tot = res.totals
@@ -139,8 +201,7 @@ def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
     lead = wide_tests(res.main.tests, robust=True)
     lead = lead[lead.window == w0].drop(columns="window")
     claims = [
-        f"  - **[{c.verdict}](#claim-{c.id})** — `{c.id}`: {c.says} — {c.reason}"
-        for c in res.claims.itertuples()
+        f"  - **[{c.verdict}](#claim-{c.id})** — `{c.id}`: {c.says} — {c.reason}" for c in res.claims.itertuples()
     ]
     return [
         "## Summary",
@@ -151,6 +212,15 @@ def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
         *([f"- **Largest falls on day 0** (firms of the smaller groups): {extremes}."] if extremes else []),
         "- **Claims**" + (" (each verdict links to its evidence under Claims):" if claims else ": none."),
         *claims,
+        *(
+            [
+                f"- **Placebo** ({res.placebo.n_draws} dates without the event): kept their size on day 0 in at least "
+                f"half of the groups: {', '.join(res.placebo.held_in_most(DAY0.label)[0]) or 'none'}; "
+                f"[how much to trust each test](#placebo-how-much-to-trust-each-test-here)."
+            ]
+            if res.placebo is not None
+            else []
+        ),
         "- **Lead tests per group on day 0** (every window under [Group tests](#group-tests)):",
         "",
         md(lead, {"caar": "+.2%", **{c: ".4f" for c in lead.columns if c.startswith("p_")}}),
@@ -240,6 +310,8 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         _wide_tests(md, res.main.tests, robust=True),
         "",
         *_r_bar_line(res.main.tests),
+        _placebo_verdict(res),
+        "",
         "<details><summary>Tests that assume independent firms (over-reject here; for comparison)</summary>",
         "",
         _wide_tests(md, res.main.tests, robust=False),
@@ -250,6 +322,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         f"![Estimation fit]({figs['estimation_fit']})",
         "",
+        *_placebo_section(res, figs, md),
         "## Dollar effects by universe",
         "",
         *_dollar_tables(res, md),

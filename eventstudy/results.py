@@ -135,6 +135,7 @@ class StudyResults(_SummaryStr):
     - ``fit_data``: ``ticker, date, day, ret, mkt`` over the estimation window and path;
     - ``constructed``: per constructed benchmark, how it was made (members per day, left out).
     - ``flags``: data-quality flags of the firms' prices (:mod:`eventstudy.quality`).
+    - ``placebo``: the design on dates without the event (:mod:`eventstudy.placebo`), or None.
     """
 
     study: object
@@ -157,6 +158,8 @@ class StudyResults(_SummaryStr):
     focus: str = ""
     firms_share: float = float("nan")
     flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS))
+    placebo: object | None = None  # eventstudy.placebo.PlaceboResults, when run or kept from an earlier run
+    placebo_fingerprint: str = ""
 
     def __repr__(self) -> str:
         return f"StudyResults({self.study.name!r}, firms={len(self.main.events)}, claims={len(self.claims)})"

@@ -1,0 +1,273 @@
+"""Placebo: how often each test rejects on the study's own firms when nothing happened.
+
+The study's design — its firms, groups, model, benchmark, estimation window and event windows —
+is run again on pseudo-event dates drawn from the data (Brown & Warner 1980, 1985): sessions
+whose estimation window and event windows lie inside the data and whose event windows keep at
+least one session away from the real event's. Dates are drawn without replacement, so there
+are at most as many draws as such dates. For every group, window and test: the share of draws
+that reject at 1 %, 5 % and 10 %, each with its exact (Clopper–Pearson) 95 % interval, and the
+real event's empirical p-value, (1 + #{|S_b| ≥ |S_event|}) / (1 + B), beside the test's own.
+
+A test whose placebo rejection rate at 5 % has an interval that holds 5 % kept its size on these
+firms in this period; one whose interval lies above it over-rejects here, whatever its theory.
+The empirical p needs no distributional assumption: it is where the event falls among days
+when nothing happened, on the same firms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import __version__, calendar
+from .engine import firm_events, run_event_study
+from .pipeline import prepare, run_windows
+from .study import Study
+from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Window
+
+LEVELS = (0.01, 0.05, 0.10)
+SEARCH_SESSIONS = 504  # pseudo-events are sought up to two years of sessions either side of the event
+COVERAGE = 0.5  # a session is inside the data when at least half of the firms have a return
+DRAW_COLUMNS = ["draw", "date", "group", "window", "test", "robust", "stat", "p", "n_firms"]
+
+
+@dataclass(frozen=True)
+class PlaceboResults:
+    """``draws``: one row per pseudo-event, group, window and test (:data:`DRAW_COLUMNS`);
+    ``table``: per group, window and test, the rejection rates with their intervals, the real
+    event's statistic, its own p and its empirical p; ``dates``: how many pseudo-event dates
+    the data allow; ``requested``/``seed``: as asked."""
+
+    draws: pd.DataFrame
+    table: pd.DataFrame
+    dates: int
+    requested: int
+    seed: int
+
+    @property
+    def n_draws(self) -> int:
+        return int(self.draws.draw.nunique())
+
+    def trust(self, window: str) -> pd.DataFrame:
+        """ "How much to trust each test here": per test, its 5 % rejection rate in each group
+        over ``window``, and in how many groups the interval holds 5 % (held its size)."""
+        t = self.table[self.table.window == window]
+        rates = t.pivot_table(index="test", columns="group", values="reject_05", sort=False)
+        t = t.assign(held=(t.lo_05 <= 0.05) & (0.05 <= t.hi_05), over=t.lo_05 > 0.05)
+        counts = t.groupby("test", sort=False)[["held", "over"]].sum()
+        out = rates.reset_index()
+        n = t.group.nunique()
+        out.insert(1, "held_size", [f"{int(k)} of {n}" for k in counts.held])
+        out.insert(2, "over_rejects", [f"{int(k)} of {n}" for k in counts.over])
+        return out
+
+    def held_in_most(self, window: str) -> tuple[list[str], list[str]]:
+        """The tests that kept their size in at least half of the groups over ``window``, and
+        those that over-rejected in at least half."""
+        t = self.table[self.table.window == window]
+        share = (
+            t.assign(held=(t.lo_05 <= 0.05) & (0.05 <= t.hi_05), over=t.lo_05 > 0.05)
+            .groupby("test", sort=False)[["held", "over"]]
+            .mean()
+        )
+        return list(share.index[share.held >= 0.5]), list(share.index[share.over >= 0.5])
+
+    def estimation_overlaps(self, event: pd.Timestamp, estimation: Window) -> int:
+        """How many pseudo-events have the real event inside their estimation window."""
+        dates = pd.DatetimeIndex(self.draws.drop_duplicates("draw").date)
+        if not len(dates):
+            return 0
+        first = min(dates.min(), event)
+        days = calendar.sessions(calendar.session_offset(first, estimation.start - 1), max(dates.max(), event))
+        pos, e = days.searchsorted(dates), days.searchsorted(event)
+        return int(((pos + estimation.start <= e) & (e <= pos + estimation.end)).sum())
+
+
+@dataclass(frozen=True)
+class Design:
+    """What every draw repeats: the firms (their returns), the regressors, the groups and the
+    model with its windows, as :func:`eventstudy.engine.run_event_study` takes them."""
+
+    returns: pd.DataFrame
+    regressors: pd.DataFrame
+    groups: dict[str, tuple[str, ...]] | None = None
+    model: str = "market"
+    estimation: Window = DEFAULT_ESTIMATION
+    windows: tuple[Window, ...] = DEFAULT_WINDOWS
+    path: Window = DEFAULT_PATH
+    min_estimation_obs: int = 120
+
+    def run(self, date: pd.Timestamp) -> pd.DataFrame:
+        firms = list(self.returns.columns)
+        return run_event_study(
+            self.returns,
+            self.regressors,
+            firm_events(firms, date),
+            model=self.model,
+            estimation=self.estimation,
+            windows=self.windows,
+            path=self.path,
+            min_estimation_obs=self.min_estimation_obs,
+            groups=self.groups,
+        ).tests
+
+
+def candidate_dates(design: Design, event: pd.Timestamp) -> pd.DatetimeIndex:
+    """Sessions where the design fits inside the data and its event windows stay at least one
+    session clear of the real event's."""
+    days = design.returns.index
+    have = design.returns.notna().mean(axis=1) >= COVERAGE
+    inside = np.flatnonzero(have.to_numpy())
+    if not len(inside):
+        return pd.DatetimeIndex([])
+    first, last = inside[0], inside[-1]
+    lo = min(w.start for w in design.windows)
+    hi = max(w.end for w in (*design.windows, design.path))
+    pos = np.arange(len(days))
+    fits = (pos + design.estimation.start - 1 >= first) & (pos + hi <= last)
+    e = days.searchsorted(event)
+    clear = (pos + hi < e + lo - 1) | (pos + lo > e + hi + 1)
+    return days[fits & clear]
+
+
+def draw_placebo(
+    design: Design,
+    event: pd.Timestamp,
+    draws: int,
+    seed: int,
+    real_tests: pd.DataFrame,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> PlaceboResults:
+    """The design on up to ``draws`` pseudo-event dates, drawn without replacement with the
+    seed (the same seed, the same dates and numbers); ``real_tests`` are the event's tests."""
+    dates = candidate_dates(design, event)
+    rng = np.random.default_rng(seed)
+    chosen = dates[np.sort(rng.choice(len(dates), size=min(draws, len(dates)), replace=False))]
+    frames = []
+    for k, date in enumerate(chosen, 1):
+        frames.append(design.run(date).assign(draw=k, date=date)[DRAW_COLUMNS])
+        if progress:
+            progress(k, len(chosen), f"{date:%Y-%m-%d}")
+    drawn = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DRAW_COLUMNS)
+    return PlaceboResults(drawn, summarize(drawn, real_tests), len(dates), draws, seed)
+
+
+def run_placebo(
+    study: Study,
+    draws: int,
+    seed: int,
+    *,
+    real_tests: pd.DataFrame,
+    offline: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
+    **load_kwargs,
+) -> PlaceboResults:
+    """A one-date study's design, with its main benchmark, on pseudo-event dates up to two years
+    of sessions either side of the event."""
+    if study.is_sample:
+        raise ValueError("the placebo runs studies of one event date; a sample of events is not supported yet")
+    event = calendar.roll_event_date(study.event_date).date
+    start = calendar.session_offset(event, -SEARCH_SESSIONS)
+    end = min(calendar.session_offset(event, SEARCH_SESSIONS), pd.Timestamp.today().normalize())
+    p = prepare(study, offline=offline, span=(start, end), **load_kwargs)
+    design = Design(
+        p.returns[p.fitted],
+        p.regressors(study.benchmark)[1],
+        {g: tuple(f for f in fs if f in p.fitted) for g, fs in p.groups.items()},
+        study.model,
+        study.estimation,
+        run_windows(study),
+        study.path,
+        study.min_estimation_obs,
+    )
+    return draw_placebo(design, event, draws, seed, real_tests, progress)
+
+
+def summarize(draws: pd.DataFrame, real_tests: pd.DataFrame) -> pd.DataFrame:
+    """Rejection rates with Clopper–Pearson intervals and the real event's empirical p, per
+    group, window and test (in the order of the draws' tests: the core's order)."""
+    keys = ["group", "window", "test"]
+    d = draws.dropna(subset=["p"])
+    by = d.groupby(keys, sort=False)
+    table = by.agg(robust=("robust", "first"), n_draws=("p", "size")).reset_index()
+    n = table.n_draws.to_numpy()
+    for level in LEVELS:
+        k = by.p.apply(lambda p, level=level: int((p < level).sum())).to_numpy()
+        lo, hi = clopper_pearson(k, n)
+        tag = f"{round(100 * level):02d}"
+        table[f"reject_{tag}"], table[f"lo_{tag}"], table[f"hi_{tag}"] = k / n, lo, hi
+    real = real_tests.set_index(keys).reindex(pd.MultiIndex.from_frame(table[keys]))
+    table["stat"], table["p"] = real.stat.to_numpy(), real.p.to_numpy()
+    placebo = {key: g.stat.dropna().to_numpy() for key, g in draws.groupby(keys, sort=False)}
+    table["p_empirical"] = [
+        empirical_p(s, placebo[key]) for s, key in zip(table.stat, table[keys].itertuples(index=False), strict=True)
+    ]
+    return table
+
+
+def clopper_pearson(k, n, coverage: float = 0.95):
+    """The exact binomial interval for k rejections in n draws (scalars or arrays)."""
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    a = (1 - coverage) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = np.where(k == 0, 0.0, stats.beta.ppf(a, np.maximum(k, 1), n - k + 1))
+        hi = np.where(k == n, 1.0, stats.beta.ppf(1 - a, k + 1, np.maximum(n - k, 1)))
+    empty = n == 0
+    return np.where(empty, np.nan, lo), np.where(empty, np.nan, hi)
+
+
+def empirical_p(stat: float, placebo: np.ndarray) -> float:
+    """Two-sided: the share of placebo statistics at least as far from zero as the event's,
+    counting the event itself, (1 + #{|S_b| ≥ |S|}) / (1 + B)."""
+    if not np.isfinite(stat) or not len(placebo):
+        return float("nan")
+    return float((1 + np.sum(np.abs(placebo) >= abs(stat))) / (1 + len(placebo)))
+
+
+# --- kept with the results: `run` reuses them while the design and the data are the same ----------
+
+RECORD, DRAWS, TABLE = "placebo.json", "placebo_draws.csv", "placebo.csv"
+
+
+def fingerprint(study: Study, draws: int, seed: int, manifest: bytes) -> str:
+    """What the placebo results depend on: the study file, the command-line overrides, the
+    snapshot's manifest (the data), the package version, the draws and the seed."""
+    h = hashlib.sha256()
+    for part in (Path(study.path_file).read_bytes(), " ".join(study.overrides).encode(), manifest):
+        h.update(hashlib.sha256(part).digest())
+    h.update(f"{__version__}|{draws}|{seed}".encode())
+    return h.hexdigest()
+
+
+def save(res: PlaceboResults, folder: Path, fp: str) -> None:
+    """The draws at full precision (so that reading them back gives the same table), the
+    table, and the record of what they were made from."""
+    res.draws.assign(date=res.draws.date.dt.strftime("%Y-%m-%d")).to_csv(
+        folder / DRAWS, index=False, float_format="%.17g", lineterminator="\n"
+    )
+    record = {"fingerprint": fp, "draws": res.requested, "seed": res.seed, "dates": res.dates}
+    (folder / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def load(folder: Path, fp: str, real_tests: pd.DataFrame) -> PlaceboResults | None:
+    """The placebo kept in ``folder`` if it was made for this fingerprint, else None."""
+    try:
+        record = json.loads((folder / RECORD).read_text())
+        if record.get("fingerprint") != fp:
+            return None
+        draws = pd.read_csv(folder / DRAWS, parse_dates=["date"], dtype={"group": str, "window": str, "test": str})
+    except (OSError, ValueError, KeyError):
+        return None
+    if list(draws.columns) != DRAW_COLUMNS:
+        return None
+    draws["robust"] = draws.robust.astype(bool)
+    return PlaceboResults(
+        draws, summarize(draws, real_tests), int(record["dates"]), int(record["draws"]), int(record["seed"])
+    )

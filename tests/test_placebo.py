@@ -1,0 +1,145 @@
+"""The placebo, on synthetic data whose answer is known by construction: independent firms make
+every test reject near its nominal rate; a shared shock the market does not explain makes the
+tests that assume independence over-reject and not Kolari–Pynnönen; an injected event effect
+gives a small empirical p. Draws never touch the event's windows; a seed fixes everything."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eventstudy.cli import main
+from eventstudy.engine import firm_events, run_event_study
+from eventstudy.placebo import Design, candidate_dates, clopper_pearson, draw_placebo, empirical_p
+from eventstudy.windows import Window
+
+WINDOWS = (Window(0, 0), Window(-1, 1))
+PATH = Window(-3, 3)
+EST = Window(-120, -11)
+
+
+def _panel(n_firms=30, days=700, shared=0.0, effect=0.0, seed=0):
+    """Market-model returns; ``shared`` is the weight of a daily shock common to all firms that
+    the market does not explain (cross-correlated residuals); ``effect`` is added on the event day."""
+    rng = np.random.default_rng(seed)
+    index = pd.bdate_range("2020-01-01", periods=days, name="date")
+    mkt = rng.normal(0.0004, 0.01, days)
+    common = rng.normal(0, 0.015, days)
+    beta = rng.uniform(0.6, 1.4, n_firms)
+    r = mkt[:, None] * beta + shared * common[:, None] + rng.normal(0, 0.015, (days, n_firms))
+    event = index[500]
+    r[500] += effect
+    returns = pd.DataFrame(r, index=index, columns=[f"F{i:02d}" for i in range(n_firms)])
+    return Design(returns, pd.DataFrame({"mkt": mkt}, index=index), None, "market", EST, WINDOWS, PATH, 100), event
+
+
+def _placebo(design, event, draws=150, seed=3):
+    real = design.run(event)
+    return draw_placebo(design, event, draws, seed, real), real
+
+
+def _rates(plac, window="[0,0]"):
+    t = plac.table[plac.table.window == window].set_index("test")
+    return t.reject_05
+
+
+def test_independent_firms_every_test_rejects_near_its_nominal_rate():
+    plac, _ = _placebo(*_panel())
+    rates = _rates(plac)
+    assert plac.n_draws == 150 and set(rates.index) >= {"kolari-pynnonen", "portfolio", "csect-t", "patell", "bmp"}
+    assert (rates <= 0.11).all() and (rates >= 0.005).all(), rates.to_dict()
+
+
+def test_a_shared_shock_makes_the_independence_tests_over_reject_and_not_kolari_pynnonen():
+    plac, _ = _placebo(*_panel(shared=1.0))
+    rates = _rates(plac)
+    t = plac.table[(plac.table.window == "[0,0]")].set_index("test")
+    for test in ("csect-t", "patell", "bmp"):
+        assert rates[test] > 0.25 and t.lo_05[test] > 0.05, (test, rates[test])
+    assert t.lo_05["kolari-pynnonen"] <= 0.05 <= t.hi_05["kolari-pynnonen"] and rates["kolari-pynnonen"] <= 0.11
+
+
+def test_an_injected_event_effect_has_a_small_empirical_p():
+    plac, real = _placebo(*_panel(effect=0.03))
+    t = plac.table[plac.table.window == "[0,0]"].set_index("test")
+    assert t.p_empirical["kolari-pynnonen"] <= 1 / (1 + plac.n_draws) + 1e-12  # beyond every placebo draw
+    assert t.stat["kolari-pynnonen"] == pytest.approx(
+        real[(real.window == "[0,0]") & (real.test == "kolari-pynnonen")].stat.iloc[0]
+    )
+    calm, _ = _placebo(*_panel())
+    assert calm.table.set_index(["window", "test"]).p_empirical[("[0,0]", "kolari-pynnonen")] > 0.05
+
+
+def test_draws_never_touch_the_event_windows_and_fit_in_the_data():
+    design, event = _panel()
+    dates = candidate_dates(design, event)
+    days = design.returns.index
+    e, pos = days.get_loc(event), days.get_indexer(dates)
+    assert len(dates) > 150
+    assert ((pos + PATH.end < e - 1 - 1) | (pos - 1 > e + PATH.end + 1)).all()  # windows [-1,+3] stay clear
+    assert (pos + EST.start - 1 >= 0).all() and (pos + PATH.end < len(days)).all()
+    plac, _ = _placebo(design, event)
+    assert set(plac.draws.date) <= set(dates) and plac.draws.drop_duplicates("draw").date.is_unique
+
+
+def test_a_seed_fixes_the_draws_and_the_numbers():
+    design, event = _panel()
+    a, _ = _placebo(design, event, draws=20, seed=7)
+    b, _ = _placebo(design, event, draws=20, seed=7)
+    c, _ = _placebo(design, event, draws=20, seed=8)
+    pd.testing.assert_frame_equal(a.draws, b.draws)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert set(a.draws.date) != set(c.draws.date)
+
+
+def test_more_draws_than_dates_use_every_date_once():
+    design, event = _panel(days=560)
+    dates = candidate_dates(design, event)
+    plac, _ = _placebo(design, event, draws=10_000)
+    assert plac.n_draws == plac.dates == len(dates)
+
+
+def test_clopper_pearson_and_the_empirical_p_by_hand():
+    lo, hi = clopper_pearson(3, 10)  # the textbook interval for 3 of 10
+    assert (round(float(lo), 4), round(float(hi), 4)) == (0.0667, 0.6525)
+    assert tuple(map(float, clopper_pearson(0, 10))) == pytest.approx((0.0, 1 - 0.025 ** (1 / 10)))
+    assert tuple(map(float, clopper_pearson(10, 10))) == pytest.approx((0.025 ** (1 / 10), 1.0))
+    assert empirical_p(2.0, np.array([-3.0, 1.0, 2.0, -0.5])) == pytest.approx((1 + 2) / 5)
+    assert empirical_p(9.0, np.array([1.0, -2.0])) == pytest.approx(1 / 3)
+
+
+def test_the_design_is_the_core_on_the_pseudo_date():
+    design, event = _panel()
+    date = candidate_dates(design, event)[10]
+    direct = run_event_study(
+        design.returns,
+        design.regressors,
+        firm_events(list(design.returns), date),
+        estimation=EST,
+        windows=WINDOWS,
+        path=PATH,
+        min_estimation_obs=100,
+    ).tests
+    pd.testing.assert_frame_equal(design.run(date), direct)
+
+
+def test_the_command_writes_the_placebo_and_run_keeps_it_while_the_design_is_the_same(tmp_path, capsys):
+    from .test_errors import study_file
+
+    path = study_file(tmp_path, tickers='["NVDA", "MSFT", "AMD", "AVGO", "MU"]')
+    assert main(["placebo", str(path), "--draws", "6", "--seed", "4", "--offline", "--quiet"]) == 0
+    results, report = path.parent / "results", path.parent / "REPORT.md"
+    assert {"placebo.csv", "placebo_draws.csv", "placebo.json"} <= {p.name for p in results.iterdir()}
+    first = report.read_text()
+    assert "## Placebo: how much to trust each test here" in first and "on 6 pseudo-event dates" in first
+    draws = (results / "placebo_draws.csv").read_bytes()
+    assert main(["run", str(path), "--offline", "--quiet"]) == 0  # kept: the same design, the same data
+    assert report.read_text() == first and (results / "placebo_draws.csv").read_bytes() == draws
+    path.write_text(path.read_text().replace("[[0, 0], [-1, 1]]", "[[0, 0], [0, 2]]"))
+    assert main(["run", str(path), "--offline", "--quiet"]) == 0  # another design: dropped, and said
+    text = report.read_text()
+    assert "## Placebo" not in text and "were made for another design or other data" in text
+    assert not (results / "placebo_draws.csv").exists()
+    assert main(["placebo", str(path), "--draws", "0", "--offline"]) == 2
+    assert "--draws must be at least 1" in capsys.readouterr().err
