@@ -154,10 +154,7 @@ def _cmd_run(a) -> int:
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
     with FigureWorkers() as workers:  # gets ready to draw while the analysis runs
         res = run_study(study, offline=a.offline, refresh=a.refresh, progress=_progress(a.quiet), **kwargs)
-        if a.command == "placebo":
-            res = _with_placebo(res, a, kwargs)
-        elif not getattr(res, "is_sample", False) and hasattr(res, "placebo"):
-            res = _kept_placebo(res, plan.out / "results")
+        res = _with_placebo(res, a, kwargs) if a.command == "placebo" else _kept_placebo(res, plan.out / "results")
         path = report.write(res, plan, workers=workers)
     if not a.quiet:
         print(res.summary())
@@ -179,13 +176,9 @@ def _with_placebo(res, a, kwargs):
 
     if a.draws < 1:
         raise UsageError(f"--draws must be at least 1, got {a.draws}")
-    if not hasattr(res, "placebo"):
-        raise UsageError("the placebo runs studies of one event date; a sample of events is not supported yet")
     if not a.quiet:
         print("placebo: the design on dates without the event", file=sys.stderr, flush=True)
-    plac = run_placebo(
-        res.study, a.draws, a.seed, real_tests=res.main.tests, offline=a.offline, progress=_progress(a.quiet), **kwargs
-    )
+    plac = run_placebo(res.study, a.draws, a.seed, real=res, offline=a.offline, progress=_progress(a.quiet), **kwargs)
     return replace(res, placebo=plac, placebo_fingerprint=fingerprint(res.study, a.draws, a.seed, _manifest()))
 
 

@@ -103,38 +103,58 @@ class Design:
     windows: tuple[Window, ...] = DEFAULT_WINDOWS
     path: Window = DEFAULT_PATH
     min_estimation_obs: int = 120
+    exclude_other_events: bool = True
 
     def run(self, date: pd.Timestamp) -> pd.DataFrame:
-        firms = list(self.returns.columns)
+        """The tests with every firm's event on ``date``."""
+        return self.run_events(firm_events(list(self.returns.columns), date))
+
+    def run_events(self, events: pd.DataFrame) -> pd.DataFrame:
+        """The tests of firm-events (``event_id, ticker, event_date``)."""
         return run_event_study(
             self.returns,
             self.regressors,
-            firm_events(firms, date),
+            events,
             model=self.model,
             estimation=self.estimation,
             windows=self.windows,
             path=self.path,
             min_estimation_obs=self.min_estimation_obs,
             groups=self.groups,
+            exclude_other_events=self.exclude_other_events,
         ).tests
+
+    def bounds(self) -> tuple[int, int, int, int]:
+        """First and last position inside the data, and the lowest and highest session of the
+        event windows and path relative to day 0."""
+        have = np.flatnonzero((self.returns.notna().mean(axis=1) >= COVERAGE).to_numpy())
+        lo = min(w.start for w in self.windows)
+        hi = max(w.end for w in (*self.windows, self.path))
+        return (int(have[0]), int(have[-1]), lo, hi) if len(have) else (0, -1, lo, hi)
 
 
 def candidate_dates(design: Design, event: pd.Timestamp) -> pd.DatetimeIndex:
     """Sessions where the design fits inside the data and its event windows stay at least one
     session clear of the real event's."""
     days = design.returns.index
-    have = design.returns.notna().mean(axis=1) >= COVERAGE
-    inside = np.flatnonzero(have.to_numpy())
-    if not len(inside):
-        return pd.DatetimeIndex([])
-    first, last = inside[0], inside[-1]
-    lo = min(w.start for w in design.windows)
-    hi = max(w.end for w in (*design.windows, design.path))
-    pos = np.arange(len(days))
-    fits = (pos + design.estimation.start - 1 >= first) & (pos + hi <= last)
     e = days.searchsorted(event)
-    clear = (pos + hi < e + lo - 1) | (pos + lo > e + hi + 1)
-    return days[fits & clear]
+    return days[_fits(design) & ~_blocked(design, [e])]
+
+
+def _fits(design: Design) -> np.ndarray:
+    first, last, _, hi = design.bounds()
+    pos = np.arange(len(design.returns.index))
+    return (pos + design.estimation.start - 1 >= first) & (pos + hi <= last)
+
+
+def _blocked(design: Design, events: list[int]) -> np.ndarray:
+    """Sessions whose event windows would touch (come within one session of) the windows of
+    the events at positions ``events``."""
+    _, _, lo, hi = design.bounds()
+    blocked = np.zeros(len(design.returns.index), dtype=bool)
+    for e in events:
+        blocked[max(0, e + lo - 1 - hi) : max(0, e + hi + 1 - lo + 1)] = True
+    return blocked
 
 
 def draw_placebo(
@@ -159,20 +179,88 @@ def draw_placebo(
     return PlaceboResults(drawn, summarize(drawn, real_tests), len(dates), draws, seed)
 
 
+def draw_sample_placebo(
+    design: Design,
+    events: pd.DataFrame,
+    draws: int,
+    seed: int,
+    real_tests: pd.DataFrame,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> PlaceboResults:
+    """A sample of firm-events on their own dates, moved ``draws`` times: the events of each
+    real date move together to one random session (so the sample keeps its clustering), chosen
+    where the windows fit the data and stay clear of the real events of every firm moved, and
+    distinct dates stay distinct within a draw while sessions last. ``dates`` counts the
+    sessions any date could move to."""
+    days = design.returns.index
+    pos = days.searchsorted(pd.DatetimeIndex(events.event_date))
+    own = pd.Series(pos, index=events.index).groupby(events.ticker.to_numpy()).agg(list).to_dict()
+    fits = _fits(design)
+    clusters = {}
+    for date, part in events.groupby("event_date", sort=True):
+        blocked = _blocked(design, [p for t in dict.fromkeys(part.ticker) for p in own[t]])
+        clusters[date] = (part.index, np.flatnonzero(fits & ~blocked))
+    usable = [c for c in clusters.values() if len(c[1])]
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(1, draws + 1):
+        moved, taken = pd.Series(pd.NaT, index=events.index, dtype="datetime64[ns]"), set()
+        for i in rng.permutation(len(usable)):
+            rows, where = usable[i]
+            free = [p for p in where if p not in taken]
+            p = rng.choice(free if free else where)
+            taken.add(int(p))
+            moved[rows] = days[p]
+        kept = events.assign(event_date=moved).dropna(subset=["event_date"])
+        frames.append(design.run_events(kept).assign(draw=k, date=pd.NaT)[DRAW_COLUMNS])
+        if progress:
+            progress(k, draws, f"draw {k}")
+    drawn = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DRAW_COLUMNS)
+    sessions = np.unique(np.concatenate([c[1] for c in usable])) if usable else []
+    return PlaceboResults(drawn, summarize(drawn, real_tests), len(sessions), draws, seed)
+
+
 def run_placebo(
     study: Study,
     draws: int,
     seed: int,
     *,
-    real_tests: pd.DataFrame,
+    real,
     offline: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
     **load_kwargs,
 ) -> PlaceboResults:
-    """A one-date study's design, with its main benchmark, on pseudo-event dates up to two years
-    of sessions either side of the event."""
+    """The study's design on dates without its events, beside ``real`` (its results). One
+    event date: the firms' event moved to pseudo-event dates up to two years of sessions
+    either side, with the main benchmark. A sample: each real date's events moved together
+    (:func:`draw_sample_placebo`) over the sessions its data cover."""
     if study.is_sample:
-        raise ValueError("the placebo runs studies of one event date; a sample of events is not supported yet")
+        from .sample import load_panel, sample_groups
+
+        events = real.main.events[["event_id", "ticker", "event_date"]]
+        panel = load_panel(
+            events,
+            estimation=study.estimation,
+            path=Window(0, max(w.end for w in (*study.windows, study.path))),
+            benchmark=study.benchmarks[study.benchmark].ticker,
+            model=study.model,
+            returns=study.returns,
+            offline=offline,
+            **load_kwargs,
+        )
+        fitted = real.events[real.events.event_id.isin(events.event_id)]
+        design = Design(
+            panel.returns[sorted(set(events.ticker))],
+            panel.regressors,
+            sample_groups(study, fitted),
+            study.model,
+            study.estimation,
+            study.windows,
+            study.path,
+            study.min_estimation_obs,
+            study.exclude_other_events,
+        )
+        return draw_sample_placebo(design, events, draws, seed, real.main.tests, progress)
     event = calendar.roll_event_date(study.event_date).date
     start = calendar.session_offset(event, -SEARCH_SESSIONS)
     end = min(calendar.session_offset(event, SEARCH_SESSIONS), pd.Timestamp.today().normalize())
@@ -187,7 +275,7 @@ def run_placebo(
         study.path,
         study.min_estimation_obs,
     )
-    return draw_placebo(design, event, draws, seed, real_tests, progress)
+    return draw_placebo(design, event, draws, seed, real.main.tests, progress)
 
 
 def summarize(draws: pd.DataFrame, real_tests: pd.DataFrame) -> pd.DataFrame:
@@ -237,10 +325,12 @@ RECORD, DRAWS, TABLE = "placebo.json", "placebo_draws.csv", "placebo.csv"
 
 
 def fingerprint(study: Study, draws: int, seed: int, manifest: bytes) -> str:
-    """What the placebo results depend on: the study file, the command-line overrides, the
-    snapshot's manifest (the data), the package version, the draws and the seed."""
+    """What the placebo results depend on: the study file (and a sample's events file), the
+    command-line overrides, the snapshot's manifest (the data), the package version, the draws
+    and the seed."""
     h = hashlib.sha256()
-    for part in (Path(study.path_file).read_bytes(), " ".join(study.overrides).encode(), manifest):
+    events = Path(study.events.file).read_bytes() if study.is_sample else b""
+    for part in (Path(study.path_file).read_bytes(), events, " ".join(study.overrides).encode(), manifest):
         h.update(hashlib.sha256(part).digest())
     h.update(f"{__version__}|{draws}|{seed}".encode())
     return h.hexdigest()

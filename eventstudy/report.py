@@ -71,12 +71,34 @@ def write_results(results: StudyResults, out: Path) -> None:
     if results.constructed:
         days = pd.concat({b: c.days for b, c in results.constructed.items()}, names=["benchmark", "date"])
         _csv(days.reset_index(), out / "benchmark_days.csv")
+    _write_placebo(results, out)
+    _guide(out, COLUMNS)
+
+
+def _write_placebo(results: StudyResults | SampleResults, out: Path) -> None:
     if results.placebo is not None:
         from .placebo import TABLE, save
 
         save(results.placebo, out, results.placebo_fingerprint)
         _csv(results.placebo.table, out / TABLE)
-    _guide(out, COLUMNS)
+
+
+def _placebo_jobs(results: StudyResults | SampleResults) -> list[FigureJob]:
+    """The placebo's figures for the first window: each lead test's placebo statistics with the
+    event's, and every test's rejection rates."""
+    if results.placebo is None:
+        return []
+    plac, groups, w = results.placebo, list(results.main.groups)[:8], results.main.windows[0].label
+    tests = results.main.tests
+    lead = list(dict.fromkeys(tests.test[tests.robust]))
+    return [
+        FigureJob(
+            "placebo_statistics",
+            "placebo_statistics",
+            (plac.draws[plac.draws.window == w], tests[tests.window == w], lead, groups),
+        ),
+        FigureJob("placebo_rates", "placebo_rates", (plac.table[plac.table.window == w], groups)),
+    ]
 
 
 def _guide(out: Path, columns: dict[str, str]) -> None:
@@ -102,6 +124,8 @@ SAMPLE_COLUMNS = {
     "flags.csv": COLUMNS["flags.csv"],
     "provenance.csv": COLUMNS["provenance.csv"],
     "tables.tex": "LaTeX (booktabs): the group CAARs with the robust tests, and the second stage",
+    "placebo.csv": COLUMNS["placebo.csv"],
+    "placebo_draws.csv": COLUMNS["placebo_draws.csv"].replace("date (the pseudo-event)", "date (empty: many)"),
 }
 
 
@@ -122,6 +146,7 @@ def write_sample_results(results: SampleResults, out: Path) -> None:
     }
     for name, frame in frames.items():
         _csv(frame, out / name)
+    _write_placebo(results, out)
     _guide(out, SAMPLE_COLUMNS)
 
 
@@ -132,6 +157,7 @@ def sample_figures(results: SampleResults) -> list[FigureJob]:
         FigureJob("events_over_time", "events_over_time", (main.events.event_date,)),
         FigureJob("caar_paths", "caar_paths", (main.caar, small)),
         FigureJob("car_distribution", "car_distribution", (main.car,)),
+        *_placebo_jobs(results),
     ]
 
 
@@ -183,17 +209,7 @@ def study_figures(results: StudyResults) -> list[FigureJob]:
         ]
         ar = pd.concat(frames).rename(columns={"ticker": "firm", "car": "ar"}).dropna()
         jobs.append(FigureJob("ar_by_benchmark", "ar_by_benchmark", (ar,)))
-    if results.placebo is not None:
-        plac, groups = results.placebo, list(results.groups)[:8]
-        lead = list(dict.fromkeys(results.main.tests.test[results.main.tests.robust]))
-        real = results.main.tests[results.main.tests.window == w0]
-        jobs += [
-            FigureJob(
-                "placebo_statistics", "placebo_statistics", (plac.draws[plac.draws.window == w0], real, lead, groups)
-            ),
-            FigureJob("placebo_rates", "placebo_rates", (plac.table[plac.table.window == w0], groups)),
-        ]
-    return jobs
+    return jobs + _placebo_jobs(results)
 
 
 def _market_line(model: str, params: pd.Series) -> tuple[float, float] | None:

@@ -91,7 +91,7 @@ def to_html(markdown: str, title: str, images: Mapping[str, bytes]) -> str:
     body = _IMG.sub(lambda m: f'<img src="{_data_uri(images, m.group(1))}"', body)
     body = _TABLE.sub('<table class="sortable">', body)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         f"{body}<script>{SCRIPT}</script>\n</body>\n</html>\n"

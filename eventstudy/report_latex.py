@@ -114,9 +114,7 @@ def study_tables(res: StudyResults) -> str:
 
 def sample_tables(res: SampleResults) -> str:
     name = res.study.name
-    parts = [
-        _group_table(res.main.tests, f"{res.study.title}: group CAARs and the robust tests", f"tab:{name}:tests")
-    ]
+    parts = [_group_table(res.main.tests, f"{res.study.title}: group CAARs and the robust tests", f"tab:{name}:tests")]
     stages = {w: s for w, s in res.second_stage.items() if len(s.table)}
     if stages:
         terms = list(dict.fromkeys(t for s in stages.values() for t in s.table.term))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .report_text import generated_by
+from .report_text import generated_by, placebo_section
 from .results import SampleResults, excluded_by_reason, wide_tests
 from .study import DERIVED_CHARACTERISTICS
 
@@ -87,6 +87,7 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         "",
         f"![CAR distribution]({figs['car_distribution']})",
         "",
+        *_placebo(res, first, figs, md),
         f"## The largest and smallest CARs {first}",
         "",
         f"The {EXTREMES} largest and {EXTREMES} smallest; every CAR is in `results/car.csv`.",
@@ -156,6 +157,25 @@ def _summary(res: SampleResults, md, lead, first: str) -> list[str]:
             "",
         ]
     return lines
+
+
+def _placebo(res: SampleResults, first: str, figs, md) -> list[str]:
+    plac = res.placebo
+    if plac is None:
+        return [
+            f"How much to trust each test on this sample: `eventstudy placebo {res.study.name}` moves its events to "
+            "dates without them and counts how often each test rejects.",
+            "",
+        ]
+    held, over = plac.held_in_most(first)
+    intro = (
+        f"The sample's design run {plac.n_draws} times (seed {plac.seed}) with its events moved to dates without "
+        "them: the events of each real date move together to one random session (the sample keeps its "
+        "clustering), where the windows fit in the data and stay clear of every real event of the firms moved; "
+        f"{plac.dates} sessions could take a date. On {first}, {', '.join(held) or 'none'} kept their size in at "
+        f"least half of the groups; {', '.join(over) or 'none'} rejected too often in at least half."
+    )
+    return placebo_section(plac, first, intro, figs, md)
 
 
 def _second_stage_lines(res: SampleResults, md) -> list[str]:

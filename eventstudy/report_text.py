@@ -108,14 +108,9 @@ def _placebo_section(res: StudyResults, figs, md) -> list[str]:
     plac = res.placebo
     if plac is None:
         return []
-    w0 = DAY0.label
     dates = plac.draws.date
-    trust = plac.trust(w0)
     overlap = plac.estimation_overlaps(res.event.date, res.study.estimation)
-    lead = plac.table[(plac.table.window == w0) & plac.table.robust]
-    return [
-        "## Placebo: how much to trust each test here",
-        "",
+    intro = (
         f"The study's design (its firms, groups, model, benchmark `{res.study.benchmark}` and windows) run again on "
         f"{plac.n_draws} pseudo-event dates from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}, drawn without "
         f"replacement (seed {plac.seed}) from the {plac.dates} sessions whose estimation and event windows fit in "
@@ -127,15 +122,28 @@ def _placebo_section(res: StudyResults, figs, md) -> list[str]:
             "short): its large returns widen their estimated variances, which makes rejections rarer there."
             if overlap
             else ""
-        ),
+        )
+    )
+    return placebo_section(plac, DAY0.label, intro, figs, md)
+
+
+def placebo_section(plac, window: str, intro: str, figs, md) -> list[str]:
+    """The report's placebo section for ``window``, after its first paragraph ``intro``."""
+    trust = plac.trust(window)
+    lead = plac.table[(plac.table.window == window) & plac.table.robust]
+    n = plac.table.group.nunique()
+    return [
+        "## Placebo: how much to trust each test here",
         "",
-        f"Share of the draws in which each test rejects at 5 % on {w0}, per group; `held_size`: in how many groups "
-        "the 95 % Clopper–Pearson interval of that share holds 5 %; `over_rejects`: in how many it lies above 5 % "
-        "(with seven groups, a test of exact size misses the interval in one or two by chance):",
+        intro,
         "",
-        md(trust, {c: ".1%" for c in trust.columns if c not in ("test", "held_size")}),
+        f"Share of the draws in which each test rejects at 5 % on {window}, per group; `held_size`: in how many "
+        "groups the 95 % Clopper–Pearson interval of that share holds 5 %; `over_rejects`: in how many it lies "
+        f"above 5 % (with {n} groups, a test of exact size can miss the interval in one or two by chance):",
         "",
-        f"The event among the placebo draws, {w0}: `p_empirical` = (1 + draws with |stat| ≥ the event's) / "
+        md(trust, {c: ".1%" for c in trust.columns if c not in ("test", "held_size", "over_rejects")}),
+        "",
+        f"The event among the placebo draws, {window}: `p_empirical` = (1 + draws with |stat| ≥ the event's) / "
         "(1 + draws), beside the test's own p (every test, group and window, at 1, 5 and 10 %, in "
         "`results/placebo.csv`):",
         "",

@@ -253,6 +253,8 @@ class SampleResults:
     provenance: pd.DataFrame
     flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS))
     notes: tuple[str, ...] = ()
+    placebo: object | None = None  # eventstudy.placebo.PlaceboResults, when run or kept from an earlier run
+    placebo_fingerprint: str = ""
 
     def __repr__(self) -> str:
         return (

@@ -11,7 +11,14 @@ import pytest
 
 from eventstudy.cli import main
 from eventstudy.engine import firm_events, run_event_study
-from eventstudy.placebo import Design, candidate_dates, clopper_pearson, draw_placebo, empirical_p
+from eventstudy.placebo import (
+    Design,
+    candidate_dates,
+    clopper_pearson,
+    draw_placebo,
+    draw_sample_placebo,
+    empirical_p,
+)
 from eventstudy.windows import Window
 
 WINDOWS = (Window(0, 0), Window(-1, 1))
@@ -143,3 +150,38 @@ def test_the_command_writes_the_placebo_and_run_keeps_it_while_the_design_is_the
     assert not (results / "placebo_draws.csv").exists()
     assert main(["placebo", str(path), "--draws", "0", "--offline"]) == 2
     assert "--draws must be at least 1" in capsys.readouterr().err
+
+
+def test_a_sample_moves_each_dates_events_together_clear_of_the_firms_own_events():
+    design, _ = _panel(n_firms=12, days=800)
+    days = design.returns.index
+    firms = list(design.returns.columns)
+    # 24 firm-events on 8 dates (three firms each), every firm with two events
+    dates = days[[300, 330, 360, 420, 480, 540, 600, 660]]
+    rows = [
+        (f"e{i}", firms[(3 * k + j) % 12], dates[k])
+        for i, (k, j) in enumerate((k, j) for k in range(8) for j in range(3))
+    ]
+    events = pd.DataFrame(rows, columns=["event_id", "ticker", "event_date"])
+    design = Design(design.returns, design.regressors, None, "market", EST, WINDOWS, PATH, 100)
+    seen = []
+    original = design.run_events
+
+    def spy(moved):
+        seen.append(moved)
+        return original(moved)
+
+    object.__setattr__(design, "run_events", spy)
+    real = original(events)
+    plac = draw_sample_placebo(design, events, 5, 11, real)
+    assert plac.n_draws == 5 and len(seen) == 5
+    own = {t: set(days.get_indexer(g.event_date)) for t, g in events.groupby("ticker")}
+    for moved in seen:
+        by_real = moved.merge(events, on="event_id", suffixes=("", "_real"))
+        assert (by_real.groupby("event_date_real").event_date.nunique() == 1).all()  # clusters move together
+        assert by_real.event_date.nunique() == 8  # and stay apart
+        for t, g in by_real.groupby("ticker"):
+            for p in days.get_indexer(g.event_date):
+                assert all(abs(p - e) > (PATH.end - (-1)) + 1 for e in own[t])  # clear of the firm's own events
+    again = draw_sample_placebo(Design(*[getattr(design, f) for f in design.__dataclass_fields__]), events, 5, 11, real)
+    pd.testing.assert_frame_equal(plac.table, again.table)
