@@ -235,19 +235,10 @@ def run_placebo(
     either side, with the main benchmark. A sample: each real date's events moved together
     (:func:`draw_sample_placebo`) over the sessions its data cover."""
     if study.is_sample:
-        from .sample import load_panel, sample_groups
+        from .sample import sample_groups, study_panel
 
         events = real.main.events[["event_id", "ticker", "event_date"]]
-        panel = load_panel(
-            events,
-            estimation=study.estimation,
-            path=Window(0, max(w.end for w in (*study.windows, study.path))),
-            benchmark=study.benchmarks[study.benchmark].ticker,
-            model=study.model,
-            returns=study.returns,
-            offline=offline,
-            **load_kwargs,
-        )
+        panel = study_panel(study, events, offline=offline, **load_kwargs)
         fitted = real.events[real.events.event_id.isin(events.event_id)]
         design = Design(
             panel.returns[sorted(set(events.ticker))],

@@ -95,6 +95,20 @@ def load_panel(
     return Panel(rets, regressors, basis, data)
 
 
+def study_panel(study: Study, events: pd.DataFrame, **load_kwargs) -> Panel:
+    """:func:`load_panel` for a study's events with its estimation window, windows, benchmark,
+    model and kind of returns."""
+    return load_panel(
+        events,
+        estimation=study.estimation,
+        path=Window(0, max(w.end for w in (*study.windows, study.path))),
+        benchmark=study.benchmarks[study.benchmark].ticker,
+        model=study.model,
+        returns=study.returns,
+        **load_kwargs,
+    )
+
+
 def read_events(study: Study) -> EventTable:
     """The study's events file, each event's day 0 set by :func:`~eventstudy.events.build_events`;
     a file that cannot be read or used is a study-file error naming ``events.file``."""
@@ -133,13 +147,9 @@ def run_sample(
     if events.empty:
         raise NoFirmsLeftError(dict(zip(rejected.event_id.astype(str), rejected.reason, strict=True)), "events file")
     bench = study.benchmarks[study.benchmark].ticker
-    panel = load_panel(
+    panel = study_panel(
+        study,
         events,
-        estimation=study.estimation,
-        path=Window(0, max(w.end for w in (*study.windows, study.path))),
-        benchmark=bench,
-        model=study.model,
-        returns=study.returns,
         offline=offline,
         refresh=refresh,
         progress=progress,
