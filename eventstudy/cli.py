@@ -97,9 +97,10 @@ def _parser() -> argparse.ArgumentParser:
 PLAIN_STEPS = 4  # lines of progress when stderr is not a terminal (a pipe, a log file)
 
 
-def _progress(quiet: bool):
-    """Progress of the price loading: a bar on a terminal; a few plain lines when stderr is
-    piped or logged (at the start and at each quarter); nothing under ``--quiet``."""
+def _progress(quiet: bool, what: str = "prices", unit: str = "tickers"):
+    """Progress of the price loading (or of ``what``, counted in ``unit``): a bar on a
+    terminal; a few plain lines when stderr is piped or logged (at the start and at each
+    quarter); nothing under ``--quiet``."""
     if quiet:
         return None
     if sys.stderr.isatty():
@@ -109,7 +110,7 @@ def _progress(quiet: bool):
 
         def update(done: int, total: int, ticker: str) -> None:
             if "bar" not in bar:
-                bar["bar"] = tqdm(total=total, desc="prices", unit="ticker", file=sys.stderr, leave=False)
+                bar["bar"] = tqdm(total=total, desc=what, unit=unit.rstrip("s"), file=sys.stderr, leave=False)
             bar["bar"].set_postfix_str(ticker)
             bar["bar"].update(1)
             if done == total:
@@ -120,9 +121,9 @@ def _progress(quiet: bool):
     def plain(done: int, total: int, ticker: str) -> None:
         marks = {max(1, round(total * k / PLAIN_STEPS)) for k in range(1, PLAIN_STEPS + 1)}
         if done == 1:
-            print(f"prices: loading {total} tickers", file=sys.stderr, flush=True)
+            print(f"{what}: {total} {unit}", file=sys.stderr, flush=True)
         if done in marks:
-            print(f"prices: {done}/{total}", file=sys.stderr, flush=True)
+            print(f"{what}: {done}/{total}", file=sys.stderr, flush=True)
 
     return plain
 
@@ -176,9 +177,8 @@ def _with_placebo(res, a, kwargs):
 
     if a.draws < 1:
         raise UsageError(f"--draws must be at least 1, got {a.draws}")
-    if not a.quiet:
-        print("placebo: the design on dates without the event", file=sys.stderr, flush=True)
-    plac = run_placebo(res.study, a.draws, a.seed, real=res, offline=a.offline, progress=_progress(a.quiet), **kwargs)
+    progress = _progress(a.quiet, "placebo", "draws")
+    plac = run_placebo(res.study, a.draws, a.seed, real=res, offline=a.offline, progress=progress, **kwargs)
     return replace(res, placebo=plac, placebo_fingerprint=fingerprint(res.study, a.draws, a.seed, _manifest()))
 
 

@@ -208,7 +208,7 @@ class StudyResults(_SummaryStr):
                 .rename(columns={"mv_change": "mv_change_bn"}),
                 {"ret": "+.2%", "low_ret": "+.2%", "ar": "+.2%", "t": ".2f", "mv_change_bn": ",.1f"},
             ),
-            "\nClaims (verdict, id: why)",
+            "\nClaims (verdict, id: why)" if len(self.claims) else "\nClaims: none in the study file",
             *(f"  {c.verdict:>{width}s}  {c.id}: {c.reason}" for c in self.claims.itertuples()),
             f"\nGroup CAAR {w0}, with the p-values of the tests robust to cross-correlation (every window in the "
             "report)",

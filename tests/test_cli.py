@@ -220,7 +220,7 @@ def test_piped_progress_is_a_few_plain_lines(tmp_path, capfd):
     out, err = capfd.readouterr()
     assert "\r" not in err and "\x1b" not in err
     lines = err.splitlines()
-    assert lines[0] == "prices: loading 9 tickers" and lines[-1] == "prices: 9/9"
+    assert lines[0] == "prices: 9 tickers" and lines[-1] == "prices: 9/9"
     assert len(lines) <= PLAIN_STEPS + 1 and all(line.startswith("prices: ") for line in lines)
     assert out.count("\n") < 80  # the summary, not the report
     assert main(["run", str(path), "--offline", "--quiet"]) == 0
