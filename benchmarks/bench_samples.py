@@ -7,7 +7,8 @@ largest resident size of a fresh process per case (``resource.getrusage``), less
 process before the run. One line per case, then
 ``one_date_seconds=… spread_seconds=… spread_peak_mb=…`` for the last N.
 
-Run: ``python benchmarks/bench_samples.py [N ...] [--dates D]`` (default 10000 on 2000 dates).
+Run: ``python benchmarks/bench_samples.py [N ...] [--dates D] [--missing M]`` (default 10000 on
+2000 dates, nothing missing).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from bench_samples import sample
 from eventstudy.engine import run_event_study
-returns, regressors, events = sample({n}, {dates})
+returns, regressors, events = sample({n}, {dates}, missing={missing})
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
 res = run_event_study(returns, regressors, events, min_estimation_obs=200)
@@ -37,13 +38,15 @@ print(json.dumps({{"seconds": seconds, "peak_mb": (peak - before) / 1024, "tests
 """
 
 
-def sample(n: int, dates: int, seed: int = 0, days: int = 800):
-    """N firm-events, one firm each, over ``dates`` event dates inside ``days`` sessions."""
+def sample(n: int, dates: int, seed: int = 0, days: int = 800, missing: float = 0.0):
+    """N firm-events, one firm each, over ``dates`` event dates inside ``days`` sessions; a
+    share ``missing`` of the returns missing at random."""
     rng = np.random.default_rng(seed)
     index = pd.bdate_range("2015-01-01", periods=days, name="date")
     mkt = rng.normal(0.0004, 0.01, days)
     tickers = [f"F{i:06d}" for i in range(n)]
     r = mkt[:, None] * rng.uniform(0.5, 1.5, n) + rng.normal(0, 0.02, (days, n))
+    r[rng.random(r.shape) < missing] = np.nan
     returns = pd.DataFrame(r, index=index, columns=tickers)
     pool = index[260 : days - 15]
     chosen = pool[np.linspace(0, len(pool) - 1, dates).astype(int)] if dates > 1 else pool[[len(pool) // 2]]
@@ -51,10 +54,10 @@ def sample(n: int, dates: int, seed: int = 0, days: int = 800):
     return returns, pd.DataFrame({"mkt": mkt}, index=index), events
 
 
-def run_case(n: int, dates: int) -> dict:
+def run_case(n: int, dates: int, missing: float = 0.0) -> dict:
     from pathlib import Path
 
-    code = CASE.format(root=str(Path(__file__).parent), n=n, dates=dates)
+    code = CASE.format(root=str(Path(__file__).parent), n=n, dates=dates, missing=missing)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -63,14 +66,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="*", type=int, default=[10_000])
     parser.add_argument("--dates", type=int, default=2000)
+    parser.add_argument("--missing", type=float, default=0.0, help="share of returns missing at random")
     args = parser.parse_args(argv)
     last = {}
     for n in args.n:
         for dates in (1, args.dates):
             t0 = time.perf_counter()
-            got = run_case(n, dates)
+            got = run_case(n, dates, args.missing)
             print(
-                f"n={n} dates={dates}: {got['seconds']:.2f} s, peak {got['peak_mb']:.0f} MB above the start "
+                f"n={n} dates={dates} missing={args.missing:g}: {got['seconds']:.2f} s, "
+                f"peak {got['peak_mb']:.0f} MB above the start "
                 f"({got['tests']} test rows; process {time.perf_counter() - t0:.1f} s)",
                 flush=True,
             )

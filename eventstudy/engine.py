@@ -18,8 +18,10 @@ from .inference import (
     InvalidTestStatistic,
     Sample,
     TestStatistic,
+    calendar_residuals,
     column_mean,
     get_tests,
+    group_rbar,
     portfolio_sigma,
     standardized_ranks,
 )
@@ -255,10 +257,18 @@ def _car_frame(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
 
 def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.ndarray) -> list[Sample]:
     """One test input per window: the firm-events ``rows`` with a CAR in that window. The
-    window-independent parts are computed once per distinct set of firms; ``ranks`` (every
-    firm-event's standardized ranks) once for all groups."""
+    window-independent parts are computed once per distinct set of firms, r̄ of events on one
+    date once for the group (all its firm-events, whatever window they have a CAR in);
+    ``ranks`` (every firm-event's standardized ranks) once for all groups."""
     out, built = [], {}
     span = max(w.length for w in ab.windows)
+    one_date = aligned.positions is None or len(np.unique(aligned.positions[rows])) < 2
+    view = as_slice(rows)
+    rbar = (  # on one date r̄ uses estimation residuals only: once per group, not once per window
+        group_rbar(calendar_residuals(ab.ar[view], ab.est_mask[view], aligned.dates_of(view)))
+        if one_date and len(rows) > 1
+        else None
+    )
     for j, w in enumerate(ab.windows):
         r = rows[np.isfinite(ab.car[rows, j])]
         key = r.tobytes()
@@ -277,6 +287,7 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.nda
                 None if aligned.positions is None else aligned.positions[view],
                 None if ab.sigma is None else ab.sigma[view],
                 span,
+                rbar,
             )
         out.append(built[key].for_window(ab.car[r, j], ab.scar[r, j], aligned.in_window(w)))
     return out

@@ -80,10 +80,24 @@ class Sample:
     sigma: Float64Array | None = None
     overlap: Float64Array | None = None
     sar_ranks: tuple[Float64Array, Float64Array] | None = None
+    rbar_method: str = ""  # how r̄ was computed when not pairwise over common days
 
     @classmethod
     def build(
-        cls, car, scar, dof, ar, est, window, dates, ranks=None, days=None, positions=None, sigma=None, span=None
+        cls,
+        car,
+        scar,
+        dof,
+        ar,
+        est,
+        window,
+        dates,
+        ranks=None,
+        days=None,
+        positions=None,
+        sigma=None,
+        span=None,
+        rbar: tuple[float, str] | None = None,
     ) -> Sample:
         """A sample with its window-independent parts computed once: r̄, the group's mean AR
         on each day (AR_pt), the mean standardized rank on each day (Ū_t), and each firm's share
@@ -93,7 +107,8 @@ class Sample:
         ``positions`` (each event's session in calendar time) and ``sigma`` (σ̂_i) serve the
         tests of events on different dates: when the positions differ, r̄ is the
         overlap-weighted r̄_eff of :func:`overlap_sums` over the pairs whose windows (at most
-        ``span`` sessions long) can meet."""
+        ``span`` sessions long) can meet. On one date, ``rbar`` (value, method) is the group's
+        r̄ when the caller has it (computed once for all windows), else :func:`group_rbar`."""
         ar, est = np.asarray(ar, float), np.asarray(est, bool)
         ranks = standardized_ranks(ar) if ranks is None else np.asarray(ranks, float)
         overlap = None
@@ -101,7 +116,9 @@ class Sample:
             overlap = overlap_sums(ar, est, np.asarray(positions), span or int(np.sum(window)))
             rbar = overlap_rbar(overlap, len(ar), int(np.sum(window)))
         else:
-            rbar = mean_residual_correlation(calendar_residuals(ar, est, dates)) if len(ar) > 1 else np.nan
+            if rbar is None:
+                rbar = group_rbar(calendar_residuals(ar, est, dates)) if len(ar) > 1 else (np.nan, "")
+            rbar, method = rbar
         sar_ranks = None if sigma is None or overlap is None else _sar_ranks(ar, est, np.asarray(sigma, float))
         share = (est & (ar > 0)).sum(axis=1) / np.maximum(est.sum(axis=1), 1)
         return cls(
@@ -120,6 +137,7 @@ class Sample:
             None if sigma is None else np.asarray(sigma, float),
             overlap,
             sar_ranks,
+            method if overlap is None else "",
         )
 
     def for_window(self, car, scar, window) -> Sample:
@@ -210,6 +228,45 @@ def mean_residual_correlation(resid: Float64Array, block_cells: int = 1 << 22) -
         values = corr[pair & np.isfinite(corr)]
         total, count = total + values.sum(), count + len(values)
     return float(total / count) if count else float("nan")
+
+
+PAIRWISE_MAX = 2000  # above this many firms with a missing day, r̄ comes from the sum identity
+
+
+def identity_rbar(resid: Float64Array) -> float:
+    """r̄ of a large sample with missing days in O(N·D), by the sum identity of
+    :func:`mean_residual_correlation`: each firm's residuals demeaned and scaled to unit norm
+    over its own days (z_i, zero on days it lacks), so that z_i′z_j ≈ ρ_ij·c_ij with
+    c_ij = |common days| / √(|days of i|·|days of j|); then
+
+        r̄ ≈ Σ_{i≠j} z_i′z_j / Σ_{i≠j} c_ij = (‖Σ z_i‖² − N) / (‖Σ w_i‖² − N),
+
+    w_i the indicator of firm i's days divided by √|days of i| (so w_i′w_j = c_ij). On complete
+    data every c_ij = 1 and this is r̄ exactly; with days missing it is a c-weighted mean of
+    the pairs' correlations, within about 10⁻³ of the pairwise-complete r̄ up to a fifth of the
+    days missing (tests/test_inference.py bounds it)."""
+    valid = np.isfinite(resid)
+    counts = valid.sum(axis=1)
+    mean = np.where(valid, resid, 0.0).sum(axis=1) / np.maximum(counts, 1)
+    z = np.where(valid, resid - mean[:, None], 0.0)
+    norm = np.sqrt(np.einsum("ij,ij->i", z, z))
+    ok = (counts >= 3) & (norm > 0)
+    k = int(ok.sum())
+    if k < 2:
+        return float("nan")
+    zsum = (z[ok] / norm[ok, None]).sum(axis=0)
+    wsum = (valid[ok] / np.sqrt(counts[ok])[:, None]).sum(axis=0)
+    common = wsum @ wsum - k
+    return float((zsum @ zsum - k) / common) if common > 0 else float("nan")
+
+
+def group_rbar(resid: Float64Array) -> tuple[float, str]:
+    """A group's r̄ and how it was computed: pairwise over common days (exact) when nothing is
+    missing or the group is small enough (:data:`PAIRWISE_MAX`), else :func:`identity_rbar`
+    (never all N² pairs of a large group)."""
+    if np.isfinite(resid).all() or len(resid) <= PAIRWISE_MAX:
+        return mean_residual_correlation(resid), ""
+    return identity_rbar(resid), "sum identity over common days"
 
 
 def calendar_residuals(ar: Float64Array, est: BoolArray, dates: np.ndarray) -> Float64Array:
@@ -339,7 +396,9 @@ def kolari_pynnonen(s: Sample) -> TestStatistic | InvalidTestStatistic:
         why = "no pair of firms shares 3 estimation days" if np.isnan(rbar) else f"r̄ = {rbar:.3f} is out of range"
         return InvalidTestStatistic("kolari-pynnonen", why, s.n)
     name = "r̄" if s.overlap is None else "r̄_eff"
-    return replace(_t_result("kolari-pynnonen", _bmp(s) * np.sqrt(factor), s.n - 1, s.n), detail=f"{name} = {rbar:.4f}")
+    how = f" ({s.rbar_method})" if s.rbar_method else ""
+    stat = _bmp(s) * np.sqrt(factor)
+    return replace(_t_result("kolari-pynnonen", stat, s.n - 1, s.n), detail=f"{name} = {rbar:.4f}{how}")
 
 
 def portfolio(s: Sample) -> TestStatistic | InvalidTestStatistic:

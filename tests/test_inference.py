@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -178,3 +179,67 @@ def test_caar_path_and_band_agree_with_the_ars_and_the_portfolio_test():
     # the portfolio test on [0,0] is AAR_0 / σ̂_p, and the band's s.e. is σ̂_p·√(days since the path start)
     sigma_p = path.aar.loc[0] / res.test("all", "[0,0]", "portfolio").stat
     assert path.se.loc[0] == pytest.approx(sigma_p * np.sqrt(0 - SHORT["path"].start + 1))
+
+
+def _correlated(rho, n=300, d=240, missing=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.sqrt(rho) * rng.normal(size=d) + np.sqrt(1 - rho) * rng.normal(size=(n, d))
+    x[rng.random(x.shape) < missing] = np.nan
+    return x
+
+
+def test_the_identity_rbar_is_the_pairwise_rbar_on_complete_data():
+    x = _correlated(0.3, n=50)
+    assert inference.identity_rbar(x) == pytest.approx(inference.mean_residual_correlation(x), abs=1e-12)
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.1, 0.3, 0.6])
+@pytest.mark.parametrize("missing", [0.001, 0.05, 0.2])
+def test_the_identity_rbar_stays_close_to_the_pairwise_rbar_with_missing_days(rho, missing):
+    x = _correlated(rho, missing=missing, seed=int(100 * rho + 1000 * missing))
+    exact, fast = inference.mean_residual_correlation(x), inference.identity_rbar(x)
+    assert abs(fast - exact) < 2e-3, (exact, fast)
+    # the naive identity (missing days as zero, no correction) would be off by about rho * missing
+    valid = np.isfinite(x)
+    z = np.where(valid, x - np.nanmean(x, axis=1, keepdims=True), 0.0)
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    naive = (z.sum(axis=0) @ z.sum(axis=0) - len(x)) / (len(x) * (len(x) - 1))
+    if rho >= 0.3 and missing >= 0.05:
+        assert abs(naive - exact) > 5 * abs(fast - exact)
+
+
+def test_a_firm_with_a_long_gap_does_not_bias_the_identity_rbar():
+    x = _correlated(0.3)
+    x[:30, :120] = np.nan  # a tenth of the firms lack half the days
+    assert inference.identity_rbar(x) == pytest.approx(inference.mean_residual_correlation(x), abs=2e-3)
+
+
+def test_group_rbar_is_exact_for_small_or_complete_groups_and_says_when_it_is_not(monkeypatch):
+    x = _correlated(0.2, n=40, missing=0.01)
+    assert inference.group_rbar(x) == (inference.mean_residual_correlation(x), "")
+    monkeypatch.setattr(inference, "PAIRWISE_MAX", 10)
+    value, how = inference.group_rbar(x)
+    assert how == "sum identity over common days" and value == inference.identity_rbar(x)
+    complete = _correlated(0.2, n=40)
+    assert inference.group_rbar(complete) == (inference.mean_residual_correlation(complete), "")
+
+
+def test_rbar_is_one_per_group_whatever_window_a_firm_lacks_a_return_in(monkeypatch):
+    from eventstudy.engine import firm_events
+
+    rng = np.random.default_rng(5)
+    days = pd.bdate_range("2021-01-01", periods=300)
+    mkt = pd.Series(rng.normal(0, 0.01, 300), days)
+    shared = 0.5 * rng.normal(0, 0.01, (300, 1))
+    r = pd.DataFrame(mkt.to_numpy()[:, None] + shared + rng.normal(0, 0.01, (300, 12)), days)
+    r.columns = [f"F{i}" for i in range(12)]
+    event = days[280]
+    r.iloc[281, 0] = np.nan  # F0 has no CAR over [-1,+1], one over [0,0]
+    res = run_event_study(r, mkt, firm_events(list(r), event), estimation=(-200, -11), windows=[(0, 0), (-1, 1)])
+    kp = res.tests[res.tests.test == "kolari-pynnonen"].set_index("window")
+    assert kp.n_firms.to_dict() == {"[0,0]": 12, "[-1,+1]": 11}
+    assert kp.detail["[0,0]"] == kp.detail["[-1,+1]"]  # the group's r̄, not one per window's firms
+    monkeypatch.setattr(inference, "PAIRWISE_MAX", 5)  # a large group with a gap: the identity, and said
+    r.iloc[100, 3] = np.nan
+    big = run_event_study(r, mkt, firm_events(list(r), event), estimation=(-200, -11), windows=[(0, 0)])
+    assert "(sum identity over common days)" in big.tests[big.tests.test == "kolari-pynnonen"].detail.iloc[0]
