@@ -243,3 +243,21 @@ def test_rbar_is_one_per_group_whatever_window_a_firm_lacks_a_return_in(monkeypa
     r.iloc[100, 3] = np.nan
     big = run_event_study(r, mkt, firm_events(list(r), event), estimation=(-200, -11), windows=[(0, 0)])
     assert "(sum identity over common days)" in big.tests[big.tests.test == "kolari-pynnonen"].detail.iloc[0]
+
+
+@pytest.mark.parametrize("rho, missing", [(0.3, 0.01), (0.5, 0.2), (0.0, 0.05)])
+def test_overlap_sums_by_the_identity_agree_with_the_pairs_one_by_one(monkeypatch, rho, missing):
+    rng = np.random.default_rng(3)
+    n, length, span = 800, 240, 11
+    positions = rng.integers(0, 40, n)
+    common = rng.normal(size=40 + length)
+    ar = np.vstack(
+        [np.sqrt(rho) * common[p : p + length] + np.sqrt(1 - rho) * rng.normal(size=length) for p in positions]
+    )
+    ar[rng.random(ar.shape) < missing] = np.nan
+    est = np.ones(ar.shape, bool)
+    exact = inference.overlap_sums(ar, est, positions, span)
+    monkeypatch.setattr(inference, "PAIRWISE_MAX_PAIRS", 0)
+    fast = inference.overlap_sums(ar, est, positions, span)
+    assert inference.overlap_rbar(fast, n, span) == pytest.approx(inference.overlap_rbar(exact, n, span), abs=1e-3)
+    assert np.abs(fast - exact).max() < 0.02 * max(1.0, np.abs(exact).max())  # every distance, not only the mean
