@@ -245,17 +245,12 @@ def identity_rbar(resid: Float64Array) -> float:
     data every c_ij = 1 and this is r̄ exactly; with days missing it is a c-weighted mean of
     the pairs' correlations, within about 10⁻³ of the pairwise-complete r̄ up to a fifth of the
     days missing (tests/test_inference.py bounds it)."""
-    valid = np.isfinite(resid)
-    counts = valid.sum(axis=1)
-    mean = np.where(valid, resid, 0.0).sum(axis=1) / np.maximum(counts, 1)
-    z = np.where(valid, resid - mean[:, None], 0.0)
-    norm = np.sqrt(np.einsum("ij,ij->i", z, z))
-    ok = (counts >= 3) & (norm > 0)
+    z, w = _zero_filled(resid)
+    ok = (np.isfinite(resid).sum(axis=1) >= 3) & (np.abs(z).sum(axis=1) > 0)
     k = int(ok.sum())
     if k < 2:
         return float("nan")
-    zsum = (z[ok] / norm[ok, None]).sum(axis=0)
-    wsum = (valid[ok] / np.sqrt(counts[ok])[:, None]).sum(axis=0)
+    zsum, wsum = z[ok].sum(axis=0), w[ok].sum(axis=0)
     common = wsum @ wsum - k
     return float((zsum @ zsum - k) / common) if common > 0 else float("nan")
 
