@@ -273,22 +273,38 @@ def summarize(draws: pd.DataFrame, real_tests: pd.DataFrame) -> pd.DataFrame:
     """Rejection rates with Clopper–Pearson intervals and the real event's empirical p, per
     group, window and test (in the order of the draws' tests: the core's order)."""
     keys = ["group", "window", "test"]
-    d = draws.dropna(subset=["p"])
+    real = real_tests[[*keys, "stat", "p"]].rename(columns={"stat": "stat_event", "p": "p_event"})
+    d = draws.merge(real, on=keys, how="left")
+    has_p, has_stat = d.p.notna(), d.stat.notna()
+    flags = {f"k_{round(100 * level):02d}": has_p & (d.p < level) for level in LEVELS}
+    d = d.assign(
+        has_p=has_p,
+        has_stat=has_stat,
+        beyond=has_stat & (d.stat.abs() >= d.stat_event.abs()),
+        **flags,
+    )
     by = d.groupby(keys, sort=False)
-    table = by.agg(robust=("robust", "first"), n_draws=("p", "size")).reset_index()
-    n = table.n_draws.to_numpy()
+    table = by.agg(
+        robust=("robust", "first"),
+        n_draws=("has_p", "sum"),
+        n_stat=("has_stat", "sum"),
+        beyond=("beyond", "sum"),
+        stat=("stat_event", "first"),
+        p=("p_event", "first"),
+        **{k: (k, "sum") for k in flags},
+    ).reset_index()
+    n = table.n_draws.to_numpy(dtype=float)
+    out = table[[*keys, "robust"]].assign(n_draws=table.n_draws.astype(int))
     for level in LEVELS:
-        k = by.p.apply(lambda p, level=level: int((p < level).sum())).to_numpy()
-        lo, hi = clopper_pearson(k, n)
         tag = f"{round(100 * level):02d}"
-        table[f"reject_{tag}"], table[f"lo_{tag}"], table[f"hi_{tag}"] = k / n, lo, hi
-    real = real_tests.set_index(keys).reindex(pd.MultiIndex.from_frame(table[keys]))
-    table["stat"], table["p"] = real.stat.to_numpy(), real.p.to_numpy()
-    placebo = {key: g.stat.dropna().to_numpy() for key, g in draws.groupby(keys, sort=False)}
-    table["p_empirical"] = [
-        empirical_p(s, placebo[key]) for s, key in zip(table.stat, table[keys].itertuples(index=False), strict=True)
-    ]
-    return table
+        k = table[f"k_{tag}"].to_numpy(dtype=float)
+        lo, hi = clopper_pearson(k, n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"reject_{tag}"] = np.where(n > 0, k / np.maximum(n, 1), np.nan)
+        out[f"lo_{tag}"], out[f"hi_{tag}"] = lo, hi
+    finite = np.isfinite(table.stat.to_numpy(dtype=float)) & (table.n_stat > 0)
+    empirical = (1 + table.beyond) / (1 + table.n_stat)
+    return out.assign(stat=table.stat, p=table.p, p_empirical=np.where(finite, empirical, np.nan))
 
 
 def clopper_pearson(k, n, coverage: float = 0.95):
@@ -300,14 +316,6 @@ def clopper_pearson(k, n, coverage: float = 0.95):
         hi = np.where(k == n, 1.0, stats.beta.ppf(1 - a, k + 1, np.maximum(n - k, 1)))
     empty = n == 0
     return np.where(empty, np.nan, lo), np.where(empty, np.nan, hi)
-
-
-def empirical_p(stat: float, placebo: np.ndarray) -> float:
-    """Two-sided: the share of placebo statistics at least as far from zero as the event's,
-    counting the event itself, (1 + #{|S_b| ≥ |S|}) / (1 + B)."""
-    if not np.isfinite(stat) or not len(placebo):
-        return float("nan")
-    return float((1 + np.sum(np.abs(placebo) >= abs(stat))) / (1 + len(placebo)))
 
 
 # --- kept with the results: `run` reuses them while the design and the data are the same ----------

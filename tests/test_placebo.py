@@ -17,13 +17,19 @@ from eventstudy.placebo import (
     clopper_pearson,
     draw_placebo,
     draw_sample_placebo,
-    empirical_p,
 )
 from eventstudy.windows import Window
 
 WINDOWS = (Window(0, 0), Window(-1, 1))
 PATH = Window(-3, 3)
 EST = Window(-120, -11)
+
+
+def empirical_p(stat: float, placebo: np.ndarray) -> float:
+    """The definition, one statistic at a time: (1 + #{|S_b| >= |S|}) / (1 + B)."""
+    if not np.isfinite(stat) or not len(placebo):
+        return float("nan")
+    return float((1 + np.sum(np.abs(placebo) >= abs(stat))) / (1 + len(placebo)))
 
 
 def _panel(n_firms=30, days=700, shared=0.0, effect=0.0, seed=0):
@@ -76,6 +82,9 @@ def test_an_injected_event_effect_has_a_small_empirical_p():
     )
     calm, _ = _placebo(*_panel())
     assert calm.table.set_index(["window", "test"]).p_empirical[("[0,0]", "kolari-pynnonen")] > 0.05
+    for row in calm.table.itertuples():  # the vectorized table against the definition
+        placebo = calm.draws[(calm.draws.window == row.window) & (calm.draws.test == row.test)].stat.dropna()
+        assert row.p_empirical == pytest.approx(empirical_p(row.stat, placebo.to_numpy()), nan_ok=True)
 
 
 def test_draws_never_touch_the_event_windows_and_fit_in_the_data():
