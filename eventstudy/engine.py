@@ -22,6 +22,7 @@ from .inference import (
     column_mean,
     get_tests,
     group_rbar,
+    overlap_sums,
     portfolio_sigma,
     standardized_ranks,
 )
@@ -264,9 +265,15 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.nda
     span = max(w.length for w in ab.windows)
     one_date = aligned.positions is None or len(np.unique(aligned.positions[rows])) < 2
     view = as_slice(rows)
-    rbar = (  # on one date r̄ uses estimation residuals only: once per group, not once per window
+    # r̄ uses estimation residuals only: once per group, not once per window's firm-events
+    rbar = (
         group_rbar(calendar_residuals(ab.ar[view], ab.est_mask[view], aligned.dates_of(view)))
         if one_date and len(rows) > 1
+        else None
+    )
+    overlap = (
+        (overlap_sums(ab.ar[view], ab.est_mask[view], aligned.positions[view], span), len(rows))
+        if not one_date
         else None
     )
     for j, w in enumerate(ab.windows):
@@ -288,6 +295,7 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.nda
                 None if ab.sigma is None else ab.sigma[view],
                 span,
                 rbar,
+                overlap,
             )
         out.append(built[key].for_window(ab.car[r, j], ab.scar[r, j], aligned.in_window(w)))
     return out

@@ -81,6 +81,7 @@ class Sample:
     overlap: Float64Array | None = None
     sar_ranks: tuple[Float64Array, Float64Array] | None = None
     rbar_method: str = ""  # how r̄ was computed when not pairwise over common days
+    overlap_n: int = 0  # the firm-events ``overlap`` sums over (the group's, for every window)
 
     @classmethod
     def build(
@@ -98,6 +99,7 @@ class Sample:
         sigma=None,
         span=None,
         rbar: tuple[float, str] | None = None,
+        overlap: tuple[Float64Array, int] | None = None,
     ) -> Sample:
         """A sample with its window-independent parts computed once: r̄, the group's mean AR
         on each day (AR_pt), the mean standardized rank on each day (Ū_t), and each firm's share
@@ -108,13 +110,17 @@ class Sample:
         tests of events on different dates: when the positions differ, r̄ is the
         overlap-weighted r̄_eff of :func:`overlap_sums` over the pairs whose windows (at most
         ``span`` sessions long) can meet. On one date, ``rbar`` (value, method) is the group's
-        r̄ when the caller has it (computed once for all windows), else :func:`group_rbar`."""
+        r̄ when the caller has it (computed once for all windows), else :func:`group_rbar`; on
+        different dates ``overlap`` (the :func:`overlap_sums` and how many firm-events they
+        sum over) likewise."""
         ar, est = np.asarray(ar, float), np.asarray(est, bool)
         ranks = standardized_ranks(ar) if ranks is None else np.asarray(ranks, float)
-        overlap = None
+        given, overlap, overlap_n = overlap, None, 0
         if positions is not None and len(positions) > 1 and (positions != positions[0]).any():
-            overlap = overlap_sums(ar, est, np.asarray(positions), span or int(np.sum(window)))
-            rbar = overlap_rbar(overlap, len(ar), int(np.sum(window)))
+            if given is None:
+                given = (overlap_sums(ar, est, np.asarray(positions), span or int(np.sum(window))), len(ar))
+            overlap, overlap_n = given
+            rbar = overlap_rbar(overlap, overlap_n, int(np.sum(window)))
         else:
             if rbar is None:
                 rbar = group_rbar(calendar_residuals(ar, est, dates)) if len(ar) > 1 else (np.nan, "")
@@ -138,13 +144,14 @@ class Sample:
             overlap,
             sar_ranks,
             method if overlap is None else "",
+            overlap_n,
         )
 
     def for_window(self, car, scar, window) -> Sample:
         """The same firms and days, another window's CARs (and, for events on different dates,
         the r̄_eff of that window's length)."""
         window = np.asarray(window, bool)
-        rbar = self.rbar if self.overlap is None else overlap_rbar(self.overlap, self.n, int(window.sum()))
+        rbar = self.rbar if self.overlap is None else overlap_rbar(self.overlap, self.overlap_n, int(window.sum()))
         return replace(self, car=np.asarray(car, float), scar=np.asarray(scar, float), window=window, rbar=rbar)
 
     @property

@@ -261,3 +261,27 @@ def test_overlap_sums_by_the_identity_agree_with_the_pairs_one_by_one(monkeypatc
     fast = inference.overlap_sums(ar, est, positions, span)
     assert inference.overlap_rbar(fast, n, span) == pytest.approx(inference.overlap_rbar(exact, n, span), abs=1e-3)
     assert np.abs(fast - exact).max() < 0.02 * max(1.0, np.abs(exact).max())  # every distance, not only the mean
+
+
+def test_rbar_eff_of_events_on_different_dates_is_one_per_group_too():
+    from eventstudy.engine import firm_events
+
+    rng = np.random.default_rng(8)
+    days = pd.bdate_range("2021-01-01", periods=320)
+    mkt = pd.Series(rng.normal(0, 0.01, 320), days)
+    shared = 0.6 * rng.normal(0, 0.01, (320, 1))
+    r = pd.DataFrame(mkt.to_numpy()[:, None] + shared + rng.normal(0, 0.01, (320, 12)), days)
+    r.columns = [f"F{i}" for i in range(12)]
+    events = pd.concat([firm_events(list(r)[:6], days[280]), firm_events(list(r)[6:], days[281])], ignore_index=True)
+
+    def kp(returns):
+        res = run_event_study(returns, mkt, events, estimation=(-200, -11), windows=[(0, 0), (-1, 1)], path=(-3, 3))
+        return res.tests[res.tests.test == "kolari-pynnonen"].set_index("window")
+
+    whole = kp(r)
+    gap = r.copy()
+    gap.iloc[281, 0] = np.nan  # F0 has no CAR over [-1,+1]; its estimation residuals are unchanged
+    holed = kp(gap)
+    assert holed.n_firms.to_dict() == {"[0,0]": 12, "[-1,+1]": 11}
+    assert holed.detail.to_dict() == whole.detail.to_dict()  # the group's r̄_eff, whichever firms have a CAR
+    assert holed.detail["[0,0]"] != holed.detail["[-1,+1]"]  # weighted for each window's length
