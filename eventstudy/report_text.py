@@ -285,6 +285,23 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         if len(res.claims)
         else "The study file states no claims.",
         "",
+        "## Data and provenance",
+        "",
+        "Prices come from the committed snapshot `eventstudy/data/snapshot/` (real Yahoo-derived data; every "
+        "file's sha256 is in its `MANIFEST` and checked on load; sources in its `SOURCES-*.md`). Returns are "
+        "total returns from traded closes and dividends, (close_t + dividend_t) / close_{t−1} − 1; market values "
+        "are traded close × shares outstanding on one split basis. Where each ticker came from: "
+        "`results/provenance.csv`.",
+        "",
+        "## Method in brief",
+        "",
+        "AR_iτ = R_iτ − X_iτ θ̂_i with θ̂_i from OLS on the estimation window; Var(CAR_i) = σ̂²_i (L₂ + s′(X′X)⁻¹s), "
+        "the prediction-error covariance summed over the window (Campbell, Lo & MacKinlay 1997, ch. 4); t with "
+        "L_i − K degrees of freedom. Group tests: Kolari–Pynnönen (2010) adjusted BMP, the portfolio test "
+        "(Brown & Warner 1980), the cumulated Corrado (1989) rank test, then the cross-sectional t, Patell (1976), "
+        "BMP (1991) and Cowan's (1992) generalized sign test. Dollars: raw change = MV at the window's end − MV "
+        "before it; abnormal change = Σ MV_{τ−1}·AR_τ.",
+        "",
         "## Day-0 moves",
         "",
         md(res.indices.assign(ret=[_pct(x) for x in res.indices.ret])),

@@ -162,6 +162,7 @@ def test_the_markdown_opens_with_the_summary_and_keeps_the_tests_compact(deepsee
     md = (out / "REPORT.md").read_text()
     heads = re.findall(r"^## (.+)$", md, flags=re.M)
     assert heads[:3] == ["Summary", "Event", "Claims"]
+    assert heads[3:5] == ["Data and provenance", "Method in brief"]  # where the numbers come from, how
     summary = md.split("## Event")[0]
     for claim in res.claims.itertuples():  # one line each, the verdict linked to the claim's row
         line = next(ln for ln in summary.splitlines() if f"`{claim.id}`" in ln)
