@@ -7,6 +7,7 @@ returns and a session × factor table of regressors; it never touches disk or ne
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,40 @@ EXCLUDED_COLUMNS = ["event_id", "ticker", "stage", "reason"]
 def firm_events(tickers: Sequence[str], date: object) -> pd.DataFrame:
     """Firm-events for tickers that share one event date (event_id = ticker)."""
     return pd.DataFrame({"event_id": list(tickers), "ticker": list(tickers), "event_date": pd.Timestamp(date)})
+
+
+@dataclass(frozen=True)
+class Design:
+    """A study's design as the core runs it: the firms' returns, the regressors, the groups and
+    the model with its windows. :meth:`run` takes firm-events; :meth:`at` puts every firm's
+    event on one date (a study of one date, or a placebo's pseudo-event)."""
+
+    returns: pd.DataFrame
+    regressors: pd.DataFrame
+    groups: Mapping[str, Sequence[str]] | None = None
+    model: ModelName = "market"
+    estimation: Window = DEFAULT_ESTIMATION
+    windows: tuple[Window, ...] = DEFAULT_WINDOWS
+    path: Window = DEFAULT_PATH
+    min_estimation_obs: int = 120
+    exclude_other_events: bool = True
+
+    def run(self, events: pd.DataFrame) -> EventStudyResult:
+        return run_event_study(
+            self.returns,
+            self.regressors,
+            events,
+            model=self.model,
+            estimation=self.estimation,
+            windows=self.windows,
+            path=self.path,
+            min_estimation_obs=self.min_estimation_obs,
+            groups=self.groups,
+            exclude_other_events=self.exclude_other_events,
+        )
+
+    def at(self, date: object) -> EventStudyResult:
+        return self.run(firm_events(list(self.returns.columns), date))
 
 
 def run_event_study(

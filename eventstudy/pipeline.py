@@ -16,7 +16,7 @@ from .benchmarks import benchmark_returns
 from .data import PriceCache, load_market_data
 from .data.loader import MarketData
 from .data.snapshot import Snapshot, default_snapshot
-from .engine import firm_events, run_event_study
+from .engine import Design
 from .errors import CalendarError, NoFirmsLeftError, StudyFileError
 from .models import Model, get_model
 from .results import EventStudyResult, StudyResults
@@ -50,9 +50,10 @@ def run_study(
 
         return run_sample(study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, **load_kwargs)
     p = prepare(study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, **load_kwargs)
-    runs = {
-        name: _estimate(p, p.regressors(name), name) for name in dict.fromkeys((study.benchmark, *study.sensitivity))
-    }
+    runs = {}
+    for name in dict.fromkeys((study.benchmark, *study.sensitivity)):
+        market, regressors, info = p.regressors(name)
+        runs[name] = (p.design(regressors).at(p.event.date), (market, regressors), info)
     main = runs[study.benchmark][0]
     if main.events.empty:
         fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))
@@ -112,6 +113,21 @@ class Prepared:
         if model.excess:
             regressors = regressors.join(factor_regressors(self.data.factors, model.columns), how="left")
         return market, regressors, info
+
+    def design(self, regressors: pd.DataFrame) -> Design:
+        """The study's design on the fitted firms with these regressors."""
+        s = self.study
+        groups = {g: tuple(f for f in fs if f in self.fitted) for g, fs in self.groups.items()}
+        return Design(
+            self.returns[self.fitted],
+            regressors,
+            groups,
+            s.model,
+            s.estimation,
+            run_windows(s),
+            s.path,
+            s.min_estimation_obs,
+        )
 
 
 def prepare(
@@ -246,25 +262,6 @@ def _market_values(data: MarketData, returns: pd.DataFrame, primary_of, companie
         stocks, returns.index, closes, splits, data.shares, data.implied_shares, primary_of, date, fallback
     )
     return mv, info
-
-
-def _estimate(p: Prepared, series, bench: str, date: pd.Timestamp | None = None):
-    """The core on the prepared study with benchmark ``bench``'s regressors, at the event day
-    (or at ``date``: a placebo's pseudo-event)."""
-    market, regressors, info = series
-    study = p.study
-    result = run_event_study(
-        p.returns[p.fitted],
-        regressors,
-        firm_events(p.fitted, p.event.date if date is None else date),
-        model=study.model,
-        estimation=study.estimation,
-        windows=run_windows(study),
-        path=study.path,
-        min_estimation_obs=study.min_estimation_obs,
-        groups={g: tuple(f for f in fs if f in p.fitted) for g, fs in p.groups.items()},
-    )
-    return result, (market, regressors), info
 
 
 def _assemble(study, event, main, runs, groups, data, returns, basis, mv_all, fitted, share_info, early, notes, flags):

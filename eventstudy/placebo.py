@@ -27,10 +27,10 @@ import pandas as pd
 from scipy import stats
 
 from . import __version__, calendar
-from .engine import firm_events, run_event_study
-from .pipeline import prepare, run_windows
+from .engine import Design
+from .pipeline import prepare
 from .study import Study
-from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Window
+from .windows import Window
 
 LEVELS = (0.01, 0.05, 0.10)
 SEARCH_SESSIONS = 504  # pseudo-events are sought up to two years of sessions either side of the event
@@ -90,67 +90,32 @@ class PlaceboResults:
         return int(((pos + estimation.start <= e) & (e <= pos + estimation.end)).sum())
 
 
-@dataclass(frozen=True)
-class Design:
-    """What every draw repeats: the firms (their returns), the regressors, the groups and the
-    model with its windows, as :func:`eventstudy.engine.run_event_study` takes them."""
-
-    returns: pd.DataFrame
-    regressors: pd.DataFrame
-    groups: dict[str, tuple[str, ...]] | None = None
-    model: str = "market"
-    estimation: Window = DEFAULT_ESTIMATION
-    windows: tuple[Window, ...] = DEFAULT_WINDOWS
-    path: Window = DEFAULT_PATH
-    min_estimation_obs: int = 120
-    exclude_other_events: bool = True
-
-    def run(self, date: pd.Timestamp) -> pd.DataFrame:
-        """The tests with every firm's event on ``date``."""
-        return self.run_events(firm_events(list(self.returns.columns), date))
-
-    def run_events(self, events: pd.DataFrame) -> pd.DataFrame:
-        """The tests of firm-events (``event_id, ticker, event_date``)."""
-        return run_event_study(
-            self.returns,
-            self.regressors,
-            events,
-            model=self.model,
-            estimation=self.estimation,
-            windows=self.windows,
-            path=self.path,
-            min_estimation_obs=self.min_estimation_obs,
-            groups=self.groups,
-            exclude_other_events=self.exclude_other_events,
-        ).tests
-
-    def bounds(self) -> tuple[int, int, int, int]:
-        """First and last position inside the data, and the lowest and highest session of the
-        event windows and path relative to day 0."""
-        have = np.flatnonzero((self.returns.notna().mean(axis=1) >= COVERAGE).to_numpy())
-        lo = min(w.start for w in self.windows)
-        hi = max(w.end for w in (*self.windows, self.path))
-        return (int(have[0]), int(have[-1]), lo, hi) if len(have) else (0, -1, lo, hi)
-
-
 def candidate_dates(design: Design, event: pd.Timestamp) -> pd.DatetimeIndex:
     """Sessions where the design fits inside the data and its event windows stay at least one
     session clear of the real event's."""
     days = design.returns.index
-    e = days.searchsorted(event)
-    return days[_fits(design) & ~_blocked(design, [e])]
+    return days[_fits(design) & ~_blocked(design, [days.searchsorted(event)])]
+
+
+def _reach(design: Design) -> tuple[int, int]:
+    """The lowest and highest session of the event windows and the path, from day 0."""
+    return min(w.start for w in design.windows), max(w.end for w in (*design.windows, design.path))
 
 
 def _fits(design: Design) -> np.ndarray:
-    first, last, _, hi = design.bounds()
+    """Sessions whose estimation window and event windows lie inside the data (the sessions
+    where at least :data:`COVERAGE` of the firms have a return)."""
+    have = np.flatnonzero((design.returns.notna().mean(axis=1) >= COVERAGE).to_numpy())
     pos = np.arange(len(design.returns.index))
-    return (pos + design.estimation.start - 1 >= first) & (pos + hi <= last)
+    if not len(have):
+        return np.zeros(len(pos), dtype=bool)
+    return (pos + design.estimation.start - 1 >= have[0]) & (pos + _reach(design)[1] <= have[-1])
 
 
 def _blocked(design: Design, events: list[int]) -> np.ndarray:
     """Sessions whose event windows would touch (come within one session of) the windows of
     the events at positions ``events``."""
-    _, _, lo, hi = design.bounds()
+    lo, hi = _reach(design)
     blocked = np.zeros(len(design.returns.index), dtype=bool)
     for e in events:
         blocked[max(0, e + lo - 1 - hi) : max(0, e + hi + 1 - lo + 1)] = True
@@ -172,7 +137,7 @@ def draw_placebo(
     chosen = dates[np.sort(rng.choice(len(dates), size=min(draws, len(dates)), replace=False))]
     frames = []
     for k, date in enumerate(chosen, 1):
-        frames.append(design.run(date).assign(draw=k, date=date)[DRAW_COLUMNS])
+        frames.append(design.at(date).tests.assign(draw=k, date=date)[DRAW_COLUMNS])
         if progress:
             progress(k, len(chosen), f"{date:%Y-%m-%d}")
     drawn = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DRAW_COLUMNS)
@@ -212,7 +177,7 @@ def draw_sample_placebo(
             taken.add(int(p))
             moved[rows] = days[p]
         kept = events.assign(event_date=moved).dropna(subset=["event_date"])
-        frames.append(design.run_events(kept).assign(draw=k, date=pd.NaT)[DRAW_COLUMNS])
+        frames.append(design.run(kept).tests.assign(draw=k, date=pd.NaT)[DRAW_COLUMNS])
         if progress:
             progress(k, draws, f"draw {k}")
     drawn = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DRAW_COLUMNS)
@@ -235,37 +200,17 @@ def run_placebo(
     either side, with the main benchmark. A sample: each real date's events moved together
     (:func:`draw_sample_placebo`) over the sessions its data cover."""
     if study.is_sample:
-        from .sample import sample_groups, study_panel
+        from .sample import sample_design, study_panel
 
         events = real.main.events[["event_id", "ticker", "event_date"]]
         panel = study_panel(study, events, offline=offline, **load_kwargs)
-        fitted = real.events[real.events.event_id.isin(events.event_id)]
-        design = Design(
-            panel.returns[sorted(set(events.ticker))],
-            panel.regressors,
-            sample_groups(study, fitted),
-            study.model,
-            study.estimation,
-            study.windows,
-            study.path,
-            study.min_estimation_obs,
-            study.exclude_other_events,
-        )
+        design = sample_design(study, panel, real.events[real.events.event_id.isin(events.event_id)])
         return draw_sample_placebo(design, events, draws, seed, real.main.tests, progress)
     event = calendar.roll_event_date(study.event_date).date
     start = calendar.session_offset(event, -SEARCH_SESSIONS)
     end = min(calendar.session_offset(event, SEARCH_SESSIONS), pd.Timestamp.today().normalize())
     p = prepare(study, offline=offline, span=(start, end), **load_kwargs)
-    design = Design(
-        p.returns[p.fitted],
-        p.regressors(study.benchmark)[1],
-        {g: tuple(f for f in fs if f in p.fitted) for g, fs in p.groups.items()},
-        study.model,
-        study.estimation,
-        run_windows(study),
-        study.path,
-        study.min_estimation_obs,
-    )
+    design = p.design(p.regressors(study.benchmark)[1])
     return draw_placebo(design, event, draws, seed, real.main.tests, progress)
 
 

@@ -16,7 +16,7 @@ from . import calendar, marketvalue, quality
 from .data import load_market_data
 from .data.loader import MarketData, PriceData
 from .data.snapshot import Snapshot, default_snapshot
-from .engine import as_window, run_event_study
+from .engine import Design, as_window
 from .errors import NoFirmsLeftError, StudyFileError
 from .events import EventTable, build_events
 from .models import get_model
@@ -109,6 +109,22 @@ def study_panel(study: Study, events: pd.DataFrame, **load_kwargs) -> Panel:
     )
 
 
+def sample_design(study: Study, panel: Panel, events: pd.DataFrame) -> Design:
+    """The study's design for ``events`` (the events file's rows, for their groups) on
+    ``panel``."""
+    return Design(
+        panel.returns[sorted(set(events.ticker))],
+        panel.regressors,
+        sample_groups(study, events),
+        study.model,
+        study.estimation,
+        study.windows,
+        study.path,
+        study.min_estimation_obs,
+        study.exclude_other_events,
+    )
+
+
 def read_events(study: Study) -> EventTable:
     """The study's events file, each event's day 0 set by :func:`~eventstudy.events.build_events`;
     a file that cannot be read or used is a study-file error naming ``events.file``."""
@@ -166,18 +182,7 @@ def run_sample(
     kept = events[~events.event_id.isin(early.event_id)]
     if kept.empty:
         raise NoFirmsLeftError(dict(zip(early.event_id.astype(str), early.reason, strict=True)))
-    main = run_event_study(
-        returns[sorted(set(kept.ticker))],
-        panel.regressors,
-        kept[EVENT_COLUMNS],
-        model=study.model,
-        estimation=study.estimation,
-        windows=study.windows,
-        path=study.path,
-        min_estimation_obs=study.min_estimation_obs,
-        groups=sample_groups(study, kept),
-        exclude_other_events=study.exclude_other_events,
-    )
+    main = sample_design(study, panel, kept).run(kept[EVENT_COLUMNS])
     if main.events.empty:
         fit_failed = dict(zip(main.excluded.event_id.astype(str), main.excluded.reason, strict=True))
         raise NoFirmsLeftError({**dict(zip(early.event_id.astype(str), early.reason, strict=True)), **fit_failed})

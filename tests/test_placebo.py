@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 
 from eventstudy.cli import main
-from eventstudy.engine import firm_events, run_event_study
+from eventstudy.engine import Design, firm_events, run_event_study
 from eventstudy.placebo import (
-    Design,
     candidate_dates,
     clopper_pearson,
     draw_placebo,
@@ -48,7 +47,7 @@ def _panel(n_firms=30, days=700, shared=0.0, effect=0.0, seed=0):
 
 
 def _placebo(design, event, draws=150, seed=3):
-    real = design.run(event)
+    real = design.at(event).tests
     return draw_placebo(design, event, draws, seed, real), real
 
 
@@ -137,7 +136,7 @@ def test_the_design_is_the_core_on_the_pseudo_date():
         path=PATH,
         min_estimation_obs=100,
     ).tests
-    pd.testing.assert_frame_equal(design.run(date), direct)
+    pd.testing.assert_frame_equal(design.at(date).tests, direct)
 
 
 def test_the_command_writes_the_placebo_and_run_keeps_it_while_the_design_is_the_same(tmp_path, capsys):
@@ -174,14 +173,14 @@ def test_a_sample_moves_each_dates_events_together_clear_of_the_firms_own_events
     events = pd.DataFrame(rows, columns=["event_id", "ticker", "event_date"])
     design = Design(design.returns, design.regressors, None, "market", EST, WINDOWS, PATH, 100)
     seen = []
-    original = design.run_events
+    original = design.run
 
     def spy(moved):
         seen.append(moved)
         return original(moved)
 
-    object.__setattr__(design, "run_events", spy)
-    real = original(events)
+    object.__setattr__(design, "run", spy)
+    real = original(events).tests
     plac = draw_sample_placebo(design, events, 5, 11, real)
     assert plac.n_draws == 5 and len(seen) == 5
     own = {t: set(days.get_indexer(g.event_date)) for t, g in events.groupby("ticker")}
