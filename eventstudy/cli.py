@@ -163,43 +163,27 @@ def _cmd_run(a) -> int:
     return 0
 
 
-def _manifest() -> bytes:
-    from .data import default_snapshot
-    from .data.snapshot import MANIFEST
-
-    return (default_snapshot().root / MANIFEST).read_bytes()
-
-
 def _with_placebo(res, a, kwargs):
     from dataclasses import replace
 
-    from .placebo import fingerprint, run_placebo
+    from .placebo import run_placebo
 
     if a.draws < 1:
         raise UsageError(f"--draws must be at least 1, got {a.draws}")
     progress = _progress(a.quiet, "placebo", "draws")
     plac = run_placebo(res.study, a.draws, a.seed, real=res, offline=a.offline, progress=progress, **kwargs)
-    return replace(res, placebo=plac, placebo_fingerprint=fingerprint(res.study, a.draws, a.seed, _manifest()))
+    return replace(res, placebo=plac)
 
 
 def _kept_placebo(res, folder: Path):
-    """The placebo of an earlier `eventstudy placebo`, kept in the results when it was made for
-    this design and these data (the snapshot's); else it is dropped, and a note says so."""
-    import json
+    """The placebo of an earlier `eventstudy placebo`, kept while it fits (:func:`.placebo.kept`);
+    dropped with a note when it does not."""
     from dataclasses import replace
 
-    from .placebo import RECORD, fingerprint, load
+    from .placebo import kept
 
-    try:
-        record = json.loads((folder / RECORD).read_text())
-        fp = fingerprint(res.study, int(record["draws"]), int(record["seed"]), _manifest())
-    except (OSError, ValueError, KeyError, TypeError):
-        return res
-    kept = load(folder, fp, res.main.tests) if set(res.provenance.origin) == {"snapshot"} else None
-    if kept is None:
-        note = f"the placebo results in {folder} were made for another design or other data: rerun `eventstudy placebo`"
-        return replace(res, notes=(*res.notes, note))
-    return replace(res, placebo=kept, placebo_fingerprint=fp)
+    plac, note = kept(folder, res)
+    return replace(res, placebo=plac, notes=(*res.notes, note) if note else res.notes)
 
 
 def _cache(a):
@@ -277,9 +261,15 @@ class UsageError(Exception):
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        commands = {"run": _cmd_run, "placebo": _cmd_run, "fetch": _cmd_fetch, "show": _cmd_show, "list": _cmd_list}
-        commands["init"] = _cmd_init
-        return {**commands, "snapshot": _cmd_snapshot}[args.command](args)
+        return {
+            "run": _cmd_run,
+            "placebo": _cmd_run,
+            "fetch": _cmd_fetch,
+            "show": _cmd_show,
+            "list": _cmd_list,
+            "init": _cmd_init,
+            "snapshot": _cmd_snapshot,
+        }[args.command](args)
     except UsageError as exc:
         print(f"eventstudy: error: {exc}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,8 @@ import pandas as pd
 from scipy import stats
 
 from . import __version__, calendar
+from .data import default_snapshot
+from .data.snapshot import MANIFEST
 from .engine import Design
 from .pipeline import prepare
 from .study import Study
@@ -43,27 +45,33 @@ class PlaceboResults:
     """``draws``: one row per pseudo-event, group, window and test (:data:`DRAW_COLUMNS`);
     ``table``: per group, window and test, the rejection rates with their intervals, the real
     event's statistic, its own p and its empirical p; ``dates``: how many pseudo-event dates
-    the data allow; ``requested``/``seed``: as asked."""
+    the data allow; ``requested``/``seed``: as asked; ``fingerprint``: of the study and data
+    they were made for."""
 
     draws: pd.DataFrame
     table: pd.DataFrame
     dates: int
     requested: int
     seed: int
+    fingerprint: str = ""  # what the draws were made from (:func:`fingerprint`)
 
     @property
     def n_draws(self) -> int:
         return int(self.draws.draw.nunique())
 
+    def _sizes(self, window: str) -> pd.DataFrame:
+        """One row per group and test of ``window``: its 5 % rejection rate, whether the
+        interval holds 5 % (``held``) and whether it lies above it (``over``)."""
+        t = self.table[self.table.window == window]
+        return t.assign(held=(t.lo_05 <= 0.05) & (0.05 <= t.hi_05), over=t.lo_05 > 0.05)
+
     def trust(self, window: str) -> pd.DataFrame:
         """ "How much to trust each test here": per test, its 5 % rejection rate in each group
-        over ``window``, and in how many groups the interval holds 5 % (held its size)."""
-        t = self.table[self.table.window == window]
-        rates = t.pivot_table(index="test", columns="group", values="reject_05", sort=False)
-        t = t.assign(held=(t.lo_05 <= 0.05) & (0.05 <= t.hi_05), over=t.lo_05 > 0.05)
-        counts = t.groupby("test", sort=False)[["held", "over"]].sum()
-        out = rates.reset_index()
-        n = t.group.nunique()
+        over ``window``, and in how many groups the interval holds 5 % (held its size) or lies
+        above it."""
+        t = self._sizes(window)
+        out = t.pivot_table(index="test", columns="group", values="reject_05", sort=False).reset_index()
+        counts, n = t.groupby("test", sort=False)[["held", "over"]].sum(), t.group.nunique()
         out.insert(1, "held_size", [f"{int(k)} of {n}" for k in counts.held])
         out.insert(2, "over_rejects", [f"{int(k)} of {n}" for k in counts.over])
         return out
@@ -71,12 +79,7 @@ class PlaceboResults:
     def held_in_most(self, window: str) -> tuple[list[str], list[str]]:
         """The tests that kept their size in at least half of the groups over ``window``, and
         those that over-rejected in at least half."""
-        t = self.table[self.table.window == window]
-        share = (
-            t.assign(held=(t.lo_05 <= 0.05) & (0.05 <= t.hi_05), over=t.lo_05 > 0.05)
-            .groupby("test", sort=False)[["held", "over"]]
-            .mean()
-        )
+        share = self._sizes(window).groupby("test", sort=False)[["held", "over"]].mean()
         return list(share.index[share.held >= 0.5]), list(share.index[share.over >= 0.5])
 
     def estimation_overlaps(self, event: pd.Timestamp, estimation: Window) -> int:
@@ -205,13 +208,15 @@ def run_placebo(
         events = real.main.events[["event_id", "ticker", "event_date"]]
         panel = study_panel(study, events, offline=offline, **load_kwargs)
         design = sample_design(study, panel, real.events[real.events.event_id.isin(events.event_id)])
-        return draw_sample_placebo(design, events, draws, seed, real.main.tests, progress)
+        res = draw_sample_placebo(design, events, draws, seed, real.main.tests, progress)
+        return replace(res, fingerprint=fingerprint(study, draws, seed))
     event = calendar.roll_event_date(study.event_date).date
     start = calendar.session_offset(event, -SEARCH_SESSIONS)
     end = min(calendar.session_offset(event, SEARCH_SESSIONS), pd.Timestamp.today().normalize())
     p = prepare(study, offline=offline, span=(start, end), **load_kwargs)
     design = p.design(p.regressors(study.benchmark)[1])
-    return draw_placebo(design, event, draws, seed, real.main.tests, progress)
+    res = draw_placebo(design, event, draws, seed, real.main.tests, progress)
+    return replace(res, fingerprint=fingerprint(study, draws, seed))
 
 
 def summarize(draws: pd.DataFrame, real_tests: pd.DataFrame) -> pd.DataFrame:
@@ -268,40 +273,47 @@ def clopper_pearson(k, n, coverage: float = 0.95):
 RECORD, DRAWS, TABLE = "placebo.json", "placebo_draws.csv", "placebo.csv"
 
 
-def fingerprint(study: Study, draws: int, seed: int, manifest: bytes) -> str:
+def fingerprint(study: Study, draws: int, seed: int) -> str:
     """What the placebo results depend on: the study file (and a sample's events file), the
     command-line overrides, the snapshot's manifest (the data), the package version, the draws
     and the seed."""
     h = hashlib.sha256()
     events = Path(study.events.file).read_bytes() if study.is_sample else b""
+    manifest = (default_snapshot().root / MANIFEST).read_bytes()
     for part in (Path(study.path_file).read_bytes(), events, " ".join(study.overrides).encode(), manifest):
         h.update(hashlib.sha256(part).digest())
     h.update(f"{__version__}|{draws}|{seed}".encode())
     return h.hexdigest()
 
 
-def save(res: PlaceboResults, folder: Path, fp: str) -> None:
+def save(res: PlaceboResults, folder: Path) -> None:
     """The draws at full precision (so that reading them back gives the same table), the
     table, and the record of what they were made from."""
     res.draws.assign(date=res.draws.date.dt.strftime("%Y-%m-%d")).to_csv(
         folder / DRAWS, index=False, float_format="%.17g", lineterminator="\n"
     )
-    record = {"fingerprint": fp, "draws": res.requested, "seed": res.seed, "dates": res.dates}
+    record = {"fingerprint": res.fingerprint, "draws": res.requested, "seed": res.seed, "dates": res.dates}
     (folder / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
-def load(folder: Path, fp: str, real_tests: pd.DataFrame) -> PlaceboResults | None:
-    """The placebo kept in ``folder`` if it was made for this fingerprint, else None."""
+def kept(folder: Path, real) -> tuple[PlaceboResults | None, str]:
+    """The placebo an earlier run left in ``folder`` for ``real`` (a study's results), if it was
+    made for this study and these data (only the snapshot's: a cache may change), else None; and
+    a note when one was there but could not be kept ("" when there was none)."""
     try:
         record = json.loads((folder / RECORD).read_text())
-        if record.get("fingerprint") != fp:
-            return None
+        fp = fingerprint(real.study, int(record["draws"]), int(record["seed"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, ""
+    stale = f"the placebo results in {folder} were made for another design or other data: rerun `eventstudy placebo`"
+    if record.get("fingerprint") != fp or set(real.provenance.origin) != {"snapshot"}:
+        return None, stale
+    try:
         draws = pd.read_csv(folder / DRAWS, parse_dates=["date"], dtype={"group": str, "window": str, "test": str})
-    except (OSError, ValueError, KeyError):
-        return None
+    except (OSError, ValueError):
+        return None, stale
     if list(draws.columns) != DRAW_COLUMNS:
-        return None
+        return None, stale
     draws["robust"] = draws.robust.astype(bool)
-    return PlaceboResults(
-        draws, summarize(draws, real_tests), int(record["dates"]), int(record["draws"]), int(record["seed"])
-    )
+    table = summarize(draws, real.main.tests)
+    return PlaceboResults(draws, table, int(record["dates"]), int(record["draws"]), int(record["seed"]), fp), ""

@@ -79,16 +79,16 @@ def _write_placebo(results: StudyResults | SampleResults, out: Path) -> None:
     if results.placebo is not None:
         from .placebo import TABLE, save
 
-        save(results.placebo, out, results.placebo_fingerprint)
+        save(results.placebo, out)
         _csv(results.placebo.table, out / TABLE)
 
 
-def _placebo_jobs(results: StudyResults | SampleResults) -> list[FigureJob]:
-    """The placebo's figures for the first window: each lead test's placebo statistics with the
-    event's, and every test's rejection rates."""
+def _placebo_jobs(results: StudyResults | SampleResults, w: str) -> list[FigureJob]:
+    """The placebo's figures for window ``w`` (the one its report section shows): each lead
+    test's placebo statistics with the event's, and every test's rejection rates."""
     if results.placebo is None:
         return []
-    plac, groups, w = results.placebo, list(results.main.groups)[:8], results.main.windows[0].label
+    plac, groups = results.placebo, list(results.main.groups)[:8]
     tests = results.main.tests
     lead = list(dict.fromkeys(tests.test[tests.robust]))
     return [
@@ -157,7 +157,7 @@ def sample_figures(results: SampleResults) -> list[FigureJob]:
         FigureJob("events_over_time", "events_over_time", (main.events.event_date,)),
         FigureJob("caar_paths", "caar_paths", (main.caar, small)),
         FigureJob("car_distribution", "car_distribution", (main.car,)),
-        *_placebo_jobs(results),
+        *_placebo_jobs(results, main.windows[0].label),
     ]
 
 
@@ -209,7 +209,7 @@ def study_figures(results: StudyResults) -> list[FigureJob]:
         ]
         ar = pd.concat(frames).rename(columns={"ticker": "firm", "car": "ar"}).dropna()
         jobs.append(FigureJob("ar_by_benchmark", "ar_by_benchmark", (ar,)))
-    return jobs + _placebo_jobs(results)
+    return jobs + _placebo_jobs(results, w0)
 
 
 def _market_line(model: str, params: pd.Series) -> tuple[float, float] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .report_text import generated_by, placebo_section
+from .report_text import generated_by, placebo_section, placebo_sizes
 from .results import SampleResults, excluded_by_reason, wide_tests
 from .study import DERIVED_CHARACTERISTICS
 
@@ -167,13 +167,11 @@ def _placebo(res: SampleResults, first: str, figs, md) -> list[str]:
             "dates without them and counts how often each test rejects.",
             "",
         ]
-    held, over = plac.held_in_most(first)
     intro = (
         f"The sample's design run {plac.n_draws} times (seed {plac.seed}) with its events moved to dates without "
         "them: the events of each real date move together to one random session (the sample keeps its "
         "clustering), where the windows fit in the data and stay clear of every real event of the firms moved; "
-        f"{plac.dates} sessions could take a date. On {first}, {', '.join(held) or 'none'} kept their size in at "
-        f"least half of the groups; {', '.join(over) or 'none'} rejected too often in at least half."
+        f"{plac.dates} sessions could take a date. On {first}, " + placebo_sizes(plac, first)
     )
     return placebo_section(plac, first, intro, figs, md)
 

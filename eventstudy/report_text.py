@@ -95,10 +95,17 @@ def _placebo_verdict(res: StudyResults) -> str:
             f"How much to trust each test on these firms in this period: `eventstudy placebo {res.study.name}` "
             "runs the same design on dates without the event and counts how often each test rejects."
         )
-    held, over = res.placebo.held_in_most(DAY0.label)
     return (
         f"On these firms in this period the placebo ({res.placebo.n_draws} dates without the event, "
         "[below](#placebo-how-much-to-trust-each-test-here)) says which tests to believe on day 0: "
+        + placebo_sizes(res.placebo, DAY0.label)
+    )
+
+
+def placebo_sizes(plac, window: str) -> str:
+    """Which tests kept their size under the placebo over ``window``, and which did not."""
+    held, over = plac.held_in_most(window)
+    return (
         f"{', '.join(held) or 'none'} kept their size in at least half of the groups; "
         f"{', '.join(over) or 'none'} rejected too often in at least half."
     )

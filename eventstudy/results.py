@@ -159,7 +159,6 @@ class StudyResults(_SummaryStr):
     firms_share: float = float("nan")
     flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS))
     placebo: object | None = None  # eventstudy.placebo.PlaceboResults, when run or kept from an earlier run
-    placebo_fingerprint: str = ""
 
     def __repr__(self) -> str:
         return f"StudyResults({self.study.name!r}, firms={len(self.main.events)}, claims={len(self.claims)})"
@@ -254,7 +253,6 @@ class SampleResults:
     flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS))
     notes: tuple[str, ...] = ()
     placebo: object | None = None  # eventstudy.placebo.PlaceboResults, when run or kept from an earlier run
-    placebo_fingerprint: str = ""
 
     def __repr__(self) -> str:
         return (
