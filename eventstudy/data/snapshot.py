@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -78,27 +79,31 @@ class Snapshot:
     def entry(self, ticker: str) -> ManifestEntry | None:
         return self.entries.get(f"prices/{ticker}.parquet")
 
-    def _checked(self, rel: str) -> Path:
+    def _checked(self, rel: str) -> tuple[Path, bytes]:
+        """A file of the snapshot and its bytes, checked against the MANIFEST (once per file:
+        the bytes checked are the bytes read)."""
         path = self.root / rel
+        entry = self.entries.get(rel)
+        if entry is None or not path.is_file():
+            raise DataError(f"{rel} is not in the snapshot at {self.root}")
+        content = path.read_bytes()
         if rel not in self._verified:
-            entry = self.entries.get(rel)
-            if entry is None or not path.is_file():
-                raise DataError(f"{rel} is not in the snapshot at {self.root}")
-            if sha256(path) != entry.sha256:
+            if hashlib.sha256(content).hexdigest() != entry.sha256:
                 raise ChecksumError(path, "its sha256 differs from the MANIFEST (the file was altered)", RESTORE)
             self._verified.add(rel)
-        return path
+        return path, content
 
     def prices(self, ticker: str) -> tuple[pd.DataFrame, Coverage]:
         try:
-            return read_prices(self._checked(f"prices/{ticker}.parquet"), ticker)
+            path, content = self._checked(f"prices/{ticker}.parquet")
+            return read_prices(path, ticker, content)
         except ChecksumError:
             raise
         except CacheCorruptError as exc:
             raise CacheCorruptError(exc.path, exc.why, RESTORE) from None
 
     def table(self, name: str) -> pd.DataFrame:
-        return pd.read_parquet(self._checked(f"tables/{name}.parquet"))
+        return pd.read_parquet(io.BytesIO(self._checked(f"tables/{name}.parquet")[1]))
 
 
 def _lines(path: Path) -> list[tuple[int, str]]:
