@@ -340,10 +340,8 @@ def overlap_sums(
             sums[0] += (np.einsum("ij,ij->", front, front) - len(rows)) / 2
             continue
         back = np.add.reduceat(_standardized(full[:, : length - d]), starts, axis=0)
-        later = np.searchsorted(where, where + d)
-        hit = later < len(where)
-        hit[hit] = where[later[hit]] == where[hit] + d
-        sums[d] += np.einsum("ij,ij->", front[hit], back[later[hit]])
+        a, b = _apart(where, d)
+        sums[d] += np.einsum("ij,ij->", front[a], back[b])
     first, second = overlap_pairs(positions, span, among=~complete)
     if len(first) > PAIRWISE_MAX_PAIRS:  # too many pairs to correlate one by one: the identity
         return sums + _gap_pair_sums(resid, positions, span, sums)
@@ -380,22 +378,28 @@ def _gap_pair_sums(resid: Float64Array, positions: np.ndarray, span: int, comple
             z, w = np.add.reduceat(zf, starts, axis=0), np.add.reduceat(wf, starts, axis=0)
             s = (np.einsum("ij,ij->", z, z) - np.einsum("ij,ij->", zf, zf)) / 2
             c = (np.einsum("ij,ij->", w, w) - np.einsum("ij,ij->", wf, wf)) / 2
-            pairs = np.sum(size * (size - 1)) / 2 - np.sum(n_complete * (n_complete - 1)) / 2
+            complete_pairs = np.sum(n_complete * (n_complete - 1)) / 2
+            pairs = np.sum(size * (size - 1)) / 2 - complete_pairs
         else:
             zb, wb = _zero_filled(x[:, : length - d])
             front_z, front_w = np.add.reduceat(zf, starts, axis=0), np.add.reduceat(wf, starts, axis=0)
             back_z, back_w = np.add.reduceat(zb, starts, axis=0), np.add.reduceat(wb, starts, axis=0)
-            later = np.searchsorted(where, where + d)
-            hit = later < len(where)
-            hit[hit] = where[later[hit]] == where[hit] + d
-            a, b = np.flatnonzero(hit), later[hit]
+            a, b = _apart(where, d)
             s = np.einsum("ij,ij->", front_z[a], back_z[b])
             c = np.einsum("ij,ij->", front_w[a], back_w[b])
-            pairs = np.sum(size[a] * size[b]) - np.sum(n_complete[a] * n_complete[b])
-        c_gap = c - (np.sum(n_complete * (n_complete - 1)) / 2 if d == 0 else np.sum(n_complete[a] * n_complete[b]))
-        if pairs > 0 and c_gap > 0:
-            out[d] = (s - complete_sums[d]) / c_gap * pairs
+            complete_pairs = np.sum(n_complete[a] * n_complete[b])
+            pairs = np.sum(size[a] * size[b]) - complete_pairs
+        if pairs > 0 and c - complete_pairs > 0:  # complete pairs share all their days: c_ij = 1
+            out[d] = (s - complete_sums[d]) / (c - complete_pairs) * pairs
     return out
+
+
+def _apart(where: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (a, b) of the sorted, distinct positions ``where`` with where[b] = where[a] + d."""
+    later = np.searchsorted(where, where + d)
+    hit = later < len(where)
+    hit[hit] = where[later[hit]] == where[hit] + d
+    return np.flatnonzero(hit), later[hit]
 
 
 def _zero_filled(x: Float64Array) -> tuple[Float64Array, Float64Array]:
