@@ -17,6 +17,7 @@ when nothing happened, on the same firms.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -289,10 +290,17 @@ def fingerprint(study: Study, draws: int, seed: int) -> str:
 def save(res: PlaceboResults, folder: Path) -> None:
     """The draws at full precision (so that reading them back gives the same table), the
     table, and the record of what they were made from."""
-    res.draws.assign(date=res.draws.date.dt.strftime("%Y-%m-%d")).to_csv(
-        folder / DRAWS, index=False, float_format="%.17g", lineterminator="\n"
+    text = res.draws.assign(date=res.draws.date.dt.strftime("%Y-%m-%d")).to_csv(
+        index=False, float_format="%.17g", lineterminator="\n"
     )
-    record = {"fingerprint": res.fingerprint, "draws": res.requested, "seed": res.seed, "dates": res.dates}
+    (folder / DRAWS).write_text(text)
+    record = {
+        "fingerprint": res.fingerprint,
+        "draws": res.requested,
+        "seed": res.seed,
+        "dates": res.dates,
+        "draws_sha256": hashlib.sha256(text.encode()).hexdigest(),  # the draws are read back only if whole
+    }
     (folder / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
@@ -309,7 +317,14 @@ def kept(folder: Path, real) -> tuple[PlaceboResults | None, str]:
     if record.get("fingerprint") != fp or set(real.provenance.origin) != {"snapshot"}:
         return None, stale
     try:
-        draws = pd.read_csv(folder / DRAWS, parse_dates=["date"], dtype={"group": str, "window": str, "test": str})
+        content = (folder / DRAWS).read_bytes()
+        if hashlib.sha256(content).hexdigest() != record.get("draws_sha256"):
+            return (
+                None,
+                f"{folder / DRAWS} is not the file its record describes (altered or cut short): rerun "
+                "`eventstudy placebo`",
+            )
+        draws = pd.read_csv(io.BytesIO(content), parse_dates=["date"], dtype={"group": str, "window": str, "test": str})
     except (OSError, ValueError):
         return None, stale
     if list(draws.columns) != DRAW_COLUMNS:

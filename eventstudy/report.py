@@ -47,7 +47,8 @@ COLUMNS = {
     "placebo draws rejecting at 1/5/10 %) with lo_/hi_ (95 % Clopper-Pearson interval), stat and p (the event's), "
     "p_empirical ((1 + #|placebo stat| >= |stat|) / (1 + draws))",
     "placebo_draws.csv": "draw, date (the pseudo-event), group, window, test, robust, stat, p, n_firms (full "
-    "precision); placebo.json: what they were made from (fingerprint, draws, seed, dates available)",
+    "precision); placebo.json: what they were made from (fingerprint, draws, seed, dates available) and the "
+    "draws file's sha256",
 }
 
 

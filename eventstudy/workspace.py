@@ -108,7 +108,9 @@ def _copy_definition(source: Path, target: Path, text: str) -> Path:
             shutil.copytree(item, target / item.name, dirs_exist_ok=True)
         else:
             shutil.copy2(item, target / item.name)
-    (target / STUDY_FILE).write_text(text)
+    from .data.store import write_atomic
+
+    write_atomic(target / STUDY_FILE, lambda tmp: tmp.write_text(text))  # last, and whole or not at all
     return target / STUDY_FILE
 
 

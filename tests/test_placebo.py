@@ -193,3 +193,16 @@ def test_a_sample_moves_each_dates_events_together_clear_of_the_firms_own_events
                 assert all(abs(p - e) > (PATH.end - (-1)) + 1 for e in own[t])  # clear of the firm's own events
     again = draw_sample_placebo(Design(*[getattr(design, f) for f in design.__dataclass_fields__]), events, 5, 11, real)
     pd.testing.assert_frame_equal(plac.table, again.table)
+
+
+def test_altered_placebo_draws_are_not_trusted(tmp_path):
+    from .test_errors import study_file
+
+    path = study_file(tmp_path, tickers='["NVDA", "MSFT", "AMD", "AVGO", "MU"]')
+    assert main(["placebo", str(path), "--draws", "4", "--seed", "2", "--offline", "--quiet"]) == 0
+    draws = path.parent / "results" / "placebo_draws.csv"
+    lines = draws.read_text().splitlines(keepends=True)
+    draws.write_text("".join(lines[:-1]))  # cut short, as by a crash or an edit
+    assert main(["run", str(path), "--offline", "--quiet"]) == 0
+    text = (path.parent / "REPORT.md").read_text()
+    assert "## Placebo" not in text and "is not the file its record describes" in text
