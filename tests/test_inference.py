@@ -224,15 +224,22 @@ def test_group_rbar_is_exact_for_small_or_complete_groups_and_says_when_it_is_no
     assert inference.group_rbar(complete) == (inference.mean_residual_correlation(complete), "")
 
 
+def _twelve_firms(seed: int, sessions: int, shared: float):
+    """Sessions, a market return and twelve firms' returns: the market, a shock all share with
+    weight ``shared`` (correlated residuals) and their own noise."""
+    rng = np.random.default_rng(seed)
+    days = pd.bdate_range("2021-01-01", periods=sessions)
+    mkt = pd.Series(rng.normal(0, 0.01, sessions), days)
+    common = shared * rng.normal(0, 0.01, (sessions, 1))
+    r = pd.DataFrame(mkt.to_numpy()[:, None] + common + rng.normal(0, 0.01, (sessions, 12)), days)
+    r.columns = [f"F{i}" for i in range(12)]
+    return days, mkt, r
+
+
 def test_rbar_is_one_per_group_whatever_window_a_firm_lacks_a_return_in(monkeypatch):
     from eventstudy.engine import firm_events
 
-    rng = np.random.default_rng(5)
-    days = pd.bdate_range("2021-01-01", periods=300)
-    mkt = pd.Series(rng.normal(0, 0.01, 300), days)
-    shared = 0.5 * rng.normal(0, 0.01, (300, 1))
-    r = pd.DataFrame(mkt.to_numpy()[:, None] + shared + rng.normal(0, 0.01, (300, 12)), days)
-    r.columns = [f"F{i}" for i in range(12)]
+    days, mkt, r = _twelve_firms(seed=5, sessions=300, shared=0.5)
     event = days[280]
     r.iloc[281, 0] = np.nan  # F0 has no CAR over [-1,+1], one over [0,0]
     res = run_event_study(r, mkt, firm_events(list(r), event), estimation=(-200, -11), windows=[(0, 0), (-1, 1)])
@@ -266,12 +273,7 @@ def test_overlap_sums_by_the_identity_agree_with_the_pairs_one_by_one(monkeypatc
 def test_rbar_eff_of_events_on_different_dates_is_one_per_group_too():
     from eventstudy.engine import firm_events
 
-    rng = np.random.default_rng(8)
-    days = pd.bdate_range("2021-01-01", periods=320)
-    mkt = pd.Series(rng.normal(0, 0.01, 320), days)
-    shared = 0.6 * rng.normal(0, 0.01, (320, 1))
-    r = pd.DataFrame(mkt.to_numpy()[:, None] + shared + rng.normal(0, 0.01, (320, 12)), days)
-    r.columns = [f"F{i}" for i in range(12)]
+    days, mkt, r = _twelve_firms(seed=8, sessions=320, shared=0.6)
     events = pd.concat([firm_events(list(r)[:6], days[280]), firm_events(list(r)[6:], days[281])], ignore_index=True)
 
     def kp(returns):
