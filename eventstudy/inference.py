@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 from scipy import stats
@@ -51,6 +52,36 @@ class InvalidTestStatistic:
     @property
     def detail(self) -> str:
         return f"not computed: {self.reason}"
+
+
+class Summary(Protocol):
+    """What the tests read of one group's firm-events in one window: the in-memory
+    :class:`Sample` computes it from the arrays, the streaming core
+    (:mod:`eventstudy.stream`) from sums combined over chunks of firms."""
+
+    n: int
+    car_mean: float
+    car_sd: float  # ddof 1
+    scar_sum: float
+    scar_mean: float
+    scar_sd: float
+    patell_variance: float  # Σ (L_i − K)/(L_i − K − 2)
+    min_dof: float
+    rbar: float
+    rbar_method: str
+    overlapping: bool  # r̄ is the overlap-weighted r̄_eff of events on different dates
+    ar_p: Float64Array  # the mean AR on each relative day
+    est_days: BoolArray
+    window: BoolArray
+    ubar: Float64Array  # the mean standardized rank on each relative day
+    days: np.ndarray | None
+    p_hat: float
+    n_positive: int
+    has_sigma: bool
+
+    def calendar_means(self) -> Float64Array | None: ...
+
+    def grank_means(self) -> tuple[Float64Array, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -158,9 +189,82 @@ class Sample:
     def one_date(self) -> bool:
         return self.positions is None or len(self.positions) < 2 or bool((self.positions == self.positions[0]).all())
 
+    # what the tests read (:class:`Summary`); the streaming core's sums provide the same
     @property
     def n(self) -> int:
         return len(self.car)
+
+    @property
+    def car_mean(self) -> float:
+        return self.car.mean()
+
+    @property
+    def car_sd(self) -> float:
+        return self.car.std(ddof=1)
+
+    @property
+    def scar_sum(self) -> float:
+        return self.scar.sum()
+
+    @property
+    def scar_mean(self) -> float:
+        return self.scar.mean()
+
+    @property
+    def scar_sd(self) -> float:
+        return self.scar.std(ddof=1)
+
+    @property
+    def patell_variance(self) -> float:
+        return (self.dof / (self.dof - 2.0)).sum()
+
+    @property
+    def min_dof(self) -> float:
+        return self.dof.min() if len(self.dof) else np.inf
+
+    @property
+    def est_days(self) -> BoolArray:
+        return self.est.any(axis=0)
+
+    @property
+    def p_hat(self) -> float:
+        return self.positive_share.mean() if self.n else np.nan
+
+    @property
+    def n_positive(self) -> int:
+        return (self.car > 0).sum()
+
+    @property
+    def overlapping(self) -> bool:
+        return self.overlap is not None
+
+    @property
+    def has_sigma(self) -> bool:
+        return self.sigma is not None
+
+    def calendar_means(self) -> Float64Array | None:
+        """AR_p,s for each calendar session s inside at least one event window, in session
+        order (None when the events' calendar positions are not known)."""
+        if self.positions is None or self.days is None:
+            return None
+        cols = np.flatnonzero(self.window)
+        ar = self.ar[:, cols]
+        session = self.positions[:, None] + self.days[cols][None, :]
+        ok = np.isfinite(ar)
+        _, which = np.unique(session[ok], return_inverse=True)
+        return np.bincount(which, ar[ok]) / np.bincount(which)
+
+    def grank_means(self) -> tuple[Float64Array, np.ndarray]:
+        """GRANK's Ū_t and n_t over the estimation days, the cumulative event day last."""
+        sar, rank = self.sar_ranks or _sar_ranks(self.ar, self.est, self.sigma)
+        v = (self.scar / self.scar.std(ddof=1))[:, None]
+        # the cumulative event day joins each firm's ranked estimation days: ranks above it move up
+        below, tied = (sar < v).sum(axis=1), (sar == v).sum(axis=1)
+        size = np.isfinite(sar).sum(axis=1) + 1
+        with np.errstate(invalid="ignore"):
+            est_u = (rank + (sar > v) + 0.5 * (sar == v)) / (size[:, None] + 1) - 0.5
+        u = np.column_stack([est_u, (1 + below + 0.5 * tied) / (size + 1) - 0.5])
+        return column_mean(u), np.isfinite(u).sum(axis=0)
 
 
 def column_mean(a: Float64Array) -> Float64Array:
@@ -179,25 +283,25 @@ def _z_result(name: str, stat: float, n: int) -> TestStatistic:
     return TestStatistic(name, float(stat), float(2 * stats.norm.sf(abs(stat))), "N(0,1)", n)
 
 
-def csect_t(s: Sample) -> TestStatistic | InvalidTestStatistic:
+def csect_t(s: Summary) -> TestStatistic | InvalidTestStatistic:
     """Cross-sectional t: CAAR / (s(CAR)/√N), s with ddof 1, ~ t(N − 1). Brown & Warner (1985)."""
     if s.n < 2:
         return InvalidTestStatistic("csect-t", "fewer than 2 firms", s.n)
-    return _t_result("csect-t", s.car.mean() / (s.car.std(ddof=1) / np.sqrt(s.n)), s.n - 1, s.n)
+    return _t_result("csect-t", s.car_mean / (s.car_sd / np.sqrt(s.n)), s.n - 1, s.n)
 
 
-def patell(s: Sample) -> TestStatistic | InvalidTestStatistic:
+def patell(s: Summary) -> TestStatistic | InvalidTestStatistic:
     """Patell (1976) Z = Σ SCAR_i / √Σ (L_i − K)/(L_i − K − 2) ~ N(0, 1)."""
-    if s.n < 1 or (s.dof <= 2).any():
+    if s.n < 1 or s.min_dof <= 2:
         return InvalidTestStatistic("patell", "a firm has 2 or fewer residual degrees of freedom", s.n)
-    return _z_result("patell", s.scar.sum() / np.sqrt((s.dof / (s.dof - 2.0)).sum()), s.n)
+    return _z_result("patell", s.scar_sum / np.sqrt(s.patell_variance), s.n)
 
 
-def _bmp(s: Sample) -> float:
-    return s.scar.mean() / (s.scar.std(ddof=1) / np.sqrt(s.n))
+def _bmp(s: Summary) -> float:
+    return s.scar_mean / (s.scar_sd / np.sqrt(s.n))
 
 
-def bmp(s: Sample) -> TestStatistic | InvalidTestStatistic:
+def bmp(s: Summary) -> TestStatistic | InvalidTestStatistic:
     """Boehmer, Musumeci & Poulsen (1991): mean(SCAR) / (s(SCAR)/√N) ~ t(N − 1)."""
     if s.n < 2:
         return InvalidTestStatistic("bmp", "fewer than 2 firms", s.n)
@@ -446,7 +550,7 @@ def overlap_rbar(sums: Float64Array, n: int, length: int) -> float:
     return float(2.0 * np.dot(sums, share) / (n * (n - 1)))
 
 
-def kolari_pynnonen(s: Sample) -> TestStatistic | InvalidTestStatistic:
+def kolari_pynnonen(s: Summary) -> TestStatistic | InvalidTestStatistic:
     """Kolari & Pynnönen (2010) adjusted BMP: t_BMP · √((1 − r̄)/(1 + (N − 1) r̄)) ~ t(N − 1),
     r̄ the mean pairwise correlation of estimation-window residuals on common days; for events
     on different dates the overlap-weighted r̄_eff (:func:`overlap_rbar`)."""
@@ -457,17 +561,17 @@ def kolari_pynnonen(s: Sample) -> TestStatistic | InvalidTestStatistic:
     if not np.isfinite(factor) or factor <= 0:
         why = "no pair of firms shares 3 estimation days" if np.isnan(rbar) else f"r̄ = {rbar:.3f} is out of range"
         return InvalidTestStatistic("kolari-pynnonen", why, s.n)
-    name = "r̄" if s.overlap is None else "r̄_eff"
+    name = "r̄_eff" if s.overlapping else "r̄"
     how = f" ({s.rbar_method})" if s.rbar_method else ""
     stat = _bmp(s) * np.sqrt(factor)
     return replace(_t_result("kolari-pynnonen", stat, s.n - 1, s.n), detail=f"{name} = {rbar:.4f}{how}")
 
 
-def portfolio(s: Sample) -> TestStatistic | InvalidTestStatistic:
+def portfolio(s: Summary) -> TestStatistic | InvalidTestStatistic:
     """Portfolio test (Brown & Warner 1980, 1985, crude dependence adjustment):
     AR_pt = mean AR of the group on each day; σ̂_p = s(AR_pt over E), ddof 1;
     t = Σ_W AR_pt / (σ̂_p √L2) ~ t(L_p − 1), L_p the estimation days with an AR_pt."""
-    sigma_p, l_p = portfolio_sigma(s.ar_p, s.est.any(axis=0))
+    sigma_p, l_p = portfolio_sigma(s.ar_p, s.est_days)
     if l_p < 3:
         return InvalidTestStatistic("portfolio", "fewer than 3 estimation days", s.n)
     l2 = int(s.window.sum())
@@ -482,7 +586,7 @@ def portfolio_sigma(ar_p: Float64Array, est_days: BoolArray) -> tuple[float, int
     return (float(est.std(ddof=1)) if len(est) >= 3 else float("nan")), len(est)
 
 
-def corrado_rank(s: Sample) -> TestStatistic | InvalidTestStatistic:
+def corrado_rank(s: Summary) -> TestStatistic | InvalidTestStatistic:
     """Corrado (1989) rank test, cumulated as in Campbell & Wasley (1993).
 
     Each firm's ARs over E ∪ P are ranked once (ties: average rank); U_it = rank/(1 + M_i);
@@ -534,28 +638,23 @@ def row_ranks(a: Float64Array) -> Float64Array:
     return out
 
 
-def generalized_sign(s: Sample) -> TestStatistic | InvalidTestStatistic:
+def generalized_sign(s: Summary) -> TestStatistic | InvalidTestStatistic:
     """Cowan (1992) generalized sign: p̂ = mean_i share of estimation days with AR > 0;
     w = firms with CAR > 0; Z = (w − N p̂) / √(N p̂ (1 − p̂)) ~ N(0, 1)."""
-    p_hat = s.positive_share.mean() if s.n else np.nan
+    p_hat = s.p_hat
     if not 0 < p_hat < 1:
         return InvalidTestStatistic("generalized-sign", "no firms, or p̂ is 0 or 1", s.n)
-    w = (s.car > 0).sum()
+    w = s.n_positive
     return _z_result("generalized-sign", (w - s.n * p_hat) / np.sqrt(s.n * p_hat * (1 - p_hat)), s.n)
 
 
-def calendar_time(s: Sample) -> TestStatistic | InvalidTestStatistic:
+def calendar_time(s: Summary) -> TestStatistic | InvalidTestStatistic:
     """Calendar-time portfolio test (Jaffe 1974; Mandelker 1974; Fama 1998): for every calendar
     session s inside at least one event window, AR_p,s = mean AR of the events whose window
     holds s; t = mean_s AR_p,s / (s(AR_p,s) / √S) ~ t(S − 1), S the number of such sessions."""
-    if s.positions is None or s.days is None:
+    ar_p = s.calendar_means()
+    if ar_p is None:
         return InvalidTestStatistic("calendar-time", "the events' calendar positions are not known", s.n)
-    cols = np.flatnonzero(s.window)
-    ar = s.ar[:, cols]
-    session = s.positions[:, None] + s.days[cols][None, :]
-    ok = np.isfinite(ar)
-    _, which = np.unique(session[ok], return_inverse=True)
-    ar_p = np.bincount(which, ar[ok]) / np.bincount(which)
     if len(ar_p) < 3:
         return InvalidTestStatistic(
             "calendar-time", f"{len(ar_p)} calendar session(s) in the windows; 3 are needed", s.n
@@ -564,27 +663,19 @@ def calendar_time(s: Sample) -> TestStatistic | InvalidTestStatistic:
     return replace(_t_result("calendar-time", stat, len(ar_p) - 1, s.n), detail=f"{len(ar_p)} calendar sessions")
 
 
-def grank(s: Sample) -> TestStatistic | InvalidTestStatistic:
+def grank(s: Summary) -> TestStatistic | InvalidTestStatistic:
     """GRANK (Kolari & Pynnönen 2011): SCAR*_i = SCAR_i / s(SCAR); each firm's values GSAR_it
     (SAR_it = ε̂_it / σ̂_i on its estimation days, SCAR*_i on one cumulative event day) are
     ranked, U_it = rank / (T_i + 1) − ½; Ū_t the mean over the n_t firms with a value on day
     t; S²_Ū = (1/T) Σ_t (n_t / n) Ū_t² over the T estimation days and the event day (Ū_0
     included, as in the paper); Z = Ū_0 / S_Ū, t = Z √((T − 2)/(T − 1 − Z²)) ~ t(T − 2)."""
-    if s.sigma is None:
+    if not s.has_sigma:
         return InvalidTestStatistic("grank", "σ̂ of the firm-events is not known", s.n)
     if s.n < 2:
         return InvalidTestStatistic("grank", "fewer than 2 firms", s.n)
-    sar, rank = s.sar_ranks or _sar_ranks(s.ar, s.est, s.sigma)
-    v = (s.scar / s.scar.std(ddof=1))[:, None]
-    # the cumulative event day joins each firm's ranked estimation days: ranks above it move up
-    below, tied = (sar < v).sum(axis=1), (sar == v).sum(axis=1)
-    size = np.isfinite(sar).sum(axis=1) + 1
-    with np.errstate(invalid="ignore"):
-        est_u = (rank + (sar > v) + 0.5 * (sar == v)) / (size[:, None] + 1) - 0.5
-    u = np.column_stack([est_u, (1 + below + 0.5 * tied) / (size + 1) - 0.5])
-    n_t = np.isfinite(u).sum(axis=0)
+    ubar, n_t = s.grank_means()
     days = n_t > 0
-    ubar = column_mean(u)[days]
+    ubar = ubar[days]
     big_t = int(days.sum())
     s_u = np.sqrt(np.sum(n_t[days] / s.n * ubar**2) / big_t)
     z = ubar[-1] / s_u
@@ -613,7 +704,7 @@ class TestSpec:
     windows do not)."""
 
     name: str
-    func: Callable[[Sample], TestStatistic | InvalidTestStatistic]
+    func: Callable[[Summary], TestStatistic | InvalidTestStatistic]
     robust: bool
     label: str
     robust_apart: bool = False
