@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import abnormal, models
+from . import abnormal, exclusions, models
 from ._typing import ModelName, TestName
 from .inference import (
     ONE_DATE_TESTS,
@@ -30,7 +30,7 @@ from .inference import (
 from .results import EventStudyResult
 from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Aligned, Window, align, as_slice, event_grid
 
-EXCLUDED_COLUMNS = ["event_id", "ticker", "stage", "reason"]
+EXCLUDED_COLUMNS = exclusions.COLUMNS
 
 
 def firm_events(tickers: Sequence[str], date: object) -> pd.DataFrame:
@@ -191,22 +191,9 @@ def _usable(aligned: Aligned, fit: models.ModelFit, need: int):
     need = max(need, fit.model.k + 3)
     enough = fit.n_obs >= need
     ok = enough & np.isfinite(fit.params).all(axis=1) & np.isfinite(fit.sigma2) & (fit.sigma2 > 0)
-    est = aligned.estimation
     removed = aligned.removed[~ok] if aligned.removed is not None else np.zeros((~ok).sum(), int)
-    out = pd.DataFrame(
-        {
-            "event_id": aligned.event_ids[~ok],
-            "ticker": aligned.tickers[~ok],
-            "stage": "estimation",
-            "reason": [
-                f"{h} valid returns in the estimation window [{est.start},{est.end}]"
-                + (f" ({r} left out: the firm's other events)" if r else "")
-                + f"; {need} are needed (min_estimation_obs)"
-                if short
-                else "singular regressors or zero residual variance"
-                for h, r, short in zip(fit.n_obs[~ok], removed, ~enough[~ok], strict=True)
-            ],
-        }
+    out = exclusions.estimation(
+        aligned.event_ids[~ok], aligned.tickers[~ok], fit.n_obs[~ok], removed, enough[~ok], aligned.estimation, need
     )
     if ok.all():
         return aligned, fit, out
@@ -222,19 +209,13 @@ def _incomplete(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
         for i in np.flatnonzero(ab.n_missing[:, j]):
             gap = aligned.in_window(w) & ~np.isfinite(ab.ar[i])
             no_x = ~np.isfinite(aligned.factors[aligned.cluster[i]])
-            no_ret = gap & ~np.isfinite(aligned.y[i])
-            parts = []
-            if no_ret.any():
-                parts.append(f"missing return on day(s) {_days(aligned.grid[no_ret])}")
-            for k, name in enumerate(aligned.factor_names):
-                if (gap & no_x[:, k]).any():
-                    parts.append(f"no {name} data on day(s) {_days(aligned.grid[gap & no_x[:, k]])}")
-            rows.append((aligned.event_ids[i], aligned.tickers[i], f"window {w.label}", "; ".join(parts) + ": no CAR"))
+            why = exclusions.missing_days(
+                aligned.grid,
+                gap & ~np.isfinite(aligned.y[i]),
+                {name: gap & no_x[:, k] for k, name in enumerate(aligned.factor_names)},
+            )
+            rows.append((aligned.event_ids[i], aligned.tickers[i], f"window {w.label}", why))
     return pd.DataFrame(rows, columns=EXCLUDED_COLUMNS)
-
-
-def _days(days: np.ndarray) -> str:
-    return ", ".join(f"{d:+d}" for d in days)
 
 
 def _events_frame(aligned: Aligned, fit: models.ModelFit) -> pd.DataFrame:

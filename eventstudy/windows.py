@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._typing import BoolArray, Float64Array, IntArray
+from .exclusions import locate
 
 
 @dataclass(frozen=True, order=True)
@@ -150,24 +151,9 @@ def align(
     event of the same ticker is set aside (its count is ``removed``). Returns the aligned arrays
     and the excluded events (``event_id, ticker, stage, reason``).
     """
-    repeated = pd.Index(events["event_id"])
-    repeated = repeated[repeated.duplicated()].unique()
-    if len(repeated):
-        raise ValueError(f"event_id must identify one firm-event; repeated: {list(repeated[:5])}")
     index = pd.DatetimeIndex(returns.index)
-    col = pd.Index(returns.columns).get_indexer(events["ticker"])
-    pos = index.get_indexer(pd.DatetimeIndex(events["event_date"]))
+    col, pos, excluded = locate(index, returns.columns, events)
     bad = (col < 0) | (pos < 0)
-    excluded = pd.DataFrame(
-        {
-            "event_id": events["event_id"][bad],
-            "ticker": events["ticker"][bad],
-            "stage": "align",
-            "reason": np.where(
-                col[bad] < 0, "no returns for this ticker", "the event date is not a session of the return data"
-            ),
-        }
-    )
     ev = events[~bad]
     col, pos = col[~bad], pos[~bad]
     at = pos[:, None] + grid[None, :]
@@ -201,7 +187,7 @@ def align(
         positions=pos.astype(np.int64),
         removed=removed,
     )
-    return aligned, excluded.reset_index(drop=True)
+    return aligned, excluded
 
 
 def contaminated(firm: IntArray, pos: IntArray, grid: IntArray, estimation: Window, span: Window) -> BoolArray:

@@ -1,0 +1,74 @@
+"""Why a firm-event is left out, worded once for every engine (in memory, streamed, Dask)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ._typing import BoolArray, IntArray
+
+if TYPE_CHECKING:
+    from .windows import Window
+
+COLUMNS = ["event_id", "ticker", "stage", "reason"]
+
+
+def locate(index: pd.DatetimeIndex, columns: pd.Index, events: pd.DataFrame) -> tuple[IntArray, IntArray, pd.DataFrame]:
+    """Each event's column among the return data's tickers and row among its sessions (−1 when
+    absent), and the events that cannot be placed, with their reason. ``event_id`` must be
+    unique."""
+    repeated = pd.Index(events["event_id"])
+    repeated = repeated[repeated.duplicated()].unique()
+    if len(repeated):
+        raise ValueError(f"event_id must identify one firm-event; repeated: {list(repeated[:5])}")
+    col = pd.Index(columns).get_indexer(events["ticker"])
+    pos = pd.DatetimeIndex(index).get_indexer(pd.DatetimeIndex(events["event_date"]))
+    bad = (col < 0) | (pos < 0)
+    excluded = pd.DataFrame(
+        {
+            "event_id": events["event_id"][bad],
+            "ticker": events["ticker"][bad],
+            "stage": "align",
+            "reason": np.where(
+                col[bad] < 0, "no returns for this ticker", "the event date is not a session of the return data"
+            ),
+        }
+    )
+    return col, pos, excluded.reset_index(drop=True)
+
+
+def estimation(
+    event_ids, tickers, n_obs: IntArray, removed: IntArray, enough: BoolArray, est: Window, need: int
+) -> pd.DataFrame:
+    """The firm-events whose estimation failed: too few valid returns (``enough`` False; how
+    many were left out for the firm's other events), else a singular fit."""
+    return pd.DataFrame(
+        {
+            "event_id": event_ids,
+            "ticker": tickers,
+            "stage": "estimation",
+            "reason": [
+                f"{h} valid returns in the estimation window [{est.start},{est.end}]"
+                + (f" ({r} left out: the firm's other events)" if r else "")
+                + f"; {need} are needed (min_estimation_obs)"
+                if short
+                else "singular regressors or zero residual variance"
+                for h, r, short in zip(n_obs, removed, ~np.asarray(enough, bool), strict=True)
+            ],
+        },
+        columns=COLUMNS,
+    )
+
+
+def missing_days(grid: IntArray, no_return: BoolArray, no_factor: dict[str, BoolArray]) -> str:
+    """Why a window has no CAR: the days (relative to the event) on which the firm's return, or
+    a regressor series of the model, is missing."""
+    parts = [f"missing return on day(s) {_days(grid[no_return])}"] if no_return.any() else []
+    parts += [f"no {name} data on day(s) {_days(grid[m])}" for name, m in no_factor.items() if m.any()]
+    return "; ".join(parts) + ": no CAR"
+
+
+def _days(days: np.ndarray) -> str:
+    return ", ".join(f"{d:+d}" for d in days)
