@@ -10,4 +10,15 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
 ModelName = Literal["market", "market-adjusted", "constant-mean", "ff3", "carhart", "ff5"]
-TestName = Literal["kolari-pynnonen", "portfolio", "corrado-rank", "csect-t", "patell", "bmp", "generalized-sign"]
+TestName = Literal[
+    "kolari-pynnonen",
+    "portfolio",
+    "corrado-rank",
+    "csect-t",
+    "patell",
+    "bmp",
+    "generalized-sign",
+    "grank",
+    "calendar-time",
+]
+EngineName = Literal["memory", "stream", "dask"]

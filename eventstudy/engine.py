@@ -6,14 +6,15 @@ returns and a session × factor table of regressors; it never touches disk or ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from . import abnormal, exclusions, models
-from ._typing import ModelName, TestName
+from . import abnormal, exclusions, models, stream
+from ._typing import EngineName, ModelName, TestName
 from .inference import (
     ONE_DATE_TESTS,
     InvalidTestStatistic,
@@ -85,6 +86,12 @@ def run_event_study(
     groups: Mapping[str, Sequence[str]] | None = None,
     tests: list[TestName] | None = None,
     exclude_other_events: bool = True,
+    engine: EngineName = "memory",
+    chunk_size: int = stream.CHUNK_EVENTS,
+    workers: int = 2,
+    keep_ar: bool = True,
+    scheduler: object = None,
+    progress: Callable[[int], None] | None = None,
 ) -> EventStudyResult:
     """Estimate ARs, CARs and group tests for ``events`` (``event_id, ticker, event_date``).
 
@@ -97,6 +104,18 @@ def run_event_study(
     its reason. With ``exclude_other_events`` (the default) a firm's estimation window leaves
     out the days of its other events' windows and path (``n_removed`` in ``events``). When the
     events fall on different dates, the calendar-time portfolio test and GRANK join the tests.
+
+    ``engine`` chooses how: ``"memory"`` holds every firm-event's returns at once (N × days);
+    ``"stream"`` (:mod:`eventstudy.stream`) works through chunks of whole firms, ``chunk_size``
+    firm-events each, ``workers`` at a time, and adds their partial sums, so memory is bounded
+    by the chunk; ``"dask"`` (:mod:`eventstudy.distributed`, ``pip install
+    'eventstudy-toolkit[dask]'``) runs the same chunks on a Dask ``scheduler`` (a
+    ``distributed.Client``, a scheduler address, or None for a local cluster). They agree to
+    1e-10 on every statistic but Kolari–Pynnönen's r̄ where residuals have missing days or the
+    events fall on different dates: there the chunked engines take the sum identity (O(N·days),
+    within about 10⁻³ of the pairwise r̄). ``keep_ar=False`` leaves the per-day ``ar`` frame
+    empty (at a million firm-events it is tens of millions of rows). ``progress`` is called
+    with 1 for each chunk done.
     """
     spec = models.get_model(model)
     regressors = _as_regressors(regressors)
@@ -108,6 +127,32 @@ def run_event_study(
     windows = tuple(as_window(w) for w in windows)
     grid = event_grid(estimation, windows, path)
     span = Window(min(w.start for w in (*windows, path)), max(w.end for w in (*windows, path)))
+    one_date = pd.DatetimeIndex(events["event_date"]).nunique() <= 1
+    specs = get_tests(tests if tests is not None else (ONE_DATE_TESTS if one_date else None))
+    if engine != "memory":
+        groups = {"all": list(events["event_id"])} if groups is None else _checked_groups(groups, events)
+        setup = _Chunked(
+            returns, regressors[list(spec.needs)], events, groups, specs, chunk_size, workers, keep_ar, progress
+        )
+        plan = stream.Plan(
+            spec,
+            estimation,
+            windows,
+            path,
+            grid,
+            setup.x,
+            spec.needs,
+            tuple(groups),
+            min_estimation_obs,
+            span if exclude_other_events else None,
+            len(np.unique(setup.layout.pos)) > 1,
+            keep_ar,
+            tuple(s.name for s in specs),
+        )
+        frames = setup.run(plan, engine, scheduler)
+        kept = pd.Index(frames["events"]["event_id"])
+        members = {g: tuple(pd.Index(list(ids))[pd.Index(list(ids)).isin(kept)].tolist()) for g, ids in groups.items()}
+        return EventStudyResult(model=spec, estimation=estimation, windows=windows, path=path, groups=members, **frames)
     aligned, excluded = align(
         returns,
         regressors[list(spec.needs)],
@@ -116,8 +161,6 @@ def run_event_study(
         grid=grid,
         other_events=span if exclude_other_events else None,
     )
-    one_date = pd.DatetimeIndex(events["event_date"]).nunique() <= 1
-    specs = get_tests(tests if tests is not None else (ONE_DATE_TESTS if one_date else None))
     fit = models.fit(aligned, model=spec)
     aligned, fit, dropped = _usable(aligned, fit, min_estimation_obs)
     ab = abnormal.compute(fit, aligned, windows)
@@ -138,6 +181,53 @@ def run_event_study(
         ),
         groups=members,
     )
+
+
+@dataclass(frozen=True)
+class _Chunked:
+    """What the chunked engines need beyond the plan: the returns as one array, the firm-events
+    placed in them, and how to run."""
+
+    returns: pd.DataFrame
+    regressors: pd.DataFrame
+    events: pd.DataFrame
+    groups: Mapping[str, Sequence[str]]
+    specs: list
+    chunk_size: int
+    workers: int
+    keep_ar: bool
+    progress: Callable[[int], None] | None
+
+    @property
+    def index(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(self.returns.index)
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.regressors.reindex(self.index).to_numpy(dtype="float64")
+
+    @cached_property
+    def layout(self) -> stream.Layout:
+        return stream.Layout.of(self.index, pd.Index(self.returns.columns), self.events, self.groups)
+
+    def run(self, plan: stream.Plan, engine: str, scheduler) -> dict[str, pd.DataFrame]:
+        if engine == "stream":
+            values = self.returns.to_numpy(dtype="float64")
+            return stream.run(
+                plan,
+                self.layout,
+                values,
+                self.specs,
+                self.index,
+                chunk_size=self.chunk_size,
+                workers=self.workers,
+                progress=self.progress,
+            )
+        if engine == "dask":
+            from . import distributed
+
+            return distributed.run(plan, self.layout, self.returns, self.specs, self.chunk_size, scheduler)
+        raise ValueError(f"unknown engine {engine!r}; choose 'memory', 'stream' or 'dask'")
 
 
 def as_window(w: Window | Sequence[int], label: str = "") -> Window:

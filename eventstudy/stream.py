@@ -1,0 +1,838 @@
+"""The streaming core: the event study of :func:`eventstudy.engine.run_event_study`, computed a
+chunk of firms at a time from partial sums that add up across chunks.
+
+Per chunk of firms (all their events):
+
+1. **Estimation from cumulative sums.** Each firm's valid estimation days (return and
+   regressors present, not inside another event of the firm) give running sums in calendar
+   order of 1, x, xx′, y and xy (centred first: y on the firm's mean, x on each regressor's
+   mean, so that no long running sum cancels against another); X′X and X′y of any estimation
+   window are two look-ups and a subtraction, whatever its length.
+2. **Abnormal returns** on the relative days of the design (the residuals on estimation days,
+   σ̂² from them), CARs, their variances, SCARs; per firm-event tidy rows.
+3. **Partial sums** per group (and window): the moments of CAR and SCAR, Patell's variance,
+   signs, the daily sums of AR and of standardized ranks, the calendar-session sums of the
+   calendar-time test, GRANK's rank sums, and r̄'s position sums of standardized residuals.
+
+Sums of chunks add (:meth:`Partial.combine`), in any grouping: the memory held is one chunk's,
+and Dask (:mod:`eventstudy.distributed`) runs the same chunks on its workers and adds their sums
+in a tree. :func:`finish` turns the total into the result frames; the tests are the functions of
+:mod:`eventstudy.inference`, reading the sums through :class:`Moments`.
+
+r̄ comes from the sum identity over standardized residuals (each firm-event's estimation
+residuals demeaned and scaled to unit length over its own days, zero on days it lacks): exactly
+the pairwise r̄ of complete residuals on one date, and within about 10⁻³ of the pairwise-complete
+r̄ otherwise (tests/test_stream.py bounds it), in O(N·L), never over pairs. GRANK scales each
+SCAR by the sample's s(SCAR), known only once every chunk is summed: a second, lighter pass
+(:func:`grank_partial`) compares each firm-event's SARs with its scaled SCAR.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from . import exclusions
+from ._typing import BoolArray, Float64Array, IntArray
+from .inference import TestSpec, overlap_rbar, row_ranks, standardized_ranks
+from .models import Model, _batched_inverse
+from .windows import Window
+
+CHUNK_EVENTS = 20_000  # firm-events per chunk unless told otherwise
+ESTIMATION_METHOD = "sum identity over common days"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every chunk shares: the model and its windows, the sessions and regressors
+    (``x``: sessions × the model's regressor columns ``names``), the group names, and whether
+    the events fall on different dates (the calendar-time test and GRANK then join)."""
+
+    model: Model
+    estimation: Window
+    windows: tuple[Window, ...]
+    path: Window
+    grid: IntArray
+    x: Float64Array
+    names: tuple[str, ...]
+    groups: tuple[str, ...]
+    min_obs: int = 120
+    other_events: Window | None = None
+    apart: bool = False
+    keep_ar: bool = True
+    tests: tuple[str, ...] = ()
+
+    @property
+    def sessions(self) -> int:
+        return len(self.x)
+
+    @property
+    def est_cols(self) -> IntArray:
+        return np.flatnonzero((self.grid >= self.estimation.start) & (self.grid <= self.estimation.end))
+
+    def inside(self, w: Window) -> BoolArray:
+        return (self.grid >= w.start) & (self.grid <= w.end)
+
+    @property
+    def span(self) -> int:
+        """The longest event window: pairs of events farther apart never share a window day."""
+        return max(w.length for w in self.windows)
+
+    def design(self) -> tuple[Float64Array, Float64Array | None, Float64Array | None]:
+        """The regressors X (sessions × K − 1, the constant left implicit), and the series the
+        dependent variable subtracts: rf for excess returns, the market for market-adjusted."""
+        col = {n: self.x[:, i] for i, n in enumerate(self.names)}
+        cols = self.model.columns if self.model.estimated else ()
+        x = np.column_stack([col[c] for c in cols]) if cols else np.empty((self.sessions, 0))
+        return x, col.get("rf") if self.model.excess else None, None if self.model.estimated else col["mkt"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Some firms' returns (sessions × firms) and all their events: ``col`` (each event's firm
+    among the chunk's columns), ``pos`` (its session), ``order`` (its row in the whole sample),
+    ids, tickers, and ``member`` (events × groups)."""
+
+    returns: Float64Array
+    col: IntArray
+    pos: IntArray
+    order: IntArray
+    event_ids: np.ndarray
+    tickers: np.ndarray
+    member: BoolArray
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A chunk's usable firm-events after estimation: centred parameters ``theta`` (n × K, the
+    constant first), (X′X)⁻¹ in centred coordinates, σ̂², valid estimation days, the AR of every
+    relative day of the grid (n × G) and the regressors over the grid (n × G × K, centred)."""
+
+    rows: IntArray
+    theta: Float64Array
+    params: Float64Array
+    xtx_inv: Float64Array
+    sigma2: Float64Array
+    n_obs: IntArray
+    removed: IntArray
+    ar: Float64Array
+    est: BoolArray
+    xg: Float64Array
+    dropped: pd.DataFrame
+
+
+def _running_sums(plan: Plan, y: Float64Array, x: Float64Array, chunk: Chunk):
+    """Valid estimation days (sessions × firms) and the cumulative sums of 1, x, xx′, y, xy over
+    them, with a zero row first; the centring of y (per firm) and x (per regressor); the days set
+    aside for the firm's other events and the running count of returns they hold."""
+    t, f = y.shape
+    blocked = np.zeros((t, f), bool)
+    if plan.other_events is not None and len(chunk):
+        firm_events = np.bincount(chunk.col, minlength=f)
+        many = firm_events[chunk.col] > 1  # an event blocks its span for the firm's other events
+        edges = np.zeros((t + 1, f), np.int64)
+        lo = np.clip(chunk.pos[many] + plan.other_events.start, 0, t)
+        hi = np.clip(chunk.pos[many] + plan.other_events.end + 1, 0, t)
+        np.add.at(edges, (lo, chunk.col[many]), 1)
+        np.add.at(edges, (hi, chunk.col[many]), -1)
+        blocked = np.cumsum(edges[:-1], axis=0) > 0
+    x_ok = np.isfinite(x).all(axis=1)
+    valid = np.isfinite(y) & x_ok[:, None] & ~blocked
+    k = x.shape[1]
+    x_mean = x[x_ok].mean(axis=0) if x_ok.any() else np.zeros(k)
+    xc = x - x_mean
+    yc_shift = np.where(valid, y, 0.0).sum(axis=0) / np.maximum(valid.sum(axis=0), 1) if plan.model.estimated else 0.0
+    yc = np.where(valid, y - yc_shift, 0.0)
+    xv = np.where(valid[:, :, None], np.where(x_ok[:, None], xc, 0.0)[:, None, :], 0.0)  # t × f × k
+    parts = [valid[:, :, None].astype(np.float64), xv]
+    parts += [xv[:, :, i : i + 1] * xv[:, :, j : j + 1] for i in range(k) for j in range(i, k)]
+    parts += [yc[:, :, None], xv * yc[:, :, None]]
+    moments = np.concatenate(parts, axis=2)
+    sums = np.zeros((t + 1, f, moments.shape[2]))
+    np.cumsum(moments, axis=0, out=sums[1:])
+    held = np.zeros((t + 1, f))
+    np.cumsum(blocked & np.isfinite(chunk.returns), axis=0, out=held[1:])
+    return valid, sums, xc, (yc_shift, x_mean), held
+
+
+def fit_chunk(plan: Plan, chunk: Chunk) -> Fit:
+    """Estimate every firm-event of the chunk from running sums, and its ARs on the grid. Only
+    the sessions the chunk's events reach are summed (a few hundred on one event date)."""
+    x, rf, mkt = plan.design()
+    lo = max(0, int(chunk.pos.min()) + int(plan.grid[0])) if len(chunk) else 0
+    hi = min(plan.sessions, int(chunk.pos.max()) + int(plan.grid[-1]) + 1) if len(chunk) else 0
+    chunk = replace(chunk, returns=chunk.returns[lo:hi], pos=chunk.pos - lo)
+    y, x = chunk.returns, x[lo:hi]
+    if rf is not None:
+        y = y - rf[lo:hi, None]
+    if mkt is not None:
+        y = y - mkt[lo:hi, None]
+    valid, sums, xc, (shift, x_mean), held = _running_sums(plan, y, x, chunk)
+    t, k1 = len(y), x.shape[1]
+    k = k1 + 1
+    est = plan.estimation
+    a = np.clip(chunk.pos + est.start, 0, t)
+    b = np.clip(chunk.pos + est.end + 1, 0, t)
+    m = sums[b, chunk.col] - sums[a, chunk.col]
+    n_obs = np.rint(m[:, 0]).astype(np.int64)
+    removed = np.rint(held[b, chunk.col] - held[a, chunk.col]).astype(np.int64)
+    # unpack the moments: count, Σx (k1), Σxx′ (upper triangle), Σy, Σxy (k1)
+    xtx = np.empty((len(m), k, k))
+    xtx[:, 0, 0] = m[:, 0]
+    xtx[:, 0, 1:] = xtx[:, 1:, 0] = m[:, 1:k]
+    at = k
+    for i in range(k1):
+        for j in range(i, k1):
+            xtx[:, 1 + i, 1 + j] = xtx[:, 1 + j, 1 + i] = m[:, at]
+            at += 1
+    xty = m[:, at : at + k]
+    if plan.model.estimated:
+        xtx_inv = _batched_inverse(xtx)
+        theta = np.matmul(xtx_inv, xty[:, :, None])[:, :, 0]
+    else:
+        xtx_inv, theta = np.zeros((len(m), 1, 1)), np.zeros((len(m), 1))
+    # the grid in calendar time: y and the centred regressors of every relative day
+    at_t = chunk.pos[:, None] + plan.grid[None, :]
+    inside = (at_t >= 0) & (at_t < t)
+    at_t = np.clip(at_t, 0, t - 1)
+    yg = y[at_t, chunk.col[:, None]] - (shift[chunk.col][:, None] if plan.model.estimated else 0.0)
+    xg = np.concatenate([np.ones((*at_t.shape, 1)), xc[at_t]], axis=2)
+    yg[~inside] = np.nan
+    xg[~inside] = np.nan
+    ar = yg - np.einsum("ngk,nk->ng", xg, theta) if plan.model.estimated else yg
+    in_est = np.zeros(len(plan.grid), bool)
+    in_est[plan.est_cols] = True
+    est_mask = in_est[None, :] & inside & valid[at_t, chunk.col[:, None]]
+    ar[in_est[None, :] & ~est_mask] = np.nan  # e.g. a day set aside for another event of the firm
+    resid = np.where(est_mask, ar, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if not plan.model.estimated:
+            resid = np.where(est_mask, ar - resid.sum(axis=1, keepdims=True) / np.maximum(n_obs, 1)[:, None], 0.0)
+        sigma2 = np.einsum("ij,ij->i", resid, resid) / (n_obs - plan.model.k)
+    need = max(plan.min_obs, plan.model.k + 3)
+    enough = n_obs >= need
+    ok = enough & np.isfinite(theta).all(axis=1) & np.isfinite(sigma2) & (sigma2 > 0)
+    dropped = exclusions.estimation(
+        chunk.event_ids[~ok], chunk.tickers[~ok], n_obs[~ok], removed[~ok], enough[~ok], est, need
+    )
+    dropped.insert(0, "order", chunk.order[~ok])
+    params = theta.copy()
+    if plan.model.estimated:  # back to the raw coordinates: α = θ₀ + ȳ − Σ θ_k x̄_k
+        params[:, 0] += shift[chunk.col] - theta[:, 1:] @ x_mean
+    rows = np.flatnonzero(ok)
+    return Fit(
+        rows,
+        theta[rows],
+        params[rows],
+        xtx_inv[rows],
+        sigma2[rows],
+        n_obs[rows],
+        removed[rows],
+        ar[rows],
+        est_mask[rows],
+        xg[rows],
+        dropped,
+    )
+
+
+@dataclass
+class Partial:
+    """Sums over some firm-events that add up with those of others (:meth:`combine`), and the
+    tidy rows of those firm-events. Keys ``min_*`` and ``max_*`` combine by min and max."""
+
+    sums: dict[str, np.ndarray] = field(default_factory=dict)
+    frames: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+
+    def combine(self, other: Partial) -> Partial:
+        sums = dict(self.sums)
+        for key, v in other.sums.items():
+            if key not in sums:
+                sums[key] = v
+            elif key.startswith("min_"):
+                sums[key] = np.minimum(sums[key], v)
+            elif key.startswith("max_"):
+                sums[key] = np.maximum(sums[key], v)
+            else:
+                sums[key] = sums[key] + v
+        frames = {k: [*self.frames.get(k, []), *other.frames.get(k, [])] for k in {*self.frames, *other.frames}}
+        return Partial(sums, frames)
+
+
+def total(parts: Iterable[Partial]) -> Partial:
+    out = Partial()
+    for p in parts:
+        out = out.combine(p)
+    return out
+
+
+def chunk_partial(plan: Plan, chunk: Chunk) -> Partial:
+    """Everything one chunk contributes: its tidy rows and its sums (first pass)."""
+    fit = fit_chunk(plan, chunk)
+    ev = _take(chunk, fit.rows)
+    cars, var_car, n_missing = _cars(plan, fit)
+    dof = fit.n_obs - plan.model.k
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = cars / np.sqrt(var_car)
+    member = ev.member
+    sums: dict[str, np.ndarray] = {}
+    finite = np.isfinite(cars)
+    ranks = standardized_ranks(fit.ar)
+    share = (fit.est & (fit.ar > 0)).sum(axis=1) / np.maximum(fit.est.sum(axis=1), 1)
+    ar0, ar_ok = np.where(np.isfinite(fit.ar), fit.ar, 0.0), np.isfinite(fit.ar).astype(np.float64)
+    u0, u_ok = np.where(np.isfinite(ranks), ranks, 0.0), np.isfinite(ranks).astype(np.float64)
+    weights = np.stack([member & finite[:, [j]] for j in range(len(plan.windows))], axis=1)  # n × W × groups
+    c0, t0 = np.where(finite, cars, 0.0), np.where(finite, t, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        patell = np.where(dof > 2, dof / (dof - 2.0), 0.0)
+    wf = weights.astype(np.float64)
+    for key, value in {
+        "car": c0,
+        "car2": c0**2,
+        "scar": t0,
+        "scar2": t0**2,
+        "positive": (cars > 0).astype(np.float64),
+    }.items():
+        sums[key] = np.stack([value[:, j] @ wf[:, j] for j in range(len(plan.windows))])
+    for key, value in {"n": np.ones(len(t0)), "patell": patell, "share": share}.items():
+        sums[key] = np.stack([value @ wf[:, j] for j in range(len(plan.windows))])
+    sums["min_dof"] = np.where(weights, dof[:, None, None], np.inf).min(axis=0, initial=np.inf)
+    for key, value in {"ar": ar0, "ar_n": ar_ok, "u": u0, "u_n": u_ok}.items():
+        sums[key] = _by_window(wf, value)
+    m = member.astype(np.float64)
+    sums["group_ar"] = m.T @ ar0
+    sums["group_ar_n"] = m.T @ ar_ok
+    sums["group_n"] = m.sum(axis=0)
+    sums["min_pos"] = np.where(member, ev.pos[:, None], np.iinfo(np.int64).max).min(axis=0, initial=2**62)
+    sums["max_pos"] = np.where(member, ev.pos[:, None], -1).max(axis=0, initial=-1)
+    sums.update(_rbar_sums(plan, fit, ev))
+    if "calendar-time" in plan.tests:
+        sums.update(_calendar_sums(plan, fit, ev, weights))
+    if "grank" in plan.tests:
+        sums.update(_grank_rank_sums(plan, fit, wf))
+    frames = {"events": [_events_rows(plan, fit, ev)]}
+    frames["car"] = [_car_rows(plan, ev, fit, cars, var_car, t, dof, n_missing)]
+    frames["excluded"] = [fit.dropped, _incomplete_rows(plan, fit, ev, chunk, n_missing)]
+    if plan.keep_ar:
+        frames["ar"] = [_ar_rows(plan, fit, ev)]
+    return Partial(sums, frames)
+
+
+def _by_window(weights: Float64Array, values: Float64Array) -> Float64Array:
+    """Σ over firm-events of ``values`` (n × D) for each window and group (W × groups × D):
+    one matrix product per window."""
+    return np.stack([weights[:, j].T @ values for j in range(weights.shape[1])])
+
+
+def _take(chunk: Chunk, rows: IntArray) -> Chunk:
+    return Chunk(
+        chunk.returns,
+        chunk.col[rows],
+        chunk.pos[rows],
+        chunk.order[rows],
+        chunk.event_ids[rows],
+        chunk.tickers[rows],
+        chunk.member[rows],
+    )
+
+
+def _cars(plan: Plan, fit: Fit):
+    """CAR, Var(CAR) = σ̂² (L2 + s′(X′X)⁻¹s) and missing days, per firm-event and window."""
+    n, nw = len(fit.ar), len(plan.windows)
+    cars, var, missing = np.empty((n, nw)), np.empty((n, nw)), np.empty((n, nw), np.int64)
+    for j, w in enumerate(plan.windows):
+        inside = plan.inside(w)
+        cars[:, j] = fit.ar[:, inside].sum(axis=1)
+        s = fit.xg[:, inside].sum(axis=1)
+        var[:, j] = fit.sigma2 * (w.length + np.einsum("nk,nkl,nl->n", s, fit.xtx_inv, s))
+        missing[:, j] = (~np.isfinite(fit.ar[:, inside])).sum(axis=1)
+    return cars, var, missing
+
+
+def _zero_filled_rows(resid: Float64Array) -> tuple[Float64Array, Float64Array, BoolArray]:
+    """Residuals demeaned and scaled to unit length over each row's own days (zero elsewhere),
+    the days' indicators over √(their number), and which rows count (3 days or more, some
+    variance); rows that do not count are zero."""
+    valid = np.isfinite(resid)
+    counts = valid.sum(axis=1)
+    mean = np.where(valid, resid, 0.0).sum(axis=1) / np.maximum(counts, 1)
+    z = np.where(valid, resid - mean[:, None], 0.0)
+    norm = np.sqrt(np.einsum("ij,ij->i", z, z))
+    ok = (counts >= 3) & (norm > 0)
+    z = np.divide(z, norm[:, None], out=np.zeros_like(z), where=ok[:, None])
+    w = np.divide(valid, np.sqrt(np.maximum(counts, 1))[:, None], out=np.zeros(resid.shape), where=ok[:, None])
+    return z, w, ok
+
+
+def _rbar_sums(plan: Plan, fit: Fit, ev: Chunk) -> dict[str, np.ndarray]:
+    """Per group and calendar position: the sums of the standardized residuals z and of the day
+    weights w over the firm-events there, their number, and the counts of valid estimation days
+    (to tell complete residuals); r̄ needs nothing else."""
+    cols = plan.est_cols
+    resid = np.where(fit.est[:, cols], fit.ar[:, cols], np.nan)
+    z, w, ok = _zero_filled_rows(resid)
+    groups = len(plan.groups)
+    zs = np.zeros((groups, plan.sessions, len(cols)))
+    ws = np.zeros_like(zs)
+    count = np.zeros((groups, plan.sessions))
+    for g in range(groups):
+        rows = np.flatnonzero(ev.member[:, g])
+        if not len(rows):
+            continue
+        rows = rows[np.argsort(ev.pos[rows], kind="stable")]
+        pos = ev.pos[rows]
+        starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+        at = pos[starts]
+        zs[g, at] = np.add.reduceat(z[rows], starts, axis=0)
+        ws[g, at] = np.add.reduceat(w[rows], starts, axis=0)
+        count[g, at] = np.diff(np.r_[starts, len(rows)])
+    m = ev.member.astype(np.float64)
+    return {
+        "z": zs,
+        "w": ws,
+        "at": count,
+        "ok": m.T @ ok.astype(np.float64),
+        "valid_days": m.T @ fit.est[:, cols].sum(axis=1).astype(np.float64),
+        "day_any": (m.T @ fit.est[:, cols].astype(np.float64)) > 0,
+    }
+
+
+def _calendar_sums(plan: Plan, fit: Fit, ev: Chunk, weights: BoolArray) -> dict[str, np.ndarray]:
+    """Per window and group: the sum and count of the ARs on each calendar session."""
+    t = plan.sessions
+    out_s = np.zeros((len(plan.windows), len(plan.groups), t))
+    out_n = np.zeros_like(out_s)
+    for j, w in enumerate(plan.windows):
+        cols = np.flatnonzero(plan.inside(w))
+        ar = fit.ar[:, cols]
+        session = ev.pos[:, None] + plan.grid[cols][None, :]
+        ok = np.isfinite(ar)
+        for g in range(len(plan.groups)):
+            take = ok & weights[:, j, g][:, None]
+            out_s[j, g] = np.bincount(session[take], ar[take], minlength=t)[:t]
+            out_n[j, g] = np.bincount(session[take], minlength=t)[:t]
+    return {"cal": out_s, "cal_n": out_n}
+
+
+def _sar(plan: Plan, fit: Fit) -> Float64Array:
+    cols = plan.est_cols
+    return np.where(fit.est[:, cols], fit.ar[:, cols] / np.sqrt(fit.sigma2)[:, None], np.nan)
+
+
+def _grank_rank_sums(plan: Plan, fit: Fit, weights: Float64Array) -> dict[str, np.ndarray]:
+    """GRANK's first pass: Σ rank_it / (T_i + 2) and the count of firm-events per estimation day
+    (T_i the firm-event's SARs; its cumulative event day makes T_i + 1 ranked values)."""
+    sar = _sar(plan, fit)
+    rank = row_ranks(sar)
+    valid = np.isfinite(sar)
+    scale = 1.0 / (valid.sum(axis=1) + 2.0)
+    return {
+        "grank_rank": _by_window(weights, np.where(valid, rank, 0.0) * scale[:, None]),
+        "grank_n": _by_window(weights, valid.astype(np.float64)),
+    }
+
+
+def grank_partial(plan: Plan, chunk: Chunk, scale: Float64Array) -> Partial:
+    """GRANK's second pass over a chunk: with ``scale`` (windows × groups) = 1 / s(SCAR) of
+    each sample, each firm-event's SARs above (and tied with) its SCAR* = SCAR · scale move one
+    (half a) rank up; the cumulative event day's own U."""
+    fit = fit_chunk(plan, chunk)
+    ev = _take(chunk, fit.rows)
+    cars, var_car, _ = _cars(plan, fit)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scar = cars / np.sqrt(var_car)
+    sar = _sar(plan, fit)
+    size = np.isfinite(sar).sum(axis=1) + 1.0
+    finite = np.isfinite(cars)
+    above = np.zeros((len(plan.windows), len(plan.groups), sar.shape[1]))
+    event = np.zeros((len(plan.windows), len(plan.groups)))
+    for j in range(len(plan.windows)):
+        for g in range(len(plan.groups)):
+            rows = np.flatnonzero(ev.member[:, g] & finite[:, j])
+            if not len(rows):
+                continue
+            v = (scar[rows, j] * scale[j, g])[:, None]
+            s = sar[rows]
+            step = ((s > v) + 0.5 * (s == v)) / (size[rows, None] + 1)
+            above[j, g] = step.sum(axis=0)
+            below, tied = (s < v).sum(axis=1), (s == v).sum(axis=1)
+            event[j, g] = ((1 + below + 0.5 * tied) / (size[rows] + 1) - 0.5).sum()
+    return Partial({"grank_above": above, "grank_event": event})
+
+
+@dataclass(frozen=True)
+class Moments:
+    """One group's firm-events with a CAR in one window, as the tests of
+    :mod:`eventstudy.inference` read them (:class:`~eventstudy.inference.Summary`), from the
+    summed partials."""
+
+    n: int
+    car_mean: float
+    car_sd: float
+    scar_sum: float
+    scar_mean: float
+    scar_sd: float
+    patell_variance: float
+    min_dof: float
+    rbar: float
+    rbar_method: str
+    overlapping: bool
+    ar_p: Float64Array
+    est_days: BoolArray
+    window: BoolArray
+    ubar: Float64Array
+    days: np.ndarray | None
+    p_hat: float
+    n_positive: int
+    calendar: Float64Array | None = None
+    grank: tuple[Float64Array, np.ndarray] | None = None
+    has_sigma: bool = True
+
+    def calendar_means(self) -> Float64Array | None:
+        return self.calendar
+
+    def grank_means(self) -> tuple[Float64Array, np.ndarray]:
+        assert self.grank is not None
+        return self.grank
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.divide(a, b, out=np.full(np.shape(a), np.nan), where=np.asarray(b) > 0)
+
+
+def _sd(total: float, squares: float, n: float) -> float:
+    """The standard deviation (ddof 1) from a sum and a sum of squares."""
+    if n < 2:
+        return float("nan")
+    mean = total / n
+    return float(np.sqrt(max(squares - n * mean * mean, 0.0) / (n - 1)))
+
+
+def rbar_of(plan: Plan, sums: Mapping[str, np.ndarray], g: int) -> tuple[float | Float64Array, str]:
+    """The group's r̄ (one date) or its overlap sums Σ ρ at each distance d (different dates),
+    from the position sums of z and w, and how it was computed."""
+    z, w, at, k = sums["z"][g], sums["w"][g], sums["at"][g], sums["ok"][g]
+    complete = sums["valid_days"][g] == sums["group_n"][g] * sums["day_any"][g].sum()
+    if sums["min_pos"][g] == sums["max_pos"][g]:
+        p = int(sums["min_pos"][g])
+        common = w[p] @ w[p] - k
+        rbar = float((z[p] @ z[p] - k) / common) if sums["group_n"][g] > 1 and common > 0 else float("nan")
+        return rbar, "" if complete else ESTIMATION_METHOD
+    length = z.shape[1]
+    out = np.zeros(plan.span)
+    for d in range(min(plan.span, length - 30 + 1)):  # MIN_COMMON_SESSIONS common days at least
+        if d == 0:
+            s = (np.einsum("pl,pl->", z, z) - k) / 2
+            c = (np.einsum("pl,pl->", w, w) - k) / 2
+            pairs = np.sum(at * (at - 1)) / 2
+        else:
+            s = np.einsum("pl,pl->", z[:-d, d:], z[d:, : length - d])
+            c = np.einsum("pl,pl->", w[:-d, d:], w[d:, : length - d])
+            pairs = np.sum(at[:-d] * at[d:])
+        if pairs > 0 and c > 0:
+            out[d] = s / c * pairs
+    return out, ESTIMATION_METHOD
+
+
+def moments(plan: Plan, sums: Mapping[str, np.ndarray], j: int, g: int, rbar) -> Moments:
+    w = plan.windows[j]
+    n = int(sums["n"][j, g])
+    rbar_value, method = rbar
+    overlapping = not np.isscalar(rbar_value)
+    calendar = grank = None
+    if "cal" in sums:
+        cal_n = sums["cal_n"][j, g]
+        calendar = sums["cal"][j, g][cal_n > 0] / cal_n[cal_n > 0]
+    if "grank_above" in sums:
+        est_n = sums["grank_n"][j, g]
+        est_u = _ratio(sums["grank_rank"][j, g] + sums["grank_above"][j, g], est_n) - 0.5
+        grank = (np.r_[est_u, sums["grank_event"][j, g] / n if n else np.nan], np.r_[est_n, n].astype(np.int64))
+    est_days = np.zeros(len(plan.grid), bool)
+    est_days[plan.est_cols] = sums["ar_n"][j, g][plan.est_cols] > 0
+    return Moments(
+        n=n,
+        car_mean=float(sums["car"][j, g] / n) if n else float("nan"),
+        car_sd=_sd(sums["car"][j, g], sums["car2"][j, g], n),
+        scar_sum=float(sums["scar"][j, g]),
+        scar_mean=float(sums["scar"][j, g] / n) if n else float("nan"),
+        scar_sd=_sd(sums["scar"][j, g], sums["scar2"][j, g], n),
+        patell_variance=float(sums["patell"][j, g]),
+        min_dof=float(sums["min_dof"][j, g]),
+        rbar=overlap_rbar(rbar_value, int(sums["group_n"][g]), w.length) if overlapping else rbar_value,
+        rbar_method=method,
+        overlapping=overlapping,
+        ar_p=_ratio(sums["ar"][j, g], sums["ar_n"][j, g]),
+        est_days=est_days,
+        window=plan.inside(w),
+        ubar=_ratio(sums["u"][j, g], sums["u_n"][j, g]),
+        days=plan.grid,
+        p_hat=float(sums["share"][j, g] / n) if n else float("nan"),
+        n_positive=int(sums["positive"][j, g]),
+        calendar=calendar,
+        grank=grank,
+    )
+
+
+def scar_scale(sums: Mapping[str, np.ndarray]) -> Float64Array:
+    """1 / s(SCAR) of every window and group (GRANK's SCAR* = SCAR / s(SCAR))."""
+    n = sums["n"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = (sums["scar2"] - sums["scar"] ** 2 / n) / (n - 1)
+        return np.where(n > 1, 1.0 / np.sqrt(np.maximum(var, 0.0)), np.nan)
+
+
+def tests_rows(plan: Plan, sums: Mapping[str, np.ndarray], specs: Sequence[TestSpec]) -> pd.DataFrame:
+    rows = []
+    for g, group in enumerate(plan.groups):
+        rbar = rbar_of(plan, sums, g)
+        for j, w in enumerate(plan.windows):
+            s = moments(plan, sums, j, g, rbar)
+            for spec in specs:
+                r = spec.func(s)
+                robust = spec.robust_apart if plan.apart else spec.robust
+                caar = s.car_mean if s.n else np.nan
+                rows.append((group, w.label, spec.name, r.stat, r.pvalue, r.dist, r.n, robust, caar, r.detail))
+    columns = ["group", "window", "test", "stat", "p", "dist", "n_firms", "robust", "caar", "detail"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def caar_rows(plan: Plan, sums: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    from .inference import portfolio_sigma
+
+    inside = plan.inside(plan.path)
+    in_est = np.zeros(len(plan.grid), bool)
+    in_est[plan.est_cols] = True
+    frames = []
+    for g, group in enumerate(plan.groups):
+        aar = _ratio(sums["group_ar"][g], sums["group_ar_n"][g])
+        sigma_p, _ = portfolio_sigma(aar, in_est)
+        days = np.arange(1, inside.sum() + 1)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "group": group,
+                    "day": plan.grid[inside],
+                    "aar": aar[inside],
+                    "caar": np.cumsum(aar[inside]),
+                    "se": sigma_p * np.sqrt(days),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _events_rows(plan: Plan, fit: Fit, ev: Chunk) -> pd.DataFrame:
+    names = ["alpha", *plan.model.columns] if plan.model.estimated else ["mean_adjustment"]
+    frame = pd.DataFrame(
+        {
+            "order": ev.order,
+            "event_id": ev.event_ids,
+            "ticker": ev.tickers,
+            "pos": ev.pos,
+            "n_est": fit.n_obs,
+            "n_removed": fit.removed,
+            "sigma": np.sqrt(fit.sigma2),
+        }
+    )
+    params = fit.params if plan.model.estimated else np.zeros((len(fit.rows), 1))
+    return pd.concat([frame, pd.DataFrame(params, columns=[n if n != "mkt" else "beta" for n in names])], axis=1)
+
+
+def _car_rows(plan: Plan, ev: Chunk, fit: Fit, cars, var_car, t, dof, n_missing) -> pd.DataFrame:
+    n, nw = cars.shape
+    return pd.DataFrame(
+        {
+            "order": np.repeat(ev.order, nw),
+            "event_id": ev.event_ids.repeat(nw),
+            "ticker": ev.tickers.repeat(nw),
+            "window": pd.Index([w.label for w in plan.windows]).take(np.tile(np.arange(nw), n)),
+            "car": cars.ravel(),
+            "se": np.sqrt(var_car).ravel(),
+            "t": t.ravel(),
+            "p": (2 * special.stdtr(dof[:, None], -np.abs(t))).ravel(),
+            "dof": np.repeat(dof, nw),
+            "n_est": np.repeat(fit.est.sum(axis=1), nw),
+            "n_missing": n_missing.ravel(),
+        }
+    )
+
+
+def _ar_rows(plan: Plan, fit: Fit, ev: Chunk) -> pd.DataFrame:
+    inside = plan.inside(plan.path)
+    g = int(inside.sum())
+    xg = fit.xg[:, inside]
+    var = fit.sigma2[:, None] * (1.0 + np.einsum("ngk,nkl,ngl->ng", xg, fit.xtx_inv, xg))
+    ar, se = fit.ar[:, inside], np.sqrt(var)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sar = ar / se
+    return pd.DataFrame(
+        {
+            "order": np.repeat(ev.order, g),
+            "event_id": ev.event_ids.repeat(g),
+            "ticker": ev.tickers.repeat(g),
+            "day": np.tile(plan.grid[inside], len(ar)),
+            "pos": (ev.pos[:, None] + plan.grid[inside][None, :]).ravel(),
+            "ar": ar.ravel(),
+            "se": se.ravel(),
+            "sar": sar.ravel(),
+            "car": np.cumsum(ar, axis=1).ravel(),
+        }
+    )
+
+
+def _incomplete_rows(plan: Plan, fit: Fit, ev: Chunk, chunk: Chunk, n_missing) -> pd.DataFrame:
+    """Firm-events without a CAR in a window, and why (the words of the in-memory engine)."""
+    rows = []
+    t = plan.sessions
+    for j, w in enumerate(plan.windows):
+        inside = plan.inside(w)
+        for i in np.flatnonzero(n_missing[:, j]):
+            at = ev.pos[i] + plan.grid
+            ok = (at >= 0) & (at < t)
+            at = np.clip(at, 0, t - 1)
+            gap = inside & ~np.isfinite(fit.ar[i])
+            ret = np.where(ok, chunk.returns[at, ev.col[i]], np.nan)
+            no_x = {name: gap & ~(np.isfinite(plan.x[at, k]) & ok) for k, name in enumerate(plan.names)}
+            why = exclusions.missing_days(plan.grid, gap & ~np.isfinite(ret), no_x)
+            rows.append((ev.order[i], ev.event_ids[i], ev.tickers[i], f"window {w.label}", why))
+    return pd.DataFrame(rows, columns=["order", *exclusions.COLUMNS])
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The firm-events placed in the return data: each one's firm (a column of the returns) and
+    session, its id, ticker and groups (``member``: events × groups), in the sample's order;
+    and the events that could not be placed."""
+
+    col: IntArray
+    pos: IntArray
+    event_ids: np.ndarray
+    tickers: np.ndarray
+    member: BoolArray
+    excluded: pd.DataFrame
+
+    @classmethod
+    def of(
+        cls, index: pd.DatetimeIndex, columns: pd.Index, events: pd.DataFrame, groups: Mapping[str, Sequence[str]]
+    ) -> Layout:
+        col, pos, excluded = exclusions.locate(index, columns, events)
+        good = (col >= 0) & (pos >= 0)
+        ids = pd.Index(events["event_id"][good])
+        member = np.zeros((len(ids), len(groups)), bool)
+        for g, members in enumerate(groups.values()):
+            at = ids.get_indexer(pd.Index(list(members), dtype=ids.dtype))
+            member[at[at >= 0], g] = True
+        return cls(col[good], pos[good], ids.to_numpy(), events["ticker"][good].to_numpy(), member, excluded)
+
+    def chunks(self, returns: Float64Array, size: int, cells: int = 1 << 25) -> Iterable[Chunk]:
+        """The sample cut into chunks of whole firms, about ``size`` firm-events each and at
+        most ``cells`` return cells (sessions × firms)."""
+        order = np.lexsort((self.pos, self.col))
+        firms, first = np.unique(self.col[order], return_index=True)
+        bounds = np.r_[first, len(order)]
+        most = max(1, cells // max(len(returns), 1))
+        if not len(firms):  # no firm-event: one empty chunk still gives every sum its shape
+            yield Chunk(returns[:, :0], self.col, self.pos, order, self.event_ids, self.tickers, self.member)
+        start = 0
+        while start < len(firms):
+            stop = int(np.searchsorted(bounds, bounds[start] + size, side="left"))
+            stop = min(max(stop, start + 1), start + most, len(firms))
+            rows = order[bounds[start] : bounds[stop]]
+            cols = firms[start:stop]
+            local = np.searchsorted(cols, self.col[rows])
+            yield Chunk(
+                returns[:, cols],
+                local,
+                self.pos[rows],
+                rows,
+                self.event_ids[rows],
+                self.tickers[rows],
+                self.member[rows],
+            )
+            start = stop
+
+
+def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.DatetimeIndex, excluded) -> dict:
+    """The result frames from the summed partials: per firm-event rows in the sample's order."""
+    frames = {k: pd.concat(v, ignore_index=True) for k, v in parts.frames.items()}
+    events = frames["events"].sort_values("order", kind="stable")
+    events.insert(3, "event_date", index[events.pop("pos").to_numpy()])
+    car = frames["car"].sort_values(["order"], kind="stable").drop(columns="order")
+    out = {
+        "events": events.drop(columns="order").reset_index(drop=True),
+        "car": car.reset_index(drop=True),
+        "tests": tests_rows(plan, parts.sums, specs),
+        "caar": caar_rows(plan, parts.sums),
+    }
+    if "ar" in frames:
+        ar = frames["ar"].sort_values("order", kind="stable").drop(columns="order")
+        ar.insert(3, "date", index[ar.pop("pos").to_numpy()])
+        out["ar"] = ar.reset_index(drop=True)
+    else:
+        out["ar"] = pd.DataFrame(columns=["event_id", "ticker", "day", "date", "ar", "se", "sar", "car"])
+    dropped = frames["excluded"].sort_values("order", kind="stable").drop(columns="order")
+    out["excluded"] = pd.concat([excluded, dropped], ignore_index=True).reindex(columns=exclusions.COLUMNS)
+    return out
+
+
+def run_chunks(
+    plan: Plan, parts: Callable[[], Iterable[Chunk]], workers: int = 2, progress: Callable[[int], None] | None = None
+) -> Partial:
+    """Both passes over the chunks, ``workers`` chunks at a time (numpy's heavy steps release
+    the GIL); the sums are added in the chunks' order, so the result does not depend on timing."""
+
+    def run(fn, items) -> Partial:
+        out = Partial()
+        for r in _bounded_map(fn, items, workers):
+            out = out.combine(r)
+            if progress is not None:
+                progress(1)
+        return out
+
+    first = run(lambda c: chunk_partial(plan, c), parts())
+    if "grank" in plan.tests:
+        scale = scar_scale(first.sums)
+        first = first.combine(run(lambda c: grank_partial(plan, c, scale), parts()))
+    return first
+
+
+def _bounded_map(fn, items: Iterable, workers: int):
+    """``map(fn, items)`` in order, at most ``workers`` items in flight (so that only that many
+    chunks are in memory at once)."""
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        pending = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def run(
+    plan: Plan,
+    layout: Layout,
+    returns: Float64Array,
+    specs: Sequence[TestSpec],
+    index: pd.DatetimeIndex,
+    *,
+    chunk_size: int = CHUNK_EVENTS,
+    workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The result frames of the firm-events of ``layout``, streamed ``chunk_size`` at a time."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive number of firm-events; got {chunk_size!r}")
+    parts = run_chunks(plan, lambda: layout.chunks(returns, chunk_size), workers, progress)
+    return finish(plan, parts, specs, index, layout.excluded)
