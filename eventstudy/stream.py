@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import sparse, special
 
 from . import exclusions
 from ._typing import BoolArray, Float64Array, IntArray
@@ -117,6 +117,7 @@ class Fit:
     constant first), (X′X)⁻¹ in centred coordinates, σ̂², valid estimation days, the AR of every
     relative day of the grid (n × G) and the regressors over the grid (n × G × K, centred)."""
 
+    centring: tuple[int, Float64Array, Float64Array]  # first session summed, y's shift per firm, x's means
     rows: IntArray
     theta: Float64Array
     params: Float64Array
@@ -152,14 +153,20 @@ def _running_sums(plan: Plan, y: Float64Array, x: Float64Array, chunk: Chunk):
     xc = x - x_mean
     yc_shift = np.where(valid, y, 0.0).sum(axis=0) / np.maximum(valid.sum(axis=0), 1) if plan.model.estimated else 0.0
     yc = np.where(valid, y - yc_shift, 0.0)
-    xv = np.where(valid[:, :, None], np.where(x_ok[:, None], xc, 0.0)[:, None, :], 0.0)  # t × f × k
-    parts = [valid[:, :, None].astype(np.float64), xv]
-    parts += [xv[:, :, i : i + 1] * xv[:, :, j : j + 1] for i in range(k) for j in range(i, k)]
-    parts += [yc[:, :, None], xv * yc[:, :, None]]
-    moments = np.concatenate(parts, axis=2)
-    sums = np.zeros((t + 1, f, moments.shape[2]))
-    np.cumsum(moments, axis=0, out=sums[1:])
-    held = np.zeros((t + 1, f))
+    x0 = np.where(x_ok[:, None], xc, 0.0)
+    parts = [lambda: valid]
+    parts += [lambda i=i: np.where(valid, x0[:, i : i + 1], 0.0) for i in range(k)]
+    parts += [
+        lambda i=i, j=j: np.where(valid, x0[:, i : i + 1] * x0[:, j : j + 1], 0.0)
+        for i in range(k)
+        for j in range(i, k)
+    ]
+    parts += [lambda: yc]
+    parts += [lambda i=i: yc * x0[:, i : i + 1] for i in range(k)]
+    sums = np.zeros((len(parts), t + 1, f))
+    for m, part in enumerate(parts):  # one moment at a time: memory stays a few sessions × firms
+        np.cumsum(part(), axis=0, out=sums[m, 1:])
+    held = np.zeros((t + 1, f), np.int32)
     np.cumsum(blocked & np.isfinite(chunk.returns), axis=0, out=held[1:])
     return valid, sums, xc, (yc_shift, x_mean), held
 
@@ -182,9 +189,9 @@ def fit_chunk(plan: Plan, chunk: Chunk) -> Fit:
     est = plan.estimation
     a = np.clip(chunk.pos + est.start, 0, t)
     b = np.clip(chunk.pos + est.end + 1, 0, t)
-    m = sums[b, chunk.col] - sums[a, chunk.col]
+    m = (sums[:, b, chunk.col] - sums[:, a, chunk.col]).T
     n_obs = np.rint(m[:, 0]).astype(np.int64)
-    removed = np.rint(held[b, chunk.col] - held[a, chunk.col]).astype(np.int64)
+    removed = (held[b, chunk.col] - held[a, chunk.col]).astype(np.int64)
     # unpack the moments: count, Σx (k1), Σxx′ (upper triangle), Σy, Σxy (k1)
     xtx = np.empty((len(m), k, k))
     xtx[:, 0, 0] = m[:, 0]
@@ -208,7 +215,7 @@ def fit_chunk(plan: Plan, chunk: Chunk) -> Fit:
     xg = np.concatenate([np.ones((*at_t.shape, 1)), xc[at_t]], axis=2)
     yg[~inside] = np.nan
     xg[~inside] = np.nan
-    ar = yg - np.einsum("ngk,nk->ng", xg, theta) if plan.model.estimated else yg
+    ar = _residuals(yg, xg, theta) if plan.model.estimated else yg
     in_est = np.zeros(len(plan.grid), bool)
     in_est[plan.est_cols] = True
     est_mask = in_est[None, :] & inside & valid[at_t, chunk.col[:, None]]
@@ -230,6 +237,7 @@ def fit_chunk(plan: Plan, chunk: Chunk) -> Fit:
         params[:, 0] += shift[chunk.col] - theta[:, 1:] @ x_mean
     rows = np.flatnonzero(ok)
     return Fit(
+        (lo, shift if plan.model.estimated else np.zeros(y.shape[1]), x_mean),
         rows,
         theta[rows],
         params[rows],
@@ -242,6 +250,11 @@ def fit_chunk(plan: Plan, chunk: Chunk) -> Fit:
         xg[rows],
         dropped,
     )
+
+
+def _residuals(y: Float64Array, x: Float64Array, theta: Float64Array) -> Float64Array:
+    """y − Xθ̂ of each firm-event on each day (n × days; x is n × days × K)."""
+    return y - np.einsum("ngk,nk->ng", x, theta)
 
 
 @dataclass
@@ -274,8 +287,9 @@ def total(parts: Iterable[Partial]) -> Partial:
     return out
 
 
-def chunk_partial(plan: Plan, chunk: Chunk) -> Partial:
-    """Everything one chunk contributes: its tidy rows and its sums (first pass)."""
+def chunk_partial(plan: Plan, chunk: Chunk) -> tuple[Partial, Estimates | None]:
+    """Everything one chunk contributes: its tidy rows and its sums (first pass); and, when
+    GRANK is among the tests, the estimates its second pass needs."""
     fit = fit_chunk(plan, chunk)
     ev = _take(chunk, fit.rows)
     cars, var_car, n_missing = _cars(plan, fit)
@@ -285,7 +299,7 @@ def chunk_partial(plan: Plan, chunk: Chunk) -> Partial:
     member = ev.member
     sums: dict[str, np.ndarray] = {}
     finite = np.isfinite(cars)
-    ranks = standardized_ranks(fit.ar)
+    ranks, sar_ranks = _ranks(plan, fit)
     share = (fit.est & (fit.ar > 0)).sum(axis=1) / np.maximum(fit.est.sum(axis=1), 1)
     ar0, ar_ok = np.where(np.isfinite(fit.ar), fit.ar, 0.0), np.isfinite(fit.ar).astype(np.float64)
     u0, u_ok = np.where(np.isfinite(ranks), ranks, 0.0), np.isfinite(ranks).astype(np.float64)
@@ -317,13 +331,13 @@ def chunk_partial(plan: Plan, chunk: Chunk) -> Partial:
     if "calendar-time" in plan.tests:
         sums.update(_calendar_sums(plan, fit, ev, weights))
     if "grank" in plan.tests:
-        sums.update(_grank_rank_sums(plan, fit, wf))
+        sums.update(_grank_rank_sums(plan, fit, sar_ranks, wf))
     frames = {"events": [_events_rows(plan, fit, ev)]}
     frames["car"] = [_car_rows(plan, ev, fit, cars, var_car, t, dof, n_missing)]
     frames["excluded"] = [fit.dropped, _incomplete_rows(plan, fit, ev, chunk, n_missing)]
     if plan.keep_ar:
         frames["ar"] = [_ar_rows(plan, fit, ev)]
-    return Partial(sums, frames)
+    return Partial(sums, frames), Estimates.of(plan, fit, t) if "grank" in plan.tests else None
 
 
 def _by_window(weights: Float64Array, values: Float64Array) -> Float64Array:
@@ -387,13 +401,11 @@ def _rbar_sums(plan: Plan, fit: Fit, ev: Chunk) -> dict[str, np.ndarray]:
         rows = np.flatnonzero(ev.member[:, g])
         if not len(rows):
             continue
-        rows = rows[np.argsort(ev.pos[rows], kind="stable")]
-        pos = ev.pos[rows]
-        starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
-        at = pos[starts]
-        zs[g, at] = np.add.reduceat(z[rows], starts, axis=0)
-        ws[g, at] = np.add.reduceat(w[rows], starts, axis=0)
-        count[g, at] = np.diff(np.r_[starts, len(rows)])
+        at, where = np.unique(ev.pos[rows], return_inverse=True)
+        by_position = sparse.csr_matrix((np.ones(len(rows)), (where, rows)), shape=(len(at), len(z)))
+        zs[g, at] = by_position @ z
+        ws[g, at] = by_position @ w
+        count[g, at] = np.bincount(where, minlength=len(at))
     m = ev.member.astype(np.float64)
     return {
         "z": zs,
@@ -427,12 +439,44 @@ def _sar(plan: Plan, fit: Fit) -> Float64Array:
     return np.where(fit.est[:, cols], fit.ar[:, cols] / np.sqrt(fit.sigma2)[:, None], np.nan)
 
 
-def _grank_rank_sums(plan: Plan, fit: Fit, weights: Float64Array) -> dict[str, np.ndarray]:
+def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
+    """Each firm-event's standardized ranks of its ARs over the grid (Corrado's U), and, when
+    GRANK is among the tests, the ranks of its SARs among its estimation days, both from one
+    sort of each row: an estimation day's rank among the estimation days is the count of
+    estimation days at or before it in the row's order. Rows with a tie (in the ARs, or in the
+    SARs after the division by σ̂) are ranked again the long way, ties sharing their mean rank."""
+    ar = fit.ar
+    if "grank" not in plan.tests:
+        return standardized_ranks(ar), None
+    n, g = ar.shape
+    order = np.argsort(ar, axis=1)
+    ordered = np.take_along_axis(ar, order, axis=1)
+    is_est = np.zeros(g, bool)
+    is_est[plan.est_cols] = True
+    est = is_est[order] & np.isfinite(ordered)
+    sar_ordered = np.where(est, ordered / np.sqrt(fit.sigma2)[:, None], -np.inf)
+    before = np.maximum.accumulate(sar_ordered, axis=1)
+    tied = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1) | (est[:, 1:] & (sar_ordered[:, 1:] == before[:, :-1])).any(
+        axis=1
+    )
+    valid = np.isfinite(ar)
+    u = np.empty((n, g))
+    np.put_along_axis(u, order, np.broadcast_to(np.arange(1.0, g + 1), (n, g)), axis=1)
+    u /= 1 + valid.sum(axis=1, keepdims=True)
+    u[~valid] = np.nan
+    rank = np.empty((n, g))
+    np.put_along_axis(rank, order, np.cumsum(est, axis=1).astype(np.float64), axis=1)
+    rank = rank[:, plan.est_cols]
+    if tied.any():
+        u[tied] = standardized_ranks(ar[tied])
+        rank[tied] = row_ranks(_sar(plan, fit)[tied])
+    return u, rank
+
+
+def _grank_rank_sums(plan: Plan, fit: Fit, rank: Float64Array, weights: Float64Array) -> dict[str, np.ndarray]:
     """GRANK's first pass: Σ rank_it / (T_i + 2) and the count of firm-events per estimation day
     (T_i the firm-event's SARs; its cumulative event day makes T_i + 1 ranked values)."""
-    sar = _sar(plan, fit)
-    rank = row_ranks(sar)
-    valid = np.isfinite(sar)
+    valid = np.isfinite(_sar(plan, fit))
     scale = 1.0 / (valid.sum(axis=1) + 2.0)
     return {
         "grank_rank": _by_window(weights, np.where(valid, rank, 0.0) * scale[:, None]),
@@ -440,18 +484,54 @@ def _grank_rank_sums(plan: Plan, fit: Fit, weights: Float64Array) -> dict[str, n
     }
 
 
-def grank_partial(plan: Plan, chunk: Chunk, scale: Float64Array) -> Partial:
+@dataclass(frozen=True)
+class Estimates:
+    """What GRANK's second pass needs of a chunk's fit, kept from the first: the usable rows,
+    θ̂ (centred coordinates) and σ̂, the centring (first session summed, y's shift per firm, x's
+    means), the SCARs and the valid estimation days as packed bits: a few dozen bytes per
+    firm-event, so the second pass reads the returns again but sums nothing."""
+
+    rows: IntArray
+    theta: Float64Array
+    sigma: Float64Array
+    scar: Float64Array
+    est_bits: np.ndarray
+    shift: Float64Array
+    x_mean: Float64Array
+
+    @classmethod
+    def of(cls, plan: Plan, fit: Fit, scar: Float64Array) -> Estimates:
+        _, shift, x_mean = fit.centring
+        bits = np.packbits(fit.est[:, plan.est_cols], axis=1)
+        return cls(fit.rows, fit.theta, np.sqrt(fit.sigma2), scar, bits, shift, x_mean)
+
+    def sar(self, plan: Plan, chunk: Chunk) -> Float64Array:
+        """SAR_it = ε̂_it / σ̂_i on the valid estimation days (NaN elsewhere), computed as the
+        first pass did."""
+        x, rf, mkt = plan.design()
+        cols = plan.est_cols
+        ev = _take(chunk, self.rows)
+        at_t = np.clip(ev.pos[:, None] + plan.grid[cols][None, :], 0, plan.sessions - 1)
+        est = np.unpackbits(self.est_bits, axis=1, count=len(cols)).astype(bool)
+        y = chunk.returns[at_t, ev.col[:, None]]
+        for series in (rf, mkt):
+            if series is not None:
+                y = y - series[at_t]
+        if plan.model.estimated:
+            xg = np.concatenate([np.ones((*at_t.shape, 1)), (x - self.x_mean)[at_t]], axis=2)
+            y = _residuals(y - self.shift[ev.col][:, None], xg, self.theta)
+        return np.where(est, y / self.sigma[:, None], np.nan)
+
+
+def grank_partial(plan: Plan, chunk: Chunk, estimates: Estimates, scale: Float64Array) -> Partial:
     """GRANK's second pass over a chunk: with ``scale`` (windows × groups) = 1 / s(SCAR) of
     each sample, each firm-event's SARs above (and tied with) its SCAR* = SCAR · scale move one
     (half a) rank up; the cumulative event day's own U."""
-    fit = fit_chunk(plan, chunk)
-    ev = _take(chunk, fit.rows)
-    cars, var_car, _ = _cars(plan, fit)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scar = cars / np.sqrt(var_car)
-    sar = _sar(plan, fit)
+    ev = _take(chunk, estimates.rows)
+    scar = estimates.scar
+    sar = estimates.sar(plan, chunk)
     size = np.isfinite(sar).sum(axis=1) + 1.0
-    finite = np.isfinite(cars)
+    finite = np.isfinite(scar)
     above = np.zeros((len(plan.windows), len(plan.groups), sar.shape[1]))
     event = np.zeros((len(plan.windows), len(plan.groups)))
     for j in range(len(plan.windows)):
@@ -732,13 +812,14 @@ class Layout:
             member[at[at >= 0], g] = True
         return cls(col[good], pos[good], ids.to_numpy(), events["ticker"][good].to_numpy(), member, excluded)
 
-    def chunks(self, returns: Float64Array, size: int, cells: int = 1 << 25) -> Iterable[Chunk]:
+    def chunks(self, returns: Float64Array, size: int, cells: int = 1 << 24) -> Iterable[Chunk]:
         """The sample cut into chunks of whole firms, about ``size`` firm-events each and at
-        most ``cells`` return cells (sessions × firms)."""
+        most ``cells`` running-sum cells (sessions × firms × moments)."""
         order = np.lexsort((self.pos, self.col))
+        moments = 8  # the market model's 6 and a margin
         firms, first = np.unique(self.col[order], return_index=True)
         bounds = np.r_[first, len(order)]
-        most = max(1, cells // max(len(returns), 1))
+        most = max(1, cells // max(len(returns) * moments, 1))
         if not len(firms):  # no firm-event: one empty chunk still gives every sum its shape
             yield Chunk(returns[:, :0], self.col, self.pos, order, self.event_ids, self.tickers, self.member)
         start = 0
@@ -789,19 +870,19 @@ def run_chunks(
     """Both passes over the chunks, ``workers`` chunks at a time (numpy's heavy steps release
     the GIL); the sums are added in the chunks' order, so the result does not depend on timing."""
 
-    def run(fn, items) -> Partial:
-        out = Partial()
-        for r in _bounded_map(fn, items, workers):
-            out = out.combine(r)
-            if progress is not None:
-                progress(1)
-        return out
-
-    first = run(lambda c: chunk_partial(plan, c), parts())
+    out, kept = Partial(), []
+    for partial, estimates in _bounded_map(lambda c: chunk_partial(plan, c), parts(), workers):
+        out = out.combine(partial)
+        kept.append(estimates)
+        if progress is not None:
+            progress(1)
     if "grank" in plan.tests:
-        scale = scar_scale(first.sums)
-        first = first.combine(run(lambda c: grank_partial(plan, c, scale), parts()))
-    return first
+        scale = scar_scale(out.sums)
+        second = _bounded_map(
+            lambda ce: grank_partial(plan, ce[0], ce[1], scale), zip(parts(), kept, strict=True), workers
+        )
+        out = out.combine(total(second))
+    return out
 
 
 def _bounded_map(fn, items: Iterable, workers: int):

@@ -1,0 +1,143 @@
+"""A million firm-events: wall time, peak memory and firm-events per second of the chunked
+engines on a CRSP-shaped synthetic panel.
+
+The panel: 5,000 firms × 7,500 sessions (about 30 years) of market-model returns with an
+industry factor (20 industries, so residuals are correlated within an industry), 0.1 % of the
+returns missing at random. Events are earnings-like: every firm reports once a quarter (63
+sessions) on a firm-specific day of the season (so the reports cluster in seasons), plus other
+firm news on random days, 200 events per firm (1,000,000 in all); the first N are taken for a
+smaller case. The design: market model, estimation [−250, −11] leaving out the firm's other
+events (at least 60 valid days), windows [0,0], [−1,+1], [−5,+5], path [−10,+10], all nine
+tests (GRANK and the calendar-time test included), no per-day AR frame.
+
+Each case runs in a fresh process; peak memory is that process's largest resident size
+(``resource.getrusage``), the panel included. One line per case, then the table.
+
+Run: ``python benchmarks/bench_large.py [N ...] [--engine stream dask] [--chunk C]``
+(default 10000 100000 1000000, both engines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FIRMS, SESSIONS, PER_FIRM = 5_000, 7_500, 200
+
+CASE = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from bench_large import panel, design
+returns, regressors, events = panel({n})
+setup_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+kwargs = design()
+scheduler = None
+if {engine!r} == "dask":
+    from distributed import Client, LocalCluster
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    scheduler = Client(cluster)
+from eventstudy.engine import run_event_study
+t0 = time.perf_counter()
+res = run_event_study(returns, regressors, events, engine={engine!r}, chunk_size={chunk}, scheduler=scheduler, **kwargs)
+seconds = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+workers = 0
+if scheduler is not None:
+    workers = max(scheduler.run(lambda: __import__("resource").getrusage(0).ru_maxrss / 1024).values())
+kp = res.tests[(res.tests.test == "kolari-pynnonen")]
+print(json.dumps({{"seconds": seconds, "peak_mb": peak, "setup_mb": setup_mb, "worker_peak_mb": workers,
+    "fitted": len(res.events), "excluded": len(res.excluded), "tests": len(res.tests),
+    "kp": kp.stat.round(6).tolist(), "stats": res.tests.stat.round(8).tolist()}}))
+"""
+
+
+def panel(n: int, seed: int = 18):
+    """The synthetic panel (returns, the market, events); the first ``n`` events."""
+    rng = np.random.default_rng(seed)
+    index = pd.bdate_range("1995-01-02", periods=SESSIONS, name="date")
+    mkt = rng.normal(0.0004, 0.011, SESSIONS)
+    industry = rng.normal(0, 0.008, (SESSIONS, 20))
+    firm_industry = np.arange(FIRMS) % 20
+    beta = rng.uniform(0.5, 1.6, FIRMS)
+    r = rng.normal(0, 0.02, (SESSIONS, FIRMS))
+    r += mkt[:, None] * beta
+    r += industry[:, firm_industry]
+    r[rng.random(r.shape) < 0.001] = np.nan
+    tickers = np.array([f"F{i:05d}" for i in range(FIRMS)])
+    returns = pd.DataFrame(r, index=index, columns=tickers)
+    # quarterly reports on a firm-specific day of each season, then other news on random days
+    quarters = np.arange(270, SESSIONS - 15, 63)
+    day = rng.integers(5, 40, FIRMS)
+    report = (quarters[None, :] + day[:, None] + rng.integers(-2, 3, (FIRMS, len(quarters)))).clip(270, SESSIONS - 15)
+    extra = rng.integers(270, SESSIONS - 15, (FIRMS, PER_FIRM - len(quarters)))
+    pos = np.concatenate([report, extra], axis=1)
+    pos.sort(axis=1)
+    firm = np.repeat(np.arange(FIRMS), PER_FIRM)
+    by_time = np.argsort(rng.random(FIRMS * PER_FIRM))  # the file's order: not by firm
+    firm, pos = firm[by_time][:n], pos.ravel()[by_time][:n]
+    events = pd.DataFrame(
+        {"event_id": np.arange(len(firm)).astype(str), "ticker": tickers[firm], "event_date": index[pos]}
+    )
+    return returns, pd.DataFrame({"mkt": mkt}, index=index), events
+
+
+def design() -> dict:
+    return {
+        "windows": [(0, 0), (-1, 1), (-5, 5)],
+        "min_estimation_obs": 60,
+        "keep_ar": False,
+    }
+
+
+def run_case(n: int, engine: str, chunk: int) -> dict:
+    code = CASE.format(root=str(Path(__file__).parent), n=n, engine=engine, chunk=chunk)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", nargs="*", type=int, default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--engine", nargs="*", default=["stream", "dask"], choices=["stream", "dask"])
+    parser.add_argument("--chunk", type=int, default=20_000)
+    args = parser.parse_args(argv)
+    rows = []
+    for n in args.n:
+        for engine in args.engine:
+            t0 = time.perf_counter()
+            got = run_case(n, engine, args.chunk)
+            rows.append((n, engine, got))
+            print(
+                f"n={n} engine={engine}: {got['seconds']:.2f} s, {n / got['seconds']:,.0f} firm-events/s, "
+                f"peak {got['peak_mb']:,.0f} MB (panel and events {got['setup_mb']:,.0f} MB"
+                + (f"; workers' peak {got['worker_peak_mb']:,.0f} MB" if got["worker_peak_mb"] else "")
+                + f"); {got['fitted']:,} fitted, {got['excluded']:,} exclusion rows; "
+                f"process {time.perf_counter() - t0:.0f} s",
+                flush=True,
+            )
+    by = {(n, e): g for n, e, g in rows}
+    for n in args.n:
+        if (n, "stream") in by and (n, "dask") in by:
+            same = np.allclose(by[n, "stream"]["stats"], by[n, "dask"]["stats"], rtol=1e-6, equal_nan=True)
+            print(f"n={n}: dask / stream time {by[n, 'dask']['seconds'] / by[n, 'stream']['seconds']:.2f}, "
+                  f"same statistics: {same}")
+    print("| firm-events | engine | wall s | firm-events/s | peak RSS MB |")
+    print("|---|---|---|---|---|")
+    for n, engine, got in rows:
+        peak = got["peak_mb"] + got["worker_peak_mb"] * 2 if got["worker_peak_mb"] else got["peak_mb"]
+        print(f"| {n:,} | {engine} | {got['seconds']:.2f} | {n / got['seconds']:,.0f} | {peak:,.0f} |")
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    main()
