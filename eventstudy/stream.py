@@ -29,10 +29,12 @@ SCAR by the sample's s(SCAR), known only once every chunk is summed: a second, l
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -112,119 +114,140 @@ class Chunk:
 
 
 @dataclass(frozen=True)
-class Fit:
-    """A chunk's usable firm-events after estimation: centred parameters ``theta`` (n × K, the
-    constant first), (X′X)⁻¹ in centred coordinates, σ̂², valid estimation days, the AR of every
-    relative day of the grid (n × G) and the regressors over the grid (n × G × K, centred)."""
+class Estimates:
+    """The first pass over a chunk: its usable firm-events (``rows``), their centred parameters
+    θ̂ (n × K, the constant first), (X′X)⁻¹ in centred coordinates, σ̂², valid estimation days
+    and those left out for the firm's other events, and per window the CAR, Var(CAR) and
+    missing days; the centring (y's shift per firm, x's means); the firm-events excluded at
+    estimation. A few dozen numbers per firm-event."""
 
-    centring: tuple[int, Float64Array, Float64Array]  # first session summed, y's shift per firm, x's means
     rows: IntArray
     theta: Float64Array
-    params: Float64Array
     xtx_inv: Float64Array
     sigma2: Float64Array
     n_obs: IntArray
     removed: IntArray
-    ar: Float64Array
-    est: BoolArray
-    xg: Float64Array
+    cars: Float64Array
+    var_car: Float64Array
+    n_missing: IntArray
+    shift: Float64Array
+    x_mean: Float64Array
     dropped: pd.DataFrame
 
+    @property
+    def scar(self) -> Float64Array:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.cars / np.sqrt(self.var_car)
 
-def _running_sums(plan: Plan, y: Float64Array, x: Float64Array, chunk: Chunk):
-    """Valid estimation days (sessions × firms) and the cumulative sums of 1, x, xx′, y, xy over
-    them, with a zero row first; the centring of y (per firm) and x (per regressor); the days set
-    aside for the firm's other events and the running count of returns they hold."""
+
+@dataclass(frozen=True)
+class Local:
+    """A chunk restricted to the sessions its events reach (a few hundred on one event date):
+    the dependent variable y, the regressors x, the valid estimation days and the count of
+    returns set aside for the firm's other events, and the chunk with positions made local."""
+
+    chunk: Chunk
+    y: Float64Array
+    x: Float64Array
+    valid: BoolArray
+    blocked: BoolArray
+    lo: int
+
+    @classmethod
+    def of(cls, plan: Plan, chunk: Chunk) -> Local:
+        x, rf, mkt = plan.design()
+        lo = max(0, int(chunk.pos.min()) + int(plan.grid[0])) if len(chunk) else 0
+        hi = min(plan.sessions, int(chunk.pos.max()) + int(plan.grid[-1]) + 1) if len(chunk) else 0
+        chunk = replace(chunk, returns=chunk.returns[lo:hi], pos=chunk.pos - lo)
+        y, x = chunk.returns, x[lo:hi]
+        for series in (rf, mkt):
+            if series is not None:
+                y = y - series[lo:hi, None]
+        t, f = y.shape
+        blocked = np.zeros((t, f), bool)
+        if plan.other_events is not None and len(chunk):
+            many = np.bincount(chunk.col, minlength=f)[chunk.col] > 1  # an event blocks its span for the others
+            edges = np.zeros((t + 1, f), np.int32)
+            np.add.at(edges, (np.clip(chunk.pos[many] + plan.other_events.start, 0, t), chunk.col[many]), 1)
+            np.add.at(edges, (np.clip(chunk.pos[many] + plan.other_events.end + 1, 0, t), chunk.col[many]), -1)
+            blocked = np.cumsum(edges[:-1], axis=0, dtype=np.int32) > 0
+        valid = np.isfinite(y) & np.isfinite(x).all(axis=1)[:, None] & ~blocked
+        return cls(chunk, y, x, valid, blocked, lo)
+
+    def gather(self, plan: Plan, cols: IntArray, shift: Float64Array, x_mean: Float64Array):
+        """y (less the firm's shift) and the centred regressors on the relative days ``cols``
+        of the grid of every event (NaN outside the data), and where those days are inside."""
+        c = self.chunk
+        at = c.pos[:, None] + plan.grid[cols][None, :]
+        inside = (at >= 0) & (at < len(self.y))
+        at = np.clip(at, 0, len(self.y) - 1)
+        y = self.y[at, c.col[:, None]] - shift[c.col][:, None]
+        y[~inside] = np.nan
+        xs = [np.where(inside, self.x[at, i] - x_mean[i], np.nan) for i in range(self.x.shape[1])]
+        return y, xs, inside, at
+
+
+def _residuals(y: Float64Array, xs: list[Float64Array], theta: Float64Array) -> Float64Array:
+    """y − Xθ̂ of each firm-event on each day (X = [1, xs...], xs n × days each)."""
+    out = y - theta[:, :1]
+    for i, x in enumerate(xs):
+        out -= theta[:, 1 + i : 2 + i] * x
+    return out
+
+
+def estimate(plan: Plan, chunk: Chunk) -> Estimates:
+    """The first pass: every firm-event of the chunk estimated from running sums in calendar
+    order, then its CARs from the days of the event windows only.
+
+    Notes
+    -----
+    y is centred on the firm's mean and x on each regressor's mean over the sessions summed, so
+    no running sum grows far from zero; X′X, X′y and y′y of an estimation window are then two
+    look-ups and a subtraction. σ̂² = (y′y − θ̂′X′y)/(L − K) (centred y; for the market-adjusted
+    model y′y − (Σy)²/L over L − 1)."""
+    loc = Local.of(plan, chunk)
+    chunk, y, x, valid = loc.chunk, loc.y, loc.x, loc.valid
     t, f = y.shape
-    blocked = np.zeros((t, f), bool)
-    if plan.other_events is not None and len(chunk):
-        firm_events = np.bincount(chunk.col, minlength=f)
-        many = firm_events[chunk.col] > 1  # an event blocks its span for the firm's other events
-        edges = np.zeros((t + 1, f), np.int64)
-        lo = np.clip(chunk.pos[many] + plan.other_events.start, 0, t)
-        hi = np.clip(chunk.pos[many] + plan.other_events.end + 1, 0, t)
-        np.add.at(edges, (lo, chunk.col[many]), 1)
-        np.add.at(edges, (hi, chunk.col[many]), -1)
-        blocked = np.cumsum(edges[:-1], axis=0) > 0
+    k1 = x.shape[1]
+    k = k1 + 1
     x_ok = np.isfinite(x).all(axis=1)
-    valid = np.isfinite(y) & x_ok[:, None] & ~blocked
-    k = x.shape[1]
-    x_mean = x[x_ok].mean(axis=0) if x_ok.any() else np.zeros(k)
-    xc = x - x_mean
-    yc_shift = np.where(valid, y, 0.0).sum(axis=0) / np.maximum(valid.sum(axis=0), 1) if plan.model.estimated else 0.0
-    yc = np.where(valid, y - yc_shift, 0.0)
-    x0 = np.where(x_ok[:, None], xc, 0.0)
+    x_mean = x[x_ok].mean(axis=0) if x_ok.any() else np.zeros(k1)
+    x0 = np.where(x_ok[:, None], x - x_mean, 0.0)
+    shift = np.where(valid, y, 0.0).sum(axis=0) / np.maximum(valid.sum(axis=0), 1)
+    yc = np.where(valid, y - shift, 0.0)
     parts = [lambda: valid]
-    parts += [lambda i=i: np.where(valid, x0[:, i : i + 1], 0.0) for i in range(k)]
-    parts += [
-        lambda i=i, j=j: np.where(valid, x0[:, i : i + 1] * x0[:, j : j + 1], 0.0)
-        for i in range(k)
-        for j in range(i, k)
-    ]
+    parts += [lambda i=i: np.where(valid, x0[:, i : i + 1], 0.0) for i in range(k1)]
+    pairs = [(i, j) for i in range(k1) for j in range(i, k1)]
+    parts += [lambda i=i, j=j: np.where(valid, x0[:, i : i + 1] * x0[:, j : j + 1], 0.0) for i, j in pairs]
     parts += [lambda: yc]
-    parts += [lambda i=i: yc * x0[:, i : i + 1] for i in range(k)]
+    parts += [lambda i=i: yc * x0[:, i : i + 1] for i in range(k1)]
+    parts += [lambda: yc * yc]
     sums = np.zeros((len(parts), t + 1, f))
-    for m, part in enumerate(parts):  # one moment at a time: memory stays a few sessions × firms
+    for m, part in enumerate(parts):  # one moment at a time: memory stays sessions × firms
         np.cumsum(part(), axis=0, out=sums[m, 1:])
     held = np.zeros((t + 1, f), np.int32)
-    np.cumsum(blocked & np.isfinite(chunk.returns), axis=0, out=held[1:])
-    return valid, sums, xc, (yc_shift, x_mean), held
-
-
-def fit_chunk(plan: Plan, chunk: Chunk) -> Fit:
-    """Estimate every firm-event of the chunk from running sums, and its ARs on the grid. Only
-    the sessions the chunk's events reach are summed (a few hundred on one event date)."""
-    x, rf, mkt = plan.design()
-    lo = max(0, int(chunk.pos.min()) + int(plan.grid[0])) if len(chunk) else 0
-    hi = min(plan.sessions, int(chunk.pos.max()) + int(plan.grid[-1]) + 1) if len(chunk) else 0
-    chunk = replace(chunk, returns=chunk.returns[lo:hi], pos=chunk.pos - lo)
-    y, x = chunk.returns, x[lo:hi]
-    if rf is not None:
-        y = y - rf[lo:hi, None]
-    if mkt is not None:
-        y = y - mkt[lo:hi, None]
-    valid, sums, xc, (shift, x_mean), held = _running_sums(plan, y, x, chunk)
-    t, k1 = len(y), x.shape[1]
-    k = k1 + 1
+    np.cumsum(loc.blocked & np.isfinite(chunk.returns), axis=0, out=held[1:])
     est = plan.estimation
     a = np.clip(chunk.pos + est.start, 0, t)
     b = np.clip(chunk.pos + est.end + 1, 0, t)
     m = (sums[:, b, chunk.col] - sums[:, a, chunk.col]).T
     n_obs = np.rint(m[:, 0]).astype(np.int64)
     removed = (held[b, chunk.col] - held[a, chunk.col]).astype(np.int64)
-    # unpack the moments: count, Σx (k1), Σxx′ (upper triangle), Σy, Σxy (k1)
-    xtx = np.empty((len(m), k, k))
+    xtx = np.empty((len(m), k, k))  # count, Σx, Σxx′ (upper triangle), then Σy, Σxy, Σyy
     xtx[:, 0, 0] = m[:, 0]
     xtx[:, 0, 1:] = xtx[:, 1:, 0] = m[:, 1:k]
-    at = k
-    for i in range(k1):
-        for j in range(i, k1):
-            xtx[:, 1 + i, 1 + j] = xtx[:, 1 + j, 1 + i] = m[:, at]
-            at += 1
-    xty = m[:, at : at + k]
-    if plan.model.estimated:
-        xtx_inv = _batched_inverse(xtx)
-        theta = np.matmul(xtx_inv, xty[:, :, None])[:, :, 0]
-    else:
-        xtx_inv, theta = np.zeros((len(m), 1, 1)), np.zeros((len(m), 1))
-    # the grid in calendar time: y and the centred regressors of every relative day
-    at_t = chunk.pos[:, None] + plan.grid[None, :]
-    inside = (at_t >= 0) & (at_t < t)
-    at_t = np.clip(at_t, 0, t - 1)
-    yg = y[at_t, chunk.col[:, None]] - (shift[chunk.col][:, None] if plan.model.estimated else 0.0)
-    xg = np.concatenate([np.ones((*at_t.shape, 1)), xc[at_t]], axis=2)
-    yg[~inside] = np.nan
-    xg[~inside] = np.nan
-    ar = _residuals(yg, xg, theta) if plan.model.estimated else yg
-    in_est = np.zeros(len(plan.grid), bool)
-    in_est[plan.est_cols] = True
-    est_mask = in_est[None, :] & inside & valid[at_t, chunk.col[:, None]]
-    ar[in_est[None, :] & ~est_mask] = np.nan  # e.g. a day set aside for another event of the firm
-    resid = np.where(est_mask, ar, 0.0)
+    for at, (i, j) in enumerate(pairs, start=k):
+        xtx[:, 1 + i, 1 + j] = xtx[:, 1 + j, 1 + i] = m[:, at]
+    xty, yty = m[:, k + len(pairs) : 2 * k + len(pairs)], m[:, -1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        if not plan.model.estimated:
-            resid = np.where(est_mask, ar - resid.sum(axis=1, keepdims=True) / np.maximum(n_obs, 1)[:, None], 0.0)
-        sigma2 = np.einsum("ij,ij->i", resid, resid) / (n_obs - plan.model.k)
+        if plan.model.estimated:
+            xtx_inv = _batched_inverse(xtx)
+            theta = np.matmul(xtx_inv, xty[:, :, None])[:, :, 0]
+            ssr = yty - np.einsum("nk,nk->n", theta, xty)
+        else:
+            xtx_inv, theta = np.zeros((len(m), 1, 1)), np.zeros((len(m), 1))
+            ssr = yty - xty[:, 0] ** 2 / n_obs
+        sigma2 = ssr / (n_obs - plan.model.k)
     need = max(plan.min_obs, plan.model.k + 3)
     enough = n_obs >= need
     ok = enough & np.isfinite(theta).all(axis=1) & np.isfinite(sigma2) & (sigma2 > 0)
@@ -232,29 +255,68 @@ def fit_chunk(plan: Plan, chunk: Chunk) -> Fit:
         chunk.event_ids[~ok], chunk.tickers[~ok], n_obs[~ok], removed[~ok], enough[~ok], est, need
     )
     dropped.insert(0, "order", chunk.order[~ok])
-    params = theta.copy()
-    if plan.model.estimated:  # back to the raw coordinates: α = θ₀ + ȳ − Σ θ_k x̄_k
-        params[:, 0] += shift[chunk.col] - theta[:, 1:] @ x_mean
     rows = np.flatnonzero(ok)
-    return Fit(
-        (lo, shift if plan.model.estimated else np.zeros(y.shape[1]), x_mean),
+    theta, xtx_inv, sigma2 = theta[rows], xtx_inv[rows], sigma2[rows]
+    # the CARs, from the days of the event windows only
+    cols = np.flatnonzero(np.any([plan.inside(w) for w in plan.windows], axis=0))
+    sub = replace(loc, chunk=_take(chunk, rows))
+    yg, xs, _, _ = sub.gather(plan, cols, shift if plan.model.estimated else np.zeros(f), x_mean)
+    ar = _residuals(yg, xs, theta) if plan.model.estimated else yg
+    nw = len(plan.windows)
+    cars, var_car = np.empty((len(rows), nw)), np.empty((len(rows), nw))
+    n_missing = np.empty((len(rows), nw), np.int64)
+    for j, w in enumerate(plan.windows):
+        inside = plan.inside(w)[cols]
+        cars[:, j] = ar[:, inside].sum(axis=1)
+        s = np.column_stack([np.full(len(rows), float(w.length)), *(x[:, inside].sum(axis=1) for x in xs)])
+        var_car[:, j] = sigma2 * (w.length + np.einsum("nk,nkl,nl->n", s, xtx_inv, s))
+        n_missing[:, j] = (~np.isfinite(ar[:, inside])).sum(axis=1)
+    return Estimates(
         rows,
-        theta[rows],
-        params[rows],
-        xtx_inv[rows],
-        sigma2[rows],
+        theta,
+        xtx_inv,
+        sigma2,
         n_obs[rows],
         removed[rows],
-        ar[rows],
-        est_mask[rows],
-        xg[rows],
+        cars,
+        var_car,
+        n_missing,
+        shift if plan.model.estimated else np.zeros(f),
+        x_mean,
         dropped,
     )
 
 
-def _residuals(y: Float64Array, x: Float64Array, theta: Float64Array) -> Float64Array:
-    """y − Xθ̂ of each firm-event on each day (n × days; x is n × days × K)."""
-    return y - np.einsum("ngk,nk->ng", x, theta)
+@dataclass(frozen=True)
+class Fit:
+    """The second pass's view of a chunk's usable firm-events: the estimates, the AR of every
+    relative day of the grid (n × G; the residuals on estimation days), the valid estimation
+    days, and the centred regressors of the path (for the per-day frame)."""
+
+    est: Estimates
+    ar: Float64Array
+    valid: BoolArray
+    path_x: list[Float64Array]
+
+    @property
+    def sigma2(self) -> Float64Array:
+        return self.est.sigma2
+
+
+def abnormal(plan: Plan, chunk: Chunk, est: Estimates) -> Fit:
+    """AR_iτ = y_iτ − x_iτ′θ̂_i on every relative day of the grid, NaN where y or x is missing
+    and on estimation days set aside for another event of the firm."""
+    loc = Local.of(plan, chunk)
+    sub = replace(loc, chunk=_take(loc.chunk, est.rows))
+    cols = np.arange(len(plan.grid))
+    y, xs, inside, at = sub.gather(plan, cols, est.shift, est.x_mean)
+    ar = _residuals(y, xs, est.theta) if plan.model.estimated else y
+    in_est = np.zeros(len(plan.grid), bool)
+    in_est[plan.est_cols] = True
+    valid = in_est[None, :] & inside & loc.valid[at, sub.chunk.col[:, None]]
+    ar[in_est[None, :] & ~valid] = np.nan
+    path = plan.inside(plan.path)
+    return Fit(est, ar, valid, [x[:, path] for x in xs] if plan.keep_ar else [])
 
 
 @dataclass
@@ -287,57 +349,97 @@ def total(parts: Iterable[Partial]) -> Partial:
     return out
 
 
-def chunk_partial(plan: Plan, chunk: Chunk) -> tuple[Partial, Estimates | None]:
-    """Everything one chunk contributes: its tidy rows and its sums (first pass); and, when
-    GRANK is among the tests, the estimates its second pass needs."""
-    fit = fit_chunk(plan, chunk)
-    ev = _take(chunk, fit.rows)
-    cars, var_car, n_missing = _cars(plan, fit)
-    dof = fit.n_obs - plan.model.k
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = cars / np.sqrt(var_car)
+def scar_partial(plan: Plan, chunk: Chunk, est: Estimates) -> Partial:
+    """The first pass's sums: n, Σ SCAR and Σ SCAR² of each window and group (GRANK scales by
+    s(SCAR) before the second pass ranks)."""
+    scar = est.scar
+    finite = np.isfinite(scar)
+    w = np.stack([chunk.member[est.rows] & finite[:, [j]] for j in range(len(plan.windows))], axis=1)
+    t0 = np.where(finite, scar, 0.0)
+    return Partial(
+        {
+            "n": w.sum(axis=0).astype(np.float64),
+            "scar": np.stack([t0[:, j] @ w[:, j] for j in range(len(plan.windows))]),
+            "scar2": np.stack([t0[:, j] ** 2 @ w[:, j] for j in range(len(plan.windows))]),
+        }
+    )
+
+
+def chunk_partial(plan: Plan, chunk: Chunk, est: Estimates, scale: Float64Array | None = None) -> Partial:
+    """The second pass: everything a chunk contributes, its tidy rows and its sums. ``scale``
+    (windows × groups, 1 / s(SCAR) from the first pass) is needed when GRANK is a test."""
+    fit = abnormal(plan, chunk, est)
+    ev = _take(chunk, est.rows)
+    cars, var_car, n_missing, t = est.cars, est.var_car, est.n_missing, est.scar
+    dof = est.n_obs - plan.model.k
     member = ev.member
     sums: dict[str, np.ndarray] = {}
     finite = np.isfinite(cars)
     ranks, sar_ranks = _ranks(plan, fit)
-    share = (fit.est & (fit.ar > 0)).sum(axis=1) / np.maximum(fit.est.sum(axis=1), 1)
-    ar0, ar_ok = np.where(np.isfinite(fit.ar), fit.ar, 0.0), np.isfinite(fit.ar).astype(np.float64)
-    u0, u_ok = np.where(np.isfinite(ranks), ranks, 0.0), np.isfinite(ranks).astype(np.float64)
+    share = (fit.valid & (fit.ar > 0)).sum(axis=1) / np.maximum(fit.valid.sum(axis=1), 1)
+    ar_ok = np.isfinite(fit.ar)
+    ar0 = np.where(ar_ok, fit.ar, 0.0)
+    u0 = np.where(ar_ok, ranks, 0.0)  # a rank exists where the AR does
     weights = np.stack([member & finite[:, [j]] for j in range(len(plan.windows))], axis=1)  # n × W × groups
     c0, t0 = np.where(finite, cars, 0.0), np.where(finite, t, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         patell = np.where(dof > 2, dof / (dof - 2.0), 0.0)
     wf = weights.astype(np.float64)
-    for key, value in {
-        "car": c0,
-        "car2": c0**2,
-        "scar": t0,
-        "scar2": t0**2,
-        "positive": (cars > 0).astype(np.float64),
-    }.items():
+    per_window = {"car": c0, "car2": c0**2, "scar": t0, "scar2": t0**2, "positive": (cars > 0).astype(np.float64)}
+    for key, value in per_window.items():
         sums[key] = np.stack([value[:, j] @ wf[:, j] for j in range(len(plan.windows))])
     for key, value in {"n": np.ones(len(t0)), "patell": patell, "share": share}.items():
         sums[key] = np.stack([value @ wf[:, j] for j in range(len(plan.windows))])
     sums["min_dof"] = np.where(weights, dof[:, None, None], np.inf).min(axis=0, initial=np.inf)
-    for key, value in {"ar": ar0, "ar_n": ar_ok, "u": u0, "u_n": u_ok}.items():
+    ar_n = ar_ok.astype(np.float64)
+    for key, value in {"ar": ar0, "ar_n": ar_n, "u": u0}.items():
         sums[key] = _by_window(wf, value)
     m = member.astype(np.float64)
     sums["group_ar"] = m.T @ ar0
-    sums["group_ar_n"] = m.T @ ar_ok
+    sums["group_ar_n"] = m.T @ ar_n
     sums["group_n"] = m.sum(axis=0)
-    sums["min_pos"] = np.where(member, ev.pos[:, None], np.iinfo(np.int64).max).min(axis=0, initial=2**62)
+    sums["min_pos"] = np.where(member, ev.pos[:, None], 2**62).min(axis=0, initial=2**62)
     sums["max_pos"] = np.where(member, ev.pos[:, None], -1).max(axis=0, initial=-1)
     sums.update(_rbar_sums(plan, fit, ev))
     if "calendar-time" in plan.tests:
         sums.update(_calendar_sums(plan, fit, ev, weights))
     if "grank" in plan.tests:
-        sums.update(_grank_rank_sums(plan, fit, sar_ranks, wf))
+        assert scale is not None, "GRANK needs the first pass's 1 / s(SCAR)"
+        sums.update(_grank_sums(plan, fit, sar_ranks, t, weights, scale))
     frames = {"events": [_events_rows(plan, fit, ev)]}
     frames["car"] = [_car_rows(plan, ev, fit, cars, var_car, t, dof, n_missing)]
-    frames["excluded"] = [fit.dropped, _incomplete_rows(plan, fit, ev, chunk, n_missing)]
+    frames["excluded"] = [est.dropped, _incomplete_rows(plan, fit, ev, chunk, n_missing)]
     if plan.keep_ar:
         frames["ar"] = [_ar_rows(plan, fit, ev)]
-    return Partial(sums, frames), Estimates.of(plan, fit, t) if "grank" in plan.tests else None
+    return Partial(sums, frames)
+
+
+def _grank_sums(plan: Plan, fit: Fit, rank, scar, weights: BoolArray, scale: Float64Array) -> dict[str, np.ndarray]:
+    """GRANK's sums (Kolari & Pynnönen 2011): per window, group and estimation day, Σ U_it and
+    the firm-events with a value; Σ of the cumulative event day's U. Each firm-event's T_i SARs
+    and its SCAR* = SCAR · scale are ranked together: an estimation day's rank is its rank
+    among the SARs, one up when above SCAR* (a half when tied), over T_i + 2."""
+    sar = _sar(plan, fit)
+    valid = np.isfinite(sar)
+    size = valid.sum(axis=1) + 1.0
+    base = np.where(valid, rank, 0.0) / (size[:, None] + 1)
+    nw, ng = len(plan.windows), len(plan.groups)
+    u = np.zeros((nw, ng, sar.shape[1]))
+    count = np.zeros_like(u)
+    event = np.zeros((nw, ng))
+    for j in range(nw):
+        for g in range(ng):
+            rows = np.flatnonzero(weights[:, j, g])
+            if not len(rows):
+                continue
+            v = (scar[rows, j] * scale[j, g])[:, None]
+            s = sar[rows]
+            up = ((s > v) + 0.5 * (s == v)) / (size[rows, None] + 1)
+            u[j, g] = (base[rows] + up).sum(axis=0) - 0.5 * valid[rows].sum(axis=0)
+            count[j, g] = valid[rows].sum(axis=0)
+            below, tied = (s < v).sum(axis=1), (s == v).sum(axis=1)
+            event[j, g] = ((1 + below + 0.5 * tied) / (size[rows] + 1) - 0.5).sum()
+    return {"grank_u": u, "grank_n": count, "grank_event": event}
 
 
 def _by_window(weights: Float64Array, values: Float64Array) -> Float64Array:
@@ -356,19 +458,6 @@ def _take(chunk: Chunk, rows: IntArray) -> Chunk:
         chunk.tickers[rows],
         chunk.member[rows],
     )
-
-
-def _cars(plan: Plan, fit: Fit):
-    """CAR, Var(CAR) = σ̂² (L2 + s′(X′X)⁻¹s) and missing days, per firm-event and window."""
-    n, nw = len(fit.ar), len(plan.windows)
-    cars, var, missing = np.empty((n, nw)), np.empty((n, nw)), np.empty((n, nw), np.int64)
-    for j, w in enumerate(plan.windows):
-        inside = plan.inside(w)
-        cars[:, j] = fit.ar[:, inside].sum(axis=1)
-        s = fit.xg[:, inside].sum(axis=1)
-        var[:, j] = fit.sigma2 * (w.length + np.einsum("nk,nkl,nl->n", s, fit.xtx_inv, s))
-        missing[:, j] = (~np.isfinite(fit.ar[:, inside])).sum(axis=1)
-    return cars, var, missing
 
 
 def _zero_filled_rows(resid: Float64Array) -> tuple[Float64Array, Float64Array, BoolArray]:
@@ -391,7 +480,7 @@ def _rbar_sums(plan: Plan, fit: Fit, ev: Chunk) -> dict[str, np.ndarray]:
     weights w over the firm-events there, their number, and the counts of valid estimation days
     (to tell complete residuals); r̄ needs nothing else."""
     cols = plan.est_cols
-    resid = np.where(fit.est[:, cols], fit.ar[:, cols], np.nan)
+    resid = np.where(fit.valid[:, cols], fit.ar[:, cols], np.nan)
     z, w, ok = _zero_filled_rows(resid)
     groups = len(plan.groups)
     zs = np.zeros((groups, plan.sessions, len(cols)))
@@ -412,8 +501,8 @@ def _rbar_sums(plan: Plan, fit: Fit, ev: Chunk) -> dict[str, np.ndarray]:
         "w": ws,
         "at": count,
         "ok": m.T @ ok.astype(np.float64),
-        "valid_days": m.T @ fit.est[:, cols].sum(axis=1).astype(np.float64),
-        "day_any": (m.T @ fit.est[:, cols].astype(np.float64)) > 0,
+        "valid_days": m.T @ fit.valid[:, cols].sum(axis=1).astype(np.float64),
+        "day_any": (m.T @ fit.valid[:, cols].astype(np.float64)) > 0,
     }
 
 
@@ -436,7 +525,7 @@ def _calendar_sums(plan: Plan, fit: Fit, ev: Chunk, weights: BoolArray) -> dict[
 
 def _sar(plan: Plan, fit: Fit) -> Float64Array:
     cols = plan.est_cols
-    return np.where(fit.est[:, cols], fit.ar[:, cols] / np.sqrt(fit.sigma2)[:, None], np.nan)
+    return np.where(fit.valid[:, cols], fit.ar[:, cols] / np.sqrt(fit.sigma2)[:, None], np.nan)
 
 
 def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
@@ -471,81 +560,6 @@ def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
         u[tied] = standardized_ranks(ar[tied])
         rank[tied] = row_ranks(_sar(plan, fit)[tied])
     return u, rank
-
-
-def _grank_rank_sums(plan: Plan, fit: Fit, rank: Float64Array, weights: Float64Array) -> dict[str, np.ndarray]:
-    """GRANK's first pass: Σ rank_it / (T_i + 2) and the count of firm-events per estimation day
-    (T_i the firm-event's SARs; its cumulative event day makes T_i + 1 ranked values)."""
-    valid = np.isfinite(_sar(plan, fit))
-    scale = 1.0 / (valid.sum(axis=1) + 2.0)
-    return {
-        "grank_rank": _by_window(weights, np.where(valid, rank, 0.0) * scale[:, None]),
-        "grank_n": _by_window(weights, valid.astype(np.float64)),
-    }
-
-
-@dataclass(frozen=True)
-class Estimates:
-    """What GRANK's second pass needs of a chunk's fit, kept from the first: the usable rows,
-    θ̂ (centred coordinates) and σ̂, the centring (first session summed, y's shift per firm, x's
-    means), the SCARs and the valid estimation days as packed bits: a few dozen bytes per
-    firm-event, so the second pass reads the returns again but sums nothing."""
-
-    rows: IntArray
-    theta: Float64Array
-    sigma: Float64Array
-    scar: Float64Array
-    est_bits: np.ndarray
-    shift: Float64Array
-    x_mean: Float64Array
-
-    @classmethod
-    def of(cls, plan: Plan, fit: Fit, scar: Float64Array) -> Estimates:
-        _, shift, x_mean = fit.centring
-        bits = np.packbits(fit.est[:, plan.est_cols], axis=1)
-        return cls(fit.rows, fit.theta, np.sqrt(fit.sigma2), scar, bits, shift, x_mean)
-
-    def sar(self, plan: Plan, chunk: Chunk) -> Float64Array:
-        """SAR_it = ε̂_it / σ̂_i on the valid estimation days (NaN elsewhere), computed as the
-        first pass did."""
-        x, rf, mkt = plan.design()
-        cols = plan.est_cols
-        ev = _take(chunk, self.rows)
-        at_t = np.clip(ev.pos[:, None] + plan.grid[cols][None, :], 0, plan.sessions - 1)
-        est = np.unpackbits(self.est_bits, axis=1, count=len(cols)).astype(bool)
-        y = chunk.returns[at_t, ev.col[:, None]]
-        for series in (rf, mkt):
-            if series is not None:
-                y = y - series[at_t]
-        if plan.model.estimated:
-            xg = np.concatenate([np.ones((*at_t.shape, 1)), (x - self.x_mean)[at_t]], axis=2)
-            y = _residuals(y - self.shift[ev.col][:, None], xg, self.theta)
-        return np.where(est, y / self.sigma[:, None], np.nan)
-
-
-def grank_partial(plan: Plan, chunk: Chunk, estimates: Estimates, scale: Float64Array) -> Partial:
-    """GRANK's second pass over a chunk: with ``scale`` (windows × groups) = 1 / s(SCAR) of
-    each sample, each firm-event's SARs above (and tied with) its SCAR* = SCAR · scale move one
-    (half a) rank up; the cumulative event day's own U."""
-    ev = _take(chunk, estimates.rows)
-    scar = estimates.scar
-    sar = estimates.sar(plan, chunk)
-    size = np.isfinite(sar).sum(axis=1) + 1.0
-    finite = np.isfinite(scar)
-    above = np.zeros((len(plan.windows), len(plan.groups), sar.shape[1]))
-    event = np.zeros((len(plan.windows), len(plan.groups)))
-    for j in range(len(plan.windows)):
-        for g in range(len(plan.groups)):
-            rows = np.flatnonzero(ev.member[:, g] & finite[:, j])
-            if not len(rows):
-                continue
-            v = (scar[rows, j] * scale[j, g])[:, None]
-            s = sar[rows]
-            step = ((s > v) + 0.5 * (s == v)) / (size[rows, None] + 1)
-            above[j, g] = step.sum(axis=0)
-            below, tied = (s < v).sum(axis=1), (s == v).sum(axis=1)
-            event[j, g] = ((1 + below + 0.5 * tied) / (size[rows] + 1) - 0.5).sum()
-    return Partial({"grank_above": above, "grank_event": event})
 
 
 @dataclass(frozen=True)
@@ -631,9 +645,9 @@ def moments(plan: Plan, sums: Mapping[str, np.ndarray], j: int, g: int, rbar) ->
     if "cal" in sums:
         cal_n = sums["cal_n"][j, g]
         calendar = sums["cal"][j, g][cal_n > 0] / cal_n[cal_n > 0]
-    if "grank_above" in sums:
+    if "grank_u" in sums:
         est_n = sums["grank_n"][j, g]
-        est_u = _ratio(sums["grank_rank"][j, g] + sums["grank_above"][j, g], est_n) - 0.5
+        est_u = _ratio(sums["grank_u"][j, g], est_n)
         grank = (np.r_[est_u, sums["grank_event"][j, g] / n if n else np.nan], np.r_[est_n, n].astype(np.int64))
     est_days = np.zeros(len(plan.grid), bool)
     est_days[plan.est_cols] = sums["ar_n"][j, g][plan.est_cols] > 0
@@ -652,7 +666,7 @@ def moments(plan: Plan, sums: Mapping[str, np.ndarray], j: int, g: int, rbar) ->
         ar_p=_ratio(sums["ar"][j, g], sums["ar_n"][j, g]),
         est_days=est_days,
         window=plan.inside(w),
-        ubar=_ratio(sums["u"][j, g], sums["u_n"][j, g]),
+        ubar=_ratio(sums["u"][j, g], sums["ar_n"][j, g]),
         days=plan.grid,
         p_hat=float(sums["share"][j, g] / n) if n else float("nan"),
         n_positive=int(sums["positive"][j, g]),
@@ -717,12 +731,14 @@ def _events_rows(plan: Plan, fit: Fit, ev: Chunk) -> pd.DataFrame:
             "event_id": ev.event_ids,
             "ticker": ev.tickers,
             "pos": ev.pos,
-            "n_est": fit.n_obs,
-            "n_removed": fit.removed,
+            "n_est": fit.est.n_obs,
+            "n_removed": fit.est.removed,
             "sigma": np.sqrt(fit.sigma2),
         }
     )
-    params = fit.params if plan.model.estimated else np.zeros((len(fit.rows), 1))
+    params = fit.est.theta.copy()
+    if plan.model.estimated:  # back to the raw coordinates: α = θ₀ + ȳ − Σ θ_k x̄_k
+        params[:, 0] += fit.est.shift[ev.col] - fit.est.theta[:, 1:] @ fit.est.x_mean
     return pd.concat([frame, pd.DataFrame(params, columns=[n if n != "mkt" else "beta" for n in names])], axis=1)
 
 
@@ -739,7 +755,7 @@ def _car_rows(plan: Plan, ev: Chunk, fit: Fit, cars, var_car, t, dof, n_missing)
             "t": t.ravel(),
             "p": (2 * special.stdtr(dof[:, None], -np.abs(t))).ravel(),
             "dof": np.repeat(dof, nw),
-            "n_est": np.repeat(fit.est.sum(axis=1), nw),
+            "n_est": np.repeat(fit.valid.sum(axis=1), nw),
             "n_missing": n_missing.ravel(),
         }
     )
@@ -748,8 +764,8 @@ def _car_rows(plan: Plan, ev: Chunk, fit: Fit, cars, var_car, t, dof, n_missing)
 def _ar_rows(plan: Plan, fit: Fit, ev: Chunk) -> pd.DataFrame:
     inside = plan.inside(plan.path)
     g = int(inside.sum())
-    xg = fit.xg[:, inside]
-    var = fit.sigma2[:, None] * (1.0 + np.einsum("ngk,nkl,ngl->ng", xg, fit.xtx_inv, xg))
+    xg = np.stack([np.ones_like(fit.ar[:, inside]), *fit.path_x], axis=2)
+    var = fit.sigma2[:, None] * (1.0 + np.einsum("ngk,nkl,ngl->ng", xg, fit.est.xtx_inv, xg))
     ar, se = fit.ar[:, inside], np.sqrt(var)
     with np.errstate(invalid="ignore", divide="ignore"):
         sar = ar / se
@@ -812,33 +828,42 @@ class Layout:
             member[at[at >= 0], g] = True
         return cls(col[good], pos[good], ids.to_numpy(), events["ticker"][good].to_numpy(), member, excluded)
 
-    def chunks(self, returns: Float64Array, size: int, cells: int = 1 << 24) -> Iterable[Chunk]:
-        """The sample cut into chunks of whole firms, about ``size`` firm-events each and at
-        most ``cells`` running-sum cells (sessions × firms × moments)."""
+    @cached_property
+    def _by_firm(self) -> tuple[IntArray, IntArray, IntArray]:
+        """The events sorted by firm and session, the firms, and where each firm's events start."""
         order = np.lexsort((self.pos, self.col))
-        moments = 8  # the market model's 6 and a margin
         firms, first = np.unique(self.col[order], return_index=True)
-        bounds = np.r_[first, len(order)]
-        most = max(1, cells // max(len(returns) * moments, 1))
-        if not len(firms):  # no firm-event: one empty chunk still gives every sum its shape
-            yield Chunk(returns[:, :0], self.col, self.pos, order, self.event_ids, self.tickers, self.member)
-        start = 0
+        return order, firms, np.r_[first, len(order)]
+
+    def spans(self, size: int, sessions: int, cells: int = 1 << 24) -> list[tuple[int, int]]:
+        """Chunks of whole firms (ranges of the firms that have events), about ``size``
+        firm-events each and at most ``cells`` running-sum cells (sessions × firms × moments);
+        one empty chunk when there is no firm-event, so that every sum still has its shape."""
+        _, firms, bounds = self._by_firm
+        most = max(1, cells // max(sessions * 8, 1))  # 8: the market model's 6 moments and a margin
+        out, start = [], 0
         while start < len(firms):
             stop = int(np.searchsorted(bounds, bounds[start] + size, side="left"))
             stop = min(max(stop, start + 1), start + most, len(firms))
-            rows = order[bounds[start] : bounds[stop]]
-            cols = firms[start:stop]
-            local = np.searchsorted(cols, self.col[rows])
-            yield Chunk(
-                returns[:, cols],
-                local,
-                self.pos[rows],
-                rows,
-                self.event_ids[rows],
-                self.tickers[rows],
-                self.member[rows],
-            )
+            out.append((start, stop))
             start = stop
+        return out or [(0, 0)]
+
+    def chunk(self, returns: Float64Array, span: tuple[int, int]) -> Chunk:
+        """The chunk of the firms ``span`` (from :meth:`spans`): their returns and events."""
+        order, firms, bounds = self._by_firm
+        start, stop = span
+        rows = order[bounds[start] : bounds[stop]] if len(firms) else order[:0]
+        cols = firms[start:stop]
+        return Chunk(
+            returns[:, cols],
+            np.searchsorted(cols, self.col[rows]),
+            self.pos[rows],
+            rows,
+            self.event_ids[rows],
+            self.tickers[rows],
+            self.member[rows],
+        )
 
 
 def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.DatetimeIndex, excluded) -> dict:
@@ -864,41 +889,89 @@ def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.Date
     return out
 
 
-def run_chunks(
-    plan: Plan, parts: Callable[[], Iterable[Chunk]], workers: int = 2, progress: Callable[[int], None] | None = None
-) -> Partial:
-    """Both passes over the chunks, ``workers`` chunks at a time (numpy's heavy steps release
-    the GIL); the sums are added in the chunks' order, so the result does not depend on timing."""
+_JOB: dict = {}  # what forked workers inherit: the plan, the layout and the returns
 
-    out, kept = Partial(), []
-    for partial, estimates in _bounded_map(lambda c: chunk_partial(plan, c), parts(), workers):
-        out = out.combine(partial)
-        kept.append(estimates)
-        if progress is not None:
-            progress(1)
-    if "grank" in plan.tests:
-        scale = scar_scale(out.sums)
-        second = _bounded_map(
-            lambda ce: grank_partial(plan, ce[0], ce[1], scale), zip(parts(), kept, strict=True), workers
-        )
-        out = out.combine(total(second))
+
+def _first_pass(span: tuple[int, int]) -> tuple[Estimates, Partial]:
+    plan, layout, returns = _JOB["plan"], _JOB["layout"], _JOB["returns"]
+    chunk = layout.chunk(returns, span)
+    est = estimate(plan, chunk)
+    return est, scar_partial(plan, chunk, est)
+
+
+def _second_pass(job: tuple[tuple[int, int], Estimates, Float64Array | None]) -> Partial:
+    plan, layout, returns = _JOB["plan"], _JOB["layout"], _JOB["returns"]
+    span, est, scale = job
+    return chunk_partial(plan, layout.chunk(returns, span), est, scale)
+
+
+def run_chunks(
+    plan: Plan,
+    layout: Layout,
+    returns: Float64Array,
+    size: int,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Partial:
+    """Both passes over the chunks of ``size`` firm-events: the first estimates (running sums,
+    CARs), the second computes the ARs of the grid and every sum. ``workers`` > 1 runs chunks
+    in that many forked processes (sharing the returns; threads where the system cannot fork);
+    the sums are added in the chunks' order, so the result does not depend on timing."""
+    spans = layout.spans(size, len(returns))
+    _JOB.update(plan=plan, layout=layout, returns=returns)
+    try:
+        with _pool(min(workers, len(spans))) as pool:
+            kept, first = [], Partial()
+            for est, partial in _bounded_map(pool, _first_pass, spans, workers):
+                kept.append(est)
+                first = first.combine(partial)
+            scale = scar_scale(first.sums) if "grank" in plan.tests else None
+            out = Partial()
+            jobs = [(span, est, scale) for span, est in zip(spans, kept, strict=True)]
+            for partial in _bounded_map(pool, _second_pass, jobs, workers):
+                out = out.combine(partial)
+                if progress is not None:
+                    progress(1)
+    finally:
+        _JOB.clear()
     return out
 
 
-def _bounded_map(fn, items: Iterable, workers: int):
-    """``map(fn, items)`` in order, at most ``workers`` items in flight (so that only that many
-    chunks are in memory at once)."""
+class _Serial:
+    """A pool of no workers: runs each call at once."""
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        done = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _pool(workers: int):
     if workers <= 1:
-        yield from map(fn, items)
-        return
-    with ThreadPoolExecutor(workers) as pool:
-        pending = deque()
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) >= workers:
-                yield pending.popleft().result()
-        while pending:
+        return _Serial()
+    if "fork" in multiprocessing.get_all_start_methods():
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    return ThreadPoolExecutor(workers)
+
+
+def _bounded_map(pool, fn, items: Iterable, workers: int):
+    """``map(fn, items)`` in order, at most ``workers`` items in flight (so that only that many
+    chunks' results wait in memory)."""
+    pending: deque = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= max(workers, 1):
             yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def run(
@@ -915,5 +988,5 @@ def run(
     """The result frames of the firm-events of ``layout``, streamed ``chunk_size`` at a time."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive number of firm-events; got {chunk_size!r}")
-    parts = run_chunks(plan, lambda: layout.chunks(returns, chunk_size), workers, progress)
+    parts = run_chunks(plan, layout, returns, chunk_size, workers, progress)
     return finish(plan, parts, specs, index, layout.excluded)
