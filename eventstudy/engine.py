@@ -130,7 +130,7 @@ def run_event_study(
     one_date = pd.DatetimeIndex(events["event_date"]).nunique() <= 1
     specs = get_tests(tests if tests is not None else (ONE_DATE_TESTS if one_date else None))
     if engine != "memory":
-        groups = {"all": list(events["event_id"])} if groups is None else _checked_groups(groups, events)
+        groups = {"all": events["event_id"]} if groups is None else _checked_groups(groups, events)
         setup = _Chunked(
             returns, regressors[list(spec.needs)], events, groups, specs, chunk_size, workers, keep_ar, progress
         )
@@ -150,9 +150,7 @@ def run_event_study(
             tuple(s.name for s in specs),
         )
         frames = setup.run(plan, engine, scheduler)
-        kept = pd.Index(frames["events"]["event_id"])
-        members = {g: tuple(pd.Index(list(ids))[pd.Index(list(ids)).isin(kept)].tolist()) for g, ids in groups.items()}
-        return EventStudyResult(model=spec, estimation=estimation, windows=windows, path=path, groups=members, **frames)
+        return EventStudyResult(model=spec, estimation=estimation, windows=windows, path=path, **frames)
     aligned, excluded = align(
         returns,
         regressors[list(spec.needs)],

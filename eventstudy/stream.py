@@ -105,8 +105,8 @@ class Chunk:
     col: IntArray
     pos: IntArray
     order: IntArray
-    event_ids: np.ndarray
-    tickers: np.ndarray
+    event_ids: pd.Index
+    tickers: pd.Index
     member: BoolArray
 
     def __len__(self) -> int:
@@ -422,23 +422,26 @@ def _grank_sums(plan: Plan, fit: Fit, rank, scar, weights: BoolArray, scale: Flo
     sar = _sar(plan, fit)
     valid = np.isfinite(sar)
     size = valid.sum(axis=1) + 1.0
-    base = np.where(valid, rank, 0.0) / (size[:, None] + 1)
-    nw, ng = len(plan.windows), len(plan.groups)
-    u = np.zeros((nw, ng, sar.shape[1]))
-    count = np.zeros_like(u)
-    event = np.zeros((nw, ng))
-    for j in range(nw):
-        for g in range(ng):
-            rows = np.flatnonzero(weights[:, j, g])
-            if not len(rows):
-                continue
-            v = (scar[rows, j] * scale[j, g])[:, None]
-            s = sar[rows]
-            up = ((s > v) + 0.5 * (s == v)) / (size[rows, None] + 1)
-            u[j, g] = (base[rows] + up).sum(axis=0) - 0.5 * valid[rows].sum(axis=0)
-            count[j, g] = valid[rows].sum(axis=0)
-            below, tied = (s < v).sum(axis=1), (s == v).sum(axis=1)
-            event[j, g] = ((1 + below + 0.5 * tied) / (size[rows] + 1) - 0.5).sum()
+    inv = 1.0 / (size + 1)
+    wf = weights.astype(np.float64)
+    count = _by_window(wf, valid.astype(np.float64))
+    u = _by_window(wf * inv[:, None, None], np.where(valid, rank, 0.0)) - 0.5 * count
+    event = np.zeros((len(plan.windows), len(plan.groups)))
+    for j in range(len(plan.windows)):
+        for g in range(len(plan.groups)):
+            take = weights[:, j, g]
+            every = take.all()
+            s = sar if every else sar[take]
+            v = (scar[:, j] if every else scar[take, j]) * scale[j, g]
+            above = s > v[:, None]
+            tied = s == v[:, None]
+            up = above.astype(np.float64)
+            if tied.any():  # a SAR equal to SCAR* (rare) shares the two ranks
+                up += 0.5 * tied
+            w_inv = inv if every else inv[take]
+            u[j, g] += w_inv @ up
+            below = (size if every else size[take]) - 1 - above.sum(axis=1) - tied.sum(axis=1)
+            event[j, g] = ((1 + below + 0.5 * tied.sum(axis=1)) * w_inv - 0.5).sum()
     return {"grank_u": u, "grank_n": count, "grank_event": event}
 
 
@@ -810,10 +813,11 @@ class Layout:
 
     col: IntArray
     pos: IntArray
-    event_ids: np.ndarray
-    tickers: np.ndarray
+    event_ids: pd.Index
+    tickers: pd.Index
     member: BoolArray
     excluded: pd.DataFrame
+    listed: dict[str, tuple[pd.Index, IntArray]]  # each group's ids, in its order, and their rows (−1: absent)
 
     @classmethod
     def of(
@@ -823,10 +827,19 @@ class Layout:
         good = (col >= 0) & (pos >= 0)
         ids = pd.Index(events["event_id"][good])
         member = np.zeros((len(ids), len(groups)), bool)
-        for g, members in enumerate(groups.values()):
-            at = ids.get_indexer(pd.Index(list(members), dtype=ids.dtype))
+        listed = {}
+        for g, (name, members) in enumerate(groups.items()):
+            given = pd.Index(members, dtype=ids.dtype)
+            at = ids.get_indexer(given)
             member[at[at >= 0], g] = True
-        return cls(col[good], pos[good], ids.to_numpy(), events["ticker"][good].to_numpy(), member, excluded)
+            listed[name] = (given, at)
+        return cls(col[good], pos[good], ids, pd.Index(events["ticker"][good]), member, excluded, listed)
+
+    def kept(self, rows: IntArray) -> dict[str, tuple[str, ...]]:
+        """Each group's ids, in the group's order, of the firm-events ``rows`` (those fitted)."""
+        fitted = np.zeros(len(self.pos) + 1, bool)  # the last entry answers −1: not placed
+        fitted[rows] = True
+        return {name: tuple(given[fitted[at]].tolist()) for name, (given, at) in self.listed.items()}
 
     @cached_property
     def _by_firm(self) -> tuple[IntArray, IntArray, IntArray]:
@@ -866,10 +879,12 @@ class Layout:
         )
 
 
-def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.DatetimeIndex, excluded) -> dict:
-    """The result frames from the summed partials: per firm-event rows in the sample's order."""
+def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.DatetimeIndex, layout: Layout) -> dict:
+    """The result frames from the summed partials (per firm-event rows in the sample's order),
+    and ``groups``: each group's fitted firm-events."""
     frames = {k: pd.concat(v, ignore_index=True) for k, v in parts.frames.items()}
     events = frames["events"].sort_values("order", kind="stable")
+    groups = layout.kept(events["order"].to_numpy())
     events.insert(3, "event_date", index[events.pop("pos").to_numpy()])
     car = frames["car"].sort_values(["order"], kind="stable").drop(columns="order")
     out = {
@@ -880,12 +895,14 @@ def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.Date
     }
     if "ar" in frames:
         ar = frames["ar"].sort_values("order", kind="stable").drop(columns="order")
-        ar.insert(3, "date", index[ar.pop("pos").to_numpy()])
+        at = ar.pop("pos").to_numpy()
+        ar.insert(3, "date", index.take(np.clip(at, 0, len(index) - 1)).where((at >= 0) & (at < len(index))))
         out["ar"] = ar.reset_index(drop=True)
     else:
         out["ar"] = pd.DataFrame(columns=["event_id", "ticker", "day", "date", "ar", "se", "sar", "car"])
     dropped = frames["excluded"].sort_values("order", kind="stable").drop(columns="order")
-    out["excluded"] = pd.concat([excluded, dropped], ignore_index=True).reindex(columns=exclusions.COLUMNS)
+    out["excluded"] = pd.concat([layout.excluded, dropped], ignore_index=True).reindex(columns=exclusions.COLUMNS)
+    out["groups"] = groups
     return out
 
 
@@ -989,4 +1006,4 @@ def run(
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive number of firm-events; got {chunk_size!r}")
     parts = run_chunks(plan, layout, returns, chunk_size, workers, progress)
-    return finish(plan, parts, specs, index, layout.excluded)
+    return finish(plan, parts, specs, index, layout)
