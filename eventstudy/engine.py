@@ -6,6 +6,7 @@ returns and a session × factor table of regressors; it never touches disk or ne
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -88,7 +89,7 @@ def run_event_study(
     exclude_other_events: bool = True,
     engine: EngineName = "memory",
     chunk_size: int = stream.CHUNK_EVENTS,
-    workers: int = 2,
+    workers: int = 1,
     keep_ar: bool = True,
     scheduler: object = None,
     progress: Callable[[int], None] | None = None,
@@ -107,16 +108,25 @@ def run_event_study(
 
     ``engine`` chooses how: ``"memory"`` holds every firm-event's returns at once (N × days);
     ``"stream"`` (:mod:`eventstudy.stream`) works through chunks of whole firms, ``chunk_size``
-    firm-events each, ``workers`` at a time, and adds their partial sums, so memory is bounded
-    by the chunk; ``"dask"`` (:mod:`eventstudy.distributed`, ``pip install
-    'eventstudy-toolkit[dask]'``) runs the same chunks on a Dask ``scheduler`` (a
-    ``distributed.Client``, a scheduler address, or None for a local cluster). They agree to
+    firm-events each (``workers`` > 1: that many forked processes), and adds their partial
+    sums, so memory is bounded by the chunk; ``"dask"`` (:mod:`eventstudy.distributed`, ``pip
+    install 'eventstudy-toolkit[dask]'``) runs the same chunks on a Dask ``scheduler`` (a
+    ``distributed.Client``, a scheduler address, or None for a local cluster), and ``returns``
+    may then be the folder of a parquet panel (:func:`eventstudy.distributed.write_panel`). They agree to
     1e-10 on every statistic but Kolari–Pynnönen's r̄ where residuals have missing days or the
     events fall on different dates: there the chunked engines take the sum identity (O(N·days),
     within about 10⁻³ of the pairwise r̄). ``keep_ar=False`` leaves the per-day ``ar`` frame
     empty (at a million firm-events it is tens of millions of rows). ``progress`` is called
     with 1 for each chunk done.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {list(ENGINES)}")
+    if isinstance(returns, str | os.PathLike):
+        if engine != "dask":
+            raise ValueError(f"returns given as a parquet panel ({returns}) need engine='dask'")
+        from .distributed import ParquetPanel
+
+        returns = ParquetPanel.open(returns)
     spec = models.get_model(model)
     regressors = _as_regressors(regressors)
     missing_cols = sorted(set(spec.needs) - set(regressors.columns))
@@ -201,12 +211,16 @@ class _Chunked:
         return pd.DatetimeIndex(self.returns.index)
 
     @property
+    def columns(self) -> pd.Index:
+        return pd.Index(self.returns.columns)
+
+    @property
     def x(self) -> np.ndarray:
         return self.regressors.reindex(self.index).to_numpy(dtype="float64")
 
     @cached_property
     def layout(self) -> stream.Layout:
-        return stream.Layout.of(self.index, pd.Index(self.returns.columns), self.events, self.groups)
+        return stream.Layout.of(self.index, self.columns, self.events, self.groups)
 
     def run(self, plan: stream.Plan, engine: str, scheduler) -> dict[str, pd.DataFrame]:
         if engine == "stream":
@@ -225,7 +239,10 @@ class _Chunked:
             from . import distributed
 
             return distributed.run(plan, self.layout, self.returns, self.specs, self.chunk_size, scheduler)
-        raise ValueError(f"unknown engine {engine!r}; choose 'memory', 'stream' or 'dask'")
+        raise AssertionError(engine)  # checked by run_event_study
+
+
+ENGINES = ("memory", "stream", "dask")
 
 
 def as_window(w: Window | Sequence[int], label: str = "") -> Window:
