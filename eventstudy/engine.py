@@ -184,9 +184,7 @@ def run_event_study(
         car=_car_frame(aligned, ab),
         tests=_tests_frame(aligned, ab, members, specs),
         caar=_caar_frame(aligned, ab, members, path),
-        excluded=pd.concat([excluded, dropped, _incomplete(aligned, ab)], ignore_index=True).reindex(
-            columns=EXCLUDED_COLUMNS
-        ),
+        excluded=exclusions.table([excluded, dropped, _incomplete(aligned, ab)]),
         groups=members,
     )
 

@@ -15,6 +15,13 @@ if TYPE_CHECKING:
 COLUMNS = ["event_id", "ticker", "stage", "reason"]
 
 
+def table(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The exclusion rows of every stage in one frame of :data:`COLUMNS` (stage and reason as
+    strings, also when there is none)."""
+    out = pd.concat(parts, ignore_index=True).reindex(columns=COLUMNS)
+    return out.astype({"stage": "str", "reason": "str"})
+
+
 def locate(index: pd.DatetimeIndex, columns: pd.Index, events: pd.DataFrame) -> tuple[IntArray, IntArray, pd.DataFrame]:
     """Each event's column among the return data's tickers and row among its sessions (−1 when
     absent), and the events that cannot be placed, with their reason. ``event_id`` must be

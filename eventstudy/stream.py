@@ -901,7 +901,7 @@ def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.Date
     else:
         out["ar"] = pd.DataFrame(columns=["event_id", "ticker", "day", "date", "ar", "se", "sar", "car"])
     dropped = frames["excluded"].sort_values("order", kind="stable").drop(columns="order")
-    out["excluded"] = pd.concat([layout.excluded, dropped], ignore_index=True).reindex(columns=exclusions.COLUMNS)
+    out["excluded"] = exclusions.table([layout.excluded, dropped])
     out["groups"] = groups
     return out
 

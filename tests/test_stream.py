@@ -1,0 +1,249 @@
+"""The chunked engines (streamed, Dask) against the in-memory engine, per-firm OLS and values
+known by construction: every statistic equal to 1e-10, but Kolari–Pynnönen's r̄ where it is
+the sum identity, whose distance from the pairwise r̄ is bounded here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from eventstudy import stream
+from eventstudy.engine import run_event_study
+from eventstudy.windows import Window
+
+from .conftest import synthetic_panel
+
+KW = dict(
+    estimation=Window(-120, -11), windows=[Window(0, 0), Window(-1, 1), Window(-3, 5)], path=Window(-5, 5), min_estimation_obs=80
+)
+TOL = 1e-10
+
+
+def earnings(n_firms=40, n_days=700, per_firm=6, missing=0.0, rho=0.2, seed=1, ties=False, seasons=False):
+    """Firms with several events each (so estimation windows leave out the firm's other
+    events), returns correlated across firms, some missing at random; with ``seasons`` the
+    events fall within three sessions of one of ``per_firm`` common dates (clustered)."""
+    rng = np.random.default_rng(seed)
+    returns, regressors, _ = synthetic_panel(n_firms, n_days, rho=rho, seed=seed)
+    r = returns.to_numpy(copy=True)
+    r[rng.random(r.shape) < missing] = np.nan
+    if ties:
+        r = np.round(r, 3)  # many returns equal: ranks tie
+    returns = pd.DataFrame(r, index=returns.index, columns=returns.columns)
+    pos = np.sort(rng.integers(130, n_days - 6, (n_firms, per_firm)), axis=1)
+    if seasons:
+        pos = np.linspace(140, n_days - 10, per_firm).astype(int)[None, :] + rng.integers(0, 3, (n_firms, per_firm))
+    tickers = np.repeat(returns.columns, per_firm)
+    events = pd.DataFrame(
+        {
+            "event_id": [f"{t}:{i}" for i, t in enumerate(tickers)],
+            "ticker": tickers,
+            "event_date": returns.index[pos.ravel()],
+        }
+    ).sample(frac=1.0, random_state=seed)  # a file's order, not by firm
+    return returns, regressors, events.reset_index(drop=True)
+
+
+def assert_same(a, b, rbar_exact=True):
+    """Every frame of two results equal: numbers to 1e-10 (relative), the rest exactly."""
+    for name in ("events", "car", "ar", "caar", "tests"):
+        fa, fb = getattr(a, name), getattr(b, name)
+        assert list(fa.columns) == list(fb.columns), name
+        assert len(fa) == len(fb), name
+        keep = np.ones(len(fa), bool)
+        if name == "tests" and not rbar_exact:
+            keep = (fa.test != "kolari-pynnonen").to_numpy()
+        for col in fa.columns:
+            x, y = fa[col][keep], fb[col][keep]
+            if pd.api.types.is_float_dtype(x):
+                np.testing.assert_allclose(y.to_numpy(), x.to_numpy(), rtol=TOL, atol=1e-14, err_msg=f"{name}.{col}")
+            elif name == "tests" and col == "detail":
+                continue  # r̄'s method is named in the detail
+            else:
+                assert x.reset_index(drop=True).equals(y.reset_index(drop=True)), f"{name}.{col}"
+    cols = ["event_id", "stage", "reason"]
+    ea = a.excluded.sort_values(cols).reset_index(drop=True)
+    eb = b.excluded.sort_values(cols).reset_index(drop=True)
+    pd.testing.assert_frame_equal(ea, eb)
+    assert a.groups == b.groups
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 10_000])
+def test_streamed_equals_in_memory_on_one_date_with_complete_returns(chunk):
+    returns, regressors, events = synthetic_panel(60, 300, rho=0.3, injected=0.02)
+    a = run_event_study(returns, regressors, events, **KW)
+    b = run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=chunk)
+    assert_same(a, b)  # r̄ too: on complete residuals the sum identity is the pairwise r̄
+    assert (b.tests.detail[b.tests.test == "kolari-pynnonen"].str.fullmatch(r"r̄ = [-0-9.]+")).all()
+
+
+@pytest.mark.parametrize("model", ["market", "market-adjusted", "constant-mean", "ff3"])
+def test_streamed_equals_in_memory_on_different_dates_with_gaps(model):
+    returns, regressors, events = earnings(missing=0.02)
+    if model == "ff3":
+        rng = np.random.default_rng(3)
+        regressors = regressors.rename(columns={"mkt": "mkt_rf"}).assign(
+            smb=rng.normal(0, 0.005, len(regressors)), hml=rng.normal(0, 0.005, len(regressors)), rf=0.0001
+        )
+        regressors.iloc[200:203, 1] = np.nan  # a factor missing for three sessions
+    kw = dict(KW, model=model, min_estimation_obs=95)  # some events have too few days: excluded
+    groups = {"odd": list(events.event_id[1::2]), "all": list(events.event_id)}
+    a = run_event_study(returns, regressors, events, **kw, groups=groups)
+    b = run_event_study(returns, regressors, events, **kw, groups=groups, engine="stream", chunk_size=50)
+    assert (a.excluded.stage == "estimation").any() and (a.events.n_removed > 0).any()
+    assert set(a.tests.test) >= {"grank", "calendar-time"}
+    assert_same(a, b, rbar_exact=False)
+
+
+def test_forked_workers_give_the_same_numbers_as_one_process():
+    returns, regressors, events = earnings(missing=0.01)
+    one = run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=40)
+    two = run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=40, workers=2)
+    pd.testing.assert_frame_equal(one.tests, two.tests)
+    pd.testing.assert_frame_equal(one.car, two.car)
+
+
+def test_ties_in_returns_rank_as_the_in_memory_engine_ranks_them():
+    returns, regressors, events = earnings(ties=True)
+    a = run_event_study(returns, regressors, events, **KW)
+    b = run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=64)
+    assert_same(a, b, rbar_exact=False)
+
+
+@pytest.mark.parametrize("apart", [False, True])
+def test_rbar_by_the_sum_identity_stays_close_to_the_pairwise_rbar(apart):
+    """Correlated residuals (ρ = 0.3) with 5 % of the returns missing: the identity's r̄ within
+    2·10⁻³ of the pairwise-complete r̄ (one date), or r̄_eff of events on different dates."""
+    if apart:
+        returns, regressors, events = earnings(n_firms=80, per_firm=3, missing=0.05, rho=0.3, seasons=True)
+    else:
+        returns, regressors, events = synthetic_panel(150, 300, rho=0.3)
+        r = returns.to_numpy(copy=True)
+        r[np.random.default_rng(4).random(r.shape) < 0.05] = np.nan
+        returns = pd.DataFrame(r, index=returns.index, columns=returns.columns)
+    a = run_event_study(returns, regressors, events, **KW)
+    b = run_event_study(returns, regressors, events, **KW, engine="stream")
+    ra, rb = implied_rbar(a), implied_rbar(b)
+    assert (ra > 0.02).all()  # the correlation is there to be measured
+    assert np.abs(ra - rb).max() < 2e-3
+    assert b.tests.detail[b.tests.test == "kolari-pynnonen"].str.contains("sum identity").all()
+
+
+def implied_rbar(res) -> np.ndarray:
+    """The r̄ each Kolari–Pynnönen statistic used: t_KP = t_BMP √((1 − r̄)/(1 + (N − 1) r̄))."""
+    t = res.tests.set_index(["group", "window", "test"]).stat.unstack()
+    q = (t["kolari-pynnonen"] / t["bmp"]) ** 2
+    n = res.tests[res.tests.test == "bmp"].set_index(["group", "window"]).n_firms
+    return ((1 - q) / (1 + (n - 1) * q)).to_numpy()
+
+
+def test_running_sums_estimate_what_per_firm_ols_estimates():
+    """θ̂ and σ̂ from running sums equal statsmodels OLS on each event's valid estimation days,
+    on a long panel whose returns sit far from zero (the centring guards the sums)."""
+    returns, regressors, events = earnings(n_firms=6, n_days=3000, per_firm=4, missing=0.02)
+    returns = returns + 0.5  # a level that would cost digits in uncentred running sums
+    res = run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=5)
+    mem = run_event_study(returns, regressors, events, **KW)
+    by_id = events.set_index("event_id")
+    for row in res.events.itertuples():
+        pos = returns.index.get_loc(by_id.event_date[row.event_id])
+        firm = returns[row.ticker]
+        days = np.arange(pos - 120, pos - 10)
+        others = by_id[(by_id.ticker == row.ticker) & (by_id.index != row.event_id)].event_date
+        blocked = np.zeros(len(returns), bool)
+        for d in others:
+            p = returns.index.get_loc(d)
+            blocked[max(p - 5, 0) : p + 6] = True
+        days = days[~blocked[days] & np.isfinite(firm.to_numpy()[days])]
+        fit = sm.OLS(firm.to_numpy()[days], sm.add_constant(regressors.mkt.to_numpy()[days])).fit()
+        assert row.n_est == len(days)
+        np.testing.assert_allclose([row.alpha, row.beta], fit.params, rtol=1e-10)
+        np.testing.assert_allclose(row.sigma, np.sqrt(fit.scale), rtol=1e-10)
+    np.testing.assert_allclose(res.events[["alpha", "beta", "sigma"]], mem.events[["alpha", "beta", "sigma"]], rtol=1e-10)
+
+
+def test_an_injected_effect_is_found_by_every_engine():
+    returns, regressors, events = synthetic_panel(80, 300, injected=0.03, seed=5)
+    res = run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=9)
+    day0 = res.tests[(res.tests.window == "[0,0]")].set_index("test")
+    assert day0.caar["csect-t"] == pytest.approx(0.03, abs=0.004)
+    assert (day0.p < 1e-6).all()
+
+
+def test_no_event_that_can_be_placed_gives_reasons_not_a_crash():
+    returns, regressors, events = synthetic_panel(5, 300)
+    events = events.assign(ticker=["ZZZ"] * 5)
+    res = run_event_study(returns, regressors, events, **KW, engine="stream")
+    assert res.events.empty and (res.excluded.reason == "no returns for this ticker").all()
+    assert res.tests.stat.isna().all()
+
+
+def test_bad_engine_arguments_are_refused_with_the_choices():
+    returns, regressors, events = synthetic_panel(5, 300)
+    with pytest.raises(ValueError, match="unknown engine 'spark'"):
+        run_event_study(returns, regressors, events, engine="spark")
+    with pytest.raises(ValueError, match="chunk_size must be a positive"):
+        run_event_study(returns, regressors, events, engine="stream", chunk_size=0)
+    with pytest.raises(ValueError, match="need engine='dask'"):
+        run_event_study("some/panel", regressors, events, engine="stream")
+
+
+def test_chunks_hold_whole_firms_and_every_event_once():
+    returns, regressors, events = earnings()
+    layout = stream.Layout.of(returns.index, returns.columns, events, {"all": events.event_id})
+    seen = []
+    for span in layout.spans(13, len(returns)):
+        chunk = layout.chunk(returns.to_numpy(), span)
+        seen.extend(chunk.order.tolist())
+        assert chunk.returns.shape[1] == len(np.unique(chunk.col))  # only its firms' columns
+    assert sorted(seen) == list(range(len(events)))
+    firms = [set(layout.chunk(returns.to_numpy(), s).tickers) for s in layout.spans(13, len(returns))]
+    assert sum(len(f) for f in firms) == len(set().union(*firms))  # no firm split between chunks
+
+
+# --- Dask -------------------------------------------------------------------------------------
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def test_dask_equals_the_streamed_engine_on_frames_and_on_a_parquet_panel(client, tmp_path):
+    from eventstudy.distributed import write_panel
+
+    returns, regressors, events = earnings(missing=0.02)
+    kw = dict(KW, groups={"odd": list(events.event_id[1::2]), "all": list(events.event_id)})
+    streamed = run_event_study(returns, regressors, events, **kw, engine="stream", chunk_size=50)
+    frames = run_event_study(returns, regressors, events, **kw, engine="dask", chunk_size=50, scheduler=client)
+    write_panel(returns, tmp_path / "panel", tickers_per_file=7)
+    panel = run_event_study(str(tmp_path / "panel"), regressors, events, **kw, engine="dask", scheduler=client)
+    assert_same(streamed, frames)
+    assert_same(streamed, panel)
+    memory = run_event_study(returns, regressors, events, **kw)
+    assert_same(memory, panel, rbar_exact=False)
+
+
+def test_a_parquet_panel_is_checked_when_opened(tmp_path):
+    from eventstudy.distributed import ParquetPanel, read_returns_csv, write_panel
+
+    returns, _, _ = synthetic_panel(6, 50, event_pos=40)
+    with pytest.raises(FileNotFoundError, match="no part-"):
+        ParquetPanel.open(tmp_path)
+    panel = write_panel(returns, tmp_path / "p", tickers_per_file=4)
+    assert list(panel.columns) == list(returns.columns) and panel.index.equals(returns.index)
+    assert not list((tmp_path / "p").glob("*.tmp"))
+    returns.iloc[:, :2].to_parquet(tmp_path / "p" / "part-00009.parquet")
+    with pytest.raises(ValueError, match="is in both"):
+        ParquetPanel.open(tmp_path / "p")
+    long = returns.stack().rename("ret").reset_index().rename(columns={"level_1": "ticker"})
+    long.to_csv(tmp_path / "long.csv", index=False)
+    back = read_returns_csv(tmp_path / "long.csv")
+    np.testing.assert_allclose(back[returns.columns].to_numpy(), returns.to_numpy())
