@@ -46,7 +46,8 @@ if {engine!r} == "dask":
     scheduler = Client(cluster)
 from eventstudy.engine import run_event_study
 t0 = time.perf_counter()
-res = run_event_study(returns, regressors, events, engine={engine!r}, chunk_size={chunk}, scheduler=scheduler, **kwargs)
+res = run_event_study(returns, regressors, events, engine={engine!r}, chunk_size={chunk}, scheduler=scheduler,
+                      workers={workers}, **kwargs)
 seconds = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 workers = 0
@@ -97,8 +98,8 @@ def design() -> dict:
     }
 
 
-def run_case(n: int, engine: str, chunk: int) -> dict:
-    code = CASE.format(root=str(Path(__file__).parent), n=n, engine=engine, chunk=chunk)
+def run_case(n: int, engine: str, chunk: int, workers: int) -> dict:
+    code = CASE.format(root=str(Path(__file__).parent), n=n, engine=engine, chunk=chunk, workers=workers)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(out.stderr[-3000:])
@@ -110,12 +111,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("n", nargs="*", type=int, default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--engine", nargs="*", default=["stream", "dask"], choices=["stream", "dask"])
     parser.add_argument("--chunk", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=1, help="processes of the streamed engine")
     args = parser.parse_args(argv)
     rows = []
     for n in args.n:
         for engine in args.engine:
             t0 = time.perf_counter()
-            got = run_case(n, engine, args.chunk)
+            got = run_case(n, engine, args.chunk, args.workers)
             rows.append((n, engine, got))
             print(
                 f"n={n} engine={engine}: {got['seconds']:.2f} s, {n / got['seconds']:,.0f} firm-events/s, "

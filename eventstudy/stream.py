@@ -78,6 +78,12 @@ class Plan:
     def est_cols(self) -> IntArray:
         return np.flatnonzero((self.grid >= self.estimation.start) & (self.grid <= self.estimation.end))
 
+    @property
+    def est_slice(self) -> slice:
+        """The estimation days of the grid, which come first and are consecutive."""
+        cols = self.est_cols
+        return slice(int(cols[0]), int(cols[-1]) + 1)
+
     def inside(self, w: Window) -> BoolArray:
         return (self.grid >= w.start) & (self.grid <= w.end)
 
@@ -469,12 +475,13 @@ def _zero_filled_rows(resid: Float64Array) -> tuple[Float64Array, Float64Array, 
     variance); rows that do not count are zero."""
     valid = np.isfinite(resid)
     counts = valid.sum(axis=1)
-    mean = np.where(valid, resid, 0.0).sum(axis=1) / np.maximum(counts, 1)
-    z = np.where(valid, resid - mean[:, None], 0.0)
+    z = np.where(valid, resid, 0.0)
+    z -= (z.sum(axis=1) / np.maximum(counts, 1))[:, None]
+    z *= valid
     norm = np.sqrt(np.einsum("ij,ij->i", z, z))
     ok = (counts >= 3) & (norm > 0)
-    z = np.divide(z, norm[:, None], out=np.zeros_like(z), where=ok[:, None])
-    w = np.divide(valid, np.sqrt(np.maximum(counts, 1))[:, None], out=np.zeros(resid.shape), where=ok[:, None])
+    z *= np.divide(1.0, norm, out=np.zeros(len(z)), where=ok)[:, None]
+    w = valid * np.divide(1.0, np.sqrt(counts), out=np.zeros(len(z)), where=ok)[:, None]
     return z, w, ok
 
 
@@ -483,8 +490,7 @@ def _rbar_sums(plan: Plan, fit: Fit, ev: Chunk) -> dict[str, np.ndarray]:
     weights w over the firm-events there, their number, and the counts of valid estimation days
     (to tell complete residuals); r̄ needs nothing else."""
     cols = plan.est_cols
-    resid = np.where(fit.valid[:, cols], fit.ar[:, cols], np.nan)
-    z, w, ok = _zero_filled_rows(resid)
+    z, w, ok = _zero_filled_rows(fit.ar[:, plan.est_slice])  # NaN on days that are not valid
     groups = len(plan.groups)
     zs = np.zeros((groups, plan.sessions, len(cols)))
     ws = np.zeros_like(zs)
@@ -527,41 +533,40 @@ def _calendar_sums(plan: Plan, fit: Fit, ev: Chunk, weights: BoolArray) -> dict[
 
 
 def _sar(plan: Plan, fit: Fit) -> Float64Array:
-    cols = plan.est_cols
-    return np.where(fit.valid[:, cols], fit.ar[:, cols] / np.sqrt(fit.sigma2)[:, None], np.nan)
+    """SAR_it = ε̂_it / σ̂_i on the estimation days."""
+    return fit.ar[:, plan.est_slice] / np.sqrt(fit.sigma2)[:, None]  # NaN on days that are not valid
 
 
 def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
     """Each firm-event's standardized ranks of its ARs over the grid (Corrado's U), and, when
-    GRANK is among the tests, the ranks of its SARs among its estimation days, both from one
-    sort of each row: an estimation day's rank among the estimation days is the count of
-    estimation days at or before it in the row's order. Rows with a tie (in the ARs, or in the
-    SARs after the division by σ̂) are ranked again the long way, ties sharing their mean rank."""
+    GRANK is among the tests, the ranks of its SARs among its estimation days, from one sort of
+    each row (in single precision, whose order is the double-precision order where no two values
+    of a row round to the same single): an estimation day's rank among the estimation days is the
+    count of estimation days at or before it in the row's order. A row with a tie or a near-tie
+    (two values equal in single precision) is ranked again the long way, ties sharing their mean
+    rank, as :func:`eventstudy.inference.row_ranks` ranks them."""
     ar = fit.ar
-    if "grank" not in plan.tests:
-        return standardized_ranks(ar), None
     n, g = ar.shape
-    order = np.argsort(ar, axis=1)
-    ordered = np.take_along_axis(ar, order, axis=1)
-    is_est = np.zeros(g, bool)
-    is_est[plan.est_cols] = True
-    est = is_est[order] & np.isfinite(ordered)
-    sar_ordered = np.where(est, ordered / np.sqrt(fit.sigma2)[:, None], -np.inf)
-    before = np.maximum.accumulate(sar_ordered, axis=1)
-    tied = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1) | (est[:, 1:] & (sar_ordered[:, 1:] == before[:, :-1])).any(
-        axis=1
-    )
+    single = ar.astype(np.float32)
+    order = np.argsort(single, axis=1)
+    ordered = np.take_along_axis(single, order, axis=1)
+    near = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
     valid = np.isfinite(ar)
-    u = np.empty((n, g))
-    np.put_along_axis(u, order, np.broadcast_to(np.arange(1.0, g + 1), (n, g)), axis=1)
-    u /= 1 + valid.sum(axis=1, keepdims=True)
+    code = np.broadcast_to(np.arange(1, g + 1, dtype=np.int64), (n, g))
+    grank = "grank" in plan.tests
+    if grank:
+        is_est = np.zeros(g, bool)
+        is_est[plan.est_cols] = True
+        code = code + (np.cumsum(is_est[order] & np.isfinite(ordered), axis=1, dtype=np.int64) << 32)
+    placed = np.empty((n, g), np.int64)
+    np.put_along_axis(placed, order, code, axis=1)
+    u = (placed & 0xFFFFFFFF) / (1.0 + valid.sum(axis=1, keepdims=True))
     u[~valid] = np.nan
-    rank = np.empty((n, g))
-    np.put_along_axis(rank, order, np.cumsum(est, axis=1).astype(np.float64), axis=1)
-    rank = rank[:, plan.est_cols]
-    if tied.any():
-        u[tied] = standardized_ranks(ar[tied])
-        rank[tied] = row_ranks(_sar(plan, fit)[tied])
+    rank = (placed[:, plan.est_cols] >> 32).astype(np.float64) if grank else None
+    if near.any():
+        u[near] = standardized_ranks(ar[near])
+        if grank:
+            rank[near] = row_ranks(_sar(plan, fit)[near])
     return u, rank
 
 
