@@ -140,6 +140,11 @@ class Estimates:
     x_mean: Float64Array
     dropped: pd.DataFrame
 
+    def block(self, rows: slice) -> Estimates:
+        """The estimates of some of the usable firm-events (the exclusions stay with the whole)."""
+        per_event = ("rows", "theta", "xtx_inv", "sigma2", "n_obs", "removed", "cars", "var_car", "n_missing")
+        return replace(self, **{k: getattr(self, k)[rows] for k in per_event}, dropped=self.dropped.iloc[:0])
+
     @property
     def scar(self) -> Float64Array:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -309,10 +314,9 @@ class Fit:
         return self.est.sigma2
 
 
-def abnormal(plan: Plan, chunk: Chunk, est: Estimates) -> Fit:
+def abnormal(plan: Plan, loc: Local, est: Estimates) -> Fit:
     """AR_iτ = y_iτ − x_iτ′θ̂_i on every relative day of the grid, NaN where y or x is missing
     and on estimation days set aside for another event of the firm."""
-    loc = Local.of(plan, chunk)
     sub = replace(loc, chunk=_take(loc.chunk, est.rows))
     cols = np.arange(len(plan.grid))
     y, xs, inside, at = sub.gather(plan, cols, est.shift, est.x_mean)
@@ -371,10 +375,24 @@ def scar_partial(plan: Plan, chunk: Chunk, est: Estimates) -> Partial:
     )
 
 
+BLOCK = 1024  # firm-events whose grid of ARs is worked on at once: a few MB, kept in cache
+
+
 def chunk_partial(plan: Plan, chunk: Chunk, est: Estimates, scale: Float64Array | None = None) -> Partial:
-    """The second pass: everything a chunk contributes, its tidy rows and its sums. ``scale``
-    (windows × groups, 1 / s(SCAR) from the first pass) is needed when GRANK is a test."""
-    fit = abnormal(plan, chunk, est)
+    """The second pass: everything a chunk contributes, its tidy rows and its sums, worked out
+    :data:`BLOCK` firm-events at a time. ``scale`` (windows × groups, 1 / s(SCAR) from the first
+    pass) is needed when GRANK is a test."""
+    loc = Local.of(plan, chunk)
+    rbar = _RbarSums(plan)
+    out = Partial(frames={"excluded": [est.dropped]})
+    for lo in range(0, max(len(est.rows), 1), BLOCK):
+        out = out.combine(_block_partial(plan, chunk, loc, est.block(slice(lo, lo + BLOCK)), scale, rbar))
+    out.sums.update(rbar.sums)
+    return out
+
+
+def _block_partial(plan: Plan, chunk: Chunk, loc: Local, est: Estimates, scale, rbar: _RbarSums) -> Partial:
+    fit = abnormal(plan, loc, est)
     ev = _take(chunk, est.rows)
     cars, var_car, n_missing, t = est.cars, est.var_car, est.n_missing, est.scar
     dof = est.n_obs - plan.model.k
@@ -406,7 +424,7 @@ def chunk_partial(plan: Plan, chunk: Chunk, est: Estimates, scale: Float64Array 
     sums["group_n"] = m.sum(axis=0)
     sums["min_pos"] = np.where(member, ev.pos[:, None], 2**62).min(axis=0, initial=2**62)
     sums["max_pos"] = np.where(member, ev.pos[:, None], -1).max(axis=0, initial=-1)
-    sums.update(_rbar_sums(plan, fit, ev))
+    rbar.add(fit, ev)
     if "calendar-time" in plan.tests:
         sums.update(_calendar_sums(plan, fit, ev, weights))
     if "grank" in plan.tests:
@@ -414,7 +432,7 @@ def chunk_partial(plan: Plan, chunk: Chunk, est: Estimates, scale: Float64Array 
         sums.update(_grank_sums(plan, fit, sar_ranks, t, weights, scale))
     frames = {"events": [_events_rows(plan, fit, ev)]}
     frames["car"] = [_car_rows(plan, ev, fit, cars, var_car, t, dof, n_missing)]
-    frames["excluded"] = [est.dropped, _incomplete_rows(plan, fit, ev, chunk, n_missing)]
+    frames["excluded"] = [_incomplete_rows(plan, fit, ev, chunk, n_missing)]
     if plan.keep_ar:
         frames["ar"] = [_ar_rows(plan, fit, ev)]
     return Partial(sums, frames)
@@ -485,34 +503,41 @@ def _zero_filled_rows(resid: Float64Array) -> tuple[Float64Array, Float64Array, 
     return z, w, ok
 
 
-def _rbar_sums(plan: Plan, fit: Fit, ev: Chunk) -> dict[str, np.ndarray]:
+class _RbarSums:
     """Per group and calendar position: the sums of the standardized residuals z and of the day
-    weights w over the firm-events there, their number, and the counts of valid estimation days
-    (to tell complete residuals); r̄ needs nothing else."""
-    cols = plan.est_cols
-    z, w, ok = _zero_filled_rows(fit.ar[:, plan.est_slice])  # NaN on days that are not valid
-    groups = len(plan.groups)
-    zs = np.zeros((groups, plan.sessions, len(cols)))
-    ws = np.zeros_like(zs)
-    count = np.zeros((groups, plan.sessions))
-    for g in range(groups):
-        rows = np.flatnonzero(ev.member[:, g])
-        if not len(rows):
-            continue
-        at, where = np.unique(ev.pos[rows], return_inverse=True)
-        by_position = sparse.csr_matrix((np.ones(len(rows)), (where, rows)), shape=(len(at), len(z)))
-        zs[g, at] = by_position @ z
-        ws[g, at] = by_position @ w
-        count[g, at] = np.bincount(where, minlength=len(at))
-    m = ev.member.astype(np.float64)
-    return {
-        "z": zs,
-        "w": ws,
-        "at": count,
-        "ok": m.T @ ok.astype(np.float64),
-        "valid_days": m.T @ fit.valid[:, cols].sum(axis=1).astype(np.float64),
-        "day_any": (m.T @ fit.valid[:, cols].astype(np.float64)) > 0,
-    }
+    weights w over the firm-events there, and their number; per group the rows that count, the
+    valid estimation days and the days any row has (to tell complete residuals). r̄ needs
+    nothing else; blocks of firm-events add into them in place."""
+
+    def __init__(self, plan: Plan):
+        groups, length = len(plan.groups), len(plan.est_cols)
+        self.sums = {
+            "z": np.zeros((groups, plan.sessions, length)),
+            "w": np.zeros((groups, plan.sessions, length)),
+            "at": np.zeros((groups, plan.sessions)),
+            "ok": np.zeros(groups),
+            "valid_days": np.zeros(groups),
+            "day_any": np.zeros((groups, length), bool),
+        }
+        self.plan = plan
+
+    def add(self, fit: Fit, ev: Chunk) -> None:
+        plan, out = self.plan, self.sums
+        z, w, ok = _zero_filled_rows(fit.ar[:, plan.est_slice])  # NaN on days that are not valid
+        for g in range(len(plan.groups)):
+            rows = np.flatnonzero(ev.member[:, g])
+            if not len(rows):
+                continue
+            at, where = np.unique(ev.pos[rows], return_inverse=True)
+            by_position = sparse.csr_matrix((np.ones(len(rows)), (where, rows)), shape=(len(at), len(z)))
+            out["z"][g, at] += by_position @ z
+            out["w"][g, at] += by_position @ w
+            out["at"][g, at] += np.bincount(where, minlength=len(at))
+        m = ev.member.astype(np.float64)
+        valid = fit.valid[:, plan.est_slice]
+        out["ok"] += m.T @ ok.astype(np.float64)
+        out["valid_days"] += m.T @ valid.sum(axis=1).astype(np.float64)
+        out["day_any"] |= (m.T @ valid.astype(np.float64)) > 0
 
 
 def _calendar_sums(plan: Plan, fit: Fit, ev: Chunk, weights: BoolArray) -> dict[str, np.ndarray]:
@@ -547,11 +572,11 @@ def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
     rank, as :func:`eventstudy.inference.row_ranks` ranks them."""
     ar = fit.ar
     n, g = ar.shape
-    single = ar.astype(np.float32)
+    valid = np.isfinite(ar)
+    single = np.where(valid, ar, np.inf).astype(np.float32)  # missing last: sorting NaNs is slow
     order = np.argsort(single, axis=1)
     ordered = np.take_along_axis(single, order, axis=1)
-    near = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
-    valid = np.isfinite(ar)
+    near = ((ordered[:, 1:] == ordered[:, :-1]) & np.isfinite(ordered[:, 1:])).any(axis=1)
     code = np.broadcast_to(np.arange(1, g + 1, dtype=np.int64), (n, g))
     grank = "grank" in plan.tests
     if grank:
