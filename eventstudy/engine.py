@@ -89,7 +89,7 @@ def run_event_study(
     exclude_other_events: bool = True,
     engine: EngineName = "memory",
     chunk_size: int = stream.CHUNK_EVENTS,
-    workers: int = 1,
+    workers: int | None = None,
     keep_ar: bool = True,
     scheduler: object = None,
     progress: Callable[[int], None] | None = None,
@@ -108,7 +108,7 @@ def run_event_study(
 
     ``engine`` chooses how: ``"memory"`` holds every firm-event's returns at once (N × days);
     ``"stream"`` (:mod:`eventstudy.stream`) works through chunks of whole firms, ``chunk_size``
-    firm-events each (``workers`` > 1: that many forked processes), and adds their partial
+    firm-events each, ``workers`` chunks at a time (threads; default: the machine's cores), and adds their partial
     sums, so memory is bounded by the chunk; ``"dask"`` (:mod:`eventstudy.distributed`, ``pip
     install 'eventstudy-toolkit[dask]'``) runs the same chunks on a Dask ``scheduler`` (a
     ``distributed.Client``, a scheduler address, or None for a local cluster), and ``returns``
@@ -200,7 +200,7 @@ class _Chunked:
     groups: Mapping[str, Sequence[str]]
     specs: list
     chunk_size: int
-    workers: int
+    workers: int | None
     keep_ar: bool
     progress: Callable[[int], None] | None
 
@@ -230,7 +230,7 @@ class _Chunked:
                 self.specs,
                 self.index,
                 chunk_size=self.chunk_size,
-                workers=self.workers,
+                workers=self.workers or os.cpu_count() or 1,
                 progress=self.progress,
             )
         if engine == "dask":

@@ -29,10 +29,9 @@ SCAR by the sample's s(SCAR), known only once every chunk is summed: a second, l
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -936,7 +935,7 @@ def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.Date
     return out
 
 
-_JOB: dict = {}  # what forked workers inherit: the plan, the layout and the returns
+_JOB: dict = {}  # what the workers read: the plan, the layout and the returns
 
 
 def _first_pass(span: tuple[int, int]) -> tuple[Estimates, Partial]:
@@ -961,9 +960,9 @@ def run_chunks(
     progress: Callable[[int], None] | None = None,
 ) -> Partial:
     """Both passes over the chunks of ``size`` firm-events: the first estimates (running sums,
-    CARs), the second computes the ARs of the grid and every sum. ``workers`` > 1 runs chunks
-    in that many forked processes (sharing the returns; threads where the system cannot fork);
-    the sums are added in the chunks' order, so the result does not depend on timing."""
+    CARs), the second computes the ARs of the grid and every sum. ``workers`` > 1 runs that
+    many chunks at once, in threads; the sums are added in the chunks' order, so the result
+    does not depend on timing."""
     spans = layout.spans(size, len(returns))
     _JOB.update(plan=plan, layout=layout, returns=returns)
     try:
@@ -1002,11 +1001,10 @@ class _Serial:
 
 
 def _pool(workers: int):
-    if workers <= 1:
-        return _Serial()
-    if "fork" in multiprocessing.get_all_start_methods():
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-    return ThreadPoolExecutor(workers)
+    """Threads: numpy's heavy steps release the GIL, and threads share the returns and the
+    sums without copying them (forked processes measured slower: their partial sums must be
+    pickled back)."""
+    return ThreadPoolExecutor(workers) if workers > 1 else _Serial()
 
 
 def _bounded_map(pool, fn, items: Iterable, workers: int):
