@@ -41,8 +41,9 @@ setup_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 kwargs = design()
 scheduler = None
 if {engine!r} == "dask":
-    from distributed import Client, LocalCluster
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    from distributed import Client
+    from eventstudy.distributed import local_cluster
+    cluster = local_cluster(2)
     scheduler = Client(cluster)
 from eventstudy.engine import run_event_study
 t0 = time.perf_counter()

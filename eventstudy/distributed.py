@@ -112,10 +112,27 @@ def _client(scheduler):
         return scheduler, None
     if scheduler:
         return distributed.Client(scheduler), None
-    cluster = distributed.LocalCluster(
-        n_workers=os.cpu_count() or 2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
+    cluster = local_cluster()
     return distributed.Client(cluster), cluster
+
+
+def local_cluster(n_workers: int | None = None, **kwargs):
+    """A ``distributed.LocalCluster`` of this machine's cores, one single-threaded worker
+    process each, whose workers keep glibc's heap for numpy's large temporaries: Dask sets
+    ``MALLOC_TRIM_THRESHOLD_`` for its workers, which turns every temporary above 128 kB into a
+    fresh ``mmap`` (measured twice as slow here); ``MALLOC_MMAP_THRESHOLD_`` at 32 MB undoes
+    that. Set the same on the workers of a cluster of your own."""
+    import dask
+
+    distributed = _dask()
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 1 << 25}):
+        return distributed.LocalCluster(
+            n_workers=n_workers or os.cpu_count() or 2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=kwargs.pop("dashboard_address", None),
+            **kwargs,
+        )
 
 
 def _first(plan: Plan, returns: np.ndarray | pd.DataFrame, events: Chunk) -> tuple[Estimates, Partial]:
@@ -137,6 +154,14 @@ def _with_returns(events: Chunk, returns) -> Chunk:
 
 def _scar(first) -> Partial:
     return first[1]
+
+
+def _sums(part: Partial) -> Partial:
+    return Partial(part.sums)
+
+
+def _frames(part: Partial) -> dict:
+    return part.frames
 
 
 def _combine(a: Partial, b: Partial) -> Partial:
@@ -207,7 +232,8 @@ def run(
     scheduler=None,
 ) -> dict[str, pd.DataFrame]:
     """The result frames, computed on Dask: the first pass on every partition, its s(SCAR)
-    added in a tree, the second pass, its sums added in a tree, then the frames on the client."""
+    added in a tree, the second pass, its sums added in a tree, its rows gathered, then the
+    frames on the client."""
     client, cluster = _client(scheduler)
     try:
         plan_f = client.scatter(plan, broadcast=True)
@@ -217,7 +243,10 @@ def run(
         if "grank" in plan.tests:
             scale = scar_scale(_tree(client, [client.submit(_scar, f) for f in first]).result().sums)
         second = [client.submit(_second, plan_f, r, ev, f, scale) for (r, ev), f in zip(parts, first, strict=True)]
-        total = _tree(client, second).result()
+        # the sums are added in a tree on the workers; the rows go to the client once
+        total = _tree(client, [client.submit(_sums, p) for p in second]).result()
+        for frames in client.gather([client.submit(_frames, p) for p in second]):
+            total = total.combine(Partial(frames=frames))
     finally:
         if cluster is not None:
             client.close()
