@@ -64,6 +64,19 @@ def _parser() -> argparse.ArgumentParser:
         help="an event window in sessions (repeatable; replaces the study's)",
     )
     design.add_argument("--out", type=Path, help="write the report and results here instead of the study's folder")
+    design.add_argument(
+        "--engine",
+        choices=["memory", "stream", "dask"],
+        help="how the core runs: memory (default), stream (chunks of firms), dask (a Dask cluster)",
+    )
+    design.add_argument(
+        "--dask",
+        nargs="?",
+        const="local",
+        metavar="SCHEDULER",
+        help="run the core on Dask: a scheduler address (tcp://host:8786), or a local cluster when none is given",
+    )
+    design.add_argument("--chunk-size", type=int, help="firm-events per chunk of the stream and dask engines")
     sub.add_parser(
         "run",
         parents=[common, design],
@@ -154,13 +167,33 @@ def _cmd_run(a) -> int:
     plan = report.plan_output(study, a.out)  # a bad --out fails now, not after the analysis
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
     with FigureWorkers() as workers:  # gets ready to draw while the analysis runs
-        res = run_study(study, offline=a.offline, refresh=a.refresh, progress=_progress(a.quiet), **kwargs)
+        res = run_study(
+            study, offline=a.offline, refresh=a.refresh, progress=_progress(a.quiet), engine=_engine(a), **kwargs
+        )
         res = _with_placebo(res, a, kwargs) if a.command == "placebo" else _kept_placebo(res, plan.out / "results")
         path = report.write(res, plan, workers=workers)
     if not a.quiet:
         print(res.summary())
         print(f"\nreport: {shown(path)}")
     return 0
+
+
+def _engine(a):
+    """The engine the options ask for (--engine, --dask, --chunk-size)."""
+    from .engine import Engine
+
+    name = "dask" if a.dask else (a.engine or "memory")
+    if a.dask and a.engine not in (None, "dask"):
+        raise UsageError(f"--dask runs the dask engine; it cannot go with --engine {a.engine}")
+    if a.chunk_size is not None and a.chunk_size < 1:
+        raise UsageError(f"--chunk-size must be a positive number of firm-events, got {a.chunk_size}")
+    if name == "dask":
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise UsageError("--dask needs dask and distributed: pip install 'eventstudy-toolkit[dask]'") from None
+    scheduler = None if a.dask in (None, "local") else a.dask
+    return Engine(name, a.chunk_size or Engine.chunk_size, scheduler=scheduler)
 
 
 def _with_placebo(res, a, kwargs):

@@ -41,9 +41,32 @@ def firm_events(tickers: Sequence[str], date: object) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class Engine:
+    """How the core runs (see :func:`run_event_study`): ``name`` is ``memory``, ``stream`` or
+    ``dask``; ``chunk_size`` and ``workers`` for the chunked engines; ``scheduler`` for Dask (a
+    client, an address, or None for a local cluster)."""
+
+    name: EngineName = "memory"
+    chunk_size: int = stream.CHUNK_EVENTS
+    workers: int | None = None
+    scheduler: object = None
+
+    def options(self) -> dict:
+        return {
+            "engine": self.name,
+            "chunk_size": self.chunk_size,
+            "workers": self.workers,
+            "scheduler": self.scheduler,
+        }
+
+
+IN_MEMORY = Engine()
+
+
+@dataclass(frozen=True)
 class Design:
     """A study's design as the core runs it: the firms' returns, the regressors, the groups and
-    the model with its windows. :meth:`run` takes firm-events; :meth:`at` puts every firm's
+    the model with its windows, and the engine that runs it. :meth:`run` takes firm-events; :meth:`at` puts every firm's
     event on one date (a study of one date, or a placebo's pseudo-event)."""
 
     returns: pd.DataFrame
@@ -55,6 +78,7 @@ class Design:
     path: Window = DEFAULT_PATH
     min_estimation_obs: int = 120
     exclude_other_events: bool = True
+    engine: Engine = IN_MEMORY
 
     def run(self, events: pd.DataFrame) -> EventStudyResult:
         return run_event_study(
@@ -68,6 +92,7 @@ class Design:
             min_estimation_obs=self.min_estimation_obs,
             groups=self.groups,
             exclude_other_events=self.exclude_other_events,
+            **self.engine.options(),
         )
 
     def at(self, date: object) -> EventStudyResult:

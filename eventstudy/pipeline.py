@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ from .benchmarks import benchmark_returns
 from .data import PriceCache, load_market_data
 from .data.loader import MarketData
 from .data.snapshot import Snapshot, default_snapshot
-from .engine import Design
+from .engine import IN_MEMORY, Design, Engine
 from .errors import CalendarError, NoFirmsLeftError, StudyFileError
 from .models import Model, get_model
 from .results import EventStudyResult, StudyResults
@@ -33,12 +33,14 @@ def run_study(
     refresh: bool = False,
     snapshot: Snapshot | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    engine: Engine = IN_MEMORY,
     **load_kwargs,
 ) -> StudyResults:
     """Run a study end to end and return its results (nothing is written). A :class:`Study`
     built in Python is checked as a study file is, before any data is read. A study of
     firm-events on their own dates (``[events]``) runs through :func:`eventstudy.sample.run_sample`
-    and returns :class:`~eventstudy.results.SampleResults`."""
+    and returns :class:`~eventstudy.results.SampleResults`. ``engine`` runs the core (in memory by
+    default; :class:`~eventstudy.engine.Engine`)."""
     if isinstance(study, Study):
         problems = check(study)
         if problems:
@@ -48,12 +50,14 @@ def run_study(
     if study.is_sample:
         from .sample import run_sample
 
-        return run_sample(study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, **load_kwargs)
+        return run_sample(
+            study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, engine=engine, **load_kwargs
+        )
     p = prepare(study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, **load_kwargs)
     runs = {}
     for name in dict.fromkeys((study.benchmark, *study.sensitivity)):
         market, regressors, info = p.regressors(name)
-        runs[name] = (p.design(regressors).at(p.event.date), (market, regressors), info)
+        runs[name] = (replace(p.design(regressors), engine=engine).at(p.event.date), (market, regressors), info)
     main = runs[study.benchmark][0]
     if main.events.empty:
         fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))

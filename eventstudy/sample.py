@@ -16,7 +16,7 @@ from . import calendar, marketvalue, quality
 from .data import load_market_data
 from .data.loader import MarketData, PriceData
 from .data.snapshot import Snapshot, default_snapshot
-from .engine import Design, as_window
+from .engine import IN_MEMORY, Design, Engine, as_window
 from .errors import NoFirmsLeftError, StudyFileError
 from .events import EventTable, build_events
 from .models import get_model
@@ -109,9 +109,9 @@ def study_panel(study: Study, events: pd.DataFrame, **load_kwargs) -> Panel:
     )
 
 
-def sample_design(study: Study, panel: Panel, events: pd.DataFrame) -> Design:
+def sample_design(study: Study, panel: Panel, events: pd.DataFrame, engine: Engine = IN_MEMORY) -> Design:
     """The study's design for ``events`` (the events file's rows, for their groups) on
-    ``panel``."""
+    ``panel``, run by ``engine``."""
     return Design(
         panel.returns[sorted(set(events.ticker))],
         panel.regressors,
@@ -122,6 +122,7 @@ def sample_design(study: Study, panel: Panel, events: pd.DataFrame) -> Design:
         study.path,
         study.min_estimation_obs,
         study.exclude_other_events,
+        engine,
     )
 
 
@@ -155,9 +156,11 @@ def run_sample(
     refresh: bool = False,
     snapshot: Snapshot | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    engine: Engine = IN_MEMORY,
     **load_kwargs,
 ) -> SampleResults:
-    """Run a study whose ``[events]`` table lists firm-events on their own dates."""
+    """Run a study whose ``[events]`` table lists firm-events on their own dates, its core on
+    ``engine`` (in memory by default; see :class:`~eventstudy.engine.Engine`)."""
     table = read_events(study)
     events, rejected = table.events, table.rejected
     if events.empty:
@@ -182,7 +185,7 @@ def run_sample(
     kept = events[~events.event_id.isin(early.event_id)]
     if kept.empty:
         raise NoFirmsLeftError(dict(zip(early.event_id.astype(str), early.reason, strict=True)))
-    main = sample_design(study, panel, kept).run(kept[EVENT_COLUMNS])
+    main = sample_design(study, panel, kept, engine).run(kept[EVENT_COLUMNS])
     if main.events.empty:
         fit_failed = dict(zip(main.excluded.event_id.astype(str), main.excluded.reason, strict=True))
         raise NoFirmsLeftError({**dict(zip(early.event_id.astype(str), early.reason, strict=True)), **fit_failed})

@@ -20,6 +20,8 @@ CORE = [
     "returns.py",
     "events.py",
     "secondstage.py",
+    "stream.py",
+    "exclusions.py",
 ]
 
 
