@@ -23,6 +23,8 @@ examples:
   eventstudy show deepseek-2025                # print a finished study's tables
   eventstudy init my-study --from deepseek-2025  # start a study of your own in analyses/my-study/
   eventstudy list
+  eventstudy run exdiv-2024 --engine stream    # the core in chunks of firms (large samples)
+  eventstudy panel returns/ --tickers AAPL MSFT --start 2024-01-02 --end 2025-06-30  # a parquet panel for Dask
 """
 
 
@@ -102,6 +104,19 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument(
         "--from", dest="template", default="deepseek-2025", help="the study to copy (default: deepseek-2025)"
     )
+    panel = sub.add_parser(
+        "panel",
+        parents=[common],
+        help="write a parquet panel of daily returns (the dask engine reads it on its workers)",
+    )
+    panel.add_argument("folder", type=Path, help="the panel's folder (created; an earlier panel there is replaced)")
+    source = panel.add_mutually_exclusive_group(required=True)
+    source.add_argument("--csv", type=Path, help="returns from a CSV: wide (date, then one column per ticker) or long")
+    source.add_argument("--tickers", nargs="+", help="total returns of these tickers from the snapshot or the cache")
+    panel.add_argument("--start", help="first session (with --tickers)")
+    panel.add_argument("--end", help="last session (with --tickers)")
+    panel.add_argument("--offline", action="store_true", help="never download (with --tickers)")
+    panel.add_argument("--per-file", type=int, default=500, help="tickers per parquet file (default 500)")
     snap = sub.add_parser("snapshot", parents=[common], help="rebuild the committed snapshot from a data folder")
     snap.add_argument("--from", dest="source", type=Path, required=True, help="the shared data folder")
     return p
@@ -279,6 +294,30 @@ def _cmd_init(a) -> int:
     return 0
 
 
+def _cmd_panel(a) -> int:
+    from .distributed import read_returns_csv, write_panel
+    from .workspace import shown
+
+    if a.csv:
+        returns = read_returns_csv(a.csv)
+    else:
+        from .data import load_market_data
+        from .returns import session_returns
+
+        if not (a.start and a.end):
+            raise UsageError("--tickers needs --start and --end (the sessions of the panel)")
+        data = load_market_data(
+            a.tickers, a.start, a.end, offline=a.offline, **({"cache": _cache(a)} if a.cache_dir else {})
+        )
+        returns, _ = session_returns(data.prices.frames, a.start, a.end)
+        for ticker, why in data.prices.failed.items():
+            print(f"left out {ticker}: {why}")
+    made = write_panel(returns, a.folder, a.per_file)
+    size = f"{len(made.columns)} tickers × {len(made.index)} sessions"
+    print(f"wrote {shown(made.path)}/: {size} in {len(made.files)} file(s)")
+    return 0
+
+
 def _cmd_snapshot(a) -> int:
     from .data.snapshot import build_snapshot
 
@@ -298,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             "run": _cmd_run,
             "placebo": _cmd_run,
             "fetch": _cmd_fetch,
+            "panel": _cmd_panel,
             "show": _cmd_show,
             "list": _cmd_list,
             "init": _cmd_init,
