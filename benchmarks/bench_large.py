@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("n", nargs="*", type=int, default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--engine", nargs="*", default=["stream", "dask"], choices=["stream", "dask"])
     parser.add_argument("--chunk", type=int, default=20_000)
-    parser.add_argument("--workers", type=int, default=1, help="processes of the streamed engine")
+    parser.add_argument("--workers", type=int, default=None, help="threads of the streamed engine (default: the cores)")
     args = parser.parse_args(argv)
     rows = []
     for n in args.n:
@@ -132,8 +132,10 @@ def main(argv: list[str] | None = None) -> None:
     for n in args.n:
         if (n, "stream") in by and (n, "dask") in by:
             same = np.allclose(by[n, "stream"]["stats"], by[n, "dask"]["stats"], rtol=1e-6, equal_nan=True)
-            print(f"n={n}: dask / stream time {by[n, 'dask']['seconds'] / by[n, 'stream']['seconds']:.2f}, "
-                  f"same statistics: {same}")
+            print(
+                f"n={n}: dask / stream time {by[n, 'dask']['seconds'] / by[n, 'stream']['seconds']:.2f}, "
+                f"same statistics: {same}"
+            )
     print("| firm-events | engine | wall s | firm-events/s | peak RSS MB |")
     print("|---|---|---|---|---|")
     for n, engine, got in rows:

@@ -138,6 +138,11 @@ class Estimates:
     shift: Float64Array
     x_mean: Float64Array
     dropped: pd.DataFrame
+    valid_bits: np.ndarray  # the chunk's valid days (sessions × firms), packed along the sessions
+    sessions: int
+
+    def valid(self) -> BoolArray:
+        return np.unpackbits(self.valid_bits, axis=0, count=self.sessions).astype(bool)
 
     def block(self, rows: slice) -> Estimates:
         """The estimates of some of the usable firm-events (the exclusions stay with the whole)."""
@@ -164,7 +169,9 @@ class Local:
     lo: int
 
     @classmethod
-    def of(cls, plan: Plan, chunk: Chunk) -> Local:
+    def of(cls, plan: Plan, chunk: Chunk, valid: BoolArray | None = None) -> Local:
+        """The chunk's sessions; ``valid``, when the first pass has found them, its valid days
+        (then nothing is set aside again)."""
         x, rf, mkt = plan.design()
         lo = max(0, int(chunk.pos.min()) + int(plan.grid[0])) if len(chunk) else 0
         hi = min(plan.sessions, int(chunk.pos.max()) + int(plan.grid[-1]) + 1) if len(chunk) else 0
@@ -175,6 +182,8 @@ class Local:
                 y = y - series[lo:hi, None]
         t, f = y.shape
         blocked = np.zeros((t, f), bool)
+        if valid is not None:
+            return cls(chunk, y, x, valid, blocked, lo)
         if plan.other_events is not None and len(chunk):
             many = np.bincount(chunk.col, minlength=f)[chunk.col] > 1  # an event blocks its span for the others
             edges = np.zeros((t + 1, f), np.int32)
@@ -294,6 +303,8 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
         shift if plan.model.estimated else np.zeros(f),
         x_mean,
         dropped,
+        np.packbits(valid, axis=0),
+        t,
     )
 
 
@@ -381,7 +392,7 @@ def chunk_partial(plan: Plan, chunk: Chunk, est: Estimates, scale: Float64Array 
     """The second pass: everything a chunk contributes, its tidy rows and its sums, worked out
     :data:`BLOCK` firm-events at a time. ``scale`` (windows × groups, 1 / s(SCAR) from the first
     pass) is needed when GRANK is a test."""
-    loc = Local.of(plan, chunk)
+    loc = Local.of(plan, chunk, est.valid())
     rbar = _RbarSums(plan)
     out = Partial(frames={"excluded": [est.dropped]})
     for lo in range(0, max(len(est.rows), 1), BLOCK):

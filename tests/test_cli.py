@@ -240,7 +240,10 @@ def test_a_sample_study_streamed_reports_what_the_in_memory_engine_reports(tmp_p
     import pandas as pd
 
     for engine in ("memory", "stream"):
-        assert main(["run", "exdiv-2024", "--offline", "--quiet", "--engine", engine, "--out", str(tmp_path / engine)]) == 0
+        assert (
+            main(["run", "exdiv-2024", "--offline", "--quiet", "--engine", engine, "--out", str(tmp_path / engine)])
+            == 0
+        )
     cars = [pd.read_csv(tmp_path / e / "results" / "car.csv") for e in ("memory", "stream")]
     pd.testing.assert_frame_equal(*cars, rtol=1e-9)
     tests = [pd.read_csv(tmp_path / e / "results" / "tests.csv") for e in ("memory", "stream")]

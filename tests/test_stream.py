@@ -16,7 +16,10 @@ from eventstudy.windows import Window
 from .conftest import synthetic_panel
 
 KW = dict(
-    estimation=Window(-120, -11), windows=[Window(0, 0), Window(-1, 1), Window(-3, 5)], path=Window(-5, 5), min_estimation_obs=80
+    estimation=Window(-120, -11),
+    windows=[Window(0, 0), Window(-1, 1), Window(-3, 5)],
+    path=Window(-5, 5),
+    min_estimation_obs=80,
 )
 TOL = 1e-10
 
@@ -161,7 +164,9 @@ def test_running_sums_estimate_what_per_firm_ols_estimates():
         assert row.n_est == len(days)
         np.testing.assert_allclose([row.alpha, row.beta], fit.params, rtol=1e-10)
         np.testing.assert_allclose(row.sigma, np.sqrt(fit.scale), rtol=1e-10)
-    np.testing.assert_allclose(res.events[["alpha", "beta", "sigma"]], mem.events[["alpha", "beta", "sigma"]], rtol=1e-10)
+    np.testing.assert_allclose(
+        res.events[["alpha", "beta", "sigma"]], mem.events[["alpha", "beta", "sigma"]], rtol=1e-10
+    )
 
 
 def test_an_injected_effect_is_found_by_every_engine():
