@@ -48,7 +48,7 @@ for module, name, label in [
     (pipeline, "load_market_data", "data"),
     (pipeline.quality, "price_flags", "quality flags"),
     (pipeline, "_market_values", "market values"),
-    (pipeline, "_estimate", "estimation (every benchmark)"),
+    (pipeline.Design, "at", "estimation (every benchmark)"),
     (pipeline, "_assemble", "assembly: dollars, claims"),
     (report, "write_results", "results CSV"),
     (report, "render_figures", "figures (all drawn in one process)"),
