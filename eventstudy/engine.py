@@ -26,10 +26,9 @@ from .inference import (
     get_tests,
     group_rbar,
     overlap_sums,
-    portfolio_sigma,
     standardized_ranks,
 )
-from .results import EventStudyResult
+from .results import EventStudyResult, caar_frame
 from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Aligned, Window, align, as_slice, event_grid
 
 EXCLUDED_COLUMNS = exclusions.COLUMNS
@@ -490,19 +489,7 @@ def _caar_frame(aligned, ab, members, path: Window) -> pd.DataFrame:
     for group, ids in members.items():
         idx = _rows(aligned, ids)
         aar = column_mean(ab.ar[as_slice(idx)]) if len(idx) else np.full(len(aligned.grid), np.nan)
-        sigma_p, _ = portfolio_sigma(aar, aligned.in_estimation)
-        days = np.arange(1, inside.sum() + 1)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "group": group,
-                    "day": aligned.grid[inside],
-                    "aar": aar[inside],
-                    "caar": np.cumsum(aar[inside]),
-                    "se": sigma_p * np.sqrt(days),
-                }
-            )
-        )
+        frames.append(caar_frame(group, aligned.grid, aar, aligned.in_estimation, inside))
     return (
         pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["group", "day", "aar", "caar", "se"])
     )

@@ -5,15 +5,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .dollars import TOTALS_COLUMNS
+from .inference import portfolio_sigma
 from .models import Model
 from .quality import COLUMNS as FLAG_COLUMNS
 from .tables import stars, text_table
 from .windows import DAY0, Window
 
 SUMMARY_ROWS = 30  # a summary lists at most this many firm-events or exclusions
+
+
+def caar_frame(group: str, grid, aar, est_days, inside) -> pd.DataFrame:
+    """``group, day, aar, caar, se`` over the days ``inside`` (the path) of a group's mean AR on
+    every relative day of ``grid``; se is the portfolio σ̂_p (over ``est_days``) · √days."""
+    sigma_p, _ = portfolio_sigma(aar, est_days)
+    days = np.arange(1, inside.sum() + 1)
+    return pd.DataFrame(
+        {
+            "group": group,
+            "day": grid[inside],
+            "aar": aar[inside],
+            "caar": np.cumsum(aar[inside]),
+            "se": sigma_p * np.sqrt(days),
+        }
+    )
 
 
 def excluded_by_reason(excluded: pd.DataFrame) -> pd.DataFrame:

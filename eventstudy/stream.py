@@ -43,6 +43,7 @@ from . import exclusions
 from ._typing import BoolArray, Float64Array, IntArray
 from .inference import TestSpec, overlap_rbar, row_ranks, standardized_ranks
 from .models import Model, _batched_inverse
+from .results import caar_frame
 from .windows import Window
 
 CHUNK_EVENTS = 20_000  # firm-events per chunk unless told otherwise
@@ -742,27 +743,13 @@ def tests_rows(plan: Plan, sums: Mapping[str, np.ndarray], specs: Sequence[TestS
 
 
 def caar_rows(plan: Plan, sums: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    from .inference import portfolio_sigma
-
-    inside = plan.inside(plan.path)
     in_est = np.zeros(len(plan.grid), bool)
     in_est[plan.est_cols] = True
-    frames = []
-    for g, group in enumerate(plan.groups):
-        aar = _ratio(sums["group_ar"][g], sums["group_ar_n"][g])
-        sigma_p, _ = portfolio_sigma(aar, in_est)
-        days = np.arange(1, inside.sum() + 1)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "group": group,
-                    "day": plan.grid[inside],
-                    "aar": aar[inside],
-                    "caar": np.cumsum(aar[inside]),
-                    "se": sigma_p * np.sqrt(days),
-                }
-            )
-        )
+    inside = plan.inside(plan.path)
+    frames = [
+        caar_frame(group, plan.grid, _ratio(sums["group_ar"][g], sums["group_ar_n"][g]), in_est, inside)
+        for g, group in enumerate(plan.groups)
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
