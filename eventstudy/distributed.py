@@ -191,8 +191,6 @@ def _partitions(layout: Layout, returns, chunk_size: int, client) -> list[tuple[
                 local,
                 layout.pos[rows],
                 rows,
-                layout.event_ids[rows],
-                layout.tickers[rows],
                 layout.member[rows],
             )
             out.append((client.submit(_read_part, str(file), returns.index), events))
@@ -215,12 +213,12 @@ def _read_part(file: str, index: pd.DatetimeIndex) -> np.ndarray:
 
 
 def _events_of(chunk: Chunk):
-    return chunk.col, chunk.pos, chunk.order, chunk.event_ids, chunk.tickers, chunk.member
+    return chunk.col, chunk.pos, chunk.order, chunk.member
 
 
 def _empty(layout: Layout) -> Chunk:
     none = np.zeros(0, np.int64)
-    return Chunk(np.empty((0, 0)), none, none, none, layout.event_ids[:0], layout.tickers[:0], layout.member[:0])
+    return Chunk(np.empty((0, 0)), none, none, none, layout.member[:0])
 
 
 def run(

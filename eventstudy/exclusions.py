@@ -17,9 +17,10 @@ COLUMNS = ["event_id", "ticker", "stage", "reason"]
 
 def table(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """The exclusion rows of every stage in one frame of :data:`COLUMNS` (stage and reason as
-    strings, also when there is none)."""
-    out = pd.concat(parts, ignore_index=True).reindex(columns=COLUMNS)
-    return out.astype({"stage": "str", "reason": "str"})
+    strings; every column when there is none). The ids keep their type: a stage without
+    exclusions (an empty frame, its columns of no type) takes no part."""
+    out = pd.concat([p for p in parts if len(p)] or parts, ignore_index=True).reindex(columns=COLUMNS)
+    return out.astype(dict.fromkeys(COLUMNS if out.empty else ["stage", "reason"], "str"))
 
 
 def locate(index: pd.DatetimeIndex, columns: pd.Index, events: pd.DataFrame) -> tuple[IntArray, IntArray, pd.DataFrame]:
@@ -49,24 +50,29 @@ def locate(index: pd.DatetimeIndex, columns: pd.Index, events: pd.DataFrame) -> 
 def estimation(
     event_ids, tickers, n_obs: IntArray, removed: IntArray, enough: BoolArray, est: Window, need: int
 ) -> pd.DataFrame:
-    """The firm-events whose estimation failed: too few valid returns (``enough`` False; how
-    many were left out for the firm's other events), else a singular fit."""
+    """The firm-events whose estimation failed, with :func:`estimation_reasons`."""
     return pd.DataFrame(
         {
             "event_id": event_ids,
             "ticker": tickers,
             "stage": "estimation",
-            "reason": [
-                f"{h} valid returns in the estimation window [{est.start},{est.end}]"
-                + (f" ({r} left out: the firm's other events)" if r else "")
-                + f"; {need} are needed (min_estimation_obs)"
-                if short
-                else "singular regressors or zero residual variance"
-                for h, r, short in zip(n_obs, removed, ~np.asarray(enough, bool), strict=True)
-            ],
+            "reason": estimation_reasons(n_obs, removed, enough, est, need),
         },
         columns=COLUMNS,
     )
+
+
+def estimation_reasons(n_obs: IntArray, removed: IntArray, enough: BoolArray, est: Window, need: int) -> list[str]:
+    """Why each estimation failed: too few valid returns (``enough`` False; how many were left
+    out for the firm's other events), else a singular fit."""
+    return [
+        f"{h} valid returns in the estimation window [{est.start},{est.end}]"
+        + (f" ({r} left out: the firm's other events)" if r else "")
+        + f"; {need} are needed (min_estimation_obs)"
+        if short
+        else "singular regressors or zero residual variance"
+        for h, r, short in zip(n_obs, removed, ~np.asarray(enough, bool), strict=True)
+    ]
 
 
 def missing_days(grid: IntArray, no_return: BoolArray, no_factor: dict[str, BoolArray]) -> str:

@@ -50,6 +50,12 @@ CHUNK_EVENTS = 20_000  # firm-events per chunk unless told otherwise
 ESTIMATION_METHOD = "sum identity over common days"
 
 
+Rows = dict[str, np.ndarray]
+"""Columns of tidy rows, ``order`` (the firm-event's row of the :class:`Layout`) first: numpy
+only, so a block's rows cost no frame, and the ids and tickers are looked up once, in
+:func:`finish`."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """What every chunk shares: the model and its windows, the sessions and regressors
@@ -104,15 +110,13 @@ class Plan:
 @dataclass(frozen=True)
 class Chunk:
     """Some firms' returns (sessions × firms) and all their events: ``col`` (each event's firm
-    among the chunk's columns), ``pos`` (its session), ``order`` (its row in the whole sample),
-    ids, tickers, and ``member`` (events × groups)."""
+    among the chunk's columns), ``pos`` (its session), ``order`` (its row in the whole sample,
+    which names it: :class:`Layout`), and ``member`` (events × groups)."""
 
     returns: Float64Array
     col: IntArray
     pos: IntArray
     order: IntArray
-    event_ids: pd.Index
-    tickers: pd.Index
     member: BoolArray
 
     def __len__(self) -> int:
@@ -138,7 +142,7 @@ class Estimates:
     n_missing: IntArray
     shift: Float64Array
     x_mean: Float64Array
-    dropped: pd.DataFrame
+    dropped: Rows
     valid_bits: np.ndarray  # the chunk's valid days (sessions × firms), packed along the sessions
     sessions: int
 
@@ -148,7 +152,8 @@ class Estimates:
     def block(self, rows: slice) -> Estimates:
         """The estimates of some of the usable firm-events (the exclusions stay with the whole)."""
         per_event = ("rows", "theta", "xtx_inv", "sigma2", "n_obs", "removed", "cars", "var_car", "n_missing")
-        return replace(self, **{k: getattr(self, k)[rows] for k in per_event}, dropped=self.dropped.iloc[:0])
+        none = {k: v[:0] for k, v in self.dropped.items()}
+        return replace(self, **{k: getattr(self, k)[rows] for k in per_event}, dropped=none)
 
     @property
     def scar(self) -> Float64Array:
@@ -187,10 +192,11 @@ class Local:
             return cls(chunk, y, x, valid, blocked, lo)
         if plan.other_events is not None and len(chunk):
             many = np.bincount(chunk.col, minlength=f)[chunk.col] > 1  # an event blocks its span for the others
-            edges = np.zeros((t + 1, f), np.int32)
-            np.add.at(edges, (np.clip(chunk.pos[many] + plan.other_events.start, 0, t), chunk.col[many]), 1)
-            np.add.at(edges, (np.clip(chunk.pos[many] + plan.other_events.end + 1, 0, t), chunk.col[many]), -1)
-            blocked = np.cumsum(edges[:-1], axis=0, dtype=np.int32) > 0
+            span = plan.other_events
+            days = chunk.pos[many, None] + np.arange(span.start, span.end + 1)
+            cols = np.broadcast_to(chunk.col[many, None], days.shape)
+            inside = (days >= 0) & (days < t)
+            blocked[days[inside], cols[inside]] = True
         valid = np.isfinite(y) & np.isfinite(x).all(axis=1)[:, None] & ~blocked
         return cls(chunk, y, x, valid, blocked, lo)
 
@@ -215,6 +221,16 @@ def _residuals(y: Float64Array, xs: list[Float64Array], theta: Float64Array) -> 
     return out
 
 
+def running_sum(a: np.ndarray) -> np.ndarray:
+    """``a`` made its own cumulative sum along the first axis, in place (and returned): the same
+    additions in the same order as ``np.cumsum(a, axis=0)``, so the same bits, but row by row,
+    each row one vectorised add; numpy's cumsum along the first axis of a C-ordered array walks
+    each column with a stride and is several times slower."""
+    for i in range(1, len(a)):
+        np.add(a[i - 1], a[i], out=a[i])
+    return a
+
+
 def estimate(plan: Plan, chunk: Chunk) -> Estimates:
     """The first pass: every firm-event of the chunk estimated from running sums in calendar
     order, then its CARs from the days of the event windows only.
@@ -233,32 +249,37 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
     x_ok = np.isfinite(x).all(axis=1)
     x_mean = x[x_ok].mean(axis=0) if x_ok.any() else np.zeros(k1)
     x0 = np.where(x_ok[:, None], x - x_mean, 0.0)
-    shift = np.where(valid, y, 0.0).sum(axis=0) / np.maximum(valid.sum(axis=0), 1)
-    yc = np.where(valid, y - shift, 0.0)
-    parts = [lambda: valid]
-    parts += [lambda i=i: np.where(valid, x0[:, i : i + 1], 0.0) for i in range(k1)]
     pairs = [(i, j) for i in range(k1) for j in range(i, k1)]
-    parts += [lambda i=i, j=j: np.where(valid, x0[:, i : i + 1] * x0[:, j : j + 1], 0.0) for i, j in pairs]
-    parts += [lambda: yc]
-    parts += [lambda i=i: yc * x0[:, i : i + 1] for i in range(k1)]
-    parts += [lambda: yc * yc]
-    sums = np.zeros((len(parts), t + 1, f))
-    for m, part in enumerate(parts):  # one moment at a time: memory stays sessions × firms
-        np.cumsum(part(), axis=0, out=sums[m, 1:])
-    held = np.zeros((t + 1, f), np.int32)
-    np.cumsum(loc.blocked & np.isfinite(chunk.returns), axis=0, out=held[1:])
+    # the moments, written in place: count, Σx, Σxx′ (upper triangle), Σy, Σxy, Σyy, set aside
+    sums = np.zeros((t + 1, 2 * k + len(pairs) + 2, f))
+    cells = sums[1:]
+    np.copyto(cells[:, 0], valid)
+    for i in range(k1):
+        np.multiply(valid, x0[:, i : i + 1], out=cells[:, 1 + i])
+    for at, (i, j) in enumerate(pairs, start=k):
+        np.multiply(valid, x0[:, i : i + 1] * x0[:, j : j + 1], out=cells[:, at])
+    iy = k + len(pairs)
+    yc = cells[:, iy]
+    np.copyto(yc, y, where=valid)
+    shift = yc.sum(axis=0) / np.maximum(valid.sum(axis=0), 1)
+    np.subtract(yc, shift, out=yc, where=valid)
+    for i in range(k1):
+        np.multiply(yc, x0[:, i : i + 1], out=cells[:, iy + 1 + i])
+    np.multiply(yc, yc, out=cells[:, iy + k])
+    np.logical_and(loc.blocked, np.isfinite(chunk.returns), out=cells[:, -1], casting="unsafe")
+    running_sum(sums)
     est = plan.estimation
     a = np.clip(chunk.pos + est.start, 0, t)
     b = np.clip(chunk.pos + est.end + 1, 0, t)
-    m = (sums[:, b, chunk.col] - sums[:, a, chunk.col]).T
+    m = sums[b, :-1, chunk.col] - sums[a, :-1, chunk.col]
     n_obs = np.rint(m[:, 0]).astype(np.int64)
-    removed = (held[b, chunk.col] - held[a, chunk.col]).astype(np.int64)
-    xtx = np.empty((len(m), k, k))  # count, Σx, Σxx′ (upper triangle), then Σy, Σxy, Σyy
+    removed = np.rint(sums[b, -1, chunk.col] - sums[a, -1, chunk.col]).astype(np.int64)
+    xtx = np.empty((len(m), k, k))
     xtx[:, 0, 0] = m[:, 0]
     xtx[:, 0, 1:] = xtx[:, 1:, 0] = m[:, 1:k]
     for at, (i, j) in enumerate(pairs, start=k):
         xtx[:, 1 + i, 1 + j] = xtx[:, 1 + j, 1 + i] = m[:, at]
-    xty, yty = m[:, k + len(pairs) : 2 * k + len(pairs)], m[:, -1]
+    xty, yty = m[:, iy : iy + k], m[:, -1]
     with np.errstate(invalid="ignore", divide="ignore"):
         if plan.model.estimated:
             xtx_inv = _batched_inverse(xtx)
@@ -271,10 +292,11 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
     need = max(plan.min_obs, plan.model.k + 3)
     enough = n_obs >= need
     ok = enough & np.isfinite(theta).all(axis=1) & np.isfinite(sigma2) & (sigma2 > 0)
-    dropped = exclusions.estimation(
-        chunk.event_ids[~ok], chunk.tickers[~ok], n_obs[~ok], removed[~ok], enough[~ok], est, need
-    )
-    dropped.insert(0, "order", chunk.order[~ok])
+    dropped = {
+        "order": chunk.order[~ok],
+        "stage": np.full((~ok).sum(), "estimation", object),
+        "reason": np.array(exclusions.estimation_reasons(n_obs[~ok], removed[~ok], enough[~ok], est, need), object),
+    }
     rows = np.flatnonzero(ok)
     theta, xtx_inv, sigma2 = theta[rows], xtx_inv[rows], sigma2[rows]
     # the CARs, from the days of the event windows only
@@ -343,10 +365,11 @@ def abnormal(plan: Plan, loc: Local, est: Estimates) -> Fit:
 @dataclass
 class Partial:
     """Sums over some firm-events that add up with those of others (:meth:`combine`), and the
-    tidy rows of those firm-events. Keys ``min_*`` and ``max_*`` combine by min and max."""
+    tidy rows of those firm-events (:data:`Rows` of events, CARs, ARs and exclusions). Keys
+    ``min_*`` and ``max_*`` combine by min and max."""
 
     sums: dict[str, np.ndarray] = field(default_factory=dict)
-    frames: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    frames: dict[str, list[Rows]] = field(default_factory=dict)
 
     def combine(self, other: Partial) -> Partial:
         sums = dict(self.sums)
@@ -443,7 +466,7 @@ def _block_partial(plan: Plan, chunk: Chunk, loc: Local, est: Estimates, scale, 
         sums.update(_grank_sums(plan, fit, sar_ranks, t, weights, scale))
     frames = {"events": [_events_rows(plan, fit, ev)]}
     frames["car"] = [_car_rows(plan, ev, fit, cars, var_car, t, dof, n_missing)]
-    frames["excluded"] = [_incomplete_rows(plan, fit, ev, chunk, n_missing)]
+    frames["excluded"] = _incomplete_rows(plan, fit, ev, chunk, n_missing)
     if plan.keep_ar:
         frames["ar"] = [_ar_rows(plan, fit, ev)]
     return Partial(sums, frames)
@@ -492,8 +515,6 @@ def _take(chunk: Chunk, rows: IntArray) -> Chunk:
         chunk.col[rows],
         chunk.pos[rows],
         chunk.order[rows],
-        chunk.event_ids[rows],
-        chunk.tickers[rows],
         chunk.member[rows],
     )
 
@@ -753,45 +774,37 @@ def caar_rows(plan: Plan, sums: Mapping[str, np.ndarray]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _events_rows(plan: Plan, fit: Fit, ev: Chunk) -> pd.DataFrame:
+def _events_rows(plan: Plan, fit: Fit, ev: Chunk) -> Rows:
     names = ["alpha", *plan.model.columns] if plan.model.estimated else ["mean_adjustment"]
-    frame = pd.DataFrame(
-        {
-            "order": ev.order,
-            "event_id": ev.event_ids,
-            "ticker": ev.tickers,
-            "pos": ev.pos,
-            "n_est": fit.est.n_obs,
-            "n_removed": fit.est.removed,
-            "sigma": np.sqrt(fit.sigma2),
-        }
-    )
     params = fit.est.theta.copy()
     if plan.model.estimated:  # back to the raw coordinates: α = θ₀ + ȳ − Σ θ_k x̄_k
         params[:, 0] += fit.est.shift[ev.col] - fit.est.theta[:, 1:] @ fit.est.x_mean
-    return pd.concat([frame, pd.DataFrame(params, columns=[n if n != "mkt" else "beta" for n in names])], axis=1)
+    return {
+        "order": ev.order,
+        "pos": ev.pos,
+        "n_est": fit.est.n_obs,
+        "n_removed": fit.est.removed,
+        "sigma": np.sqrt(fit.sigma2),
+        **{n if n != "mkt" else "beta": params[:, i] for i, n in enumerate(names)},
+    }
 
 
-def _car_rows(plan: Plan, ev: Chunk, fit: Fit, cars, var_car, t, dof, n_missing) -> pd.DataFrame:
+def _car_rows(plan: Plan, ev: Chunk, fit: Fit, cars, var_car, t, dof, n_missing) -> Rows:
     n, nw = cars.shape
-    return pd.DataFrame(
-        {
-            "order": np.repeat(ev.order, nw),
-            "event_id": ev.event_ids.repeat(nw),
-            "ticker": ev.tickers.repeat(nw),
-            "window": pd.Index([w.label for w in plan.windows]).take(np.tile(np.arange(nw), n)),
-            "car": cars.ravel(),
-            "se": np.sqrt(var_car).ravel(),
-            "t": t.ravel(),
-            "p": (2 * special.stdtr(dof[:, None], -np.abs(t))).ravel(),
-            "dof": np.repeat(dof, nw),
-            "n_est": np.repeat(fit.valid.sum(axis=1), nw),
-            "n_missing": n_missing.ravel(),
-        }
-    )
+    return {
+        "order": np.repeat(ev.order, nw),
+        "window": np.tile(np.arange(nw), n),
+        "car": cars.ravel(),
+        "se": np.sqrt(var_car).ravel(),
+        "t": t.ravel(),
+        "p": (2 * special.stdtr(dof[:, None], -np.abs(t))).ravel(),
+        "dof": np.repeat(dof, nw),
+        "n_est": np.repeat(fit.valid.sum(axis=1), nw),
+        "n_missing": n_missing.ravel(),
+    }
 
 
-def _ar_rows(plan: Plan, fit: Fit, ev: Chunk) -> pd.DataFrame:
+def _ar_rows(plan: Plan, fit: Fit, ev: Chunk) -> Rows:
     inside = plan.inside(plan.path)
     g = int(inside.sum())
     xg = np.stack([np.ones_like(fit.ar[:, inside]), *fit.path_x], axis=2)
@@ -799,23 +812,22 @@ def _ar_rows(plan: Plan, fit: Fit, ev: Chunk) -> pd.DataFrame:
     ar, se = fit.ar[:, inside], np.sqrt(var)
     with np.errstate(invalid="ignore", divide="ignore"):
         sar = ar / se
-    return pd.DataFrame(
-        {
-            "order": np.repeat(ev.order, g),
-            "event_id": ev.event_ids.repeat(g),
-            "ticker": ev.tickers.repeat(g),
-            "day": np.tile(plan.grid[inside], len(ar)),
-            "pos": (ev.pos[:, None] + plan.grid[inside][None, :]).ravel(),
-            "ar": ar.ravel(),
-            "se": se.ravel(),
-            "sar": sar.ravel(),
-            "car": np.cumsum(ar, axis=1).ravel(),
-        }
-    )
+    return {
+        "order": np.repeat(ev.order, g),
+        "day": np.tile(plan.grid[inside], len(ar)),
+        "pos": (ev.pos[:, None] + plan.grid[inside][None, :]).ravel(),
+        "ar": ar.ravel(),
+        "se": se.ravel(),
+        "sar": sar.ravel(),
+        "car": np.cumsum(ar, axis=1).ravel(),
+    }
 
 
-def _incomplete_rows(plan: Plan, fit: Fit, ev: Chunk, chunk: Chunk, n_missing) -> pd.DataFrame:
-    """Firm-events without a CAR in a window, and why (the words of the in-memory engine)."""
+def _incomplete_rows(plan: Plan, fit: Fit, ev: Chunk, chunk: Chunk, n_missing) -> list[Rows]:
+    """Firm-events without a CAR in a window, and why (the words of the in-memory engine); none
+    when every window is complete."""
+    if not n_missing.any():
+        return []
     rows = []
     t = plan.sessions
     for j, w in enumerate(plan.windows):
@@ -828,8 +840,9 @@ def _incomplete_rows(plan: Plan, fit: Fit, ev: Chunk, chunk: Chunk, n_missing) -
             ret = np.where(ok, chunk.returns[at, ev.col[i]], np.nan)
             no_x = {name: gap & ~(np.isfinite(plan.x[at, k]) & ok) for k, name in enumerate(plan.names)}
             why = exclusions.missing_days(plan.grid, gap & ~np.isfinite(ret), no_x)
-            rows.append((ev.order[i], ev.event_ids[i], ev.tickers[i], f"window {w.label}", why))
-    return pd.DataFrame(rows, columns=["order", *exclusions.COLUMNS])
+            rows.append((ev.order[i], f"window {w.label}", why))
+    order, stage, reason = zip(*rows, strict=True)
+    return [{"order": np.array(order), "stage": np.array(stage, object), "reason": np.array(reason, object)}]
 
 
 @dataclass(frozen=True)
@@ -900,8 +913,6 @@ class Layout:
             np.searchsorted(cols, self.col[rows]),
             self.pos[rows],
             rows,
-            self.event_ids[rows],
-            self.tickers[rows],
             self.member[rows],
         )
 
@@ -909,28 +920,44 @@ class Layout:
 def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.DatetimeIndex, layout: Layout) -> dict:
     """The result frames from the summed partials (per firm-event rows in the sample's order),
     and ``groups``: each group's fitted firm-events."""
-    frames = {k: pd.concat(v, ignore_index=True) for k, v in parts.frames.items()}
-    events = frames["events"].sort_values("order", kind="stable")
-    groups = layout.kept(events["order"].to_numpy())
-    events.insert(3, "event_date", index[events.pop("pos").to_numpy()])
-    car = frames["car"].sort_values(["order"], kind="stable").drop(columns="order")
+    frames = parts.frames
+    rows, events = _table(frames["events"], layout)
+    groups = layout.kept(rows)
+    events.insert(2, "event_date", index[events.pop("pos").to_numpy()])
+    car = _table(frames["car"], layout)[1]
+    car["window"] = pd.Index([w.label for w in plan.windows]).take(car["window"].to_numpy())
     out = {
-        "events": events.drop(columns="order").reset_index(drop=True),
-        "car": car.reset_index(drop=True),
+        "events": events,
+        "car": car,
         "tests": tests_rows(plan, parts.sums, specs),
         "caar": caar_rows(plan, parts.sums),
     }
     if "ar" in frames:
-        ar = frames["ar"].sort_values("order", kind="stable").drop(columns="order")
+        ar = _table(frames["ar"], layout)[1]
         at = ar.pop("pos").to_numpy()
         ar.insert(3, "date", index.take(np.clip(at, 0, len(index) - 1)).where((at >= 0) & (at < len(index))))
-        out["ar"] = ar.reset_index(drop=True)
+        out["ar"] = ar
     else:
         out["ar"] = pd.DataFrame(columns=["event_id", "ticker", "day", "date", "ar", "se", "sar", "car"])
-    dropped = frames["excluded"].sort_values("order", kind="stable").drop(columns="order")
-    out["excluded"] = exclusions.table([layout.excluded, dropped])
+    out["excluded"] = exclusions.table([layout.excluded, _table(frames["excluded"], layout)[1]])
     out["groups"] = groups
     return out
+
+
+def _table(parts: Sequence[Rows], layout: Layout) -> tuple[IntArray, pd.DataFrame]:
+    """The rows of ``parts`` in the sample's order (a stable sort on ``order``, so a firm-event's
+    rows keep theirs), led by its id and ticker; and the firm-events' rows of the layout."""
+    columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    sort = np.argsort(columns.pop("order"), kind="stable")
+    rows = np.concatenate([p["order"] for p in parts])[sort]
+    frame = pd.DataFrame(
+        {
+            "event_id": layout.event_ids.take(rows),
+            "ticker": layout.tickers.take(rows),
+            **{k: v[sort] for k, v in columns.items()},
+        }
+    )
+    return rows, frame
 
 
 _JOB: dict = {}  # what the workers read: the plan, the layout and the returns

@@ -204,7 +204,7 @@ def test_chunks_hold_whole_firms_and_every_event_once():
         seen.extend(chunk.order.tolist())
         assert chunk.returns.shape[1] == len(np.unique(chunk.col))  # only its firms' columns
     assert sorted(seen) == list(range(len(events)))
-    firms = [set(layout.chunk(returns.to_numpy(), s).tickers) for s in layout.spans(13, len(returns))]
+    firms = [set(layout.tickers[layout.chunk(returns.to_numpy(), s).order]) for s in layout.spans(13, len(returns))]
     assert sum(len(f) for f in firms) == len(set().union(*firms))  # no firm split between chunks
 
 
