@@ -221,14 +221,42 @@ def _residuals(y: Float64Array, xs: list[Float64Array], theta: Float64Array) -> 
     return out
 
 
-def running_sum(a: np.ndarray) -> np.ndarray:
-    """``a`` made its own cumulative sum along the first axis, in place (and returned): the same
-    additions in the same order as ``np.cumsum(a, axis=0)``, so the same bits, but row by row,
-    each row one vectorised add; numpy's cumsum along the first axis of a C-ordered array walks
-    each column with a stride and is several times slower."""
-    for i in range(1, len(a)):
-        np.add(a[i - 1], a[i], out=a[i])
-    return a
+def window_sums(
+    moments: Callable[[slice, Float64Array], None],
+    shape: tuple[int, int, int],
+    starts: IntArray,
+    stops: IntArray,
+    cols: IntArray,
+    block: int = 256,
+) -> Float64Array:
+    """Σ over the sessions [start, stop) of column ``col`` of every moment (events × moments):
+    S[stop] − S[start], S the running sums down the sessions of the moments (sessions ×
+    moments × columns, which ``moments(rows, out)`` writes for some sessions).
+
+    Notes
+    -----
+    The running sums are made ``block`` sessions at a time, in one small buffer that stays in
+    cache, each block's first row carrying the last one's total, and every look-up is taken
+    from the block holding it: the same additions in the same order as a cumulative sum of the
+    whole table, so the same bits, without the table. Row by row, each row one vectorised add:
+    numpy's cumsum down the first axis of a C-ordered array walks each column with a stride and
+    is several times slower."""
+    t, n_moments, f = shape
+    out = np.zeros((len(cols), n_moments))
+    buf = np.empty((min(block, max(t, 1)), n_moments, f))
+    carry = np.zeros((n_moments, f))
+    for r0 in range(0, t, block):
+        cells = buf[: min(block, t - r0)]
+        moments(slice(r0, r0 + len(cells)), cells)
+        cells[0] += carry
+        for i in range(1, len(cells)):
+            np.add(cells[i - 1], cells[i], out=cells[i])
+        carry = cells[-1].copy()
+        for at, sign in ((starts, -1.0), (stops, 1.0)):  # S[at] is cells[at − r0 − 1]
+            hit = np.flatnonzero((at > r0) & (at <= r0 + len(cells)))
+            if len(hit):
+                out[hit] += sign * cells[at[hit] - r0 - 1, :, cols[hit]]
+    return out
 
 
 def estimate(plan: Plan, chunk: Chunk) -> Estimates:
@@ -250,30 +278,34 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
     x_mean = x[x_ok].mean(axis=0) if x_ok.any() else np.zeros(k1)
     x0 = np.where(x_ok[:, None], x - x_mean, 0.0)
     pairs = [(i, j) for i in range(k1) for j in range(i, k1)]
-    # the moments, written in place: count, Σx, Σxx′ (upper triangle), Σy, Σxy, Σyy, set aside
-    sums = np.zeros((t + 1, 2 * k + len(pairs) + 2, f))
-    cells = sums[1:]
-    np.copyto(cells[:, 0], valid)
-    for i in range(k1):
-        np.multiply(valid, x0[:, i : i + 1], out=cells[:, 1 + i])
-    for at, (i, j) in enumerate(pairs, start=k):
-        np.multiply(valid, x0[:, i : i + 1] * x0[:, j : j + 1], out=cells[:, at])
+    shift = np.where(valid, y, 0.0).sum(axis=0) / np.maximum(valid.sum(axis=0), 1)
+    returned = np.isfinite(chunk.returns)
     iy = k + len(pairs)
-    yc = cells[:, iy]
-    np.copyto(yc, y, where=valid)
-    shift = yc.sum(axis=0) / np.maximum(valid.sum(axis=0), 1)
-    np.subtract(yc, shift, out=yc, where=valid)
-    for i in range(k1):
-        np.multiply(yc, x0[:, i : i + 1], out=cells[:, iy + 1 + i])
-    np.multiply(yc, yc, out=cells[:, iy + k])
-    np.logical_and(loc.blocked, np.isfinite(chunk.returns), out=cells[:, -1], casting="unsafe")
-    running_sum(sums)
+
+    def moments(rows: slice, cells: Float64Array) -> None:
+        """The sessions ``rows``' moments, written in place: count, Σx, Σxx′ (upper triangle),
+        Σy, Σxy, Σyy (y centred, zero where not valid), and the returns set aside."""
+        ok, x0r = valid[rows], x0[rows]
+        np.copyto(cells[:, 0], ok)
+        for i in range(k1):
+            np.multiply(ok, x0r[:, i : i + 1], out=cells[:, 1 + i])
+        for at, (i, j) in enumerate(pairs, start=k):
+            np.multiply(ok, x0r[:, i : i + 1] * x0r[:, j : j + 1], out=cells[:, at])
+        yc = cells[:, iy]
+        np.subtract(y[rows], shift, out=yc)
+        yc[~ok] = 0.0
+        for i in range(k1):
+            np.multiply(yc, x0r[:, i : i + 1], out=cells[:, iy + 1 + i])
+        np.multiply(yc, yc, out=cells[:, iy + k])
+        np.logical_and(loc.blocked[rows], returned[rows], out=cells[:, -1], casting="unsafe")
+
     est = plan.estimation
     a = np.clip(chunk.pos + est.start, 0, t)
     b = np.clip(chunk.pos + est.end + 1, 0, t)
-    m = sums[b, :-1, chunk.col] - sums[a, :-1, chunk.col]
+    m = window_sums(moments, (t, 2 * k + len(pairs) + 2, f), a, b, chunk.col)
+    removed = np.rint(m[:, -1]).astype(np.int64)
+    m = m[:, :-1]
     n_obs = np.rint(m[:, 0]).astype(np.int64)
-    removed = np.rint(sums[b, -1, chunk.col] - sums[a, -1, chunk.col]).astype(np.int64)
     xtx = np.empty((len(m), k, k))
     xtx[:, 0, 0] = m[:, 0]
     xtx[:, 0, 1:] = xtx[:, 1:, 0] = m[:, 1:k]
@@ -888,12 +920,13 @@ class Layout:
         firms, first = np.unique(self.col[order], return_index=True)
         return order, firms, np.r_[first, len(order)]
 
-    def spans(self, size: int, sessions: int, cells: int = 1 << 24) -> list[tuple[int, int]]:
+    def spans(self, size: int, sessions: int, cells: int = 1 << 21) -> list[tuple[int, int]]:
         """Chunks of whole firms (ranges of the firms that have events), about ``size``
-        firm-events each and at most ``cells`` running-sum cells (sessions × firms × moments);
-        one empty chunk when there is no firm-event, so that every sum still has its shape."""
+        firm-events each and at most ``cells`` return cells (sessions × firms: a chunk's working
+        arrays, its returns, y and their masks, take about 30 bytes a cell); one empty chunk
+        when there is no firm-event, so that every sum still has its shape."""
         _, firms, bounds = self._by_firm
-        most = max(1, cells // max(sessions * 8, 1))  # 8: the market model's 6 moments and a margin
+        most = max(1, cells // max(sessions, 1))
         out, start = [], 0
         while start < len(firms):
             stop = int(np.searchsorted(bounds, bounds[start] + size, side="left"))
