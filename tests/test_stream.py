@@ -108,6 +108,21 @@ def test_two_workers_give_the_same_numbers_as_one():
     pd.testing.assert_frame_equal(one.car, two.car)
 
 
+def test_sort_keys_order_rows_as_an_argsort_does():
+    """The 64-bit keys sort each row as numpy's argsort of its single-precision values: signs,
+    zeros of either sign, tiny and huge values, +inf (a missing value) last."""
+    rng = np.random.default_rng(11)
+    values = rng.normal(0, 0.02, (300, 41)) * rng.choice([1e-30, 1.0, 1e30], (300, 41))
+    values[rng.random(values.shape) < 0.1] = np.inf
+    values[0, :3] = [-0.0, 0.0, -1e-300]  # round to single-precision zeros: a tie
+    order, keys = stream._sorted_rows(values)
+    single = values.astype(np.float32)
+    expected = np.sort(single, axis=1)
+    np.testing.assert_array_equal(np.take_along_axis(single, order, axis=1), expected)
+    assert ((keys[:, 1:] == keys[:, :-1]) == (expected[:, 1:] == expected[:, :-1])).all()  # equal keys: ties
+    assert ((keys == stream._KEY_OF_INF) == np.isinf(expected)).all()
+
+
 def test_ties_in_returns_rank_as_the_in_memory_engine_ranks_them():
     returns, regressors, events = earnings(ties=True)
     a = run_event_study(returns, regressors, events, **KW)
