@@ -7,7 +7,8 @@ Per chunk of firms (all their events):
    regressors present, not inside another event of the firm) give running sums in calendar
    order of 1, x, xx′, y and xy (centred first: y on the firm's mean, x on each regressor's
    mean, so that no long running sum cancels against another); X′X and X′y of any estimation
-   window are two look-ups and a subtraction, whatever its length.
+   window are two look-ups and a subtraction, whatever its length (:func:`window_sums`, a
+   block of sessions at a time). This first pass also gives the CARs and the SCAR sums.
 2. **Abnormal returns** on the relative days of the design (the residuals on estimation days,
    σ̂² from them), CARs, their variances, SCARs; per firm-event tidy rows.
 3. **Partial sums** per group (and window): the moments of CAR and SCAR, Patell's variance,
@@ -23,8 +24,9 @@ r̄ comes from the sum identity over standardized residuals (each firm-event's e
 residuals demeaned and scaled to unit length over its own days, zero on days it lacks): exactly
 the pairwise r̄ of complete residuals on one date, and within about 10⁻³ of the pairwise-complete
 r̄ otherwise (tests/test_stream.py bounds it), in O(N·L), never over pairs. GRANK scales each
-SCAR by the sample's s(SCAR), known only once every chunk is summed: a second, lighter pass
-(:func:`grank_partial`) compares each firm-event's SARs with its scaled SCAR.
+SCAR by the sample's s(SCAR), known only once every chunk's first pass is summed
+(:func:`scar_partial`); the second pass (:func:`chunk_partial`: steps 2 and 3) then compares
+each firm-event's SARs with its scaled SCAR.
 """
 
 from __future__ import annotations
