@@ -150,7 +150,8 @@ class Estimates:
     sessions: int
 
     def valid(self) -> BoolArray:
-        return np.unpackbits(self.valid_bits, axis=0, count=self.sessions).astype(bool)
+        """Sessions × firms, firm-major (the second pass's order)."""
+        return np.unpackbits(self.valid_bits, axis=1, count=self.sessions).astype(bool).T
 
     def block(self, rows: slice) -> Estimates:
         """The estimates of some of the usable firm-events (the exclusions stay with the whole)."""
@@ -189,11 +190,11 @@ class Local:
         for series in (rf, mkt):
             if series is not None:
                 y = y - series[lo:hi, None]
-        y = np.ascontiguousarray(y)  # gathered by flat index
         t, f = y.shape
         blocked = np.zeros((t, f), bool)
-        if valid is not None:
-            return cls(chunk, y, x, np.ascontiguousarray(valid), blocked, lo)
+        if valid is not None:  # the second pass gathers each firm-event's days: firm-major
+            return cls(chunk, np.asfortranarray(y), x, np.asfortranarray(valid), blocked, lo)
+        y = np.ascontiguousarray(y)  # the first pass sums session by session: session-major
         if plan.other_events is not None and len(chunk):
             many = np.bincount(chunk.col, minlength=f)[chunk.col] > 1  # an event blocks its span for the others
             span = plan.other_events
@@ -207,20 +208,28 @@ class Local:
     def gather(self, plan: Plan, cols: IntArray, shift: Float64Array, x_mean: Float64Array):
         """y (less the firm's shift) and the centred regressors on the relative days ``cols``
         of the grid of every event (NaN outside the data), where those days are inside, and
-        their flat index into sessions × firms (a ``take`` by flat index is twice as fast as
-        indexing by row and column)."""
+        their sessions (clipped to the data). A ``take`` by flat index is faster than indexing
+        by session and firm, five times so firm-major (each firm-event's days are adjacent)."""
         c = self.chunk
-        t, f = self.y.shape
+        t = len(self.y)
         at = c.pos[:, None] + plan.grid[cols][None, :]
         inside = (at >= 0) & (at < t)
         np.clip(at, 0, t - 1, out=at)
-        flat = at * f
-        flat += c.col[:, None]
-        y = self.y.ravel().take(flat)
+        flat = _flat_index(self.y, at, c.col)
+        y = self.y.ravel(order="K").take(flat)
         y -= shift[c.col][:, None]
         y[~inside] = np.nan
         xs = [np.where(inside, self.x[:, i].take(at) - x_mean[i], np.nan) for i in range(self.x.shape[1])]
-        return y, xs, inside, flat
+        return y, xs, inside, at
+
+
+def _flat_index(a: np.ndarray, at: IntArray, col: IntArray) -> IntArray:
+    """The flat index (into ``a.ravel(order="K")``) of sessions ``at`` (n × days) of each row's
+    firm ``col``, for ``a`` sessions × firms contiguous in either order."""
+    step, width = (s // a.itemsize for s in a.strides)
+    flat = at * step
+    flat += (col * width)[:, None]
+    return flat
 
 
 def _residuals(y: Float64Array, xs: list[Float64Array], theta: Float64Array) -> Float64Array:
@@ -368,7 +377,7 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
         shift if plan.model.estimated else np.zeros(f),
         x_mean,
         dropped,
-        np.packbits(valid, axis=0),
+        np.packbits(valid.T, axis=1),  # firm by firm
         t,
     )
 
@@ -394,11 +403,11 @@ def abnormal(plan: Plan, loc: Local, est: Estimates) -> Fit:
     and on estimation days set aside for another event of the firm."""
     sub = replace(loc, chunk=_take(loc.chunk, est.rows))
     cols = np.arange(len(plan.grid))
-    y, xs, inside, flat = sub.gather(plan, cols, est.shift, est.x_mean)
+    y, xs, inside, at = sub.gather(plan, cols, est.shift, est.x_mean)
     ar = _residuals(y, xs, est.theta) if plan.model.estimated else y
     in_est = np.zeros(len(plan.grid), bool)
     in_est[plan.est_cols] = True
-    valid = in_est[None, :] & inside & loc.valid.ravel().take(flat)
+    valid = in_est[None, :] & inside & loc.valid.ravel(order="K").take(_flat_index(loc.valid, at, sub.chunk.col))
     ar[in_est[None, :] & ~valid] = np.nan
     path = plan.inside(plan.path)
     return Fit(est, ar, valid, [x[:, path] for x in xs] if plan.keep_ar else [])
