@@ -1,9 +1,10 @@
 """The streaming core on Dask: the same chunks as :mod:`eventstudy.stream`, run on a cluster's
-workers, their partial sums added in a tree.
+workers (each partition pinned to one, so its first pass's estimates stay where its second
+pass runs), their partial sums added on each worker, then once.
 
 The returns come either as an in-memory frame (sessions × tickers; chunks of whole firms are
-scattered to the workers) or as a **parquet panel** read partition by partition on the
-workers with ``dask.dataframe`` (so the panel never has to fit on one machine): a folder of
+scattered to the workers) or as a **parquet panel** read file by file on the workers (so
+the panel never has to fit on one machine): a folder of
 ``part-NNNNN.parquet`` files, each a frame of the same sessions (index ``date``) × some
 tickers, every ticker in exactly one file. :func:`write_panel` writes one from any frame of
 returns (the snapshot's, the cache's, or a CSV's via :func:`read_returns_csv`).
@@ -22,7 +23,19 @@ import numpy as np
 import pandas as pd
 
 from .inference import TestSpec
-from .stream import Chunk, Estimates, Layout, Partial, Plan, chunk_partial, estimate, finish, scar_partial, scar_scale
+from .stream import (
+    Chunk,
+    Estimates,
+    Layout,
+    Partial,
+    Plan,
+    chunk_partial,
+    estimate,
+    finish,
+    scar_partial,
+    scar_scale,
+    total,
+)
 
 PART = "part-{:05d}.parquet"
 
@@ -116,16 +129,23 @@ def _client(scheduler):
     return distributed.Client(cluster), cluster
 
 
+MALLOC = {"MALLOC_MMAP_THRESHOLD_": 1 << 25, "MALLOC_TRIM_THRESHOLD_": 1 << 28}
+"""The workers' malloc settings. Dask sets ``MALLOC_TRIM_THRESHOLD_`` to 64 kB for its workers,
+which hands every freed temporary back to the kernel (and fixes glibc's mmap threshold at
+128 kB): each block's arrays are then fresh pages again, and the second pass ran 2x slower
+here. An mmap threshold of 32 MB and a trim threshold of 256 MB keep them in the heap (the
+workers hold up to 256 MB more than they use)."""
+
+
 def local_cluster(n_workers: int | None = None, **kwargs):
     """A ``distributed.LocalCluster`` of this machine's cores, one single-threaded worker
-    process each, whose workers keep glibc's heap for numpy's large temporaries: Dask sets
-    ``MALLOC_TRIM_THRESHOLD_`` for its workers, which turns every temporary above 128 kB into a
-    fresh ``mmap`` (measured twice as slow here); ``MALLOC_MMAP_THRESHOLD_`` at 32 MB undoes
-    that. Set the same on the workers of a cluster of your own."""
+    process each, whose workers keep glibc's heap for numpy's large temporaries (:data:`MALLOC`).
+    Set the same on the workers of a cluster of your own."""
     import dask
 
     distributed = _dask()
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 1 << 25}):
+    environ = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in MALLOC.items()}
+    with dask.config.set(environ):
         return distributed.LocalCluster(
             n_workers=n_workers or os.cpu_count() or 2,
             threads_per_worker=1,
@@ -152,33 +172,44 @@ def _with_returns(events: Chunk, returns) -> Chunk:
     return replace(events, returns=values)
 
 
-def _scar(first) -> Partial:
-    return first[1]
+def _scar_sums(*firsts) -> Partial:
+    return total(first[1] for first in firsts)
 
 
-def _sums(part: Partial) -> Partial:
-    return Partial(part.sums)
+def _sums(*parts: Partial) -> Partial:
+    return total(Partial(part.sums) for part in parts)
 
 
 def _frames(part: Partial) -> dict:
     return part.frames
 
 
-def _combine(a: Partial, b: Partial) -> Partial:
-    return a.combine(b)
+def _tree(client, placed: list[tuple[str | None, object]], add) -> Partial:
+    """The sums of the futures of ``placed`` ((worker, future) pairs; ``add`` sums some of
+    them): first on each worker over the partials it holds, so that only one partial a worker
+    travels, then those in the workers' order. The grouping is the partitions' placement, not
+    the run's timing, so the same cluster gives the same bits."""
+    by_worker: dict = {}
+    for worker, future in placed:
+        by_worker.setdefault(worker, []).append(future)
+    local = [client.submit(add, *fs, **_on(w)) for w, fs in by_worker.items()]
+    return client.submit(_combine_all, *local).result()
 
 
-def _tree(client, futures: list):
-    """Add partial sums pairwise, level by level, on the workers."""
-    while len(futures) > 1:
-        pairs = [client.submit(_combine, futures[i], futures[i + 1]) for i in range(0, len(futures) - 1, 2)]
-        futures = pairs + ([futures[-1]] if len(futures) % 2 else [])
-    return futures[0]
+def _on(worker: str | None) -> dict:
+    """Run where the partition's returns are, unless that worker is gone."""
+    return {} if worker is None else {"workers": [worker], "allow_other_workers": True}
 
 
-def _partitions(layout: Layout, returns, chunk_size: int, client) -> list[tuple[object, Chunk]]:
-    """(returns of the partition — a future —, its events as a chunk without returns) for
-    every partition: the panel's files, or chunks of whole firms of an in-memory frame."""
+def _combine_all(*parts: Partial) -> Partial:
+    return total(parts)
+
+
+def _partitions(layout: Layout, returns, chunk_size: int, client) -> list[tuple[str | None, object, Chunk]]:
+    """(its worker, returns of the partition — a future —, its events as a chunk without
+    returns) for every partition: the panel's files, or chunks of whole firms of an in-memory
+    frame; the partitions are dealt to the workers in turn."""
+    workers = sorted(client.scheduler_info()["workers"]) or [None]
     if isinstance(returns, ParquetPanel):
         out = []
         for file, names in returns.files:
@@ -193,13 +224,16 @@ def _partitions(layout: Layout, returns, chunk_size: int, client) -> list[tuple[
                 rows,
                 layout.member[rows],
             )
-            out.append((client.submit(_read_part, str(file), returns.index), events))
-        return out or [(client.scatter(np.zeros((len(returns.index), 0))), _empty(layout))]
+            w = workers[len(out) % len(workers)]
+            out.append((w, client.submit(_read_part, str(file), returns.index, **_on(w)), events))
+        return out or [(None, client.scatter(np.zeros((len(returns.index), 0))), _empty(layout))]
     values = returns.to_numpy(dtype="float64")
     out = []
-    for span in layout.spans(chunk_size, len(values)):
+    for i, span in enumerate(layout.spans(chunk_size, len(values))):
         chunk = layout.chunk(values, span)
-        out.append((client.scatter(chunk.returns), Chunk(np.empty((0, 0)), *_events_of(chunk))))
+        w = workers[i % len(workers)]
+        scattered = client.scatter(chunk.returns, **({} if w is None else {"workers": [w]}))
+        out.append((w, scattered, Chunk(np.empty((0, 0)), *_events_of(chunk))))
     return out
 
 
@@ -230,24 +264,27 @@ def run(
     scheduler=None,
 ) -> dict[str, pd.DataFrame]:
     """The result frames, computed on Dask: the first pass on every partition, its s(SCAR)
-    added in a tree, the second pass, its sums added in a tree, its rows gathered, then the
+    summed, the second pass, its sums added (:func:`_tree`), its rows gathered, then the
     frames on the client."""
     client, cluster = _client(scheduler)
     try:
         plan_f = client.scatter(plan, broadcast=True)
         parts = _partitions(layout, returns, chunk_size, client)
-        first = [client.submit(_first, plan_f, r, ev) for r, ev in parts]
+        first = [(w, client.submit(_first, plan_f, r, ev, **_on(w))) for w, r, ev in parts]
         scale = None
         if "grank" in plan.tests:
-            scale = scar_scale(_tree(client, [client.submit(_scar, f) for f in first]).result().sums)
-        second = [client.submit(_second, plan_f, r, ev, f, scale) for (r, ev), f in zip(parts, first, strict=True)]
-        # the sums are added in a tree on the workers; the rows go to the client once
-        total = _tree(client, [client.submit(_sums, p) for p in second]).result()
-        for frames in client.gather([client.submit(_frames, p) for p in second]):
-            total = total.combine(Partial(frames=frames))
+            scale = scar_scale(_tree(client, first, _scar_sums).sums)
+        second = [
+            (w, client.submit(_second, plan_f, r, ev, f, scale, **_on(w)))
+            for (w, r, ev), (_, f) in zip(parts, first, strict=True)
+        ]
+        # the sums are added on each worker, then once; the rows go to the client once
+        out = _tree(client, second, _sums)
+        for frames in client.gather([client.submit(_frames, p, **_on(w)) for w, p in second]):
+            out = out.combine(Partial(frames=frames))
     finally:
         if cluster is not None:
             client.close()
             cluster.close()
     index = returns.index if isinstance(returns, ParquetPanel) else pd.DatetimeIndex(returns.index)
-    return finish(plan, total, specs, index, layout)
+    return finish(plan, out, specs, index, layout)

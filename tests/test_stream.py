@@ -249,6 +249,9 @@ def test_dask_equals_the_streamed_engine_on_frames_and_on_a_parquet_panel(client
     assert_same(streamed, panel)
     memory = run_event_study(returns, regressors, events, **kw)
     assert_same(memory, panel, rbar_exact=False)
+    again = run_event_study(returns, regressors, events, **kw, engine="dask", chunk_size=50, scheduler=client)
+    for name in ("events", "car", "tests", "caar"):  # the same cluster, the same bits
+        pd.testing.assert_frame_equal(getattr(frames, name), getattr(again, name), check_exact=True)
 
 
 def test_a_parquet_panel_is_checked_when_opened(tmp_path):
