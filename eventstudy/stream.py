@@ -297,8 +297,7 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
     x_mean = x[x_ok].mean(axis=0) if x_ok.any() else np.zeros(k1)
     x0 = np.where(x_ok[:, None], x - x_mean, 0.0)
     pairs = [(i, j) for i in range(k1) for j in range(i, k1)]
-    shift = np.where(valid, y, 0.0).sum(axis=0) / np.maximum(valid.sum(axis=0), 1)
-    returned = np.isfinite(chunk.returns)
+    shift = y.sum(axis=0, where=valid) / np.maximum(valid.sum(axis=0), 1)
     iy = k + len(pairs)
 
     def moments(rows: slice, cells: Float64Array) -> None:
@@ -316,7 +315,7 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
         for i in range(k1):
             np.multiply(yc, x0r[:, i : i + 1], out=cells[:, iy + 1 + i])
         np.multiply(yc, yc, out=cells[:, iy + k])
-        np.logical_and(loc.blocked[rows], returned[rows], out=cells[:, -1], casting="unsafe")
+        np.logical_and(loc.blocked[rows], np.isfinite(chunk.returns[rows]), out=cells[:, -1], casting="unsafe")
 
     est = plan.estimation
     a = np.clip(chunk.pos + est.start, 0, t)
