@@ -193,16 +193,12 @@ def _tree(client, placed: list[tuple[str | None, object]], add) -> Partial:
     for worker, future in placed:
         by_worker.setdefault(worker, []).append(future)
     local = [client.submit(add, *fs, **_on(w)) for w, fs in by_worker.items()]
-    return client.submit(_combine_all, *local).result()
+    return client.submit(total, local).result()
 
 
 def _on(worker: str | None) -> dict:
     """Run where the partition's returns are, unless that worker is gone."""
     return {} if worker is None else {"workers": [worker], "allow_other_workers": True}
-
-
-def _combine_all(*parts: Partial) -> Partial:
-    return total(parts)
 
 
 def _partitions(layout: Layout, returns, chunk_size: int, client) -> list[tuple[str | None, object, Chunk]]:

@@ -146,7 +146,7 @@ class Estimates:
     shift: Float64Array
     x_mean: Float64Array
     dropped: Rows
-    valid_bits: np.ndarray  # the chunk's valid days (sessions × firms), packed along the sessions
+    valid_bits: np.ndarray  # the chunk's valid days, firms × sessions packed along the sessions
     sessions: int
 
     def valid(self) -> BoolArray:
