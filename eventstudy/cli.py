@@ -206,7 +206,7 @@ def _engine(a):
         try:
             import distributed  # noqa: F401
         except ImportError:
-            raise UsageError("--dask needs dask and distributed: pip install 'eventstudy-toolkit[dask]'") from None
+            raise UsageError("--dask needs dask and distributed: pip install 'eventstudy-workbench[dask]'") from None
     scheduler = None if a.dask in (None, "local") else a.dask
     return Engine(name, a.chunk_size or Engine.chunk_size, scheduler=scheduler)
 

@@ -9,7 +9,7 @@ the panel never has to fit on one machine): a folder of
 tickers, every ticker in exactly one file. :func:`write_panel` writes one from any frame of
 returns (the snapshot's, the cache's, or a CSV's via :func:`read_returns_csv`).
 
-Needs ``pip install 'eventstudy-toolkit[dask]'`` (dask, distributed).
+Needs ``pip install 'eventstudy-workbench[dask]'`` (dask, distributed).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _dask():
     try:
         import distributed
     except ImportError:  # pragma: no cover - the message is the point
-        raise ImportError("engine='dask' needs dask and distributed: pip install 'eventstudy-toolkit[dask]'") from None
+        raise ImportError("engine='dask' needs dask and distributed: pip install 'eventstudy-workbench[dask]'") from None
     return distributed
 
 

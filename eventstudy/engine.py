@@ -134,7 +134,7 @@ def run_event_study(
     ``"stream"`` (:mod:`eventstudy.stream`) works through chunks of whole firms, ``chunk_size``
     firm-events each, ``workers`` chunks at a time (threads; default: the machine's cores), and adds their partial
     sums, so memory is bounded by the chunk; ``"dask"`` (:mod:`eventstudy.distributed`, ``pip
-    install 'eventstudy-toolkit[dask]'``) runs the same chunks on a Dask ``scheduler`` (a
+    install 'eventstudy-workbench[dask]'``) runs the same chunks on a Dask ``scheduler`` (a
     ``distributed.Client``, a scheduler address, or None for a local cluster), and ``returns``
     may then be the folder of a parquet panel (:func:`eventstudy.distributed.write_panel`). They agree to
     1e-10 on every statistic but Kolari–Pynnönen's r̄ where residuals have missing days or the
