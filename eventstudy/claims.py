@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -37,18 +37,75 @@ class NotCheckable(Exception):
 
 @dataclass(frozen=True)
 class ClaimContext:
-    """``day0``: per firm ``ret, low_ret, high_ret, open_gap, close_vs_low, close_vs_high, ar,
-    mv_change, mv_change_at_low, mv_change_at_high``; ``windows``: ``firm, window, ret, car,
-    mv_raw`` for every window of the run and day 0 (``[0,0]``); ``totals``: per group and window
-    ``mv_raw`` (USD) and ``n_firms``; ``groups``: group → firms studied; ``path``: firm × day raw
-    returns after day 0; ``excluded``: ticker → why it is not studied."""
+    """What claims are checked against.
+
+    - ``day0``: per firm (every member with prices, fitted or not) and per reported index
+      series: ``ret, low_ret, high_ret, open_gap, close_vs_low, close_vs_high, ar, mv_change,
+      mv_change_at_low, mv_change_at_high`` (``ar`` and the market values missing where there
+      are none);
+    - ``windows``: ``firm, window, ret, car, mv_raw`` for the same firms and series, every
+      window of the run and day 0 (``[0,0]``);
+    - ``members``: universe → every firm the study names in it (one listing per issuer, ETFs
+      never), measured or not;
+    - ``path``: firm × day raw returns after day 0;
+    - ``excluded``: ticker → why it has no data in this run (it is not measured at all);
+    - ``spans``: window label → (the session before it, its last session);
+    - ``trading``: ticker → (first, last) date of its prices, to tell a firm that was not yet
+      (or no longer) listed from a missing value.
+    """
 
     day0: pd.DataFrame
     windows: pd.DataFrame
-    totals: pd.DataFrame
-    groups: Mapping[str, tuple[str, ...]]
+    members: Mapping[str, tuple[str, ...]]
     path: pd.DataFrame
     excluded: Mapping[str, str]
+    spans: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]] = field(default_factory=dict)
+    trading: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One universe's evidence for a claim: the measured members' moves in the claimed
+    direction (``moves``; % or USD bn), the members without a value (``missing``: member →
+    why) and those not listed over the window (``absent``: they take no part), and the
+    universe's figure (``value``: the median move, or the total when ``total``)."""
+
+    universe: str
+    moves: Mapping[str, float]
+    missing: Mapping[str, str]
+    absent: Mapping[str, str]
+    value: float
+    total: bool = False
+
+    @property
+    def size(self) -> int:
+        """The members the claim speaks of: measured or missing (not the absent ones)."""
+        return len(self.moves) + len(self.missing)
+
+    def bounds(self) -> tuple[float, float]:
+        """The universe's figure whatever the missing members did: a total is then unknown
+        (±∞), a median lies between the medians with every missing member moved as far as
+        possible either way."""
+        if not self.missing:
+            return self.value, self.value
+        if self.total:
+            return -math.inf, math.inf
+        known = list(self.moves.values())
+        k = len(self.missing)
+        return (
+            float(pd.Series(known + [-math.inf] * k).median()),
+            float(pd.Series(known + [math.inf] * k).median()),
+        )
+
+    def coverage(self) -> str:
+        """"k of n measured" and who was not, with why; "" when every member was."""
+        parts = []
+        if self.missing:
+            why = "; ".join(f"{t}: {w}" for t, w in sorted(self.missing.items()))
+            parts.append(f"{len(self.moves)} of {self.size} members of {self.universe} measured (not: {why})")
+        if self.absent:
+            parts.append(f"not listed over the window: {', '.join(sorted(self.absent))}")
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -56,6 +113,7 @@ class Measurement:
     value: float
     text: str
     per: Mapping[str, float] | None = None
+    parts: tuple[Part, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,12 +164,13 @@ def _finite(value: float, what: str) -> float:
 
 
 def _firm(spec, ctx: ClaimContext) -> pd.Series:
+    """The day-0 facts of the claim's firm (or index series)."""
     t = spec.ticker
     if t in ctx.day0.index:
         return ctx.day0.loc[t]
     if t in ctx.excluded:
         raise NotCheckable(f"{t} was excluded: {ctx.excluded[t]}")
-    raise NotCheckable(f"{t} is not a firm of this study")
+    raise NotCheckable(f"{t} is not a firm or series of this study")
 
 
 def _window_row(spec, ctx: ClaimContext) -> tuple[pd.Series, pd.Series]:
@@ -186,23 +245,53 @@ def mv_change(spec, ctx: ClaimContext) -> Measurement:
     return Measurement(_sign(spec) * change, text)
 
 
-def total_mv_change(spec, ctx: ClaimContext) -> Measurement:
-    """Each universe's summed market-value change over the window; universes without a valued
-    firm are named and left out."""
-    t = ctx.totals[ctx.totals.window == _label(spec)].set_index("group")
-    per, parts, empty = {}, [], []
-    for u in spec.universes:
-        if u not in t.index or int(t.loc[u, "n_firms"]) == 0:
-            empty.append(u)
+def _status(member: str, label: str, ctx: ClaimContext) -> tuple[str, str]:
+    """Why a universe's member has no value over the window ``label``: ``("absent", why)``
+    when it was not listed before the window (it takes no part), else ``("missing", why)``."""
+    first, last = ctx.trading.get(member, (None, None))
+    before, end = ctx.spans.get(label, (None, None))
+    if first is not None and before is not None and first > before:
+        return "absent", f"its prices start on {first:%Y-%m-%d}"
+    if member not in ctx.day0.index and member in ctx.excluded:
+        return "missing", ctx.excluded[member]
+    if first is None:
+        return "missing", "no prices"
+    if end is not None and last < end:
+        return "missing", f"its prices end on {last:%Y-%m-%d}"
+    return "missing", "no value over the window (a missing price, or no share count)"
+
+
+def _part(spec, ctx: ClaimContext, universe: str, column: str, scale: float, total: bool) -> Part:
+    """One universe's members over the claim's window: their ``column`` (× ``scale``, signed in
+    the claimed direction) where there is one, why not where there is none."""
+    label = _label(spec)
+    values = ctx.windows[ctx.windows.window == label].set_index("firm")[column]
+    moves, missing, absent = {}, {}, {}
+    for m in ctx.members.get(universe, ()):
+        v = values.get(m, math.nan)
+        if v is not None and math.isfinite(v):
+            moves[m] = _sign(spec) * scale * float(v)
             continue
-        change = t.loc[u, "mv_raw"] / 1e9
-        per[u] = _sign(spec) * change
-        parts.append(f"{u} ({int(t.loc[u, 'n_firms'])} firms) {_signed_bn(change)}")
-    if not per:
+        kind, why = _status(m, label, ctx)
+        (absent if kind == "absent" else missing)[m] = why
+    known = pd.Series(moves, dtype=float)
+    value = (known.sum() if total else known.median()) if len(known) else math.nan
+    return Part(universe, moves, missing, absent, float(value), total)
+
+
+def total_mv_change(spec, ctx: ClaimContext) -> Measurement:
+    """Each universe's summed market-value change over the window (USD bn): a member without a
+    value leaves the total unknown (the claim's verdict for that universe is then not
+    checkable); a member not listed before the window lost nothing and is named."""
+    parts = tuple(_part(spec, ctx, u, "mv_raw", 1e-9, True) for u in spec.universes)
+    if not any(p.moves for p in parts):
         raise NotCheckable(f"no firm of {', '.join(spec.universes)} has a market value over {_span(spec)}")
-    if empty:
-        parts.append(f"no valued firm in {', '.join(empty)}")
-    return Measurement(max(per.values()), "; ".join(parts), per=per)
+    texts = []
+    for p in parts:
+        later = f"; not listed at the window's start: {', '.join(sorted(p.absent))}" if p.absent else ""
+        text = f"{p.universe} ({len(p.moves)} of {p.size} firms valued{later}) {_signed_bn(_sign(spec) * p.value)}"
+        texts.append(text if p.moves else f"{p.universe}: no firm valued")
+    return Measurement(math.nan, "; ".join(texts), parts=parts)
 
 
 def _span_returns(ctx: ClaimContext, firms: list[str], label: str) -> tuple[pd.Series, pd.Series]:
@@ -211,39 +300,42 @@ def _span_returns(ctx: ClaimContext, firms: list[str], label: str) -> tuple[pd.S
 
 
 def universe_returns(spec, ctx: ClaimContext, list_up_to: int = 6) -> Measurement:
-    """Raw returns of a universe over the claim's window: the share that moved in the claimed
-    direction and the median, with abnormal returns beside; a small universe (up to
+    """Raw returns of each universe over the claim's window: the share that moved in the
+    claimed direction and the median, with abnormal returns beside; a small universe (up to
     ``list_up_to`` names) is listed name by name on day 0 and over the window."""
-    u = spec.universes[0]
-    firms = list(ctx.groups.get(u, ()))
+    parts = tuple(_part(spec, ctx, u, "ret", 100.0, False) for u in spec.universes)
+    if not any(p.moves for p in parts):
+        raise NotCheckable(f"no firm of {', '.join(spec.universes)} has a return over {_span(spec)}")
+    return Measurement(math.nan, "; ".join(_universe_text(spec, ctx, p, list_up_to) for p in parts), parts=parts)
+
+
+def _universe_text(spec, ctx: ClaimContext, p: Part, list_up_to: int) -> str:
+    if not p.moves:
+        return f"{p.universe}: no firm has a return over {_span(spec)}"
+    firms = list(p.moves)
     ret, ar = _span_returns(ctx, firms, _label(spec))
-    ret = ret.dropna()
-    if ret.empty:
-        raise NotCheckable(f"no firm of {u} has a return over {_span(spec)}")
     verb = "rose" if spec.direction == "rise" else "fell"
-    moved = (ret > 0) if spec.direction == "rise" else (ret < 0)
+    moved = sum(v > 0 for v in p.moves.values())
     tilted = (ar > 0) if spec.direction == "rise" else (ar < 0)
     sign = "positive" if spec.direction == "rise" else "negative"
     text = (
-        f"{u} over {_span(spec)}: {int(moved.sum())} of {len(ret)} {verb}, median {100 * ret.median():+.1f} %; "
+        f"{p.universe} over {_span(spec)}: {moved} of {len(firms)} {verb}, median {100 * ret.median():+.1f} %; "
         f"abnormal: {int(tilted.sum())} of {int(ar.notna().sum())} {sign}"
     )
     if len(firms) <= list_up_to:
         spans = dict.fromkeys([DAY0, _label(spec)])
-        parts = []
-        for f in ret.index:
-            shown = []
+        shown = []
+        for f in firms:
+            cells = []
             for sp in spans:
                 r, a = (x.iloc[0] for x in _span_returns(ctx, [f], sp))
                 ab = "–" if not math.isfinite(a) else f"{100 * a:+.1f} %"
-                shown.append(f"{'day 0' if sp == DAY0 else sp} {100 * r:+.1f} % (abnormal {ab})")
-            parts.append(f"{f} " + ", ".join(shown))
-        text += " — " + "; ".join(parts)
-    missing = sorted(set(firms) - set(ret.index))
-    if missing:
-        text += f"; no return for {', '.join(missing)}"
-    signed = 100 * _sign(spec) * ret
-    return Measurement(float(signed.median()), text, per=dict(signed.items()))
+                rr = "–" if not math.isfinite(r) else f"{100 * r:+.1f} %"
+                cells.append(f"{'day 0' if sp == DAY0 else sp} {rr} (abnormal {ab})")
+            shown.append(f"{f} " + ", ".join(cells))
+        text += " — " + "; ".join(shown)
+    cover = p.coverage()
+    return text + (f"; {cover}" if cover else "")
 
 
 @dataclass(frozen=True)
@@ -273,10 +365,25 @@ FALL_ALIASES = {"intraday_low_loss": "intraday_extreme", "mv_loss": "mv_change",
 # --- rules -----------------------------------------------------------------------------------
 
 
+def decimals(x: float) -> int:
+    """The decimals an article's figure is given with: 17 → 0, 9.5 → 1, 12.16 → 2."""
+    text = repr(float(x))
+    return 0 if text.endswith(".0") or "e" in text else len(text.split(".")[1])
+
+
 def rounded_percent(x: float, y: float) -> str:
-    """ "up to X %" / "X %": supported if |Y − X| < 0.5 point; roughly right to 1.5 points."""
+    """ "up to X %" / "X %": supported if Y rounds to X at the article's precision (|Y − X| <
+    0.5 point for a whole figure, 0.05 for one decimal, ...); roughly right to 1.5 points."""
     gap = abs(y - x)
-    return "supported" if gap < 0.5 else "roughly right" if gap <= 1.5 else "overstated" if y < x else "understated"
+    return (
+        "supported"
+        if gap < 0.5 * 10 ** -decimals(x)
+        else "roughly right"
+        if gap <= 1.5
+        else "overstated"
+        if y < x
+        else "understated"
+    )
 
 
 def close_to(x: float, y: float) -> str:
@@ -294,64 +401,149 @@ def more_than(x: float, y: float) -> str:
 
 
 _RANK = {"supported": 0, "roughly right": 1, "understated": 2, "overstated": 3, "contradicted": 4}
+# where each scalar rule's verdict can change, for the article's figure x
+_BREAKS: dict[Callable, Callable[[float], tuple[float, ...]]] = {
+    rounded_percent: lambda x: (x - 1.5, x - 0.5 * 10 ** -decimals(x), x + 0.5 * 10 ** -decimals(x), x + 1.5),
+    close_to: lambda x: (0.8 * x, 0.9 * x, 1.02 * x, 1.1 * x),
+    more_than: lambda x: (0.9 * x, x),
+}
+NOT_CHECKABLE = "not checkable"
+
+
+def _verdicts_between(judge: Callable[[float], str], breaks: tuple[float, ...], lo: float, hi: float) -> set[str]:
+    """Every verdict ``judge`` gives to a value in [lo, hi] (its verdicts change only at
+    ``breaks`` and at 0)."""
+    points = [lo, hi]
+    for b in (*breaks, 0.0):
+        if lo <= b <= hi:
+            eps = 1e-9 * max(1.0, abs(b))
+            points += [p for p in (b - eps, b, b + eps) if lo <= p <= hi]
+    return {judge(p) for p in points}
+
+
+def _over_parts(spec, m: Measurement, judge_part, distance) -> tuple[str, str]:
+    """Judge each universe (``judge_part(part) -> (verdict, detail)``, the verdict possibly
+    not checkable); the claim takes the best-fitting checkable universe's verdict and names
+    every universe with it. Not checkable when no universe is."""
+    judged = {p.universe: judge_part(p) for p in m.parts}
+    ok = {u: v for u, (v, _) in judged.items() if v != NOT_CHECKABLE}
+    if not ok:
+        raise NotCheckable("; ".join(detail for _, detail in judged.values()))
+    if len(judged) == 1:
+        return next(iter(judged.values()))
+    parts = {p.universe: p for p in m.parts}
+    best = min(ok, key=lambda u: (_RANK[ok[u]], distance(parts[u])))
+    fits = [u for u, v in ok.items() if v == ok[best]]
+    each = ", ".join(f"{u}: {v}" for u, (v, _) in judged.items())
+    unchecked = [u for u in judged if u not in ok]
+    if unchecked and ok[best] != "supported":  # a universe not checked might fit better
+        raise NotCheckable(
+            f"the universes that could be checked give at best {ok[best]} ({each}), but "
+            + "; ".join(judged[u][1] for u in unchecked)
+        )
+    return ok[best], f"{ok[best]} for: {', '.join(fits)}; best fit {best}: {judged[best][1]} ({each})"
+
+
+def _with_coverage(text: str, part: Part) -> str:
+    cover = part.coverage()
+    return f"{text} ({cover})" if cover else text
 
 
 def _scalar(rule: Callable[[float, float], str]):
     """A rule on one number; a move against the claimed direction (Y < 0) contradicts it. Over
-    several universes, each is judged and the claim takes the best-fitting one's verdict."""
+    universes each is judged — a total with an unvalued member is not checkable, a median is
+    judged only when every value the missing members could take gives the same verdict — and
+    the claim takes the best-fitting one's verdict."""
 
     def judge(x: float, y: float) -> str:
         return "contradicted" if y < 0 else rule(x, y)
 
     def apply(spec, m: Measurement) -> tuple[str, str]:
         unit = METRICS[spec.metric].unit
-        shown = _pct if unit == "%" else _bn
+        places = max(1, decimals(spec.figure) + 1)
+        shown = (lambda v: f"{v:.{places}f} %") if unit == "%" else _bn
         article = _figure(spec.figure, unit)
-        if m.per and len(spec.universes) > 1:
-            verdicts = {u: judge(spec.figure, v) for u, v in m.per.items()}
-            best = min(verdicts, key=lambda u: (_RANK[verdicts[u]], abs(m.per[u] - spec.figure)))
-            fits = [u for u, v in verdicts.items() if v == verdicts[best]]
-            per = ", ".join(f"{u}: {v}" for u, v in verdicts.items())
-            return verdicts[best], (
-                f"{verdicts[best]} for: {', '.join(fits)}; best fit {best} at {shown(m.per[best])} "
-                f"vs the article's {article} ({per})"
-            )
+
+        def said(verdict: str, y: float) -> str:
+            if verdict == "contradicted":
+                return f"moved the other way: {shown(y)} against the article's {article} {spec.direction}"
+            return f"computed {shown(y)} vs the article's {article}"
+
+        def judge_part(p: Part) -> tuple[str, str]:
+            if not p.moves:
+                return NOT_CHECKABLE, f"no member of {p.universe} has a value over {_span(spec)}"
+            if p.total and p.missing:
+                return NOT_CHECKABLE, f"{p.coverage()}: a total needs every member"
+            lo, hi = p.bounds()
+            found = _verdicts_between(lambda y: judge(spec.figure, y), _BREAKS[rule](spec.figure), lo, hi)
+            if len(found) > 1:
+                return NOT_CHECKABLE, (
+                    f"{p.coverage()}: the median could be anywhere from {shown(lo)} to {shown(hi)}, "
+                    f"which the rule judges {', '.join(sorted(found))}"
+                )
+            verdict = found.pop()
+            return verdict, _with_coverage(said(verdict, p.value), p)
+
+        if m.parts:
+            return _over_parts(spec, m, judge_part, lambda p: abs(p.value - spec.figure))
         verdict = judge(spec.figure, m.value)
-        if verdict == "contradicted":
-            return verdict, f"moved the other way: {shown(m.value)} against the article's {article} {spec.direction}"
-        return verdict, f"computed {shown(m.value)} vs the article's {article}"
+        return verdict, said(verdict, m.value)
 
     return apply
 
 
+def _count_rule(spec, m: Measurement, verdict_of, describe) -> tuple[str, str]:
+    """A rule on how many members moved: ``verdict_of(part, k)`` with k of the missing members
+    counted as having moved the claimed way; judged only when every k gives one verdict."""
+
+    def judge_part(p: Part) -> tuple[str, str]:
+        if not p.moves:
+            return NOT_CHECKABLE, f"no member of {p.universe} has a return over {_span(spec)}"
+        found = {verdict_of(p, k) for k in (0, len(p.missing))}
+        if len(found) > 1:
+            return NOT_CHECKABLE, f"{p.coverage()}: the verdict depends on the members not measured"
+        return found.pop(), _with_coverage(describe(p), p)
+
+    return _over_parts(spec, m, judge_part, lambda p: 0.0)
+
+
 def double_digit(spec, m: Measurement) -> tuple[str, str]:
-    """Every name moved ≥ 10 % the claimed way: supported; more than half: roughly right;
+    """Every member moved ≥ 10 % the claimed way: supported; more than half: roughly right;
     else overstated."""
-    moves = pd.Series(m.per)
-    short = moves[moves < 10].sort_values()
-    share = (moves >= 10).mean()
-    verdict = "supported" if share == 1 else "roughly right" if share > 0.5 else "overstated"
-    names = ", ".join(f"{t} {_sign(spec) * v:+.1f} %" for t, v in short.items())
-    verb = "gained" if spec.direction == "rise" else "lost"
-    return (
-        verdict,
-        f"{int((moves >= 10).sum())} of {len(moves)} {verb} ≥ 10 % over {_span(spec)}; not: {names or 'none'}",
-    )
+
+    def verdict_of(p: Part, k: int) -> str:
+        share = (sum(v >= 10 for v in p.moves.values()) + k) / p.size
+        return "supported" if share == 1 else "roughly right" if share > 0.5 else "overstated"
+
+    def describe(p: Part) -> str:
+        moves = pd.Series(p.moves, dtype=float)
+        short = moves[moves < 10].sort_values()
+        names = ", ".join(f"{t} {_sign(spec) * v:+.1f} %" for t, v in short.items())
+        verb = "gained" if spec.direction == "rise" else "lost"
+        return f"{int((moves >= 10).sum())} of {len(moves)} {verb} ≥ 10 % over {_span(spec)}; not: {names or 'none'}"
+
+    return _count_rule(spec, m, verdict_of, describe)
 
 
 def all_moved(spec, m: Measurement) -> tuple[str, str]:
-    """Every name moved the claimed way: supported; all but one or two: roughly right; several
-    did not: contradicted."""
-    moves = pd.Series(m.per)
-    against = moves[moves <= 0]
-    verdict = "supported" if against.empty else "roughly right" if len(against) <= 2 else "contradicted"
-    names = ", ".join(f"{t} {_sign(spec) * v:+.1f} %" for t, v in against.items())
-    verb = "rose" if spec.direction == "rise" else "fell"
-    return (
-        verdict,
-        f"{int((moves > 0).sum())} of {len(moves)} {verb} over {_span(spec)} (median {_sign(spec) * m.value:+.1f} %); "
-        f"did not: {names or 'none'}",
-    )
+    """Every member moved the claimed way: supported; all but one or two: roughly right;
+    several did not: contradicted."""
+
+    def verdict_of(p: Part, k: int) -> str:
+        against = sum(v <= 0 for v in p.moves.values()) + len(p.missing) - k
+        return "supported" if against == 0 else "roughly right" if against <= 2 else "contradicted"
+
+    def describe(p: Part) -> str:
+        moves = pd.Series(p.moves, dtype=float)
+        against = moves[moves <= 0]
+        names = ", ".join(f"{t} {_sign(spec) * v:+.1f} %" for t, v in against.items())
+        verb = "rose" if spec.direction == "rise" else "fell"
+        return (
+            f"{int((moves > 0).sum())} of {len(moves)} {verb} over {_span(spec)} "
+            f"(median {_sign(spec) * p.value:+.1f} %); did not: {names or 'none'}"
+        )
+
+    return _count_rule(spec, m, verdict_of, describe)
 
 
 def partly_recovered(spec, m: Measurement) -> tuple[str, str]:

@@ -124,7 +124,7 @@ def group_totals(effects: pd.DataFrame, groups: Mapping[str, tuple[str, ...]], s
                 {
                     "group": group,
                     "window": window,
-                    "mv_raw": valued.mv_raw.sum(),
+                    "mv_raw": valued.mv_raw.sum(min_count=1),  # no valued firm: missing, never 0
                     "mv_abnormal": valued.mv_abnormal.sum(min_count=1),
                     "n_firms": len(valued),
                     **{col: int(fl.get(flag, 0)) for col, flag in FLAG_COLUMNS.items()},

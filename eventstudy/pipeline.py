@@ -63,38 +63,21 @@ def run_study(
         fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))
         raise NoFirmsLeftError({**p.left_out, **p.data.prices.failed, **p.screened, **fit_failed}, p.span_note)
     notes = (p.event.note, p.span_note, *p.data.prices.notes)
-    early = {
-        **{t: ("universe", why) for t, why in p.left_out.items()},
-        **{t: ("quality", w) for t, w in p.screened.items()},
-    }
-    return _assemble(
-        study,
-        p.event,
-        main,
-        runs,
-        p.groups,
-        p.data,
-        p.returns,
-        p.basis,
-        p.mv,
-        p.fitted,
-        p.share_info,
-        early,
-        notes,
-        p.flags,
-    )
+    return _assemble(p, main, runs, notes)
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """A one-date study's data, ready for estimation: the event day, the groups, the loaded
-    data and returns over ``start..end``, the quality screen, the firms to fit and the market
-    values (share counts as of the event)."""
+    """A one-date study's data, ready for estimation: the event day, the groups (the firms
+    studied; ``members``: every ticker each group names, studied or not), the loaded data and
+    returns over ``start..end``, the quality screen, the firms to fit (every firm with
+    prices that passed the screen) and the market values (share counts as of the event)."""
 
     study: Study
     event: calendar.EventDay
     groups: dict[str, tuple[str, ...]]
     left_out: dict[str, str]
+    members: dict[str, tuple[str, ...]]
     data: MarketData
     returns: pd.DataFrame
     basis: pd.Series
@@ -158,8 +141,10 @@ def prepare(
     primary_of = primary_listing(companies, shares)
     # offline the data are the snapshot and the cache; online, yfinance is asked about any ticker
     known = set(snap.tickers()) | set((load_kwargs.get("cache") or PriceCache()).tickers()) if offline else None
-    groups, left_out = resolve_groups(study.groups, companies, {"market_values_2026": implied}, primary_of, known)
-    firms = list(dict.fromkeys(f for g in groups.values() for f in g))
+    groups, left_out, members = resolve_groups(
+        study.groups, companies, {"market_values_2026": implied}, primary_of, known
+    )
+    firms = sorted({f for g in groups.values() for f in g})
     _check_benchmark_not_a_firm(study, firms)
     start = calendar.session_offset(event.date, study.estimation.start - 1)
     end = calendar.session_offset(event.date, max(w.end for w in (*study.windows, study.path)))
@@ -191,6 +176,7 @@ def prepare(
         event,
         groups,
         left_out,
+        members,
         data,
         returns,
         basis,
@@ -268,29 +254,36 @@ def _market_values(data: MarketData, returns: pd.DataFrame, primary_of, companie
     return mv, info
 
 
-def _assemble(study, event, main, runs, groups, data, returns, basis, mv_all, fitted, share_info, early, notes, flags):
+def _assemble(p: Prepared, main: EventStudyResult, runs: dict, notes: tuple[str, ...]) -> StudyResults:
+    """The study's results from its prepared data and the core's runs (benchmark → (result,
+    (market, regressors), construction))."""
+    study, event, returns, data = p.study, p.event, p.returns, p.data
     days = returns.index
     pos = days.get_loc(event.date)
-    mv = mv_all[fitted]
+    mv = p.mv[p.fitted]
     ar = main.ar.pivot(index="date", columns="ticker", values="ar")
     ret0, ar0 = returns.loc[event.date], ar.loc[event.date] if event.date in ar.index else pd.Series(dtype=float)
     day0 = dollars.day0_facts(data.prices.frames, mv, ret0, ar0, event.date, days[pos - 1])
     effects = dollars.window_effects(mv, returns, ar, days, pos, main.windows)
-    share_info = share_info[share_info.firm.isin(mv.columns)].reset_index(drop=True)
-    totals = dollars.group_totals(effects, groups, share_info)
+    share_info = p.share_info[p.share_info.firm.isin(mv.columns)].reset_index(drop=True)
+    totals = dollars.group_totals(effects, p.groups, share_info)
     path_after = returns.iloc[pos + 1 : pos + 1 + study.path.end][mv.columns].T
     path_after.columns = range(1, len(path_after.columns) + 1)
+    early = {
+        **{t: ("universe", why) for t, why in p.left_out.items()},
+        **{t: ("quality", w) for t, w in p.screened.items()},
+    }
     excluded = _excluded(early, data, main)
     why = dict(zip(excluded.ticker, excluded.reason, strict=True))
-    ctx = claims.ClaimContext(day0, effects, totals, groups, path_after, why)
-    focus, focus_note = _focus(study, main, why)
+    focus, focus_note = _focus(study, main, why, day0)
     indices, index_notes = _index_moves(study, returns, data, event.date, runs)
+    ctx = _claim_context(p, day0, effects, path_after, why, main.windows)
     return StudyResults(
         study=study,
         event=event,
         main=main,
         sensitivity={b: r[0] for b, r in runs.items()},
-        groups=groups,
+        groups=p.groups,
         day0=day0,
         effects=effects,
         totals=totals,
@@ -298,26 +291,56 @@ def _assemble(study, event, main, runs, groups, data, returns, basis, mv_all, fi
         claims=claims.check(study.claims, ctx, tuple(w.label for w in main.windows)),
         indices=indices,
         excluded=excluded,
-        provenance=_provenance(data, basis),
+        provenance=_provenance(data, p.basis),
         prices=_ohlc(data, mv.columns, days, pos, study),
         fit_data=_fit_data(returns, runs[study.benchmark][1], main, days, pos, study),
         constructed={b: r[2] for b, r in runs.items() if r[2] is not None},
         notes=tuple(x for x in (*notes, focus_note, *index_notes) if x),
         focus=focus,
-        flags=flags,
-        firms_share=_firms_share(mv_all, mv.columns, days[pos - 1]),
+        flags=p.flags,
+        firms_share=_firms_share(p.mv, mv.columns, days[pos - 1]),
     )
 
 
-def _focus(study: Study, main: EventStudyResult, why: dict[str, str]) -> tuple[str, str]:
+def _claim_context(p: Prepared, day0, effects, path_after, why, windows) -> claims.ClaimContext:
+    """What the claims are checked against: the firms' facts and the reported index series'
+    (day 0 and every window), every member of each universe, and when each ticker's prices
+    start and end (a firm not yet listed takes no part in a universe's total)."""
+    days, frames = p.returns.index, p.data.prices.frames
+    pos = days.get_loc(p.event.date)
+    series = [t for t in _series_tickers(p.study) if t in frames and t not in day0.index]
+    none = pd.DataFrame(np.nan, index=days, columns=pd.Index(series))
+    ret0 = p.returns.loc[p.event.date]
+    facts = dollars.day0_facts(frames, none, ret0, pd.Series(dtype=float), p.event.date, days[pos - 1])
+    moves = dollars.window_effects(none, p.returns, pd.DataFrame(index=days), days, pos, windows)
+    spans = {w.label: (days[pos + w.start - 1], days[min(pos + w.end, len(days) - 1)]) for w in windows}
+    return claims.ClaimContext(
+        pd.concat([day0, facts]),
+        pd.concat([effects, moves], ignore_index=True),
+        p.members,
+        path_after,
+        why,
+        spans,
+        p.data.prices.extent,
+    )
+
+
+def _focus(study: Study, main: EventStudyResult, why: dict[str, str], day0: pd.DataFrame) -> tuple[str, str]:
     """The firm of the price and fit figures: the study's focus if it was fitted, else the
-    first fitted firm, with a note saying why."""
-    fitted = list(main.events.ticker)
+    fitted firm of the largest market value before the event (the first by name when none is
+    valued), with a note saying why."""
+    fitted = sorted(main.events.ticker)
     want = study.report.focus
-    if not want or want in fitted:
-        return want or fitted[0], ""
+    if want and want in fitted:
+        return want, ""
+    values = day0.mv_prev.reindex(fitted).dropna()
+    largest = values.index[np.lexsort((values.index.to_numpy(), -values.to_numpy()))][0] if len(values) else fitted[0]
+    if not want:
+        return largest, ""
     reason = why.get(want, "it is not a firm of any group")
-    return fitted[0], f"the focus firm {want} is not studied ({reason}); the figures show {fitted[0]} instead"
+    return largest, (
+        f"the focus firm {want} is not studied ({reason}); the figures show {largest} (the largest fitted firm) instead"
+    )
 
 
 def _firms_share(mv_all: pd.DataFrame, firms, prev: pd.Timestamp) -> float:

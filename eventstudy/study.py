@@ -641,10 +641,13 @@ def _check_claims(study: Study, fail, explicit: set[str], open_ended: bool) -> N
         if c.window and not metric.windowed:
             fail(f"{key}.window", f"the metric {c.metric!r} is measured on day 0 only")
         if metric.subject == "ticker":
+            series = {*study.indices, *(b.ticker for b in study.benchmarks.values() if b.ticker)}
             if not c.ticker:
-                fail(f"{key}.ticker", f"is missing: the metric {c.metric!r} measures one firm")
-            elif c.ticker not in explicit and not open_ended:
-                fail(f"{key}.ticker", f"{c.ticker!r} is not a firm of any group")
+                fail(f"{key}.ticker", f"is missing: the metric {c.metric!r} measures one firm or index series")
+            elif c.ticker in series and metric.unit != "%":
+                fail(f"{key}.ticker", f"{c.ticker} is an index series: it has no market value ({c.metric!r})")
+            elif c.ticker not in explicit | series and not open_ended:
+                fail(f"{key}.ticker", f"{c.ticker!r} is not a firm of any group, nor a series of model.indices")
             if c.universes:
                 fail(f"{key}.universes", f"the metric {c.metric!r} measures one firm (ticker), not universes")
         else:

@@ -27,10 +27,12 @@ def resolve_groups(
     tables: Mapping[str, pd.DataFrame],
     primary_of: Mapping[str, str],
     known: set[str] | None,
-) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
-    """Group name → firms (in order, no duplicates), and ticker → reason for every ticker left out.
-    ``known`` (the tickers the offline data hold: snapshot and cache) marks the others unknown; ``None`` lets every
-    ticker through to the download, which reports the ones it cannot find."""
+) -> tuple[dict[str, tuple[str, ...]], dict[str, str], dict[str, tuple[str, ...]]]:
+    """Group name → firms (sorted, no duplicates), ticker → reason for every ticker left out, and
+    group name → every member the study names (the firms and the unknown tickers; ETFs are
+    never members). ``known`` (the tickers the offline data hold: snapshot and cache) marks the
+    others unknown; ``None`` lets every ticker through to the download, which reports the ones
+    it cannot find."""
     kind = companies.set_index("ticker").asset_type
     raw: dict[str, list[str]] = {}
 
@@ -47,9 +49,9 @@ def resolve_groups(
         return raw[name]
 
     left_out: dict[str, str] = {}
-    groups = {}
-    for name in specs:
-        firms = []
+    groups, named = {}, {}
+    for name in sorted(specs):  # one order whatever the study file's: outputs do not depend on it
+        firms, unknown = set(), set()
         for t in members(name):
             if kind.get(t) == "etf":
                 left_out[t] = "an ETF, never a firm"
@@ -58,7 +60,9 @@ def resolve_groups(
                     "unknown ticker offline: not in the company list, the snapshot or the cache "
                     "(run online to look it up)"
                 )
+                unknown.add(t)
             else:
-                firms.append(primary_of.get(t, t))
-        groups[name] = tuple(dict.fromkeys(firms))
-    return groups, left_out
+                firms.add(primary_of.get(t, t))
+        groups[name] = tuple(sorted(firms))
+        named[name] = tuple(sorted(firms | unknown))
+    return groups, left_out, named

@@ -73,7 +73,13 @@ def test_tariff_claims_of_rises(tariff):
         "mag7-double-digit": "roughly right",  # GOOGL +9.7 %
         "mag7-added-1.8t": "roughly right",  # $1,848 bn: just above 1.02 × 1,800
         "mag7-fell-before": "supported",  # the window [-5,-1]: 2–8 April
+        "nasdaq-up-12.16": "supported",  # an index series: +12.16 %
+        "sp500-up-9.5": "supported",  # +9.52 %
     }
+    ixic = tariff.day0.loc["^IXIC", "ret"] if "^IXIC" in tariff.day0.index else None
+    assert ixic is None  # the firms' table holds firms only; index claims read the series
+    # indices/IXIC.csv: close 2025-04-08 15267.91015625, 2025-04-09 17124.970703125
+    assert tariff.indices.set_index("series").ret["^IXIC"] == pytest.approx(17124.970703125 / 15267.91015625 - 1)
 
 
 def test_tariff_window_before_day0_compounds_the_selloff(tariff):

@@ -94,3 +94,23 @@ def test_sensitivity_runs_under_both_benchmarks(res):
 def test_summary_is_readable(res):
     text = res.summary()
     assert "Claims" in text and "kolari-pynnonen" in text and "NVDA" in text
+
+
+def test_a_damaged_snapshot_file_makes_universes_without_nvidia_uncheckable(tmp_path):
+    """NVIDIA's file altered: its claims and every total over a universe that holds it are not
+    checkable (saying so), never a total that silently leaves it out."""
+    import shutil
+
+    from eventstudy.data.snapshot import SNAPSHOT_DIR, Snapshot
+
+    shutil.copytree(SNAPSHOT_DIR, tmp_path / "snap")
+    target = tmp_path / "snap" / "prices" / "NVDA.parquet"
+    target.write_bytes(target.read_bytes() + b"\0")
+    damaged = run_study("deepseek-2025", snapshot=Snapshot(tmp_path / "snap"))
+    rows = damaged.claims.set_index("id")
+    assert rows.verdict["nvda-mcap-600b"] == "not checkable"
+    assert rows.verdict["total-1t-more"] == "not checkable", rows.reason["total-1t-more"]
+    assert "13 of 14 members of ai_chips measured (not: NVDA:" in rows.reason["total-1t-more"]
+    assert "a total needs every member" in rows.reason["total-1t-more"]
+    assert rows.verdict["no-exception"] == "not checkable"  # "without exception" needs NVIDIA too
+    assert "26 of 27 members of ai_highflyers measured" in rows.reason["no-exception"]

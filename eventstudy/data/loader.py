@@ -26,12 +26,15 @@ Progress = Callable[[int, int, str], None]
 
 @dataclass(frozen=True)
 class PriceData:
-    """Daily price frames by ticker, where each came from, and the tickers that failed."""
+    """Daily price frames by ticker (the span asked for), where each came from, the tickers
+    that failed, and ``extent``: the first and last date with a close of all that the source
+    holds for each ticker (a firm listed after the span has an empty frame and a later start)."""
 
     frames: Mapping[str, pd.DataFrame]
     origin: Mapping[str, str]
     failed: Mapping[str, str]
     notes: tuple[str, ...] = ()
+    extent: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]] = field(default_factory=dict)
 
     def panel(self, column: str) -> pd.DataFrame:
         """One column of every frame, as a date × ticker table (NaN where a ticker has no row)."""
@@ -57,21 +60,29 @@ class _Loader:
     offline: bool
     refresh: bool
     notes: list[str] = field(default_factory=list)
+    extent: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = field(default_factory=dict)
 
     def one(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.DataFrame, str]:
         check_ticker(ticker)
         frame, origin = self._find(ticker, start, end)
-        frame, note = sanitize(frame, ticker)
+        frame, note = sanitize(frame.loc[start:end], ticker)
         if note:
             self.notes.append(note)
         return frame, origin
+
+    def _seen(self, ticker: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Record the first and last close of all that is held for ``ticker``; the frame whole."""
+        close = frame.close.dropna()
+        if len(close):
+            self.extent[ticker] = (close.index[0], close.index[-1])
+        return frame
 
     def _find(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.DataFrame, str]:
         entry = self.snapshot.entry(ticker) if self.snapshot and not self.refresh else None
         if entry is not None:
             frame, cov = self.snapshot.prices(ticker)
             if self.offline or cov.covers(start, end):
-                return frame.loc[start:end], "snapshot"
+                return self._seen(ticker, frame), "snapshot"
         stored = self._cached(ticker) if self.cache and not self.refresh else None
         if self.offline or self.source is None:
             if stored is None:
@@ -88,8 +99,9 @@ class _Loader:
                     f"{ticker}: offline, the cache covers {cov.start}..{cov.end} only "
                     f"(asked {start:%Y-%m-%d}..{end:%Y-%m-%d})"
                 )
-            return frame.loc[start:end], "cache"
-        return self._fetch(ticker, start, end, stored)
+            return self._seen(ticker, frame), "cache"
+        frame, origin = self._fetch(ticker, start, end, stored)
+        return self._seen(ticker, frame), origin
 
     def _cached(self, ticker: str) -> tuple[pd.DataFrame, Coverage] | None:
         """The cache's file for ``ticker``; one that fails its checks is set aside and said so:
@@ -112,7 +124,7 @@ class _Loader:
         frame, cov = stored if stored else (None, None)
         gaps = missing_ranges(cov, start, end)
         if not gaps:
-            return frame.loc[start:end], "cache"
+            return frame, "cache"
         lo, hi = (pd.Timestamp(cov.start), pd.Timestamp(cov.end)) if cov else (None, None)
         pieces = [] if frame is None else [frame]
         for g_lo, g_hi in gaps:
@@ -135,7 +147,7 @@ class _Loader:
                 )
             lo, hi = (g_lo, reached) if lo is None else (lo, max(hi, reached))
         if len(pieces) == (frame is not None):
-            return frame.loc[start:end], "cache"
+            return frame, "cache"
         merged = pd.concat(pieces).sort_index()
         if self.cache is not None:
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -147,7 +159,7 @@ class _Loader:
                     f"could not write {ticker} to the cache at {self.cache.root} ({exc.strerror or exc}); "
                     "the data was used but not kept"
                 )
-        return merged.loc[start:end], self.source.name
+        return merged, self.source.name
 
     def _download(self, ticker: str, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
         """The source's rows for ``[lo, hi]``, checked: rows outside the range dropped, copies
@@ -208,7 +220,7 @@ def load_prices(
             failed[ticker] = getattr(exc, "reason", str(exc))
         if progress:
             progress(i + 1, len(unique), ticker)
-    return PriceData(frames, origin, failed, tuple(loader.notes))
+    return PriceData(frames, origin, failed, tuple(loader.notes), loader.extent)
 
 
 def load_market_data(tickers: Sequence[str], start: object, end: object, **kwargs) -> MarketData:
