@@ -98,7 +98,7 @@ class Part:
         )
 
     def coverage(self) -> str:
-        """"k of n measured" and who was not, with why; "" when every member was."""
+        """ "k of n measured" and who was not, with why; "" when every member was."""
         parts = []
         if self.missing:
             why = "; ".join(f"{t}: {w}" for t, w in sorted(self.missing.items()))

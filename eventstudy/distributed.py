@@ -44,7 +44,9 @@ def _dask():
     try:
         import distributed
     except ImportError:  # pragma: no cover - the message is the point
-        raise ImportError("engine='dask' needs dask and distributed: pip install 'eventstudy-workbench[dask]'") from None
+        raise ImportError(
+            "engine='dask' needs dask and distributed: pip install 'eventstudy-workbench[dask]'"
+        ) from None
     return distributed
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import abnormal, exclusions, models, stream
 from ._typing import EngineName, ModelName, TestName
+from .influence import INFLUENCE_COLUMNS, caar_influence
 from .inference import (
     ONE_DATE_TESTS,
     InvalidTestStatistic,
@@ -78,6 +79,7 @@ class Design:
     min_estimation_obs: int = 120
     exclude_other_events: bool = True
     engine: Engine = IN_MEMORY
+    influence: bool = True
 
     def run(self, events: pd.DataFrame) -> EventStudyResult:
         return run_event_study(
@@ -91,6 +93,7 @@ class Design:
             min_estimation_obs=self.min_estimation_obs,
             groups=self.groups,
             exclude_other_events=self.exclude_other_events,
+            influence=self.influence,
             **self.engine.options(),
         )
 
@@ -117,6 +120,7 @@ def run_event_study(
     keep_ar: bool = True,
     scheduler: object = None,
     progress: Callable[[int], None] | None = None,
+    influence: bool = True,
 ) -> EventStudyResult:
     """Estimate ARs, CARs and group tests for ``events`` (``event_id, ticker, event_date``).
 
@@ -142,6 +146,11 @@ def run_event_study(
     within about 10⁻³ of the pairwise r̄). ``keep_ar=False`` leaves the per-day ``ar`` frame
     empty (at a million firm-events it is tens of millions of rows). ``progress`` is called
     with 1 for each chunk done.
+
+    ``influence`` (default True) adds every event's leave-one-out diagnostics per group and
+    window (:func:`eventstudy.influence.caar_influence`): the in-memory engine recomputes the lead
+    test without each event that could decide it; the chunked engines give the diagnostics of
+    the CARs only.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {list(ENGINES)}")
@@ -184,6 +193,8 @@ def run_event_study(
             tuple(s.name for s in specs),
         )
         frames = setup.run(plan, engine, scheduler)
+        if influence:
+            frames["influence"] = caar_influence(frames["car"], frames["groups"], frames["tests"], _lead(specs))
         return EventStudyResult(model=spec, estimation=estimation, windows=windows, path=path, **frames)
     aligned, excluded = align(
         returns,
@@ -198,6 +209,8 @@ def run_event_study(
     ab = abnormal.compute(fit, aligned, windows)
     groups = {"all": aligned.event_ids} if groups is None else _checked_groups(groups, events)
     members = {g: _kept(aligned, ids) for g, ids in groups.items()}
+    ranks = standardized_ranks(ab.ar)
+    car, tests = _car_frame(aligned, ab), _tests_frame(aligned, ab, members, specs, ranks)
     return EventStudyResult(
         model=spec,
         estimation=estimation,
@@ -205,12 +218,35 @@ def run_event_study(
         path=path,
         events=_events_frame(aligned, fit),
         ar=_ar_frame(aligned, ab, path),
-        car=_car_frame(aligned, ab),
-        tests=_tests_frame(aligned, ab, members, specs),
+        car=car,
+        tests=tests,
         caar=_caar_frame(aligned, ab, members, path),
         excluded=exclusions.table([excluded, dropped, _incomplete(aligned, ab)]),
         groups=members,
+        influence=_influence(aligned, ab, members, specs, ranks, car, tests) if influence else _NO_INFLUENCE,
     )
+
+
+_NO_INFLUENCE = pd.DataFrame(columns=INFLUENCE_COLUMNS)
+
+
+def _lead(specs) -> str:
+    """The test whose p-value the influence rule watches: the first test that holds its size
+    here (Kolari–Pynnönen)."""
+    return next((s.name for s in specs if s.robust), specs[0].name)
+
+
+def _influence(aligned, ab, members, specs, ranks, car, tests) -> pd.DataFrame:
+    """:func:`~eventstudy.influence.caar_influence` with the lead test recomputed, r̄ included,
+    on the group without each event that could decide it."""
+    lead = next(s for s in specs if s.name == _lead(specs))
+    labels = [w.label for w in ab.windows]
+
+    def recompute(group: str, event: str) -> dict[str, float]:
+        rows = _rows(aligned, [e for e in members[group] if e != event])
+        return {w: lead.func(s).pvalue for w, s in zip(labels, _samples(aligned, ab, ranks, rows), strict=True)}
+
+    return caar_influence(car, members, tests, lead.name, recompute)
 
 
 @dataclass(frozen=True)
@@ -454,12 +490,12 @@ def _rows(aligned: Aligned, ids: Sequence[str]) -> np.ndarray:
     return aligned.event_ids.get_indexer(pd.Index(ids, dtype=aligned.event_ids.dtype)).astype(np.int64)
 
 
-def _tests_frame(aligned, ab, members, specs) -> pd.DataFrame:
+def _tests_frame(aligned, ab, members, specs, ranks) -> pd.DataFrame:
     """One row per group, window and test; ``detail`` holds what the test used (r̄ for
     Kolari–Pynnönen, the span of the Corrado ranks) or why it could not be computed;
     ``robust`` says whether the test holds its size for this sample: one date, or events on
     different dates (:class:`~eventstudy.inference.TestSpec`)."""
-    rows, ranks = [], standardized_ranks(ab.ar)
+    rows = []
     apart = aligned.positions is not None and len(np.unique(aligned.positions)) > 1
     for group, ids in members.items():
         for w, s in zip(ab.windows, _samples(aligned, ab, ranks, _rows(aligned, ids)), strict=True):

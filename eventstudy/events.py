@@ -10,6 +10,7 @@ event are refused, never silently merged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,9 +40,20 @@ class EventTable:
         )
 
 
-def build_events(table: pd.DataFrame, *, exchange: str = "XNYS") -> EventTable:
+def build_events(
+    table: pd.DataFrame,
+    *,
+    exchange: str = "XNYS",
+    issuer: Mapping[str, str] | None = None,
+    not_firms: Mapping[str, str] | None = None,
+) -> EventTable:
     """Day 0 of every row of ``table`` (see the module docstring); raises ``ValueError`` for a
-    table without the required columns or with repeated events."""
+    table without the required columns or with repeated events.
+
+    A ticker that is not a firm — an index (``^IXIC``) or one that ``not_firms`` names with its
+    reason (an ETF) — makes its row rejected; ``issuer`` maps a listing to the one that stands
+    for its issuer (GOOG → GOOGL: an issuer counts once), said in the event's note, so that two
+    rows of one issuer on one day 0 are repeated events."""
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
         raise ValueError(f"an events table needs the columns {list(REQUIRED)}; missing {missing}")
@@ -56,6 +68,9 @@ def build_events(table: pd.DataFrame, *, exchange: str = "XNYS") -> EventTable:
     )
     reasons = pd.Series("", index=frame.index, dtype=object)
     reasons[ticker.isna() | (ticker == "")] = "no ticker"
+    reasons[(reasons == "") & ticker.str.startswith("^").fillna(False)] = "an index, not a firm"
+    for t, why in (not_firms or {}).items():
+        reasons[(reasons == "") & (ticker == t).fillna(False)] = why
     reasons[(reasons == "") & given.isna()] = "the date is missing or not a date"
     bad_time = (reasons == "") & ~time.isin(TIMES)
     reasons[bad_time] = "time must be one of " + ", ".join(TIMES) + ": got " + time[bad_time]
@@ -73,6 +88,12 @@ def build_events(table: pd.DataFrame, *, exchange: str = "XNYS") -> EventTable:
         event_id = frame["event_id"].astype("string")
     else:
         event_id = ticker + ":" + given.dt.strftime("%Y-%m-%d")
+    if issuer:
+        listed = ticker.map(lambda t: issuer.get(t, t) if isinstance(t, str) else t).astype("string")
+        moved = ok & (listed != ticker).fillna(False)
+        said = ticker[moved] + " is measured as its issuer's listing " + listed[moved] + " (an issuer counts once)"
+        note[moved] = np.where(note[moved] == "", said, note[moved] + "; " + said)
+        ticker = ticker.where(~ok, listed)
     rejected = pd.DataFrame(
         {"row": row[~ok], "event_id": event_id[~ok], "ticker": ticker[~ok], "reason": reasons[~ok]}
     ).reset_index(drop=True)

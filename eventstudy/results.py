@@ -68,7 +68,9 @@ class EventStudyResult(_SummaryStr):
     - ``car``: ``event_id, ticker, window, car, se, t, p, dof, n_est, n_missing``;
     - ``tests``: ``group, window, test, stat, p, dist, n_firms, robust``;
     - ``caar``: ``group, day, aar, caar, se`` (se from the portfolio σ̂_p · √days);
-    - ``excluded``: ``event_id, ticker, stage, reason``.
+    - ``excluded``: ``event_id, ticker, stage, reason``;
+    - ``influence``: every event's leave-one-out diagnostics per group and window, and whether it
+      drives the group's estimate (:mod:`eventstudy.influence`).
     """
 
     model: Model
@@ -82,6 +84,7 @@ class EventStudyResult(_SummaryStr):
     caar: pd.DataFrame
     excluded: pd.DataFrame
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    influence: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __repr__(self) -> str:
         return (

@@ -126,13 +126,19 @@ def sample_design(study: Study, panel: Panel, events: pd.DataFrame, engine: Engi
     )
 
 
-def read_events(study: Study) -> EventTable:
-    """The study's events file, each event's day 0 set by :func:`~eventstudy.events.build_events`;
-    a file that cannot be read or used is a study-file error naming ``events.file``."""
+def read_events(study: Study, snapshot: Snapshot | None = None) -> EventTable:
+    """The study's events file, each event's day 0 set by :func:`~eventstudy.events.build_events`,
+    with the firms as the one-date studies take them: an ETF or an index is no firm (its row is
+    rejected), and an issuer counts once (GOOG is measured as GOOGL, by the snapshot's company
+    list); a file that cannot be read or used is a study-file error naming ``events.file``."""
     file = study.events.file
+    snap = snapshot or default_snapshot()
+    companies = snap.table("companies")
+    etfs = dict.fromkeys(companies.ticker[companies.asset_type == "etf"], "an ETF, never a firm")
+    issuer = primary_listing(companies, snap.table("shares_outstanding"))
     try:
         table = pd.read_csv(file, dtype={"ticker": "string"})
-        return build_events(table)
+        return build_events(table, issuer=issuer, not_firms=etfs)
     except (OSError, ValueError) as exc:
         raise StudyFileError(study.path_file, "events.file", f"{file.name}: {exc}") from None
 
@@ -161,7 +167,7 @@ def run_sample(
 ) -> SampleResults:
     """Run a study whose ``[events]`` table lists firm-events on their own dates, its core on
     ``engine`` (in memory by default; see :class:`~eventstudy.engine.Engine`)."""
-    table = read_events(study)
+    table = read_events(study, snapshot)
     events, rejected = table.events, table.rejected
     if events.empty:
         raise NoFirmsLeftError(dict(zip(rejected.event_id.astype(str), rejected.reason, strict=True)), "events file")
@@ -255,9 +261,11 @@ def _second_stages(study: Study, main, events: pd.DataFrame) -> dict:
     fitted = main.events.set_index("event_id")
     table = events.set_index("event_id")
     derived = {SIZE_TERM: lambda: np.log(table.market_value_bn.where(table.market_value_bn > 0))}
-    chars = pd.DataFrame({c: derived[c]() if c in derived else table[c] for c in study.events.characteristics})
+    chars = pd.DataFrame(
+        {c: derived[c]() if c in derived else table[c] for c in study.events.characteristics}, index=table.index
+    )
     extra = {new: fitted[old] for old, new in FIT_TERMS.items() if old in fitted}
-    regressors = chars.join(pd.DataFrame(extra), how="inner")
+    regressors = pd.DataFrame(extra, index=fitted.index).join(chars, how="left")
     terms = [*study.events.characteristics, *extra]
     dates = fitted.event_date
     out = {}

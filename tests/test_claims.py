@@ -220,7 +220,9 @@ def test_a_firm_not_yet_listed_takes_no_part_in_a_total():
 
 def test_an_unchecked_universe_that_might_fit_better_leaves_the_claim_unchecked():
     ctx = _returns_ctx(
-        {"A": -0.1, "B": -0.2}, {"small": ("A",), "big": ("A", "B", "C")}, excluded={"C": "its file is damaged"},
+        {"A": -0.1, "B": -0.2},
+        {"small": ("A",), "big": ("A", "B", "C")},
+        excluded={"C": "its file is damaged"},
         mv={"A": -100e9, "B": -500e9},
     )
     spec = _spec(metric="total_mv_change", rule="more_than", figure=1000.0, universes=("small", "big"))
@@ -232,7 +234,12 @@ def test_an_unchecked_universe_that_might_fit_better_leaves_the_claim_unchecked(
 
 @pytest.mark.parametrize(
     "x, y, verdict",
-    [(12.16, 12.163, "supported"), (12.16, 12.17, "roughly right"), (9.5, 9.549, "supported"), (9.5, 9.56, "roughly right")],
+    [
+        (12.16, 12.163, "supported"),
+        (12.16, 12.17, "roughly right"),
+        (9.5, 9.549, "supported"),
+        (9.5, 9.56, "roughly right"),
+    ],
 )
 def test_a_figure_with_decimals_is_judged_at_its_own_precision(x, y, verdict):
     assert claims.rounded_percent(x, y) == verdict

@@ -91,9 +91,49 @@ def test_the_pre_event_market_value_is_the_close_before_day0_times_the_filed_sha
     filed = 15_115_823_000  # AAPL's cover count in shares_outstanding.csv (as of 2024-10-18)
     assert ev.market_value_bn["AAPL:2024-05-10"] == pytest.approx(close["2024-05-09"] * filed / 1e9, rel=1e-12)
     assert ev.shares_flag["AAPL:2024-05-10"] == "filed after" and ev.shares_flag["AAPL:2024-11-08"] == "filed"
-    # a second listing is valued as its issuer: both Alphabet classes paid on the same ex-days
-    goog, googl = (ev[ev.ticker == t].sort_values("event_date").market_value_bn for t in ("GOOG", "GOOGL"))
-    np.testing.assert_array_equal(goog.to_numpy(), googl.to_numpy())
+    assert not (price.events.ticker == "GOOG").any()  # an issuer counts once: Alphabet is GOOGL
+
+
+SMALL = """ticker,date,dividend_yield
+GOOG,2024-06-10,0.0025
+AAPL,2024-08-12,0.001
+QQQ,2024-06-24,0.001
+^IXIC,2024-06-24,0.001
+MSFT,2024-08-15,0.002
+JPM,2024-07-05,0.01
+KO,2024-06-14,0.008
+XOM,2024-08-15,0.009
+CVX,2024-08-19,0.01
+"""
+
+
+def test_etfs_and_indices_are_no_events_and_an_issuer_counts_once(tmp_path):
+    res = run_study(_copy(tmp_path, BASE.replace('["yield_band"]', "[]"), events=SMALL))
+    rejected = res.rejected.set_index("ticker").reason
+    assert rejected.to_dict() == {"QQQ": "an ETF, never a firm", "^IXIC": "an index, not a firm"}
+    ev = res.events.set_index("event_id")
+    assert ev.ticker["GOOG:2024-06-10"] == "GOOGL"
+    assert "GOOG is measured as its issuer's listing GOOGL (an issuer counts once)" in ev.note["GOOG:2024-06-10"]
+    assert set(res.main.events.ticker) == {"GOOGL", "AAPL", "MSFT", "JPM", "KO", "XOM", "CVX"}
+    both = SMALL + "GOOGL,2024-06-10,0.0025\n"
+    with pytest.raises(StudyFileError, match=r"repeated events: 2 rows \(rows 1, 10\) share one ticker and day 0"):
+        run_study(_copy(tmp_path / "b", BASE.replace('["yield_band"]', "[]"), events=both))
+
+
+def test_the_second_stage_runs_without_characteristics(tmp_path):
+    """beta and volatility are characteristics of every event: a study naming none still has
+    its second stage."""
+    res = run_study(_copy(tmp_path, BASE.replace('["yield_band"]', "[]").replace('["dividend_yield"]', "[]")))
+    stage = res.second_stage["[0,0]"]
+    assert stage.reason == "" and stage.table.term.tolist() == ["const", "beta", "volatility"]
+    car = res.main.car[res.main.car.window == "[0,0]"].set_index("event_id").car
+    fit = res.main.events.set_index("event_id")
+    data = pd.concat([car, fit.beta, fit.sigma, fit.event_date], axis=1, join="inner").dropna()
+    want = sm.OLS(data.car, sm.add_constant(data[["beta", "sigma"]])).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(data.event_date)[0]}
+    )
+    np.testing.assert_allclose(stage.table.coef, want.params, rtol=1e-10)
+    np.testing.assert_allclose(stage.fit.bse, want.bse, rtol=1e-10)  # the statsmodels results are kept
 
 
 def test_the_second_stage_can_take_the_log_market_value(price):

@@ -1,7 +1,8 @@
 """Write events.csv: every cash dividend of the snapshot's stocks with its ex-date from April
 2024 to June 2025 (the snapshot holds every dividend Yahoo reports; none is typed by hand).
 
-One row per ex-dividend day: ticker, date (the ex-date; the price opens without the dividend,
+One row per ex-dividend day of each issuer (its primary listing: an issuer counts once, so
+Alphabet's GOOG and GOOGL paying on the same day are one event): ticker, date (the ex-date; the price opens without the dividend,
 so ``time = before_open``), event_id, the dividend, its yield on the previous close, and a
 yield band (groups). Run from the repository: ``python analyses/exdiv-2024/make_events.py``.
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from eventstudy.data import default_snapshot
+from eventstudy.universe import primary_listing
 
 FIRST, LAST = "2024-04-01", "2025-06-20"  # estimation [-120,-11] and the path [-5,+5] fit in the data
 BANDS = [0, 0.005, 0.01, float("inf")]
@@ -22,8 +24,11 @@ LABELS = ["under 0.5%", "0.5-1%", "over 1%"]
 def ex_dividend_days() -> pd.DataFrame:
     snap = default_snapshot()
     companies = snap.table("companies")
+    primary = primary_listing(companies, snap.table("shares_outstanding"))
     rows = []
     for ticker in companies.ticker[companies.asset_type == "stock"]:
+        if primary.get(ticker, ticker) != ticker:
+            continue
         frame, _ = snap.prices(ticker)
         prev = frame.close.shift(1)
         paid = frame[(frame.dividends > 0) & prev.notna()].loc[FIRST:LAST]

@@ -1,0 +1,204 @@
+"""Influence: does one event decide an estimate? Leave-one-out effects on a group's CAAR and on
+the second stage's coefficients, with the usual diagnostics (pure: arrays and frames in and out).
+
+For a group's CAAR (the mean of N CARs: an intercept-only regression, h_ii = 1/N):
+
+- leave-one-out: CAAR_(−i) = (N·CAAR − CAR_i)/(N − 1), Δ_i = CAAR − CAAR_(−i) = (CAR_i − CAAR)/(N − 1);
+- Cook's distance (Cook 1977): D_i = N (CAR_i − CAAR)² / ((N − 1)² s²);
+- DFBETAS (Belsley, Kuh & Welsch 1980): Δ_i / (s_(−i)/√N), s_(−i) the s.d. of the other CARs;
+- the event's share of Σ CAR.
+
+For a regression CAR_i = a + b′z_i + u_i: each event's leave-one-out coefficients (exact, by the
+deletion formula), or each *date's* when the standard errors are clustered by date (Cook 1977
+for groups of rows). Screening marks, named as conventions, not verdicts: D_i > 4/N,
+|DFBETAS_i| > 2/√N.
+
+The rule "one event drives this estimate" (ours, after ``METHODS.md`` §7): event i is named when
+removing it moves the estimate by more than its standard error, moves the lead test's p-value
+across the report's level α, or flips the sign of an estimate that is significant at α.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+ALPHA = 0.05  # the level at which a p-value "crosses": the report's 5 %
+INFLUENCE_COLUMNS = [
+    "group",
+    "window",
+    "event_id",
+    "ticker",
+    "car",
+    "caar",
+    "caar_without",
+    "delta",
+    "se",
+    "cooks_d",
+    "dfbetas",
+    "share",
+    "test",
+    "p",
+    "p_without",
+    "drives",
+]
+
+
+def mean_influence(car: np.ndarray) -> dict[str, np.ndarray]:
+    """Leave-one-out diagnostics of the mean of ``car`` (N ≥ 3 values): ``caar_without``,
+    ``delta``, ``cooks_d``, ``dfbetas``, ``share`` per value, and the mean's standard error
+    ``se`` = s/√N (one number, repeated)."""
+    car = np.asarray(car, dtype=float)
+    n = len(car)
+    mean, s = car.mean(), car.std(ddof=1)
+    dev = car - mean
+    without = (n * mean - car) / (n - 1)
+    # s²_(−i) from the sum of squares without i: Σ(x − x̄_(−i))² = SS − dev_i² · N/(N − 1)
+    ss = np.sum(dev**2)
+    s_without = np.sqrt(np.maximum(ss - dev**2 * n / (n - 1), 0.0) / (n - 2)) if n > 2 else np.full(n, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "caar_without": without,
+            "delta": mean - without,
+            "cooks_d": n * dev**2 / ((n - 1) ** 2 * s**2),
+            "dfbetas": (mean - without) / (s_without / np.sqrt(n)),
+            "share": car / car.sum(),
+            "se": np.full(n, s / np.sqrt(n)),
+        }
+
+
+def drives(estimate, without, se, p, p_without) -> np.ndarray:
+    """Whether leaving each event out moves the estimate by more than its standard error
+    ``se``, moves its p-value across :data:`ALPHA` (where ``p_without`` is known), or flips the
+    sign of an estimate significant at :data:`ALPHA` (the sign of an estimate indistinguishable
+    from zero is no finding to overturn; a flip that large is caught by its size)."""
+    estimate, without, se, p = (np.asarray(v, dtype=float) for v in (estimate, without, se, p))
+    p_without = np.asarray(p_without, dtype=float)
+    flips = (np.sign(without) != np.sign(estimate)) & (p < ALPHA)
+    moves = np.abs(estimate - without) > se
+    crosses = np.isfinite(p_without) & ((p_without < ALPHA) != (p < ALPHA))
+    return flips | moves | crosses
+
+
+def candidates(delta: np.ndarray, flagged: np.ndarray, top: int = 3) -> np.ndarray:
+    """The rows whose test is recomputed without them: the ``top`` largest |Δ| and every row
+    already flagged by sign or size."""
+    order = np.argsort(-np.abs(delta), kind="stable")[:top]
+    return np.union1d(order, np.flatnonzero(flagged))
+
+
+@dataclass(frozen=True)
+class RegressionInfluence:
+    """Per unit left out (an event, or a date with every event on it) and coefficient: the
+    coefficient without the unit (``without``: units × K), Cook's distance of the unit, the
+    leverage of an event (NaN for a date), and the units' labels."""
+
+    units: pd.Index
+    without: np.ndarray
+    cooks_d: np.ndarray
+    leverage: np.ndarray
+
+
+def regression_influence(y: np.ndarray, x: np.ndarray, labels: pd.Index, groups: np.ndarray | None = None):
+    """Leave-one-out coefficients of the OLS of ``y`` on ``x`` (with its constant), one event
+    at a time, or one group of rows at a time when ``groups`` (codes 0..G−1) are given:
+    b_(−g) = b − (X′X)⁻¹ X_g′ (I − H_gg)⁻¹ e_g, with Cook's distance
+    D_g = (b − b_(−g))′ X′X (b − b_(−g)) / (K s²)."""
+    y, x = np.asarray(y, float), np.asarray(x, float)
+    n, k = x.shape
+    xtx_inv = np.linalg.inv(x.T @ x)
+    b = xtx_inv @ x.T @ y
+    e = y - x @ b
+    s2 = e @ e / (n - k)
+    h = np.einsum("ij,jk,ik->i", x, xtx_inv, x)
+    if groups is None:
+        change = (xtx_inv @ (x * (e / (1 - h))[:, None]).T).T  # b − b_(−i)
+        units, leverage = labels, h
+    else:
+        g = int(groups.max()) + 1
+        change = np.empty((g, k))
+        for j in range(g):
+            rows = groups == j
+            xg = x[rows]
+            hgg = xg @ xtx_inv @ xg.T
+            change[j] = xtx_inv @ xg.T @ np.linalg.solve(np.eye(len(xg)) - hgg, e[rows])
+        units = pd.Index([labels[groups == j][0] for j in range(g)])
+        leverage = np.full(g, np.nan)
+    cooks = np.einsum("ij,jk,ik->i", change, x.T @ x, change) / (k * s2)
+    return RegressionInfluence(units, b[None, :] - change, cooks, leverage)
+
+
+def caar_influence(
+    car: pd.DataFrame,
+    groups: dict[str, tuple[str, ...]],
+    tests: pd.DataFrame,
+    lead: str,
+    recompute=None,
+    top: int = 1,
+) -> pd.DataFrame:
+    """Every event's leave-one-out diagnostics in every group and window (:data:`INFLUENCE_COLUMNS`),
+    from the tidy ``car`` frame (``event_id, ticker, window, car``) and ``tests`` (the ``lead``
+    test's p per group and window). ``recompute(group, event_id)``, when given, returns the lead
+    test's p per window without that event (window label → p); it is asked for the events that
+    move the CAAR by more than its standard error or flip the sign of a significant one, and the
+    ``top`` largest |Δ| of each window. Groups of fewer than 3 events have no diagnostics."""
+    windows = list(pd.unique(car.window))
+    wide = car.pivot(index="event_id", columns="window", values="car")[windows]
+    ticker = car.drop_duplicates("event_id").set_index("event_id").ticker.reindex(wide.index)
+    lead_p = tests[tests.test == lead].set_index(["group", "window"]).p
+    frames = []
+    for group, ids in groups.items():
+        at = wide.index.get_indexer(pd.Index(list(ids)))
+        at = at[at >= 0]
+        values = wide.to_numpy(dtype=float)[at]
+        cols, asked = {c: [] for c in ("window", "row", "p", "caar")}, {}
+        diags: dict[str, list] = {}
+        for j, window in enumerate(windows):
+            ok = np.flatnonzero(np.isfinite(values[:, j]))
+            if len(ok) < 3:
+                continue
+            x = values[ok, j]
+            d = mean_influence(x)
+            p = float(lead_p.get((group, window), np.nan))
+            flagged = drives(x.mean(), d["caar_without"], d["se"], p, np.full(len(x), np.nan))
+            for i in candidates(d["delta"], flagged, top):
+                asked.setdefault(int(at[ok[i]]), set()).add(window)
+            for key, v in (
+                ("window", [window] * len(x)),
+                ("row", at[ok]),
+                ("p", [p] * len(x)),
+                ("caar", [x.mean()] * len(x)),
+            ):
+                cols[key].extend(v)
+            for key, v in d.items():
+                diags.setdefault(key, []).extend(v)
+        if not cols["row"]:
+            continue
+        rows = np.asarray(cols["row"])
+        frame = pd.DataFrame(
+            {
+                "group": group,
+                "window": cols["window"],
+                "event_id": wide.index[rows],
+                "ticker": ticker.to_numpy()[rows],
+                "car": wide.to_numpy(dtype=float)[rows, [windows.index(w) for w in cols["window"]]],
+                "caar": cols["caar"],
+                **{k: np.asarray(v, dtype=float) for k, v in diags.items()},
+                "test": lead,
+                "p": cols["p"],
+                "p_without": np.nan,
+            }
+        )
+        if recompute is not None:
+            for row in sorted(asked):
+                without = recompute(group, wide.index[row])
+                hit = (rows == row) & frame.window.isin(asked[row]).to_numpy()
+                frame.loc[hit, "p_without"] = frame.window[hit].map(without).astype(float).to_numpy()
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=INFLUENCE_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    out["drives"] = drives(out.caar, out.caar_without, out.se, out.p, out.p_without)
+    return out[INFLUENCE_COLUMNS]
