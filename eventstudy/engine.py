@@ -16,19 +16,19 @@ import pandas as pd
 
 from . import abnormal, exclusions, models, stream
 from ._typing import EngineName, ModelName, TestName
-from .influence import INFLUENCE_COLUMNS, caar_influence
 from .inference import (
     ONE_DATE_TESTS,
-    InvalidTestStatistic,
+    TEST_COLUMNS,
     Sample,
-    TestStatistic,
     calendar_residuals,
     column_mean,
     get_tests,
     group_rbar,
-    overlap_sums,
+    overlap_estimate,
     standardized_ranks,
+    test_row,
 )
+from .influence import INFLUENCE_COLUMNS, caar_influence
 from .results import EventStudyResult, caar_frame
 from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Aligned, Window, align, as_slice, event_grid
 
@@ -231,9 +231,9 @@ _NO_INFLUENCE = pd.DataFrame(columns=INFLUENCE_COLUMNS)
 
 
 def _lead(specs) -> str:
-    """The test whose p-value the influence rule watches: the first test that holds its size
-    here (Kolari–Pynnönen)."""
-    return next((s.name for s in specs if s.robust), specs[0].name)
+    """The test whose p-value the influence rule watches: Kolari–Pynnönen, robust to both
+    cross-correlation and event-induced variance on one date and on many, when it is run."""
+    return next((s.name for s in specs if s.correlation_apart and s.variance), specs[0].name)
 
 
 def _influence(aligned, ab, members, specs, ranks, car, tests) -> pd.DataFrame:
@@ -450,11 +450,10 @@ def _samples(aligned: Aligned, ab: abnormal.AbnormalReturns, ranks, rows: np.nda
         if one_date and len(rows) > 1
         else None
     )
-    overlap = (
-        (overlap_sums(ab.ar[view], ab.est_mask[view], aligned.positions[view], span), len(rows))
-        if not one_date
-        else None
-    )
+    overlap = None
+    if not one_date:
+        sums, method = overlap_estimate(ab.ar[view], ab.est_mask[view], aligned.positions[view], span)
+        overlap = (sums, len(rows), method)
     for j, w in enumerate(ab.windows):
         r = rows[np.isfinite(ab.car[rows, j])]
         key = r.tobytes()
@@ -493,30 +492,14 @@ def _rows(aligned: Aligned, ids: Sequence[str]) -> np.ndarray:
 def _tests_frame(aligned, ab, members, specs, ranks) -> pd.DataFrame:
     """One row per group, window and test; ``detail`` holds what the test used (r̄ for
     Kolari–Pynnönen, the span of the Corrado ranks) or why it could not be computed;
-    ``robust`` says whether the test holds its size for this sample: one date, or events on
-    different dates (:class:`~eventstudy.inference.TestSpec`)."""
+    ``robust`` says whether the test holds its size for this sample under cross-correlation and
+    event-induced variance both (:meth:`~eventstudy.inference.TestSpec.robustness`)."""
     rows = []
     apart = aligned.positions is not None and len(np.unique(aligned.positions)) > 1
     for group, ids in members.items():
         for w, s in zip(ab.windows, _samples(aligned, ab, ranks, _rows(aligned, ids)), strict=True):
-            for spec in specs:
-                r: TestStatistic | InvalidTestStatistic = spec.func(s)
-                rows.append(
-                    (
-                        group,
-                        w.label,
-                        spec.name,
-                        r.stat,
-                        r.pvalue,
-                        r.dist,
-                        r.n,
-                        spec.robust_apart if apart else spec.robust,
-                        s.car.mean() if s.n else np.nan,
-                        r.detail,
-                    )
-                )
-    columns = ["group", "window", "test", "stat", "p", "dist", "n_firms", "robust", "caar", "detail"]
-    return pd.DataFrame(rows, columns=columns)
+            rows += [test_row(group, w.label, spec, s, apart) for spec in specs]
+    return pd.DataFrame(rows, columns=TEST_COLUMNS)
 
 
 def _caar_frame(aligned, ab, members, path: Window) -> pd.DataFrame:

@@ -32,6 +32,13 @@ class Model:
         return 1 + len(self.columns) if self.estimated else 1
 
     @property
+    def uses_benchmark(self) -> bool:
+        """Whether the study's benchmark enters the model (the market and market-adjusted
+        models); the factor models take the market from the Fama–French files, and the
+        constant-mean model has none."""
+        return "mkt" in self.columns
+
+    @property
     def needs(self) -> tuple[str, ...]:
         return (*self.columns, "rf") if self.excess else self.columns
 

@@ -54,16 +54,26 @@ def run_study(
             study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, engine=engine, **load_kwargs
         )
     p = prepare(study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, **load_kwargs)
-    runs = {}
-    for name in dict.fromkeys((study.benchmark, *study.sensitivity)):
+    model, runs = get_model(study.model), {}
+    for name in dict.fromkeys((study.benchmark, *(study.sensitivity if model.uses_benchmark else ()))):
         market, regressors, info = p.regressors(name)
         runs[name] = (replace(p.design(regressors), engine=engine).at(p.event.date), (market, regressors), info)
     main = runs[study.benchmark][0]
     if main.events.empty:
         fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))
         raise NoFirmsLeftError({**p.left_out, **p.data.prices.failed, **p.screened, **fit_failed}, p.span_note)
-    notes = (p.event.note, p.span_note, *p.data.prices.notes)
+    notes = (p.event.note, p.span_note, *p.data.prices.notes, _unused_benchmark(study, model))
     return _assemble(p, main, runs, notes)
+
+
+def _unused_benchmark(study: Study, model: Model) -> str:
+    """Under a model without the benchmark, say so (and that its sensitivity is left out)."""
+    if model.uses_benchmark:
+        return ""
+    what = "its market factor is mkt_rf of the Fama–French files" if model.excess else "it has no regressor"
+    sens = f"; the benchmark sensitivity ({', '.join(study.sensitivity)}) is left out" if study.sensitivity else ""
+    name = study.benchmark
+    return f"the benchmark {name} does not enter the {model.name} model ({what}): it is shown for its move{sens}"
 
 
 @dataclass(frozen=True)
@@ -150,7 +160,8 @@ def prepare(
     end = calendar.session_offset(event.date, max(w.end for w in (*study.windows, study.path)))
     if span is not None:
         start, end = min(start, span[0]), max(end, span[1])
-    constructed = any(study.benchmarks[b].constructed for b in (study.benchmark, *study.sensitivity))
+    run_under = (study.benchmark, *(study.sensitivity if get_model(study.model).uses_benchmark else ()))
+    constructed = any(study.benchmarks[b].constructed for b in run_under)
     stocks = sorted(companies.ticker[companies.asset_type == "stock"]) if constructed else []
     wanted = [*firms, *marketvalue.class_tickers(shares, firms), *_series_tickers(study), *stocks]
     data = load_market_data(
@@ -356,8 +367,9 @@ def _index_moves(study, returns, data, date, runs) -> tuple[pd.DataFrame, list[s
     """Day-0 moves of the reported indices and the benchmarks; a series without a return that
     day is named with the span its data cover."""
     rows = [(t, "index or ETF", returns.at[date, t] if t in returns else float("nan")) for t in study.indices]
+    kind = "benchmark" if get_model(study.model).uses_benchmark else f"benchmark (not in the {study.model} model)"
     rows += [
-        (b, "benchmark" + (" (constructed)" if study.benchmarks[b].constructed else ""), r[1][0].get(date))
+        (b, kind + (" (constructed)" if study.benchmarks[b].constructed else ""), r[1][0].get(date))
         for b, r in runs.items()
     ]
     frame = pd.DataFrame(rows, columns=["series", "kind", "ret"])

@@ -44,13 +44,25 @@ from scipy import sparse, special
 
 from . import exclusions
 from ._typing import BoolArray, Float64Array, IntArray
-from .inference import TestSpec, overlap_rbar, row_ranks, standardized_ranks
+from .inference import (
+    BANDS,
+    IDENTITY_METHOD,
+    OVERLAP_IDENTITY_METHOD,
+    TEST_COLUMNS,
+    TestSpec,
+    coverage_band,
+    overlap_rbar,
+    row_ranks,
+    standardized_ranks,
+    stratified_identity,
+    test_row,
+)
 from .models import Model, _batched_inverse
 from .results import caar_frame
 from .windows import Window
 
 CHUNK_EVENTS = 20_000  # firm-events per chunk unless told otherwise
-ESTIMATION_METHOD = "sum identity over common days"
+ESTIMATION_METHOD = OVERLAP_IDENTITY_METHOD  # the identity without strata (events on different dates)
 
 
 Rows = dict[str, np.ndarray]
@@ -601,11 +613,19 @@ class _RbarSums:
             "valid_days": np.zeros(groups),
             "day_any": np.zeros((groups, length), bool),
         }
+        if not plan.apart:  # one date: the sums by coverage stratum too (inference.identity_rbar)
+            self.sums |= {
+                "z_band": np.zeros((groups, BANDS, length)),
+                "w_band": np.zeros((groups, BANDS, length)),
+                "n_band": np.zeros((groups, BANDS)),
+            }
         self.plan = plan
 
     def add(self, fit: Fit, ev: Chunk) -> None:
         plan, out = self.plan, self.sums
-        z, w, ok = _zero_filled_rows(fit.ar[:, plan.est_slice])  # NaN on days that are not valid
+        resid = fit.ar[:, plan.est_slice]  # NaN on days that are not valid
+        z, w, ok = _zero_filled_rows(resid)
+        band = coverage_band(np.isfinite(resid).sum(axis=1), resid.shape[1]) if "z_band" in out else None
         for g in range(len(plan.groups)):
             rows = np.flatnonzero(ev.member[:, g])
             if not len(rows):
@@ -615,6 +635,12 @@ class _RbarSums:
             out["z"][g, at] += by_position @ z
             out["w"][g, at] += by_position @ w
             out["at"][g, at] += np.bincount(where, minlength=len(at))
+            if band is not None:
+                rows = rows[ok[rows]]
+                by_band = sparse.csr_matrix((np.ones(len(rows)), (band[rows], rows)), shape=(BANDS, len(z)))
+                out["z_band"][g] += by_band @ z
+                out["w_band"][g] += by_band @ w
+                out["n_band"][g] += np.bincount(band[rows], minlength=BANDS)
         m = ev.member.astype(np.float64)
         valid = fit.valid[:, plan.est_slice]
         out["ok"] += m.T @ ok.astype(np.float64)
@@ -752,6 +778,9 @@ def rbar_of(plan: Plan, sums: Mapping[str, np.ndarray], g: int) -> tuple[float |
     z, w, at, k = sums["z"][g], sums["w"][g], sums["at"][g], sums["ok"][g]
     complete = sums["valid_days"][g] == sums["group_n"][g] * sums["day_any"][g].sum()
     if sums["min_pos"][g] == sums["max_pos"][g]:
+        if "z_band" in sums:  # the identity by coverage stratum (exact on complete residuals)
+            rbar = stratified_identity(sums["z_band"][g], sums["w_band"][g], sums["n_band"][g])
+            return (rbar if sums["group_n"][g] > 1 else float("nan")), "" if complete else IDENTITY_METHOD
         p = int(sums["min_pos"][g])
         common = w[p] @ w[p] - k
         rbar = float((z[p] @ z[p] - k) / common) if sums["group_n"][g] > 1 and common > 0 else float("nan")
@@ -825,13 +854,8 @@ def tests_rows(plan: Plan, sums: Mapping[str, np.ndarray], specs: Sequence[TestS
         rbar = rbar_of(plan, sums, g)
         for j, w in enumerate(plan.windows):
             s = moments(plan, sums, j, g, rbar)
-            for spec in specs:
-                r = spec.func(s)
-                robust = spec.robust_apart if plan.apart else spec.robust
-                caar = s.car_mean if s.n else np.nan
-                rows.append((group, w.label, spec.name, r.stat, r.pvalue, r.dist, r.n, robust, caar, r.detail))
-    columns = ["group", "window", "test", "stat", "p", "dist", "n_firms", "robust", "caar", "detail"]
-    return pd.DataFrame(rows, columns=columns)
+            rows += [test_row(group, w.label, spec, s, plan.apart) for spec in specs]
+    return pd.DataFrame(rows, columns=TEST_COLUMNS)
 
 
 def caar_rows(plan: Plan, sums: Mapping[str, np.ndarray]) -> pd.DataFrame:

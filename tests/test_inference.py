@@ -214,12 +214,32 @@ def test_a_firm_with_a_long_gap_does_not_bias_the_identity_rbar():
     assert inference.identity_rbar(x) == pytest.approx(inference.mean_residual_correlation(x), abs=2e-3)
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_the_identity_rbar_is_not_biased_when_missing_days_go_with_correlation(reverse):
+    """Half of the firms liquid (0.5 % of days missing, ρ = 0.45 with a common factor), half
+    illiquid (20 %, ρ = 0.15), and the pattern reversed: weighting the pairs by their share of
+    common days would tilt r̄ toward the liquid pairs (0.2927 and 0.2759 against 0.2844 here);
+    the identity by coverage stratum keeps the unweighted mean."""
+    n, d = 3000, 240
+    rng = np.random.default_rng(0)
+    rho = np.r_[np.full(n // 2, 0.45), np.full(n // 2, 0.15)]
+    missing = np.r_[np.full(n // 2, 0.005), np.full(n // 2, 0.20)]
+    missing = missing[::-1] if reverse else missing
+    x = np.sqrt(rho)[:, None] * rng.normal(size=d) + np.sqrt(1 - rho)[:, None] * rng.normal(size=(n, d))
+    x[rng.random((n, d)) < missing[:, None]] = np.nan
+    exact = inference.mean_residual_correlation(x)
+    assert inference.identity_rbar(x) == pytest.approx(exact, abs=5e-4)
+    z, w = inference._zero_filled(x)  # the identity without strata, for comparison
+    plain = (z.sum(0) @ z.sum(0) - n) / (w.sum(0) @ w.sum(0) - n)
+    assert abs(plain - exact) > 5e-3
+
+
 def test_group_rbar_is_exact_for_small_or_complete_groups_and_says_when_it_is_not(monkeypatch):
     x = _correlated(0.2, n=40, missing=0.01)
     assert inference.group_rbar(x) == (inference.mean_residual_correlation(x), "")
     monkeypatch.setattr(inference, "PAIRWISE_MAX", 10)
     value, how = inference.group_rbar(x)
-    assert how == "sum identity over common days" and value == inference.identity_rbar(x)
+    assert how == "sum identity over common days, by coverage stratum" and value == inference.identity_rbar(x)
     complete = _correlated(0.2, n=40)
     assert inference.group_rbar(complete) == (inference.mean_residual_correlation(complete), "")
 
@@ -249,7 +269,10 @@ def test_rbar_is_one_per_group_whatever_window_a_firm_lacks_a_return_in(monkeypa
     monkeypatch.setattr(inference, "PAIRWISE_MAX", 5)  # a large group with a gap: the identity, and said
     r.iloc[100, 3] = np.nan
     big = run_event_study(r, mkt, firm_events(list(r), event), estimation=(-200, -11), windows=[(0, 0)])
-    assert "(sum identity over common days)" in big.tests[big.tests.test == "kolari-pynnonen"].detail.iloc[0]
+    assert (
+        "(sum identity over common days, by coverage stratum)"
+        in big.tests[big.tests.test == "kolari-pynnonen"].detail.iloc[0]
+    )
 
 
 @pytest.mark.parametrize("rho, missing", [(0.3, 0.01), (0.5, 0.2), (0.0, 0.05)])
@@ -287,3 +310,19 @@ def test_rbar_eff_of_events_on_different_dates_is_one_per_group_too():
     assert holed.n_firms.to_dict() == {"[0,0]": 12, "[-1,+1]": 11}
     assert holed.detail.to_dict() == whole.detail.to_dict()  # the group's r̄_eff, whichever firms have a CAR
     assert holed.detail["[0,0]"] != holed.detail["[-1,+1]"]  # weighted for each window's length
+
+
+def test_r_bar_eff_by_the_identity_is_labelled(monkeypatch):
+    """Past the pairs correlated one by one, a sample's r̄_eff comes from the identity: the
+    tests table says so (it printed a plain r̄_eff before)."""
+    days, mkt, r = _twelve_firms(seed=7, sessions=300, shared=0.4)
+    r.iloc[100, 2] = np.nan
+    events = pd.DataFrame(
+        {"event_id": list(r), "ticker": list(r), "event_date": days[[270 + i % 5 for i in range(12)]]}
+    )
+    exact = run_event_study(r, mkt, events, estimation=(-200, -11), windows=[(0, 0)])
+    detail = exact.test("all", "[0,0]", "kolari-pynnonen").detail
+    assert detail.startswith("r̄_eff = ") and "identity" not in detail
+    monkeypatch.setattr(inference, "PAIRWISE_MAX_PAIRS", 0)
+    fast = run_event_study(r, mkt, events, estimation=(-200, -11), windows=[(0, 0)])
+    assert fast.test("all", "[0,0]", "kolari-pynnonen").detail.endswith("(sum identity over common days)")

@@ -272,7 +272,7 @@ def test_the_sample_tests_join_when_dates_differ():
     kp = res.test("all", "[-1,+1]", "kolari-pynnonen")
     assert kp.detail.startswith("r̄_eff = ")
     one = run_event_study(returns, regressors, events.assign(event_date=dates[0]), **KW)
-    assert not {"grank", "calendar-time"} & set(one.tests.test)
+    assert "grank" in set(one.tests.test) and "calendar-time" not in set(one.tests.test)
 
 
 def _size_script():
@@ -307,7 +307,10 @@ def test_robust_marks_the_tests_that_hold_for_the_design():
     apart = run_event_study(returns, regressors, events, **KW).tests
     assert set(apart[apart.robust].test) == {"kolari-pynnonen", "calendar-time"}
     one = run_event_study(returns, regressors, events.assign(event_date=dates[0]), **KW).tests
-    assert set(one[one.robust].test) == {"kolari-pynnonen", "portfolio", "corrado-rank"}
+    # on one date: the tests robust to cross-correlation and to event-induced variance both
+    assert set(one[one.robust].test) == {"kolari-pynnonen", "grank"}
+    assert set(one[one.robust_correlation].test) == {"kolari-pynnonen", "grank", "portfolio", "corrado-rank"}
+    assert set(one[one.robust_variance].test) == {"kolari-pynnonen", "grank", "csect-t", "bmp", "generalized-sign"}
 
 
 def test_the_summary_of_a_large_sample_lists_its_extremes_and_counts_its_exclusions():
