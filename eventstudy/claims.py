@@ -517,7 +517,7 @@ def double_digit(spec, m: Measurement) -> tuple[str, str]:
 
     def describe(p: Part) -> str:
         moves = pd.Series(p.moves, dtype=float)
-        short = moves[moves < 10].sort_values()
+        short = moves[moves < 10].sort_index().sort_values(kind="stable")
         names = ", ".join(f"{t} {_sign(spec) * v:+.1f} %" for t, v in short.items())
         verb = "gained" if spec.direction == "rise" else "lost"
         return f"{int((moves >= 10).sum())} of {len(moves)} {verb} ≥ 10 % over {_span(spec)}; not: {names or 'none'}"

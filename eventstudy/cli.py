@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import EventStudyError
+from .errors import EventStudyError, PlaceboError
 
 EXAMPLES = """\
 examples:
@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"eventstudy {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true", help="tracebacks and more detail")
@@ -103,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("name")
     init.add_argument(
         "--from", dest="template", default="deepseek-2025", help="the study to copy (default: deepseek-2025)"
+    )
+    init.add_argument(
+        "--with-claims", action="store_true", help="copy the template's claims too (they are about its own event)"
     )
     panel = sub.add_parser(
         "panel",
@@ -181,16 +187,43 @@ def _cmd_run(a) -> int:
         raise UsageError(f"--model/--estimation/--window: {exc}") from None
     plan = report.plan_output(study, a.out)  # a bad --out fails now, not after the analysis
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
+    failed = None
     with FigureWorkers() as workers:  # gets ready to draw while the analysis runs
         res = run_study(
             study, offline=a.offline, refresh=a.refresh, progress=_progress(a.quiet), engine=_engine(a), **kwargs
         )
-        res = _with_placebo(res, a, kwargs) if a.command == "placebo" else _kept_placebo(res, plan.out / "results")
+        if a.command == "placebo":
+            try:
+                res = _with_placebo(res, a, kwargs)
+            except PlaceboError as exc:  # the study's own report is still written
+                failed = exc
+        else:
+            res = _kept_placebo(res, plan.out / "results")
         path = report.write(res, plan, workers=workers)
     if not a.quiet:
         print(res.summary())
+        if a.command == "placebo" and res.placebo is not None:
+            print(_trust_text(res))
         print(f"\nreport: {shown(path)}")
+    if failed is not None:
+        raise failed
     return 0
+
+
+def _trust_text(res) -> str:
+    """The placebo's verdict per test, for the terminal: the 5 % rejection rates per group and
+    in how many groups each test held its size."""
+    from .tables import text_table
+
+    plac, window = res.placebo, res.main.windows[0].label if res.study.is_sample else "[0,0]"
+    trust = plac.trust(window)
+    counts = ("test", "held_its_size", "over_rejects", "too_few_draws_to_tell")
+    rates = {c: ".1%" for c in trust.columns if c not in counts}
+    head = (
+        f"\nPlacebo: {plac.n_draws} draws (worth about {plac.effective(window):.0f} independent ones on {window}); "
+        "share rejecting at 5 % per group, and in how many groups each test held its size"
+    )
+    return head + "\n" + text_table(trust, rates)
 
 
 def _engine(a):
@@ -256,12 +289,16 @@ def _cmd_fetch(a) -> int:
 
 
 def _cmd_show(a) -> int:
-    from .workspace import default_out, find_study
+    """A finished study's report for the terminal: its text and tables, aligned, without the
+    figures and markup (REPORT.html and REPORT.md have everything)."""
+    from .tables import terminal_text
+    from .workspace import default_out, find_study, shown
 
     report = default_out(find_study(a.study)) / "REPORT.md"
     if not report.is_file():
         raise EventStudyError(f"{a.study} has no report yet: run `eventstudy run {a.study}` first")
-    print(report.read_text())
+    print(terminal_text(report.read_text()))
+    print(f"(figures and sortable tables: {shown(report.with_suffix('.html'))})")
     return 0
 
 
@@ -288,7 +325,7 @@ def _cmd_list(a) -> int:
 def _cmd_init(a) -> int:
     from .workspace import init_study, shown
 
-    path = init_study(a.name, a.template)
+    path = init_study(a.name, a.template, with_claims=a.with_claims)
     if not a.quiet:
         print(f"wrote {shown(path.parent)}/ from {a.template}: edit {path.name}, then `eventstudy run {a.name}`")
     return 0

@@ -30,7 +30,17 @@ from .inference import (
 )
 from .influence import INFLUENCE_COLUMNS, caar_influence
 from .results import EventStudyResult, caar_frame
-from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Aligned, Window, align, as_slice, event_grid
+from .windows import (
+    DEFAULT_ESTIMATION,
+    DEFAULT_PATH,
+    DEFAULT_WINDOWS,
+    Aligned,
+    Window,
+    align,
+    as_slice,
+    as_window,
+    event_grid,
+)
 
 EXCLUDED_COLUMNS = exclusions.COLUMNS
 
@@ -195,7 +205,7 @@ def run_event_study(
         frames = setup.run(plan, engine, scheduler)
         if influence:
             frames["influence"] = caar_influence(frames["car"], frames["groups"], frames["tests"], _lead(specs))
-        return EventStudyResult(model=spec, estimation=estimation, windows=windows, path=path, **frames)
+        return EventStudyResult(model=spec, estimation=estimation, windows=windows, path=path, engine=engine, **frames)
     aligned, excluded = align(
         returns,
         regressors[list(spec.needs)],
@@ -301,19 +311,6 @@ class _Chunked:
 
 
 ENGINES = ("memory", "stream", "dask")
-
-
-def as_window(w: Window | Sequence[int], label: str = "") -> Window:
-    """A :class:`Window` from a window or a ``(start, end)`` pair of integers."""
-    if isinstance(w, Window):
-        return w
-    try:
-        start, end = w
-        if not all(isinstance(x, int | np.integer) and not isinstance(x, bool) for x in (start, end)):
-            raise TypeError
-    except (TypeError, ValueError):
-        raise TypeError(f"a window is a Window or a (start, end) pair of integers; got {w!r}") from None
-    return Window(int(start), int(end), label)
 
 
 def _as_regressors(regressors: pd.DataFrame | pd.Series) -> pd.DataFrame:

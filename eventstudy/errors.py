@@ -79,3 +79,7 @@ class NoFirmsLeftError(EventStudyError):
         )
         head = f"no firm is left to study, every one was excluded{f' ({note})' if note else ''}"
         super().__init__(f"{head}: {lines}")
+
+
+class PlaceboError(EventStudyError):
+    """The data allow no pseudo-event: no placebo can be drawn."""

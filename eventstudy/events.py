@@ -5,7 +5,8 @@ A row is a firm-event: ``ticker``, ``date`` and optionally ``time`` (``before_op
 ``event_id`` (default ``<ticker>:<date>``) and any further columns (groups, characteristics),
 which are kept. A date that is not a session rolls forward to the next session, and the event
 says so in its ``note``; a row that cannot be used is listed with its reason; two rows for one
-event are refused, never silently merged.
+event are refused, never silently merged. The events come out in one order — by day 0, firm
+and id — whatever the order of the table's rows.
 """
 
 from __future__ import annotations
@@ -115,6 +116,8 @@ def build_events(
         axis=1,
     )[ok.to_numpy()]
     _refuse_repeats(events, row[ok])
+    # one order whatever the file's: by day 0, firm and id (results do not depend on the rows' order)
+    events = events.sort_values(["event_date", "ticker", "event_id"], kind="stable")
     return EventTable(events.reset_index(drop=True), rejected)
 
 

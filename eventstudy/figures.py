@@ -36,7 +36,7 @@ def price_path(prices: pd.DataFrame, ticker: str, drop_pct: float | None = None)
 
 def ar_by_firm(frame: pd.DataFrame, title: str):
     """Day-0 AR by firm (``firm, ar, p, group``), sorted, coloured by group, significance marked."""
-    f = frame.sort_values("ar")
+    f = frame.sort_values(["ar", "firm"])
     fig, ax = _fig(8.0, max(4.0, 0.22 * len(f) + 1))
     groups = list(dict.fromkeys(f.group))
     colours = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
@@ -89,7 +89,7 @@ def caar_paths(caar: pd.DataFrame, groups: list[str]):
 def mv_change_by_firm(day0: pd.DataFrame, marks_bn: list[float]):
     """Day-0 market-value change by firm, raw vs abnormal (USD bn), with the claims' marks
     drawn against the running total of losses."""
-    f = day0.sort_values("mv_change").head(25)
+    f = day0.rename_axis("firm").reset_index().sort_values(["mv_change", "firm"]).set_index("firm").head(25)
     fig, (ax, ax2) = _fig(10.0, 6.0, ncols=2, width_ratios=[3, 2])
     y = np.arange(len(f))
     ax.barh(y - 0.2, f.mv_change / 1e9, height=0.4, color=PALETTE[0], label="raw change")
@@ -135,7 +135,7 @@ def estimation_fit(fit_data: pd.DataFrame, ticker: str, line: tuple[float, float
 def ar_by_benchmark(frame: pd.DataFrame):
     """Day-0 AR by firm under each benchmark (``firm, benchmark, ar``), side by side."""
     wide = frame.pivot(index="firm", columns="benchmark", values="ar")
-    wide = wide.loc[wide.iloc[:, 0].sort_values().index]
+    wide = wide.assign(_firm=wide.index).sort_values([wide.columns[0], "_firm"]).drop(columns="_firm")
     fig, ax = _fig(8.0, max(4.0, 0.22 * len(wide) + 1))
     y = np.arange(len(wide))
     h = 0.8 / wide.shape[1]

@@ -31,89 +31,99 @@ from . import __version__, calendar
 from .data import default_snapshot
 from .data.snapshot import MANIFEST
 from .engine import Design
+from .errors import PlaceboError
 from .pipeline import prepare
 from .study import Study
 from .windows import Window
+from .workspace import shown
 
 LEVELS = (0.01, 0.05, 0.10)
 SEARCH_SESSIONS = 504  # pseudo-events are sought up to two years of sessions either side of the event
 COVERAGE = 0.5  # a session is inside the data when at least half of the firms have a return
-DRAW_COLUMNS = ["draw", "date", "group", "window", "test", "robust", "stat", "p", "n_firms"]
+TOLERANCE = 2.0  # a test "held its size" when its interval excludes TOLERANCE × the nominal rate
+DRAW_COLUMNS = ["draw", "date", "offset", "group", "window", "test", "robust", "stat", "p", "n_firms"]
+SIZE_WORDS = ("held its size", "over-rejects", "too few draws to tell")
 
 
 @dataclass(frozen=True)
 class PlaceboResults:
-    """``draws``: one row per pseudo-event, group, window and test (:data:`DRAW_COLUMNS`);
-    ``table``: per group, window and test, the rejection rates with their intervals, the real
-    event's statistic, its own p and its empirical p; ``dates``: how many pseudo-event dates
-    the data allow; ``requested``/``seed``: as asked; ``fingerprint``: of the study and data
-    they were made for."""
+    """``draws``: one row per pseudo-event, group, window and test (:data:`DRAW_COLUMNS`;
+    ``offset``: the sessions the event, or the whole sample, was moved by); ``table``: per
+    group, window and test, the rejection rates with their intervals on the draws' effective
+    number (``n_eff``: draws whose event windows overlap share information), the verdict on the
+    test's size, the real event's statistic, its own p and its empirical p; ``dates``: how
+    many pseudo-event dates (one date) or shifts (a sample) the data allow; ``ring``: for a
+    sample, the sessions its events are shifted around in (0 for one date); ``set_aside``: a
+    sample's events left out per draw, on average (their moved windows touched the firm's own
+    real events); ``requested``/``seed``: as asked; ``fingerprint``: of the study and data."""
 
     draws: pd.DataFrame
     table: pd.DataFrame
     dates: int
     requested: int
     seed: int
-    fingerprint: str = ""  # what the draws were made from (:func:`fingerprint`)
+    fingerprint: str = ""
+    ring: int = 0
+    set_aside: float = 0.0
 
     @property
     def n_draws(self) -> int:
         return int(self.draws.draw.nunique())
 
-    def _sizes(self, window: str) -> pd.DataFrame:
-        """One row per group and test of ``window``: its 5 % rejection rate, whether the
-        interval holds 5 % (``held``) and whether it lies above it (``over``)."""
+    def effective(self, window: str) -> float:
+        """The draws' effective number on ``window`` (see :func:`effective_draws`)."""
         t = self.table[self.table.window == window]
-        return t.assign(held=(t.lo_05 <= 0.05) & (0.05 <= t.hi_05), over=t.lo_05 > 0.05)
+        return float(t.n_eff.max()) if len(t) else float("nan")
 
     def trust(self, window: str) -> pd.DataFrame:
         """ "How much to trust each test here": per test, its 5 % rejection rate in each group
-        over ``window``, and in how many groups the interval holds 5 % (held its size) or lies
-        above it."""
-        t = self._sizes(window)
+        over ``window``, and in how many groups it held its size, over-rejected, or the draws
+        were too few to tell."""
+        t = self.table[self.table.window == window]
         out = t.pivot_table(index="test", columns="group", values="reject_05", sort=False).reset_index()
-        counts, n = t.groupby("test", sort=False)[["held", "over"]].sum(), t.group.nunique()
-        out.insert(1, "held_size", [f"{int(k)} of {n}" for k in counts.held])
-        out.insert(2, "over_rejects", [f"{int(k)} of {n}" for k in counts.over])
+        n = t.group.nunique()
+        counts = {word: t.assign(hit=t.size_05 == word).groupby("test", sort=False).hit.sum() for word in SIZE_WORDS}
+        for i, word in enumerate(SIZE_WORDS, 1):
+            out.insert(i, word.replace(" ", "_").replace("-", "_"), [f"{int(k)} of {n}" for k in counts[word]])
         return out
 
     def held_in_most(self, window: str) -> tuple[list[str], list[str]]:
-        """The tests that kept their size in at least half of the groups over ``window``, and
+        """The tests that held their size in at least half of the groups over ``window``, and
         those that over-rejected in at least half."""
-        share = self._sizes(window).groupby("test", sort=False)[["held", "over"]].mean()
+        t = self.table[self.table.window == window]
+        share = t.assign(held=t.size_05 == SIZE_WORDS[0], over=t.size_05 == SIZE_WORDS[1]).groupby("test", sort=False)[
+            ["held", "over"]
+        ]
+        share = share.mean()
         return list(share.index[share.held >= 0.5]), list(share.index[share.over >= 0.5])
 
-    def estimation_overlaps(self, event: pd.Timestamp, estimation: Window) -> int:
-        """How many pseudo-events have the real event inside their estimation window."""
-        dates = pd.DatetimeIndex(self.draws.drop_duplicates("draw").date)
-        if not len(dates):
-            return 0
-        first = min(dates.min(), event)
-        days = calendar.sessions(calendar.session_offset(first, estimation.start - 1), max(dates.max(), event))
-        pos, e = days.searchsorted(dates), days.searchsorted(event)
-        return int(((pos + estimation.start <= e) & (e <= pos + estimation.end)).sum())
 
-
-def candidate_dates(design: Design, event: pd.Timestamp) -> pd.DatetimeIndex:
-    """Sessions where the design fits inside the data and its event windows stay at least one
-    session clear of the real event's."""
-    days = design.returns.index
-    return days[_fits(design) & ~_blocked(design, [days.searchsorted(event)])]
+def other_events_span(design: Design) -> Window:
+    """The sessions an event occupies around its day 0 (its windows and path): what the core
+    leaves out of the estimation windows of the firm's other events."""
+    return Window(
+        min(w.start for w in (*design.windows, design.path)), max(w.end for w in (*design.windows, design.path))
+    )
 
 
 def _reach(design: Design) -> tuple[int, int]:
     """The lowest and highest session of the event windows and the path, from day 0."""
-    return min(w.start for w in design.windows), max(w.end for w in (*design.windows, design.path))
+    span = other_events_span(design)
+    return span.start, span.end
 
 
 def _fits(design: Design) -> np.ndarray:
-    """Sessions whose estimation window and event windows lie inside the data (the sessions
-    where at least :data:`COVERAGE` of the firms have a return)."""
+    """Sessions where a pseudo-event fits the study's own rules: its event windows and path
+    inside the data (the sessions where at least :data:`COVERAGE` of the firms have a return),
+    and enough of its estimation window there to meet ``min_estimation_obs``."""
     have = np.flatnonzero((design.returns.notna().mean(axis=1) >= COVERAGE).to_numpy())
     pos = np.arange(len(design.returns.index))
     if not len(have):
         return np.zeros(len(pos), dtype=bool)
-    return (pos + design.estimation.start - 1 >= have[0]) & (pos + _reach(design)[1] <= have[-1])
+    lo, hi = _reach(design)
+    est = design.estimation
+    inside = pos + est.end - np.maximum(pos + est.start, have[0]) + 1
+    return (inside >= design.min_estimation_obs) & (pos + lo >= have[0]) & (pos + hi <= have[-1])
 
 
 def _blocked(design: Design, events: list[int]) -> np.ndarray:
@@ -126,6 +136,30 @@ def _blocked(design: Design, events: list[int]) -> np.ndarray:
     return blocked
 
 
+def candidate_dates(design: Design, event: pd.Timestamp) -> pd.DatetimeIndex:
+    """Sessions where the design fits the data by the study's rules and its event windows stay
+    at least one session clear of the real event's."""
+    days = design.returns.index
+    return days[_fits(design) & ~_blocked(design, [days.searchsorted(event)])]
+
+
+def without_real_events(design: Design, positions: dict[str, list[int]]) -> Design:
+    """The design with each firm's returns on its real events' sessions (windows and path) set
+    missing, when the study leaves a firm's other events out of its estimation windows: a
+    pseudo-event's estimation window then holds no real event, as the real events' do not."""
+    if not design.exclude_other_events:
+        return replace(design, influence=False)
+    span = other_events_span(design)
+    values = design.returns.to_numpy(dtype="float64", copy=True)
+    columns = design.returns.columns
+    for ticker, where in positions.items():
+        j = columns.get_loc(ticker)
+        for p in where:
+            values[max(0, p + span.start) : max(0, p + span.end + 1), j] = np.nan
+    returns = pd.DataFrame(values, index=design.returns.index, columns=columns)
+    return replace(design, returns=returns, influence=False)
+
+
 def draw_placebo(
     design: Design,
     event: pd.Timestamp,
@@ -136,16 +170,27 @@ def draw_placebo(
 ) -> PlaceboResults:
     """The design on up to ``draws`` pseudo-event dates, drawn without replacement with the
     seed (the same seed, the same dates and numbers); ``real_tests`` are the event's tests."""
+    days = design.returns.index
+    e = int(days.searchsorted(event))
     dates = candidate_dates(design, event)
+    masked = without_real_events(design, dict.fromkeys(design.returns.columns, [e]))
     rng = np.random.default_rng(seed)
     chosen = dates[np.sort(rng.choice(len(dates), size=min(draws, len(dates)), replace=False))]
     frames = []
     for k, date in enumerate(chosen, 1):
-        frames.append(design.at(date).tests.assign(draw=k, date=date)[DRAW_COLUMNS])
+        offset = int(days.get_loc(date)) - e
+        frames.append(masked.at(date).tests.assign(draw=k, date=date, offset=offset)[DRAW_COLUMNS])
         if progress:
             progress(k, len(chosen), f"{date:%Y-%m-%d}")
     drawn = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DRAW_COLUMNS)
-    return PlaceboResults(drawn, summarize(drawn, real_tests), len(dates), draws, seed)
+    return PlaceboResults(drawn, summarize(drawn, real_tests, _lengths(design)), len(dates), draws, seed)
+
+
+def shift_ring(design: Design) -> tuple[int, int]:
+    """The first and last session where a sample's pseudo-event fits (:func:`_fits`): its events
+    are shifted around inside this stretch."""
+    fits = np.flatnonzero(_fits(design))
+    return (int(fits[0]), int(fits[-1])) if len(fits) else (0, -1)
 
 
 def draw_sample_placebo(
@@ -156,37 +201,46 @@ def draw_sample_placebo(
     real_tests: pd.DataFrame,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> PlaceboResults:
-    """A sample of firm-events on their own dates, moved ``draws`` times: the events of each
-    real date move together to one random session (so the sample keeps its clustering), chosen
-    where the windows fit the data and stay clear of the real events of every firm moved, and
-    distinct dates stay distinct within a draw while sessions last. ``dates`` counts the
-    sessions any date could move to."""
+    """A sample of firm-events on their own dates, moved ``draws`` times as a block: every event
+    shifted by the same number of sessions d (around the stretch where pseudo-events fit,
+    wrapping from its end to its start), so the sample keeps its spread of dates, its clustering
+    and its overlapping windows, and no firm ever has two events on one day. Shifts are drawn
+    without replacement among those that move every event's windows clear of its own; an event
+    whose moved windows touch another real event of its firm is set aside for that draw (and
+    counted). The firms' real events are left out of the estimation windows
+    (:func:`without_real_events`)."""
     days = design.returns.index
     pos = days.searchsorted(pd.DatetimeIndex(events.event_date))
     own = pd.Series(pos, index=events.index).groupby(events.ticker.to_numpy()).agg(list).to_dict()
-    fits = _fits(design)
-    clusters = {}
-    for date, part in events.groupby("event_date", sort=True):
-        blocked = _blocked(design, [p for t in dict.fromkeys(part.ticker) for p in own[t]])
-        clusters[date] = (part.index, np.flatnonzero(fits & ~blocked))
-    usable = [c for c in clusters.values() if len(c[1])]
+    masked = without_real_events(design, own)
+    first, last = shift_ring(design)
+    size = last - first + 1
+    lo, hi = _reach(design)
+    gap = hi - lo + 2  # a shift this small would leave an event's windows touching its own
+    offsets = np.arange(gap, size - gap + 1) if size > 2 * gap else np.array([], dtype=int)
     rng = np.random.default_rng(seed)
-    frames = []
-    for k in range(1, draws + 1):
-        moved, taken = pd.Series(pd.NaT, index=events.index, dtype="datetime64[ns]"), set()
-        for i in rng.permutation(len(usable)):
-            rows, where = usable[i]
-            free = [p for p in where if p not in taken]
-            p = rng.choice(free if free else where)
-            taken.add(int(p))
-            moved[rows] = days[p]
-        kept = events.assign(event_date=moved).dropna(subset=["event_date"])
-        frames.append(design.run(kept).tests.assign(draw=k, date=pd.NaT)[DRAW_COLUMNS])
+    chosen = np.sort(rng.choice(offsets, size=min(draws, len(offsets)), replace=False)) if len(offsets) else offsets
+    frames, aside = [], []
+    for k, d in enumerate(chosen, 1):
+        moved = first + (pos - first + d) % size
+        touches = np.array([_touches(m, own[t], lo, hi) for m, t in zip(moved, events.ticker, strict=True)], bool)
+        kept = events.assign(event_date=days[moved])[~touches]
+        aside.append(int(touches.sum()))
+        frames.append(masked.run(kept).tests.assign(draw=k, date=pd.NaT, offset=int(d))[DRAW_COLUMNS])
         if progress:
-            progress(k, draws, f"draw {k}")
+            progress(k, len(chosen), f"shift {d}")
     drawn = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DRAW_COLUMNS)
-    sessions = np.unique(np.concatenate([c[1] for c in usable])) if usable else []
-    return PlaceboResults(drawn, summarize(drawn, real_tests), len(sessions), draws, seed)
+    table = summarize(drawn, real_tests, _lengths(design), size)
+    return PlaceboResults(drawn, table, len(offsets), draws, seed, ring=size, set_aside=float(np.mean(aside or [0])))
+
+
+def _touches(moved: int, own: list[int], lo: int, hi: int) -> bool:
+    """Whether an event moved to ``moved`` has windows within one session of any of ``own``."""
+    return any(abs(moved - p) <= hi - lo + 1 for p in own)
+
+
+def _lengths(design: Design) -> dict[str, int]:
+    return {w.label: w.length for w in design.windows}
 
 
 def run_placebo(
@@ -201,8 +255,9 @@ def run_placebo(
 ) -> PlaceboResults:
     """The study's design on dates without its events, beside ``real`` (its results). One
     event date: the firms' event moved to pseudo-event dates up to two years of sessions
-    either side, with the main benchmark. A sample: each real date's events moved together
-    (:func:`draw_sample_placebo`) over the sessions its data cover."""
+    either side, with the main benchmark. A sample: the whole sample shifted in calendar time
+    (:func:`draw_sample_placebo`) over the sessions its data cover. Raises
+    :class:`PlaceboError` when the data allow no pseudo-event."""
     if study.is_sample:
         from .sample import sample_design, study_panel
 
@@ -210,19 +265,43 @@ def run_placebo(
         panel = study_panel(study, events, offline=offline, **load_kwargs)
         design = sample_design(study, panel, real.events[real.events.event_id.isin(events.event_id)])
         res = draw_sample_placebo(design, events, draws, seed, real.main.tests, progress)
-        return replace(res, fingerprint=fingerprint(study, draws, seed))
-    event = calendar.roll_event_date(study.event_date).date
-    start = calendar.session_offset(event, -SEARCH_SESSIONS)
-    end = min(calendar.session_offset(event, SEARCH_SESSIONS), pd.Timestamp.today().normalize())
-    p = prepare(study, offline=offline, span=(start, end), **load_kwargs)
-    design = p.design(p.regressors(study.benchmark)[1])
-    res = draw_placebo(design, event, draws, seed, real.main.tests, progress)
+    else:
+        event = calendar.roll_event_date(study.event_date).date
+        start = calendar.session_offset(event, -SEARCH_SESSIONS)
+        end = min(calendar.session_offset(event, SEARCH_SESSIONS), pd.Timestamp.today().normalize())
+        p = prepare(study, offline=offline, span=(start, end), **load_kwargs)
+        design = p.design(p.regressors(study.benchmark)[1])
+        res = draw_placebo(design, event, draws, seed, real.main.tests, progress)
+    if not res.n_draws:
+        raise PlaceboError(
+            f"no pseudo-event fits the data of {study.name}: the estimation window (at least "
+            f"{study.min_estimation_obs} returns) and the windows must lie inside the data, clear of the real "
+            "event's; shorten the estimation window or lower min_estimation_obs"
+        )
     return replace(res, fingerprint=fingerprint(study, draws, seed))
 
 
-def summarize(draws: pd.DataFrame, real_tests: pd.DataFrame) -> pd.DataFrame:
-    """Rejection rates with Clopper–Pearson intervals and the real event's empirical p, per
-    group, window and test (in the order of the draws' tests: the core's order)."""
+def effective_draws(offsets: np.ndarray, length: int, ring: int = 0) -> float:
+    """How many independent draws ``offsets`` are worth for a window of ``length`` sessions: two
+    pseudo-events d sessions apart share max(0, L − d)/L of their window days, so their
+    statistics correlate about that much; n_eff = n² / Σ_kl ρ_kl (the variance inflation of a
+    mean of dependent draws). ``ring``: distances wrap around it (a sample's shifts)."""
+    o = np.asarray(offsets, dtype=float)
+    if not len(o):
+        return 0.0
+    d = np.abs(o[:, None] - o[None, :])
+    if ring:
+        d = np.minimum(d, ring - d)
+    rho = np.clip(length - d, 0, None) / length
+    return float(len(o) ** 2 / rho.sum())
+
+
+def summarize(draws: pd.DataFrame, real_tests: pd.DataFrame, lengths: dict[str, int], ring: int = 0) -> pd.DataFrame:
+    """Rejection rates with Clopper–Pearson intervals on the draws' effective number (per
+    window: :func:`effective_draws`), the verdict on each test's size at 5 % (held its size: the
+    interval holds 5 % and excludes :data:`TOLERANCE` × 5 %; over-rejects: it lies above 5 %;
+    else too few draws to tell), and the real event's empirical p, per group, window and test (in
+    the order of the draws' tests: the core's order)."""
     keys = ["group", "window", "test"]
     real = real_tests[[*keys, "stat", "p"]].rename(columns={"stat": "stat_event", "p": "p_event"})
     d = draws.merge(real, on=keys, how="left")
@@ -244,28 +323,36 @@ def summarize(draws: pd.DataFrame, real_tests: pd.DataFrame) -> pd.DataFrame:
         p=("p_event", "first"),
         **{k: (k, "sum") for k in flags},
     ).reset_index()
+    offsets = draws.drop_duplicates("draw").offset.to_numpy()
+    share = {w: effective_draws(offsets, lengths.get(w, 1), ring) / max(len(offsets), 1) for w in lengths}
     n = table.n_draws.to_numpy(dtype=float)
-    out = table[[*keys, "robust"]].assign(n_draws=table.n_draws.astype(int))
+    n_eff = n * table.window.map(share).fillna(1.0).to_numpy(dtype=float)
+    out = table[[*keys, "robust"]].assign(n_draws=table.n_draws.astype(int), n_eff=np.round(n_eff, 1))
     for level in LEVELS:
         tag = f"{round(100 * level):02d}"
         k = table[f"k_{tag}"].to_numpy(dtype=float)
-        lo, hi = clopper_pearson(k, n)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[f"reject_{tag}"] = np.where(n > 0, k / np.maximum(n, 1), np.nan)
-        out[f"lo_{tag}"], out[f"hi_{tag}"] = lo, hi
+            rate = np.where(n > 0, k / np.maximum(n, 1), np.nan)
+        lo, hi = clopper_pearson(rate * n_eff, n_eff)
+        out[f"reject_{tag}"], out[f"lo_{tag}"], out[f"hi_{tag}"] = rate, lo, hi
+    out["size_05"] = np.select(
+        [out.lo_05 > 0.05, out.hi_05 <= TOLERANCE * 0.05], [SIZE_WORDS[1], SIZE_WORDS[0]], SIZE_WORDS[2]
+    )
+    out.loc[out.n_draws == 0, "size_05"] = SIZE_WORDS[2]
     finite = np.isfinite(table.stat.to_numpy(dtype=float)) & (table.n_stat > 0)
     empirical = (1 + table.beyond) / (1 + table.n_stat)
     return out.assign(stat=table.stat, p=table.p, p_empirical=np.where(finite, empirical, np.nan))
 
 
 def clopper_pearson(k, n, coverage: float = 0.95):
-    """The exact binomial interval for k rejections in n draws (scalars or arrays)."""
+    """The exact binomial interval for k rejections in n draws (scalars or arrays); k and n may
+    be effective numbers (not whole: the beta quantiles take any positive parameters)."""
     k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
     a = (1 - coverage) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        lo = np.where(k == 0, 0.0, stats.beta.ppf(a, np.maximum(k, 1), n - k + 1))
-        hi = np.where(k == n, 1.0, stats.beta.ppf(1 - a, k + 1, np.maximum(n - k, 1)))
-    empty = n == 0
+        lo = np.where(k <= 0, 0.0, stats.beta.ppf(a, np.maximum(k, 1e-12), n - k + 1))
+        hi = np.where(k >= n, 1.0, stats.beta.ppf(1 - a, k + 1, np.maximum(n - k, 1e-12)))
+    empty = ~(n > 0)
     return np.where(empty, np.nan, lo), np.where(empty, np.nan, hi)
 
 
@@ -299,6 +386,8 @@ def save(res: PlaceboResults, folder: Path) -> None:
         "draws": res.requested,
         "seed": res.seed,
         "dates": res.dates,
+        "ring": res.ring,
+        "set_aside": res.set_aside,
         "draws_sha256": hashlib.sha256(text.encode()).hexdigest(),  # the draws are read back only if whole
     }
     (folder / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
@@ -313,7 +402,8 @@ def kept(folder: Path, real) -> tuple[PlaceboResults | None, str]:
         fp = fingerprint(real.study, int(record["draws"]), int(record["seed"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None, ""
-    stale = f"the placebo results in {folder} were made for another design or other data: rerun `eventstudy placebo`"
+    where = shown(folder)
+    stale = f"the placebo results in {where} were made for another design or other data: rerun `eventstudy placebo`"
     if record.get("fingerprint") != fp or set(real.provenance.origin) != {"snapshot"}:
         return None, stale
     try:
@@ -321,7 +411,7 @@ def kept(folder: Path, real) -> tuple[PlaceboResults | None, str]:
         if hashlib.sha256(content).hexdigest() != record.get("draws_sha256"):
             return (
                 None,
-                f"{folder / DRAWS} is not the file its record describes (altered or cut short): rerun "
+                f"{shown(folder / DRAWS)} is not the file its record describes (altered or cut short): rerun "
                 "`eventstudy placebo`",
             )
         draws = pd.read_csv(io.BytesIO(content), parse_dates=["date"], dtype={"group": str, "window": str, "test": str})
@@ -330,5 +420,7 @@ def kept(folder: Path, real) -> tuple[PlaceboResults | None, str]:
     if list(draws.columns) != DRAW_COLUMNS:
         return None, stale
     draws["robust"] = draws.robust.astype(bool)
-    table = summarize(draws, real.main.tests)
-    return PlaceboResults(draws, table, int(record["dates"]), int(record["draws"]), int(record["seed"]), fp), ""
+    ring = int(record.get("ring", 0))
+    table = summarize(draws, real.main.tests, {w.label: w.length for w in real.main.windows}, ring)
+    counts = (int(record["dates"]), int(record["draws"]), int(record["seed"]))
+    return PlaceboResults(draws, table, *counts, fp, ring, float(record.get("set_aside", 0.0))), ""

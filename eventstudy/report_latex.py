@@ -69,7 +69,7 @@ def _p(x: float) -> str:
 
 
 def _group_table(tests: pd.DataFrame, caption: str, label: str) -> str:
-    lead = wide_tests(tests, robust=True)
+    lead = wide_tests(tests, tests.robust)
     cells = pd.DataFrame(
         {
             "Group": lead.group,

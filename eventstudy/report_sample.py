@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .report_text import generated_by, placebo_section, placebo_sizes
-from .results import SampleResults, excluded_by_reason, wide_tests
+from .report_tests import (
+    dependence_sentence,
+    environment_line,
+    influence_section,
+    placebo_section,
+    placebo_sizes,
+    test_sections,
+)
+from .report_text import generated_by
+from .results import SampleResults, excluded_by_reason
 from .study import DERIVED_CHARACTERISTICS
 
 EXTREMES = 10
@@ -15,14 +23,14 @@ _TESTS_APART = (
     "of two events weighted by the share of window sessions they have in common (our extension of Kolari & "
     "Pynnönen 2010 to partly overlapping events; zero for events whose windows never meet), and the "
     "calendar-time portfolio test (Jaffe 1974; Mandelker 1974): the two that held their size in a simulation "
-    "of partly overlapping events (README); then GRANK (Kolari & Pynnönen 2011), the portfolio and Corrado "
-    "rank tests in event time, which over-reject when windows partly overlap, and the tests that assume "
-    "independent events."
+    "of partly overlapping events (README) and that scale by the event windows' own dispersion; then GRANK "
+    "(Kolari & Pynnönen 2011), the portfolio and Corrado rank tests in event time, which over-reject when "
+    "windows partly overlap, and the tests that assume independent events."
 )
 _TESTS_ONE_DATE = (
-    "Every event falls on one date: the group tests are Kolari–Pynnönen, the portfolio and the Corrado "
-    "rank tests, which hold their size when firms share the date, then the tests that assume independent "
-    "firms."
+    "Every event falls on one date: the group tests lead with Kolari–Pynnönen and GRANK, which hold their size "
+    "under cross-correlation and event-induced variance, then the portfolio and Corrado rank tests (robust to "
+    "the first only) and the tests that assume independent firms."
 )
 
 
@@ -31,9 +39,10 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
     ev = main.events
     first = main.windows[0].label
     lead = res.lead_tests()
-    other = wide_tests(main.tests, robust=False)
+    apart = ev.event_date.nunique() > 1
     per_group = lead.drop_duplicates("group")[["group", "n_firms"]].rename(columns={"n_firms": "events"})
-    busiest = ev.groupby("event_date").size().sort_values(ascending=False).head(5)
+    counts = ev.groupby("event_date").size().rename("n").reset_index()
+    busiest = counts.sort_values(["n", "event_date"], ascending=[False, True]).head(5)
     out = [
         f"# {s.title} — event study of a sample",
         "",
@@ -47,7 +56,7 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         f"{ev.event_date.min():%Y-%m-%d} to {ev.event_date.max():%Y-%m-%d}; "
         f"{len(res.rejected)} rows of the events file rejected, {_excluded_events(res)} events excluded "
         "(both listed below).",
-        f"- The busiest dates: {', '.join(f'{d:%Y-%m-%d} ({n})' for d, n in busiest.items())}.",
+        f"- The busiest dates: {', '.join(f'{r.event_date:%Y-%m-%d} ({r.n})' for r in busiest.itertuples())}.",
         f"- Estimation windows leave out the firm's other events: "
         f"{int((ev.n_removed > 0).sum())} events lost {int(ev.n_removed.sum())} estimation returns to them."
         if s.exclude_other_events
@@ -65,28 +74,26 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         + f". Estimation window [{s.estimation.start}, {s.estimation.end}] sessions around each event's own day 0 "
         "(an event after the close, or on a day without a session, has day 0 on the next session). "
         "Var(CAR_i) = σ̂²_i (L₂ + s′(X′X)⁻¹s). "
-        + (_TESTS_APART if ev.event_date.nunique() > 1 else _TESTS_ONE_DATE)
-        + " Second stage: OLS of the CARs on the "
-        "characteristics, HC1 standard errors, clustered by event date when dates repeat.",
+        + (_TESTS_APART if apart else _TESTS_ONE_DATE)
+        + " Second stage: OLS of the CARs on the characteristics, HC1 standard errors with t(n − K) p-values "
+        "(HC3 beside them), clustered by event date with t(G − 1) when dates repeat.",
+        "",
+        environment_line(main, res.provenance.origin),
         "",
         "## Group tests",
         "",
-        "The tests that hold their size for this sample (CAAR and p-values):",
-        "",
-        md(lead, {"caar": "+.3%", **{c: ".4f" for c in lead.columns if c.startswith("p_")}}),
-        "",
-        "<details><summary>The other tests (they over-reject for this sample; for comparison)</summary>",
-        "",
-        md(other, {"caar": "+.3%", **{c: ".4f" for c in other.columns if c.startswith("p_")}}),
-        "",
-        "</details>",
-        "",
-        "Every test with its statistic, distribution and what it used: `results/tests.csv`.",
-        "",
+        *test_sections(
+            md,
+            main.tests,
+            first,
+            "the events fall on different dates" if apart else "every event falls on one date",
+            caar="+.3%",
+        ),
         f"![CAAR paths]({figs['caar_paths']})",
         "",
         f"![CAR distribution]({figs['car_distribution']})",
         "",
+        *influence_section(main.influence, res.flags, _stage_drivers(res)),
         *_placebo(res, first, figs, md),
         f"## The largest and smallest CARs {first}",
         "",
@@ -167,13 +174,55 @@ def _placebo(res: SampleResults, first: str, figs, md) -> list[str]:
             "dates without them and counts how often each test rejects.",
             "",
         ]
+    windows = [(w.label, w.length) for w in res.main.windows][:2]
     intro = (
-        f"The sample's design run {plac.n_draws} times (seed {plac.seed}) with its events moved to dates without "
-        "them: the events of each real date move together to one random session (the sample keeps its "
-        "clustering), where the windows fit in the data and stay clear of every real event of the firms moved; "
-        f"{plac.dates} sessions could take a date. On {first}, " + placebo_sizes(plac, first)
+        f"The sample's design run {plac.n_draws} times (seed {plac.seed}) with the whole sample moved in calendar "
+        "time: every event shifted by one number of sessions, drawn without replacement from the "
+        f"{plac.dates} shifts that keep each event's windows clear of its own, around the {plac.ring} sessions where "
+        "a pseudo-event fits the study's rules (the latest wrap to the earliest). The sample keeps its spread of "
+        "dates, its clustering and its overlapping windows, and no firm ever has two events on one day. "
+        f"On average {plac.set_aside:.1f} of its {len(res.main.events)} events were set aside per draw (their moved "
+        "windows touched another real event of the firm)."
+        + (
+            " The firms' real events are left out of the pseudo-events' estimation windows, as the study leaves a "
+            "firm's other events out."
+            if res.study.exclude_other_events
+            else ""
+        )
+        + " "
+        + dependence_sentence(plac, windows)
+        + f" On {first}, "
+        + placebo_sizes(plac, first)
     )
     return placebo_section(plac, first, intro, figs, md)
+
+
+def _stage_drivers(res: SampleResults) -> list[str]:
+    """The second stage's coefficients that one event (or date) decides, with the estimate
+    without it."""
+    events = res.main.events.set_index("event_id")
+    car = res.main.car
+    lines = []
+    for label, stage in res.second_stage.items():
+        cars = car[car.window == label].set_index("event_id").car
+        for r in stage.drivers().itertuples():
+            unit = str(r.left_out)
+            if r.events > 1 or unit not in events.index:  # a date with every event on it
+                on = events[events.event_date.dt.strftime("%Y-%m-%d") == unit].index
+                top = cars.reindex(sorted(on)).abs().sort_values(ascending=False, kind="stable").index[:3]
+                named = ", ".join(f"{e} (CAR {100 * cars[e]:+.1f} %)" for e in top)
+                what = f"the {r.events} events of {unit}, among them {named}"
+            else:
+                what = f"{unit} (CAR {100 * cars.get(unit, float('nan')):+.1f} %)"
+            lines.append(
+                f"- Second stage, CAR {label}, `{r.term}`: without {what}, the coefficient is {r.coef_without:+.4g} "
+                f"(p {_p(r.p_without)}) instead of {r.coef:+.4g} (p {_p(r.p)}); Cook's D {r.cooks_d:.2f}."
+            )
+    return lines
+
+
+def _p(x: float) -> str:
+    return "–" if x != x else ("< 0.0001" if x < 0.0001 else f"{x:.4f}")
 
 
 def _second_stage_lines(res: SampleResults, md) -> list[str]:
@@ -190,10 +239,16 @@ def _second_stage_lines(res: SampleResults, md) -> list[str]:
             lines += [f"- CAR {label}: not run ({stage.reason}).", ""]
             continue
         cov, n = stage.table["cov"].iloc[0], stage.table["n"].iloc[0]
+        hc3 = stage.table["se_hc3"].notna().any()
+        columns = ["term", "coef", "se", "t", "p", *(["se_hc3", "p_hc3"] if hc3 else [])]
         lines += [
-            f"CAR {label}: n = {n}, R² = {stage.r2:.3f}, standard errors {cov}.",
+            f"CAR {label}: n = {n}, R² = {stage.r2:.3f}, standard errors {cov}"
+            + (" (HC3 beside them)." if hc3 else "."),
             "",
-            md(stage.table[["term", "coef", "se", "t", "p"]], {"coef": ".4g", "se": ".4g", "t": ".2f", "p": ".4f"}),
+            md(
+                stage.table[columns],
+                {"coef": ".4g", "se": ".4g", "t": ".2f", "p": ".4f", "se_hc3": ".4g", "p_hc3": ".4f"},
+            ),
             "",
         ]
     return lines

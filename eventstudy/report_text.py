@@ -7,7 +7,15 @@ from pathlib import Path
 import pandas as pd
 
 from .dollars import FLAG_COLUMNS
-from .results import StudyResults, wide_tests
+from .report_tests import (
+    dependence_sentence,
+    environment_line,
+    influence_section,
+    placebo_section,
+    placebo_sizes,
+    test_sections,
+)
+from .results import FOCUS_LIMIT, StudyResults, wide_tests
 from .windows import DAY0
 from .workspace import shown
 
@@ -48,9 +56,10 @@ def _limitations(res: StudyResults) -> list[str]:
     )
     if res.main.events.event_date.nunique() == 1 and len(res.main.events) > 1:
         out.append(
-            "- **Cross-correlation.** All firms share one event date; the cross-sectional t, Patell, BMP and the "
-            "generalized sign test over-reject then, so the report leads with Kolari–Pynnönen, the portfolio "
-            "test and the rank test."
+            "- **Cross-correlation and event-induced variance.** All firms share one event date, and an event "
+            "often raises the variance of returns: the tests that assume independent firms over-reject under the "
+            "first, those that take their variance from the estimation window under the second, so the report "
+            "leads with the tests robust to both (Kolari–Pynnönen, GRANK)."
         )
     bench = s.benchmarks[s.benchmark]
     if bench.ticker and res.main.model.name in ("market", "market-adjusted"):
@@ -72,23 +81,6 @@ def _pct(x: float) -> str:
     return "–" if x != x else f"{100 * x:+.2f} %"
 
 
-def _wide_tests(md, tests: pd.DataFrame, robust: bool) -> str:
-    wide = wide_tests(tests, robust)
-    return md(wide, {"caar": "+.2%", **{c: ".4f" for c in wide.columns if c.startswith("p_")}})
-
-
-def _r_bar_line(tests: pd.DataFrame) -> list[str]:
-    kp = tests[tests.test == "kolari-pynnonen"].drop_duplicates("group")
-    if kp.empty:
-        return []
-    return [
-        "Average cross-correlation of the estimation residuals (r̄, Kolari–Pynnönen): "
-        + ", ".join(f"`{g}` {d.removeprefix('r̄ = ')}" for g, d in zip(kp.group, kp.detail, strict=True))
-        + ".",
-        "",
-    ]
-
-
 def _placebo_verdict(res: StudyResults) -> str:
     if res.placebo is None:
         return (
@@ -97,17 +89,8 @@ def _placebo_verdict(res: StudyResults) -> str:
         )
     return (
         f"On these firms in this period the placebo ({res.placebo.n_draws} dates without the event, "
-        "[below](#placebo-how-much-to-trust-each-test-here)) says which tests to believe on day 0: "
+        "[below](#placebo-how-much-to-trust-each-test-here)) says of the tests on day 0: "
         + placebo_sizes(res.placebo, DAY0.label)
-    )
-
-
-def placebo_sizes(plac, window: str) -> str:
-    """Which tests kept their size under the placebo over ``window``, and which did not."""
-    held, over = plac.held_in_most(window)
-    return (
-        f"{', '.join(held) or 'none'} kept their size in at least half of the groups; "
-        f"{', '.join(over) or 'none'} rejected too often in at least half."
     )
 
 
@@ -116,54 +99,25 @@ def _placebo_section(res: StudyResults, figs, md) -> list[str]:
     if plac is None:
         return []
     dates = plac.draws.date
-    overlap = plac.estimation_overlaps(res.event.date, res.study.estimation)
+    s = res.study
     intro = (
-        f"The study's design (its firms, groups, model, benchmark `{res.study.benchmark}` and windows) run again on "
+        f"The study's design (its firms, groups, model, benchmark `{s.benchmark}` and windows) run again on "
         f"{plac.n_draws} pseudo-event dates from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}, drawn without "
-        f"replacement (seed {plac.seed}) from the {plac.dates} sessions whose estimation and event windows fit in "
-        "the data and whose event windows stay clear of the event's (Brown & Warner 1980, 1985). "
+        f"replacement (seed {plac.seed}) from the {plac.dates} sessions where the design fits the data by the "
+        f"study's own rules (at least {s.min_estimation_obs} estimation returns possible, the windows inside the "
+        "data) and whose event windows stay clear of the event's (Brown & Warner 1980, 1985). "
         f"{plac.requested} draws were asked for."
         + (" The data allow no more." if plac.requested > plac.dates else "")
         + (
-            f" {overlap} of the pseudo-events have the event itself inside their estimation window (the data are "
-            "short): its large returns widen their estimated variances, which makes rejections rarer there."
-            if overlap
+            " The event's own sessions (its windows and path) are left out of the pseudo-events' estimation "
+            "windows, as a study leaves a firm's other events out."
+            if s.exclude_other_events
             else ""
         )
+        + " "
+        + dependence_sentence(plac, [(w.label, w.length) for w in res.main.windows][:2])
     )
     return placebo_section(plac, DAY0.label, intro, figs, md)
-
-
-def placebo_section(plac, window: str, intro: str, figs, md) -> list[str]:
-    """The report's placebo section for ``window``, after its first paragraph ``intro``."""
-    trust = plac.trust(window)
-    lead = plac.table[(plac.table.window == window) & plac.table.robust]
-    n = plac.table.group.nunique()
-    return [
-        "## Placebo: how much to trust each test here",
-        "",
-        intro,
-        "",
-        f"Share of the draws in which each test rejects at 5 % on {window}, per group; `held_size`: in how many "
-        "groups the 95 % Clopper–Pearson interval of that share holds 5 %; `over_rejects`: in how many it lies "
-        f"above 5 % (with {n} groups, a test of exact size can miss the interval in one or two by chance):",
-        "",
-        md(trust, {c: ".1%" for c in trust.columns if c not in ("test", "held_size", "over_rejects")}),
-        "",
-        f"The event among the placebo draws, {window}: `p_empirical` = (1 + draws with |stat| ≥ the event's) / "
-        "(1 + draws), beside the test's own p (every test, group and window, at 1, 5 and 10 %, in "
-        "`results/placebo.csv`):",
-        "",
-        md(
-            lead[["group", "test", "stat", "p", "p_empirical", "reject_05", "lo_05", "hi_05"]],
-            {"stat": ".3f", "p": ".4f", "p_empirical": ".4f", "reject_05": ".1%", "lo_05": ".1%", "hi_05": ".1%"},
-        ),
-        "",
-        f"![Placebo statistics]({figs['placebo_statistics']})",
-        "",
-        f"![Placebo rejection rates]({figs['placebo_rates']})",
-        "",
-    ]
 
 
 def _dollar_tables(res: StudyResults, md) -> list[str]:
@@ -207,13 +161,13 @@ def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
         if focus is not None
         else ""
     )
-    ranked = day0.dropna(subset=["ret"]).sort_values("ret")
-    extremes = ", ".join(f"{r.firm} {_pct(r.ret)}" for r in ranked.head(3).itertuples())
-    if len(ranked) > 3:
-        extremes += "; the largest rises: " + ", ".join(
-            f"{r.firm} {_pct(r.ret)}" for r in ranked.tail(3).iloc[::-1].itertuples()
-        )
-    lead = wide_tests(res.main.tests, robust=True)
+    ranked = day0.dropna(subset=["ret"]).sort_values(["ret", "firm"])
+    falls = ", ".join(f"{r.firm} {_pct(r.ret)}" for r in ranked[ranked.ret < 0].head(3).itertuples())
+    rises = ", ".join(f"{r.firm} {_pct(r.ret)}" for r in ranked[ranked.ret > 0].iloc[::-1].head(3).itertuples())
+    extremes = "; ".join(
+        x for x in (f"the largest falls: {falls}" if falls else "", f"the largest rises: {rises}" if rises else "") if x
+    )
+    lead = wide_tests(res.main.tests, res.main.tests.robust)
     lead = lead[lead.window == w0].drop(columns="window")
     claims = [
         f"  - **[{c.verdict}](#claim-{c.id})** — `{c.id}`: {c.says} — {c.reason}" for c in res.claims.itertuples()
@@ -224,22 +178,38 @@ def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
         f"- **Event:** {res.event.date:%A %d %B %Y} — {s.label}; {len(res.main.events)} firms fitted in "
         f"{len(res.groups)} groups; {res.model_text()}.",
         f"- **Day 0:** {moves}{focus_line}.",
-        *([f"- **Largest falls on day 0** (firms of the smaller groups): {extremes}."] if extremes else []),
+        *(
+            [f"- **Day 0 by firm** (the firms of the groups of at most {FOCUS_LIMIT} firms): {extremes}."]
+            if extremes
+            else []
+        ),
         "- **Claims**" + (" (each verdict links to its evidence under Claims):" if claims else ": none."),
         *claims,
         *(
             [
-                f"- **Placebo** ({res.placebo.n_draws} dates without the event): kept their size on day 0 in at least "
-                f"half of the groups: {', '.join(res.placebo.held_in_most(DAY0.label)[0]) or 'none'}; "
+                f"- **Placebo** ({res.placebo.n_draws} dates without the event): held their size on day 0 in at "
+                f"least half of the groups: {', '.join(res.placebo.held_in_most(DAY0.label)[0]) or 'none'}; "
                 f"[how much to trust each test](#placebo-how-much-to-trust-each-test-here)."
             ]
             if res.placebo is not None
             else []
         ),
-        "- **Lead tests per group on day 0** (every window under [Group tests](#group-tests)):",
+        *_driver_summary(res),
+        "- **Lead tests per group on day 0**, robust to cross-correlation and to event-induced variance (every "
+        "window and test under [Group tests](#group-tests)):",
         "",
         md(lead, {"caar": "+.2%", **{c: ".4f" for c in lead.columns if c.startswith("p_")}}),
         "",
+    ]
+
+
+def _driver_summary(res: StudyResults) -> list[str]:
+    n = int(res.main.influence.drives.sum()) if len(res.main.influence) else 0
+    if not n:
+        return []
+    return [
+        f"- **One event decides an estimate** in {n} group and window(s): "
+        "[which, and the estimate without it](#does-one-event-decide-an-estimate)."
     ]
 
 
@@ -264,7 +234,8 @@ def _model_line(res: StudyResults) -> str:
 def render(res: StudyResults, figs: dict[str, Path], md) -> str:
     s, w0 = res.study, DAY0.label
     firms = list(res.focus_firms())
-    day0 = res.day0.loc[firms].join(res.main.car_of(w0)[["t", "p"]]).sort_values("ret").reset_index()
+    day0 = res.day0.loc[firms].join(res.main.car_of(w0)[["t", "p"]]).rename_axis("firm").reset_index()
+    day0 = day0.sort_values(["ret", "firm"]).reset_index(drop=True)
     day0 = day0.assign(mv_change=day0.mv_change / 1e9, mv_abnormal=day0.mv_abnormal / 1e9)
     out = [
         f"# {s.title} — event study",
@@ -295,19 +266,27 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "## Data and provenance",
         "",
         "Prices come from the committed snapshot `eventstudy/data/snapshot/` (real Yahoo-derived data; every "
-        "file's sha256 is in its `MANIFEST` and checked on load; sources in its `SOURCES-*.md`). Returns are "
-        "total returns from traded closes and dividends, (close_t + dividend_t) / close_{t−1} − 1; market values "
-        "are traded close × shares outstanding on one split basis. Where each ticker came from: "
-        "`results/provenance.csv`.",
+        "file's sha256 is in its `MANIFEST` and checked on load; sources in its `SOURCES-*.md`), or from the "
+        "cache or yfinance for what it lacks. Returns are "
+        + (
+            "total returns from traded closes and dividends, (close_t + dividend_t) / close_{t−1} − 1"
+            if s.returns == "total"
+            else "price returns, close_t / close_{t−1} − 1"
+        )
+        + "; market values are traded close × shares outstanding on one split basis. Where each ticker came "
+        "from: `results/provenance.csv`.",
+        "",
+        environment_line(res.main, res.provenance.origin),
         "",
         "## Method in brief",
         "",
         "AR_iτ = R_iτ − X_iτ θ̂_i with θ̂_i from OLS on the estimation window; Var(CAR_i) = σ̂²_i (L₂ + s′(X′X)⁻¹s), "
         "the prediction-error covariance summed over the window (Campbell, Lo & MacKinlay 1997, ch. 4); t with "
-        "L_i − K degrees of freedom. Group tests: Kolari–Pynnönen (2010) adjusted BMP, the portfolio test "
-        "(Brown & Warner 1980), the cumulated Corrado (1989) rank test, then the cross-sectional t, Patell (1976), "
-        "BMP (1991) and Cowan's (1992) generalized sign test. Dollars: raw change = MV at the window's end − MV "
-        "before it; abnormal change = Σ MV_{τ−1}·AR_τ.",
+        "L_i − K degrees of freedom. Group tests: Kolari–Pynnönen (2010) adjusted BMP and GRANK (Kolari & "
+        "Pynnönen 2011), robust to cross-correlation and to event-induced variance; the portfolio test (Brown & "
+        "Warner 1980) and the cumulated Corrado (1989) rank test, robust to the first only; the cross-sectional t, "
+        "Patell (1976), BMP (1991) and Cowan's (1992) generalized sign test, which assume independent firms. "
+        "Dollars: raw change = MV at the window's end − MV before it; abnormal change = Σ MV_{τ−1}·AR_τ.",
         "",
         "## Day-0 moves",
         "",
@@ -335,25 +314,14 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         "## Group tests",
         "",
-        "Tests that hold their size when firms share one event date (cross-correlated residuals): the CAAR and "
-        "the p-value of each test, one row per group and window (statistics and distributions in "
-        "`results/tests.csv`).",
-        "",
-        _wide_tests(md, res.main.tests, robust=True),
-        "",
-        *_r_bar_line(res.main.tests),
+        *test_sections(md, res.main.tests, DAY0.label, "every firm shares one event date"),
         _placebo_verdict(res),
-        "",
-        "<details><summary>Tests that assume independent firms (over-reject here; for comparison)</summary>",
-        "",
-        _wide_tests(md, res.main.tests, robust=False),
-        "",
-        "</details>",
         "",
         f"![CAAR paths]({figs['caar_paths']})",
         "",
         f"![Estimation fit]({figs['estimation_fit']})",
         "",
+        *influence_section(res.main.influence, res.flags),
         *_placebo_section(res, figs, md),
         "## Dollar effects by universe",
         "",
@@ -428,7 +396,7 @@ def _sensitivity(res: StudyResults, figs, md, firms, w0) -> list[str]:
     return [
         "## Sensitivity: which benchmark",
         "",
-        f"The study is run again with each benchmark as the market of the {res.main.model.name} model:",
+        f"The study is run again with each benchmark as the market R_m of the {res.main.model.name} model:",
         "",
         *_constructed_lines(res),
         "",
@@ -439,11 +407,13 @@ def _sensitivity(res: StudyResults, figs, md, firms, w0) -> list[str]:
         "but it carries whatever moved between those firms and the rest of the market that day. Neither column "
         "isolates a firm's own move; the difference column shows how much the choice of benchmark matters.",
         "",
-        md(table.rename_axis("firm").reset_index(), {c: "+.4f" for c in [*bench, "difference"]}),
+        "Day-0 abnormal return by firm under each benchmark (%; the difference in percentage points):",
+        "",
+        md(table.rename_axis("firm").reset_index(), {c: "+.2%" for c in [*bench, "difference"]}),
         "",
         "Group CAARs with the Kolari–Pynnönen test under each benchmark:",
         "",
-        md(kp[["benchmark", "group", "caar", "stat", "p", "n_firms"]], {"caar": "+.4f", "stat": ".3f", "p": ".4f"}),
+        md(kp[["benchmark", "group", "caar", "stat", "p", "n_firms"]], {"caar": "+.2%", "stat": ".3f", "p": ".4f"}),
         "",
         f"![AR by benchmark]({figs['ar_by_benchmark']})",
         "",

@@ -16,6 +16,7 @@ from .tables import stars, text_table
 from .windows import DAY0, Window
 
 SUMMARY_ROWS = 30  # a summary lists at most this many firm-events or exclusions
+FOCUS_LIMIT = 40  # firms of groups up to this size are listed firm by firm (a top-200 list is summarised)
 
 
 def caar_frame(group: str, grid, aar, est_days, inside) -> pd.DataFrame:
@@ -40,7 +41,7 @@ def excluded_by_reason(excluded: pd.DataFrame) -> pd.DataFrame:
     out ...)"; dates, window bounds and what is needed are kept)."""
     reason = excluded.reason.astype(str).str.replace(r"(?<![\d\-\[,])\d+ (?!are needed)", "N ", regex=True)
     counts = excluded.assign(reason=reason).groupby(["stage", "reason"]).size().rename("events").reset_index()
-    return counts.sort_values("events", ascending=False, kind="stable").reset_index(drop=True)
+    return counts.sort_values(["events", "stage", "reason"], ascending=[False, True, True]).reset_index(drop=True)
 
 
 class _SummaryStr:
@@ -85,6 +86,7 @@ class EventStudyResult(_SummaryStr):
     excluded: pd.DataFrame
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     influence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    engine: str = "memory"  # the engine that computed it: memory, stream or dask
 
     def __repr__(self) -> str:
         return (
@@ -113,7 +115,7 @@ class EventStudyResult(_SummaryStr):
         title = f"\nCAR {window} by firm-event (t with L − K d.o.f.)"
         if len(cars) > SUMMARY_ROWS:
             k = SUMMARY_ROWS // 3
-            ranked = cars.dropna(subset=["car"]).sort_values("car", ascending=False)
+            ranked = cars.dropna(subset=["car"]).sort_values(["car", "event_id"], ascending=[False, True])
             cars = pd.concat([ranked.head(k), ranked.tail(k)]).drop_duplicates("event_id")
             title += f": the {k} largest and {k} smallest of {len(ranked)} (all in .car)"
         tests = self.tests[self.tests.window == window].copy()
@@ -184,9 +186,9 @@ class StudyResults(_SummaryStr):
     def __repr__(self) -> str:
         return f"StudyResults({self.study.name!r}, firms={len(self.main.events)}, claims={len(self.claims)})"
 
-    def focus_firms(self, limit: int = 40) -> tuple[str, ...]:
-        """The firms of the study's smaller groups (a table-wide group such as a top-200 list
-        is summarised, not listed firm by firm)."""
+    def focus_firms(self, limit: int = FOCUS_LIMIT) -> tuple[str, ...]:
+        """The firms of the study's groups of at most ``limit`` firms (a table-wide group such as
+        a top-200 list is summarised, not listed firm by firm)."""
         small = [g for g in self.groups.values() if len(g) <= limit]
         return tuple(dict.fromkeys(f for g in small for f in g if f in self.day0.index))
 
@@ -210,7 +212,8 @@ class StudyResults(_SummaryStr):
         from .tables import text_table
 
         w0 = DAY0.label
-        day0 = self.day0.loc[list(self.focus_firms())].join(self.main.car_of(w0)[["t", "p"]]).sort_values("ret")
+        day0 = self.day0.loc[list(self.focus_firms())].join(self.main.car_of(w0)[["t", "p"]])
+        day0 = day0.rename_axis("firm").reset_index().sort_values(["ret", "firm"]).set_index("firm")
         day0["sig"] = [stars(p) for p in day0.p]
         lead = self.lead_tests()
         tot = self.totals[self.totals.window == w0]
@@ -289,7 +292,7 @@ class SampleResults:
         """The ``k`` largest and ``k`` smallest CARs of ``window`` (the rest are in car.csv)."""
         car = self.main.car_of(window).dropna(subset=["car"]).reset_index()
         car = car.merge(self.main.events[["event_id", "event_date"]], on="event_id", how="left")
-        ranked = car.sort_values("car")
+        ranked = car.sort_values(["car", "event_id"])
         return pd.concat([ranked.tail(k).iloc[::-1], ranked.head(k)]).drop_duplicates("event_id")
 
     def summary(self) -> str:
@@ -325,13 +328,13 @@ class SampleResults:
 
 
 def _lead_tests(tests: pd.DataFrame) -> pd.DataFrame:
-    return wide_tests(tests, robust=True)
+    return wide_tests(tests, tests.robust)
 
 
-def wide_tests(tests: pd.DataFrame, robust: bool) -> pd.DataFrame:
-    """One row per group and window of the robust (or the other) tests: the CAAR, the number
-    of firms and a ``p_<test>`` column per test, in the order of ``tests``."""
-    t = tests[tests.robust == robust]
+def wide_tests(tests: pd.DataFrame, rows: pd.Series) -> pd.DataFrame:
+    """One row per group and window of the tests ``rows`` marks (e.g. ``tests.robust``): the
+    CAAR, the number of firms and a ``p_<test>`` column per test, in the order of ``tests``."""
+    t = tests[rows.to_numpy(dtype=bool)]
     wide = t.pivot_table(index=["group", "window"], columns="test", values="p", sort=False, dropna=False)
     first = t.drop_duplicates(["group", "window"]).set_index(["group", "window"])[["caar", "n_firms"]]
     names = list(dict.fromkeys(t.test))

@@ -16,7 +16,7 @@ from . import calendar, marketvalue, quality
 from .data import load_market_data
 from .data.loader import MarketData, PriceData
 from .data.snapshot import Snapshot, default_snapshot
-from .engine import IN_MEMORY, Design, Engine, as_window
+from .engine import IN_MEMORY, Design, Engine
 from .errors import NoFirmsLeftError, StudyFileError
 from .events import EventTable, build_events
 from .models import get_model
@@ -25,7 +25,7 @@ from .returns import factor_regressors, session_returns
 from .secondstage import second_stage
 from .study import Study
 from .universe import primary_listing
-from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window
+from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
 
 EVENT_COLUMNS = ["event_id", "ticker", "event_date"]
 # what the first stage adds to the characteristics of each event
@@ -146,13 +146,14 @@ def read_events(study: Study, snapshot: Snapshot | None = None) -> EventTable:
 def sample_groups(study: Study, events: pd.DataFrame) -> dict[str, list[str]]:
     """``all``, one group per value of each ``group_by`` column (``column=value``), and each
     ``[groups]`` list of tickers as the events of those tickers."""
-    groups = {"all": list(events.event_id)}
+    groups = {}
     for column in study.events.group_by:
         for value, part in events.groupby(column, sort=True, dropna=True):
             groups[f"{column}={value}"] = list(part.event_id)
     for name, spec in study.groups.items():
         groups[name] = list(events.event_id[events.ticker.isin(spec.tickers)])
-    return groups
+    # "all" first, then one order whatever the study file's
+    return {"all": list(events.event_id), **dict(sorted(groups.items()))}
 
 
 def run_sample(

@@ -28,7 +28,7 @@ from .events import REQUIRED as REQUIRED_EVENT_COLUMNS
 from .models import MODELS
 from .quality import KINDS as QUALITY_KINDS
 from .quality import QualitySpec
-from .windows import Window, event_grid
+from .windows import Window, as_window, event_grid
 from .workspace import find_study
 
 GROUP_KEYS = {"tickers", "union", "from_table", "within"}
@@ -350,7 +350,7 @@ def _events(r: _Reader, study_file: Path) -> EventsSpec | None:
         for c in columns:
             if c not in header:
                 r.fail(key, f"{name} has no column {c!r} (columns: {', '.join(header)})")
-    for c in set(header) & set(DERIVED_CHARACTERISTICS):
+    for c in sorted(set(header) & set(DERIVED_CHARACTERISTICS)):
         r.fail("file", f"{name} has a column {c!r}, the name of a characteristic eventstudy computes: rename it")
     return replace(spec, file=file)
 
@@ -665,6 +665,13 @@ def with_overrides(study: Study, **changes) -> Study:
     checked by the same pass as the study file; the overrides are recorded for the report.
     Raises :class:`StudyFileError` (naming the option) before any data is read."""
     given = {k: v for k, v in changes.items() if v is not None}
+    if "windows" in given:  # Window objects or (start, end) pairs, as the core takes them
+        given["windows"] = tuple(as_window(w) for w in given["windows"])
+    if "estimation" in given:
+        given["estimation"] = as_window(given["estimation"], "estimation")
+    unknown = sorted(set(given) - {"model", "estimation", "windows"})
+    if unknown:
+        raise TypeError(f"with_overrides takes model, estimation and windows; not {', '.join(unknown)}")
     shown = []
     for k, v in given.items():
         if k == "windows":

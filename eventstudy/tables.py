@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
@@ -44,3 +45,47 @@ def stars(p: float) -> str:
     if pd.isna(p):
         return ""
     return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.10 else ""
+
+
+_LINK = re.compile(r"\[([^\]]+)\]\(#[^)]*\)")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def terminal_text(markdown: str, width: int = 160) -> str:
+    """A report's Markdown for a terminal: tables aligned in columns (a table wider than
+    ``width`` as one block per row), figures, HTML tags, bold marks and in-page links left out
+    (their text kept)."""
+    out: list[str] = []
+    rows: list[list[str]] = []
+
+    def flush() -> None:
+        if not rows:
+            return
+        widths = [max(len(r[i]) for r in rows if i < len(r)) for i in range(len(rows[0]))]
+        if sum(widths) + 2 * len(widths) <= width:
+            out.extend("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows)
+        else:  # too wide for a terminal: one block per row, a field a line
+            name = max(len(h) for h in rows[0])
+            for r in rows[1:]:
+                out.extend(f"{h.rjust(name)}: {c}" for h, c in zip(rows[0], r, strict=False))
+                out.append("")
+        rows.clear()
+
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            cells = [_plain(c.strip()) for c in line.strip().strip("|").split("|")]
+            if not all(set(c) <= set("-: ") for c in cells):
+                rows.append(cells)
+            continue
+        flush()
+        if line.startswith("![") or line.strip() in ("</details>", ""):
+            if line.strip() == "" and out and out[-1] != "":
+                out.append("")
+            continue
+        out.append(_plain(line.replace("<summary>", "").replace("</summary>", ":")))
+    flush()
+    return "\n".join(out).strip() + "\n"
+
+
+def _plain(text: str) -> str:
+    return _TAG.sub("", _LINK.sub(r"\1", text)).replace("**", "")

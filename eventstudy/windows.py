@@ -8,6 +8,7 @@ are never filled.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -37,6 +38,19 @@ class Window:
 
     def days(self) -> range:
         return range(self.start, self.end + 1)
+
+
+def as_window(w: Window | Sequence[int], label: str = "") -> Window:
+    """A :class:`Window` from a window or a ``(start, end)`` pair of integers."""
+    if isinstance(w, Window):
+        return w
+    try:
+        start, end = w
+        if not all(isinstance(x, int | np.integer) and not isinstance(x, bool) for x in (start, end)):
+            raise TypeError
+    except (TypeError, ValueError):
+        raise TypeError(f"a window is a Window or a (start, end) pair of integers; got {w!r}") from None
+    return Window(int(start), int(end), label)
 
 
 DAY0 = Window(0, 0)

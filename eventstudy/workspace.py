@@ -80,20 +80,45 @@ def find_study(name_or_path: str | Path) -> Path:
     raise StudyFileError(name_or_path, "name", f"{where} (known: {known}; or give a path)")
 
 
-def init_study(name: str, template: str | Path = "deepseek-2025") -> Path:
+def init_study(name: str, template: str | Path = "deepseek-2025", with_claims: bool = False) -> Path:
     """Write a new study folder ./analyses/NAME from a template's definition (its study.toml
-    with ``[study] name`` set to NAME, and the files beside it, not its outputs). Refuses to
-    write over an existing study; returns the new study file."""
+    with ``[study] name`` set to NAME, and the files beside it, not its outputs). The template's
+    claims are about its own event: they are left out unless ``with_claims``. Refuses to write
+    over an existing study; returns the new study file."""
     from .study import NAME
 
     if not NAME.fullmatch(name):
         raise StudyFileError(name, "name", "must be lower case letters, digits, '.', '_' or '-' (at most 64)")
     source = find_study(template)
-    text = source.read_text()
+    text = source.read_text() if with_claims else without_claims(source.read_text())
     renamed = _STUDY_NAME.sub(lambda m: f'{m.group(1)}"{name}"', text, count=1)
     if tomllib.loads(renamed).get("study", {}).get("name", name) != name:
         raise EventStudyError(f"could not set [study] name in the copy of {source}: set it by hand")
     return _copy_definition(source, local_root() / name, renamed)
+
+
+CLAIMS_LEFT_OUT = """# [[claims]]: the template's claims were left out (they are about its own event; `eventstudy init
+# NAME --from TEMPLATE --with-claims` copies them). To check what articles said, write [[claims]]
+# tables as the README's section "Claims" describes.
+"""
+_TABLE = re.compile(r"^\s*\[")
+
+
+def without_claims(text: str) -> str:
+    """A study file's text without its ``[[claims]]`` tables, a comment in place of the first."""
+    out, inside, said = [], False, False
+    for line in text.splitlines(keepends=True):
+        if line.strip() == "[[claims]]":
+            inside = True
+            if not said:
+                out.append(CLAIMS_LEFT_OUT)
+                said = True
+            continue
+        if inside and _TABLE.match(line):
+            inside = False
+        if not inside:
+            out.append(line)
+    return "".join(out)
 
 
 def _copy_definition(source: Path, target: Path, text: str) -> Path:

@@ -16,6 +16,9 @@ from eventstudy.placebo import (
     clopper_pearson,
     draw_placebo,
     draw_sample_placebo,
+    effective_draws,
+    shift_ring,
+    summarize,
 )
 from eventstudy.windows import Window
 
@@ -93,7 +96,9 @@ def test_draws_never_touch_the_event_windows_and_fit_in_the_data():
     e, pos = days.get_loc(event), days.get_indexer(dates)
     assert len(dates) > 150
     assert ((pos + PATH.end < e - 1 - 1) | (pos - 1 > e + PATH.end + 1)).all()  # windows [-1,+3] stay clear
-    assert (pos + EST.start - 1 >= 0).all() and (pos + PATH.end < len(days)).all()
+    # the study's own rule: at least min_estimation_obs (100) of the estimation window in the data
+    assert (pos + EST.end - np.maximum(pos + EST.start, 0) + 1 >= 100).all() and (pos + PATH.end < len(days)).all()
+    assert pos.min() == 100 + 10  # the first session with 100 estimation sessions before day −10
     plac, _ = _placebo(design, event)
     assert set(plac.draws.date) <= set(dates) and plac.draws.drop_duplicates("draw").date.is_unique
 
@@ -160,39 +165,87 @@ def test_the_command_writes_the_placebo_and_run_keeps_it_while_the_design_is_the
     assert "--draws must be at least 1" in capsys.readouterr().err
 
 
-def test_a_sample_moves_each_dates_events_together_clear_of_the_firms_own_events():
+def test_a_sample_moves_as_a_block_keeping_its_spread_clear_of_the_firms_own_events(monkeypatch):
+    """The whole sample is shifted by one number of sessions per draw (wrapping around the
+    stretch where pseudo-events fit): the spread of its dates and its clustering are kept, no
+    firm has two events on a day, an event whose moved windows touch its firm's own real event
+    is set aside, and the real events' sessions are missing from every estimation window."""
     design, _ = _panel(n_firms=12, days=800)
     days = design.returns.index
     firms = list(design.returns.columns)
     # 24 firm-events on 8 dates (three firms each), every firm with two events
-    dates = days[[300, 330, 360, 420, 480, 540, 600, 660]]
+    at = [300, 330, 360, 420, 480, 540, 600, 660]
     rows = [
-        (f"e{i}", firms[(3 * k + j) % 12], dates[k])
+        (f"e{i}", firms[(3 * k + j) % 12], days[at[k]])
         for i, (k, j) in enumerate((k, j) for k in range(8) for j in range(3))
     ]
     events = pd.DataFrame(rows, columns=["event_id", "ticker", "event_date"])
-    design = Design(design.returns, design.regressors, None, "market", EST, WINDOWS, PATH, 100)
-    seen = []
-    original = design.run
+    seen, original = [], Design.run
 
-    def spy(moved):
-        seen.append(moved)
-        return original(moved)
+    def spy(self, moved):
+        seen.append((self, moved))
+        return original(self, moved)
 
-    object.__setattr__(design, "run", spy)
-    real = original(events).tests
+    monkeypatch.setattr(Design, "run", spy)
+    real = original(design, events).tests
     plac = draw_sample_placebo(design, events, 5, 11, real)
     assert plac.n_draws == 5 and len(seen) == 5
-    own = {t: set(days.get_indexer(g.event_date)) for t, g in events.groupby("ticker")}
-    for moved in seen:
+    first, last = shift_ring(design)
+    size = last - first + 1
+    reach = PATH.end - PATH.start  # the path [-3,+3] holds every window: an event spans 7 sessions
+    assert plac.ring == size and plac.dates == size - 2 * (reach + 2) + 1
+    own = {t: days.get_indexer(g.event_date) for t, g in events.groupby("ticker")}
+    aside = []
+    for (masked, moved), d in zip(seen, plac.draws.drop_duplicates("draw").offset, strict=True):
         by_real = moved.merge(events, on="event_id", suffixes=("", "_real"))
-        assert (by_real.groupby("event_date_real").event_date.nunique() == 1).all()  # clusters move together
-        assert by_real.event_date.nunique() == 8  # and stay apart
-        for t, g in by_real.groupby("ticker"):
-            for p in days.get_indexer(g.event_date):
-                assert all(abs(p - e) > (PATH.end - (-1)) + 1 for e in own[t])  # clear of the firm's own events
-    again = draw_sample_placebo(Design(*[getattr(design, f) for f in design.__dataclass_fields__]), events, 5, 11, real)
+        p, p_real = days.get_indexer(by_real.event_date), days.get_indexer(by_real.event_date_real)
+        assert ((p - first) % size == (p_real - first + d) % size).all()  # one shift for every event
+        assert not by_real.duplicated(["ticker", "event_date"]).any()
+        for t, q in zip(by_real.ticker, p, strict=True):
+            assert all(abs(q - e) > reach + 1 for e in own[t])  # clear of the firm's own events
+        for t, positions in own.items():
+            for e in positions:  # the real events' sessions are left out of the estimation windows
+                assert masked.returns[t].iloc[e + PATH.start : e + PATH.end + 1].isna().all()
+        aside.append(len(events) - len(moved))
+    assert plac.set_aside == pytest.approx(np.mean(aside))
+    monkeypatch.setattr(Design, "run", original)
+    again = draw_sample_placebo(design, events, 5, 11, real)
     pd.testing.assert_frame_equal(plac.table, again.table)
+
+
+def test_the_effective_number_of_overlapping_draws():
+    """Two draws one session apart share half of a two-day window: n_eff = 4/3; draws farther
+    apart than the window count fully; a ring wraps the distances."""
+    assert effective_draws(np.array([0, 1]), 2) == pytest.approx(4 / 3)
+    assert effective_draws(np.array([0, 10, 20]), 3) == pytest.approx(3.0)
+    assert effective_draws(np.array([0, 99]), 2, ring=100) == pytest.approx(4 / 3)
+
+
+def test_a_test_that_rejects_ten_percent_is_not_said_to_hold_its_size_on_sixty_draws():
+    """With 60 independent draws a rate of 10 % has the interval [3.8 %, 20.5 %]: the draws are too
+    few to tell, never "held its size"; 600 draws of 5 % rejections held it; 30 % over-rejects."""
+
+    def table(k, n):
+        draws = pd.DataFrame(
+            {
+                "draw": range(n),
+                "date": pd.NaT,
+                "offset": np.arange(n) * 100,
+                "group": "all",
+                "window": "[0,0]",
+                "test": "t",
+                "robust": True,
+                "stat": 1.0,
+                "p": [0.01] * k + [0.5] * (n - k),
+                "n_firms": 10,
+            }
+        )
+        real = pd.DataFrame({"group": ["all"], "window": ["[0,0]"], "test": ["t"], "stat": [2.0], "p": [0.04]})
+        return summarize(draws, real, {"[0,0]": 1}).iloc[0]
+
+    assert table(6, 60).size_05 == "too few draws to tell"
+    assert table(30, 600).size_05 == "held its size"
+    assert table(18, 60).size_05 == "over-rejects"
 
 
 def test_altered_placebo_draws_are_not_trusted(tmp_path):
@@ -206,3 +259,36 @@ def test_altered_placebo_draws_are_not_trusted(tmp_path):
     assert main(["run", str(path), "--offline", "--quiet"]) == 0
     text = (path.parent / "REPORT.md").read_text()
     assert "## Placebo" not in text and "is not the file its record describes" in text
+
+
+def test_the_event_is_left_out_of_the_pseudo_events_estimation_windows(monkeypatch):
+    design, event = _panel(effect=0.2)
+    seen, original = [], Design.run
+
+    def spy(self, events):
+        seen.append(self.returns)
+        return original(self, events)
+
+    monkeypatch.setattr(Design, "run", spy)
+    draw_placebo(design, event, 3, 1, design.at(event).tests)
+    e = design.returns.index.get_loc(event)
+    for returns in seen[1:]:  # the first run is the real event's, on the data as they are
+        assert returns.iloc[e + PATH.start : e + PATH.end + 1].isna().all().all()
+        assert returns.iloc[: e + PATH.start].notna().all().all()
+
+
+def test_no_pseudo_event_that_fits_is_a_clear_error(tmp_path):
+    from eventstudy.placebo import PlaceboError, run_placebo
+    from eventstudy.study import load_study
+
+    from .test_errors import study_file
+
+    # CRWV listed on 28 March 2025: on 20 June its estimation window [-60,-11] holds the 45 returns
+    # asked for, and every later session that would is too close to the event or to the data's end
+    path = study_file(tmp_path, event="2025-06-20", estimation="[-60, -11]", min_obs=45, tickers='["CRWV"]')
+    study = load_study(path)
+    from eventstudy.pipeline import run_study
+
+    res = run_study(study)
+    with pytest.raises(PlaceboError, match="no pseudo-event fits the data"):
+        run_placebo(study, 10, 1, real=res)

@@ -172,4 +172,9 @@ def test_the_markdown_opens_with_the_summary_and_keeps_the_tests_compact(deepsee
     rows = [ln for ln in tests.splitlines() if ln.startswith("| ") and not ln.startswith("| group")]
     n_windows = len(res.main.windows)
     assert len(rows) == len(res.groups) * n_windows  # one row per group and window, a column per test
-    assert tests.count("| group | window | caar | n_firms | p_kolari-pynnonen | p_portfolio | p_corrado-rank |") == 1
+    # the lead: the tests robust to cross-correlation and event-induced variance both; the others folded
+    assert tests.count("| group | window | caar | n_firms | p_kolari-pynnonen | p_grank |") == 1
+    folded = md.split("## Group tests")[1].split("## ")[0]
+    assert "| group | window | caar | n_firms | p_portfolio | p_corrado-rank |" in folded
+    assert "| group | window | caar | n_firms | p_csect-t | p_patell | p_bmp | p_generalized-sign |" in folded
+    assert "Event-induced variance on [0,0]: the cross-sectional variance of the standardized CARs" in folded

@@ -111,3 +111,12 @@ def test_init_from_the_shipped_deepseek_study_gives_a_study_that_loads(tmp_path,
 )
 def test_figure_folder(tmp_path, out, figures):
     assert figure_folder(tmp_path / out) == tmp_path / figures
+
+
+def test_init_leaves_the_templates_claims_out_unless_asked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plain = load_study(init_study("mine"))
+    assert plain.claims == () and "--with-claims" in (tmp_path / "analyses/mine/study.toml").read_text()
+    assert "shared/articles" not in (tmp_path / "analyses/mine/study.toml").read_text()
+    assert main(["init", "theirs", "--with-claims"]) == 0
+    assert len(load_study(tmp_path / "analyses/theirs/study.toml").claims) == 9
