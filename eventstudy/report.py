@@ -41,6 +41,10 @@ COLUMNS = {
     "without volume or price), first, last (dates), detail",
     "provenance.csv": "ticker, origin (snapshot / cache / yfinance), return_basis",
     "benchmark_days.csv": "benchmark, date, ret (constructed index return), n_firms (members that day)",
+    "influence.csv": "group, window, event_id, ticker, car, caar, caar_without (the CAAR without the event), delta "
+    "(caar - caar_without), se (the CAAR's s/sqrt(N)), cooks_d, dfbetas, share (of the sum of CARs), test (the lead "
+    "test), p, p_without (recomputed without the event where it could decide the result; empty elsewhere), drives "
+    "(the event moves the CAAR by more than its se, moves p across 5 % or flips a significant sign)",
     "tables.tex": "LaTeX (booktabs): the CAR of each firm of the smaller groups by window, and the group CAARs "
     "with the robust tests",
     "placebo.csv": "(after `eventstudy placebo`) group, window, test, robust, n_draws, reject_01/05/10 (share of "
@@ -67,6 +71,7 @@ def write_results(results: StudyResults, out: Path) -> None:
     _csv(_long(results, "car"), out / "car.csv")
     _csv(_long(results, "tests"), out / "tests.csv")
     _csv(_long(results, "ar"), out / "ar_path.csv")
+    _csv(results.main.influence, out / "influence.csv")
     for name in ("effects", "totals", "shares", "claims", "excluded", "provenance", "flags"):
         _csv(getattr(results, name), out / f"{name}.csv")
     if results.constructed:
@@ -111,7 +116,8 @@ def _guide(out: Path, columns: dict[str, str]) -> None:
 SAMPLE_COLUMNS = {
     "events.csv": "event_id, ticker, event_date (day 0), given_date, time, note (how day 0 was set), the events "
     "file's other columns, market_value_bn (the firm's market value at the close before day 0, USD bn), "
-    "shares_flag (its share count: filed / filed after / filed, undated / implied, 2026 / no share count)",
+    "shares_flag (its share count: filed / filed after / filed, undated / implied, 2026 / no share count), quality "
+    "(the firm's data-quality flags, empty when none)",
     "rejected.csv": "row (of the events file, from 1), event_id, ticker, reason",
     "fit.csv": "event_id, ticker, event_date, n_est, n_removed (estimation returns left out: the firm's other "
     "events), sigma, the model's parameters",
@@ -120,7 +126,12 @@ SAMPLE_COLUMNS = {
     "calendar-time test",
     "ar_path.csv": COLUMNS["ar_path.csv"],
     "caar.csv": "group, day, aar, caar, se (of the CAAR, from the portfolio's estimation-window variance)",
-    "second_stage.csv": "window, term, coef, se, t, p, n, cov (HC1, or clustered by event date)",
+    "second_stage.csv": "window, term, coef, se, t, p (t with n - K, or G - 1 when clustered), n, cov (HC1, or "
+    "clustered by event date), se_hc3, p_hc3 (HC3, when not clustered)",
+    "second_stage_influence.csv": "window, left_out (an event, or a date with every event on it when clustered), "
+    "events, term, coef, coef_without, se, p, p_without, cooks_d, drives: the events or dates that could decide a "
+    "coefficient, and the largest by Cook's distance",
+    "influence.csv": COLUMNS["influence.csv"],
     "excluded.csv": "event_id, ticker, stage (events, benchmark, data, quality, align, estimation, window ...), reason",
     "flags.csv": COLUMNS["flags.csv"],
     "provenance.csv": COLUMNS["provenance.csv"],
@@ -141,6 +152,10 @@ def write_sample_results(results: SampleResults, out: Path) -> None:
         "ar_path.csv": results.main.ar,
         "caar.csv": results.main.caar,
         "second_stage.csv": pd.concat([st.table for st in results.second_stage.values()], ignore_index=True),
+        "second_stage_influence.csv": pd.concat(
+            [st.influence for st in results.second_stage.values()], ignore_index=True
+        ),
+        "influence.csv": results.main.influence,
         "excluded.csv": results.excluded,
         "flags.csv": results.flags,
         "provenance.csv": results.provenance,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from .report_tests import (
     dependence_sentence,
     environment_line,
@@ -202,6 +204,7 @@ def _stage_drivers(res: SampleResults) -> list[str]:
     without it."""
     events = res.main.events.set_index("event_id")
     car = res.main.car
+    flagged = res.flags.groupby("ticker").detail.first() if len(res.flags) else pd.Series(dtype=str)
     lines = []
     for label, stage in res.second_stage.items():
         cars = car[car.window == label].set_index("event_id").car
@@ -209,14 +212,17 @@ def _stage_drivers(res: SampleResults) -> list[str]:
             unit = str(r.left_out)
             if r.events > 1 or unit not in events.index:  # a date with every event on it
                 on = events[events.event_date.dt.strftime("%Y-%m-%d") == unit].index
-                top = cars.reindex(sorted(on)).abs().sort_values(ascending=False, kind="stable").index[:3]
+                top = list(cars.reindex(sorted(on)).abs().sort_values(ascending=False, kind="stable").index[:3])
                 named = ", ".join(f"{e} (CAR {100 * cars[e]:+.1f} %)" for e in top)
                 what = f"the {r.events} events of {unit}, among them {named}"
             else:
+                top = [unit]
                 what = f"{unit} (CAR {100 * cars.get(unit, float('nan')):+.1f} %)"
+            tickers = dict.fromkeys(events.ticker[e] for e in top)
+            notes = "".join(f" {t}'s data carry a quality flag: {flagged[t]}." for t in tickers if t in flagged.index)
             lines.append(
                 f"- Second stage, CAR {label}, `{r.term}`: without {what}, the coefficient is {r.coef_without:+.4g} "
-                f"(p {_p(r.p_without)}) instead of {r.coef:+.4g} (p {_p(r.p)}); Cook's D {r.cooks_d:.2f}."
+                f"(p {_p(r.p_without)}) instead of {r.coef:+.4g} (p {_p(r.p)}); Cook's D {r.cooks_d:.2f}.{notes}"
             )
     return lines
 

@@ -185,11 +185,12 @@ def placebo_section(plac, window: str, intro: str, figs, md) -> list[str]:
 
 def dependence_sentence(plac, windows: list[tuple[str, int]]) -> str:
     """What the overlap of the draws' windows costs: their effective number per window."""
-    parts = ", ".join(f"{plac.effective(label):.0f} on {label}" for label, _ in windows)
+    parts = " and ".join(f"{plac.effective(label):.0f} on {label}" for label, _ in windows)
     return (
         f"Draws closer together than a window's length share some of its days, so their statistics are not "
-        f"independent: the {plac.n_draws} draws are worth about {parts} independent ones, and the intervals below "
-        "use those numbers. Pseudo-events close in time also share most of their estimation days."
+        f"independent: the {plac.n_draws} draws are worth about as much as independent draws numbering {parts}, "
+        "and the intervals below use those numbers. Pseudo-events close in time also share most of their "
+        "estimation days."
     )
 
 
@@ -231,7 +232,8 @@ def influence_section(influence: pd.DataFrame, flags: pd.DataFrame, more: list[s
         "",
         f"Each event left out in turn (ours, after Cook 1977 and Belsley, Kuh & Welsch 1980): an event is named "
         f"when removing it moves the estimate by more than its standard error, moves the lead test's p across "
-        f"{ALPHA:.0%}, or flips the sign of an estimate significant at {ALPHA:.0%}. Every event's change, Cook's "
+        f"{100 * ALPHA:g} %, or flips the sign of an estimate significant at {100 * ALPHA:g} %. Every event's change, "
+        "Cook's "
         "distance, DFBETAS and share of the sum are in `results/influence.csv` (screening marks such as "
         "D > 4/N are conventions, not verdicts).",
         "",

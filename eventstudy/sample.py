@@ -188,6 +188,8 @@ def run_sample(
     firms = [t for t in dict.fromkeys(events.ticker) if t in returns and t != bench]
     flags = quality.price_flags({t: data.frames[t] for t in firms}, returns.index, study.quality.no_trading_days)
     screened = quality.excluded_by(flags, study.quality)
+    by_firm = flags.groupby("ticker").detail.agg("; ".join).to_dict() if len(flags) else {}
+    events = events.assign(quality=[by_firm.get(t, "") for t in events.ticker])  # the firm's flags beside its events
     early = _early_exclusions(events, data.failed, screened, bench)
     kept = events[~events.event_id.isin(early.event_id)]
     if kept.empty:

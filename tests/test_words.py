@@ -1,0 +1,91 @@
+"""What a reader is told: each sentence true of the numbers it stands beside."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eventstudy import __version__, dollars
+from eventstudy.cli import main
+from eventstudy.pipeline import run_study
+from eventstudy.report_text import _summary
+from eventstudy.study import load_study, with_overrides
+from eventstudy.tables import markdown_table
+
+from .test_errors import study_file
+
+
+def test_a_total_with_no_valued_firm_is_missing_not_zero():
+    effects = pd.DataFrame(
+        {
+            "firm": ["A", "B"],
+            "window": "[0,0]",
+            "ret": [0.01, 0.02],
+            "car": [0.0, 0.0],
+            "mv_raw": np.nan,
+            "mv_abnormal": np.nan,
+        }
+    )
+    shares = pd.DataFrame({"firm": ["A", "B"], "flag": "none", "price_basis": "no share count"})
+    row = dollars.group_totals(effects, {"g": ("A", "B")}, shares).iloc[0]
+    assert np.isnan(row.mv_raw) and np.isnan(row.mv_abnormal) and row.n_firms == 0
+    assert row.no_value == "A, B"
+
+
+def test_under_a_factor_model_the_benchmark_sensitivity_is_left_out_and_said(tmp_path):
+    path = study_file(tmp_path, model="ff3", tickers='["NVDA", "MSFT", "AMD"]', extra="")
+    text = path.read_text().replace('benchmark = "SPY"', 'benchmark = "SPY"\nsensitivity = ["qqq"]')
+    path.write_text(text + '\n[benchmarks.qqq]\nticker = "QQQ"\n')
+    res = run_study(path)
+    assert list(res.sensitivity) == ["SPY"]  # no second run that would differ in nothing
+    assert any("does not enter the ff3 model" in n and "sensitivity (qqq) is left out" in n for n in res.notes)
+    kind = res.indices.set_index("series").kind["SPY"]
+    assert kind == "benchmark (not in the ff3 model)"
+    assert (res.main.car.groupby(["event_id", "window"]).size() == 1).all()  # one row each
+
+
+def test_the_summary_tells_falls_from_rises():
+    day0 = pd.DataFrame({"firm": list("ABCDE"), "ret": [-0.05, 0.03, -0.01, 0.02, 0.04]})
+
+    res = run_study("tariff-pause-2025")
+    lines = "\n".join(_summary(res, markdown_table, day0))
+    assert "the largest falls: A -5.00 %, C -1.00 %; the largest rises: E +4.00 %, B +3.00 %, D +2.00 %" in lines
+    rises_only = day0.assign(ret=day0.ret.abs())
+    lines = "\n".join(_summary(res, markdown_table, rises_only))
+    assert "largest falls" not in lines and "the largest rises: A +5.00 %" in lines
+    assert "groups of at most 40 firms" in lines
+
+
+def test_the_report_says_which_engine_and_which_versions(tmp_path):
+    from importlib import metadata
+
+    path = study_file(tmp_path, tickers='["NVDA", "MSFT", "AMD"]')
+    assert main(["run", str(path), "--offline", "--quiet", "--engine", "stream"]) == 0
+    text = (path.parent / "REPORT.md").read_text()
+    assert f"Computed by eventstudy {__version__} with the stream engine" in text
+    assert f"pandas {metadata.version('pandas')}" in text and "prices from: snapshot (" in text
+
+
+def test_version_show_and_overrides_as_pairs(tmp_path, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"eventstudy {__version__}"
+    path = study_file(tmp_path, tickers='["NVDA", "MSFT", "AMD"]')
+    assert main(["run", str(path), "--offline", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["show", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "<span" not in shown and "![" not in shown and "|---" not in shown and "## Summary" in shown
+    assert re.search(r"^group\s+caar\s+n_firms", shown, flags=re.M)  # tables aligned in columns
+    study = with_overrides(load_study(path), windows=[(0, 3)], estimation=(-200, -11))
+    assert [w.label for w in study.windows] == ["[0,+3]"] and study.estimation.start == -200
+
+
+def test_the_placebo_command_prints_its_verdicts(tmp_path, capsys):
+    path = study_file(tmp_path, tickers='["NVDA", "MSFT", "AMD", "AVGO", "MU"]')
+    assert main(["placebo", str(path), "--draws", "5", "--seed", "3", "--offline"]) == 0
+    out = capsys.readouterr().out
+    assert "Placebo: 5 draws" in out and "held_its_size" in out and "kolari-pynnonen" in out
