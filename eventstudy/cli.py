@@ -8,6 +8,7 @@ traceback unless ``--verbose``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -82,6 +83,21 @@ def _parser() -> argparse.ArgumentParser:
         help="run the core on Dask: a scheduler address (tcp://host:8786), or a local cluster when none is given",
     )
     design.add_argument("--chunk-size", type=int, help="firm-events per chunk of the stream and dask engines")
+    design.add_argument(
+        "--figure-format",
+        choices=["png", "pdf", "svg"],
+        default="png",
+        help="also save the figures as PDF or SVG (vector, for a paper) beside the PNGs the reports show",
+    )
+    design.add_argument("--dpi", type=int, default=110, help="the figures' resolution (default 110)")
+    design.add_argument(
+        "--export",
+        choices=["xlsx", "dta"],
+        action="append",
+        default=[],
+        help="also write the results as results/results.xlsx (a sheet a table) or Stata files (results/stata/); "
+        "repeatable",
+    )
     sub.add_parser(
         "run",
         parents=[common, design],
@@ -166,7 +182,7 @@ def _cmd_run(a) -> int:
     from . import report
     from .errors import StudyFileError
     from .pipeline import run_study
-    from .render import FigureWorkers
+    from .render import FigureStyle, FigureWorkers
     from .study import load_study, with_overrides
     from .windows import Window
     from .workspace import find_study, shown, working_copy
@@ -185,7 +201,13 @@ def _cmd_run(a) -> int:
         )
     except (ValueError, StudyFileError) as exc:
         raise UsageError(f"--model/--estimation/--window: {exc}") from None
-    plan = report.plan_output(study, a.out)  # a bad --out fails now, not after the analysis
+    try:
+        style = FigureStyle(("png", a.figure_format), a.dpi)
+    except ValueError as exc:
+        raise UsageError(f"--figure-format/--dpi: {exc}") from None
+    if "xlsx" in a.export and importlib.util.find_spec("openpyxl") is None:
+        raise UsageError("--export xlsx needs openpyxl: pip install 'eventstudy-workbench[export]'")
+    plan = report.plan_output(study, a.out, style=style, exports=tuple(a.export))  # checked now, not after
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
     failed = None
     with FigureWorkers() as workers:  # gets ready to draw while the analysis runs

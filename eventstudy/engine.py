@@ -29,6 +29,7 @@ from .inference import (
     test_row,
 )
 from .influence import INFLUENCE_COLUMNS, caar_influence
+from .intervals import caar_intervals, car_intervals
 from .results import EventStudyResult, caar_frame
 from .windows import (
     DEFAULT_ESTIMATION,
@@ -205,6 +206,8 @@ def run_event_study(
         frames = setup.run(plan, engine, scheduler)
         if influence:
             frames["influence"] = caar_influence(frames["car"], frames["groups"], frames["tests"], _lead(specs))
+        frames["car"] = car_intervals(frames["car"])
+        frames["intervals"] = caar_intervals(frames["car"], frames["groups"], frames["tests"])
         return EventStudyResult(model=spec, estimation=estimation, windows=windows, path=path, engine=engine, **frames)
     aligned, excluded = align(
         returns,
@@ -220,7 +223,7 @@ def run_event_study(
     groups = {"all": aligned.event_ids} if groups is None else _checked_groups(groups, events)
     members = {g: _kept(aligned, ids) for g, ids in groups.items()}
     ranks = standardized_ranks(ab.ar)
-    car, tests = _car_frame(aligned, ab), _tests_frame(aligned, ab, members, specs, ranks)
+    car, tests = car_intervals(_car_frame(aligned, ab)), _tests_frame(aligned, ab, members, specs, ranks)
     return EventStudyResult(
         model=spec,
         estimation=estimation,
@@ -234,6 +237,7 @@ def run_event_study(
         excluded=exclusions.table([excluded, dropped, _incomplete(aligned, ab)]),
         groups=members,
         influence=_influence(aligned, ab, members, specs, ranks, car, tests) if influence else _NO_INFLUENCE,
+        intervals=caar_intervals(car, members, tests),
     )
 
 
@@ -506,6 +510,5 @@ def _caar_frame(aligned, ab, members, path: Window) -> pd.DataFrame:
         idx = _rows(aligned, ids)
         aar = column_mean(ab.ar[as_slice(idx)]) if len(idx) else np.full(len(aligned.grid), np.nan)
         frames.append(caar_frame(group, aligned.grid, aar, aligned.in_estimation, inside))
-    return (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["group", "day", "aar", "caar", "se"])
-    )
+    empty = pd.DataFrame(columns=["group", "day", "aar", "caar", "se", "lo", "hi"])
+    return pd.concat(frames, ignore_index=True) if frames else empty

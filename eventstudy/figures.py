@@ -12,8 +12,10 @@ PALETTE = ["#1b6ca8", "#d1495b", "#edae49", "#66a182", "#8d6a9f", "#00798c", "#a
 
 
 def _fig(w: float = 8.0, h: float = 4.5, **subplots):
+    import matplotlib
     from matplotlib.figure import Figure
 
+    matplotlib.rcParams["svg.hashsalt"] = "eventstudy"  # an SVG's element ids: the same every run
     fig = Figure(figsize=(w, h), layout="constrained")
     return fig, fig.subplots(**subplots)
 
@@ -61,8 +63,8 @@ def ar_by_firm(frame: pd.DataFrame, title: str):
 
 
 def caar_paths(caar: pd.DataFrame, groups: list[str]):
-    """CAAR path per group (one panel each, shared axes) with 95 % bands from the portfolio
-    standard error σ̂_p·√days."""
+    """CAAR path per group (one panel each, shared axes) with the portfolio test's 95 % interval
+    (CAAR ± t(L_p − 1) σ̂_p·√days, robust to cross-correlation)."""
     ncols = min(3, len(groups))
     nrows = -(-len(groups) // ncols)
     fig, axes = _fig(3.2 * ncols, 2.8 * nrows + 0.4, nrows=nrows, ncols=ncols, sharex=True, sharey=True, squeeze=False)
@@ -72,7 +74,7 @@ def caar_paths(caar: pd.DataFrame, groups: list[str]):
             continue
         c = caar[caar.group == groups[i]]
         colour = PALETTE[i % len(PALETTE)]
-        ax.fill_between(c.day, 100 * (c.caar - 1.96 * c.se), 100 * (c.caar + 1.96 * c.se), color=colour, alpha=0.2)
+        ax.fill_between(c.day, 100 * c.lo, 100 * c.hi, color=colour, alpha=0.2)
         ax.plot(c.day, 100 * c.caar, color=colour)
         ax.axvline(-0.5, color="black", lw=0.6)
         ax.axhline(0, color="black", lw=0.6)
@@ -82,7 +84,35 @@ def caar_paths(caar: pd.DataFrame, groups: list[str]):
     start = int(caar.day.min()) if len(caar) else 0
     for ax in axes[:, 0]:
         ax.set_ylabel(f"CAAR from day {start:+d} (%)".replace("-", "−"))
-    fig.suptitle("Cumulative average abnormal return by group, with 95 % bands (portfolio s.e.)", fontsize=10)
+    fig.suptitle("Cumulative average abnormal return by group, with the portfolio test's 95 % interval", fontsize=10)
+    return fig
+
+
+def caar_intervals(intervals: pd.DataFrame, groups: list[str]):
+    """Each group's CAAR in each window with its 95 % intervals: Kolari–Pynnönen's (thick; robust
+    to cross-correlation) and the cross-sectional t's (thin; assumes independent events), the
+    CAAR marked. ``intervals``: :mod:`eventstudy.intervals`' frame."""
+    windows = list(dict.fromkeys(intervals.window))
+    rows = [(g, w) for g in groups for w in windows]
+    fig, ax = _fig(8.0, 0.28 * len(rows) + 1.4)
+    for y, (g, w) in enumerate(rows):
+        part = intervals[(intervals.group == g) & (intervals.window == w)].set_index("test")
+        colour = PALETTE[windows.index(w) % len(PALETTE)]
+        for test, lw in (("csect-t", 1.0), ("kolari-pynnonen", 3.5)):
+            if test not in part.index:
+                continue
+            r = part.loc[test]
+            if np.isfinite(r.lo) and np.isfinite(r.hi):
+                ax.plot([100 * r.lo, 100 * r.hi], [y, y], color=colour, lw=lw, alpha=0.55 if lw > 1 else 1.0)
+            elif r.note == "unbounded":
+                ax.annotate("unbounded", (100 * r.estimate, y), fontsize=6, ha="left", va="bottom")
+        if len(part):
+            ax.plot(100 * part.estimate.iloc[0], y, "o", color=colour, ms=3)
+    ax.set_yticks(range(len(rows)), [f"{g}  {w}" for g, w in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set(xlabel="CAAR (%): thick, Kolari–Pynnönen's 95 % interval; thin, the cross-sectional t's")
+    ax.set_title("CAAR by group and window, with the intervals of the tests", fontsize=10)
     return fig
 
 

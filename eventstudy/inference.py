@@ -805,6 +805,7 @@ TEST_COLUMNS = [
     "robust_variance",
     "caar",
     "scar_var",
+    "rbar",
     "detail",
 ]
 
@@ -816,7 +817,9 @@ def test_row(group: str, window: str, spec: TestSpec, s: Summary, apart: bool) -
     r: TestStatistic | InvalidTestStatistic = spec.func(s)
     caar = s.car_mean if s.n else np.nan
     scar_var = s.scar_sd**2 if s.n > 1 else np.nan
-    return (group, window, spec.name, r.stat, r.pvalue, r.dist, r.n, *spec.robustness(apart), caar, scar_var, r.detail)
+    rbar = float(s.rbar) if s.n > 1 else np.nan
+    robust = spec.robustness(apart)
+    return (group, window, spec.name, r.stat, r.pvalue, r.dist, r.n, *robust, caar, scar_var, rbar, r.detail)
 
 
 def get_tests(names: list[str] | None = None) -> list[TestSpec]:

@@ -23,6 +23,37 @@ from typing import Any
 
 FIG_DPI = 110
 MAX_SHARED = 64  # jobs of one call that the worker may take; any more are drawn here
+FORMATS = ("png", "pdf", "svg")
+# what each format records besides the drawing: nothing that changes from run to run
+_METADATA = {
+    "png": {"Software": None},
+    "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+    "svg": {"Date": None, "Creator": None},
+}
+
+
+@dataclass(frozen=True)
+class FigureStyle:
+    """How figures are saved: a PNG at ``dpi`` always (the reports embed it), and each of
+    ``formats`` beside it (``pdf``, ``svg``: vector, for a paper); no timestamps or versions in
+    any file, so a rerun writes the same bytes."""
+
+    formats: tuple[str, ...] = ("png",)
+    dpi: int = FIG_DPI
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.formats) - set(FORMATS))
+        if unknown:
+            raise ValueError(f"figure formats are {', '.join(FORMATS)}; not {', '.join(unknown)}")
+        if not (isinstance(self.dpi, int) and 20 <= self.dpi <= 1200):
+            raise ValueError(f"the figures' dpi must be a whole number from 20 to 1200, got {self.dpi!r}")
+
+    @property
+    def extra(self) -> tuple[str, ...]:
+        return tuple(f for f in dict.fromkeys(self.formats) if f != "png")
+
+
+DEFAULT_STYLE = FigureStyle()
 
 
 @dataclass(frozen=True)
@@ -33,28 +64,37 @@ class FigureJob:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def draw(job: FigureJob, path: Path) -> Path:
-    """Draw one figure and save it (no timestamps or versions in the file)."""
+def draw(job: FigureJob, path: Path, style: FigureStyle = DEFAULT_STYLE) -> Path:
+    """Draw one figure and save it as ``path`` (a PNG) and in each of the style's other formats
+    beside it (no timestamps or versions in any file)."""
     from . import figures
 
     fig = getattr(figures, job.draw)(*job.args, **job.kwargs)
-    fig.savefig(path, dpi=FIG_DPI, metadata={"Software": None})
+    fig.savefig(path, dpi=style.dpi, metadata=_METADATA["png"])
+    for fmt in style.extra:
+        fig.savefig(path.with_suffix(f".{fmt}"), format=fmt, dpi=style.dpi, metadata=_METADATA[fmt])
     return path
 
 
-def render_figures(jobs: list[FigureJob], fig_dir: Path, workers: FigureWorkers | None = None) -> dict[str, Path]:
-    """Draw every job into ``fig_dir``; returns name → file."""
+def render_figures(
+    jobs: list[FigureJob],
+    fig_dir: Path,
+    workers: FigureWorkers | None = None,
+    style: FigureStyle = DEFAULT_STYLE,
+) -> dict[str, Path]:
+    """Draw every job into ``fig_dir`` (a PNG each, and the style's other formats beside);
+    returns name → PNG file."""
     fig_dir.mkdir(parents=True, exist_ok=True)
     paths = [fig_dir / f"{job.name}.png" for job in jobs]
-    if workers is None or not workers.share(jobs, paths):
+    if workers is None or not workers.share(jobs, paths, style):
         for job, path in zip(jobs, paths, strict=True):
-            draw(job, path)
+            draw(job, path, style)
     else:
         for i in reversed(range(len(jobs))):  # the worker takes jobs from the front, this process from the back
             if workers.claim(i):
-                draw(jobs[i], paths[i])
+                draw(jobs[i], paths[i], style)
         for i in workers.left_undone():  # the worker died: what it had taken is drawn here
-            draw(jobs[i], paths[i])
+            draw(jobs[i], paths[i], style)
     return {job.name: path for job, path in zip(jobs, paths, strict=True)}
 
 
@@ -79,7 +119,7 @@ def _serve(conn, claims) -> None:
     while True:
         try:
             n, batch = conn.recv()
-            jobs, paths = pickle.loads(Path(batch).read_bytes())
+            jobs, paths, style = pickle.loads(Path(batch).read_bytes())
         except EOFError:
             return
         except OSError:  # this process drew them all and removed the batch: nothing left here
@@ -88,7 +128,7 @@ def _serve(conn, claims) -> None:
         for i, (job, path) in enumerate(zip(jobs, paths, strict=True)):
             if i < len(claims) and _claim(claims, i):
                 try:
-                    draw(job, path)
+                    draw(job, path, style)
                 except Exception:  # noqa: BLE001 - drawn again here, where the error is raised
                     continue
                 conn.send((n, "drawn", i))
@@ -120,7 +160,7 @@ class FigureWorkers:
             self.process = None
         return self
 
-    def share(self, jobs: list[FigureJob], paths: list[Path]) -> bool:
+    def share(self, jobs: list[FigureJob], paths: list[Path], style: FigureStyle = DEFAULT_STYLE) -> bool:
         """Hand the jobs to the worker (through a file beside the figures); False when there
         is no worker to take them."""
         if self.process is None or not self.process.is_alive():
@@ -130,7 +170,7 @@ class FigureWorkers:
             return False
         self._jobs, self._taken, self._n = len(jobs), set(), self._n + 1
         batch = self._batch = paths[0].parent / ".jobs.pickle"
-        batch.write_bytes(pickle.dumps((jobs, paths)))
+        batch.write_bytes(pickle.dumps((jobs, paths, style)))
         try:
             self._conn.send((self._n, str(batch)))
         except OSError:

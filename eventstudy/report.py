@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .outputs import JOURNAL, check_writable, output_set
-from .render import FigureJob, FigureWorkers, render_figures
+from .render import DEFAULT_STYLE, FigureJob, FigureStyle, FigureWorkers, render_figures
 from .report_html import to_html
 from .report_latex import write_latex_tables
 from .results import SampleResults, StudyResults
@@ -26,7 +26,14 @@ COLUMNS = {
     "open_gap (vs the previous close); close_vs_low, close_vs_high; ar (abnormal return); mv_prev, mv_change, "
     "mv_change_at_low, mv_change_at_high, mv_abnormal (USD)",
     "car.csv": "benchmark, event_id, ticker, window, car, se (prediction-error), t, p (t with dof), dof, "
-    "n_est, n_missing",
+    "n_est, n_missing, ci_lo, ci_hi (the 95 % interval: car ± t(dof) se)",
+    "intervals.csv": "group, window, test (csect-t: CAAR ± t(N-1) s/sqrt(N); kolari-pynnonen: the inverted "
+    "Kolari-Pynnonen test), n, estimate (the CAAR), lo, hi, centre (where the test's statistic is 0: a "
+    "precision-weighted mean for Kolari-Pynnonen), level, note (unbounded: no finite interval at this level)",
+    "fit.csv": "event_id, ticker, event_date, n_est, n_removed, sigma (the residuals' standard deviation), the "
+    "model's parameters (alpha, beta or the factor loadings)",
+    "caar.csv": "group, day, aar, caar, se (of the CAAR, from the portfolio's estimation-window variance), lo, hi "
+    "(the portfolio test's 95 % interval)",
     "tests.csv": "benchmark, group, window, test, stat, p, dist, n_firms, robust (holds under cross-correlation), "
     "caar, detail (r̄ of Kolari–Pynnönen, the days the Corrado ranks cover, or why a test was not computed)",
     "ar_path.csv": "benchmark, event_id, ticker, day, date, ar, se, sar, car (cumulated from the path start)",
@@ -65,28 +72,46 @@ def _long(results: StudyResults, attr: str) -> pd.DataFrame:
     return pd.concat([getattr(r, attr).assign(benchmark=b) for b, r in results.sensitivity.items()], ignore_index=True)
 
 
-def write_results(results: StudyResults, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    _csv(results.day0.reset_index(), out / "day0.csv")
-    _csv(_long(results, "car"), out / "car.csv")
-    _csv(_long(results, "tests"), out / "tests.csv")
-    _csv(_long(results, "ar"), out / "ar_path.csv")
-    _csv(results.main.influence, out / "influence.csv")
-    for name in ("effects", "totals", "shares", "claims", "excluded", "provenance", "flags"):
-        _csv(getattr(results, name), out / f"{name}.csv")
+def study_frames(results: StudyResults) -> dict[str, pd.DataFrame]:
+    """The tables of a study of one date, by file name (the results folder's CSVs)."""
+    frames = {
+        "day0.csv": results.day0.reset_index(),
+        "car.csv": _long(results, "car"),
+        "tests.csv": _long(results, "tests"),
+        "ar_path.csv": _long(results, "ar"),
+        "influence.csv": results.main.influence,
+        "intervals.csv": results.main.intervals,
+        "fit.csv": results.main.events,
+        "caar.csv": results.main.caar,
+        **{
+            f"{name}.csv": getattr(results, name)
+            for name in ("effects", "totals", "shares", "claims", "excluded", "provenance", "flags")
+        },
+    }
     if results.constructed:
         days = pd.concat({b: c.days for b, c in results.constructed.items()}, names=["benchmark", "date"])
-        _csv(days.reset_index(), out / "benchmark_days.csv")
-    _write_placebo(results, out)
-    _guide(out, COLUMNS)
+        frames["benchmark_days.csv"] = days.reset_index()
+    return frames
 
 
-def _write_placebo(results: StudyResults | SampleResults, out: Path) -> None:
+def write_results(results: StudyResults | SampleResults, out: Path, exports: tuple[str, ...] = ()) -> None:
+    """Every table as CSV (with the column guide), the placebo's files, and the tables in each
+    of ``exports`` (``xlsx``: one workbook, a sheet a table; ``dta``: a Stata file a table)."""
+    out.mkdir(parents=True, exist_ok=True)
+    sample = isinstance(results, SampleResults)
+    frames = sample_frames(results) if sample else study_frames(results)
     if results.placebo is not None:
         from .placebo import TABLE, save
 
         save(results.placebo, out)
-        _csv(results.placebo.table, out / TABLE)
+        frames[TABLE] = results.placebo.table
+    for name, frame in frames.items():
+        _csv(frame, out / name)
+    _guide(out, SAMPLE_COLUMNS if sample else COLUMNS)
+    if exports:
+        from .exports import write_exports
+
+        write_exports(frames, out, exports)
 
 
 def _placebo_jobs(results: StudyResults | SampleResults, w: str) -> list[FigureJob]:
@@ -125,7 +150,8 @@ SAMPLE_COLUMNS = {
     "tests.csv": COLUMNS["tests.csv"] + "; r̄_eff for events on different dates, the calendar sessions of the "
     "calendar-time test",
     "ar_path.csv": COLUMNS["ar_path.csv"],
-    "caar.csv": "group, day, aar, caar, se (of the CAAR, from the portfolio's estimation-window variance)",
+    "caar.csv": COLUMNS["caar.csv"],
+    "intervals.csv": COLUMNS["intervals.csv"],
     "second_stage.csv": "window, term, coef, se, t, p (t with n - K, or G - 1 when clustered), n, cov (HC1, or "
     "clustered by event date), se_hc3, p_hc3 (HC3, when not clustered)",
     "second_stage_influence.csv": "window, left_out (an event, or a date with every event on it when clustered), "
@@ -141,9 +167,10 @@ SAMPLE_COLUMNS = {
 }
 
 
-def write_sample_results(results: SampleResults, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    frames = {
+def sample_frames(results: SampleResults) -> dict[str, pd.DataFrame]:
+    """The tables of a sample, by file name (the results folder's CSVs)."""
+    stages = results.second_stage.values()
+    return {
         "events.csv": results.events,
         "rejected.csv": results.rejected,
         "fit.csv": results.main.events,
@@ -151,19 +178,14 @@ def write_sample_results(results: SampleResults, out: Path) -> None:
         "tests.csv": results.main.tests,
         "ar_path.csv": results.main.ar,
         "caar.csv": results.main.caar,
-        "second_stage.csv": pd.concat([st.table for st in results.second_stage.values()], ignore_index=True),
-        "second_stage_influence.csv": pd.concat(
-            [st.influence for st in results.second_stage.values()], ignore_index=True
-        ),
+        "intervals.csv": results.main.intervals,
+        "second_stage.csv": pd.concat([st.table for st in stages], ignore_index=True),
+        "second_stage_influence.csv": pd.concat([st.influence for st in stages], ignore_index=True),
         "influence.csv": results.main.influence,
         "excluded.csv": results.excluded,
         "flags.csv": results.flags,
         "provenance.csv": results.provenance,
     }
-    for name, frame in frames.items():
-        _csv(frame, out / name)
-    _write_placebo(results, out)
-    _guide(out, SAMPLE_COLUMNS)
 
 
 def sample_figures(results: SampleResults) -> list[FigureJob]:
@@ -172,6 +194,7 @@ def sample_figures(results: SampleResults) -> list[FigureJob]:
     return [
         FigureJob("events_over_time", "events_over_time", (main.events.event_date,)),
         FigureJob("caar_paths", "caar_paths", (main.caar, small)),
+        FigureJob("caar_intervals", "caar_intervals", (main.intervals, small)),
         FigureJob("car_distribution", "car_distribution", (main.car,)),
         *_placebo_jobs(results, main.windows[0].label),
     ]
@@ -206,6 +229,7 @@ def study_figures(results: StudyResults) -> list[FigureJob]:
             "caar_paths",
             (results.main.caar, [g for g in results.groups if len(results.groups[g]) <= 40]),
         ),
+        FigureJob("caar_intervals", "caar_intervals", (results.main.intervals, list(results.groups))),
         FigureJob("mv_change", "mv_change_by_firm", (results.day0.loc[firms], list(rep.marks_bn))),
         FigureJob(
             "estimation_fit",
@@ -240,21 +264,38 @@ def _market_line(model: str, params: pd.Series) -> tuple[float, float] | None:
 
 @dataclass(frozen=True)
 class OutputPlan:
-    """Where a run writes: ``out`` holds REPORT.md and results/, ``figures`` the figures."""
+    """Where a run writes and how: ``out`` holds REPORT.md and results/, ``figures`` the
+    figures (``style``: their formats and dpi); ``exports``: the tables also as ``xlsx`` or
+    ``dta``."""
 
     out: Path
     figures: Path
+    style: FigureStyle = DEFAULT_STYLE
+    exports: tuple[str, ...] = ()
 
 
-def plan_output(study, out: Path | None = None, fig_dir: Path | None = None) -> OutputPlan:
+EXPORTS = ("xlsx", "dta")
+
+
+def plan_output(
+    study,
+    out: Path | None = None,
+    fig_dir: Path | None = None,
+    style: FigureStyle = DEFAULT_STYLE,
+    exports: tuple[str, ...] = (),
+) -> OutputPlan:
     """The run's output folders, checked writable before any analysis. By default the study's
     own folder (for a shipped study ./analyses/NAME, with a copy of its definition); figures
     as :func:`.workspace.figure_folder` says."""
+    unknown = sorted(set(exports) - set(EXPORTS))
+    if unknown:
+        raise ValueError(f"exports are {', '.join(EXPORTS)}; not {', '.join(unknown)}")
     if out is None:
         out = default_out(study.path_file)
         if out != study.folder:
             working_copy(study.path_file)
-    plan = OutputPlan(Path(out), Path(fig_dir) if fig_dir is not None else figure_folder(Path(out)))
+    figures = Path(fig_dir) if fig_dir is not None else figure_folder(Path(out))
+    plan = OutputPlan(Path(out), figures, style, tuple(dict.fromkeys(exports)))
     check_writable(plan.out, "the output folder")
     check_writable(plan.figures, "the figure folder")
     return plan
@@ -277,9 +318,9 @@ def write(
     report = plan.out / "REPORT.md"
     targets = {"results": plan.out / "results", "report": report, "html": plan.out / "REPORT.html"}
     with output_set({**targets, "figures": plan.figures}, plan.out / JOURNAL) as staged:
-        (write_sample_results if sample else write_results)(results, staged["results"])
+        write_results(results, staged["results"], plan.exports)
         jobs = sample_figures(results) if sample else study_figures(results)
-        made = render_figures(jobs, staged["figures"], workers)
+        made = render_figures(jobs, staged["figures"], workers, plan.style)
         rel = {k: _relpath(plan.figures / p.name, plan.out) for k, p in made.items()}
         text = (render_sample if sample else render)(results, {k: Path(r) for k, r in rel.items()}, markdown_table)
         staged["report"].write_text(text)

@@ -28,8 +28,8 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def _table(md, tests: pd.DataFrame, rows: pd.Series, caar: str = "+.2%") -> str:
-    wide = wide_tests(tests, rows)
+def _table(md, tests: pd.DataFrame, rows: pd.Series, caar: str = "+.2%", intervals=None) -> str:
+    wide = wide_tests(tests, rows, intervals)
     return md(wide, {"caar": caar, **{c: ".4f" for c in wide.columns if c.startswith("p_")}})
 
 
@@ -74,18 +74,22 @@ def rbar_line(tests: pd.DataFrame) -> list[str]:
     ]
 
 
-def test_sections(md, tests: pd.DataFrame, window: str, design: str, caar: str = "+.2%") -> list[str]:
-    """The group tests: those that hold their size here under cross-correlation and
-    event-induced variance both (the lead), the measured variance, r̄, then folded the tests
-    robust to one of the two and those robust to neither, and what each is robust to."""
+def test_sections(md, result, window: str, design: str, caar: str = "+.2%") -> list[str]:
+    """The group tests of ``result`` (an EventStudyResult): those that hold their size here
+    under cross-correlation and event-induced variance both (the lead, with the 95 % interval
+    that inverts each), the measured variance, r̄, then folded the tests robust to one of the two
+    and those robust to neither, and what each is robust to."""
+    tests, intervals = result.tests, result.intervals
     partly = tests.robust_correlation & ~tests.robust
     rest = ~tests.robust_correlation
     out = [
         f"The tests that hold their size here ({design}) under cross-correlation *and* event-induced variance: the "
-        "CAAR and the p-value of each, one row per group and window (statistics, distributions and what each test "
-        "used in `results/tests.csv`).",
+        "CAAR and the p-value of each, one row per group and window, with the 95 % interval that inverts the test "
+        "beside it (`ci_`: the CAAR values the test does not reject; Kolari–Pynnönen's is centred on a "
+        "precision-weighted mean, not on the CAAR). Statistics, distributions and what each test used: "
+        "`results/tests.csv`; every interval: `results/intervals.csv`.",
         "",
-        _table(md, tests, tests.robust, caar),
+        _table(md, tests, tests.robust, caar, intervals),
         "",
     ]
     line = variance_line(tests, window)
@@ -106,7 +110,10 @@ def test_sections(md, tests: pd.DataFrame, window: str, design: str, caar: str =
             "<details><summary>Tests that assume independent events (they over-reject when the events' "
             "returns move together; for comparison)</summary>",
             "",
-            _table(md, tests, rest, caar),
+            "The cross-sectional t's interval (`ci_csect-t`) is narrower than Kolari–Pynnönen's by construction "
+            "where the events move together: it assumes they do not.",
+            "",
+            _table(md, tests, rest, caar, intervals),
             "",
             "</details>",
             "",

@@ -167,7 +167,7 @@ def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
     extremes = "; ".join(
         x for x in (f"the largest falls: {falls}" if falls else "", f"the largest rises: {rises}" if rises else "") if x
     )
-    lead = wide_tests(res.main.tests, res.main.tests.robust)
+    lead = wide_tests(res.main.tests, res.main.tests.robust, res.main.intervals)
     lead = lead[lead.window == w0].drop(columns="window")
     claims = [
         f"  - **[{c.verdict}](#claim-{c.id})** — `{c.id}`: {c.says} — {c.reason}" for c in res.claims.itertuples()
@@ -314,10 +314,12 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         "## Group tests",
         "",
-        *test_sections(md, res.main.tests, DAY0.label, "every firm shares one event date"),
+        *test_sections(md, res.main, DAY0.label, "every firm shares one event date"),
         _placebo_verdict(res),
         "",
         f"![CAAR paths]({figs['caar_paths']})",
+        "",
+        f"![CAAR intervals]({figs['caar_intervals']})",
         "",
         f"![Estimation fit]({figs['estimation_fit']})",
         "",

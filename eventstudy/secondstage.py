@@ -18,6 +18,7 @@ import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import ValueWarning
 
 from .influence import drives, regression_influence
+from .summary import Summary
 
 COLUMNS = ["window", "term", "coef", "se", "t", "p", "n", "cov", "se_hc3", "p_hc3"]
 INFLUENCE_COLUMNS = ["window", "left_out", "events", "term", "coef", "coef_without", "se", "p", "p_without", "cooks_d"]
@@ -41,8 +42,14 @@ class SecondStage:
     fit: object = None
     influence: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INFLUENCE_COLUMNS))
 
-    def summary(self) -> str:
-        return self.summary_text or f"second stage {self.window}: not run ({self.reason})"
+    def summary(self):
+        """statsmodels' summary of the fit (``as_text()``, ``as_html()``, ``as_latex()``), or why
+        the regression was not run."""
+        if self.fit is None:
+            return Summary(f"second stage {self.window}", (f"not run ({self.reason})",))
+        with warnings.catch_warnings():  # the summary's normality tests warn below 8 observations
+            warnings.simplefilter("ignore", ValueWarning)
+            return self.fit.summary(title=f"CAR {self.window} on event characteristics")
 
     def drivers(self) -> pd.DataFrame:
         """The rows of ``influence`` that change a coefficient's sign or conclusion."""

@@ -40,6 +40,75 @@ def _fmt(value: object, spec: str) -> str:
     return str(value)
 
 
+_LATEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"$<$",
+    ">": r"$>$",
+    "−": r"$-$",
+    "–": "--",
+    "—": "---",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "×": r"$\times$",
+    "r̄": r"$\bar{r}$",
+    "σ̂": r"$\hat\sigma$",
+    "θ̂": r"$\hat\theta$",
+    "α": r"$\alpha$",
+    "β": r"$\beta$",
+    "ε": r"$\varepsilon$",
+    "σ": r"$\sigma$",
+    "θ": r"$\theta$",
+    "ρ": r"$\rho$",
+    "μ": r"$\mu$",
+    "Δ": r"$\Delta$",
+    "Σ": r"$\Sigma$",
+    "√": r"$\surd$",
+    "′": "'",
+    "·": r"$\cdot$",
+    "→": r"$\to$",
+    "…": r"\ldots{}",
+    "“": "``",
+    "”": "''",
+    "„": ",,",
+    "‘": "`",
+    "’": "'",
+    "₀": r"$_0$",
+    "₁": r"$_1$",
+    "₂": r"$_2$",
+}
+_MULTI = ("r̄", "σ̂", "θ̂")  # several code points each
+
+
+def latex_escape(text: object) -> str:
+    """Text for LaTeX (no packages, no extra fonts): special characters escaped, <, >, ≥ and the
+    like in math mode (a plain "<" prints "¡" in OT1), a minus sign as math's true minus; a hyphen
+    before a digit ("[-1,+1]") is a minus too."""
+    out = re.sub(r"(?<![\w])-(?=\d)", "−", str(text))
+    for i, key in enumerate(_MULTI):  # several code points: replaced first
+        out = out.replace(key, f"\x00{i}\x00")
+    out = "".join(_LATEX.get(ch, ch if ord(ch) < 0x250 else _plain_char(ch)) for ch in out)
+    for i, key in enumerate(_MULTI):
+        out = out.replace(f"\x00{i}\x00", _LATEX[key])
+    return out
+
+
+def _plain_char(ch: str) -> str:
+    """A character pdflatex cannot set: its base letter when it has one, else "?"."""
+    import unicodedata
+
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    return base if base and all(ord(c) < 0x250 for c in base) else "?"
+
+
 def stars(p: float) -> str:
     """Significance marks: *** p < 0.01, ** p < 0.05, * p < 0.10."""
     if pd.isna(p):

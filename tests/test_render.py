@@ -49,10 +49,10 @@ def test_the_worker_takes_jobs_from_the_front_and_this_process_from_the_back(tmp
     drawn_here = []
     original = render.draw
 
-    def slow_here(job, path):
+    def slow_here(job, path, style=render.DEFAULT_STYLE):
         drawn_here.append(job.name)
         time.sleep(1.0)  # the worker gets ready (about a second) and takes the front meanwhile
-        return original(job, path)
+        return original(job, path, style)
 
     monkeypatch.setattr(render, "draw", slow_here)  # in this process only
     with FigureWorkers() as workers:

@@ -88,7 +88,7 @@ def test_every_figure_is_embedded_and_loaded(page):
     from selenium.webdriver.common.by import By
 
     images = page.find_elements(By.TAG_NAME, "img")
-    assert len(images) == 6
+    assert len(images) == 7  # the six figures of a study without a placebo, and the CAAR intervals
     for img in images:
         assert img.get_attribute("src").startswith("data:image/png;base64,")
         assert page.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)
@@ -149,11 +149,13 @@ def test_the_html_is_the_markdown_with_the_figures_inside(deepseek):
 def test_latex_tables_are_booktabs_with_the_report_numbers(deepseek):
     res, out = deepseek
     tex = (out / "results" / "tables.tex").read_text()
-    assert tex.count(r"\begin{table}") == 2 and tex.count(r"\toprule") == 2 and tex.count(r"\bottomrule") == 2
+    # the CARs (34 firms × 6 windows: two tables of firms, windows 1–4 and 5–6) and the group tests (42 rows)
+    n = tex.count(r"\begin{table}")
+    assert n == tex.count(r"\toprule") == tex.count(r"\bottomrule") == 6
     nvda = res.main.car_of("[0,0]").loc["NVDA"]
-    assert re.search(rf"\nNVDA & {100 * nvda.car:.2f}\*\*\* &", tex)
-    assert "ai\\_chips & [0,0] & 14 &" in tex  # escaped for LaTeX
-    body = [ln for ln in tex.splitlines() if ln.endswith(r"\\")]
+    assert re.search(rf"\nNVDA & {100 * nvda.car:.2f}\^{{\*\*\*}} &", tex)  # the marks beside the number
+    assert "\\textit{ai\\_chips}" in tex and "\\quad [0,0] & 14 & -6.10 &" in tex  # escaped for LaTeX
+    body = [ln for ln in tex.splitlines() if ln.endswith(r"\\") and "&" in ln]
     assert all(ln.count("&") == body[0].count("&") for ln in body[:2])
 
 
@@ -173,8 +175,10 @@ def test_the_markdown_opens_with_the_summary_and_keeps_the_tests_compact(deepsee
     n_windows = len(res.main.windows)
     assert len(rows) == len(res.groups) * n_windows  # one row per group and window, a column per test
     # the lead: the tests robust to cross-correlation and event-induced variance both; the others folded
-    assert tests.count("| group | window | caar | n_firms | p_kolari-pynnonen | p_grank |") == 1
+    assert tests.count("| group | window | caar | n_firms | p_kolari-pynnonen | ci_kolari-pynnonen | p_grank |") == 1
     folded = md.split("## Group tests")[1].split("## ")[0]
     assert "| group | window | caar | n_firms | p_portfolio | p_corrado-rank |" in folded
-    assert "| group | window | caar | n_firms | p_csect-t | p_patell | p_bmp | p_generalized-sign |" in folded
+    assert (
+        "| group | window | caar | n_firms | p_csect-t | ci_csect-t | p_patell | p_bmp | p_generalized-sign |" in folded
+    )
     assert "Event-induced variance on [0,0]: the cross-sectional variance of the standardized CARs" in folded

@@ -318,14 +318,14 @@ def test_the_summary_of_a_large_sample_lists_its_extremes_and_counts_its_exclusi
     dates = returns.index[np.random.default_rng(5).integers(130, 190, 40)]
     events = pd.DataFrame({"event_id": [f"e{i}" for i in range(40)], "ticker": returns.columns, "event_date": dates})
     res = run_event_study(returns, regressors, events, **KW)
-    text = res.summary()
+    text = res.summary().as_text()
     cars = res.car[res.car.window == "[0,0]"].set_index("event_id").car.dropna()
     assert f"the 10 largest and 10 smallest of {len(cars)} (all in .car)" in text
     listed = [w[0] for line in text.splitlines() if (w := line.split()) and w[0] in set(events.event_id)]
     assert set(listed) == set(cars.nlargest(10).index) | set(cars.nsmallest(10).index)
     thin = returns.copy()
     thin.iloc[:120, :35] = np.nan  # 35 firms listed late: too few estimation returns
-    text = run_event_study(thin, regressors, events, **KW).summary()
+    text = run_event_study(thin, regressors, events, **KW).summary().as_text()
     assert "Excluded, by reason (all 35 in .excluded)" in text
     assert text.splitlines()[-1].split()[-1] == "35" and "N valid returns" in text.splitlines()[-1]
 
