@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .outputs import JOURNAL, check_writable, output_set
+from .outputs import OutputSet, check_writable
 from .render import DEFAULT_STYLE, FigureJob, FigureStyle, FigureWorkers, render_figures
 from .report_html import to_html
 from .report_latex import write_latex_tables
@@ -273,8 +273,26 @@ class OutputPlan:
     style: FigureStyle = DEFAULT_STYLE
     exports: tuple[str, ...] = ()
 
+    @property
+    def outputs(self) -> OutputSet:
+        return OutputSet(self.out, self.figures)
+
 
 EXPORTS = ("xlsx", "dta")
+# every figure a report may have (its name; the formats are png, pdf, svg)
+FIGURE_NAMES = (
+    "price_path",
+    "ar_day0",
+    "caar_paths",
+    "caar_intervals",
+    "mv_change",
+    "estimation_fit",
+    "ar_by_benchmark",
+    "events_over_time",
+    "car_distribution",
+    "placebo_statistics",
+    "placebo_rates",
+)
 
 
 def plan_output(
@@ -284,9 +302,10 @@ def plan_output(
     style: FigureStyle = DEFAULT_STYLE,
     exports: tuple[str, ...] = (),
 ) -> OutputPlan:
-    """The run's output folders, checked writable before any analysis. By default the study's
-    own folder (for a shipped study ./analyses/NAME, with a copy of its definition); figures
-    as :func:`.workspace.figure_folder` says."""
+    """The run's output folders, checked before any analysis: writable, and holding no file of
+    the user's where the outputs would go (:class:`~eventstudy.outputs.OutputSet`). By default the
+    study's own folder (for a shipped study ./analyses/NAME, with a copy of its definition);
+    figures as :func:`.workspace.figure_folder` says."""
     unknown = sorted(set(exports) - set(EXPORTS))
     if unknown:
         raise ValueError(f"exports are {', '.join(EXPORTS)}; not {', '.join(unknown)}")
@@ -298,7 +317,21 @@ def plan_output(
     plan = OutputPlan(Path(out), figures, style, tuple(dict.fromkeys(exports)))
     check_writable(plan.out, "the output folder")
     check_writable(plan.figures, "the figure folder")
+    plan.outputs.refuse(candidates(plan))
     return plan
+
+
+def candidates(plan: OutputPlan) -> list[Path]:
+    """Every file a run of this plan may write: the reports, each results file, each figure."""
+    results = [*COLUMNS, *SAMPLE_COLUMNS, "RESULTS.md", "tables.tex", "placebo.json", "results.xlsx"]
+    stata = [f"stata/{Path(n).stem}.dta" for n in (*COLUMNS, *SAMPLE_COLUMNS) if n.endswith(".csv")]
+    figs = [f"{n}.{fmt}" for n in FIGURE_NAMES for fmt in ("png", "pdf", "svg")]
+    return [
+        plan.out / "REPORT.md",
+        plan.out / "REPORT.html",
+        *(plan.out / "results" / n for n in dict.fromkeys([*results, *stata])),
+        *(plan.figures / n for n in figs),
+    ]
 
 
 def write(
@@ -307,27 +340,26 @@ def write(
     fig_dir: Path | None = None,
     workers: FigureWorkers | None = None,
 ) -> Path:
-    """Write results, figures and REPORT.md as one set (see :mod:`.outputs`: a run killed while
-    writing leaves the previous set whole); returns the report's path. ``workers`` share the
-    drawing of the figures (:mod:`.render`)."""
+    """Write results, figures and REPORT.md as one set that owns only its files (see
+    :mod:`.outputs`: a run killed while writing leaves the previous set whole, a user's file is
+    never replaced); returns the report's path. ``workers`` share the drawing of the figures
+    (:mod:`.render`)."""
     from .report_sample import render_sample
     from .report_text import render
 
     plan = out if isinstance(out, OutputPlan) else plan_output(results.study, out, fig_dir)
     sample = isinstance(results, SampleResults)
-    report = plan.out / "REPORT.md"
-    targets = {"results": plan.out / "results", "report": report, "html": plan.out / "REPORT.html"}
-    with output_set({**targets, "figures": plan.figures}, plan.out / JOURNAL) as staged:
-        write_results(results, staged["results"], plan.exports)
+    with plan.outputs.staging() as staged:
+        write_results(results, staged.root / "results", plan.exports)
         jobs = sample_figures(results) if sample else study_figures(results)
-        made = render_figures(jobs, staged["figures"], workers, plan.style)
+        made = render_figures(jobs, staged.figures, workers, plan.style)
         rel = {k: _relpath(plan.figures / p.name, plan.out) for k, p in made.items()}
         text = (render_sample if sample else render)(results, {k: Path(r) for k, r in rel.items()}, markdown_table)
-        staged["report"].write_text(text)
+        (staged.root / "REPORT.md").write_text(text)
         images = {rel[k]: p.read_bytes() for k, p in made.items()}
-        staged["html"].write_text(to_html(text, results.study.title, images))
-        write_latex_tables(results, staged["results"] / "tables.tex")
-    return report
+        (staged.root / "REPORT.html").write_text(to_html(text, results.study.title, images))
+        write_latex_tables(results, staged.root / "results" / "tables.tex")
+    return plan.out / "REPORT.md"
 
 
 def _relpath(path: Path, start: Path) -> str:

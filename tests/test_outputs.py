@@ -1,20 +1,22 @@
-"""Output sets are atomic: a run that fails or is killed while writing leaves the previous
-report, results and figures whole (or, killed during the swap, the next run finishes it); a
-bad output folder is refused before the analysis; a study outside analyses/ writes beside
-itself."""
+"""Output sets own exactly the files they write: a user's files beside them survive byte for byte;
+a run that would overwrite one stops before the analysis; a run that fails or is killed while
+writing leaves the previous set whole (killed during the commit, the next run finishes it), and
+its staging is swept by the next run; two runs never write one set at once."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from eventstudy import cli, outputs, report
-from eventstudy.outputs import JOURNAL, OutputError, check_writable, output_set, recover
+from eventstudy.outputs import JOURNAL, MANIFEST, OutputError, OutputSet, check_writable
 from eventstudy.pipeline import run_study
 from eventstudy.study import load_study, with_overrides
 
@@ -25,42 +27,61 @@ def _snapshot(folder):
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _set(folder, text):
-    """Write a small set (a file and a folder of files) holding ``text`` through output_set."""
-    targets = {"report": folder / "REPORT.md", "results": folder / "results"}
-    with output_set(targets, folder / JOURNAL) as staged:
-        staged["results"].mkdir()
-        for i in range(3):
-            (staged["results"] / f"{i}.csv").write_text(f"{text} {i}")
-        staged["report"].write_text(text)
+def _set(folder, text, n=3):
+    """Write a small set (a report and ``n`` results files) holding ``text``."""
+    outs = OutputSet(folder, folder / "figures")
+    with outs.staging() as staged:
+        (staged.root / "results").mkdir()
+        for i in range(n):
+            (staged.root / "results" / f"{i}.csv").write_text(f"{text} {i}")
+        (staged.root / "REPORT.md").write_text(text)
+        (staged.figures / "f.png").write_text(f"figure {text}")
 
 
-def test_a_set_replaces_the_old_one_whole(tmp_path):
+def _visible(folder):
+    return {k: v for k, v in _snapshot(folder).items() if not any(part.startswith(".") for part in k.split("/"))}
+
+
+def test_a_set_replaces_its_own_files_and_leaves_the_users(tmp_path):
     _set(tmp_path, "old")
-    (tmp_path / "results" / "stale.csv").write_text("from an older run")
-    _set(tmp_path, "new")
-    assert _snapshot(tmp_path) == {
+    (tmp_path / "results" / "mine.csv").write_text("a user's table")
+    (tmp_path / "figures" / "fig1_my_paper.png").write_text("a user's figure")
+    _set(tmp_path, "new", n=2)
+    assert _visible(tmp_path) == {
         "REPORT.md": b"new",
         "results/0.csv": b"new 0",
         "results/1.csv": b"new 1",
-        "results/2.csv": b"new 2",
-    }  # no file of the old set survives beside the new one, nothing left over
+        "results/mine.csv": b"a user's table",
+        "figures/f.png": b"figure new",
+        "figures/fig1_my_paper.png": b"a user's figure",
+    }  # the old set's 2.csv is gone: the set owned it; the user's files are untouched
+    files = json.loads((tmp_path / MANIFEST).read_text())["files"]
+    assert files == ["REPORT.md", "figures/f.png", "results/0.csv", "results/1.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [MANIFEST]
+
+
+def test_a_file_the_set_does_not_own_is_never_overwritten(tmp_path):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "0.csv").write_text("a user's table named like an output")
+    with pytest.raises(OutputError, match="would overwrite 1 file.* eventstudy did not write: .*results/0.csv"):
+        _set(tmp_path, "new")
+    assert _visible(tmp_path) == {"results/0.csv": b"a user's table named like an output"}
 
 
 def test_a_failure_while_writing_leaves_the_old_set(tmp_path):
     _set(tmp_path, "old")
     before = _snapshot(tmp_path)
     with pytest.raises(RuntimeError, match="figure failed"):
-        with output_set({"report": tmp_path / "REPORT.md"}, tmp_path / JOURNAL) as staged:
-            staged["report"].write_text("half")
+        with OutputSet(tmp_path, tmp_path / "figures").staging() as staged:
+            (staged.root / "REPORT.md").write_text("half")
             raise RuntimeError("figure failed")
     assert _snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("crash_at", [1, 2, 3, 4])
-def test_a_crash_during_the_swap_is_finished_by_the_next_run(tmp_path, monkeypatch, crash_at):
-    """Killed after the journal, at each rename of the swap: the next run rolls forward, and
-    the folder then holds the new set whole, as if nothing had happened."""
+@pytest.mark.parametrize("crash_at", [1, 2, 3, 4, 5])
+def test_a_crash_during_the_commit_is_finished_by_the_next_run(tmp_path, monkeypatch, crash_at):
+    """Killed after the journal, at each file's move: the next run rolls forward, and the folder
+    then holds the new set whole, as if nothing had happened."""
     _set(tmp_path, "old")
     real, calls = os.replace, []
 
@@ -72,46 +93,51 @@ def test_a_crash_during_the_swap_is_finished_by_the_next_run(tmp_path, monkeypat
 
     monkeypatch.setattr(outputs.os, "replace", dying)
     with pytest.raises(KeyboardInterrupt):
-        _set(tmp_path, "new")
+        _set(tmp_path, "new", n=2)
     monkeypatch.setattr(outputs.os, "replace", real)
     assert (tmp_path / JOURNAL).is_file()
-    recover(tmp_path / JOURNAL, [])
+    OutputSet(tmp_path, tmp_path / "figures").recover()
     assert not (tmp_path / JOURNAL).exists()
-    got = _snapshot(tmp_path)
-    assert got["REPORT.md"] == b"new" and got["results/0.csv"] == b"new 0"
+    assert _visible(tmp_path) == {
+        "REPORT.md": b"new",
+        "results/0.csv": b"new 0",
+        "results/1.csv": b"new 1",
+        "figures/f.png": b"figure new",
+    }
 
 
 _KILLED = """
 import sys, time
 from pathlib import Path
-from eventstudy.outputs import JOURNAL, output_set
+from eventstudy.outputs import OutputSet
 folder = Path(sys.argv[1])
-with output_set({"report": folder / "REPORT.md", "results": folder / "results"}, folder / JOURNAL) as staged:
-    staged["results"].mkdir()
-    (staged["results"] / "0.csv").write_text("new 0")
+with OutputSet(folder, folder / "figures").staging() as staged:
+    (staged.root / "REPORT.md").write_text("new")
+    (staged.figures / ".jobs.pickle").write_bytes(b"the figure worker's batch")
     print("writing", flush=True)
     time.sleep(60)
 """
 
 
-def test_a_run_killed_while_writing_leaves_the_previous_set(tmp_path):
+def test_a_run_killed_while_writing_leaves_the_previous_set_and_the_next_run_sweeps(tmp_path):
     _set(tmp_path, "old")
     before = _snapshot(tmp_path)
     proc = subprocess.Popen([sys.executable, "-c", _KILLED, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "writing"
+    with pytest.raises(OutputError, match="another eventstudy run is writing to"):
+        _set(tmp_path, "meanwhile")  # one run at a time
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    visible = {k: v for k, v in _snapshot(tmp_path).items() if not k.startswith(".")}
-    assert visible == before  # the killed run's staging is hidden and changes nothing
-    for leftover in tmp_path.glob(".*staging-*"):
-        os.utime(leftover, (time.time() - outputs.STALE_SECONDS - 1,) * 2)
-    _set(tmp_path, "next")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["REPORT.md", "results"]  # swept
+    assert _visible(tmp_path) == {k: v for k, v in before.items() if not k.startswith(".")}
+    assert list(tmp_path.rglob(".eventstudy-staging-*"))  # the killed run's, hidden
+    _set(tmp_path, "next")  # at once: no waiting for debris to age
+    hidden = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob(".*"))
+    assert hidden == [MANIFEST]
 
 
 def test_a_killed_second_run_of_a_study_leaves_the_first_runs_report(tmp_path, monkeypatch):
-    """The issue's case: a market-adjusted rerun dying while it writes must not leave its CSVs
-    under the market model's REPORT.md."""
+    """A market-adjusted rerun dying while it writes must not leave its CSVs under the market
+    model's REPORT.md."""
     path = study_file(tmp_path)
     first = run_study(path)
     report.write(first)
@@ -128,13 +154,86 @@ def test_a_killed_second_run_of_a_study_leaves_the_first_runs_report(tmp_path, m
     assert "market model" in (path.parent / "REPORT.md").read_text().lower()
 
 
-def test_a_study_outside_analyses_writes_its_figures_beside_itself(tmp_path):
+def test_a_study_outside_analyses_writes_beside_itself_and_keeps_the_users_files(tmp_path):
     path = study_file(tmp_path)
+    (path.parent / "figures").mkdir()
+    (path.parent / "figures" / "sketch.png").write_bytes(b"mine")
+    (path.parent / "results").mkdir()
+    (path.parent / "results" / "notes.txt").write_text("mine too")
     written = report.write(run_study(path))
     assert written == path.parent / "REPORT.md"
     assert (path.parent / "figures" / "ar_day0.png").is_file()
     assert "](figures/ar_day0.png)" in written.read_text()
     assert not (path.parent.parent / "figures").exists()
+    assert (path.parent / "figures" / "sketch.png").read_bytes() == b"mine"
+    assert (path.parent / "results" / "notes.txt").read_text() == "mine too"
+
+
+def _cli(args, cwd):
+    return subprocess.run([sys.executable, "-m", "eventstudy", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_out_keeps_the_users_folders(tmp_path):
+    """The issue's probe: a paper folder with the user's figure and table, then --out paper."""
+    paper = tmp_path / "paper"
+    (paper / "figures").mkdir(parents=True)
+    (paper / "results").mkdir()
+    (paper / "figures" / "fig1_my_paper.png").write_bytes(b"\x89PNG mine")
+    (paper / "results" / "my_regressions.csv").write_text("coef\n0.5\n")
+    done = _cli(["run", str(study_file(tmp_path)), "--offline", "--quiet", "--out", str(paper)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (paper / "figures" / "fig1_my_paper.png").read_bytes() == b"\x89PNG mine"
+    assert (paper / "results" / "my_regressions.csv").read_text() == "coef\n0.5\n"
+    assert (paper / "REPORT.md").is_file() and (paper / "figures" / "ar_day0.png").is_file()
+
+
+def test_out_dot_in_a_project_touches_no_other_studys_figures(tmp_path):
+    project = tmp_path / "project"
+    other = project / "figures" / "deepseek-2025"
+    other.mkdir(parents=True)
+    (other / "ar_day0.png").write_bytes(b"another study's figure")
+    path = study_file(tmp_path)
+    done = _cli(["run", str(path), "--offline", "--quiet", "--out", "."], project)
+    assert done.returncode == 0, done.stderr
+    assert (other / "ar_day0.png").read_bytes() == b"another study's figure"
+    assert (project / "figures" / "ar_day0.png").is_file()
+
+
+def test_a_users_file_named_like_an_output_stops_the_run_before_the_analysis(tmp_path, monkeypatch, capsys):
+    import eventstudy.pipeline as pipeline
+
+    out = tmp_path / "o"
+    (out / "results").mkdir(parents=True)
+    (out / "results" / "car.csv").write_text("my own CARs\n")
+    monkeypatch.setattr(pipeline, "run_study", lambda *a, **k: pytest.fail("the analysis ran"))
+    assert cli.main(["run", str(study_file(tmp_path)), "--offline", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "would overwrite 1 file(s) eventstudy did not write" in err and "results/car.csv" in err
+    assert (out / "results" / "car.csv").read_text() == "my own CARs\n"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["", "results", "figures", "results/stata", "notes", "figures/other"]),
+            st.text("abcdefgh_", min_size=1, max_size=6).map(lambda s: f"{s}.txt"),
+            st.binary(max_size=20),
+        ),
+        max_size=12,
+    )
+)
+def test_any_tree_of_the_users_survives_every_run(tmp_path_factory, tree):
+    folder = tmp_path_factory.mktemp("tree")
+    for sub, name, data in tree:
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        (folder / sub / name).write_bytes(data)
+    before = _snapshot(folder)
+    _set(folder, "one")
+    _set(folder, "two", n=1)
+    after = _snapshot(folder)
+    owned = set(json.loads((folder / MANIFEST).read_text())["files"])
+    assert {k: v for k, v in after.items() if k not in owned and k != MANIFEST} == before
 
 
 def test_a_file_in_the_way_of_the_output_is_refused(tmp_path):
