@@ -13,20 +13,16 @@ them beside itself in ``figures/``.
 from __future__ import annotations
 
 import re
-import shutil
 import tomllib
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 from .errors import EventStudyError, StudyFileError
-from .outputs import JOURNAL
 
 STUDY_FILE = "study.toml"
 PROJECT_FOLDER = "analyses"
 FIGURE_FOLDER = "figures"
-# a study folder's outputs, never part of its definition
-OUTPUTS = ("REPORT.md", "REPORT.html", "results", FIGURE_FOLDER, "__pycache__", JOURNAL)
 _STUDY_NAME = re.compile(r'^(\[study\][^\[]*?^name\s*=\s*)"[^"\n]*"', re.MULTILINE | re.DOTALL)
 
 
@@ -80,21 +76,46 @@ def find_study(name_or_path: str | Path) -> Path:
     raise StudyFileError(name_or_path, "name", f"{where} (known: {known}; or give a path)")
 
 
-def init_study(name: str, template: str | Path = "deepseek-2025", with_claims: bool = False) -> Path:
-    """Write a new study folder ./analyses/NAME from a template's definition (its study.toml
-    with ``[study] name`` set to NAME, and the files beside it, not its outputs). The template's
-    claims are about its own event: they are left out unless ``with_claims``. Refuses to write
-    over an existing study; returns the new study file."""
+class InitError(EventStudyError):
+    """``init`` cannot write the new study where asked (a usage error of the command)."""
+
+
+@dataclass(frozen=True)
+class Copied:
+    """What :func:`init_study` did: the new study file, the files written and those kept."""
+
+    path: Path
+    written: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+def init_study(
+    name: str, template: str | Path = "deepseek-2025", with_claims: bool = False, force: bool = False
+) -> Copied:
+    """Write a new study folder ./analyses/NAME from a template's definition: its study.toml with
+    ``[study] name`` set to NAME, its events file and the scripts beside it — never its outputs,
+    never a folder. The template's claims are about its own event: they are left out unless
+    ``with_claims``. A target folder that holds anything is refused, naming what is there;
+    ``force`` writes only the files that are absent and keeps (lists) the rest."""
     from .study import NAME
 
     if not NAME.fullmatch(name):
-        raise StudyFileError(name, "name", "must be lower case letters, digits, '.', '_' or '-' (at most 64)")
-    source = find_study(template)
+        raise InitError(f"the study name {name!r} must be lower case letters, digits, '.', '_' or '-' (at most 64)")
+    try:
+        source = find_study(template)
+    except StudyFileError as exc:
+        raise InitError(f"--from {template}: {exc}") from None
+    target = local_root() / name
+    if target.resolve() == source.parent.resolve() or source.parent.resolve() in target.resolve().parents:
+        raise InitError(
+            f"the template's folder {shown(source.parent)} holds the new study's folder {shown(target)}: a study "
+            "cannot be copied into itself; run init from another folder, or name another template"
+        )
     text = source.read_text() if with_claims else without_claims(source.read_text())
     renamed = _STUDY_NAME.sub(lambda m: f'{m.group(1)}"{name}"', text, count=1)
     if tomllib.loads(renamed).get("study", {}).get("name", name) != name:
         raise EventStudyError(f"could not set [study] name in the copy of {source}: set it by hand")
-    return _copy_definition(source, local_root() / name, renamed)
+    return _copy_definition(source, target, renamed, force)
 
 
 CLAIMS_LEFT_OUT = """# [[claims]]: the template's claims were left out (they are about its own event; `eventstudy init
@@ -121,22 +142,45 @@ def without_claims(text: str) -> str:
     return "".join(out)
 
 
-def _copy_definition(source: Path, target: Path, text: str) -> Path:
-    """Copy a study's folder without its outputs, its study file as ``text``."""
-    if (target / STUDY_FILE).exists():
-        raise EventStudyError(f"{target / STUDY_FILE} exists already: edit it, or choose another name")
+def definition_files(study_file: Path) -> list[Path]:
+    """A study's definition: its study file, the events file it names (when beside it) and the
+    scripts beside it (``*.py``: e.g. the one that writes the events file)."""
+    folder = study_file.parent
+    files = [study_file, *sorted(folder.glob("*.py"))]
+    try:
+        named = tomllib.loads(study_file.read_text()).get("events", {}).get("file")
+    except (OSError, ValueError):
+        named = None
+    if isinstance(named, str) and (folder / named).resolve().parent == folder.resolve() and (folder / named).is_file():
+        files.insert(1, folder / named)
+    return [f for f in dict.fromkeys(files) if f.is_file() and f.name != "__init__.py"]
+
+
+def _copy_definition(source: Path, target: Path, text: str, force: bool = False) -> Copied:
+    """Copy a study's definition files into ``target``, its study file as ``text``: into an
+    empty or new folder, or with ``force`` only the files that are absent there."""
+    if target.exists() and not target.is_dir():
+        raise InitError(f"{shown(target)} is a file, not a folder: choose another name")
+    there = sorted(p.name for p in target.iterdir()) if target.is_dir() else []
+    if there and not force:
+        listed = ", ".join(there[:6]) + (f" and {len(there) - 6} more" if len(there) > 6 else "")
+        raise InitError(
+            f"{shown(target)} already holds {listed}: nothing was written. Choose another name, or "
+            "--force to write only the files that are absent"
+        )
     target.mkdir(parents=True, exist_ok=True)
-    for item in sorted(source.parent.iterdir()):
-        if item.name in OUTPUTS or item.name == STUDY_FILE:
-            continue
-        if item.is_dir():
-            shutil.copytree(item, target / item.name, dirs_exist_ok=True)
-        else:
-            shutil.copy2(item, target / item.name)
     from .data.store import write_atomic
 
-    write_atomic(target / STUDY_FILE, lambda tmp: tmp.write_text(text))  # last, and whole or not at all
-    return target / STUDY_FILE
+    written, kept = [], []
+    for item in definition_files(source):
+        dest = target / item.name
+        if dest.exists() or dest.is_symlink():
+            kept.append(item.name)
+            continue
+        content = text if item == source else item.read_text()
+        write_atomic(dest, lambda tmp, c=content: tmp.write_text(c))  # each whole or not at all
+        written.append(item.name)
+    return Copied(target / STUDY_FILE, tuple(written), tuple(kept))
 
 
 def default_out(path: Path) -> Path:
@@ -161,7 +205,13 @@ def working_copy(path: Path) -> Path:
                 " with --out"
             )
         return target
-    return _copy_definition(path, target.parent, path.read_text())
+    try:
+        return _copy_definition(path, target.parent, path.read_text()).path
+    except InitError:
+        raise EventStudyError(
+            f"the shipped study {path.parent.name} runs from a copy in {shown(target.parent)}, which holds other files "
+            "and no study.toml: nothing was written; move them, or run the study by its path with --out elsewhere"
+        ) from None
 
 
 def figure_folder(out: Path) -> Path:

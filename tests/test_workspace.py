@@ -26,6 +26,7 @@ def shipped(tmp_path, monkeypatch):
     path = study_file(root)
     path.parent.rename(root / "small")
     (root / "small" / "notes.csv").write_text("a,b\n1,2\n")
+    (root / "small" / "make_notes.py").write_text("print('the script that writes notes.csv')\n")
     (root / "small" / "REPORT.md").write_text("an earlier report\n")
     (root / "small" / "results").mkdir()
     monkeypatch.setattr(workspace, "shipped_root", lambda: root)
@@ -42,7 +43,7 @@ def _files(folder):
 def test_a_local_study_hides_a_shipped_one_of_the_same_name(shipped):
     assert find_study("small") == shipped / "study.toml"
     assert [(e.name, e.shipped) for e in list_studies()] == [("small", True)]
-    local = init_study("small", shipped)
+    local = init_study("small", shipped).path
     assert find_study("small") == local.resolve()
     assert [(e.name, e.shipped) for e in list_studies()] == [("small", False)]
 
@@ -61,7 +62,7 @@ def test_a_shipped_study_runs_from_a_copy_under_the_current_folder(shipped, caps
     assert _files(shipped) == before  # nothing written into the package
     local = workspace.local_root() / "small"
     assert (local / "study.toml").read_bytes() == (shipped / "study.toml").read_bytes()
-    assert (local / "notes.csv").is_file() and (local / "results" / "car.csv").is_file()
+    assert (local / "make_notes.py").is_file() and (local / "results" / "car.csv").is_file()
     assert "an earlier report" not in (local / "REPORT.md").read_text()
     assert "from `analyses/small/study.toml`" in (local / "REPORT.md").read_text()
     assert "](../../figures/small/ar_day0.png)" in (local / "REPORT.md").read_text()
@@ -89,17 +90,18 @@ def test_init_copies_the_definition_not_the_outputs_and_sets_the_name(shipped, c
     assert main(["init", "mine", "--from", "small"]) == 0
     assert "wrote analyses/mine/ from small" in capsys.readouterr().out
     new = workspace.local_root() / "mine"
-    assert _files(new) == ["notes.csv", "study.toml"]
+    assert _files(new) == ["make_notes.py", "study.toml"]  # the definition: no data file, no output
     assert load_study(new / "study.toml").name == "mine"  # the template names none: the folder's name
-    assert main(["init", "mine", "--from", "small"]) == 1
-    assert "exists already" in capsys.readouterr().err
-    assert main(["init", "Bad Name"]) == 1
+    assert main(["init", "mine", "--from", "small"]) == 2  # a usage error: nothing written over
+    assert "analyses/mine already holds make_notes.py, study.toml: nothing was written" in capsys.readouterr().err
+    assert main(["init", "Bad Name"]) == 2
     assert "must be lower case" in capsys.readouterr().err
+    assert main(["init", "x", "--from", "nonesuch"]) == 2
 
 
 def test_init_from_the_shipped_deepseek_study_gives_a_study_that_loads(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    path = init_study("my-event")
+    path = init_study("my-event").path
     assert tomllib.loads(path.read_text())["study"]["name"] == "my-event"
     s = load_study(path)
     assert s.name == "my-event" and s.title == "The DeepSeek R1 sell-off"
@@ -115,7 +117,7 @@ def test_figure_folder(tmp_path, out, figures):
 
 def test_init_leaves_the_templates_claims_out_unless_asked(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    plain = load_study(init_study("mine"))
+    plain = load_study(init_study("mine").path)
     assert plain.claims == () and "--with-claims" in (tmp_path / "analyses/mine/study.toml").read_text()
     assert "shared/articles" not in (tmp_path / "analyses/mine/study.toml").read_text()
     assert main(["init", "theirs", "--with-claims"]) == 0
