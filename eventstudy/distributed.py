@@ -6,8 +6,8 @@ The returns come either as an in-memory frame (sessions × tickers; chunks of wh
 scattered to the workers) or as a **parquet panel** read file by file on the workers (so
 the panel never has to fit on one machine): a folder of
 ``part-NNNNN.parquet`` files, each a frame of the same sessions (index ``date``) × some
-tickers, every ticker in exactly one file. :func:`write_panel` writes one from any frame of
-returns (the snapshot's, the cache's, or a CSV's via :func:`read_returns_csv`).
+tickers, every ticker in exactly one file (:mod:`eventstudy.data.panel`: ``write_panel`` writes
+one from any frame of returns).
 
 Needs ``pip install 'eventstudy-workbench[dask]'`` (dask, distributed).
 """
@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .data.panel import ParquetPanel, read_part
 from .inference import TestSpec
 from .stream import (
     Chunk,
@@ -37,8 +36,6 @@ from .stream import (
     total,
 )
 
-PART = "part-{:05d}.parquet"
-
 
 def _dask():
     try:
@@ -48,75 +45,6 @@ def _dask():
             "engine='dask' needs dask and distributed: pip install 'eventstudy-workbench[dask]'"
         ) from None
     return distributed
-
-
-@dataclass(frozen=True)
-class ParquetPanel:
-    """A parquet panel of returns (see the module's docstring): its sessions, and each file's
-    tickers, read from the files' metadata (no returns are read here)."""
-
-    path: Path
-    index: pd.DatetimeIndex
-    files: tuple[tuple[Path, tuple[str, ...]], ...]
-
-    @classmethod
-    def open(cls, path: str | os.PathLike) -> ParquetPanel:
-        import pyarrow.parquet as pq
-
-        path = Path(path)
-        files = sorted(path.glob("part-*.parquet"))
-        if not files:
-            raise FileNotFoundError(f"{path} holds no part-*.parquet files: no returns panel (write_panel makes one)")
-        parts, seen = [], {}
-        for f in files:
-            names = tuple(n for n in pq.read_schema(f).names if n != "date" and not n.startswith("__index"))
-            for n in names:
-                if n in seen:
-                    raise ValueError(f"ticker {n!r} is in both {seen[n].name} and {f.name}: a panel holds it once")
-                seen[n] = f
-            parts.append((f, names))
-        index = pd.DatetimeIndex(pd.read_parquet(files[0], columns=[]).index, name="date")
-        return cls(path, index, tuple(parts))
-
-    @property
-    def columns(self) -> pd.Index:
-        return pd.Index([t for _, names in self.files for t in names])
-
-
-def write_panel(returns: pd.DataFrame, path: str | os.PathLike, tickers_per_file: int = 500) -> ParquetPanel:
-    """Write ``returns`` (sessions × tickers, decimals, NaN = missing) as a parquet panel in
-    the folder ``path`` (created; files of an earlier panel there are replaced), about
-    ``tickers_per_file`` tickers to a file. Each file is written under a temporary name and
-    renamed, so a panel cut short by a crash has no half-written file."""
-    if not isinstance(returns, pd.DataFrame) or not isinstance(returns.index, pd.DatetimeIndex):
-        raise TypeError("write_panel takes a DataFrame of returns indexed by session date (sessions × tickers)")
-    if returns.columns.duplicated().any():
-        raise ValueError(f"tickers repeat: {list(returns.columns[returns.columns.duplicated()][:5])}")
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    for old in path.glob("part-*.parquet"):
-        old.unlink()
-    frame = returns.astype("float64").rename_axis("date")
-    frame.columns = frame.columns.astype(str)
-    for i, lo in enumerate(range(0, max(frame.shape[1], 1), max(tickers_per_file, 1))):
-        tmp = path / (PART.format(i) + ".tmp")
-        frame.iloc[:, lo : lo + tickers_per_file].to_parquet(tmp)
-        tmp.replace(path / PART.format(i))
-    return ParquetPanel.open(path)
-
-
-def read_returns_csv(path: str | os.PathLike) -> pd.DataFrame:
-    """Returns from a CSV: wide (a ``date`` column, then one column per ticker) or long
-    (``date, ticker, ret``), as sessions × tickers."""
-    frame = pd.read_csv(path)
-    if "date" not in frame.columns:
-        raise ValueError(f"{path}: a returns CSV needs a 'date' column; got {list(frame.columns)[:6]}")
-    frame["date"] = pd.to_datetime(frame["date"])
-    if {"ticker", "ret"} <= set(frame.columns):
-        if frame.duplicated(["date", "ticker"]).any():
-            raise ValueError(f"{path}: a (date, ticker) pair appears twice")
-        return frame.pivot(index="date", columns="ticker", values="ret").sort_index()
-    return frame.set_index("date").sort_index().astype("float64")
 
 
 def _client(scheduler):
@@ -223,7 +151,7 @@ def _partitions(layout: Layout, returns, chunk_size: int, client) -> list[tuple[
                 layout.member[rows],
             )
             w = workers[len(out) % len(workers)]
-            out.append((w, client.submit(_read_part, str(file), returns.index, **_on(w)), events))
+            out.append((w, client.submit(read_part, str(file), returns.index, **_on(w)), events))
         return out or [(None, client.scatter(np.zeros((len(returns.index), 0))), _empty(layout))]
     values = returns.to_numpy(dtype="float64")
     out = []
@@ -233,15 +161,6 @@ def _partitions(layout: Layout, returns, chunk_size: int, client) -> list[tuple[
         scattered = client.scatter(chunk.returns, **({} if w is None else {"workers": [w]}))
         out.append((w, scattered, Chunk(np.empty((0, 0)), *_events_of(chunk))))
     return out
-
-
-def _read_part(file: str, index: pd.DatetimeIndex) -> np.ndarray:
-    """One file of a parquet panel, read on a worker, as sessions × tickers; its sessions must
-    be the panel's."""
-    frame = pd.read_parquet(file)
-    if not pd.DatetimeIndex(frame.index).equals(index):
-        raise ValueError(f"{file}: its sessions differ from the panel's first file (write_panel keeps them equal)")
-    return frame.to_numpy(dtype="float64")
 
 
 def _events_of(chunk: Chunk):

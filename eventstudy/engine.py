@@ -151,7 +151,7 @@ def run_event_study(
     sums, so memory is bounded by the chunk; ``"dask"`` (:mod:`eventstudy.distributed`, ``pip
     install 'eventstudy-workbench[dask]'``) runs the same chunks on a Dask ``scheduler`` (a
     ``distributed.Client``, a scheduler address, or None for a local cluster), and ``returns``
-    may then be the folder of a parquet panel (:func:`eventstudy.distributed.write_panel`). They agree to
+    may then be the folder of a parquet panel (:func:`eventstudy.data.panel.write_panel`). They agree to
     1e-10 on every statistic but Kolari–Pynnönen's r̄ where residuals have missing days or the
     events fall on different dates: there the chunked engines take the sum identity (O(N·days),
     within about 10⁻³ of the pairwise r̄). ``keep_ar=False`` leaves the per-day ``ar`` frame
@@ -168,9 +168,9 @@ def run_event_study(
     if isinstance(returns, str | os.PathLike):
         if engine != "dask":
             raise ValueError(f"returns given as a parquet panel ({returns}) need engine='dask'")
-        from .distributed import ParquetPanel
+        from . import distributed  # the Dask edge reads the panel
 
-        returns = ParquetPanel.open(returns)
+        returns = distributed.ParquetPanel.open(returns)
     spec = models.get_model(model)
     regressors = _as_regressors(regressors)
     missing_cols = sorted(set(spec.needs) - set(regressors.columns))

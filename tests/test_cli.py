@@ -255,7 +255,7 @@ def test_a_sample_study_streamed_reports_what_the_in_memory_engine_reports(tmp_p
 def test_panel_writes_a_parquet_panel_from_a_csv(tmp_path, capsys):
     import pandas as pd
 
-    from eventstudy.distributed import ParquetPanel
+    from eventstudy.data.panel import ParquetPanel
 
     wide = pd.DataFrame({"date": pd.bdate_range("2024-01-02", periods=5), "AAA": 0.01, "BBB": -0.02})
     wide.to_csv(tmp_path / "r.csv", index=False)

@@ -4,6 +4,8 @@ the sum identity, whose distance from the pairwise r̄ is bounded here."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -239,7 +241,7 @@ def client():
 
 
 def test_dask_equals_the_streamed_engine_on_frames_and_on_a_parquet_panel(client, tmp_path):
-    from eventstudy.distributed import write_panel
+    from eventstudy.data.panel import write_panel
 
     returns, regressors, events = earnings(missing=0.02)
     kw = dict(KW, groups={"odd": list(events.event_id[1::2]), "all": list(events.event_id)})
@@ -257,16 +259,25 @@ def test_dask_equals_the_streamed_engine_on_frames_and_on_a_parquet_panel(client
 
 
 def test_a_parquet_panel_is_checked_when_opened(tmp_path):
-    from eventstudy.distributed import ParquetPanel, read_returns_csv, write_panel
+    from eventstudy.data.panel import PanelError, ParquetPanel, read_returns_csv, write_panel
 
     returns, _, _ = synthetic_panel(6, 50, event_pos=40)
-    with pytest.raises(FileNotFoundError, match="no part-"):
+    with pytest.raises(PanelError, match="is not an eventstudy panel"):
         ParquetPanel.open(tmp_path)
     panel = write_panel(returns, tmp_path / "p", tickers_per_file=4)
     assert list(panel.columns) == list(returns.columns) and panel.index.equals(returns.index)
     assert not list((tmp_path / "p").glob("*.tmp"))
-    returns.iloc[:, :2].to_parquet(tmp_path / "p" / "part-00009.parquet")
-    with pytest.raises(ValueError, match="is in both"):
+    returns.iloc[:, :2].to_parquet(tmp_path / "p" / "part-00009.parquet")  # another tool's file: not read
+    assert list(ParquetPanel.open(tmp_path / "p").columns) == list(returns.columns)
+    with pytest.raises(PanelError, match="not an eventstudy panel.*part-00009"):
+        write_panel(returns, tmp_path / "p")  # nor removed
+    record = json.loads((tmp_path / "p" / "panel.json").read_text())
+    record["files"][1]["tickers"].append(record["files"][0]["tickers"][0])
+    (tmp_path / "p" / "panel.json").write_text(json.dumps(record))
+    with pytest.raises(PanelError, match="is in both"):
+        ParquetPanel.open(tmp_path / "p")
+    (tmp_path / "p" / "part-00001.parquet").unlink()
+    with pytest.raises(PanelError, match="incomplete: part-00001.parquet is missing"):
         ParquetPanel.open(tmp_path / "p")
     long = returns.stack().rename("ret").reset_index().rename(columns={"level_1": "ticker"})
     long.to_csv(tmp_path / "long.csv", index=False)
