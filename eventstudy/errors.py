@@ -69,7 +69,7 @@ class NoFirmsLeftError(EventStudyError):
     """Every firm of a study was excluded."""
 
     def __init__(self, excluded: dict[str, str], note: str = "") -> None:
-        self.excluded = dict(excluded)
+        self.excluded = {str(k): str(v) for k, v in excluded.items()}
         by_reason: dict[str, list[str]] = {}
         for t, why in sorted(self.excluded.items()):
             by_reason.setdefault(why, []).append(t)

@@ -41,12 +41,71 @@ class EventTable:
         )
 
 
+_ISO = r"\d{4}-\d{2}-\d{2}"
+RESERVED = ("event_date", "given_date", "note", "market_value_bn", "shares_flag", "quality")
+
+
+def parse_dates(values: pd.Series, date_format: str = "") -> tuple[pd.Series, pd.Series]:
+    """Each cell's day (NaT where it cannot be read) and why not ("" where it was), one way for
+    every row: ``YYYY-MM-DD`` or ``YYYYMMDD``, or exactly ``date_format`` when one is given
+    (``%d/%m/%Y``). Never a guess per row: "12/08/2024" is 12 August or 8 December, so without
+    a format it is refused. A time of day or a time zone is refused (the day goes in ``date``,
+    the time in ``time``)."""
+    text = values.astype("string").str.strip()
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    why = pd.Series("", index=values.index, dtype=object)
+    missing = text.isna() | (text == "")
+    why[missing] = "the date is missing"
+    if date_format:
+        parsed = pd.to_datetime(text.where(~missing), format=date_format, errors="coerce")
+        bad = ~missing & parsed.isna()
+        why[bad] = "the date " + text[bad].fillna("") + f" is not a date in the format {date_format}"
+        _place(out, why, text, ~missing & ~bad, parsed)
+        return out, why
+    shapes = {
+        "%Y-%m-%d": text.str.fullmatch(_ISO).fillna(False),
+        "%Y%m%d": text.str.fullmatch(r"\d{8}").fillna(False),
+    }
+    for fmt, rows in shapes.items():
+        parsed = pd.to_datetime(text.where(rows), format=fmt, errors="coerce")
+        _place(out, why, text, rows, parsed)
+    timed = text.str.fullmatch(_ISO + r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?").fillna(False)
+    zoned = text.str.fullmatch(_ISO + r"([T ].*)?(Z|[+-]\d{2}:?\d{2})").fillna(False)
+    other = ~missing & ~shapes["%Y-%m-%d"] & ~shapes["%Y%m%d"]
+    why[other] = (
+        "the date " + text[other].fillna("") + " is not YYYY-MM-DD (or YYYYMMDD): set [events] date_format to read "
+        'dates written another way (e.g. "%d/%m/%Y")'
+    )
+    why[timed] = "the date carries a time of day: give the day in date and before_open/during/after_close in time"
+    why[zoned] = (
+        "the date carries a time zone: give the exchange's day in date and before_open/during/after_close in time"
+    )
+    return out, why
+
+
+EARLIEST, LATEST = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-12-31")
+
+
+def _place(out: pd.Series, why: pd.Series, text: pd.Series, rows: pd.Series, parsed: pd.Series) -> None:
+    """Put the ``rows``' parsed dates in ``out``; one that cannot be read, or is beyond any
+    exchange calendar (9999-12-31), gets its reason instead."""
+    rows = rows.fillna(False).astype(bool)
+    bad = rows & parsed.isna()
+    why[bad] = "the date " + text[bad].fillna("") + " is not a calendar date"
+    inside = rows & parsed.notna()
+    far = inside & ((parsed < EARLIEST) | (parsed > LATEST))
+    why[far] = "the date " + text[far].fillna("") + " is outside the exchange calendar"
+    keep = inside & ~far
+    out[keep] = parsed[keep].astype("datetime64[ns]")
+
+
 def build_events(
     table: pd.DataFrame,
     *,
     exchange: str = "XNYS",
     issuer: Mapping[str, str] | None = None,
     not_firms: Mapping[str, str] | None = None,
+    date_format: str = "",
 ) -> EventTable:
     """Day 0 of every row of ``table`` (see the module docstring); raises ``ValueError`` for a
     table without the required columns or with repeated events.
@@ -54,14 +113,19 @@ def build_events(
     A ticker that is not a firm — an index (``^IXIC``) or one that ``not_firms`` names with its
     reason (an ETF) — makes its row rejected; ``issuer`` maps a listing to the one that stands
     for its issuer (GOOG → GOOGL: an issuer counts once), said in the event's note, so that two
-    rows of one issuer on one day 0 are repeated events."""
+    rows of one issuer on one day 0 are repeated events. Dates are read by :func:`parse_dates`."""
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
         raise ValueError(f"an events table needs the columns {list(REQUIRED)}; missing {missing}")
+    taken = [c for c in RESERVED if c in table.columns]
+    if taken:
+        raise ValueError(f"the column(s) {taken} are names eventstudy writes for each event: rename them")
+    if table.empty:
+        raise ValueError("it holds no event (a header and no rows)")
     frame = table.reset_index(drop=True).copy()
     row = np.arange(1, len(frame) + 1)
     ticker = frame["ticker"].astype("string").str.strip()
-    given = pd.to_datetime(frame["date"].astype("string"), errors="coerce", format="mixed")
+    given, date_why = parse_dates(frame["date"], date_format)
     time = (
         frame["time"].fillna("before_open").astype(str).str.strip()
         if "time" in frame
@@ -72,11 +136,13 @@ def build_events(
     reasons[(reasons == "") & ticker.str.startswith("^").fillna(False)] = "an index, not a firm"
     for t, why in (not_firms or {}).items():
         reasons[(reasons == "") & (ticker == t).fillna(False)] = why
-    reasons[(reasons == "") & given.isna()] = "the date is missing or not a date"
+    dated = (reasons == "") & (date_why != "")
+    reasons[dated] = date_why[dated]
     bad_time = (reasons == "") & ~time.isin(TIMES)
     reasons[bad_time] = "time must be one of " + ", ".join(TIMES) + ": got " + time[bad_time]
-    timed = (reasons == "") & given.notna() & (given != given.dt.normalize())
-    reasons[timed] = "the date carries a time of day: give the day in date and before_open/during/after_close in time"
+    if "event_id" in frame:
+        blank = (reasons == "") & (frame["event_id"].astype("string").str.strip().fillna("") == "")
+        reasons[blank] = "the event_id is empty (leave the column out for ticker:date ids)"
     ok = reasons == ""
     day0 = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     note = pd.Series("", index=frame.index, dtype=object)
@@ -87,8 +153,9 @@ def build_events(
     ok = reasons == ""
     if "event_id" in frame:
         event_id = frame["event_id"].astype("string")
-    else:
-        event_id = ticker + ":" + given.dt.strftime("%Y-%m-%d")
+    else:  # ticker:YYYY-MM-DD, or the date as written where it could not be read
+        raw = frame["date"].astype("string").str.strip().fillna("")
+        event_id = ticker.fillna("") + ":" + given.dt.strftime("%Y-%m-%d").fillna(raw)
     if issuer:
         listed = ticker.map(lambda t: issuer.get(t, t) if isinstance(t, str) else t).astype("string")
         moved = ok & (listed != ticker).fillna(False)

@@ -138,7 +138,7 @@ def read_events(study: Study, snapshot: Snapshot | None = None) -> EventTable:
     issuer = primary_listing(companies, snap.table("shares_outstanding"))
     try:
         table = pd.read_csv(file, dtype={"ticker": "string"})
-        return build_events(table, issuer=issuer, not_firms=etfs)
+        return build_events(table, issuer=issuer, not_firms=etfs, date_format=study.events.date_format)
     except (OSError, ValueError) as exc:
         raise StudyFileError(study.path_file, "events.file", f"{file.name}: {exc}") from None
 

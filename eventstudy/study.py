@@ -25,6 +25,7 @@ from .calendar import offset_of, roll_event_date
 from .claims import DIRECTIONS, FALL_ALIASES, METRICS, RULE_FALL_ALIASES, RULES
 from .errors import CalendarError, StudyFileError
 from .events import REQUIRED as REQUIRED_EVENT_COLUMNS
+from .events import RESERVED as RESERVED_EVENT_COLUMNS
 from .models import MODELS
 from .quality import KINDS as QUALITY_KINDS
 from .quality import QualitySpec
@@ -107,6 +108,7 @@ class EventsSpec:
     file: Path
     group_by: tuple[str, ...] = ()
     characteristics: tuple[str, ...] = ()
+    date_format: str = ""  # how the file writes its dates when not YYYY-MM-DD (e.g. "%d/%m/%Y")
 
 
 RETURNS = ("total", "price")
@@ -213,6 +215,9 @@ def _date(r: _Reader, key: str, value: Any) -> pd.Timestamp | None:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
         r.fail(key, f"is not a date ({exc})")
+        return None
+    if ts is pd.NaT:
+        r.fail(key, f"is not a date (YYYY-MM-DD), got {value!r}")
         return None
     if ts.tz is not None or ts != ts.normalize():
         r.fail(key, f"must be a date without a time or time zone, got {value!r}")
@@ -330,17 +335,27 @@ def _report(r: _Reader) -> ReportSpec:
 
 
 def _events(r: _Reader, study_file: Path) -> EventsSpec | None:
-    """``[events]``: the table must exist and have the columns the study names."""
-    r.unknown({"file", "group_by", "characteristics"})
+    """``[events]``: the table must exist beside the study file (a path that leaves the study's
+    folder is refused, and no content of a file is ever echoed) and have the columns the study
+    names."""
+    r.unknown({"file", "group_by", "characteristics", "date_format"})
     name = r.get("file", str)
-    spec = EventsSpec(Path(), r.strings("group_by"), r.strings("characteristics"))
+    date_format = r.get("date_format", str, "")
+    if date_format and "%" not in date_format:
+        r.fail("date_format", f'must be a strftime format such as "%d/%m/%Y", got {date_format!r}')
+    spec = EventsSpec(Path(), r.strings("group_by"), r.strings("characteristics"), date_format)
     if name is _BAD:
         return spec
+    folder = study_file.parent.resolve()
     file = (study_file.parent / name).resolve()
+    if folder not in file.parents:
+        r.fail("file", f"{name} leaves the study's folder: an events file lies beside study.toml (or below it)")
+        return replace(spec, file=file)
     try:
         header = pd.read_csv(file, nrows=0).columns
-    except (OSError, ValueError) as exc:
-        r.fail("file", f"{name} cannot be read as a CSV table ({exc.strerror if isinstance(exc, OSError) else exc})")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
+        r.fail("file", f"{name} cannot be read as a CSV table ({why})")
         return replace(spec, file=file)
     for key, columns in (
         ("file", REQUIRED_EVENT_COLUMNS),
@@ -349,9 +364,11 @@ def _events(r: _Reader, study_file: Path) -> EventsSpec | None:
     ):
         for c in columns:
             if c not in header:
-                r.fail(key, f"{name} has no column {c!r} (columns: {', '.join(header)})")
+                r.fail(key, f"{name} has no column {c!r} (columns: {', '.join(map(str, header[:20]))})")
     for c in sorted(set(header) & set(DERIVED_CHARACTERISTICS)):
         r.fail("file", f"{name} has a column {c!r}, the name of a characteristic eventstudy computes: rename it")
+    for c in [c for c in RESERVED_EVENT_COLUMNS if c in header]:
+        r.fail("file", f"{name} has a column {c!r}, a name eventstudy writes for each event: rename it")
     return replace(spec, file=file)
 
 
@@ -541,9 +558,13 @@ def _check_windows(study: Study, fail, partial: bool) -> None:
     every = [*named, *((f"model.windows[{i}]", w) for i, w in enumerate(study.windows))]
     if any(w is None for _, w in named):
         return
+    too_far = False
     for key, w in every:
         if max(abs(w.start), abs(w.end)) > MAX_SESSIONS:
             fail(key, f"[{w.start}, {w.end}] reaches more than {MAX_SESSIONS} sessions (ten years) from day 0")
+            too_far = True
+    if too_far:  # nothing more is checked (or allocated) for windows that reach that far
+        return
     if not study.path.start <= 0 <= study.path.end:
         fail("model.path", f"[{study.path.start}, {study.path.end}] must include day 0")
     labels = [w.label for w in study.windows]

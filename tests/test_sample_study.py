@@ -246,7 +246,8 @@ def test_a_bad_row_of_the_events_file_is_rejected_and_the_rest_run(tmp_path):
     bad = "X:1,NOSUCH,2024-13-45,before_open,1,0.01,over 1%"
     path = _copy(tmp_path, events="\n".join([*rows[:40], bad]) + "\n")
     res = run_study(path)
-    assert res.rejected.reason.tolist() == ["the date is missing or not a date"] and res.rejected.row.tolist() == [40]
+    assert res.rejected.reason.tolist() == ["the date 2024-13-45 is not a calendar date"]
+    assert res.rejected.row.tolist() == [40]
     assert len(res.main.events) > 20
 
 

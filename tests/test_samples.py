@@ -67,7 +67,8 @@ def test_rows_that_cannot_be_used_are_listed_with_their_reason():
     assert out.rejected.set_index("row").reason.to_dict() == {
         1: "time must be one of before_open, during, after_close: got at lunch",
         2: "no ticker",
-        3: "the date is missing or not a date",
+        3: "the date soon is not YYYY-MM-DD (or YYYYMMDD): set [events] date_format to read dates written another way"
+        ' (e.g. "%d/%m/%Y")',
         4: "the date carries a time of day: give the day in date and before_open/during/after_close in time",
     }
 
