@@ -126,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument(
         "--with-claims", action="store_true", help="copy the template's claims too (they are about its own event)"
     )
+    init.add_argument(
+        "--force", action="store_true", help="write into a folder that holds files: only the files that are absent"
+    )
     panel = sub.add_parser(
         "panel",
         parents=[common],
@@ -179,34 +182,43 @@ def _progress(quiet: bool, what: str = "prices", unit: str = "tickers"):
 
 
 def _cmd_run(a) -> int:
-    from . import report
     from .errors import StudyFileError
-    from .pipeline import run_study
-    from .render import FigureStyle, FigureWorkers
+    from .render import FigureStyle
     from .study import load_study, with_overrides
     from .windows import Window
     from .workspace import find_study, shown, working_copy
 
+    def checked(path):
+        """The study file with the command line's overrides, checked as the file is (a problem
+        of the file is the file's; one of the overrides is a usage error)."""
+        study = load_study(path)
+        try:
+            return with_overrides(
+                study,
+                model=a.model,
+                estimation=Window(*a.estimation, "estimation") if a.estimation else None,
+                windows=tuple(Window(*w) for w in a.window) if a.window else None,
+            )
+        except (ValueError, StudyFileError) as exc:
+            raise UsageError(f"--model/--estimation/--window: {exc}") from None
+
+    _check_numbers(a)
     found = find_study(a.study)
-    path = found if a.out else working_copy(found)
-    if path != found and not a.quiet:
-        print(f"copied the shipped study {a.study} to {shown(path.parent)}/ (edit it there and run it again)")
-    study = load_study(path)
-    try:
-        study = with_overrides(
-            study,
-            model=a.model,
-            estimation=Window(*a.estimation, "estimation") if a.estimation else None,
-            windows=tuple(Window(*w) for w in a.window) if a.window else None,
-        )
-    except (ValueError, StudyFileError) as exc:
-        raise UsageError(f"--model/--estimation/--window: {exc}") from None
+    checked(found)  # every bound checked before anything is copied, allocated or read
     try:
         style = FigureStyle(("png", a.figure_format), a.dpi)
     except ValueError as exc:
         raise UsageError(f"--figure-format/--dpi: {exc}") from None
     if "xlsx" in a.export and importlib.util.find_spec("openpyxl") is None:
         raise UsageError("--export xlsx needs openpyxl: pip install 'eventstudy-workbench[export]'")
+    path = found if a.out else working_copy(found)
+    if path != found and not a.quiet:
+        print(f"copied the shipped study {a.study} to {shown(path.parent)}/ (edit it there and run it again)")
+    study = checked(path)
+    from . import report
+    from .pipeline import run_study
+    from .render import FigureWorkers
+
     plan = report.plan_output(study, a.out, style=style, exports=tuple(a.export))  # checked now, not after
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
     failed = None
@@ -248,6 +260,19 @@ def _trust_text(res) -> str:
     return head + "\n" + text_table(trust, rates)
 
 
+def _check_numbers(a) -> None:
+    """The numbers a command takes, in range before anything is read or allocated."""
+    if a.chunk_size is not None and a.chunk_size < 1:
+        raise UsageError(f"--chunk-size must be a positive number of firm-events, got {a.chunk_size}")
+    if getattr(a, "draws", 1) < 1:
+        raise UsageError(f"--draws must be at least 1, got {a.draws}")
+    if getattr(a, "draws", 1) > MAX_DRAWS:
+        raise UsageError(f"--draws must be at most {MAX_DRAWS:,}, got {a.draws:,}")
+
+
+MAX_DRAWS = 100_000
+
+
 def _engine(a):
     """The engine the options ask for (--engine, --dask, --chunk-size)."""
     from .engine import Engine
@@ -255,8 +280,6 @@ def _engine(a):
     name = "dask" if a.dask else (a.engine or "memory")
     if a.dask and a.engine not in (None, "dask"):
         raise UsageError(f"--dask runs the dask engine; it cannot go with --engine {a.engine}")
-    if a.chunk_size is not None and a.chunk_size < 1:
-        raise UsageError(f"--chunk-size must be a positive number of firm-events, got {a.chunk_size}")
     if name == "dask":
         try:
             import distributed  # noqa: F401
@@ -271,8 +294,6 @@ def _with_placebo(res, a, kwargs):
 
     from .placebo import run_placebo
 
-    if a.draws < 1:
-        raise UsageError(f"--draws must be at least 1, got {a.draws}")
     progress = _progress(a.quiet, "placebo", "draws")
     plac = run_placebo(res.study, a.draws, a.seed, real=res, offline=a.offline, progress=progress, **kwargs)
     return replace(res, placebo=plac)
@@ -345,18 +366,27 @@ def _cmd_list(a) -> int:
 
 
 def _cmd_init(a) -> int:
-    from .workspace import init_study, shown
+    from .workspace import InitError, init_study, shown
 
-    path = init_study(a.name, a.template, with_claims=a.with_claims)
+    try:
+        done = init_study(a.name, a.template, with_claims=a.with_claims, force=a.force)
+    except InitError as exc:
+        raise UsageError(str(exc)) from None
     if not a.quiet:
-        print(f"wrote {shown(path.parent)}/ from {a.template}: edit {path.name}, then `eventstudy run {a.name}`")
+        kept = f"; kept what was there: {', '.join(done.kept)}" if done.kept else ""
+        print(
+            f"wrote {shown(done.path.parent)}/ from {a.template} ({', '.join(done.written) or 'nothing'}){kept}: "
+            f"edit {done.path.name}, then `eventstudy run {a.name}`"
+        )
     return 0
 
 
 def _cmd_panel(a) -> int:
-    from .distributed import read_returns_csv, write_panel
+    from .data.panel import read_returns_csv, write_panel
     from .workspace import shown
 
+    if a.per_file < 1:
+        raise UsageError(f"--per-file must be a positive number of tickers, got {a.per_file}")
     if a.csv:
         returns = read_returns_csv(a.csv)
     else:
@@ -370,18 +400,25 @@ def _cmd_panel(a) -> int:
         )
         returns, _ = session_returns(data.prices.frames, a.start, a.end)
         for ticker, why in data.prices.failed.items():
-            print(f"left out {ticker}: {why}")
+            _say(a, f"left out {ticker}: {why}")
+        returns = returns[[t for t in returns.columns if t in data.prices.frames]]
     made = write_panel(returns, a.folder, a.per_file)
     size = f"{len(made.columns)} tickers × {len(made.index)} sessions"
-    print(f"wrote {shown(made.path)}/: {size} in {len(made.files)} file(s)")
+    _say(a, f"wrote {shown(made.path)}/: {size} in {len(made.files)} file(s)")
     return 0
+
+
+def _say(a, text: str) -> None:
+    """A line for the user, unless --quiet."""
+    if not a.quiet:
+        print(text)
 
 
 def _cmd_snapshot(a) -> int:
     from .data.snapshot import build_snapshot
 
     entries = build_snapshot(a.source)
-    print(f"wrote {len(entries)} files and MANIFEST")
+    _say(a, f"wrote {len(entries)} files and MANIFEST")
     return 0
 
 
@@ -413,8 +450,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the disk said no: a full disk, a folder we may not write
         if args.verbose:
             raise
-        where = f" {exc.filename}" if exc.filename else ""
-        print(f"eventstudy: error:{where}: {exc.strerror or exc}; the previous outputs are unchanged", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(
+            f"eventstudy: error: {where}{exc.strerror or exc} (a run's outputs are never half-written: the "
+            "previous ones stand, or the next run finishes replacing them)",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("eventstudy: interrupted; the previous outputs and the cache are unchanged", file=sys.stderr)
