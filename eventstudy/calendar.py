@@ -51,6 +51,8 @@ def sessions(start: object, end: object, exchange: str = EXCHANGE) -> pd.Datetim
     cal = _calendar(exchange)
     lo = max(pd.Timestamp(start), cal.first_session)
     hi = min(pd.Timestamp(end), cal.last_session)
+    if lo > hi:  # wholly outside the calendar's years (or an empty range)
+        return pd.DatetimeIndex([], dtype="datetime64[ns]", name="date")
     return pd.DatetimeIndex(cal.sessions_in_range(lo, hi), name="date")
 
 

@@ -24,7 +24,7 @@ from eventstudy import calendar
 from eventstudy.data import PriceCache, load_prices
 from eventstudy.data.cache import STALE_TMP_SECONDS
 from eventstudy.data.sources import parse_yfinance_frame
-from eventstudy.data.store import Coverage, prices_table, read_prices
+from eventstudy.data.store import PLAUSIBLE, Coverage, prices_table, read_prices
 from eventstudy.errors import CacheCorruptError, DataError, PricesMissingError
 
 from .test_data import FakeSource, yf_frame
@@ -80,6 +80,11 @@ def _crafted(kind, path):
         _raw(path, _tampered(good, cov, rows=len(good) + 5))
     elif kind == "no record":
         _raw(path, pa.Table.from_pandas(good, preserve_index=True))
+    elif kind == "record claims more than its rows":
+        first_half = good.iloc[:8]  # rows through 2025-01-14, the record through 2025-01-31
+        _raw(path, _tampered(first_half, cov, rows=len(first_half)))
+    elif kind == "record but no rows":
+        _raw(path, _tampered(good.iloc[:0], cov, rows=0))
     elif kind == "text prices":
         table = prices_table(good, cov)
         i = table.schema.get_field_index("close")
@@ -95,6 +100,8 @@ CRAFTED = {
     "row count": "record says 25",
     "no record": "no eventstudy coverage record",
     "text prices": "not numeric",
+    "record claims more than its rows": "rows stop at 2025-01-14 although its record covers through 2025-01-31",
+    "record but no rows": "holds no rows although its record covers 2025-01-02..2025-01-31",
 }
 
 
@@ -104,6 +111,45 @@ def test_crafted_cache_files_are_detected(tmp_path, kind):
     _crafted(kind, cache.path("X"))
     with pytest.raises(CacheCorruptError, match=CRAFTED[kind]):
         cache.read("X")
+
+
+def test_rows_may_stop_a_few_sessions_short_of_the_record_but_no_more(tmp_path):
+    """A writer records no more than its rows reach; a foreign exchange's holidays may leave the
+    last few NYSE sessions without a row (up to five), not more."""
+    cache, good = PriceCache(tmp_path), _frame()
+    _raw(cache.path("X"), _tampered(good.iloc[:-5], _cover("X", good), rows=len(good) - 5))
+    assert len(cache.read("X")[0]) == len(good) - 5
+    _raw(cache.path("X"), _tampered(good.iloc[:-6], _cover("X", good), rows=len(good) - 6))
+    with pytest.raises(CacheCorruptError, match="6 sessions without a row"):
+        cache.read("X")
+
+
+def test_a_cache_file_with_zoned_dates_is_read_on_its_own_days(tmp_path):
+    """Another writer's tz-aware date column (a regression once aborted the whole study): the
+    rows are read on the days they were written for."""
+    cache, good = PriceCache(tmp_path), _frame()
+    zoned = good.copy()
+    zoned.index = zoned.index.tz_localize("America/New_York")
+    table = pa.Table.from_pandas(zoned, preserve_index=True)
+    _raw(cache.path("X"), table.replace_schema_metadata(prices_table(good, _cover("X", good)).schema.metadata))
+    assert pa.types.is_timestamp(pq.read_schema(cache.path("X")).field("date").type)
+    assert pq.read_schema(cache.path("X")).field("date").type.tz == "America/New_York"
+    frame, _ = cache.read("X")
+    pd.testing.assert_frame_equal(frame, good.astype("float64"), check_freq=False)
+
+
+def test_a_damaged_1e300_price_is_set_missing_not_fitted(tmp_path):
+    """1e300 in a cache file used to overflow the regression's sums ("singular regressors")."""
+    frame = _frame()
+    frame.loc[DAYS[6], ["close", "adj_close"]] = 1e300
+    cache = PriceCache(tmp_path)
+    _store(cache, "X", frame)
+    got = load_prices(["X"], DAYS[0], DAYS[-1], offline=True, cache=cache)
+    assert got.frames["X"].loc[DAYS[6], ["close", "adj_close"]].isna().all()
+    assert got.notes == (
+        "X: 1 day(s) with an impossible close/adj_close (2025-01-13: not a number from 1e-06 to 1e+09) set "
+        "missing: those days have no return",
+    )
 
 
 @pytest.mark.parametrize("kind", CRAFTED)
@@ -142,7 +188,8 @@ def test_a_bad_price_in_the_cache_drops_that_day_with_a_note(tmp_path, bad):
     got = load_prices(["X"], "2025-01-02", "2025-01-31", offline=True, cache=cache)
     assert np.isnan(got.frames["X"].close[DAYS[10]])
     assert got.notes == (
-        "X: 1 day(s) with a non-finite or non-positive close (2025-01-17) set missing: those days have no return",
+        "X: 1 day(s) with an impossible close (2025-01-17: not a number from 1e-06 to 1e+09) set missing: "
+        "those days have no return",
     )
     ret, _ = session_returns(got.frames, DAYS[0], DAYS[-1])
     assert ret.X[[DAYS[10], DAYS[11]]].isna().all()
@@ -324,7 +371,8 @@ _cells = st.one_of(
 )
 def test_whatever_prices_are_read_every_return_is_finite(tmp_path, closes, dividends):
     """Any close series through the cache and the loader: each return that comes out is finite
-    and above −100 %, and a day whose price was bad has no return (nor has the day after)."""
+    and above −100 %, and a day whose price was bad (not finite, or outside the plausible range,
+    such as 1e300) has no return (nor has the day after)."""
     from eventstudy.returns import session_returns
 
     days = calendar.sessions("2025-01-02", "2025-03-31")[: len(closes)]
@@ -335,7 +383,9 @@ def test_whatever_prices_are_read_every_return_is_finite(tmp_path, closes, divid
     ret, _ = session_returns(got.frames, days[0], days[-1])
     values = ret.X.dropna()
     assert np.isfinite(values).all() and (values >= -1).all()
-    bad = ~(np.isfinite(closes) & (np.asarray(closes) > 0))
+    lo, hi = PLAUSIBLE
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(closes) & (np.asarray(closes) >= lo) & (np.asarray(closes) <= hi))
     hit = bad | np.r_[False, bad[:-1]]
     assert ret.X[hit].isna().all()
     present_but_bad = bad & ~np.isnan(np.asarray(closes))  # a missing close is no error to note
@@ -356,7 +406,7 @@ def test_a_data_note_reaches_the_summary_and_the_report(tmp_path, monkeypatch):
     cache.write("NVDX", frame, Coverage("NVDX", cov.start, cov.end, "test", cov.fetched_at, cov.rows))
     monkeypatch.setenv("EVENTSTUDY_CACHE", str(cache.root))
     res = run_study(study_file(tmp_path, tickers='["NVDX", "MSFT"]'), offline=True)
-    note = "NVDX: 1 day(s) with a non-finite or non-positive close (2024-11-05) set missing"
+    note = "NVDX: 1 day(s) with an impossible close (2024-11-05: not a number from 1e-06 to 1e+09) set missing"
     assert note in res.summary()
     assert note in report.write(res).read_text()
     est = res.fit_data[res.fit_data.ticker == "NVDX"].set_index("date").ret

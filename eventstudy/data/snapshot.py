@@ -226,6 +226,7 @@ def _write_prices_entry(
     rel = f"prices/{ticker}.parquet"
     first, last = f"{frame.index[0]:%Y-%m-%d}", f"{frame.index[-1]:%Y-%m-%d}"
     lo, hi = requested or (first, last)
+    hi = min(hi, last)  # a record claims no more than the rows reach (store._check_dates holds it to that)
     write_prices(out / rel, frame, Coverage(ticker, lo, hi, source, FETCHED_AT, len(frame)))
     return ManifestEntry(rel, sha256(out / rel), len(frame), first, last, source)
 

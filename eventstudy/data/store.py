@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..calendar import sessions
 from ..errors import CacheCorruptError, DataError
 
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume", "dividends", "splits"]
@@ -29,6 +30,12 @@ PRICE_FIELDS = ["open", "high", "low", "close", "adj_close"]
 TICKER = re.compile(r"\^?[A-Za-z0-9][A-Za-z0-9.=-]{0,19}")
 _META_KEY = b"eventstudy"
 TMP_SUFFIX = ".tmp"
+# no share has traded above a billion dollars or below a millionth of one: a price outside is a
+# damaged cell (1e300 in a file), not a price, and would overflow the regressions' sums
+PLAUSIBLE = (1e-6, 1e9)
+# a file's rows may stop this many sessions short of the end its record claims (a foreign
+# exchange's holidays); further short, rows were lost
+_SHORT_SESSIONS = 5
 
 
 @dataclass(frozen=True)
@@ -76,10 +83,10 @@ def merge_copies(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def bad_prices(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cells of the price columns that are present but not finite and positive (True), and
-    volumes that are present but not finite and non-negative."""
+    """Cells of the price columns that are present but not finite and inside :data:`PLAUSIBLE`
+    (True), and volumes that are present but not finite and non-negative."""
     prices = frame[PRICE_FIELDS]
-    bad = prices.notna() & ~(np.isfinite(prices) & (prices > 0))
+    bad = prices.notna() & ~(np.isfinite(prices) & (prices >= PLAUSIBLE[0]) & (prices <= PLAUSIBLE[1]))
     vol = frame["volume"]
     bad["volume"] = vol.notna() & ~(np.isfinite(vol) & (vol >= 0))
     return bad
@@ -91,7 +98,8 @@ def sanitize(frame: pd.DataFrame, ticker: str) -> tuple[pd.DataFrame, str]:
     with np.errstate(invalid="ignore"):
         values = frame.to_numpy(dtype="float64")
         prices, vol = values[:, frame.columns.get_indexer(PRICE_FIELDS)], values[:, frame.columns.get_loc("volume")]
-        if not ((prices <= 0).any() or np.isinf(prices).any() or (vol < 0).any() or np.isinf(vol).any()):
+        outside = (prices < PLAUSIBLE[0]) | (prices > PLAUSIBLE[1])
+        if not (outside.any() or (vol < 0).any() or np.isinf(vol).any()):
             return frame, ""  # the common case, without building the mask
     bad = bad_prices(frame)
     if not bad.to_numpy().any():
@@ -100,8 +108,8 @@ def sanitize(frame: pd.DataFrame, ticker: str) -> tuple[pd.DataFrame, str]:
     fields = [c for c in bad.columns if bad[c].any()]
     shown = ", ".join(f"{d:%Y-%m-%d}" for d in days[:3]) + (f" and {len(days) - 3} more" if len(days) > 3 else "")
     note = (
-        f"{ticker}: {len(days)} day(s) with a non-finite or non-positive {'/'.join(fields)} ({shown}) "
-        "set missing: those days have no return"
+        f"{ticker}: {len(days)} day(s) with an impossible {'/'.join(fields)} ({shown}: not a number from "
+        f"{PLAUSIBLE[0]:g} to {PLAUSIBLE[1]:g}) set missing: those days have no return"
     )
     return frame.mask(bad), note
 
@@ -178,6 +186,8 @@ def read_prices(path: Path, ticker: str | None = None, content: bytes | None = N
             path, f"it holds {table.num_rows} rows (its record says {coverage.rows}), missing columns {missing}"
         )
     dates = pd.DatetimeIndex(table.column("date").to_pandas(), name="date")
+    if dates.tz is not None:  # another writer's zoned dates: the day where they were written
+        dates = dates.tz_localize(None)
     try:
         values = np.column_stack([table.column(c).to_numpy().astype("float64") for c in PRICE_COLUMNS])
         out = conform(pd.DataFrame(values, index=dates, columns=PRICE_COLUMNS))
@@ -201,7 +211,8 @@ def _coverage(path: Path, raw: bytes | None) -> Coverage:
 
 
 def _check_dates(path: Path, dates: pd.Index, coverage: Coverage) -> None:
-    """Dates present, in order, each once, inside the range the record claims."""
+    """Dates present, in order, each once, inside the range the record claims, and reaching its
+    end (a writer records no more than its rows reach, :func:`~.loader._reached`)."""
     if dates.isna().any():
         raise CacheCorruptError(path, "a row has no date")
     if dates.has_duplicates:
@@ -215,4 +226,13 @@ def _check_dates(path: Path, dates: pd.Index, coverage: Coverage) -> None:
             path,
             f"it holds rows from {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}, outside the "
             f"{coverage.start}..{coverage.end} its record covers",
+        )
+    if not len(dates):
+        raise CacheCorruptError(path, f"it holds no rows although its record covers {coverage.start}..{coverage.end}")
+    short = sessions(dates[-1] + pd.Timedelta(days=1), min(hi, dates[-1] + pd.Timedelta(days=31)))
+    if len(short) > _SHORT_SESSIONS:
+        raise CacheCorruptError(
+            path,
+            f"its rows stop at {dates[-1]:%Y-%m-%d} although its record covers through {coverage.end} "
+            f"({len(short)} sessions without a row): rows were lost",
         )
