@@ -12,7 +12,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from .errors import EventStudyError, PlaceboError
+from .errors import EventStudyError, PlaceboError, StudyFileError
+from .outputs import OutputError
 
 EXAMPLES = """\
 examples:
@@ -138,13 +139,25 @@ def _parser() -> argparse.ArgumentParser:
     source = panel.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", type=Path, help="returns from a CSV: wide (date, then one column per ticker) or long")
     source.add_argument("--tickers", nargs="+", help="total returns of these tickers from the snapshot or the cache")
-    panel.add_argument("--start", help="first session (with --tickers)")
-    panel.add_argument("--end", help="last session (with --tickers)")
+    panel.add_argument("--start", type=_iso_date, help="first session, YYYY-MM-DD (with --tickers)")
+    panel.add_argument("--end", type=_iso_date, help="last session, YYYY-MM-DD (with --tickers)")
     panel.add_argument("--offline", action="store_true", help="never download (with --tickers)")
     panel.add_argument("--per-file", type=int, default=500, help="tickers per parquet file (default 500)")
     snap = sub.add_parser("snapshot", parents=[common], help="rebuild the committed snapshot from a data folder")
     snap.add_argument("--from", dest="source", type=Path, required=True, help="the shared data folder")
     return p
+
+
+def _iso_date(text: str) -> str:
+    """A date option: YYYY-MM-DD and a real day, else argparse's usage error (exit 2)."""
+    import datetime
+
+    try:
+        if len(text.strip()) != 10:
+            raise ValueError("write it as YYYY-MM-DD")
+        return datetime.date.fromisoformat(text.strip()).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD ({exc})") from None
 
 
 PLAIN_STEPS = 4  # lines of progress when stderr is not a terminal (a pipe, a log file)
@@ -182,7 +195,6 @@ def _progress(quiet: bool, what: str = "prices", unit: str = "tickers"):
 
 
 def _cmd_run(a) -> int:
-    from .errors import StudyFileError
     from .render import FigureStyle
     from .study import load_study, with_overrides
     from .windows import Window
@@ -337,8 +349,12 @@ def _cmd_show(a) -> int:
     from .tables import terminal_text
     from .workspace import default_out, find_study, shown
 
-    report = default_out(find_study(a.study)) / "REPORT.md"
+    path = find_study(a.study)
+    report = default_out(path) / "REPORT.md"
     if not report.is_file():
+        from .study import load_study
+
+        load_study(path)  # a file that is no study says so, not "no report yet"
         raise EventStudyError(f"{a.study} has no report yet: run `eventstudy run {a.study}` first")
     print(terminal_text(report.read_text()))
     print(f"(figures and sortable tables: {shown(report.with_suffix('.html'))})")
@@ -348,7 +364,6 @@ def _cmd_show(a) -> int:
 def _cmd_list(a) -> int:
     """Every study with its date and title, the shipped ones marked; a study file with
     problems is listed as such (``eventstudy run`` on it prints them), never hiding the others."""
-    from .errors import StudyFileError
     from .study import load_study
     from .workspace import list_studies
 
@@ -395,6 +410,8 @@ def _cmd_panel(a) -> int:
 
         if not (a.start and a.end):
             raise UsageError("--tickers needs --start and --end (the sessions of the panel)")
+        if a.start > a.end:
+            raise UsageError(f"--start {a.start} is after --end {a.end}: no session lies between")
         data = load_market_data(
             a.tickers, a.start, a.end, offline=a.offline, **({"cache": _cache(a)} if a.cache_dir else {})
         )
@@ -439,7 +456,9 @@ def main(argv: list[str] | None = None) -> int:
             "init": _cmd_init,
             "snapshot": _cmd_snapshot,
         }[args.command](args)
-    except UsageError as exc:
+    except (UsageError, StudyFileError, OutputError) as exc:  # what was typed or written cannot work: nothing ran
+        if args.verbose and not isinstance(exc, UsageError):
+            raise
         print(f"eventstudy: error: {exc}", file=sys.stderr)
         return 2
     except (EventStudyError, ValueError) as exc:

@@ -60,7 +60,8 @@ class StudyFileError(EventStudyError):
         self.path = path
         self.problems = [(field, why)] if isinstance(field, str) else list(field)
         self.field = self.problems[0][0]
-        lines = [f"{path}: field '{f}': {w}" for f, w in self.problems]
+        # "(file)", "(syntax)": the file as a whole, not one of its fields
+        lines = [f"{path}: {w}" if f.startswith("(") else f"{path}: field '{f}': {w}" for f, w in self.problems]
         head = [f"{len(lines)} problems in {path}:"] if len(lines) > 1 else []
         super().__init__("\n".join(head + lines))
 

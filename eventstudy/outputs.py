@@ -9,7 +9,7 @@ rewritten. A file the set does not own is never moved, replaced or removed: a ru
 overwrite one stops (before the analysis, and again before the commit) naming it. A run killed
 before the journal leaves the old set untouched, and its staging is swept by the next run; killed
 after it, the next run finishes the journal (roll forward). One run at a time writes an output
-set: a second one is refused while the first holds its folder's lock.
+set: a second one waits while the first holds its folder's lock (only while it writes).
 """
 
 from __future__ import annotations
@@ -152,10 +152,12 @@ class OutputSet:
                 staged.figures.mkdir(parents=True, exist_ok=True)
                 yield staged
                 self._commit(staged, token)
-            except BaseException:
+            except BaseException as exc:
                 if not self._journal_of(token):  # before the commit: the old set stands, as it was
                     _remove(staged.root)
                     _remove(staged.figures)
+                if isinstance(exc, OSError) and not exc.filename:  # a full disk deep in a writer: say where
+                    raise OSError(exc.errno, exc.strerror or str(exc), str(self.out)) from exc
                 raise  # during it: the staged files stay for the next run to finish the journal
             _remove(staged.root)
             _remove(staged.figures)
@@ -201,21 +203,32 @@ class OutputSet:
         (self.out / JOURNAL).unlink(missing_ok=True)
 
 
-def _lock(folder: Path) -> int:
-    """An exclusive lock on ``folder`` (its descriptor), or an error when another run holds it."""
+LOCK_WAIT = 600.0  # seconds a run waits for another one writing the same outputs
+
+
+def _lock(folder: Path, wait: float | None = None) -> int:
+    """An exclusive lock on ``folder`` (its descriptor): a run writing the same outputs is waited
+    for (it holds the lock only while it writes its files), up to ``wait`` seconds."""
+    import time
+
     fd = os.open(folder, os.O_RDONLY)
     try:
         import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except ImportError:  # no fcntl (Windows): one run at a time is then the user's to keep
         return fd
-    except OSError:
-        os.close(fd)
-        raise OutputError(
-            f"another eventstudy run is writing to {folder}: wait for it to finish, or write elsewhere with --out"
-        ) from None
-    return fd
+    until = time.monotonic() + (LOCK_WAIT if wait is None else wait)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            if time.monotonic() >= until:
+                os.close(fd)
+                raise OutputError(
+                    f"another eventstudy run has been writing to {folder} for over {LOCK_WAIT:.0f} s: wait for it "
+                    "to finish, or write elsewhere with --out; nothing was changed"
+                ) from None
+            time.sleep(0.1)
 
 
 def _files(folder: Path) -> list[Path]:

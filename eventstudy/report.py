@@ -44,8 +44,8 @@ COLUMNS = {
     "price_basis",
     "claims.csv": "id, article, says, window (the span judged), computed, verdict, reason",
     "excluded.csv": "ticker, stage (universe, quality, data, estimation, ...), reason",
-    "flags.csv": "ticker, kind (split_jump: a move by a split ratio, no split recorded; no_trading: a stretch "
-    "without volume or price), first, last (dates), detail",
+    "flags.csv": "ticker, kind (split_jump: a close not adjusted for a split, or a move by a split ratio beyond "
+    "the firm's usual moves; no_trading: a stretch without volume or price), first, last (dates), detail",
     "provenance.csv": "ticker, origin (snapshot / cache / yfinance), return_basis",
     "benchmark_days.csv": "benchmark, date, ret (constructed index return), n_firms (members that day)",
     "influence.csv": "group, window, event_id, ticker, car, caar, caar_without (the CAAR without the event), delta "

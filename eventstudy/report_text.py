@@ -339,8 +339,10 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         "## Data-quality flags",
         "",
-        "Price series that may not be what they seem: a move by a split ratio with no split recorded, or a "
-        f"stretch of at least {s.quality.no_trading_days} sessions without trading. "
+        "Price series that may not be what they seem: a close not adjusted for a split (it parts from the "
+        "adjusted close, or moves on a recorded split day, by the split's ratio), a move by a split ratio "
+        "overnight well beyond the firm's usual moves (a real move can match: compare with another source), "
+        f"or a stretch of at least {s.quality.no_trading_days} sessions without trading. "
         + (
             f"Firms with a flag of kind {', '.join(s.quality.exclude)} are excluded (`[quality] exclude`)."
             if s.quality.exclude

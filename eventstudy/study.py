@@ -387,7 +387,7 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise StudyFileError(path, "(syntax)", str(exc)) from None
+        raise StudyFileError(path, "(syntax)", f"is not a study file: its TOML does not parse ({exc})") from None
 
 
 def load_study(name_or_path: str | Path) -> Study:

@@ -62,11 +62,18 @@ def is_shipped(path: Path) -> bool:
 def find_study(name_or_path: str | Path) -> Path:
     """A study file from a path (to the file or its folder) or a name (./analyses/NAME/, then
     the shipped studies)."""
+    if not str(name_or_path).strip():
+        raise StudyFileError("''", "name", "no study named: give a study's name, folder or study.toml")
     path = Path(name_or_path)
     if path.is_dir():
+        if not (path / STUDY_FILE).is_file():
+            why = f"this folder holds no {STUDY_FILE}: give a study's folder, its {STUDY_FILE} or its name"
+            raise StudyFileError(path, "(file)", why)
         path = path / STUDY_FILE
     if path.is_file():
         return path.resolve()
+    if len(path.parts) > 1:  # a path, not a name
+        raise StudyFileError(path, "(file)", "no such file or folder")
     for root in (local_root(), shipped_root()):
         candidate = root / str(name_or_path) / STUDY_FILE
         if candidate.is_file():

@@ -21,8 +21,8 @@ def test_usage_error_exits_2(capsys):
     assert "required: study" in capsys.readouterr().err
 
 
-def test_analysis_error_exits_1_without_traceback(capsys):
-    assert main(["run", "no-such-study"]) == 1
+def test_an_unknown_study_exits_2_without_traceback(capsys):
+    assert main(["run", "no-such-study"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("eventstudy: error:") and "no such study" in err and "Traceback" not in err
 

@@ -119,13 +119,15 @@ with OutputSet(folder, folder / "figures").staging() as staged:
 """
 
 
-def test_a_run_killed_while_writing_leaves_the_previous_set_and_the_next_run_sweeps(tmp_path):
+def test_a_run_killed_while_writing_leaves_the_previous_set_and_the_next_run_sweeps(tmp_path, monkeypatch):
     _set(tmp_path, "old")
     before = _snapshot(tmp_path)
     proc = subprocess.Popen([sys.executable, "-c", _KILLED, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "writing"
-    with pytest.raises(OutputError, match="another eventstudy run is writing to"):
-        _set(tmp_path, "meanwhile")  # one run at a time
+    monkeypatch.setattr(outputs, "LOCK_WAIT", 0.3)
+    with pytest.raises(OutputError, match="another eventstudy run has been writing to .* nothing was changed"):
+        _set(tmp_path, "meanwhile")  # one run at a time: waited for, up to LOCK_WAIT
+    monkeypatch.undo()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert _visible(tmp_path) == {k: v for k, v in before.items() if not k.startswith(".")}
@@ -133,6 +135,37 @@ def test_a_run_killed_while_writing_leaves_the_previous_set_and_the_next_run_swe
     _set(tmp_path, "next")  # at once: no waiting for debris to age
     hidden = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob(".*"))
     assert hidden == [MANIFEST]
+
+
+_SLOW = """
+import sys, time
+from pathlib import Path
+from eventstudy.outputs import OutputSet
+folder = Path(sys.argv[1])
+with OutputSet(folder, folder / "figures").staging() as staged:
+    (staged.root / "REPORT.md").write_text("first")
+    (staged.root / "results").mkdir()
+    (staged.root / "results" / "first-only.csv").write_text("first")
+    print("writing", flush=True)
+    time.sleep(1.5)
+"""
+
+
+def test_two_runs_into_one_folder_take_turns(tmp_path):
+    """The second waits while the first writes, then replaces its set whole: no interleaved
+    renames, no false "previous outputs unchanged"."""
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    _set(tmp_path, "second")
+    assert proc.wait() == 0
+    assert _visible(tmp_path) == {
+        "REPORT.md": b"second",
+        "results/0.csv": b"second 0",
+        "results/1.csv": b"second 1",
+        "results/2.csv": b"second 2",
+        "figures/f.png": b"figure second",
+    }
+    assert json.loads((tmp_path / MANIFEST).read_text())["files"] == sorted(_visible(tmp_path))
 
 
 def test_a_killed_second_run_of_a_study_leaves_the_first_runs_report(tmp_path, monkeypatch):
@@ -206,7 +239,7 @@ def test_a_users_file_named_like_an_output_stops_the_run_before_the_analysis(tmp
     (out / "results").mkdir(parents=True)
     (out / "results" / "car.csv").write_text("my own CARs\n")
     monkeypatch.setattr(pipeline, "run_study", lambda *a, **k: pytest.fail("the analysis ran"))
-    assert cli.main(["run", str(study_file(tmp_path)), "--offline", "--out", str(out)]) == 1
+    assert cli.main(["run", str(study_file(tmp_path)), "--offline", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "would overwrite 1 file(s) eventstudy did not write" in err and "results/car.csv" in err
     assert (out / "results" / "car.csv").read_text() == "my own CARs\n"
@@ -260,5 +293,5 @@ def test_a_bad_out_fails_before_the_analysis(tmp_path, monkeypatch, capsys, wher
     (tmp_path / "f").write_text("x")
     out = tmp_path / "f" if where == "file" else tmp_path / "f" / "sub"
     monkeypatch.setattr(pipeline, "run_study", lambda *a, **k: pytest.fail("the analysis ran"))
-    assert cli.main(["run", str(study_file(tmp_path)), "--offline", "--out", str(out)]) == 1
+    assert cli.main(["run", str(study_file(tmp_path)), "--offline", "--out", str(out)]) == 2
     assert "is a file" in capsys.readouterr().err

@@ -182,15 +182,26 @@ def read_part(file: str, index: pd.DatetimeIndex):
 def read_returns_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Returns from a CSV: wide (a ``date`` column, then one column per ticker) or long
     (``date, ticker, ret``), as sessions × tickers. A date that repeats is refused either way."""
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
+        raise PanelError(f"{path} cannot be read as a CSV of returns ({str(exc).strip()})") from None
     if "date" not in frame.columns:
-        raise ValueError(f"{path}: a returns CSV needs a 'date' column; got {list(frame.columns)[:6]}")
-    frame["date"] = pd.to_datetime(frame["date"], format="ISO8601")
+        raise PanelError(f"{path}: a returns CSV needs a 'date' column; got {list(frame.columns)[:6]}")
+    try:
+        frame["date"] = pd.to_datetime(frame["date"], format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        raise PanelError(f"{path}: column 'date' holds a value that is not a YYYY-MM-DD date ({exc})") from None
     if {"ticker", "ret"} <= set(frame.columns):
         if frame.duplicated(["date", "ticker"]).any():
-            raise ValueError(f"{path}: a (date, ticker) pair appears twice")
-        return frame.pivot(index="date", columns="ticker", values="ret").sort_index()
-    repeated = frame.date[frame.date.duplicated()]
-    if len(repeated):
-        raise ValueError(f"{path}: a date appears twice ({repeated.iloc[0]:%Y-%m-%d}); each session once")
-    return frame.set_index("date").sort_index().astype("float64")
+            raise PanelError(f"{path}: a (date, ticker) pair appears twice")
+        frame = frame.pivot(index="date", columns="ticker", values="ret")
+    else:
+        repeated = frame.date[frame.date.duplicated()]
+        if len(repeated):
+            raise PanelError(f"{path}: a date appears twice ({repeated.iloc[0]:%Y-%m-%d}); each session once")
+        frame = frame.set_index("date")
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if text:
+        raise PanelError(f"{path}: the returns of {text[:5]} are not numbers (returns are decimals, NaN = missing)")
+    return frame.sort_index().astype("float64")
