@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from . import calendar, claims, dollars, marketvalue, quality
+from . import claims, dollars, marketvalue, quality
 from .benchmarks import benchmark_returns
+from .core import calendar
 from .data import PriceCache, load_market_data
 from .data.loader import MarketData
 from .data.snapshot import Snapshot, default_snapshot

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import __version__, calendar
+from . import __version__
+from .core import calendar
 from .data import default_snapshot
 from .data.snapshot import MANIFEST
 from .engine import Design

@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from .calendar import offset_of, roll_event_date
 from .claims import DIRECTIONS, FALL_ALIASES, METRICS, RULE_FALL_ALIASES, RULES
+from .core.calendar import offset_of, roll_event_date
 from .errors import CalendarError, StudyFileError
 from .events import REQUIRED as REQUIRED_EVENT_COLUMNS
 from .events import RESERVED as RESERVED_EVENT_COLUMNS

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventstudy import calendar
+from eventstudy.core import calendar
 from eventstudy.data import PriceCache, load_prices
 from eventstudy.data.cache import STALE_TMP_SECONDS
 from eventstudy.data.sources import parse_yfinance_frame

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from yfinance.exceptions import YFRateLimitError
 
-from eventstudy import calendar
+from eventstudy.core import calendar
 from eventstudy.data import PriceCache, Snapshot, YFinanceSource, default_snapshot, load_prices
 from eventstudy.data.cache import missing_ranges
 from eventstudy.data.snapshot import SNAPSHOT_DIR

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eventstudy import calendar
+from eventstudy.core import calendar
 from eventstudy.data import PriceCache, default_snapshot
 from eventstudy.data.store import Coverage
 from eventstudy.errors import StudyFileError

@@ -156,7 +156,7 @@ def test_the_second_stage_can_take_the_log_market_value(price):
 def test_a_firms_other_dividends_leave_its_estimation_window(price):
     ev = price.main.events.set_index("event_id")
     assert (ev.n_removed > 0).mean() > 0.5  # quarterly payers: the previous ex-day is 60 sessions back
-    from eventstudy import calendar
+    from eventstudy.core import calendar
 
     aapl = ev[ev.ticker == "AAPL"].sort_values("event_date")
     days = calendar.sessions("2023-01-01", "2025-12-31")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from ..calendar import sessions
+from ..core.calendar import sessions
 from ..errors import CacheCorruptError, DataError, PricesMissingError
 from .cache import PriceCache, missing_ranges
 from .snapshot import Snapshot, default_snapshot

@@ -15,7 +15,7 @@ import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
-from .errors import CalendarError
+from ..errors import CalendarError
 
 EXCHANGE = "XNYS"
 
