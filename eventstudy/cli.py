@@ -195,9 +195,9 @@ def _progress(quiet: bool, what: str = "prices", unit: str = "tickers"):
 
 
 def _cmd_run(a) -> int:
+    from .core.windows import Window
     from .render import FigureStyle
     from .study import load_study, with_overrides
-    from .windows import Window
     from .workspace import find_study, shown, working_copy
 
     def checked(path):

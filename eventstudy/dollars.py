@@ -11,8 +11,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .core.windows import Window
 from .returns import stack
-from .windows import Window
 
 
 def day0_facts(

@@ -16,6 +16,17 @@ import pandas as pd
 
 from . import abnormal, exclusions, models, stream
 from ._typing import EngineName, ModelName, TestName
+from .core.windows import (
+    DEFAULT_ESTIMATION,
+    DEFAULT_PATH,
+    DEFAULT_WINDOWS,
+    Aligned,
+    Window,
+    align,
+    as_slice,
+    as_window,
+    event_grid,
+)
 from .inference import (
     ONE_DATE_TESTS,
     TEST_COLUMNS,
@@ -31,17 +42,6 @@ from .inference import (
 from .influence import INFLUENCE_COLUMNS, caar_influence
 from .intervals import caar_intervals, car_intervals
 from .results import EventStudyResult, caar_frame
-from .windows import (
-    DEFAULT_ESTIMATION,
-    DEFAULT_PATH,
-    DEFAULT_WINDOWS,
-    Aligned,
-    Window,
-    align,
-    as_slice,
-    as_window,
-    event_grid,
-)
 
 EXCLUDED_COLUMNS = exclusions.COLUMNS
 

@@ -10,7 +10,7 @@ import pandas as pd
 from ._typing import BoolArray, IntArray
 
 if TYPE_CHECKING:
-    from .windows import Window
+    from .core.windows import Window
 
 COLUMNS = ["event_id", "ticker", "stage", "reason"]
 

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import stats
 
 from ._typing import BoolArray, Float64Array
-from .windows import as_slice
+from .core.windows import as_slice
 
 
 @dataclass(frozen=True)

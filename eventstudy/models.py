@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ._typing import BoolArray, Float64Array
-from .windows import Aligned
+from .core.windows import Aligned
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import pandas as pd
 from . import claims, dollars, marketvalue, quality
 from .benchmarks import benchmark_returns
 from .core import calendar
+from .core.windows import DAY0, Window
 from .data import PriceCache, load_market_data
 from .data.loader import MarketData
 from .data.snapshot import Snapshot, default_snapshot
@@ -24,7 +25,6 @@ from .results import EventStudyResult, StudyResults
 from .returns import factor_regressors, session_returns, stack
 from .study import Study, check, load_study
 from .universe import primary_listing, resolve_groups
-from .windows import DAY0, Window
 
 
 def run_study(

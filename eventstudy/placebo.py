@@ -29,13 +29,13 @@ from scipy import stats
 
 from . import __version__
 from .core import calendar
+from .core.windows import Window
 from .data import default_snapshot
 from .data.snapshot import MANIFEST
 from .engine import Design
 from .errors import PlaceboError
 from .pipeline import prepare
 from .study import Study
-from .windows import Window
 from .workspace import shown
 
 LEVELS = (0.01, 0.05, 0.10)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .core.windows import DAY0
 from .dollars import FLAG_COLUMNS
 from .report_tests import (
     dependence_sentence,
@@ -16,7 +17,6 @@ from .report_tests import (
     test_sections,
 )
 from .results import FOCUS_LIMIT, StudyResults, wide_tests
-from .windows import DAY0
 from .workspace import shown
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import marketvalue, quality
 from .core import calendar
+from .core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
 from .data import load_market_data
 from .data.loader import MarketData, PriceData
 from .data.snapshot import Snapshot, default_snapshot
@@ -26,7 +27,6 @@ from .returns import factor_regressors, session_returns
 from .secondstage import second_stage
 from .study import Study
 from .universe import primary_listing
-from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
 
 EVENT_COLUMNS = ["event_id", "ticker", "event_date"]
 # what the first stage adds to the characteristics of each event

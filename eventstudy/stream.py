@@ -44,6 +44,7 @@ from scipy import sparse, special
 
 from . import exclusions
 from ._typing import BoolArray, Float64Array, IntArray
+from .core.windows import Window
 from .inference import (
     BANDS,
     IDENTITY_METHOD,
@@ -59,7 +60,6 @@ from .inference import (
 )
 from .models import Model, _batched_inverse
 from .results import caar_frame
-from .windows import Window
 
 CHUNK_EVENTS = 20_000  # firm-events per chunk unless told otherwise
 ESTIMATION_METHOD = OVERLAP_IDENTITY_METHOD  # the identity without strata (events on different dates)

@@ -8,8 +8,8 @@ import pytest
 from scipy import stats
 
 from eventstudy import inference
+from eventstudy.core.windows import Window
 from eventstudy.engine import run_event_study
-from eventstudy.windows import Window
 
 from .conftest import synthetic_panel
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.cli import main
+from eventstudy.core.windows import Window
 from eventstudy.engine import Design, firm_events, run_event_study
 from eventstudy.placebo import (
     candidate_dates,
@@ -20,7 +21,6 @@ from eventstudy.placebo import (
     shift_ring,
     summarize,
 )
-from eventstudy.windows import Window
 
 WINDOWS = (Window(0, 0), Window(-1, 1))
 PATH = Window(-3, 3)

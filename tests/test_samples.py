@@ -14,10 +14,10 @@ import statsmodels.api as sm
 from scipy import stats
 
 from eventstudy import inference
+from eventstudy.core.windows import Window
 from eventstudy.engine import run_event_study
 from eventstudy.events import build_events
 from eventstudy.secondstage import second_stage
-from eventstudy.windows import Window
 
 from .conftest import synthetic_panel
 

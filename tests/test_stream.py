@@ -12,8 +12,8 @@ import pytest
 import statsmodels.api as sm
 
 from eventstudy import stream
+from eventstudy.core.windows import Window
 from eventstudy.engine import run_event_study
-from eventstudy.windows import Window
 
 from .conftest import synthetic_panel
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ._typing import BoolArray, Float64Array, IntArray
-from .exclusions import locate
+from .._typing import BoolArray, Float64Array, IntArray
+from ..exclusions import locate
 
 
 @dataclass(frozen=True, order=True)
