@@ -14,8 +14,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from . import abnormal, exclusions, models, stream
+from . import abnormal, models, stream
 from ._typing import EngineName, ModelName, TestName
+from .core import exclusions
 from .core.windows import (
     DEFAULT_ESTIMATION,
     DEFAULT_PATH,

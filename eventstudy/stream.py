@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, special
 
-from . import exclusions
 from ._typing import BoolArray, Float64Array, IntArray
+from .core import exclusions
 from .core.windows import Window
 from .inference import (
     BANDS,

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._typing import BoolArray, Float64Array, IntArray
-from ..exclusions import locate
+from .exclusions import locate
 
 
 @dataclass(frozen=True, order=True)

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._typing import BoolArray, IntArray
+from .._typing import BoolArray, IntArray
 
 if TYPE_CHECKING:
-    from .core.windows import Window
+    from .windows import Window
 
 COLUMNS = ["event_id", "ticker", "stage", "reason"]
 
