@@ -8,8 +8,8 @@ import numpy as np
 from scipy import special
 
 from ._typing import BoolArray, Float64Array
+from .core.models import ModelFit, outer
 from .core.windows import Aligned, Window
-from .models import ModelFit, outer
 
 
 @dataclass(frozen=True)

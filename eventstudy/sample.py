@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import marketvalue, quality
 from .core import calendar
+from .core.models import get_model
 from .core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
 from .data import load_market_data
 from .data.loader import MarketData, PriceData
@@ -21,7 +22,6 @@ from .data.snapshot import Snapshot, default_snapshot
 from .engine import IN_MEMORY, Design, Engine
 from .errors import NoFirmsLeftError, StudyFileError
 from .events import EventTable, build_events
-from .models import get_model
 from .results import SampleResults
 from .returns import factor_regressors, session_returns
 from .secondstage import second_stage

@@ -44,6 +44,7 @@ from scipy import sparse, special
 
 from ._typing import BoolArray, Float64Array, IntArray
 from .core import exclusions
+from .core.models import Model, _batched_inverse
 from .core.windows import Window
 from .inference import (
     BANDS,
@@ -58,7 +59,6 @@ from .inference import (
     stratified_identity,
     test_row,
 )
-from .models import Model, _batched_inverse
 from .results import caar_frame
 
 CHUNK_EVENTS = 20_000  # firm-events per chunk unless told otherwise

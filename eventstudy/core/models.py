@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ._typing import BoolArray, Float64Array
-from .core.windows import Aligned
+from .._typing import BoolArray, Float64Array
+from .windows import Aligned
 
 
 @dataclass(frozen=True)
