@@ -14,9 +14,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from . import abnormal, stream
+from . import stream
 from ._typing import EngineName, ModelName, TestName
-from .core import exclusions, models
+from .core import abnormal, exclusions, models
 from .core.windows import (
     DEFAULT_ESTIMATION,
     DEFAULT_PATH,

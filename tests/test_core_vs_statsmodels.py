@@ -172,8 +172,7 @@ def test_mean_correlation_on_calendar_days_when_dates_differ():
         resid[e] = returns.loc[span, row.ticker] - row.alpha - row.beta * regressors.mkt.loc[span]
     both = pd.DataFrame(resid).dropna()
     want = np.corrcoef(both.a, both.b)[0, 1]
-    from eventstudy import abnormal
-    from eventstudy.core import models
+    from eventstudy.core import abnormal, models
     from eventstudy.core.windows import DEFAULT_PATH, align, event_grid
     from eventstudy.engine import _rows, _samples  # the samples the group tests use
 

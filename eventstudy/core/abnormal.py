@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from ._typing import BoolArray, Float64Array
-from .core.models import ModelFit, outer
-from .core.windows import Aligned, Window
+from .._typing import BoolArray, Float64Array
+from .models import ModelFit, outer
+from .windows import Aligned, Window
 
 
 @dataclass(frozen=True)
