@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .core.inference import TestSpec
 from .data.panel import ParquetPanel, read_part
-from .inference import TestSpec
 from .stream import (
     Chunk,
     Estimates,

@@ -17,18 +17,7 @@ import pandas as pd
 from . import stream
 from ._typing import EngineName, ModelName, TestName
 from .core import abnormal, exclusions, models
-from .core.windows import (
-    DEFAULT_ESTIMATION,
-    DEFAULT_PATH,
-    DEFAULT_WINDOWS,
-    Aligned,
-    Window,
-    align,
-    as_slice,
-    as_window,
-    event_grid,
-)
-from .inference import (
+from .core.inference import (
     ONE_DATE_TESTS,
     TEST_COLUMNS,
     Sample,
@@ -39,6 +28,17 @@ from .inference import (
     overlap_estimate,
     standardized_ranks,
     test_row,
+)
+from .core.windows import (
+    DEFAULT_ESTIMATION,
+    DEFAULT_PATH,
+    DEFAULT_WINDOWS,
+    Aligned,
+    Window,
+    align,
+    as_slice,
+    as_window,
+    event_grid,
 )
 from .influence import INFLUENCE_COLUMNS, caar_influence
 from .intervals import caar_intervals, car_intervals
@@ -495,7 +495,7 @@ def _tests_frame(aligned, ab, members, specs, ranks) -> pd.DataFrame:
     """One row per group, window and test; ``detail`` holds what the test used (r̄ for
     Kolari–Pynnönen, the span of the Corrado ranks) or why it could not be computed;
     ``robust`` says whether the test holds its size for this sample under cross-correlation and
-    event-induced variance both (:meth:`~eventstudy.inference.TestSpec.robustness`)."""
+    event-induced variance both (:meth:`~eventstudy.core.inference.TestSpec.robustness`)."""
     rows = []
     apart = aligned.positions is not None and len(np.unique(aligned.positions)) > 1
     for group, ids in members.items():

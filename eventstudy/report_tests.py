@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .inference import TESTS
+from .core.inference import TESTS
 from .influence import ALPHA
 from .results import wide_tests
 

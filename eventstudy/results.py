@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .core.inference import portfolio_sigma
 from .core.models import Model
 from .core.windows import DAY0, Window
 from .dollars import TOTALS_COLUMNS
-from .inference import portfolio_sigma
 from .quality import COLUMNS as FLAG_COLUMNS
 from .summary import Summary, Table
 from .tables import stars

@@ -18,7 +18,7 @@ Per chunk of firms (all their events):
 Sums of chunks add (:meth:`Partial.combine`), in any grouping: the memory held is one chunk's,
 and Dask (:mod:`eventstudy.distributed`) runs the same chunks on its workers and adds their sums
 in a tree. :func:`finish` turns the total into the result frames; the tests are the functions of
-:mod:`eventstudy.inference`, reading the sums through :class:`Moments`.
+:mod:`eventstudy.core.inference`, reading the sums through :class:`Moments`.
 
 r̄ comes from the sum identity over standardized residuals (each firm-event's estimation
 residuals demeaned and scaled to unit length over its own days, zero on days it lacks): exactly
@@ -44,9 +44,7 @@ from scipy import sparse, special
 
 from ._typing import BoolArray, Float64Array, IntArray
 from .core import exclusions
-from .core.models import Model, _batched_inverse
-from .core.windows import Window
-from .inference import (
+from .core.inference import (
     BANDS,
     IDENTITY_METHOD,
     OVERLAP_IDENTITY_METHOD,
@@ -59,6 +57,8 @@ from .inference import (
     stratified_identity,
     test_row,
 )
+from .core.models import Model, _batched_inverse
+from .core.windows import Window
 from .results import caar_frame
 
 CHUNK_EVENTS = 20_000  # firm-events per chunk unless told otherwise
@@ -699,7 +699,7 @@ def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
     of a row round to the same single): an estimation day's rank among the estimation days is the
     count of estimation days at or before it in the row's order. A row with a tie or a near-tie
     (two values equal in single precision) is ranked again the long way, ties sharing their mean
-    rank, as :func:`eventstudy.inference.row_ranks` ranks them."""
+    rank, as :func:`eventstudy.core.inference.row_ranks` ranks them."""
     ar = fit.ar
     n, g = ar.shape
     valid = np.isfinite(ar)
@@ -727,7 +727,7 @@ def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
 @dataclass(frozen=True)
 class Moments:
     """One group's firm-events with a CAR in one window, as the tests of
-    :mod:`eventstudy.inference` read them (:class:`~eventstudy.inference.Summary`), from the
+    :mod:`eventstudy.core.inference` read them (:class:`~eventstudy.core.inference.Summary`), from the
     summed partials."""
 
     n: int

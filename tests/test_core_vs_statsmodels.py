@@ -158,7 +158,7 @@ def test_events_on_different_dates_equal_separate_runs():
 def test_mean_correlation_on_calendar_days_when_dates_differ():
     """With different event dates, ρ_ij pairs residuals by calendar date, not by event time;
     r̄_eff weights it by the share of window sessions the two events have in common."""
-    from eventstudy import inference
+    from eventstudy.core import inference
 
     returns, regressors, _ = synthetic_panel(n_firms=2, seed=4, rho=0.6)
     d1, d2 = returns.index[262], returns.index[275]

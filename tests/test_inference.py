@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from eventstudy import inference
+from eventstudy.core import inference
 from eventstudy.core.windows import Window
 from eventstudy.engine import run_event_study
 

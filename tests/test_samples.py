@@ -13,7 +13,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from eventstudy import inference
+from eventstudy.core import inference
 from eventstudy.core.windows import Window
 from eventstudy.engine import run_event_study
 from eventstudy.events import build_events
