@@ -29,6 +29,7 @@ from .core.inference import (
     standardized_ranks,
     test_row,
 )
+from .core.intervals import caar_intervals, car_intervals
 from .core.windows import (
     DEFAULT_ESTIMATION,
     DEFAULT_PATH,
@@ -41,7 +42,6 @@ from .core.windows import (
     event_grid,
 )
 from .influence import INFLUENCE_COLUMNS, caar_influence
-from .intervals import caar_intervals, car_intervals
 from .results import EventStudyResult, caar_frame
 
 EXCLUDED_COLUMNS = exclusions.COLUMNS

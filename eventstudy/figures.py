@@ -91,7 +91,7 @@ def caar_paths(caar: pd.DataFrame, groups: list[str]):
 def caar_intervals(intervals: pd.DataFrame, groups: list[str]):
     """Each group's CAAR in each window with its 95 % intervals: Kolari–Pynnönen's (thick; robust
     to cross-correlation) and the cross-sectional t's (thin; assumes independent events), the
-    CAAR marked. ``intervals``: :mod:`eventstudy.intervals`' frame."""
+    CAAR marked. ``intervals``: :mod:`eventstudy.core.intervals`' frame."""
     windows = list(dict.fromkeys(intervals.window))
     rows = [(g, w) for g in groups for w in windows]
     fig, ax = _fig(8.0, 0.28 * len(rows) + 1.4)

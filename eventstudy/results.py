@@ -80,7 +80,7 @@ class EventStudyResult(_SummaryStr):
     - ``caar``: ``group, day, aar, caar, se, lo, hi`` (se from the portfolio σ̂_p · √days; lo, hi the
       portfolio test's 95 % interval, t(L_p − 1));
     - ``intervals``: per group and window the CAAR's 95 % interval from the cross-sectional t and
-      from Kolari–Pynnönen (:mod:`eventstudy.intervals`);
+      from Kolari–Pynnönen (:mod:`eventstudy.core.intervals`);
     - ``excluded``: ``event_id, ticker, stage, reason``;
     - ``influence``: every event's leave-one-out diagnostics per group and window, and whether it
       drives the group's estimate (:mod:`eventstudy.influence`).
@@ -352,7 +352,7 @@ def _lead_tests(main: EventStudyResult) -> pd.DataFrame:
 def wide_tests(tests: pd.DataFrame, rows: pd.Series, intervals: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per group and window of the tests ``rows`` marks (e.g. ``tests.robust``): the
     CAAR, the number of firms and a ``p_<test>`` column per test, in the order of ``tests``;
-    with ``intervals`` (:mod:`eventstudy.intervals`), a ``ci_<test>`` column ("[lo, hi]" in
+    with ``intervals`` (:mod:`eventstudy.core.intervals`), a ``ci_<test>`` column ("[lo, hi]" in
     percent) after the p of each test that has one: the interval that inverts that test."""
     t = tests[rows.to_numpy(dtype=bool)]
     wide = t.pivot_table(index=["group", "window"], columns="test", values="p", sort=False, dropna=False)
