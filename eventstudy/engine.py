@@ -29,6 +29,7 @@ from .core.inference import (
     standardized_ranks,
     test_row,
 )
+from .core.influence import INFLUENCE_COLUMNS, caar_influence
 from .core.intervals import caar_intervals, car_intervals
 from .core.windows import (
     DEFAULT_ESTIMATION,
@@ -41,7 +42,6 @@ from .core.windows import (
     as_window,
     event_grid,
 )
-from .influence import INFLUENCE_COLUMNS, caar_influence
 from .results import EventStudyResult, caar_frame
 
 EXCLUDED_COLUMNS = exclusions.COLUMNS
@@ -160,7 +160,7 @@ def run_event_study(
     with 1 for each chunk done.
 
     ``influence`` (default True) adds every event's leave-one-out diagnostics per group and
-    window (:func:`eventstudy.influence.caar_influence`): the in-memory engine recomputes the lead
+    window (:func:`eventstudy.core.influence.caar_influence`): the in-memory engine recomputes the lead
     test without each event that could decide it; the chunked engines give the diagnostics of
     the CARs only.
     """
@@ -252,7 +252,7 @@ def _lead(specs) -> str:
 
 
 def _influence(aligned, ab, members, specs, ranks, car, tests) -> pd.DataFrame:
-    """:func:`~eventstudy.influence.caar_influence` with the lead test recomputed, r̄ included,
+    """:func:`~eventstudy.core.influence.caar_influence` with the lead test recomputed, r̄ included,
     on the group without each event that could decide it."""
     lead = next(s for s in specs if s.name == _lead(specs))
     labels = [w.label for w in ab.windows]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .core.inference import TESTS
-from .influence import ALPHA
+from .core.influence import ALPHA
 from .results import wide_tests
 
 P_FORMATS = {"caar": "+.2%"}

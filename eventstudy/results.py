@@ -83,7 +83,7 @@ class EventStudyResult(_SummaryStr):
       from Kolari–Pynnönen (:mod:`eventstudy.core.intervals`);
     - ``excluded``: ``event_id, ticker, stage, reason``;
     - ``influence``: every event's leave-one-out diagnostics per group and window, and whether it
-      drives the group's estimate (:mod:`eventstudy.influence`).
+      drives the group's estimate (:mod:`eventstudy.core.influence`).
     """
 
     model: Model

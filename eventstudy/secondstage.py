@@ -17,7 +17,7 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import ValueWarning
 
-from .influence import drives, regression_influence
+from .core.influence import drives, regression_influence
 from .summary import Summary
 
 COLUMNS = ["window", "term", "coef", "se", "t", "p", "n", "cov", "se_hc3", "p_hc3"]
