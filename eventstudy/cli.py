@@ -405,8 +405,8 @@ def _cmd_panel(a) -> int:
     if a.csv:
         returns = read_returns_csv(a.csv)
     else:
+        from .core.returns import session_returns
         from .data import load_market_data
-        from .returns import session_returns
 
         if not (a.start and a.end):
             raise UsageError("--tickers needs --start and --end (the sessions of the panel)")

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .core.returns import stack
 from .core.windows import Window
-from .returns import stack
 
 
 def day0_facts(

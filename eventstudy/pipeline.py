@@ -15,6 +15,7 @@ from . import claims, dollars, marketvalue, quality
 from .benchmarks import benchmark_returns
 from .core import calendar
 from .core.models import Model, get_model
+from .core.returns import factor_regressors, session_returns, stack
 from .core.windows import DAY0, Window
 from .data import PriceCache, load_market_data
 from .data.loader import MarketData
@@ -22,7 +23,6 @@ from .data.snapshot import Snapshot, default_snapshot
 from .engine import IN_MEMORY, Design, Engine
 from .errors import CalendarError, NoFirmsLeftError, StudyFileError
 from .results import EventStudyResult, StudyResults
-from .returns import factor_regressors, session_returns, stack
 from .study import Study, check, load_study
 from .universe import primary_listing, resolve_groups
 

@@ -15,6 +15,7 @@ import pandas as pd
 from . import marketvalue, quality
 from .core import calendar
 from .core.models import get_model
+from .core.returns import factor_regressors, session_returns
 from .core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
 from .data import load_market_data
 from .data.loader import MarketData, PriceData
@@ -23,7 +24,6 @@ from .engine import IN_MEMORY, Design, Engine
 from .errors import NoFirmsLeftError, StudyFileError
 from .events import EventTable, build_events
 from .results import SampleResults
-from .returns import factor_regressors, session_returns
 from .secondstage import second_stage
 from .study import Study
 from .universe import primary_listing

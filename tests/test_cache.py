@@ -179,7 +179,7 @@ def test_a_bad_cache_file_excludes_only_its_ticker_offline(tmp_path):
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, 0.0, -3.0])
 def test_a_bad_price_in_the_cache_drops_that_day_with_a_note(tmp_path, bad):
     """An ``inf`` close used to make the next day a −100 % return."""
-    from eventstudy.returns import session_returns
+    from eventstudy.core.returns import session_returns
 
     frame = _frame()
     frame.loc[DAYS[10], "close"] = bad
@@ -373,7 +373,7 @@ def test_whatever_prices_are_read_every_return_is_finite(tmp_path, closes, divid
     """Any close series through the cache and the loader: each return that comes out is finite
     and above −100 %, and a day whose price was bad (not finite, or outside the plausible range,
     such as 1e300) has no return (nor has the day after)."""
-    from eventstudy.returns import session_returns
+    from eventstudy.core.returns import session_returns
 
     days = calendar.sessions("2025-01-02", "2025-03-31")[: len(closes)]
     frame = _frame(days).assign(close=closes, adj_close=closes, dividends=dividends[: len(closes)])

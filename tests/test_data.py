@@ -11,6 +11,7 @@ import pytest
 from yfinance.exceptions import YFRateLimitError
 
 from eventstudy.core import calendar
+from eventstudy.core.returns import session_returns, total_returns
 from eventstudy.data import PriceCache, Snapshot, YFinanceSource, default_snapshot, load_prices
 from eventstudy.data.cache import missing_ranges
 from eventstudy.data.snapshot import SNAPSHOT_DIR
@@ -25,7 +26,6 @@ from eventstudy.errors import (
     RateLimitError,
 )
 from eventstudy.marketvalue import market_values, share_classes
-from eventstudy.returns import session_returns, total_returns
 from eventstudy.universe import primary_listing
 
 T = pd.Timestamp

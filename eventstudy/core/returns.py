@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .core.calendar import sessions
+from .calendar import sessions
 
 
 def total_returns(close: pd.Series, dividends: pd.Series) -> pd.Series:
