@@ -259,7 +259,7 @@ def _cmd_run(a) -> int:
 def _trust_text(res) -> str:
     """The placebo's verdict per test, for the terminal: the 5 % rejection rates per group and
     in how many groups each test held its size."""
-    from .tables import text_table
+    from .core.tables import text_table
 
     plac, window = res.placebo, res.main.windows[0].label if res.study.is_sample else "[0,0]"
     trust = plac.trust(window)
@@ -346,7 +346,7 @@ def _cmd_fetch(a) -> int:
 def _cmd_show(a) -> int:
     """A finished study's report for the terminal: its text and tables, aligned, without the
     figures and markup (REPORT.html and REPORT.md have everything)."""
-    from .tables import terminal_text
+    from .core.tables import terminal_text
     from .workspace import default_out, find_study, shown
 
     path = find_study(a.study)

@@ -11,11 +11,11 @@ from scipy import stats
 
 from .core.inference import portfolio_sigma
 from .core.models import Model
+from .core.tables import stars
 from .core.windows import DAY0, Window
 from .dollars import TOTALS_COLUMNS
 from .quality import COLUMNS as FLAG_COLUMNS
 from .summary import Summary, Table
-from .tables import stars
 
 SUMMARY_ROWS = 30  # a summary lists at most this many firm-events or exclusions
 FOCUS_LIMIT = 40  # firms of groups up to this size are listed firm by firm (a top-200 list is summarised)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from eventstudy.core.tables import latex_escape
 from eventstudy.report_latex import PREAMBLE, coefficient, number, p_value
-from eventstudy.tables import latex_escape
 from eventstudy.workspace import shipped_root
 
 REPO = Path(__file__).resolve().parent.parent

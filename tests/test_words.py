@@ -10,10 +10,10 @@ import pytest
 
 from eventstudy import __version__, dollars
 from eventstudy.cli import main
+from eventstudy.core.tables import markdown_table
 from eventstudy.pipeline import run_study
 from eventstudy.report_text import _summary
 from eventstudy.study import load_study, with_overrides
-from eventstudy.tables import markdown_table
 
 from .test_errors import study_file
 
