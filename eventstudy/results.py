@@ -11,11 +11,11 @@ from scipy import stats
 
 from .core.inference import portfolio_sigma
 from .core.models import Model
+from .core.summary import Summary, Table
 from .core.tables import stars
 from .core.windows import DAY0, Window
 from .dollars import TOTALS_COLUMNS
 from .quality import COLUMNS as FLAG_COLUMNS
-from .summary import Summary, Table
 
 SUMMARY_ROWS = 30  # a summary lists at most this many firm-events or exclusions
 FOCUS_LIMIT = 40  # firms of groups up to this size are listed firm by firm (a top-200 list is summarised)
@@ -52,7 +52,7 @@ def excluded_by_reason(excluded: pd.DataFrame) -> pd.DataFrame:
 
 
 class _SummaryStr:
-    """``__str__`` and ``_repr_html_`` from ``summary()`` (a :class:`~eventstudy.summary.Summary`),
+    """``__str__`` and ``_repr_html_`` from ``summary()`` (a :class:`~eventstudy.core.summary.Summary`),
     as linearmodels' results do."""
 
     def summary(self) -> Summary:  # pragma: no cover - every subclass defines it
@@ -120,7 +120,7 @@ class EventStudyResult(_SummaryStr):
     def summary(self, window: str | None = None) -> Summary:
         """The CARs of ``window`` (the first by default; of a sample of more than
         :data:`SUMMARY_ROWS` events, the largest and smallest), the group tests, the exclusions
-        (by reason, when there are many): a :class:`~eventstudy.summary.Summary` (``print`` it, or
+        (by reason, when there are many): a :class:`~eventstudy.core.summary.Summary` (``print`` it, or
         ``.as_html()``, ``.as_latex()``)."""
         window = window or self.windows[0].label
         cars = self.car_of(window).reset_index()
@@ -226,7 +226,7 @@ class StudyResults(_SummaryStr):
 
     def summary(self) -> Summary:
         """The event, the day-0 moves, the claims' verdicts, the lead tests and the dollars: a
-        :class:`~eventstudy.summary.Summary`."""
+        :class:`~eventstudy.core.summary.Summary`."""
         w0 = DAY0.label
         day0 = self.day0.loc[list(self.focus_firms())].join(self.main.car_of(w0)[["t", "p"]])
         day0 = day0.rename_axis("firm").reset_index().sort_values(["ret", "firm"])
@@ -312,7 +312,7 @@ class SampleResults(_SummaryStr):
 
     def summary(self) -> Summary:
         """The sample, the lead tests by window and the second stage: a
-        :class:`~eventstudy.summary.Summary`."""
+        :class:`~eventstudy.core.summary.Summary`."""
         main = self.main
         n, dates = len(main.events), main.events.event_date.nunique()
         lead = self.lead_tests()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .core.tables import _fmt, latex_escape, text_table
+from .tables import _fmt, latex_escape, text_table
 
 
 @dataclass(frozen=True)
