@@ -1,4 +1,4 @@
-"""The streaming core on Dask: the same chunks as :mod:`eventstudy.stream`, run on a cluster's
+"""The streaming core on Dask: the same chunks as :mod:`eventstudy.core.stream`, run on a cluster's
 workers (each partition pinned to one, so its first pass's estimates stay where its second
 pass runs), their partial sums added on each worker, then once.
 
@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .core.inference import TestSpec
-from .data.panel import ParquetPanel, read_part
-from .stream import (
+from .core.stream import (
     Chunk,
     Estimates,
     Layout,
@@ -35,6 +34,7 @@ from .stream import (
     scar_scale,
     total,
 )
+from .data.panel import ParquetPanel, read_part
 
 
 def _dask():

@@ -14,9 +14,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from . import stream
 from ._typing import EngineName, ModelName, TestName
-from .core import abnormal, exclusions, models
+from .core import abnormal, exclusions, models, stream
 from .core.inference import (
     ONE_DATE_TESTS,
     TEST_COLUMNS,
@@ -147,7 +146,7 @@ def run_event_study(
     events fall on different dates, the calendar-time portfolio test and GRANK join the tests.
 
     ``engine`` chooses how: ``"memory"`` holds every firm-event's returns at once (N × days);
-    ``"stream"`` (:mod:`eventstudy.stream`) works through chunks of whole firms, ``chunk_size``
+    ``"stream"`` (:mod:`eventstudy.core.stream`) works through chunks of whole firms, ``chunk_size``
     firm-events each, ``workers`` chunks at a time (threads; default: the machine's cores), and adds their partial
     sums, so memory is bounded by the chunk; ``"dask"`` (:mod:`eventstudy.distributed`, ``pip
     install 'eventstudy-workbench[dask]'``) runs the same chunks on a Dask ``scheduler`` (a

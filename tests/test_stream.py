@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from eventstudy import stream
+from eventstudy.core import stream
 from eventstudy.core.windows import Window
 from eventstudy.engine import run_event_study
 

@@ -57,7 +57,7 @@ class InvalidTestStatistic:
 class Summary(Protocol):
     """What the tests read of one group's firm-events in one window: the in-memory
     :class:`Sample` computes it from the arrays, the streaming core
-    (:mod:`eventstudy.stream`) from sums combined over chunks of firms."""
+    (:mod:`eventstudy.core.stream`) from sums combined over chunks of firms."""
 
     n: int
     car_mean: float

@@ -42,9 +42,10 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, special
 
-from ._typing import BoolArray, Float64Array, IntArray
-from .core import exclusions
-from .core.inference import (
+from .._typing import BoolArray, Float64Array, IntArray
+from ..results import caar_frame
+from . import exclusions
+from .inference import (
     BANDS,
     IDENTITY_METHOD,
     OVERLAP_IDENTITY_METHOD,
@@ -57,9 +58,8 @@ from .core.inference import (
     stratified_identity,
     test_row,
 )
-from .core.models import Model, _batched_inverse
-from .core.windows import Window
-from .results import caar_frame
+from .models import Model, _batched_inverse
+from .windows import Window
 
 CHUNK_EVENTS = 20_000  # firm-events per chunk unless told otherwise
 ESTIMATION_METHOD = OVERLAP_IDENTITY_METHOD  # the identity without strata (events on different dates)
