@@ -45,7 +45,7 @@ kwargs = design()
 scheduler = None
 if {engine!r} == "dask":
     from distributed import Client
-    from eventstudy.distributed import local_cluster
+    from eventstudy.core.distributed import local_cluster
     cluster = local_cluster(2)
     scheduler = Client(cluster)
 from eventstudy.engine import run_event_study

@@ -148,7 +148,7 @@ def run_event_study(
     ``engine`` chooses how: ``"memory"`` holds every firm-event's returns at once (N × days);
     ``"stream"`` (:mod:`eventstudy.core.stream`) works through chunks of whole firms, ``chunk_size``
     firm-events each, ``workers`` chunks at a time (threads; default: the machine's cores), and adds their partial
-    sums, so memory is bounded by the chunk; ``"dask"`` (:mod:`eventstudy.distributed`, ``pip
+    sums, so memory is bounded by the chunk; ``"dask"`` (:mod:`eventstudy.core.distributed`, ``pip
     install 'eventstudy-workbench[dask]'``) runs the same chunks on a Dask ``scheduler`` (a
     ``distributed.Client``, a scheduler address, or None for a local cluster), and ``returns``
     may then be the folder of a parquet panel (:func:`eventstudy.data.panel.write_panel`). They agree to
@@ -168,7 +168,7 @@ def run_event_study(
     if isinstance(returns, str | os.PathLike):
         if engine != "dask":
             raise ValueError(f"returns given as a parquet panel ({returns}) need engine='dask'")
-        from . import distributed  # the Dask edge reads the panel
+        from .core import distributed  # the Dask edge reads the panel
 
         returns = distributed.ParquetPanel.open(returns)
     spec = models.get_model(model)
@@ -308,7 +308,7 @@ class _Chunked:
                 progress=self.progress,
             )
         if engine == "dask":
-            from . import distributed
+            from .core import distributed
 
             return distributed.run(plan, self.layout, self.returns, self.specs, self.chunk_size, scheduler)
         raise AssertionError(engine)  # checked by run_event_study

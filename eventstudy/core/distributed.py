@@ -20,8 +20,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .core.inference import TestSpec
-from .core.stream import (
+from ..data.panel import ParquetPanel, read_part
+from .inference import TestSpec
+from .stream import (
     Chunk,
     Estimates,
     Layout,
@@ -34,7 +35,6 @@ from .core.stream import (
     scar_scale,
     total,
 )
-from .data.panel import ParquetPanel, read_part
 
 
 def _dask():
