@@ -19,8 +19,8 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from eventstudy.core.engine import firm_events, run_event_study
 from eventstudy.core.windows import DEFAULT_WINDOWS
-from eventstudy.engine import firm_events, run_event_study
 
 
 def panel(n: int, seed: int = 0):

@@ -48,7 +48,7 @@ if {engine!r} == "dask":
     from eventstudy.core.distributed import local_cluster
     cluster = local_cluster(2)
     scheduler = Client(cluster)
-from eventstudy.engine import run_event_study
+from eventstudy.core.engine import run_event_study
 t0 = time.perf_counter()
 res = run_event_study(returns, regressors, events, engine={engine!r}, chunk_size={chunk}, scheduler=scheduler,
                       workers={workers}, **kwargs)

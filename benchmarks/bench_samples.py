@@ -27,7 +27,7 @@ CASE = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from bench_samples import sample
-from eventstudy.engine import run_event_study
+from eventstudy.core.engine import run_event_study
 returns, regressors, events = sample({n}, {dates}, missing={missing})
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()

@@ -18,9 +18,9 @@ import argparse
 import numpy as np
 import pandas as pd
 
+from eventstudy.core.engine import run_event_study
 from eventstudy.core.inference import TESTS
 from eventstudy.core.windows import Window
-from eventstudy.engine import run_event_study
 
 DESIGNS = {"clustered": 1, "overlapping": 10, "spread": 500}
 KW = dict(estimation=Window(-120, -11), windows=[Window(-1, 1)], path=Window(-5, 5), min_estimation_obs=80)

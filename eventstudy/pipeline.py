@@ -14,13 +14,13 @@ import pandas as pd
 from . import claims, dollars, marketvalue, quality
 from .benchmarks import benchmark_returns
 from .core import calendar
+from .core.engine import IN_MEMORY, Design, Engine
 from .core.models import Model, get_model
 from .core.returns import factor_regressors, session_returns, stack
 from .core.windows import DAY0, Window
 from .data import PriceCache, load_market_data
 from .data.loader import MarketData
 from .data.snapshot import Snapshot, default_snapshot
-from .engine import IN_MEMORY, Design, Engine
 from .errors import CalendarError, NoFirmsLeftError, StudyFileError
 from .results import EventStudyResult, StudyResults
 from .study import Study, check, load_study
@@ -41,7 +41,7 @@ def run_study(
     built in Python is checked as a study file is, before any data is read. A study of
     firm-events on their own dates (``[events]``) runs through :func:`eventstudy.sample.run_sample`
     and returns :class:`~eventstudy.results.SampleResults`. ``engine`` runs the core (in memory by
-    default; :class:`~eventstudy.engine.Engine`)."""
+    default; :class:`~eventstudy.core.engine.Engine`)."""
     if isinstance(study, Study):
         problems = check(study)
         if problems:

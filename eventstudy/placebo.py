@@ -29,10 +29,10 @@ from scipy import stats
 
 from . import __version__
 from .core import calendar
+from .core.engine import Design
 from .core.windows import Window
 from .data import default_snapshot
 from .data.snapshot import MANIFEST
-from .engine import Design
 from .errors import PlaceboError
 from .pipeline import prepare
 from .study import Study

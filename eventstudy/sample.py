@@ -14,13 +14,13 @@ import pandas as pd
 
 from . import marketvalue, quality
 from .core import calendar
+from .core.engine import IN_MEMORY, Design, Engine
 from .core.models import get_model
 from .core.returns import factor_regressors, session_returns
 from .core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
 from .data import load_market_data
 from .data.loader import MarketData, PriceData
 from .data.snapshot import Snapshot, default_snapshot
-from .engine import IN_MEMORY, Design, Engine
 from .errors import NoFirmsLeftError, StudyFileError
 from .events import EventTable, build_events
 from .results import SampleResults
@@ -168,7 +168,7 @@ def run_sample(
     **load_kwargs,
 ) -> SampleResults:
     """Run a study whose ``[events]`` table lists firm-events on their own dates, its core on
-    ``engine`` (in memory by default; see :class:`~eventstudy.engine.Engine`)."""
+    ``engine`` (in memory by default; see :class:`~eventstudy.core.engine.Engine`)."""
     table = read_events(study, snapshot)
     events, rejected = table.events, table.rejected
     if events.empty:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eventstudy.engine import firm_events
+from eventstudy.core.engine import firm_events
 
 
 def synthetic_panel(

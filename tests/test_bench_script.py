@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eventstudy.engine import run_event_study
+from eventstudy.core.engine import run_event_study
 
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "bench_core.py"
 

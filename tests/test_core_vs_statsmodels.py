@@ -8,8 +8,8 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
+from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window
-from eventstudy.engine import run_event_study
 
 from .conftest import synthetic_panel
 
@@ -173,8 +173,8 @@ def test_mean_correlation_on_calendar_days_when_dates_differ():
     both = pd.DataFrame(resid).dropna()
     want = np.corrcoef(both.a, both.b)[0, 1]
     from eventstudy.core import abnormal, models
+    from eventstudy.core.engine import _rows, _samples  # the samples the group tests use
     from eventstudy.core.windows import DEFAULT_PATH, align, event_grid
-    from eventstudy.engine import _rows, _samples  # the samples the group tests use
 
     grid = event_grid(EST, (WIN,), DEFAULT_PATH)
     al, _ = align(returns, regressors, events, estimation=EST, grid=grid)

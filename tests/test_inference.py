@@ -8,8 +8,8 @@ import pytest
 from scipy import stats
 
 from eventstudy.core import inference
+from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window
-from eventstudy.engine import run_event_study
 
 from .conftest import synthetic_panel
 
@@ -257,7 +257,7 @@ def _twelve_firms(seed: int, sessions: int, shared: float):
 
 
 def test_rbar_is_one_per_group_whatever_window_a_firm_lacks_a_return_in(monkeypatch):
-    from eventstudy.engine import firm_events
+    from eventstudy.core.engine import firm_events
 
     days, mkt, r = _twelve_firms(seed=5, sessions=300, shared=0.5)
     event = days[280]
@@ -294,7 +294,7 @@ def test_overlap_sums_by_the_identity_agree_with_the_pairs_one_by_one(monkeypatc
 
 
 def test_rbar_eff_of_events_on_different_dates_is_one_per_group_too():
-    from eventstudy.engine import firm_events
+    from eventstudy.core.engine import firm_events
 
     days, mkt, r = _twelve_firms(seed=8, sessions=320, shared=0.6)
     events = pd.concat([firm_events(list(r)[:6], days[280]), firm_events(list(r)[6:], days[281])], ignore_index=True)

@@ -10,8 +10,8 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
+from eventstudy.core.engine import run_event_study
 from eventstudy.core.influence import caar_influence, drives, mean_influence, regression_influence
-from eventstudy.engine import run_event_study
 from eventstudy.secondstage import second_stage
 from tests.conftest import synthetic_panel
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from eventstudy.core.engine import run_event_study
 from eventstudy.core.intervals import bmp_interval, csect_interval
-from eventstudy.engine import run_event_study
 from tests.conftest import synthetic_panel
 
 CAR = np.array([0.02, 0.05, -0.01, 0.04])

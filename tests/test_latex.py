@@ -81,7 +81,7 @@ def test_a_study_with_many_windows_and_long_names_still_fits(tmp_path):
 
 def test_a_summary_as_latex_compiles(tmp_path):
     _need_pdflatex()
-    from eventstudy.engine import run_event_study
+    from eventstudy.core.engine import run_event_study
 
     from .conftest import synthetic_panel
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from eventstudy.cli import main
+from eventstudy.core.engine import Design, firm_events, run_event_study
 from eventstudy.core.windows import Window
-from eventstudy.engine import Design, firm_events, run_event_study
 from eventstudy.placebo import (
     candidate_dates,
     clopper_pearson,

@@ -7,8 +7,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window, as_slice
-from eventstudy.engine import run_event_study
 
 from .conftest import synthetic_panel
 

@@ -14,8 +14,8 @@ import statsmodels.api as sm
 from scipy import stats
 
 from eventstudy.core import inference
+from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window
-from eventstudy.engine import run_event_study
 from eventstudy.events import build_events
 from eventstudy.secondstage import second_stage
 

@@ -12,8 +12,8 @@ import pytest
 import statsmodels.api as sm
 
 from eventstudy.core import stream
+from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window
-from eventstudy.engine import run_event_study
 
 from .conftest import synthetic_panel
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from eventstudy import report
 from eventstudy.cli import main
+from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window
-from eventstudy.engine import run_event_study
 from eventstudy.errors import EventStudyError, StudyFileError
 from eventstudy.pipeline import run_study
 from eventstudy.study import load_study, with_overrides

@@ -1,4 +1,4 @@
-"""The streaming core: the event study of :func:`eventstudy.engine.run_event_study`, computed a
+"""The streaming core: the event study of :func:`eventstudy.core.engine.run_event_study`, computed a
 chunk of firms at a time from partial sums that add up across chunks.
 
 Per chunk of firms (all their events):

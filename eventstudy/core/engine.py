@@ -14,9 +14,10 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ._typing import EngineName, ModelName, TestName
-from .core import abnormal, exclusions, models, stream
-from .core.inference import (
+from .._typing import EngineName, ModelName, TestName
+from ..results import EventStudyResult, caar_frame
+from . import abnormal, exclusions, models, stream
+from .inference import (
     ONE_DATE_TESTS,
     TEST_COLUMNS,
     Sample,
@@ -28,9 +29,9 @@ from .core.inference import (
     standardized_ranks,
     test_row,
 )
-from .core.influence import INFLUENCE_COLUMNS, caar_influence
-from .core.intervals import caar_intervals, car_intervals
-from .core.windows import (
+from .influence import INFLUENCE_COLUMNS, caar_influence
+from .intervals import caar_intervals, car_intervals
+from .windows import (
     DEFAULT_ESTIMATION,
     DEFAULT_PATH,
     DEFAULT_WINDOWS,
@@ -41,7 +42,6 @@ from .core.windows import (
     as_window,
     event_grid,
 )
-from .results import EventStudyResult, caar_frame
 
 EXCLUDED_COLUMNS = exclusions.COLUMNS
 
@@ -168,7 +168,7 @@ def run_event_study(
     if isinstance(returns, str | os.PathLike):
         if engine != "dask":
             raise ValueError(f"returns given as a parquet panel ({returns}) need engine='dask'")
-        from .core import distributed  # the Dask edge reads the panel
+        from . import distributed  # the Dask edge reads the panel
 
         returns = distributed.ParquetPanel.open(returns)
     spec = models.get_model(model)
@@ -308,7 +308,7 @@ class _Chunked:
                 progress=self.progress,
             )
         if engine == "dask":
-            from .core import distributed
+            from . import distributed
 
             return distributed.run(plan, self.layout, self.returns, self.specs, self.chunk_size, scheduler)
         raise AssertionError(engine)  # checked by run_event_study
