@@ -16,13 +16,13 @@ from .benchmarks import benchmark_returns
 from .core import calendar
 from .core.engine import IN_MEMORY, Design, Engine
 from .core.models import Model, get_model
+from .core.results import EventStudyResult, StudyResults
 from .core.returns import factor_regressors, session_returns, stack
 from .core.windows import DAY0, Window
 from .data import PriceCache, load_market_data
 from .data.loader import MarketData
 from .data.snapshot import Snapshot, default_snapshot
 from .errors import CalendarError, NoFirmsLeftError, StudyFileError
-from .results import EventStudyResult, StudyResults
 from .study import Study, check, load_study
 from .universe import primary_listing, resolve_groups
 
@@ -40,7 +40,7 @@ def run_study(
     """Run a study end to end and return its results (nothing is written). A :class:`Study`
     built in Python is checked as a study file is, before any data is read. A study of
     firm-events on their own dates (``[events]``) runs through :func:`eventstudy.sample.run_sample`
-    and returns :class:`~eventstudy.results.SampleResults`. ``engine`` runs the core (in memory by
+    and returns :class:`~eventstudy.core.results.SampleResults`. ``engine`` runs the core (in memory by
     default; :class:`~eventstudy.core.engine.Engine`)."""
     if isinstance(study, Study):
         problems = check(study)

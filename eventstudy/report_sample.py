@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .core.results import SampleResults, excluded_by_reason
 from .report_tests import (
     dependence_sentence,
     environment_line,
@@ -16,7 +17,6 @@ from .report_tests import (
     test_sections,
 )
 from .report_text import generated_by
-from .results import SampleResults, excluded_by_reason
 from .study import DERIVED_CHARACTERISTICS
 
 EXTREMES = 10

@@ -7,7 +7,7 @@ import pandas as pd
 
 from .core.inference import TESTS
 from .core.influence import ALPHA
-from .results import wide_tests
+from .core.results import wide_tests
 
 P_FORMATS = {"caar": "+.2%"}
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .core.results import FOCUS_LIMIT, StudyResults, wide_tests
 from .core.windows import DAY0
 from .dollars import FLAG_COLUMNS
 from .report_tests import (
@@ -16,7 +17,6 @@ from .report_tests import (
     placebo_sizes,
     test_sections,
 )
-from .results import FOCUS_LIMIT, StudyResults, wide_tests
 from .workspace import shown
 
 

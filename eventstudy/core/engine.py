@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from .._typing import EngineName, ModelName, TestName
-from ..results import EventStudyResult, caar_frame
 from . import abnormal, exclusions, models, stream
 from .inference import (
     ONE_DATE_TESTS,
@@ -31,6 +30,7 @@ from .inference import (
 )
 from .influence import INFLUENCE_COLUMNS, caar_influence
 from .intervals import caar_intervals, car_intervals
+from .results import EventStudyResult, caar_frame
 from .windows import (
     DEFAULT_ESTIMATION,
     DEFAULT_PATH,

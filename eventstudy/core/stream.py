@@ -43,7 +43,6 @@ import pandas as pd
 from scipy import sparse, special
 
 from .._typing import BoolArray, Float64Array, IntArray
-from ..results import caar_frame
 from . import exclusions
 from .inference import (
     BANDS,
@@ -59,6 +58,7 @@ from .inference import (
     test_row,
 )
 from .models import Model, _batched_inverse
+from .results import caar_frame
 from .windows import Window
 
 CHUNK_EVENTS = 20_000  # firm-events per chunk unless told otherwise

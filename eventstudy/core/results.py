@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core.inference import portfolio_sigma
-from .core.models import Model
-from .core.summary import Summary, Table
-from .core.tables import stars
-from .core.windows import DAY0, Window
-from .dollars import TOTALS_COLUMNS
-from .quality import COLUMNS as FLAG_COLUMNS
+from ..dollars import TOTALS_COLUMNS
+from ..quality import COLUMNS as FLAG_COLUMNS
+from .inference import portfolio_sigma
+from .models import Model
+from .summary import Summary, Table
+from .tables import stars
+from .windows import DAY0, Window
 
 SUMMARY_ROWS = 30  # a summary lists at most this many firm-events or exclusions
 FOCUS_LIMIT = 40  # firms of groups up to this size are listed firm by firm (a top-200 list is summarised)
