@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 _API = {
     "build_events": "events",
     "load_panel": "sample",
-    "run_event_study": "engine",
+    "run_event_study": "core.engine",
     "run_study": "pipeline",
 }
 __all__ = sorted(_API)
