@@ -1,24 +1,33 @@
 """eventstudy: market-impact event studies with the statistics researchers trust.
 
-The five-line API (imported on first use, so that ``import eventstudy`` and the command line
-start fast): :func:`build_events`, :func:`load_panel`, :func:`run_event_study`,
-:func:`run_study`.
+``import eventstudy as es``, then ``es.load_study``, ``es.run_study``, ``es.run_event_study``,
+... : the public names are those of :mod:`eventstudy.api` (its ``__all__``, which is also
+``eventstudy.__all__``), loaded on first use so that ``import eventstudy`` and the command line
+start fast.
+
+The package in layers, each a folder that imports only from the layers below it:
+``core/`` (pure math), ``data/`` (market data I/O), ``study/`` (what a study is and does),
+``report/`` (what a reader sees), and on top ``cli.py`` and ``api.py``.
 """
 
 __version__ = "0.1.0"
 
-_API = {
-    "build_events": "events",
-    "load_panel": "sample",
-    "run_event_study": "core.engine",
-    "run_study": "pipeline",
-}
-__all__ = sorted(_API)
+
+def _api():
+    import importlib
+
+    return importlib.import_module(".api", __name__)
 
 
 def __getattr__(name: str):
-    if name in _API:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    """The public names (and ``__all__`` itself), from :mod:`eventstudy.api` on first use."""
+    if name.startswith("__") and name != "__all__" or name == "api":  # import machinery asks for these
+        raise AttributeError(f"module 'eventstudy' has no attribute {name!r}")
+    api = _api()
+    if name == "__all__" or name in api.__all__:
+        return getattr(api, name)
     raise AttributeError(f"module 'eventstudy' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_api().__all__])

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+import eventstudy as es
 from eventstudy.core import stream
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window
@@ -204,14 +205,18 @@ def test_no_event_that_can_be_placed_gives_reasons_not_a_crash():
     assert res.tests.stat.isna().all()
 
 
-def test_bad_engine_arguments_are_refused_with_the_choices():
+def test_bad_engine_arguments_are_refused_with_the_choices(tmp_path):
+    from eventstudy.data.panel import write_panel
+
     returns, regressors, events = synthetic_panel(5, 300)
     with pytest.raises(ValueError, match="unknown engine 'spark'"):
         run_event_study(returns, regressors, events, engine="spark")
     with pytest.raises(ValueError, match="chunk_size must be a positive"):
         run_event_study(returns, regressors, events, engine="stream", chunk_size=0)
+    with pytest.raises(TypeError, match="open the panel first"):
+        run_event_study("some/panel", regressors, events, engine="dask")  # the core reads no file
     with pytest.raises(ValueError, match="need engine='dask'"):
-        run_event_study("some/panel", regressors, events, engine="stream")
+        es.run_event_study(write_panel(returns, tmp_path / "p"), regressors, events, engine="stream")
 
 
 def test_chunks_hold_whole_firms_and_every_event_once():
@@ -248,7 +253,7 @@ def test_dask_equals_the_streamed_engine_on_frames_and_on_a_parquet_panel(client
     streamed = run_event_study(returns, regressors, events, **kw, engine="stream", chunk_size=50)
     frames = run_event_study(returns, regressors, events, **kw, engine="dask", chunk_size=50, scheduler=client)
     write_panel(returns, tmp_path / "panel", tickers_per_file=7)
-    panel = run_event_study(str(tmp_path / "panel"), regressors, events, **kw, engine="dask", scheduler=client)
+    panel = es.run_event_study(str(tmp_path / "panel"), regressors, events, **kw, engine="dask", scheduler=client)
     assert_same(streamed, frames)
     assert_same(streamed, panel)
     memory = run_event_study(returns, regressors, events, **kw)

@@ -7,7 +7,8 @@ scattered to the workers) or as a **parquet panel** read file by file on the wor
 the panel never has to fit on one machine): a folder of
 ``part-NNNNN.parquet`` files, each a frame of the same sessions (index ``date``) × some
 tickers, every ticker in exactly one file (:mod:`eventstudy.data.panel`: ``write_panel`` writes
-one from any frame of returns).
+one from any frame of returns). The panel comes in as an object (:class:`Panel`) that reads its
+own files: nothing here touches the disk.
 
 Needs ``pip install 'eventstudy-workbench[dask]'`` (dask, distributed).
 """
@@ -16,11 +17,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from ..data.panel import ParquetPanel, read_part
 from .inference import TestSpec
 from .stream import (
     Chunk,
@@ -35,6 +36,17 @@ from .stream import (
     scar_scale,
     total,
 )
+
+
+class Panel(Protocol):
+    """Returns kept in files and read one file at a time where they lie (on a Dask worker): the
+    sessions, each file's tickers, and ``read(file)`` giving that file's sessions × tickers
+    (:class:`eventstudy.data.panel.ParquetPanel` is one)."""
+
+    index: pd.DatetimeIndex
+    files: tuple[tuple[os.PathLike, tuple[str, ...]], ...]
+
+    def read(self, file: os.PathLike) -> np.ndarray: ...
 
 
 def _dask():
@@ -136,7 +148,7 @@ def _partitions(layout: Layout, returns, chunk_size: int, client) -> list[tuple[
     returns) for every partition: the panel's files, or chunks of whole firms of an in-memory
     frame; the partitions are dealt to the workers in turn."""
     workers = sorted(client.scheduler_info()["workers"]) or [None]
-    if isinstance(returns, ParquetPanel):
+    if not isinstance(returns, pd.DataFrame):
         out = []
         for file, names in returns.files:
             rows = np.flatnonzero(layout.tickers.isin(names))
@@ -151,7 +163,7 @@ def _partitions(layout: Layout, returns, chunk_size: int, client) -> list[tuple[
                 layout.member[rows],
             )
             w = workers[len(out) % len(workers)]
-            out.append((w, client.submit(read_part, str(file), returns.index, **_on(w)), events))
+            out.append((w, client.submit(returns.read, file, **_on(w)), events))
         return out or [(None, client.scatter(np.zeros((len(returns.index), 0))), _empty(layout))]
     values = returns.to_numpy(dtype="float64")
     out = []
@@ -175,7 +187,7 @@ def _empty(layout: Layout) -> Chunk:
 def run(
     plan: Plan,
     layout: Layout,
-    returns: pd.DataFrame | ParquetPanel,
+    returns: pd.DataFrame | Panel,
     specs: Sequence[TestSpec],
     chunk_size: int,
     scheduler=None,
@@ -203,5 +215,5 @@ def run(
         if cluster is not None:
             client.close()
             cluster.close()
-    index = returns.index if isinstance(returns, ParquetPanel) else pd.DatetimeIndex(returns.index)
+    index = pd.DatetimeIndex(returns.index)
     return finish(plan, out, specs, index, layout)

@@ -166,11 +166,12 @@ def run_event_study(
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {list(ENGINES)}")
     if isinstance(returns, str | os.PathLike):
-        if engine != "dask":
-            raise ValueError(f"returns given as a parquet panel ({returns}) need engine='dask'")
-        from . import distributed  # the Dask edge reads the panel
-
-        returns = distributed.ParquetPanel.open(returns)
+        raise TypeError(
+            f"returns given as a path ({returns}): open the panel first (eventstudy.run_event_study does, "
+            "or eventstudy.data.panel.ParquetPanel.open)"
+        )
+    if not isinstance(returns, pd.DataFrame) and engine != "dask":
+        raise ValueError("returns given as a parquet panel need engine='dask'")
     spec = models.get_model(model)
     regressors = _as_regressors(regressors)
     missing_cols = sorted(set(spec.needs) - set(regressors.columns))

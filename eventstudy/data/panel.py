@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError
@@ -78,6 +79,10 @@ class ParquetPanel:
     @property
     def columns(self) -> pd.Index:
         return pd.Index([t for _, names in self.files for t in names])
+
+    def read(self, file: str | os.PathLike) -> np.ndarray:
+        """One of its files as sessions × tickers (the Dask engine calls this on its workers)."""
+        return read_part(str(file), self.index)
 
 
 def write_panel(returns: pd.DataFrame, path: str | os.PathLike, tickers_per_file: int = 500) -> ParquetPanel:
