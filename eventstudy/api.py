@@ -20,7 +20,7 @@ import pandas as pd
 
 from .core import engine as _engine
 from .core.inference import TestSpec, get_tests
-from .core.results import EventStudyResult, SampleResults, StudyResults
+from .core.results import EventStudyResult
 from .core.windows import Window
 from .errors import (
     CacheCorruptError,
@@ -37,7 +37,8 @@ from .events import build_events
 from .pipeline import run_study
 from .placebo import PlaceboResults, run_placebo
 from .sample import load_panel, run_sample
-from .study import Study, load_study, with_overrides
+from .study.results import SampleResults, StudyResults
+from .study.studyfile import Study, load_study, with_overrides
 
 
 @functools.wraps(_engine.run_event_study)

@@ -197,7 +197,7 @@ def _progress(quiet: bool, what: str = "prices", unit: str = "tickers"):
 def _cmd_run(a) -> int:
     from .core.windows import Window
     from .render import FigureStyle
-    from .study import load_study, with_overrides
+    from .study.studyfile import load_study, with_overrides
     from .workspace import find_study, shown, working_copy
 
     def checked(path):
@@ -352,7 +352,7 @@ def _cmd_show(a) -> int:
     path = find_study(a.study)
     report = default_out(path) / "REPORT.md"
     if not report.is_file():
-        from .study import load_study
+        from .study.studyfile import load_study
 
         load_study(path)  # a file that is no study says so, not "no report yet"
         raise EventStudyError(f"{a.study} has no report yet: run `eventstudy run {a.study}` first")
@@ -364,7 +364,7 @@ def _cmd_show(a) -> int:
 def _cmd_list(a) -> int:
     """Every study with its date and title, the shipped ones marked; a study file with
     problems is listed as such (``eventstudy run`` on it prints them), never hiding the others."""
-    from .study import load_study
+    from .study.studyfile import load_study
     from .workspace import list_studies
 
     for entry in list_studies():

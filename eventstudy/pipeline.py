@@ -16,14 +16,15 @@ from .benchmarks import benchmark_returns
 from .core import calendar
 from .core.engine import IN_MEMORY, Design, Engine
 from .core.models import Model, get_model
-from .core.results import EventStudyResult, StudyResults
+from .core.results import EventStudyResult
 from .core.returns import factor_regressors, session_returns, stack
 from .core.windows import DAY0, Window
 from .data import PriceCache, load_market_data
 from .data.loader import MarketData
 from .data.snapshot import Snapshot, default_snapshot
 from .errors import CalendarError, NoFirmsLeftError, StudyFileError
-from .study import Study, check, load_study
+from .study.results import StudyResults
+from .study.studyfile import Study, check, load_study
 from .universe import primary_listing, resolve_groups
 
 

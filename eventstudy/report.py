@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core.results import SampleResults, StudyResults
 from .core.tables import markdown_table
 from .core.windows import DAY0
 from .outputs import OutputSet, check_writable
 from .render import DEFAULT_STYLE, FigureJob, FigureStyle, FigureWorkers, render_figures
 from .report_html import to_html
 from .report_latex import write_latex_tables
+from .study.results import SampleResults, StudyResults
 from .workspace import default_out, figure_folder, working_copy
 
 COLUMNS = {

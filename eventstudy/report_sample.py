@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .core.results import SampleResults, excluded_by_reason
+from .core.results import excluded_by_reason
 from .report_tests import (
     dependence_sentence,
     environment_line,
@@ -17,7 +17,8 @@ from .report_tests import (
     test_sections,
 )
 from .report_text import generated_by
-from .study import DERIVED_CHARACTERISTICS
+from .study.results import SampleResults
+from .study.studyfile import DERIVED_CHARACTERISTICS
 
 EXTREMES = 10
 _TESTS_APART = (

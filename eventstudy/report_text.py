@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .core.results import FOCUS_LIMIT, StudyResults, wide_tests
+from .core.results import wide_tests
 from .core.windows import DAY0
 from .dollars import FLAG_COLUMNS
 from .report_tests import (
@@ -17,6 +17,7 @@ from .report_tests import (
     placebo_sizes,
     test_sections,
 )
+from .study.results import FOCUS_LIMIT, StudyResults
 from .workspace import shown
 
 

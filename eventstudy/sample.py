@@ -16,7 +16,6 @@ from . import marketvalue, quality
 from .core import calendar
 from .core.engine import IN_MEMORY, Design, Engine
 from .core.models import get_model
-from .core.results import SampleResults
 from .core.returns import factor_regressors, session_returns
 from .core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
 from .data import load_market_data
@@ -25,7 +24,8 @@ from .data.snapshot import Snapshot, default_snapshot
 from .errors import NoFirmsLeftError, StudyFileError
 from .events import EventTable, build_events
 from .secondstage import second_stage
-from .study import Study
+from .study.results import SampleResults
+from .study.studyfile import Study
 from .universe import primary_listing
 
 EVENT_COLUMNS = ["event_id", "ticker", "event_date"]

@@ -104,7 +104,7 @@ def init_study(
     never a folder. The template's claims are about its own event: they are left out unless
     ``with_claims``. A target folder that holds anything is refused, naming what is there;
     ``force`` writes only the files that are absent and keeps (lists) the rest."""
-    from .study import NAME
+    from .study.studyfile import NAME
 
     if not NAME.fullmatch(name):
         raise InitError(f"the study name {name!r} must be lower case letters, digits, '.', '_' or '-' (at most 64)")

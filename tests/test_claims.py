@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from eventstudy import claims
-from eventstudy.study import ClaimSpec
+from eventstudy.study.studyfile import ClaimSpec
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from eventstudy.data import PriceCache, load_prices
 from eventstudy.data.store import Coverage, read_prices, write_prices
 from eventstudy.errors import CalendarError, NoFirmsLeftError, StudyFileError
 from eventstudy.pipeline import run_study
-from eventstudy.study import load_study
+from eventstudy.study.studyfile import load_study
 
 from .conftest import synthetic_panel
 from .test_data import FakeSource, yf_frame

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from eventstudy import cli, outputs, report
 from eventstudy.outputs import JOURNAL, MANIFEST, OutputError, OutputSet, check_writable
 from eventstudy.pipeline import run_study
-from eventstudy.study import load_study, with_overrides
+from eventstudy.study.studyfile import load_study, with_overrides
 
 from .test_errors import study_file
 

@@ -279,7 +279,7 @@ def test_the_event_is_left_out_of_the_pseudo_events_estimation_windows(monkeypat
 
 def test_no_pseudo_event_that_fits_is_a_clear_error(tmp_path):
     from eventstudy.placebo import PlaceboError, run_placebo
-    from eventstudy.study import load_study
+    from eventstudy.study.studyfile import load_study
 
     from .test_errors import study_file
 

@@ -13,7 +13,7 @@ from eventstudy.data.store import Coverage
 from eventstudy.errors import StudyFileError
 from eventstudy.pipeline import run_study
 from eventstudy.quality import QualitySpec, excluded_by, price_flags
-from eventstudy.study import load_study
+from eventstudy.study.studyfile import load_study
 
 from .test_data import yf_frame
 from .test_errors import study_file

@@ -18,7 +18,7 @@ from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window
 from eventstudy.errors import EventStudyError, StudyFileError
 from eventstudy.pipeline import run_study
-from eventstudy.study import load_study, with_overrides
+from eventstudy.study.studyfile import load_study, with_overrides
 
 from .conftest import synthetic_panel
 

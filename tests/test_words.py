@@ -13,7 +13,7 @@ from eventstudy.cli import main
 from eventstudy.core.tables import markdown_table
 from eventstudy.pipeline import run_study
 from eventstudy.report_text import _summary
-from eventstudy.study import load_study, with_overrides
+from eventstudy.study.studyfile import load_study, with_overrides
 
 from .test_errors import study_file
 
