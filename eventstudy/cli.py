@@ -198,7 +198,7 @@ def _cmd_run(a) -> int:
     from .core.windows import Window
     from .render import FigureStyle
     from .study.studyfile import load_study, with_overrides
-    from .workspace import find_study, shown, working_copy
+    from .study.workspace import find_study, shown, working_copy
 
     def checked(path):
         """The study file with the command line's overrides, checked as the file is (a problem
@@ -347,7 +347,7 @@ def _cmd_show(a) -> int:
     """A finished study's report for the terminal: its text and tables, aligned, without the
     figures and markup (REPORT.html and REPORT.md have everything)."""
     from .core.tables import terminal_text
-    from .workspace import default_out, find_study, shown
+    from .study.workspace import default_out, find_study, shown
 
     path = find_study(a.study)
     report = default_out(path) / "REPORT.md"
@@ -365,7 +365,7 @@ def _cmd_list(a) -> int:
     """Every study with its date and title, the shipped ones marked; a study file with
     problems is listed as such (``eventstudy run`` on it prints them), never hiding the others."""
     from .study.studyfile import load_study
-    from .workspace import list_studies
+    from .study.workspace import list_studies
 
     for entry in list_studies():
         mark = "shipped" if entry.shipped else "local"
@@ -381,7 +381,7 @@ def _cmd_list(a) -> int:
 
 
 def _cmd_init(a) -> int:
-    from .workspace import InitError, init_study, shown
+    from .study.workspace import InitError, init_study, shown
 
     try:
         done = init_study(a.name, a.template, with_claims=a.with_claims, force=a.force)
@@ -398,7 +398,7 @@ def _cmd_init(a) -> int:
 
 def _cmd_panel(a) -> int:
     from .data.panel import read_returns_csv, write_panel
-    from .workspace import shown
+    from .study.workspace import shown
 
     if a.per_file < 1:
         raise UsageError(f"--per-file must be a positive number of tickers, got {a.per_file}")

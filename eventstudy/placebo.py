@@ -36,7 +36,7 @@ from .data.snapshot import MANIFEST
 from .errors import PlaceboError
 from .pipeline import prepare
 from .study.studyfile import Study
-from .workspace import shown
+from .study.workspace import shown
 
 LEVELS = (0.01, 0.05, 0.10)
 SEARCH_SESSIONS = 504  # pseudo-events are sought up to two years of sessions either side of the event

@@ -19,7 +19,7 @@ from .render import DEFAULT_STYLE, FigureJob, FigureStyle, FigureWorkers, render
 from .report_html import to_html
 from .report_latex import write_latex_tables
 from .study.results import SampleResults, StudyResults
-from .workspace import default_out, figure_folder, working_copy
+from .study.workspace import default_out, figure_folder, working_copy
 
 COLUMNS = {
     "day0.csv": "firm; prev_close, open, high, low, close (USD); ret (day-0 total return); low_ret, high_ret, "

@@ -18,7 +18,7 @@ from .report_tests import (
     test_sections,
 )
 from .study.results import FOCUS_LIMIT, StudyResults
-from .workspace import shown
+from .study.workspace import shown
 
 
 def _limitations(res: StudyResults) -> list[str]:

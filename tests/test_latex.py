@@ -16,7 +16,7 @@ import pytest
 
 from eventstudy.core.tables import latex_escape
 from eventstudy.report_latex import PREAMBLE, coefficient, number, p_value
-from eventstudy.workspace import shipped_root
+from eventstudy.study.workspace import shipped_root
 
 REPO = Path(__file__).resolve().parent.parent
 PDFLATEX = shutil.which("pdflatex")

@@ -13,7 +13,7 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from eventstudy.workspace import shipped_root
+from eventstudy.study.workspace import shipped_root
 
 SETTINGS = settings(
     max_examples=2,

@@ -17,7 +17,7 @@ from eventstudy.data import default_snapshot
 from eventstudy.errors import StudyFileError
 from eventstudy.pipeline import run_study
 from eventstudy.study.studyfile import load_study
-from eventstudy.workspace import shipped_root
+from eventstudy.study.workspace import shipped_root
 
 EXDIV = shipped_root() / "exdiv-2024"
 

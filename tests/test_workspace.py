@@ -8,11 +8,11 @@ import tomllib
 
 import pytest
 
-from eventstudy import workspace
 from eventstudy.cli import main
 from eventstudy.errors import EventStudyError, StudyFileError
+from eventstudy.study import workspace
 from eventstudy.study.studyfile import load_study
-from eventstudy.workspace import figure_folder, find_study, init_study, list_studies, working_copy
+from eventstudy.study.workspace import figure_folder, find_study, init_study, list_studies, working_copy
 
 from .test_errors import study_file
 

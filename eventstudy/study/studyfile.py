@@ -30,7 +30,7 @@ from ..events import REQUIRED as REQUIRED_EVENT_COLUMNS
 from ..events import RESERVED as RESERVED_EVENT_COLUMNS
 from ..quality import KINDS as QUALITY_KINDS
 from ..quality import QualitySpec
-from ..workspace import find_study
+from .workspace import find_study
 
 GROUP_KEYS = {"tickers", "union", "from_table", "within"}
 GROUP_TABLES = ("market_values_2026",)

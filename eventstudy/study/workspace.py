@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from .errors import EventStudyError, StudyFileError
+from ..errors import EventStudyError, StudyFileError
 
 STUDY_FILE = "study.toml"
 PROJECT_FOLDER = "analyses"
@@ -104,7 +104,7 @@ def init_study(
     never a folder. The template's claims are about its own event: they are left out unless
     ``with_claims``. A target folder that holds anything is refused, naming what is there;
     ``force`` writes only the files that are absent and keeps (lists) the rest."""
-    from .study.studyfile import NAME
+    from .studyfile import NAME
 
     if not NAME.fullmatch(name):
         raise InitError(f"the study name {name!r} must be lower case letters, digits, '.', '_' or '-' (at most 64)")
@@ -176,7 +176,7 @@ def _copy_definition(source: Path, target: Path, text: str, force: bool = False)
             "--force to write only the files that are absent"
         )
     target.mkdir(parents=True, exist_ok=True)
-    from .data.store import write_atomic
+    from ..data.store import write_atomic
 
     written, kept = [], []
     for item in definition_files(source):
