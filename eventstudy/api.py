@@ -33,10 +33,10 @@ from .errors import (
     PricesMissingError,
     StudyFileError,
 )
-from .events import build_events
 from .pipeline import run_study
 from .placebo import PlaceboResults, run_placebo
 from .sample import load_panel, run_sample
+from .study.events import build_events
 from .study.results import SampleResults, StudyResults
 from .study.studyfile import Study, load_study, with_overrides
 

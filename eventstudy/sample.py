@@ -22,8 +22,8 @@ from .data import load_market_data
 from .data.loader import MarketData, PriceData
 from .data.snapshot import Snapshot, default_snapshot
 from .errors import NoFirmsLeftError, StudyFileError
-from .events import EventTable, build_events
 from .secondstage import second_stage
+from .study.events import EventTable, build_events
 from .study.results import SampleResults
 from .study.studyfile import Study
 from .universe import primary_listing
@@ -128,7 +128,7 @@ def sample_design(study: Study, panel: Panel, events: pd.DataFrame, engine: Engi
 
 
 def read_events(study: Study, snapshot: Snapshot | None = None) -> EventTable:
-    """The study's events file, each event's day 0 set by :func:`~eventstudy.events.build_events`,
+    """The study's events file, each event's day 0 set by :func:`~eventstudy.study.events.build_events`,
     with the firms as the one-date studies take them: an ETF or an index is no firm (its row is
     rejected), and an issuer counts once (GOOG is measured as GOOGL, by the snapshot's company
     list); a file that cannot be read or used is a study-file error naming ``events.file``."""

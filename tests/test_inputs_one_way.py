@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.cli import main
-from eventstudy.events import build_events, parse_dates
+from eventstudy.study.events import build_events, parse_dates
 
 STUDY = """
 [study]

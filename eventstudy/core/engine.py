@@ -333,7 +333,7 @@ def _as_events(events: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(events, pd.DataFrame) or set(need) - set(events.columns):
         got = list(events.columns) if isinstance(events, pd.DataFrame) else type(events).__name__
         raise ValueError(
-            f"events must be a DataFrame with columns {need} (eventstudy.events.build_events makes one); got {got}"
+            f"events must be a DataFrame with columns {need} (eventstudy.build_events makes one); got {got}"
         )
     return events
 

@@ -26,10 +26,10 @@ from ..core.calendar import offset_of, roll_event_date
 from ..core.models import MODELS
 from ..core.windows import Window, as_window, event_grid
 from ..errors import CalendarError, StudyFileError
-from ..events import REQUIRED as REQUIRED_EVENT_COLUMNS
-from ..events import RESERVED as RESERVED_EVENT_COLUMNS
 from ..quality import KINDS as QUALITY_KINDS
 from ..quality import QualitySpec
+from .events import REQUIRED as REQUIRED_EVENT_COLUMNS
+from .events import RESERVED as RESERVED_EVENT_COLUMNS
 from .workspace import find_study
 
 GROUP_KEYS = {"tickers", "union", "from_table", "within"}

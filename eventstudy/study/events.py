@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .core.calendar import sessions
+from ..core.calendar import sessions
 
 TIMES = ("before_open", "during", "after_close")
 REQUIRED = ("ticker", "date")
