@@ -25,7 +25,7 @@ from .data.snapshot import Snapshot, default_snapshot
 from .errors import CalendarError, NoFirmsLeftError, StudyFileError
 from .study.results import StudyResults
 from .study.studyfile import Study, check, load_study
-from .universe import primary_listing, resolve_groups
+from .study.universe import primary_listing, resolve_groups
 
 
 def run_study(

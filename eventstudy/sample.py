@@ -26,7 +26,7 @@ from .secondstage import second_stage
 from .study.events import EventTable, build_events
 from .study.results import SampleResults
 from .study.studyfile import Study
-from .universe import primary_listing
+from .study.universe import primary_listing
 
 EVENT_COLUMNS = ["event_id", "ticker", "event_date"]
 # what the first stage adds to the characteristics of each event

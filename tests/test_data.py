@@ -26,7 +26,7 @@ from eventstudy.errors import (
     RateLimitError,
 )
 from eventstudy.marketvalue import market_values, share_classes
-from eventstudy.universe import primary_listing
+from eventstudy.study.universe import primary_listing
 
 T = pd.Timestamp
 

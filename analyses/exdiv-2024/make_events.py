@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from eventstudy.data import default_snapshot
-from eventstudy.universe import primary_listing
+from eventstudy.study.universe import primary_listing
 
 FIRST, LAST = "2024-04-01", "2025-06-20"  # estimation [-120,-11] and the path [-5,+5] fit in the data
 BANDS = [0, 0.005, 0.01, float("inf")]
