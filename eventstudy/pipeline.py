@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from . import claims, dollars, marketvalue, quality
-from .benchmarks import benchmark_returns
 from .core import calendar
 from .core.engine import IN_MEMORY, Design, Engine
 from .core.models import Model, get_model
@@ -23,6 +22,7 @@ from .data import PriceCache, load_market_data
 from .data.loader import MarketData
 from .data.snapshot import Snapshot, default_snapshot
 from .errors import CalendarError, NoFirmsLeftError, StudyFileError
+from .study.benchmarks import benchmark_returns
 from .study.results import StudyResults
 from .study.studyfile import Study, check, load_study
 from .study.universe import primary_listing, resolve_groups

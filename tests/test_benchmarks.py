@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eventstudy.benchmarks import benchmark_returns, constructed_index
+from eventstudy.study.benchmarks import benchmark_returns, constructed_index
 from eventstudy.study.studyfile import BenchmarkSpec
 
 DAYS = pd.bdate_range("2025-01-06", periods=3)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .errors import PricesMissingError
+from ..errors import PricesMissingError
 
 
 def constructed_index(
