@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import marketvalue, quality
+from . import quality
 from .core import calendar
 from .core.engine import IN_MEMORY, Design, Engine
 from .core.models import get_model
@@ -23,6 +23,7 @@ from .data.loader import MarketData, PriceData
 from .data.snapshot import Snapshot, default_snapshot
 from .errors import NoFirmsLeftError, StudyFileError
 from .secondstage import second_stage
+from .study import marketvalue
 from .study.events import EventTable, build_events
 from .study.results import SampleResults
 from .study.studyfile import Study
@@ -53,7 +54,7 @@ class Panel:
 
     def pre_event_values(self, events: pd.DataFrame) -> pd.DataFrame:
         """Each event's market value at the close before day 0 (USD bn) and the kind of share
-        count it used (:func:`eventstudy.marketvalue.pre_event_values`)."""
+        count it used (:func:`eventstudy.study.marketvalue.pre_event_values`)."""
         d = self.data
         closes = d.prices.panel("close").reindex(self.returns.index)
         primary_of = primary_listing(d.companies, d.shares)

@@ -25,7 +25,7 @@ from eventstudy.errors import (
     PricesMissingError,
     RateLimitError,
 )
-from eventstudy.marketvalue import market_values, share_classes
+from eventstudy.study.marketvalue import market_values, share_classes
 from eventstudy.study.universe import primary_listing
 
 T = pd.Timestamp
