@@ -8,7 +8,6 @@ import pandas as pd
 
 from .core.results import wide_tests
 from .core.windows import DAY0
-from .dollars import FLAG_COLUMNS
 from .report_tests import (
     dependence_sentence,
     environment_line,
@@ -17,6 +16,7 @@ from .report_tests import (
     placebo_sizes,
     test_sections,
 )
+from .study.dollars import FLAG_COLUMNS
 from .study.results import FOCUS_LIMIT, StudyResults
 from .study.workspace import shown
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.core.windows import Window
-from eventstudy.dollars import group_totals, window_effects
+from eventstudy.study.dollars import group_totals, window_effects
 
 DAYS = pd.bdate_range("2025-01-06", periods=4)  # event at position 2: days -2, -1, 0, +1
 MV = pd.DataFrame({"A": [100.0, 110.0, 99.0, 108.9], "B": [50.0, 50.0, np.nan, 55.0]}, index=DAYS)

@@ -13,8 +13,8 @@ from ..core.results import EventStudyResult, SummaryMixin, lead_tests_of
 from ..core.summary import Summary, Table
 from ..core.tables import stars
 from ..core.windows import DAY0
-from ..dollars import TOTALS_COLUMNS
 from ..quality import COLUMNS as FLAG_COLUMNS
+from .dollars import TOTALS_COLUMNS
 
 FOCUS_LIMIT = 40  # firms of groups up to this size are listed firm by firm (a top-200 list is summarised)
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .core.returns import stack
-from .core.windows import Window
+from ..core.returns import stack
+from ..core.windows import Window
 
 
 def day0_facts(
