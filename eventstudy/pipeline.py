@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from . import claims, quality
+from . import quality
 from .core import calendar
 from .core.engine import IN_MEMORY, Design, Engine
 from .core.models import Model, get_model
@@ -22,7 +22,7 @@ from .data import PriceCache, load_market_data
 from .data.loader import MarketData
 from .data.snapshot import Snapshot, default_snapshot
 from .errors import CalendarError, NoFirmsLeftError, StudyFileError
-from .study import dollars, marketvalue
+from .study import claims, dollars, marketvalue
 from .study.benchmarks import benchmark_returns
 from .study.results import StudyResults
 from .study.studyfile import Study, check, load_study

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from eventstudy import claims
+from eventstudy.study import claims
 from eventstudy.study.studyfile import ClaimSpec
 
 
