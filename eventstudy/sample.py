@@ -22,10 +22,10 @@ from .data import load_market_data
 from .data.loader import MarketData, PriceData
 from .data.snapshot import Snapshot, default_snapshot
 from .errors import NoFirmsLeftError, StudyFileError
-from .secondstage import second_stage
 from .study import marketvalue
 from .study.events import EventTable, build_events
 from .study.results import SampleResults
+from .study.secondstage import second_stage
 from .study.studyfile import Study
 from .study.universe import primary_listing
 

@@ -12,7 +12,7 @@ from scipy import stats
 
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.influence import caar_influence, drives, mean_influence, regression_influence
-from eventstudy.secondstage import second_stage
+from eventstudy.study.secondstage import second_stage
 from tests.conftest import synthetic_panel
 
 

@@ -16,8 +16,8 @@ from scipy import stats
 from eventstudy.core import inference
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window
-from eventstudy.secondstage import second_stage
 from eventstudy.study.events import build_events
+from eventstudy.study.secondstage import second_stage
 
 from .conftest import synthetic_panel
 

@@ -140,7 +140,7 @@ class SampleResults(SummaryMixin):
     - ``rejected``: rows of the events file that could not be used (``row, event_id, ticker,
       reason``); ``excluded``: events left out later (``event_id, ticker, stage, reason``).
     - ``main``: the :class:`EventStudyResult`; ``second_stage``: window label → the regression
-      of the CARs on the characteristics (:mod:`eventstudy.secondstage`).
+      of the CARs on the characteristics (:mod:`eventstudy.study.secondstage`).
     """
 
     study: object

@@ -17,8 +17,8 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import ValueWarning
 
-from .core.influence import drives, regression_influence
-from .core.summary import Summary
+from ..core.influence import drives, regression_influence
+from ..core.summary import Summary
 
 COLUMNS = ["window", "term", "coef", "se", "t", "p", "n", "cov", "se_hc3", "p_hc3"]
 INFLUENCE_COLUMNS = ["window", "left_out", "events", "term", "coef", "coef_without", "se", "p", "p_without", "cooks_d"]
