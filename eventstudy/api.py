@@ -35,9 +35,9 @@ from .errors import (
 )
 from .pipeline import run_study
 from .placebo import PlaceboResults, run_placebo
-from .sample import load_panel, run_sample
 from .study.events import build_events
 from .study.results import SampleResults, StudyResults
+from .study.sample import load_panel, run_sample
 from .study.studyfile import Study, load_study, with_overrides
 
 

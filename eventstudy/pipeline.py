@@ -41,7 +41,7 @@ def run_study(
 ) -> StudyResults:
     """Run a study end to end and return its results (nothing is written). A :class:`Study`
     built in Python is checked as a study file is, before any data is read. A study of
-    firm-events on their own dates (``[events]``) runs through :func:`eventstudy.sample.run_sample`
+    firm-events on their own dates (``[events]``) runs through :func:`eventstudy.study.sample.run_sample`
     and returns :class:`~eventstudy.core.results.SampleResults`. ``engine`` runs the core (in memory by
     default; :class:`~eventstudy.core.engine.Engine`)."""
     if isinstance(study, Study):
@@ -51,7 +51,7 @@ def run_study(
     else:
         study = load_study(study)
     if study.is_sample:
-        from .sample import run_sample
+        from .study.sample import run_sample
 
         return run_sample(
             study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, engine=engine, **load_kwargs

@@ -260,7 +260,7 @@ def run_placebo(
     (:func:`draw_sample_placebo`) over the sessions its data cover. Raises
     :class:`PlaceboError` when the data allow no pseudo-event."""
     if study.is_sample:
-        from .sample import sample_design, study_panel
+        from .study.sample import sample_design, study_panel
 
         events = real.main.events[["event_id", "ticker", "event_date"]]
         panel = study_panel(study, events, offline=offline, **load_kwargs)

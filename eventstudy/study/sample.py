@@ -12,22 +12,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import quality
-from .core import calendar
-from .core.engine import IN_MEMORY, Design, Engine
-from .core.models import get_model
-from .core.returns import factor_regressors, session_returns
-from .core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
-from .data import load_market_data
-from .data.loader import MarketData, PriceData
-from .data.snapshot import Snapshot, default_snapshot
-from .errors import NoFirmsLeftError, StudyFileError
-from .study import marketvalue
-from .study.events import EventTable, build_events
-from .study.results import SampleResults
-from .study.secondstage import second_stage
-from .study.studyfile import Study
-from .study.universe import primary_listing
+from .. import quality
+from ..core import calendar
+from ..core.engine import IN_MEMORY, Design, Engine
+from ..core.models import get_model
+from ..core.returns import factor_regressors, session_returns
+from ..core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
+from ..data import load_market_data
+from ..data.loader import MarketData, PriceData
+from ..data.snapshot import Snapshot, default_snapshot
+from ..errors import NoFirmsLeftError, StudyFileError
+from . import marketvalue
+from .events import EventTable, build_events
+from .results import SampleResults
+from .secondstage import second_stage
+from .studyfile import Study
+from .universe import primary_listing
 
 EVENT_COLUMNS = ["event_id", "ticker", "event_date"]
 # what the first stage adds to the characteristics of each event
