@@ -228,8 +228,8 @@ def _cmd_run(a) -> int:
         print(f"copied the shipped study {a.study} to {shown(path.parent)}/ (edit it there and run it again)")
     study = checked(path)
     from . import report
-    from .pipeline import run_study
     from .render import FigureWorkers
+    from .study.pipeline import run_study
 
     plan = report.plan_output(study, a.out, style=style, exports=tuple(a.export))  # checked now, not after
     kwargs = {"cache": _cache(a)} if a.cache_dir else {}
@@ -329,7 +329,7 @@ def _cache(a):
 
 
 def _cmd_fetch(a) -> int:
-    from .pipeline import run_study
+    from .study.pipeline import run_study
 
     res = run_study(
         a.study,

@@ -34,7 +34,7 @@ from .core.windows import Window
 from .data import default_snapshot
 from .data.snapshot import MANIFEST
 from .errors import PlaceboError
-from .pipeline import prepare
+from .study.pipeline import prepare
 from .study.studyfile import Study
 from .study.workspace import shown
 

@@ -343,7 +343,7 @@ def test_an_offline_run_uses_a_ticker_only_the_cache_holds(tmp_path, monkeypatch
     """NVDA's real prices stored in the cache under another name: offline, the run finds them
     there (not "unknown ticker") and gives exactly NVDA's abnormal return."""
     from eventstudy.data import default_snapshot
-    from eventstudy.pipeline import run_study
+    from eventstudy.study.pipeline import run_study
 
     from .test_errors import study_file
 
@@ -395,7 +395,7 @@ def test_whatever_prices_are_read_every_return_is_finite(tmp_path, closes, divid
 def test_a_data_note_reaches_the_summary_and_the_report(tmp_path, monkeypatch):
     from eventstudy import report
     from eventstudy.data import default_snapshot
-    from eventstudy.pipeline import run_study
+    from eventstudy.study.pipeline import run_study
 
     from .test_errors import study_file
 

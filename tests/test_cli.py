@@ -49,7 +49,7 @@ def test_offline_and_refresh_exclude_each_other(capsys):
     ],
 )
 def test_bad_overrides_are_usage_errors_before_any_data_is_read(option, message, capsys, monkeypatch):
-    from eventstudy import pipeline
+    from eventstudy.study import pipeline
 
     monkeypatch.setattr(pipeline, "run_study", lambda *a, **k: pytest.fail("data was read"))
     assert main(["run", "deepseek-2025", "--offline", *option]) == 2
@@ -195,7 +195,7 @@ def test_offline_run_never_downloads(tmp_path, monkeypatch):
     ids=["bug", "interrupt", "disk"],
 )
 def test_every_failure_is_one_line_of_ours_with_its_exit_code(tmp_path, capsys, monkeypatch, fault, code, message):
-    import eventstudy.pipeline as pipeline
+    import eventstudy.study.pipeline as pipeline
 
     from .test_errors import study_file
 

@@ -51,7 +51,7 @@ def test_group_totals_count_flags_and_name_firms_without_value(effects):
 
 
 def test_firms_share_of_the_valued_market_by_hand():
-    from eventstudy.pipeline import _firms_share
+    from eventstudy.study.pipeline import _firms_share
 
     mv = pd.DataFrame({"A": [100.0, 110.0], "B": [50.0, 30.0], "C": [np.nan, 60.0]}, index=DAYS[:2])
     assert _firms_share(mv, ["A"], DAYS[1]) == pytest.approx(110.0 / 200.0)

@@ -16,7 +16,7 @@ from eventstudy.core.windows import Window
 from eventstudy.data import PriceCache, load_prices
 from eventstudy.data.store import Coverage, read_prices, write_prices
 from eventstudy.errors import CalendarError, NoFirmsLeftError, StudyFileError
-from eventstudy.pipeline import run_study
+from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 
 from .conftest import synthetic_panel

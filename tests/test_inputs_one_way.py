@@ -117,7 +117,7 @@ def test_a_header_only_events_file_says_it_holds_no_event(tmp_path, capsys):
 
 @pytest.mark.parametrize("column", ["note", "event_date", "given_date"])
 def test_a_column_the_toolkit_writes_is_refused_before_the_analysis(tmp_path, capsys, monkeypatch, column):
-    import eventstudy.pipeline as pipeline
+    import eventstudy.study.pipeline as pipeline
 
     monkeypatch.setattr(pipeline, "run_study", lambda *a, **k: pytest.fail("the analysis ran"))
     rows = f"ticker,date,{column}\nAAPL,2024-08-12,x\nMSFT,2024-08-15,y\n"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from eventstudy import cli, outputs, report
 from eventstudy.outputs import JOURNAL, MANIFEST, OutputError, OutputSet, check_writable
-from eventstudy.pipeline import run_study
+from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study, with_overrides
 
 from .test_errors import study_file
@@ -233,7 +233,7 @@ def test_out_dot_in_a_project_touches_no_other_studys_figures(tmp_path):
 
 
 def test_a_users_file_named_like_an_output_stops_the_run_before_the_analysis(tmp_path, monkeypatch, capsys):
-    import eventstudy.pipeline as pipeline
+    import eventstudy.study.pipeline as pipeline
 
     out = tmp_path / "o"
     (out / "results").mkdir(parents=True)
@@ -288,7 +288,7 @@ def test_an_unwritable_output_folder_is_refused(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("where", ["file", "under a file"])
 def test_a_bad_out_fails_before_the_analysis(tmp_path, monkeypatch, capsys, where):
-    import eventstudy.pipeline as pipeline
+    import eventstudy.study.pipeline as pipeline
 
     (tmp_path / "f").write_text("x")
     out = tmp_path / "f" if where == "file" else tmp_path / "f" / "sub"

@@ -287,7 +287,7 @@ def test_no_pseudo_event_that_fits_is_a_clear_error(tmp_path):
     # asked for, and every later session that would is too close to the event or to the data's end
     path = study_file(tmp_path, event="2025-06-20", estimation="[-60, -11]", min_obs=45, tickers='["CRWV"]')
     study = load_study(path)
-    from eventstudy.pipeline import run_study
+    from eventstudy.study.pipeline import run_study
 
     res = run_study(study)
     with pytest.raises(PlaceboError, match="no pseudo-event fits the data"):

@@ -11,8 +11,8 @@ from eventstudy.core import calendar
 from eventstudy.data import PriceCache, default_snapshot
 from eventstudy.data.store import Coverage
 from eventstudy.errors import StudyFileError
-from eventstudy.pipeline import run_study
 from eventstudy.quality import QualitySpec, excluded_by, price_flags
+from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 
 from .test_data import yf_frame

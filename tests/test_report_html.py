@@ -15,8 +15,8 @@ import shutil
 import pytest
 
 from eventstudy import report
-from eventstudy.pipeline import run_study
 from eventstudy.report_html import slug, to_html
+from eventstudy.study.pipeline import run_study
 
 
 @pytest.fixture(scope="module")

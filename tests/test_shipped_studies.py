@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from eventstudy.pipeline import run_study
+from eventstudy.study.pipeline import run_study
 
 SNAP = Path(__file__).resolve().parent.parent / "eventstudy" / "data" / "snapshot"
 

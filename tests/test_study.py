@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from eventstudy.pipeline import run_study
+from eventstudy.study.pipeline import run_study
 
 # From unadjusted/NVDA.csv: close 2025-01-24 142.6199951171875; 2025-01-27 close
 # 118.41999816894531, low 116.69999694824219, open 124.80000305175781. Shares (10-Q cover): 24.49 bn.

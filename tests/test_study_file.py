@@ -17,7 +17,7 @@ from eventstudy.cli import main
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window
 from eventstudy.errors import EventStudyError, StudyFileError
-from eventstudy.pipeline import run_study
+from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study, with_overrides
 
 from .conftest import synthetic_panel
@@ -189,7 +189,7 @@ BROKEN = {
 def test_each_broken_field_is_named_before_any_data_is_read(tmp_path, case, monkeypatch):
     changes, field, message = BROKEN[case]
     path = write(tmp_path, edited(**changes))
-    monkeypatch.setattr("eventstudy.pipeline.load_market_data", lambda *a, **k: pytest.fail("data was read"))
+    monkeypatch.setattr("eventstudy.study.pipeline.load_market_data", lambda *a, **k: pytest.fail("data was read"))
     with pytest.raises(
         StudyFileError, match=f"{re.escape(str(path))}: field '{re.escape(field)}': .*{re.escape(message)}"
     ):

@@ -11,22 +11,22 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from . import quality
-from .core import calendar
-from .core.engine import IN_MEMORY, Design, Engine
-from .core.models import Model, get_model
-from .core.results import EventStudyResult
-from .core.returns import factor_regressors, session_returns, stack
-from .core.windows import DAY0, Window
-from .data import PriceCache, load_market_data
-from .data.loader import MarketData
-from .data.snapshot import Snapshot, default_snapshot
-from .errors import CalendarError, NoFirmsLeftError, StudyFileError
-from .study import claims, dollars, marketvalue
-from .study.benchmarks import benchmark_returns
-from .study.results import StudyResults
-from .study.studyfile import Study, check, load_study
-from .study.universe import primary_listing, resolve_groups
+from .. import quality
+from ..core import calendar
+from ..core.engine import IN_MEMORY, Design, Engine
+from ..core.models import Model, get_model
+from ..core.results import EventStudyResult
+from ..core.returns import factor_regressors, session_returns, stack
+from ..core.windows import DAY0, Window
+from ..data import PriceCache, load_market_data
+from ..data.loader import MarketData
+from ..data.snapshot import Snapshot, default_snapshot
+from ..errors import CalendarError, NoFirmsLeftError, StudyFileError
+from . import claims, dollars, marketvalue
+from .benchmarks import benchmark_returns
+from .results import StudyResults
+from .studyfile import Study, check, load_study
+from .universe import primary_listing, resolve_groups
 
 
 def run_study(
@@ -51,7 +51,7 @@ def run_study(
     else:
         study = load_study(study)
     if study.is_sample:
-        from .study.sample import run_sample
+        from .sample import run_sample
 
         return run_sample(
             study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, engine=engine, **load_kwargs
