@@ -33,9 +33,9 @@ from .errors import (
     PricesMissingError,
     StudyFileError,
 )
-from .placebo import PlaceboResults, run_placebo
 from .study.events import build_events
 from .study.pipeline import run_study
+from .study.placebo import PlaceboResults, run_placebo
 from .study.results import SampleResults, StudyResults
 from .study.sample import load_panel, run_sample
 from .study.studyfile import Study, load_study, with_overrides

@@ -304,7 +304,7 @@ def _engine(a):
 def _with_placebo(res, a, kwargs):
     from dataclasses import replace
 
-    from .placebo import run_placebo
+    from .study.placebo import run_placebo
 
     progress = _progress(a.quiet, "placebo", "draws")
     plac = run_placebo(res.study, a.draws, a.seed, real=res, offline=a.offline, progress=progress, **kwargs)
@@ -316,7 +316,7 @@ def _kept_placebo(res, folder: Path):
     dropped with a note when it does not."""
     from dataclasses import replace
 
-    from .placebo import kept
+    from .study.placebo import kept
 
     plac, note = kept(folder, res)
     return replace(res, placebo=plac, notes=(*res.notes, note) if note else res.notes)

@@ -101,7 +101,7 @@ def write_results(results: StudyResults | SampleResults, out: Path, exports: tup
     sample = isinstance(results, SampleResults)
     frames = sample_frames(results) if sample else study_frames(results)
     if results.placebo is not None:
-        from .placebo import TABLE, save
+        from .study.placebo import TABLE, save
 
         save(results.placebo, out)
         frames[TABLE] = results.placebo.table

@@ -12,7 +12,7 @@ import pytest
 from eventstudy.cli import main
 from eventstudy.core.engine import Design, firm_events, run_event_study
 from eventstudy.core.windows import Window
-from eventstudy.placebo import (
+from eventstudy.study.placebo import (
     candidate_dates,
     clopper_pearson,
     draw_placebo,
@@ -278,7 +278,7 @@ def test_the_event_is_left_out_of_the_pseudo_events_estimation_windows(monkeypat
 
 
 def test_no_pseudo_event_that_fits_is_a_clear_error(tmp_path):
-    from eventstudy.placebo import PlaceboError, run_placebo
+    from eventstudy.study.placebo import PlaceboError, run_placebo
     from eventstudy.study.studyfile import load_study
 
     from .test_errors import study_file

@@ -35,7 +35,7 @@ class StudyResults(SummaryMixin):
     - ``fit_data``: ``ticker, date, day, ret, mkt`` over the estimation window and path;
     - ``constructed``: per constructed benchmark, how it was made (members per day, left out).
     - ``flags``: data-quality flags of the firms' prices (:mod:`eventstudy.quality`).
-    - ``placebo``: the design on dates without the event (:mod:`eventstudy.placebo`), or None.
+    - ``placebo``: the design on dates without the event (:mod:`eventstudy.study.placebo`), or None.
     """
 
     study: object
@@ -58,7 +58,7 @@ class StudyResults(SummaryMixin):
     focus: str = ""
     firms_share: float = float("nan")
     flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS))
-    placebo: object | None = None  # eventstudy.placebo.PlaceboResults, when run or kept from an earlier run
+    placebo: object | None = None  # eventstudy.study.placebo.PlaceboResults, when run or kept from an earlier run
 
     def __repr__(self) -> str:
         return f"StudyResults({self.study.name!r}, firms={len(self.main.events)}, claims={len(self.claims)})"
@@ -152,7 +152,7 @@ class SampleResults(SummaryMixin):
     provenance: pd.DataFrame
     flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS))
     notes: tuple[str, ...] = ()
-    placebo: object | None = None  # eventstudy.placebo.PlaceboResults, when run or kept from an earlier run
+    placebo: object | None = None  # eventstudy.study.placebo.PlaceboResults, when run or kept from an earlier run
 
     def __repr__(self) -> str:
         return (

@@ -27,16 +27,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import __version__
-from .core import calendar
-from .core.engine import Design
-from .core.windows import Window
-from .data import default_snapshot
-from .data.snapshot import MANIFEST
-from .errors import PlaceboError
-from .study.pipeline import prepare
-from .study.studyfile import Study
-from .study.workspace import shown
+from .. import __version__
+from ..core import calendar
+from ..core.engine import Design
+from ..core.windows import Window
+from ..data import default_snapshot
+from ..data.snapshot import MANIFEST
+from ..errors import PlaceboError
+from .pipeline import prepare
+from .studyfile import Study
+from .workspace import shown
 
 LEVELS = (0.01, 0.05, 0.10)
 SEARCH_SESSIONS = 504  # pseudo-events are sought up to two years of sessions either side of the event
@@ -260,7 +260,7 @@ def run_placebo(
     (:func:`draw_sample_placebo`) over the sessions its data cover. Raises
     :class:`PlaceboError` when the data allow no pseudo-event."""
     if study.is_sample:
-        from .study.sample import sample_design, study_panel
+        from .sample import sample_design, study_panel
 
         events = real.main.events[["event_id", "ticker", "event_date"]]
         panel = study_panel(study, events, offline=offline, **load_kwargs)
