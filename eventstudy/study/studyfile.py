@@ -30,12 +30,11 @@ from ..quality import QualitySpec
 from .claims import DIRECTIONS, FALL_ALIASES, METRICS, RULE_FALL_ALIASES, RULES
 from .events import REQUIRED as REQUIRED_EVENT_COLUMNS
 from .events import RESERVED as RESERVED_EVENT_COLUMNS
-from .workspace import find_study
+from .workspace import NAME, find_study
 
 GROUP_KEYS = {"tickers", "union", "from_table", "within"}
 GROUP_TABLES = ("market_values_2026",)
 MAX_SESSIONS = 2520  # ten years of sessions: the farthest any window may reach from day 0
-NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 TICKER = re.compile(r"\^?[A-Z0-9][A-Z0-9.=-]{0,14}")
 
 

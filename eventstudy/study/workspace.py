@@ -23,6 +23,7 @@ from ..errors import EventStudyError, StudyFileError
 STUDY_FILE = "study.toml"
 PROJECT_FOLDER = "analyses"
 FIGURE_FOLDER = "figures"
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # a study's name: a folder, never a path such as ../..
 _STUDY_NAME = re.compile(r'^(\[study\][^\[]*?^name\s*=\s*)"[^"\n]*"', re.MULTILINE | re.DOTALL)
 
 
@@ -104,8 +105,6 @@ def init_study(
     never a folder. The template's claims are about its own event: they are left out unless
     ``with_claims``. A target folder that holds anything is refused, naming what is there;
     ``force`` writes only the files that are absent and keeps (lists) the rest."""
-    from .studyfile import NAME
-
     if not NAME.fullmatch(name):
         raise InitError(f"the study name {name!r} must be lower case letters, digits, '.', '_' or '-' (at most 64)")
     try:
