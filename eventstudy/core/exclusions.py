@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from .._typing import BoolArray, IntArray
 
-if TYPE_CHECKING:
-    from .windows import Window
+
+class Span(Protocol):
+    """A window's first and last day (a :class:`~eventstudy.core.windows.Window`), as the
+    reasons word it: this module sits below windows.py, which places events with :func:`locate`."""
+
+    start: int
+    end: int
+
 
 COLUMNS = ["event_id", "ticker", "stage", "reason"]
 
@@ -48,7 +54,7 @@ def locate(index: pd.DatetimeIndex, columns: pd.Index, events: pd.DataFrame) -> 
 
 
 def estimation(
-    event_ids, tickers, n_obs: IntArray, removed: IntArray, enough: BoolArray, est: Window, need: int
+    event_ids, tickers, n_obs: IntArray, removed: IntArray, enough: BoolArray, est: Span, need: int
 ) -> pd.DataFrame:
     """The firm-events whose estimation failed, with :func:`estimation_reasons`."""
     return pd.DataFrame(
@@ -62,7 +68,7 @@ def estimation(
     )
 
 
-def estimation_reasons(n_obs: IntArray, removed: IntArray, enough: BoolArray, est: Window, need: int) -> list[str]:
+def estimation_reasons(n_obs: IntArray, removed: IntArray, enough: BoolArray, est: Span, need: int) -> list[str]:
     """Why each estimation failed: too few valid returns (``enough`` False; how many were left
     out for the firm's other events), else a singular fit."""
     return [
