@@ -9,9 +9,9 @@ import pytest
 
 from eventstudy.core import calendar
 from eventstudy.data import PriceCache, default_snapshot
+from eventstudy.data.quality import QualitySpec, excluded_by, price_flags
 from eventstudy.data.store import Coverage
 from eventstudy.errors import StudyFileError
-from eventstudy.quality import QualitySpec, excluded_by, price_flags
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 

@@ -11,14 +11,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .. import quality
 from ..core import calendar
 from ..core.engine import IN_MEMORY, Design, Engine
 from ..core.models import Model, get_model
 from ..core.results import EventStudyResult
 from ..core.returns import factor_regressors, session_returns, stack
 from ..core.windows import DAY0, Window
-from ..data import PriceCache, load_market_data
+from ..data import PriceCache, load_market_data, quality
 from ..data.loader import MarketData
 from ..data.snapshot import Snapshot, default_snapshot
 from ..errors import CalendarError, NoFirmsLeftError, StudyFileError

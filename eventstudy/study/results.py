@@ -13,7 +13,7 @@ from ..core.results import EventStudyResult, SummaryMixin, lead_tests_of
 from ..core.summary import Summary, Table
 from ..core.tables import stars
 from ..core.windows import DAY0
-from ..quality import COLUMNS as FLAG_COLUMNS
+from ..data.quality import COLUMNS as FLAG_COLUMNS
 from .dollars import TOTALS_COLUMNS
 
 FOCUS_LIMIT = 40  # firms of groups up to this size are listed firm by firm (a top-200 list is summarised)
@@ -34,7 +34,7 @@ class StudyResults(SummaryMixin):
     - ``prices``: the firms' OHLC around the event (``ticker, date, day, open, high, low, close``);
     - ``fit_data``: ``ticker, date, day, ret, mkt`` over the estimation window and path;
     - ``constructed``: per constructed benchmark, how it was made (members per day, left out).
-    - ``flags``: data-quality flags of the firms' prices (:mod:`eventstudy.quality`).
+    - ``flags``: data-quality flags of the firms' prices (:mod:`eventstudy.data.quality`).
     - ``placebo``: the design on dates without the event (:mod:`eventstudy.study.placebo`), or None.
     """
 

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import quality
 from ..core import calendar
 from ..core.engine import IN_MEMORY, Design, Engine
 from ..core.models import get_model
 from ..core.returns import factor_regressors, session_returns
 from ..core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
-from ..data import load_market_data
+from ..data import load_market_data, quality
 from ..data.loader import MarketData, PriceData
 from ..data.snapshot import Snapshot, default_snapshot
 from ..errors import NoFirmsLeftError, StudyFileError

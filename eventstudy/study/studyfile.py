@@ -24,9 +24,9 @@ import pandas as pd
 from ..core.calendar import offset_of, roll_event_date
 from ..core.models import MODELS
 from ..core.windows import Window, as_window, event_grid
+from ..data.quality import KINDS as QUALITY_KINDS
+from ..data.quality import QualitySpec
 from ..errors import CalendarError, StudyFileError
-from ..quality import KINDS as QUALITY_KINDS
-from ..quality import QualitySpec
 from .claims import DIRECTIONS, FALL_ALIASES, METRICS, RULE_FALL_ALIASES, RULES
 from .events import REQUIRED as REQUIRED_EVENT_COLUMNS
 from .events import RESERVED as RESERVED_EVENT_COLUMNS

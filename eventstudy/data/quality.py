@@ -38,7 +38,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from .core.returns import stack
+from ..core.returns import stack
 
 KINDS = ("split_jump", "no_trading")
 SPLIT_TOLERANCE = 0.02  # in log points: the least tolerance, and the whole of it in checks 1 and 2
