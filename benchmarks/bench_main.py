@@ -31,7 +31,7 @@ IMPORTS_USED = "import pandas, scipy.stats, statsmodels.api, matplotlib.pyplot"
 STAGES = """
 import sys, time
 t0 = time.perf_counter()
-import eventstudy.study.pipeline as pipeline, eventstudy.report as report, eventstudy.data.quality as quality
+import eventstudy.study.pipeline as pipeline, eventstudy.report.writer as report, eventstudy.data.quality as quality
 stages = {{"import": time.perf_counter() - t0}}
 
 def timed(module, name, label):

@@ -227,8 +227,8 @@ def _cmd_run(a) -> int:
     if path != found and not a.quiet:
         print(f"copied the shipped study {a.study} to {shown(path.parent)}/ (edit it there and run it again)")
     study = checked(path)
-    from . import report
     from .render import FigureWorkers
+    from .report import writer as report
     from .study.pipeline import run_study
 
     plan = report.plan_output(study, a.out, style=style, exports=tuple(a.export))  # checked now, not after

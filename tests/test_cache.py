@@ -393,8 +393,8 @@ def test_whatever_prices_are_read_every_return_is_finite(tmp_path, closes, divid
 
 
 def test_a_data_note_reaches_the_summary_and_the_report(tmp_path, monkeypatch):
-    from eventstudy import report
     from eventstudy.data import default_snapshot
+    from eventstudy.report import writer as report
     from eventstudy.study.pipeline import run_study
 
     from .test_errors import study_file

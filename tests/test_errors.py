@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eventstudy import report
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.returns import total_returns
 from eventstudy.core.windows import Window
 from eventstudy.data import PriceCache, load_prices
 from eventstudy.data.store import Coverage, read_prices, write_prices
 from eventstudy.errors import CalendarError, NoFirmsLeftError, StudyFileError
+from eventstudy.report import writer as report
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 

@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventstudy import cli, outputs, report
+from eventstudy import cli, outputs
 from eventstudy.outputs import JOURNAL, MANIFEST, OutputError, OutputSet, check_writable
+from eventstudy.report import writer as report
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study, with_overrides
 

@@ -171,7 +171,7 @@ def _unadjusted(tmp_path, monkeypatch, ticker="NVDU"):
 
 
 def test_an_unadjusted_split_in_a_study_is_flagged_in_the_report(tmp_path, monkeypatch):
-    from eventstudy import report
+    from eventstudy.report import writer as report
 
     _unadjusted(tmp_path, monkeypatch)
     res = run_study(study_file(tmp_path, event="2024-09-03", tickers='["NVDU", "MSFT"]'), offline=True)

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from eventstudy import report
 from eventstudy.data import default_snapshot
 from eventstudy.errors import StudyFileError
+from eventstudy.report import writer as report
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 from eventstudy.study.workspace import shipped_root

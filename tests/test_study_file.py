@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from eventstudy import report
 from eventstudy.cli import main
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window
 from eventstudy.errors import EventStudyError, StudyFileError
+from eventstudy.report import writer as report
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study, with_overrides
 

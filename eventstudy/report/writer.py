@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core.tables import markdown_table
-from .core.windows import DAY0
-from .outputs import OutputSet, check_writable
-from .render import DEFAULT_STYLE, FigureJob, FigureStyle, FigureWorkers, render_figures
-from .report_html import to_html
-from .report_latex import write_latex_tables
-from .study.results import SampleResults, StudyResults
-from .study.workspace import default_out, figure_folder, working_copy
+from ..core.tables import markdown_table
+from ..core.windows import DAY0
+from ..outputs import OutputSet, check_writable
+from ..render import DEFAULT_STYLE, FigureJob, FigureStyle, FigureWorkers, render_figures
+from ..report_html import to_html
+from ..report_latex import write_latex_tables
+from ..study.results import SampleResults, StudyResults
+from ..study.workspace import default_out, figure_folder, working_copy
 
 COLUMNS = {
     "day0.csv": "firm; prev_close, open, high, low, close (USD); ret (day-0 total return); low_ret, high_ret, "
@@ -101,7 +101,7 @@ def write_results(results: StudyResults | SampleResults, out: Path, exports: tup
     sample = isinstance(results, SampleResults)
     frames = sample_frames(results) if sample else study_frames(results)
     if results.placebo is not None:
-        from .study.placebo import TABLE, save
+        from ..study.placebo import TABLE, save
 
         save(results.placebo, out)
         frames[TABLE] = results.placebo.table
@@ -109,7 +109,7 @@ def write_results(results: StudyResults | SampleResults, out: Path, exports: tup
         _csv(frame, out / name)
     _guide(out, SAMPLE_COLUMNS if sample else COLUMNS)
     if exports:
-        from .exports import write_exports
+        from ..exports import write_exports
 
         write_exports(frames, out, exports)
 
@@ -344,8 +344,8 @@ def write(
     :mod:`.outputs`: a run killed while writing leaves the previous set whole, a user's file is
     never replaced); returns the report's path. ``workers`` share the drawing of the figures
     (:mod:`.render`)."""
-    from .report_sample import render_sample
-    from .report_text import render
+    from ..report_sample import render_sample
+    from ..report_text import render
 
     plan = out if isinstance(out, OutputPlan) else plan_output(results.study, out, fig_dir)
     sample = isinstance(results, SampleResults)
