@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .core.results import excluded_by_reason
+from .report.text import generated_by
 from .report_tests import (
     dependence_sentence,
     environment_line,
@@ -16,7 +17,6 @@ from .report_tests import (
     placebo_sizes,
     test_sections,
 )
-from .report_text import generated_by
 from .study.results import SampleResults
 from .study.studyfile import DERIVED_CHARACTERISTICS
 

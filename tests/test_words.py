@@ -11,7 +11,7 @@ import pytest
 from eventstudy import __version__
 from eventstudy.cli import main
 from eventstudy.core.tables import markdown_table
-from eventstudy.report_text import _summary
+from eventstudy.report.text import _summary
 from eventstudy.study import dollars
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study, with_overrides

@@ -345,7 +345,7 @@ def write(
     never replaced); returns the report's path. ``workers`` share the drawing of the figures
     (:mod:`.render`)."""
     from ..report_sample import render_sample
-    from ..report_text import render
+    from .text import render
 
     plan = out if isinstance(out, OutputPlan) else plan_output(results.study, out, fig_dir)
     sample = isinstance(results, SampleResults)
