@@ -344,7 +344,7 @@ def write(
     :mod:`.outputs`: a run killed while writing leaves the previous set whole, a user's file is
     never replaced); returns the report's path. ``workers`` share the drawing of the figures
     (:mod:`.render`)."""
-    from ..report_sample import render_sample
+    from .sample import render_sample
     from .text import render
 
     plan = out if isinstance(out, OutputPlan) else plan_output(results.study, out, fig_dir)

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .core.results import excluded_by_reason
-from .report.text import generated_by
-from .report_tests import (
+from ..core.results import excluded_by_reason
+from ..report_tests import (
     dependence_sentence,
     environment_line,
     influence_section,
@@ -17,8 +16,9 @@ from .report_tests import (
     placebo_sizes,
     test_sections,
 )
-from .study.results import SampleResults
-from .study.studyfile import DERIVED_CHARACTERISTICS
+from ..study.results import SampleResults
+from ..study.studyfile import DERIVED_CHARACTERISTICS
+from .text import generated_by
 
 EXTREMES = 10
 _TESTS_APART = (
