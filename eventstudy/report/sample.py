@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.results import excluded_by_reason
-from ..report_tests import (
+from ..study.results import SampleResults
+from ..study.studyfile import DERIVED_CHARACTERISTICS
+from .group_tests import (
     dependence_sentence,
     environment_line,
     influence_section,
@@ -16,8 +18,6 @@ from ..report_tests import (
     placebo_sizes,
     test_sections,
 )
-from ..study.results import SampleResults
-from ..study.studyfile import DERIVED_CHARACTERISTICS
 from .text import generated_by
 
 EXTREMES = 10

@@ -8,7 +8,10 @@ import pandas as pd
 
 from ..core.results import wide_tests
 from ..core.windows import DAY0
-from ..report_tests import (
+from ..study.dollars import FLAG_COLUMNS
+from ..study.results import FOCUS_LIMIT, StudyResults
+from ..study.workspace import shown
+from .group_tests import (
     dependence_sentence,
     environment_line,
     influence_section,
@@ -16,9 +19,6 @@ from ..report_tests import (
     placebo_sizes,
     test_sections,
 )
-from ..study.dollars import FLAG_COLUMNS
-from ..study.results import FOCUS_LIMIT, StudyResults
-from ..study.workspace import shown
 
 
 def _limitations(res: StudyResults) -> list[str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .core.inference import TESTS
-from .core.influence import ALPHA
-from .core.results import wide_tests
+from ..core.inference import TESTS
+from ..core.influence import ALPHA
+from ..core.results import wide_tests
 
 P_FORMATS = {"caar": "+.2%"}
 
@@ -129,7 +129,7 @@ def environment_line(result, origins) -> str:
     import platform
     from importlib import metadata
 
-    from . import __version__
+    from .. import __version__
 
     libs = ", ".join(f"{lib} {metadata.version(lib)}" for lib in ("numpy", "pandas", "scipy", "statsmodels"))
     counts = pd.Series(list(origins)).value_counts().sort_index()
