@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from eventstudy.report import writer as report
-from eventstudy.report_html import slug, to_html
+from eventstudy.report.html import slug, to_html
 from eventstudy.study.pipeline import run_study
 
 
