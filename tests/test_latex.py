@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from eventstudy.core.tables import latex_escape
-from eventstudy.report_latex import PREAMBLE, coefficient, number, p_value
+from eventstudy.report.latex import PREAMBLE, coefficient, number, p_value
 from eventstudy.study.workspace import shipped_root
 
 REPO = Path(__file__).resolve().parent.parent

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.results import wide_tests
-from .core.tables import latex_escape, stars
-from .study.results import SampleResults, StudyResults
+from ..core.results import wide_tests
+from ..core.tables import latex_escape, stars
+from ..study.results import SampleResults, StudyResults
 
 ROWS_PER_TABLE = 30  # rows of one table float: with its caption and notes, well within a page
 WINDOWS_PER_TABLE = 4  # window columns side by side: with marks and a firm's name, within a page's width
