@@ -196,7 +196,7 @@ def _progress(quiet: bool, what: str = "prices", unit: str = "tickers"):
 
 def _cmd_run(a) -> int:
     from .core.windows import Window
-    from .render import FigureStyle
+    from .report.render import FigureStyle
     from .study.studyfile import load_study, with_overrides
     from .study.workspace import find_study, shown, working_copy
 
@@ -227,8 +227,8 @@ def _cmd_run(a) -> int:
     if path != found and not a.quiet:
         print(f"copied the shipped study {a.study} to {shown(path.parent)}/ (edit it there and run it again)")
     study = checked(path)
-    from .render import FigureWorkers
     from .report import writer as report
+    from .report.render import FigureWorkers
     from .study.pipeline import run_study
 
     plan = report.plan_output(study, a.out, style=style, exports=tuple(a.export))  # checked now, not after

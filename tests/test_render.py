@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eventstudy import render
-from eventstudy.render import FigureJob, FigureWorkers, render_figures
+from eventstudy.report import render
+from eventstudy.report.render import FigureJob, FigureWorkers, render_figures
 
 
 def _jobs(n: int = 5) -> list[FigureJob]:

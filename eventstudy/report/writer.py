@@ -15,11 +15,11 @@ import pandas as pd
 from ..core.tables import markdown_table
 from ..core.windows import DAY0
 from ..outputs import OutputSet, check_writable
-from ..render import DEFAULT_STYLE, FigureJob, FigureStyle, FigureWorkers, render_figures
 from ..study.results import SampleResults, StudyResults
 from ..study.workspace import default_out, figure_folder, working_copy
 from .html import to_html
 from .latex import write_latex_tables
+from .render import DEFAULT_STYLE, FigureJob, FigureStyle, FigureWorkers, render_figures
 
 COLUMNS = {
     "day0.csv": "firm; prev_close, open, high, low, close (USD); ret (day-0 total return); low_ret, high_ret, "
