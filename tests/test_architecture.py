@@ -26,7 +26,7 @@ def _modules():
     return sorted(p for p in PKG.rglob("*.py"))
 
 
-@pytest.mark.parametrize("lib, allowed", [("yfinance", {"data/sources.py"}), ("matplotlib", {"figures.py"})])
+@pytest.mark.parametrize("lib, allowed", [("yfinance", {"data/sources.py"}), ("matplotlib", {"report/figures.py"})])
 def test_only_one_module_imports(lib, allowed):
     users = {str(p.relative_to(PKG)) for p in _modules() if any(i.split(".")[0] == lib for i in _imports(p))}
     assert users <= allowed

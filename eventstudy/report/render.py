@@ -59,7 +59,7 @@ DEFAULT_STYLE = FigureStyle()
 @dataclass(frozen=True)
 class FigureJob:
     name: str  # the file is <name>.png
-    draw: str  # a function of eventstudy.figures
+    draw: str  # a function of eventstudy.report.figures
     args: tuple = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -67,7 +67,7 @@ class FigureJob:
 def draw(job: FigureJob, path: Path, style: FigureStyle = DEFAULT_STYLE) -> Path:
     """Draw one figure and save it as ``path`` (a PNG) and in each of the style's other formats
     beside it (no timestamps or versions in any file)."""
-    from .. import figures
+    from . import figures
 
     fig = getattr(figures, job.draw)(*job.args, **job.kwargs)
     fig.savefig(path, dpi=style.dpi, metadata=_METADATA["png"])
@@ -113,7 +113,7 @@ def _serve(conn, claims) -> None:
     through. A figure that fails here is not reported, so the parent draws it and meets the
     error itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent
-    from .. import figures
+    from . import figures
 
     figures.warm_up(FIG_DPI)
     while True:
