@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .errors import EventStudyError, PlaceboError, StudyFileError
-from .outputs import OutputError
+from .report.outputs import OutputError
 
 EXAMPLES = """\
 examples:

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventstudy import cli, outputs
-from eventstudy.outputs import JOURNAL, MANIFEST, OutputError, OutputSet, check_writable
+from eventstudy import cli
+from eventstudy.report import outputs
 from eventstudy.report import writer as report
+from eventstudy.report.outputs import JOURNAL, MANIFEST, OutputError, OutputSet, check_writable
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study, with_overrides
 
@@ -110,7 +111,7 @@ def test_a_crash_during_the_commit_is_finished_by_the_next_run(tmp_path, monkeyp
 _KILLED = """
 import sys, time
 from pathlib import Path
-from eventstudy.outputs import OutputSet
+from eventstudy.report.outputs import OutputSet
 folder = Path(sys.argv[1])
 with OutputSet(folder, folder / "figures").staging() as staged:
     (staged.root / "REPORT.md").write_text("new")
@@ -141,7 +142,7 @@ def test_a_run_killed_while_writing_leaves_the_previous_set_and_the_next_run_swe
 _SLOW = """
 import sys, time
 from pathlib import Path
-from eventstudy.outputs import OutputSet
+from eventstudy.report.outputs import OutputSet
 folder = Path(sys.argv[1])
 with OutputSet(folder, folder / "figures").staging() as staged:
     (staged.root / "REPORT.md").write_text("first")

@@ -14,11 +14,11 @@ import pandas as pd
 
 from ..core.tables import markdown_table
 from ..core.windows import DAY0
-from ..outputs import OutputSet, check_writable
 from ..study.results import SampleResults, StudyResults
 from ..study.workspace import default_out, figure_folder, working_copy
 from .html import to_html
 from .latex import write_latex_tables
+from .outputs import OutputSet, check_writable
 from .render import DEFAULT_STYLE, FigureJob, FigureStyle, FigureWorkers, render_figures
 
 COLUMNS = {
@@ -303,7 +303,7 @@ def plan_output(
     exports: tuple[str, ...] = (),
 ) -> OutputPlan:
     """The run's output folders, checked before any analysis: writable, and holding no file of
-    the user's where the outputs would go (:class:`~eventstudy.outputs.OutputSet`). By default the
+    the user's where the outputs would go (:class:`~eventstudy.report.outputs.OutputSet`). By default the
     study's own folder (for a shipped study ./analyses/NAME, with a copy of its definition);
     figures as :func:`.workspace.figure_folder` says."""
     unknown = sorted(set(exports) - set(EXPORTS))

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import EventStudyError
+from ..errors import EventStudyError
 
 MANIFEST = ".eventstudy-outputs.json"
 JOURNAL = ".eventstudy-commit.json"
@@ -196,7 +196,7 @@ class OutputSet:
             if (stale.is_file() or stale.is_symlink()) and self.holds(stale):
                 stale.unlink()
                 _prune(stale.parent, self.out)
-        from .data.store import write_atomic
+        from ..data.store import write_atomic
 
         text = json.dumps({"files": journal["files"]}, indent=1) + "\n"
         write_atomic(self.out / MANIFEST, lambda tmp: tmp.write_text(text))
