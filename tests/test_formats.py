@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.cli import main
-from eventstudy.exports import stata_names
+from eventstudy.report.exports import stata_names
 
 from .test_errors import study_file
 

@@ -109,7 +109,7 @@ def write_results(results: StudyResults | SampleResults, out: Path, exports: tup
         _csv(frame, out / name)
     _guide(out, SAMPLE_COLUMNS if sample else COLUMNS)
     if exports:
-        from ..exports import write_exports
+        from .exports import write_exports
 
         write_exports(frames, out, exports)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import EventStudyError
+from ..errors import EventStudyError
 
 STAMP = datetime(2000, 1, 1)  # the files' own dates: fixed, so that a rerun writes the same tables
 STATA_STRING = 2045  # longer strings are written as strL
