@@ -10,7 +10,7 @@ The package in layers, each a folder that imports only from the layers below it:
 ``report/`` (what a reader sees), and on top ``cli.py`` and ``api.py``.
 """
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 
 def _api():

@@ -1,6 +1,10 @@
-"""All I/O: the yfinance source, the on-disk cache, and the committed snapshot.
+"""All I/O of market data: the yfinance source, the on-disk cache and its file format (store),
+the committed snapshot, the loader that picks among them, parquet panels of returns for the
+Dask engine, and the price checks (quality flags) every source's data goes through.
 
-Nothing outside this package (and ``report.py``, ``study.py``) touches the disk or the network.
+May import: ``eventstudy.core`` (the calendar, returns), ``eventstudy.errors``. Never
+``eventstudy.study``, ``eventstudy.report`` or ``eventstudy.cli``. Outside this package only the
+study's file reading, the workspace and the report's output writer touch the disk.
 """
 
 from .cache import PriceCache, default_cache_dir

@@ -129,7 +129,7 @@ def environment_line(result, origins) -> str:
     import platform
     from importlib import metadata
 
-    from .. import __version__
+    from .._version import __version__
 
     libs = ", ".join(f"{lib} {metadata.version(lib)}" for lib in ("numpy", "pandas", "scipy", "statsmodels"))
     counts = pd.Series(list(origins)).value_counts().sort_index()

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .. import __version__
+from .._version import __version__
 from ..core import calendar
 from ..core.engine import Design
 from ..core.windows import Window
