@@ -42,9 +42,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, special
 
-from .._typing import BoolArray, Float64Array, IntArray
-from . import exclusions
-from .inference import (
+from ..._typing import BoolArray, Float64Array, IntArray
+from .. import exclusions
+from ..inference import (
     BANDS,
     IDENTITY_METHOD,
     OVERLAP_IDENTITY_METHOD,
@@ -57,9 +57,9 @@ from .inference import (
     stratified_identity,
     test_row,
 )
-from .models import Model, _batched_inverse
-from .results import caar_frame
-from .windows import Window
+from ..models import Model, _batched_inverse
+from ..results import caar_frame
+from ..windows import Window
 
 CHUNK_EVENTS = 20_000  # firm-events per chunk unless told otherwise
 ESTIMATION_METHOD = OVERLAP_IDENTITY_METHOD  # the identity without strata (events on different dates)
