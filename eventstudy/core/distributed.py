@@ -23,19 +23,8 @@ import numpy as np
 import pandas as pd
 
 from .inference import TestSpec
-from .stream import (
-    Chunk,
-    Estimates,
-    Layout,
-    Partial,
-    Plan,
-    chunk_partial,
-    estimate,
-    finish,
-    scar_partial,
-    scar_scale,
-    total,
-)
+from .stream import Estimates, Partial, chunk_partial, estimate, finish, scar_partial, scar_scale, total
+from .stream.plan import Chunk, Layout, Plan
 
 
 class Panel(Protocol):

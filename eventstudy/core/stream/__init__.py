@@ -36,7 +36,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -47,7 +46,6 @@ from .. import exclusions
 from ..inference import (
     BANDS,
     IDENTITY_METHOD,
-    OVERLAP_IDENTITY_METHOD,
     TEST_COLUMNS,
     TestSpec,
     coverage_band,
@@ -57,85 +55,13 @@ from ..inference import (
     stratified_identity,
     test_row,
 )
-from ..models import Model, _batched_inverse
+from ..models import _batched_inverse
 from ..results import caar_frame
-from ..windows import Window
+from .plan import CHUNK_EVENTS, ESTIMATION_METHOD, Chunk, Layout, Local, Plan, Rows, _flat_index, _take
 
-CHUNK_EVENTS = 20_000  # firm-events per chunk unless told otherwise
-ESTIMATION_METHOD = OVERLAP_IDENTITY_METHOD  # the identity without strata (events on different dates)
-
-
-Rows = dict[str, np.ndarray]
 """Columns of tidy rows, ``order`` (the firm-event's row of the :class:`Layout`) first: numpy
 only, so a block's rows cost no frame, and the ids and tickers are looked up once, in
 :func:`finish`."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What every chunk shares: the model and its windows, the sessions and regressors
-    (``x``: sessions × the model's regressor columns ``names``), the group names, and whether
-    the events fall on different dates (the calendar-time test and GRANK then join)."""
-
-    model: Model
-    estimation: Window
-    windows: tuple[Window, ...]
-    path: Window
-    grid: IntArray
-    x: Float64Array
-    names: tuple[str, ...]
-    groups: tuple[str, ...]
-    min_obs: int = 120
-    other_events: Window | None = None
-    apart: bool = False
-    keep_ar: bool = True
-    tests: tuple[str, ...] = ()
-
-    @property
-    def sessions(self) -> int:
-        return len(self.x)
-
-    @property
-    def est_cols(self) -> IntArray:
-        return np.flatnonzero((self.grid >= self.estimation.start) & (self.grid <= self.estimation.end))
-
-    @property
-    def est_slice(self) -> slice:
-        """The estimation days of the grid, which come first and are consecutive."""
-        cols = self.est_cols
-        return slice(int(cols[0]), int(cols[-1]) + 1)
-
-    def inside(self, w: Window) -> BoolArray:
-        return (self.grid >= w.start) & (self.grid <= w.end)
-
-    @property
-    def span(self) -> int:
-        """The longest event window: pairs of events farther apart never share a window day."""
-        return max(w.length for w in self.windows)
-
-    def design(self) -> tuple[Float64Array, Float64Array | None, Float64Array | None]:
-        """The regressors X (sessions × K − 1, the constant left implicit), and the series the
-        dependent variable subtracts: rf for excess returns, the market for market-adjusted."""
-        col = {n: self.x[:, i] for i, n in enumerate(self.names)}
-        cols = self.model.columns if self.model.estimated else ()
-        x = np.column_stack([col[c] for c in cols]) if cols else np.empty((self.sessions, 0))
-        return x, col.get("rf") if self.model.excess else None, None if self.model.estimated else col["mkt"]
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Some firms' returns (sessions × firms) and all their events: ``col`` (each event's firm
-    among the chunk's columns), ``pos`` (its session), ``order`` (its row in the whole sample,
-    which names it: :class:`Layout`), and ``member`` (events × groups)."""
-
-    returns: Float64Array
-    col: IntArray
-    pos: IntArray
-    order: IntArray
-    member: BoolArray
-
-    def __len__(self) -> int:
-        return len(self.pos)
 
 
 @dataclass(frozen=True)
@@ -175,73 +101,6 @@ class Estimates:
     def scar(self) -> Float64Array:
         with np.errstate(invalid="ignore", divide="ignore"):
             return self.cars / np.sqrt(self.var_car)
-
-
-@dataclass(frozen=True)
-class Local:
-    """A chunk restricted to the sessions its events reach (a few hundred on one event date):
-    the dependent variable y, the regressors x, the valid estimation days and the count of
-    returns set aside for the firm's other events, and the chunk with positions made local."""
-
-    chunk: Chunk
-    y: Float64Array
-    x: Float64Array
-    valid: BoolArray
-    blocked: BoolArray
-    lo: int
-
-    @classmethod
-    def of(cls, plan: Plan, chunk: Chunk, valid: BoolArray | None = None) -> Local:
-        """The chunk's sessions; ``valid``, when the first pass has found them, its valid days
-        (then nothing is set aside again)."""
-        x, rf, mkt = plan.design()
-        lo = max(0, int(chunk.pos.min()) + int(plan.grid[0])) if len(chunk) else 0
-        hi = min(plan.sessions, int(chunk.pos.max()) + int(plan.grid[-1]) + 1) if len(chunk) else 0
-        chunk = replace(chunk, returns=chunk.returns[lo:hi], pos=chunk.pos - lo)
-        y, x = chunk.returns, x[lo:hi]
-        for series in (rf, mkt):
-            if series is not None:
-                y = y - series[lo:hi, None]
-        t, f = y.shape
-        blocked = np.zeros((t, f), bool)
-        if valid is not None:  # the second pass gathers each firm-event's days: firm-major
-            return cls(chunk, np.asfortranarray(y), x, np.asfortranarray(valid), blocked, lo)
-        y = np.ascontiguousarray(y)  # the first pass sums session by session: session-major
-        if plan.other_events is not None and len(chunk):
-            many = np.bincount(chunk.col, minlength=f)[chunk.col] > 1  # an event blocks its span for the others
-            span = plan.other_events
-            days = chunk.pos[many, None] + np.arange(span.start, span.end + 1)
-            cols = np.broadcast_to(chunk.col[many, None], days.shape)
-            inside = (days >= 0) & (days < t)
-            blocked[days[inside], cols[inside]] = True
-        valid = np.isfinite(y) & np.isfinite(x).all(axis=1)[:, None] & ~blocked
-        return cls(chunk, y, x, valid, blocked, lo)
-
-    def gather(self, plan: Plan, cols: IntArray, shift: Float64Array, x_mean: Float64Array):
-        """y (less the firm's shift) and the centred regressors on the relative days ``cols``
-        of the grid of every event (NaN outside the data), where those days are inside, and
-        their sessions (clipped to the data). A ``take`` by flat index is faster than indexing
-        by session and firm, five times so firm-major (each firm-event's days are adjacent)."""
-        c = self.chunk
-        t = len(self.y)
-        at = c.pos[:, None] + plan.grid[cols][None, :]
-        inside = (at >= 0) & (at < t)
-        np.clip(at, 0, t - 1, out=at)
-        flat = _flat_index(self.y, at, c.col)
-        y = self.y.ravel(order="K").take(flat)
-        y -= shift[c.col][:, None]
-        y[~inside] = np.nan
-        xs = [np.where(inside, self.x[:, i].take(at) - x_mean[i], np.nan) for i in range(self.x.shape[1])]
-        return y, xs, inside, at
-
-
-def _flat_index(a: np.ndarray, at: IntArray, col: IntArray) -> IntArray:
-    """The flat index (into ``a.ravel(order="K")``) of sessions ``at`` (n × days) of each row's
-    firm ``col``, for ``a`` sessions × firms contiguous in either order."""
-    step, width = (s // a.itemsize for s in a.strides)
-    flat = at * step
-    flat += (col * width)[:, None]
-    return flat
 
 
 def _residuals(y: Float64Array, xs: list[Float64Array], theta: Float64Array) -> Float64Array:
@@ -569,16 +428,6 @@ def _by_window(weights: Float64Array, values: Float64Array) -> Float64Array:
     """Σ over firm-events of ``values`` (n × D) for each window and group (W × groups × D):
     one matrix product per window."""
     return np.stack([weights[:, j].T @ values for j in range(weights.shape[1])])
-
-
-def _take(chunk: Chunk, rows: IntArray) -> Chunk:
-    return Chunk(
-        chunk.returns,
-        chunk.col[rows],
-        chunk.pos[rows],
-        chunk.order[rows],
-        chunk.member[rows],
-    )
 
 
 def _zero_filled_rows(resid: Float64Array) -> tuple[Float64Array, Float64Array, BoolArray]:
@@ -938,79 +787,6 @@ def _incomplete_rows(plan: Plan, fit: Fit, ev: Chunk, chunk: Chunk, n_missing) -
             rows.append((ev.order[i], f"window {w.label}", why))
     order, stage, reason = zip(*rows, strict=True)
     return [{"order": np.array(order), "stage": np.array(stage, object), "reason": np.array(reason, object)}]
-
-
-@dataclass(frozen=True)
-class Layout:
-    """The firm-events placed in the return data: each one's firm (a column of the returns) and
-    session, its id, ticker and groups (``member``: events × groups), in the sample's order;
-    and the events that could not be placed."""
-
-    col: IntArray
-    pos: IntArray
-    event_ids: pd.Index
-    tickers: pd.Index
-    member: BoolArray
-    excluded: pd.DataFrame
-    listed: dict[str, tuple[pd.Index, IntArray]]  # each group's ids, in its order, and their rows (−1: absent)
-
-    @classmethod
-    def of(
-        cls, index: pd.DatetimeIndex, columns: pd.Index, events: pd.DataFrame, groups: Mapping[str, Sequence[str]]
-    ) -> Layout:
-        col, pos, excluded = exclusions.locate(index, columns, events)
-        good = (col >= 0) & (pos >= 0)
-        ids = pd.Index(events["event_id"][good])
-        member = np.zeros((len(ids), len(groups)), bool)
-        listed = {}
-        for g, (name, members) in enumerate(groups.items()):
-            given = pd.Index(members, dtype=ids.dtype)
-            at = ids.get_indexer(given)
-            member[at[at >= 0], g] = True
-            listed[name] = (given, at)
-        return cls(col[good], pos[good], ids, pd.Index(events["ticker"][good]), member, excluded, listed)
-
-    def kept(self, rows: IntArray) -> dict[str, tuple[str, ...]]:
-        """Each group's ids, in the group's order, of the firm-events ``rows`` (those fitted)."""
-        fitted = np.zeros(len(self.pos) + 1, bool)  # the last entry answers −1: not placed
-        fitted[rows] = True
-        return {name: tuple(given[fitted[at]].tolist()) for name, (given, at) in self.listed.items()}
-
-    @cached_property
-    def _by_firm(self) -> tuple[IntArray, IntArray, IntArray]:
-        """The events sorted by firm and session, the firms, and where each firm's events start."""
-        order = np.lexsort((self.pos, self.col))
-        firms, first = np.unique(self.col[order], return_index=True)
-        return order, firms, np.r_[first, len(order)]
-
-    def spans(self, size: int, sessions: int, cells: int = 1 << 21) -> list[tuple[int, int]]:
-        """Chunks of whole firms (ranges of the firms that have events), about ``size``
-        firm-events each and at most ``cells`` return cells (sessions × firms: a chunk's working
-        arrays, its returns, y and their masks, take about 30 bytes a cell); one empty chunk
-        when there is no firm-event, so that every sum still has its shape."""
-        _, firms, bounds = self._by_firm
-        most = max(1, cells // max(sessions, 1))
-        out, start = [], 0
-        while start < len(firms):
-            stop = int(np.searchsorted(bounds, bounds[start] + size, side="left"))
-            stop = min(max(stop, start + 1), start + most, len(firms))
-            out.append((start, stop))
-            start = stop
-        return out or [(0, 0)]
-
-    def chunk(self, returns: Float64Array, span: tuple[int, int]) -> Chunk:
-        """The chunk of the firms ``span`` (from :meth:`spans`): their returns and events."""
-        order, firms, bounds = self._by_firm
-        start, stop = span
-        rows = order[bounds[start] : bounds[stop]] if len(firms) else order[:0]
-        cols = firms[start:stop]
-        return Chunk(
-            returns[:, cols],
-            np.searchsorted(cols, self.col[rows]),
-            self.pos[rows],
-            rows,
-            self.member[rows],
-        )
 
 
 def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.DatetimeIndex, layout: Layout) -> dict:
