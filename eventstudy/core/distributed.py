@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from .inference import TestSpec
-from .stream import Estimates, Partial, chunk_partial, estimate, finish, scar_partial, scar_scale, total
+from .stream import Partial, chunk_partial, finish, scar_partial, scar_scale, total
+from .stream.first_pass import Estimates, estimate
 from .stream.plan import Chunk, Layout, Plan
 
 
