@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from .inference import TestSpec
-from .stream import Partial, chunk_partial, finish, scar_partial, scar_scale, total
+from .stream.finish import finish, scar_scale
 from .stream.first_pass import Estimates, estimate
 from .stream.plan import Chunk, Layout, Plan
+from .stream.second_pass import Partial, chunk_partial, scar_partial, total
 
 
 class Panel(Protocol):

@@ -24,6 +24,9 @@ CHUNK_EVENTS = 20_000  # firm-events per chunk unless told otherwise
 ESTIMATION_METHOD = OVERLAP_IDENTITY_METHOD  # the identity without strata (events on different dates)
 
 Rows = dict[str, np.ndarray]
+"""Columns of tidy rows, ``order`` (the firm-event's row of the :class:`Layout`) first: numpy
+only, so a block's rows cost no frame, and the ids and tickers are looked up once, in
+:func:`~eventstudy.core.stream.finish.finish`."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,216 @@
+"""From the summed partials to the result frames: each group's moments as the tests read them, r̄
+from the sum identity, GRANK's scale, and the tidy rows in the sample's order."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..._typing import BoolArray, Float64Array, IntArray
+from .. import exclusions
+from ..inference import IDENTITY_METHOD, TEST_COLUMNS, TestSpec, overlap_rbar, stratified_identity, test_row
+from ..results import caar_frame
+from .plan import ESTIMATION_METHOD, Layout, Plan, Rows
+from .second_pass import Partial
+
+
+@dataclass(frozen=True)
+class Moments:
+    """One group's firm-events with a CAR in one window, as the tests of
+    :mod:`eventstudy.core.inference` read them (:class:`~eventstudy.core.inference.Summary`), from the
+    summed partials."""
+
+    n: int
+    car_mean: float
+    car_sd: float
+    scar_sum: float
+    scar_mean: float
+    scar_sd: float
+    patell_variance: float
+    min_dof: float
+    rbar: float
+    rbar_method: str
+    overlapping: bool
+    ar_p: Float64Array
+    est_days: BoolArray
+    window: BoolArray
+    ubar: Float64Array
+    days: np.ndarray | None
+    p_hat: float
+    n_positive: int
+    calendar: Float64Array | None = None
+    grank: tuple[Float64Array, np.ndarray] | None = None
+    has_sigma: bool = True
+
+    def calendar_means(self) -> Float64Array | None:
+        return self.calendar
+
+    def grank_means(self) -> tuple[Float64Array, np.ndarray]:
+        assert self.grank is not None
+        return self.grank
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.divide(a, b, out=np.full(np.shape(a), np.nan), where=np.asarray(b) > 0)
+
+
+def _sd(total: float, squares: float, n: float) -> float:
+    """The standard deviation (ddof 1) from a sum and a sum of squares."""
+    if n < 2:
+        return float("nan")
+    mean = total / n
+    return float(np.sqrt(max(squares - n * mean * mean, 0.0) / (n - 1)))
+
+
+def rbar_of(plan: Plan, sums: Mapping[str, np.ndarray], g: int) -> tuple[float | Float64Array, str]:
+    """The group's r̄ (one date) or its overlap sums Σ ρ at each distance d (different dates),
+    from the position sums of z and w, and how it was computed."""
+    z, w, at, k = sums["z"][g], sums["w"][g], sums["at"][g], sums["ok"][g]
+    complete = sums["valid_days"][g] == sums["group_n"][g] * sums["day_any"][g].sum()
+    if sums["min_pos"][g] == sums["max_pos"][g]:
+        if "z_band" in sums:  # the identity by coverage stratum (exact on complete residuals)
+            rbar = stratified_identity(sums["z_band"][g], sums["w_band"][g], sums["n_band"][g])
+            return (rbar if sums["group_n"][g] > 1 else float("nan")), "" if complete else IDENTITY_METHOD
+        p = int(sums["min_pos"][g])
+        common = w[p] @ w[p] - k
+        rbar = float((z[p] @ z[p] - k) / common) if sums["group_n"][g] > 1 and common > 0 else float("nan")
+        return rbar, "" if complete else ESTIMATION_METHOD
+    length = z.shape[1]
+    out = np.zeros(plan.span)
+    for d in range(min(plan.span, length - 30 + 1)):  # MIN_COMMON_SESSIONS common days at least
+        if d == 0:
+            s = (np.einsum("pl,pl->", z, z) - k) / 2
+            c = (np.einsum("pl,pl->", w, w) - k) / 2
+            pairs = np.sum(at * (at - 1)) / 2
+        else:
+            s = np.einsum("pl,pl->", z[:-d, d:], z[d:, : length - d])
+            c = np.einsum("pl,pl->", w[:-d, d:], w[d:, : length - d])
+            pairs = np.sum(at[:-d] * at[d:])
+        if pairs > 0 and c > 0:
+            out[d] = s / c * pairs
+    return out, ESTIMATION_METHOD
+
+
+def moments(plan: Plan, sums: Mapping[str, np.ndarray], j: int, g: int, rbar) -> Moments:
+    w = plan.windows[j]
+    n = int(sums["n"][j, g])
+    rbar_value, method = rbar
+    overlapping = not np.isscalar(rbar_value)
+    calendar = grank = None
+    if "cal" in sums:
+        cal_n = sums["cal_n"][j, g]
+        calendar = sums["cal"][j, g][cal_n > 0] / cal_n[cal_n > 0]
+    if "grank_u" in sums:
+        est_n = sums["grank_n"][j, g]
+        est_u = _ratio(sums["grank_u"][j, g], est_n)
+        grank = (np.r_[est_u, sums["grank_event"][j, g] / n if n else np.nan], np.r_[est_n, n].astype(np.int64))
+    est_days = np.zeros(len(plan.grid), bool)
+    est_days[plan.est_cols] = sums["ar_n"][j, g][plan.est_cols] > 0
+    return Moments(
+        n=n,
+        car_mean=float(sums["car"][j, g] / n) if n else float("nan"),
+        car_sd=_sd(sums["car"][j, g], sums["car2"][j, g], n),
+        scar_sum=float(sums["scar"][j, g]),
+        scar_mean=float(sums["scar"][j, g] / n) if n else float("nan"),
+        scar_sd=_sd(sums["scar"][j, g], sums["scar2"][j, g], n),
+        patell_variance=float(sums["patell"][j, g]),
+        min_dof=float(sums["min_dof"][j, g]),
+        rbar=overlap_rbar(rbar_value, int(sums["group_n"][g]), w.length) if overlapping else rbar_value,
+        rbar_method=method,
+        overlapping=overlapping,
+        ar_p=_ratio(sums["ar"][j, g], sums["ar_n"][j, g]),
+        est_days=est_days,
+        window=plan.inside(w),
+        ubar=_ratio(sums["u"][j, g], sums["ar_n"][j, g]),
+        days=plan.grid,
+        p_hat=float(sums["share"][j, g] / n) if n else float("nan"),
+        n_positive=int(sums["positive"][j, g]),
+        calendar=calendar,
+        grank=grank,
+    )
+
+
+def scar_scale(sums: Mapping[str, np.ndarray]) -> Float64Array:
+    """1 / s(SCAR) of every window and group (GRANK's SCAR* = SCAR / s(SCAR))."""
+    n = sums["n"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = (sums["scar2"] - sums["scar"] ** 2 / n) / (n - 1)
+        return np.where(n > 1, 1.0 / np.sqrt(np.maximum(var, 0.0)), np.nan)
+
+
+def tests_rows(plan: Plan, sums: Mapping[str, np.ndarray], specs: Sequence[TestSpec]) -> pd.DataFrame:
+    rows = []
+    for g, group in enumerate(plan.groups):
+        rbar = rbar_of(plan, sums, g)
+        for j, w in enumerate(plan.windows):
+            s = moments(plan, sums, j, g, rbar)
+            rows += [test_row(group, w.label, spec, s, plan.apart) for spec in specs]
+    return pd.DataFrame(rows, columns=TEST_COLUMNS)
+
+
+def caar_rows(plan: Plan, sums: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    in_est = np.zeros(len(plan.grid), bool)
+    in_est[plan.est_cols] = True
+    inside = plan.inside(plan.path)
+    frames = [
+        caar_frame(group, plan.grid, _ratio(sums["group_ar"][g], sums["group_ar_n"][g]), in_est, inside)
+        for g, group in enumerate(plan.groups)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.DatetimeIndex, layout: Layout) -> dict:
+    """The result frames from the summed partials (per firm-event rows in the sample's order),
+    and ``groups``: each group's fitted firm-events."""
+    frames = parts.frames
+    rows, events = _table(frames["events"], layout)
+    groups = layout.kept(rows)
+    events.insert(2, "event_date", index[events.pop("pos").to_numpy()])
+    car = _table(frames["car"], layout, len(plan.windows))[1]
+    car["window"] = pd.Index([w.label for w in plan.windows]).take(car["window"].to_numpy())
+    out = {
+        "events": events,
+        "car": car,
+        "tests": tests_rows(plan, parts.sums, specs),
+        "caar": caar_rows(plan, parts.sums),
+    }
+    if "ar" in frames:
+        ar = _table(frames["ar"], layout, int(plan.inside(plan.path).sum()))[1]
+        at = ar.pop("pos").to_numpy()
+        ar.insert(3, "date", index.take(np.clip(at, 0, len(index) - 1)).where((at >= 0) & (at < len(index))))
+        out["ar"] = ar
+    else:
+        out["ar"] = pd.DataFrame(columns=["event_id", "ticker", "day", "date", "ar", "se", "sar", "car"])
+    out["excluded"] = exclusions.table([layout.excluded, _table(frames["excluded"], layout)[1]])
+    out["groups"] = groups
+    return out
+
+
+def _table(parts: Sequence[Rows], layout: Layout, per: int = 1) -> tuple[IntArray, pd.DataFrame]:
+    """The rows of ``parts`` in the sample's order, led by each one's id and ticker; and the
+    firm-events' rows of the layout. ``per``: the rows each firm-event has, together, in
+    every part (a stable sort on ``order`` keeps a firm-event's rows in theirs otherwise).
+
+    Notes
+    -----
+    The firm-events arrive by firm, so the sort moves every row: each firm-event's ``per``
+    rows move together, and each run of columns of one type is written in its final order
+    straight into one block, which becomes the frame's without a copy."""
+    order = np.concatenate([p["order"][::per] for p in parts])
+    sort = np.argsort(order, kind="stable")
+    rows = order[sort]
+    every = np.repeat(rows, per)
+    frames = [pd.DataFrame({"event_id": layout.event_ids.take(every), "ticker": layout.tickers.take(every)})]
+    names = [k for k in parts[0] if k != "order"]
+    for dtype, run in itertools.groupby(names, key=lambda k: parts[0][k].dtype):
+        run = list(run)
+        block = np.empty((len(run), len(every)), dtype)
+        for j, k in enumerate(run):
+            column = np.concatenate([p[k] for p in parts]).reshape(-1, per)
+            np.take(column, sort, axis=0, out=block[j].reshape(-1, per))
+        frames.append(pd.DataFrame(block.T, columns=run, copy=False))
+    return rows, pd.concat(frames, axis=1)

@@ -1,0 +1,119 @@
+"""Running the two passes over the chunks: on threads in this process (numpy's heavy steps release
+the GIL), at most two chunks per worker in flight, the partial sums added as they come."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+
+from ..._typing import Float64Array
+from ..inference import TestSpec
+from .finish import finish, scar_scale
+from .first_pass import Estimates, estimate
+from .plan import CHUNK_EVENTS, Layout, Plan
+from .second_pass import Partial, chunk_partial, scar_partial
+
+_JOB: dict = {}  # what the workers read: the plan, the layout and the returns
+
+
+def _first_pass(span: tuple[int, int]) -> tuple[Estimates, Partial]:
+    plan, layout, returns = _JOB["plan"], _JOB["layout"], _JOB["returns"]
+    chunk = layout.chunk(returns, span)
+    est = estimate(plan, chunk)
+    return est, scar_partial(plan, chunk, est)
+
+
+def _second_pass(job: tuple[tuple[int, int], Estimates, Float64Array | None]) -> Partial:
+    plan, layout, returns = _JOB["plan"], _JOB["layout"], _JOB["returns"]
+    span, est, scale = job
+    return chunk_partial(plan, layout.chunk(returns, span), est, scale)
+
+
+def run_chunks(
+    plan: Plan,
+    layout: Layout,
+    returns: Float64Array,
+    size: int,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Partial:
+    """Both passes over the chunks of ``size`` firm-events: the first estimates (running sums,
+    CARs), the second computes the ARs of the grid and every sum. ``workers`` > 1 runs that
+    many chunks at once, in threads; the sums are added in the chunks' order, so the result
+    does not depend on timing."""
+    spans = layout.spans(size, len(returns))
+    _JOB.update(plan=plan, layout=layout, returns=returns)
+    try:
+        with _pool(min(workers, len(spans))) as pool:
+            kept, first = [], Partial()
+            for est, partial in _bounded_map(pool, _first_pass, spans, workers):
+                kept.append(est)
+                first = first.combine(partial)
+            scale = scar_scale(first.sums) if "grank" in plan.tests else None
+            out = Partial()
+            jobs = [(span, est, scale) for span, est in zip(spans, kept, strict=True)]
+            for partial in _bounded_map(pool, _second_pass, jobs, workers):
+                out = out.combine(partial)
+                if progress is not None:
+                    progress(1)
+    finally:
+        _JOB.clear()
+    return out
+
+
+class _Serial:
+    """A pool of no workers: runs each call at once."""
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        done = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _pool(workers: int):
+    """Threads: numpy's heavy steps release the GIL, and threads share the returns and the
+    sums without copying them (forked processes measured slower: their partial sums must be
+    pickled back)."""
+    return ThreadPoolExecutor(workers) if workers > 1 else _Serial()
+
+
+def _bounded_map(pool, fn, items: Iterable, workers: int):
+    """``map(fn, items)`` in order, at most 2 × ``workers`` items in flight: a worker that is
+    done takes the next item while an earlier, longer one still runs, and only that many
+    chunks' results wait in memory."""
+    pending: deque = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= 2 * max(workers, 1):
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def run(
+    plan: Plan,
+    layout: Layout,
+    returns: Float64Array,
+    specs: Sequence[TestSpec],
+    index: pd.DatetimeIndex,
+    *,
+    chunk_size: int = CHUNK_EVENTS,
+    workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The result frames of the firm-events of ``layout``, streamed ``chunk_size`` at a time."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive number of firm-events; got {chunk_size!r}")
+    parts = run_chunks(plan, layout, returns, chunk_size, workers, progress)
+    return finish(plan, parts, specs, index, layout)

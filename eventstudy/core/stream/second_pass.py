@@ -1,0 +1,378 @@
+"""The second pass over a chunk: everything it contributes as sums that add up across chunks
+(Partial) — the moments of CAR and SCAR, Patell's variance, signs, daily AR and rank sums,
+calendar-time sums, GRANK's rank sums and r̄'s position sums — and its tidy rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse, special
+
+from ..._typing import BoolArray, Float64Array, IntArray
+from .. import exclusions
+from ..inference import BANDS, coverage_band, row_ranks, standardized_ranks
+from .first_pass import Estimates, Fit, abnormal
+from .plan import Chunk, Local, Plan, Rows, _take
+
+
+@dataclass
+class Partial:
+    """Sums over some firm-events that add up with those of others (:meth:`combine`), and the
+    tidy rows of those firm-events (:data:`Rows` of events, CARs, ARs and exclusions). Keys
+    ``min_*`` and ``max_*`` combine by min and max."""
+
+    sums: dict[str, np.ndarray] = field(default_factory=dict)
+    frames: dict[str, list[Rows]] = field(default_factory=dict)
+
+    def combine(self, other: Partial) -> Partial:
+        sums = dict(self.sums)
+        for key, v in other.sums.items():
+            if key not in sums:
+                sums[key] = v
+            elif key.startswith("min_"):
+                sums[key] = np.minimum(sums[key], v)
+            elif key.startswith("max_"):
+                sums[key] = np.maximum(sums[key], v)
+            else:
+                sums[key] = sums[key] + v
+        frames = {k: [*self.frames.get(k, []), *other.frames.get(k, [])] for k in {*self.frames, *other.frames}}
+        return Partial(sums, frames)
+
+
+def total(parts: Iterable[Partial]) -> Partial:
+    out = Partial()
+    for p in parts:
+        out = out.combine(p)
+    return out
+
+
+def scar_partial(plan: Plan, chunk: Chunk, est: Estimates) -> Partial:
+    """The first pass's sums: n, Σ SCAR and Σ SCAR² of each window and group (GRANK scales by
+    s(SCAR) before the second pass ranks)."""
+    scar = est.scar
+    finite = np.isfinite(scar)
+    w = np.stack([chunk.member[est.rows] & finite[:, [j]] for j in range(len(plan.windows))], axis=1)
+    t0 = np.where(finite, scar, 0.0)
+    return Partial(
+        {
+            "n": w.sum(axis=0).astype(np.float64),
+            "scar": np.stack([t0[:, j] @ w[:, j] for j in range(len(plan.windows))]),
+            "scar2": np.stack([t0[:, j] ** 2 @ w[:, j] for j in range(len(plan.windows))]),
+        }
+    )
+
+
+BLOCK = 1024  # firm-events whose grid of ARs is worked on at once: a few MB, kept in cache
+
+
+def chunk_partial(plan: Plan, chunk: Chunk, est: Estimates, scale: Float64Array | None = None) -> Partial:
+    """The second pass: everything a chunk contributes, its tidy rows and its sums, worked out
+    :data:`BLOCK` firm-events at a time. ``scale`` (windows × groups, 1 / s(SCAR) from the first
+    pass) is needed when GRANK is a test."""
+    loc = Local.of(plan, chunk, est.valid())
+    rbar = _RbarSums(plan)
+    out = Partial(frames={"excluded": [est.dropped]})
+    for lo in range(0, max(len(est.rows), 1), BLOCK):
+        out = out.combine(_block_partial(plan, chunk, loc, est.block(slice(lo, lo + BLOCK)), scale, rbar))
+    out.sums.update(rbar.sums)
+    return out
+
+
+def _block_partial(plan: Plan, chunk: Chunk, loc: Local, est: Estimates, scale, rbar: _RbarSums) -> Partial:
+    fit = abnormal(plan, loc, est)
+    ev = _take(chunk, est.rows)
+    cars, var_car, n_missing, t = est.cars, est.var_car, est.n_missing, est.scar
+    dof = est.n_obs - plan.model.k
+    member = ev.member
+    sums: dict[str, np.ndarray] = {}
+    finite = np.isfinite(cars)
+    ranks, sar_ranks = _ranks(plan, fit)
+    share = (fit.valid & (fit.ar > 0)).sum(axis=1) / np.maximum(fit.valid.sum(axis=1), 1)
+    ar_ok = np.isfinite(fit.ar)
+    ar0 = np.where(ar_ok, fit.ar, 0.0)
+    u0 = np.where(ar_ok, ranks, 0.0)  # a rank exists where the AR does
+    weights = np.stack([member & finite[:, [j]] for j in range(len(plan.windows))], axis=1)  # n × W × groups
+    c0, t0 = np.where(finite, cars, 0.0), np.where(finite, t, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        patell = np.where(dof > 2, dof / (dof - 2.0), 0.0)
+    wf = weights.astype(np.float64)
+    per_window = {"car": c0, "car2": c0**2, "scar": t0, "scar2": t0**2, "positive": (cars > 0).astype(np.float64)}
+    for key, value in per_window.items():
+        sums[key] = np.stack([value[:, j] @ wf[:, j] for j in range(len(plan.windows))])
+    for key, value in {"n": np.ones(len(t0)), "patell": patell, "share": share}.items():
+        sums[key] = np.stack([value @ wf[:, j] for j in range(len(plan.windows))])
+    sums["min_dof"] = np.where(weights, dof[:, None, None], np.inf).min(axis=0, initial=np.inf)
+    ar_n = ar_ok.astype(np.float64)
+    for key, value in {"ar": ar0, "ar_n": ar_n, "u": u0}.items():
+        sums[key] = _by_window(wf, value)
+    m = member.astype(np.float64)
+    sums["group_ar"] = m.T @ ar0
+    sums["group_ar_n"] = m.T @ ar_n
+    sums["group_n"] = m.sum(axis=0)
+    sums["min_pos"] = np.where(member, ev.pos[:, None], 2**62).min(axis=0, initial=2**62)
+    sums["max_pos"] = np.where(member, ev.pos[:, None], -1).max(axis=0, initial=-1)
+    rbar.add(fit, ev)
+    if "calendar-time" in plan.tests:
+        sums.update(_calendar_sums(plan, fit, ev, weights))
+    if "grank" in plan.tests:
+        assert scale is not None, "GRANK needs the first pass's 1 / s(SCAR)"
+        sums.update(_grank_sums(plan, fit, sar_ranks, t, weights, scale))
+    frames = {"events": [_events_rows(plan, fit, ev)]}
+    frames["car"] = [_car_rows(plan, ev, fit, cars, var_car, t, dof, n_missing)]
+    frames["excluded"] = _incomplete_rows(plan, fit, ev, chunk, n_missing)
+    if plan.keep_ar:
+        frames["ar"] = [_ar_rows(plan, fit, ev)]
+    return Partial(sums, frames)
+
+
+def _grank_sums(plan: Plan, fit: Fit, rank, scar, weights: BoolArray, scale: Float64Array) -> dict[str, np.ndarray]:
+    """GRANK's sums (Kolari & Pynnönen 2011): per window, group and estimation day, Σ U_it and
+    the firm-events with a value; Σ of the cumulative event day's U. Each firm-event's T_i SARs
+    and its SCAR* = SCAR · scale are ranked together: an estimation day's rank is its rank
+    among the SARs, one up when above SCAR* (a half when tied), over T_i + 2."""
+    sar = _sar(plan, fit)
+    valid = np.isfinite(sar)
+    size = valid.sum(axis=1) + 1.0
+    inv = 1.0 / (size + 1)
+    wf = weights.astype(np.float64)
+    count = _by_window(wf, valid.astype(np.float64))
+    u = _by_window(wf * inv[:, None, None], np.where(valid, rank, 0.0)) - 0.5 * count
+    event = np.zeros((len(plan.windows), len(plan.groups)))
+    for j in range(len(plan.windows)):
+        for g in range(len(plan.groups)):
+            take = weights[:, j, g]
+            every = take.all()
+            s = sar if every else sar[take]
+            v = (scar[:, j] if every else scar[take, j]) * scale[j, g]
+            above = s > v[:, None]
+            tied = s == v[:, None]
+            up = above.astype(np.float64)
+            if tied.any():  # a SAR equal to SCAR* (rare) shares the two ranks
+                up += 0.5 * tied
+            w_inv = inv if every else inv[take]
+            u[j, g] += w_inv @ up
+            below = (size if every else size[take]) - 1 - above.sum(axis=1) - tied.sum(axis=1)
+            event[j, g] = ((1 + below + 0.5 * tied.sum(axis=1)) * w_inv - 0.5).sum()
+    return {"grank_u": u, "grank_n": count, "grank_event": event}
+
+
+def _by_window(weights: Float64Array, values: Float64Array) -> Float64Array:
+    """Σ over firm-events of ``values`` (n × D) for each window and group (W × groups × D):
+    one matrix product per window."""
+    return np.stack([weights[:, j].T @ values for j in range(weights.shape[1])])
+
+
+def _zero_filled_rows(resid: Float64Array) -> tuple[Float64Array, Float64Array, BoolArray]:
+    """Residuals demeaned and scaled to unit length over each row's own days (zero elsewhere),
+    the days' indicators over √(their number), and which rows count (3 days or more, some
+    variance); rows that do not count are zero."""
+    valid = np.isfinite(resid)
+    counts = valid.sum(axis=1)
+    z = np.where(valid, resid, 0.0)
+    z -= (z.sum(axis=1) / np.maximum(counts, 1))[:, None]
+    z *= valid
+    norm = np.sqrt(np.einsum("ij,ij->i", z, z))
+    ok = (counts >= 3) & (norm > 0)
+    z *= np.divide(1.0, norm, out=np.zeros(len(z)), where=ok)[:, None]
+    w = valid * np.divide(1.0, np.sqrt(counts), out=np.zeros(len(z)), where=ok)[:, None]
+    return z, w, ok
+
+
+class _RbarSums:
+    """Per group and calendar position: the sums of the standardized residuals z and of the day
+    weights w over the firm-events there, and their number; per group the rows that count, the
+    valid estimation days and the days any row has (to tell complete residuals). r̄ needs
+    nothing else; blocks of firm-events add into them in place."""
+
+    def __init__(self, plan: Plan):
+        groups, length = len(plan.groups), len(plan.est_cols)
+        self.sums = {
+            "z": np.zeros((groups, plan.sessions, length)),
+            "w": np.zeros((groups, plan.sessions, length)),
+            "at": np.zeros((groups, plan.sessions)),
+            "ok": np.zeros(groups),
+            "valid_days": np.zeros(groups),
+            "day_any": np.zeros((groups, length), bool),
+        }
+        if not plan.apart:  # one date: the sums by coverage stratum too (inference.identity_rbar)
+            self.sums |= {
+                "z_band": np.zeros((groups, BANDS, length)),
+                "w_band": np.zeros((groups, BANDS, length)),
+                "n_band": np.zeros((groups, BANDS)),
+            }
+        self.plan = plan
+
+    def add(self, fit: Fit, ev: Chunk) -> None:
+        plan, out = self.plan, self.sums
+        resid = fit.ar[:, plan.est_slice]  # NaN on days that are not valid
+        z, w, ok = _zero_filled_rows(resid)
+        band = coverage_band(np.isfinite(resid).sum(axis=1), resid.shape[1]) if "z_band" in out else None
+        for g in range(len(plan.groups)):
+            rows = np.flatnonzero(ev.member[:, g])
+            if not len(rows):
+                continue
+            at, where = np.unique(ev.pos[rows], return_inverse=True)
+            by_position = sparse.csr_matrix((np.ones(len(rows)), (where, rows)), shape=(len(at), len(z)))
+            out["z"][g, at] += by_position @ z
+            out["w"][g, at] += by_position @ w
+            out["at"][g, at] += np.bincount(where, minlength=len(at))
+            if band is not None:
+                rows = rows[ok[rows]]
+                by_band = sparse.csr_matrix((np.ones(len(rows)), (band[rows], rows)), shape=(BANDS, len(z)))
+                out["z_band"][g] += by_band @ z
+                out["w_band"][g] += by_band @ w
+                out["n_band"][g] += np.bincount(band[rows], minlength=BANDS)
+        m = ev.member.astype(np.float64)
+        valid = fit.valid[:, plan.est_slice]
+        out["ok"] += m.T @ ok.astype(np.float64)
+        out["valid_days"] += m.T @ valid.sum(axis=1).astype(np.float64)
+        out["day_any"] |= (m.T @ valid.astype(np.float64)) > 0
+
+
+def _calendar_sums(plan: Plan, fit: Fit, ev: Chunk, weights: BoolArray) -> dict[str, np.ndarray]:
+    """Per window and group: the sum and count of the ARs on each calendar session."""
+    t = plan.sessions
+    out_s = np.zeros((len(plan.windows), len(plan.groups), t))
+    out_n = np.zeros_like(out_s)
+    for j, w in enumerate(plan.windows):
+        cols = np.flatnonzero(plan.inside(w))
+        ar = fit.ar[:, cols]
+        session = ev.pos[:, None] + plan.grid[cols][None, :]
+        ok = np.isfinite(ar)
+        for g in range(len(plan.groups)):
+            take = ok & weights[:, j, g][:, None]
+            out_s[j, g] = np.bincount(session[take], ar[take], minlength=t)[:t]
+            out_n[j, g] = np.bincount(session[take], minlength=t)[:t]
+    return {"cal": out_s, "cal_n": out_n}
+
+
+def _sar(plan: Plan, fit: Fit) -> Float64Array:
+    """SAR_it = ε̂_it / σ̂_i on the estimation days."""
+    return fit.ar[:, plan.est_slice] / np.sqrt(fit.sigma2)[:, None]  # NaN on days that are not valid
+
+
+_KEY_OF_INF = 0xFF800000  # the sort key of +inf in single precision
+
+
+def _sorted_rows(values: Float64Array) -> tuple[IntArray, np.ndarray]:
+    """Each row's order (argsort) and its values' sort keys in that order, from one sort of
+    64-bit keys: the single-precision value's bits made to order as the values do (the sign
+    bit flipped, or every bit when negative; −0 counted as +0), over the column. Sorting these
+    is several times faster than an argsort (numpy sorts unsigned integers with SIMD); equal
+    keys are equal single-precision values."""
+    single = values.astype(np.float32)
+    single += np.float32(0.0)  # −0 becomes +0
+    signed = single.view(np.int32)
+    flip = signed >> 31  # all ones where negative (an arithmetic shift)
+    flip |= np.int32(-(2**31))
+    signed ^= flip
+    keys = signed.view(np.uint32).astype(np.uint64)
+    keys <<= np.uint64(32)
+    keys |= np.arange(values.shape[1], dtype=np.uint64)
+    keys.sort(axis=1)
+    return (keys & np.uint64(0xFFFFFFFF)).astype(np.intp), (keys >> np.uint64(32)).astype(np.uint32)
+
+
+def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
+    """Each firm-event's standardized ranks of its ARs over the grid (Corrado's U), and, when
+    GRANK is among the tests, the ranks of its SARs among its estimation days, from one sort of
+    each row (in single precision, whose order is the double-precision order where no two values
+    of a row round to the same single): an estimation day's rank among the estimation days is the
+    count of estimation days at or before it in the row's order. A row with a tie or a near-tie
+    (two values equal in single precision) is ranked again the long way, ties sharing their mean
+    rank, as :func:`eventstudy.core.inference.row_ranks` ranks them."""
+    ar = fit.ar
+    n, g = ar.shape
+    valid = np.isfinite(ar)
+    order, ordered = _sorted_rows(np.where(valid, ar, np.inf))  # missing last
+    missing = np.uint32(_KEY_OF_INF)
+    near = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != missing)).any(axis=1)
+    code = np.broadcast_to(np.arange(1, g + 1, dtype=np.int64), (n, g))
+    grank = "grank" in plan.tests
+    if grank:
+        is_est = np.zeros(g, bool)
+        is_est[plan.est_cols] = True
+        code = code + (np.cumsum(is_est[order] & (ordered != missing), axis=1, dtype=np.int64) << 32)
+    placed = np.empty((n, g), np.int64)
+    np.put_along_axis(placed, order, code, axis=1)
+    u = (placed & 0xFFFFFFFF) / (1.0 + valid.sum(axis=1, keepdims=True))
+    u[~valid] = np.nan
+    rank = (placed[:, plan.est_cols] >> 32).astype(np.float64) if grank else None
+    if near.any():
+        u[near] = standardized_ranks(ar[near])
+        if grank:
+            rank[near] = row_ranks(_sar(plan, fit)[near])
+    return u, rank
+
+
+def _events_rows(plan: Plan, fit: Fit, ev: Chunk) -> Rows:
+    names = ["alpha", *plan.model.columns] if plan.model.estimated else ["mean_adjustment"]
+    params = fit.est.theta.copy()
+    if plan.model.estimated:  # back to the raw coordinates: α = θ₀ + ȳ − Σ θ_k x̄_k
+        params[:, 0] += fit.est.shift[ev.col] - fit.est.theta[:, 1:] @ fit.est.x_mean
+    return {
+        "order": ev.order,
+        "pos": ev.pos,
+        "n_est": fit.est.n_obs,
+        "n_removed": fit.est.removed,
+        "sigma": np.sqrt(fit.sigma2),
+        **{n if n != "mkt" else "beta": params[:, i] for i, n in enumerate(names)},
+    }
+
+
+def _car_rows(plan: Plan, ev: Chunk, fit: Fit, cars, var_car, t, dof, n_missing) -> Rows:
+    n, nw = cars.shape
+    return {
+        "order": np.repeat(ev.order, nw),
+        "window": np.tile(np.arange(nw), n),
+        "car": cars.ravel(),
+        "se": np.sqrt(var_car).ravel(),
+        "t": t.ravel(),
+        "p": (2 * special.stdtr(dof[:, None], -np.abs(t))).ravel(),
+        "dof": np.repeat(dof, nw),
+        "n_est": np.repeat(fit.valid.sum(axis=1), nw),
+        "n_missing": n_missing.ravel(),
+    }
+
+
+def _ar_rows(plan: Plan, fit: Fit, ev: Chunk) -> Rows:
+    inside = plan.inside(plan.path)
+    g = int(inside.sum())
+    xg = np.stack([np.ones_like(fit.ar[:, inside]), *fit.path_x], axis=2)
+    var = fit.sigma2[:, None] * (1.0 + np.einsum("ngk,nkl,ngl->ng", xg, fit.est.xtx_inv, xg))
+    ar, se = fit.ar[:, inside], np.sqrt(var)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sar = ar / se
+    return {
+        "order": np.repeat(ev.order, g),
+        "day": np.tile(plan.grid[inside], len(ar)),
+        "pos": (ev.pos[:, None] + plan.grid[inside][None, :]).ravel(),
+        "ar": ar.ravel(),
+        "se": se.ravel(),
+        "sar": sar.ravel(),
+        "car": np.cumsum(ar, axis=1).ravel(),
+    }
+
+
+def _incomplete_rows(plan: Plan, fit: Fit, ev: Chunk, chunk: Chunk, n_missing) -> list[Rows]:
+    """Firm-events without a CAR in a window, and why (the words of the in-memory engine); none
+    when every window is complete."""
+    if not n_missing.any():
+        return []
+    rows = []
+    t = plan.sessions
+    for j, w in enumerate(plan.windows):
+        inside = plan.inside(w)
+        for i in np.flatnonzero(n_missing[:, j]):
+            at = ev.pos[i] + plan.grid
+            ok = (at >= 0) & (at < t)
+            at = np.clip(at, 0, t - 1)
+            gap = inside & ~np.isfinite(fit.ar[i])
+            ret = np.where(ok, chunk.returns[at, ev.col[i]], np.nan)
+            no_x = {name: gap & ~(np.isfinite(plan.x[at, k]) & ok) for k, name in enumerate(plan.names)}
+            why = exclusions.missing_days(plan.grid, gap & ~np.isfinite(ret), no_x)
+            rows.append((ev.order[i], f"window {w.label}", why))
+    order, stage, reason = zip(*rows, strict=True)
+    return [{"order": np.array(order), "stage": np.array(stage, object), "reason": np.array(reason, object)}]
