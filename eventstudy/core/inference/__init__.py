@@ -15,8 +15,8 @@ from typing import Protocol
 import numpy as np
 from scipy import stats
 
-from .._typing import BoolArray, Float64Array
-from .windows import as_slice
+from ..._typing import BoolArray, Float64Array
+from ..windows import as_slice
 
 
 @dataclass(frozen=True)
