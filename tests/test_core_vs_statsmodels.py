@@ -158,7 +158,7 @@ def test_events_on_different_dates_equal_separate_runs():
 def test_mean_correlation_on_calendar_days_when_dates_differ():
     """With different event dates, ρ_ij pairs residuals by calendar date, not by event time;
     r̄_eff weights it by the share of window sessions the two events have in common."""
-    from eventstudy.core import inference
+    from eventstudy.core.inference import rank, rbar
 
     returns, regressors, _ = synthetic_panel(n_firms=2, seed=4, rho=0.6)
     d1, d2 = returns.index[262], returns.index[275]
@@ -180,9 +180,9 @@ def test_mean_correlation_on_calendar_days_when_dates_differ():
     al, _ = align(returns, regressors, events, estimation=EST, grid=grid)
     fit = models.fit(al, model=models.get_model("market"))
     ab = abnormal.compute(fit, al, (WIN,))
-    sums = inference.overlap_sums(ab.ar, ab.est_mask, al.positions, span=20)
+    sums = rbar.overlap_sums(ab.ar, ab.est_mask, al.positions, span=20)
     assert sums[13] == pytest.approx(want, abs=1e-10) and np.abs(np.delete(sums, 13)).max() < 1e-12
-    assert inference.mean_residual_correlation(both.T.to_numpy()) == pytest.approx(want, abs=1e-12)
-    sample = _samples(al, ab, inference.standardized_ranks(ab.ar), _rows(al, ["a", "b"]))[0]
+    assert rbar.mean_residual_correlation(both.T.to_numpy()) == pytest.approx(want, abs=1e-12)
+    sample = _samples(al, ab, rank.standardized_ranks(ab.ar), _rows(al, ["a", "b"]))[0]
     assert sample.rbar == pytest.approx(0.0, abs=1e-12)  # windows 13 sessions apart never meet
-    assert inference.overlap_rbar(sums, 2, 20) == pytest.approx(want * 7 / 20, abs=1e-10)
+    assert rbar.overlap_rbar(sums, 2, 20) == pytest.approx(want * 7 / 20, abs=1e-10)

@@ -9,6 +9,7 @@ from scipy import stats
 
 from eventstudy.core import inference
 from eventstudy.core.engine import run_event_study
+from eventstudy.core.inference import parametric, rank, rbar, sample, statistic
 from eventstudy.core.windows import Window
 
 from .conftest import synthetic_panel
@@ -22,7 +23,7 @@ def _sample(car, scar, dof, ar, est, window, dates=None):
     ar = np.asarray(ar, float)
     if dates is None:
         dates = np.tile(np.arange(ar.shape[1]).astype("datetime64[D]"), (len(ar), 1))
-    return inference.Sample.build(car, scar, dof, ar, est, window, dates)
+    return sample.Sample.build(car, scar, dof, ar, est, window, dates)
 
 
 def test_injected_abnormal_return_is_recovered():
@@ -41,16 +42,16 @@ def test_hand_worked_small_sample():
     win = [0, 0, 0, 0, 1]
     car, scar, dof = [-0.05, -0.03, 0.02], [-2.0, -1.5, 1.0], [10, 10, 10]
     s = _sample(car, scar, dof, ar, est, win)
-    assert inference.csect_t(s).stat == pytest.approx(np.mean(car) / (np.std(car, ddof=1) / np.sqrt(3)))
-    assert inference.patell(s).stat == pytest.approx(-2.5 / np.sqrt(3 * 10 / 8))
+    assert parametric.csect_t(s).stat == pytest.approx(np.mean(car) / (np.std(car, ddof=1) / np.sqrt(3)))
+    assert parametric.patell(s).stat == pytest.approx(-2.5 / np.sqrt(3 * 10 / 8))
     bmp = np.mean(scar) / (np.std(scar, ddof=1) / np.sqrt(3))
-    assert inference.bmp(s).stat == pytest.approx(bmp)
+    assert parametric.bmp(s).stat == pytest.approx(bmp)
     # generalized sign: p̂ = mean(2/4, 2/4, 2/4) = 0.5 (zero is not positive); one CAR > 0
-    assert inference.generalized_sign(s).stat == pytest.approx((1 - 1.5) / np.sqrt(3 * 0.25))
+    assert rank.generalized_sign(s).stat == pytest.approx((1 - 1.5) / np.sqrt(3 * 0.25))
     # portfolio: AR_p on E = [0.00667, 0.00333, 0.00667, -0.00667], day 0 = -0.02
     ar_p = np.mean(ar, axis=0)
-    assert inference.portfolio(s).stat == pytest.approx(ar_p[4] / np.std(ar_p[:4], ddof=1))
-    assert inference.portfolio(s).dist == "t(3)"
+    assert parametric.portfolio(s).stat == pytest.approx(ar_p[4] / np.std(ar_p[:4], ddof=1))
+    assert parametric.portfolio(s).dist == "t(3)"
 
 
 def test_rank_test_by_hand():
@@ -59,7 +60,7 @@ def test_rank_test_by_hand():
     u = np.array([[4, 2, 5, 3, 1], [5, 4, 3, 2, 1]]) / 6  # ranks / (1 + 5)
     ubar = u.mean(axis=0)
     want = (ubar[4] - 0.5) / np.sqrt(np.mean((ubar - 0.5) ** 2))
-    assert inference.corrado_rank(s).stat == pytest.approx(want)
+    assert rank.corrado_rank(s).stat == pytest.approx(want)
 
 
 @pytest.mark.parametrize("levels", [None, 3, 50])  # continuous; heavy ties; a few ties
@@ -68,30 +69,30 @@ def test_row_ranks_equal_scipy_rankdata(levels):
     a = rng.normal(size=(200, 37))
     if levels:
         a = rng.integers(0, levels, size=a.shape).astype(float)
-    np.testing.assert_array_equal(inference.row_ranks(a), stats.rankdata(a, axis=1))
+    np.testing.assert_array_equal(rank.row_ranks(a), stats.rankdata(a, axis=1))
 
 
 def test_standardized_ranks_skip_missing_days():
     """NaNs take no rank and do not count in M_i; ties among the rest share their mean rank."""
     ar = np.array([[0.3, np.nan, 0.1, 0.1, np.nan, -0.2], [np.nan] * 6, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]])
     want = np.array([[4, np.nan, 2.5, 2.5, np.nan, 1], [np.nan] * 6, [1, 2, 3, 4, 5, 6]]) / np.array([[5], [1], [7]])
-    np.testing.assert_array_equal(inference.standardized_ranks(ar), want)
-    assert inference.row_ranks(np.empty((0, 4))).shape == (0, 4)
+    np.testing.assert_array_equal(rank.standardized_ranks(ar), want)
+    assert rank.row_ranks(np.empty((0, 4))).shape == (0, 4)
 
 
 def test_kolari_pynnonen_equals_bmp_when_uncorrelated():
     """With residuals orthogonal across firms (r̄ = 0) the adjustment factor is 1."""
     e = np.array([[1, -1, 1, -1, 0], [1, 1, -1, -1, 0]], float)
     s = _sample([0.1, 0.2], [1.0, 2.5], [10, 10], e, [[1, 1, 1, 1, 0]] * 2, [0, 0, 0, 0, 1])
-    assert inference.mean_residual_correlation(e[:, :4]) == pytest.approx(0.0)
-    assert inference.kolari_pynnonen(s).stat == pytest.approx(inference.bmp(s).stat)
+    assert rbar.mean_residual_correlation(e[:, :4]) == pytest.approx(0.0)
+    assert parametric.kolari_pynnonen(s).stat == pytest.approx(parametric.bmp(s).stat)
 
 
 def test_mean_correlation_fast_path_equals_pairwise():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(6, 40)) + rng.normal(size=(1, 40))
     want = np.corrcoef(x)[~np.eye(6, dtype=bool)].mean()
-    assert inference.mean_residual_correlation(x) == pytest.approx(want, abs=1e-12)
+    assert rbar.mean_residual_correlation(x) == pytest.approx(want, abs=1e-12)
     x[0, 3] = np.nan  # pairwise-complete path
     pairs = [
         np.corrcoef(x[i][np.isfinite(x[i] + x[j])], x[j][np.isfinite(x[i] + x[j])])[0, 1]
@@ -99,15 +100,15 @@ def test_mean_correlation_fast_path_equals_pairwise():
         for j in range(6)
         if i != j
     ]
-    assert inference.mean_residual_correlation(x) == pytest.approx(np.mean(pairs), abs=1e-12)
+    assert rbar.mean_residual_correlation(x) == pytest.approx(np.mean(pairs), abs=1e-12)
     for cells in (6, 25):  # blocks of one row; of four rows and a remainder of two
-        assert inference.mean_residual_correlation(x, block_cells=cells) == pytest.approx(np.mean(pairs), abs=1e-12)
+        assert rbar.mean_residual_correlation(x, block_cells=cells) == pytest.approx(np.mean(pairs), abs=1e-12)
 
 
 def test_invalid_statistics_say_why():
     s = _sample([0.1], [1.0], [10], [[0.1, 0.2, 0.3]], [[1, 1, 0]], [0, 0, 1])
-    assert isinstance(inference.csect_t(s), inference.InvalidTestStatistic)
-    assert "fewer than 2" in inference.bmp(s).reason
+    assert isinstance(parametric.csect_t(s), statistic.InvalidTestStatistic)
+    assert "fewer than 2" in parametric.bmp(s).reason
 
 
 def _rejections(rho: float, draws: int, n_firms: int) -> dict[str, float]:
@@ -190,14 +191,14 @@ def _correlated(rho, n=300, d=240, missing=0.0, seed=0):
 
 def test_the_identity_rbar_is_the_pairwise_rbar_on_complete_data():
     x = _correlated(0.3, n=50)
-    assert inference.identity_rbar(x) == pytest.approx(inference.mean_residual_correlation(x), abs=1e-12)
+    assert rbar.identity_rbar(x) == pytest.approx(rbar.mean_residual_correlation(x), abs=1e-12)
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.1, 0.3, 0.6])
 @pytest.mark.parametrize("missing", [0.001, 0.05, 0.2])
 def test_the_identity_rbar_stays_close_to_the_pairwise_rbar_with_missing_days(rho, missing):
     x = _correlated(rho, missing=missing, seed=int(100 * rho + 1000 * missing))
-    exact, fast = inference.mean_residual_correlation(x), inference.identity_rbar(x)
+    exact, fast = rbar.mean_residual_correlation(x), rbar.identity_rbar(x)
     assert abs(fast - exact) < 2e-3, (exact, fast)
     # the naive identity (missing days as zero, no correction) would be off by about rho * missing
     valid = np.isfinite(x)
@@ -211,7 +212,7 @@ def test_the_identity_rbar_stays_close_to_the_pairwise_rbar_with_missing_days(rh
 def test_a_firm_with_a_long_gap_does_not_bias_the_identity_rbar():
     x = _correlated(0.3)
     x[:30, :120] = np.nan  # a tenth of the firms lack half the days
-    assert inference.identity_rbar(x) == pytest.approx(inference.mean_residual_correlation(x), abs=2e-3)
+    assert rbar.identity_rbar(x) == pytest.approx(rbar.mean_residual_correlation(x), abs=2e-3)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -227,21 +228,21 @@ def test_the_identity_rbar_is_not_biased_when_missing_days_go_with_correlation(r
     missing = missing[::-1] if reverse else missing
     x = np.sqrt(rho)[:, None] * rng.normal(size=d) + np.sqrt(1 - rho)[:, None] * rng.normal(size=(n, d))
     x[rng.random((n, d)) < missing[:, None]] = np.nan
-    exact = inference.mean_residual_correlation(x)
-    assert inference.identity_rbar(x) == pytest.approx(exact, abs=5e-4)
-    z, w = inference._zero_filled(x)  # the identity without strata, for comparison
+    exact = rbar.mean_residual_correlation(x)
+    assert rbar.identity_rbar(x) == pytest.approx(exact, abs=5e-4)
+    z, w = rbar._zero_filled(x)  # the identity without strata, for comparison
     plain = (z.sum(0) @ z.sum(0) - n) / (w.sum(0) @ w.sum(0) - n)
     assert abs(plain - exact) > 5e-3
 
 
 def test_group_rbar_is_exact_for_small_or_complete_groups_and_says_when_it_is_not(monkeypatch):
     x = _correlated(0.2, n=40, missing=0.01)
-    assert inference.group_rbar(x) == (inference.mean_residual_correlation(x), "")
-    monkeypatch.setattr(inference, "PAIRWISE_MAX", 10)
-    value, how = inference.group_rbar(x)
-    assert how == "sum identity over common days, by coverage stratum" and value == inference.identity_rbar(x)
+    assert rbar.group_rbar(x) == (rbar.mean_residual_correlation(x), "")
+    monkeypatch.setattr(rbar, "PAIRWISE_MAX", 10)
+    value, how = rbar.group_rbar(x)
+    assert how == "sum identity over common days, by coverage stratum" and value == rbar.identity_rbar(x)
     complete = _correlated(0.2, n=40)
-    assert inference.group_rbar(complete) == (inference.mean_residual_correlation(complete), "")
+    assert rbar.group_rbar(complete) == (rbar.mean_residual_correlation(complete), "")
 
 
 def _twelve_firms(seed: int, sessions: int, shared: float):
@@ -266,7 +267,7 @@ def test_rbar_is_one_per_group_whatever_window_a_firm_lacks_a_return_in(monkeypa
     kp = res.tests[res.tests.test == "kolari-pynnonen"].set_index("window")
     assert kp.n_firms.to_dict() == {"[0,0]": 12, "[-1,+1]": 11}
     assert kp.detail["[0,0]"] == kp.detail["[-1,+1]"]  # the group's r̄, not one per window's firms
-    monkeypatch.setattr(inference, "PAIRWISE_MAX", 5)  # a large group with a gap: the identity, and said
+    monkeypatch.setattr(rbar, "PAIRWISE_MAX", 5)  # a large group with a gap: the identity, and said
     r.iloc[100, 3] = np.nan
     big = run_event_study(r, mkt, firm_events(list(r), event), estimation=(-200, -11), windows=[(0, 0)])
     assert (
@@ -286,10 +287,10 @@ def test_overlap_sums_by_the_identity_agree_with_the_pairs_one_by_one(monkeypatc
     )
     ar[rng.random(ar.shape) < missing] = np.nan
     est = np.ones(ar.shape, bool)
-    exact = inference.overlap_sums(ar, est, positions, span)
-    monkeypatch.setattr(inference, "PAIRWISE_MAX_PAIRS", 0)
-    fast = inference.overlap_sums(ar, est, positions, span)
-    assert inference.overlap_rbar(fast, n, span) == pytest.approx(inference.overlap_rbar(exact, n, span), abs=1e-3)
+    exact = rbar.overlap_sums(ar, est, positions, span)
+    monkeypatch.setattr(rbar, "PAIRWISE_MAX_PAIRS", 0)
+    fast = rbar.overlap_sums(ar, est, positions, span)
+    assert rbar.overlap_rbar(fast, n, span) == pytest.approx(rbar.overlap_rbar(exact, n, span), abs=1e-3)
     assert np.abs(fast - exact).max() < 0.02 * max(1.0, np.abs(exact).max())  # every distance, not only the mean
 
 
@@ -323,6 +324,6 @@ def test_r_bar_eff_by_the_identity_is_labelled(monkeypatch):
     exact = run_event_study(r, mkt, events, estimation=(-200, -11), windows=[(0, 0)])
     detail = exact.test("all", "[0,0]", "kolari-pynnonen").detail
     assert detail.startswith("r̄_eff = ") and "identity" not in detail
-    monkeypatch.setattr(inference, "PAIRWISE_MAX_PAIRS", 0)
+    monkeypatch.setattr(rbar, "PAIRWISE_MAX_PAIRS", 0)
     fast = run_event_study(r, mkt, events, estimation=(-200, -11), windows=[(0, 0)])
     assert fast.test("all", "[0,0]", "kolari-pynnonen").detail.endswith("(sum identity over common days)")

@@ -13,8 +13,8 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from eventstudy.core import inference
 from eventstudy.core.engine import run_event_study
+from eventstudy.core.inference import parametric, rank, rbar, sample
 from eventstudy.core.windows import Window
 from eventstudy.study.events import build_events
 from eventstudy.study.secondstage import second_stage
@@ -165,18 +165,16 @@ def _event_time(resid, positions, span):
 def test_r_eff_is_kolari_pynnonens_r_when_all_dates_coincide():
     resid = _residuals()
     ar, est = _event_time(resid, None, 3)
-    sums = inference.overlap_sums(ar, est, np.zeros(len(ar), int), span=3)
-    assert inference.overlap_rbar(sums, len(ar), 3) == pytest.approx(
-        inference.mean_residual_correlation(resid), abs=1e-12
-    )
+    sums = rbar.overlap_sums(ar, est, np.zeros(len(ar), int), span=3)
+    assert rbar.overlap_rbar(sums, len(ar), 3) == pytest.approx(rbar.mean_residual_correlation(resid), abs=1e-12)
 
 
 def test_r_eff_is_zero_when_windows_never_meet():
     resid = _residuals()
     ar, est = _event_time(resid, None, 3)
     positions = np.arange(len(ar)) * 3  # windows of 3 sessions, back to back
-    sums = inference.overlap_sums(ar, est, positions, span=3)
-    assert np.abs(sums).max() < 1e-12 and inference.overlap_rbar(sums, len(ar), 3) == pytest.approx(0, abs=1e-12)
+    sums = rbar.overlap_sums(ar, est, positions, span=3)
+    assert np.abs(sums).max() < 1e-12 and rbar.overlap_rbar(sums, len(ar), 3) == pytest.approx(0, abs=1e-12)
 
 
 @pytest.mark.parametrize("missing", [0.0, 0.004, 0.05], ids=["complete", "a few gaps", "many gaps"])
@@ -204,9 +202,9 @@ def test_r_eff_equals_a_brute_force_computation_on_calendar_dates(missing):
             wj = set(positions[j] + np.arange(w0, w1 + 1))
             total += rho * len(wi & wj) / np.sqrt(len(wi) * len(wj))
     want = total / (n * (n - 1))
-    sums = inference.overlap_sums(ar, est, positions, span=w1 - w0 + 1)
-    assert inference.overlap_rbar(sums, n, w1 - w0 + 1) == pytest.approx(want, abs=1e-12)
-    s = inference.Sample.build(
+    sums = rbar.overlap_sums(ar, est, positions, span=w1 - w0 + 1)
+    assert rbar.overlap_rbar(sums, n, w1 - w0 + 1) == pytest.approx(want, abs=1e-12)
+    s = sample.Sample.build(
         np.zeros(n), np.zeros(n), np.full(n, 78), ar, est, days >= w0, None, days=days, positions=positions
     )
     assert s.rbar == pytest.approx(want, abs=1e-12)
@@ -230,7 +228,7 @@ def _tiny_sample():
     sigma = np.array([0.02, 0.015, 0.03])
     car = ar[:, window].sum(axis=1)
     scar = car / (sigma * np.sqrt(2.2))
-    s = inference.Sample.build(
+    s = sample.Sample.build(
         car, scar, np.array([2, 1, 2]), ar, est, window, None, days=days, positions=np.array([10, 11, 15]), sigma=sigma
     )
     return s, ar, days, est, sigma, scar
@@ -249,7 +247,7 @@ def test_grank_by_hand():
     s_u = np.sqrt(sum(n_t[t] / 3 * ubar[t] ** 2 for t in range(big_t)) / big_t)
     z = ubar[-1] / s_u
     t = z * np.sqrt((big_t - 2) / (big_t - 1 - z**2))
-    got = inference.grank(s)
+    got = rank.grank(s)
     assert got.stat == pytest.approx(t, abs=1e-12) and got.dist == "t(3)"
     assert got.pvalue == pytest.approx(2 * stats.t.sf(abs(t), 3), abs=1e-12)
 
@@ -260,7 +258,7 @@ def test_calendar_time_by_hand():
     daily = {10: ar[0, 4], 11: (ar[0, 5] + ar[1, 4]) / 2, 12: ar[1, 5], 15: ar[2, 4], 16: ar[2, 5]}
     x = np.array(list(daily.values()))
     t = x.mean() / (x.std(ddof=1) / np.sqrt(5))
-    got = inference.calendar_time(s)
+    got = parametric.calendar_time(s)
     assert got.stat == pytest.approx(t, abs=1e-12) and got.dist == "t(4)" and got.detail == "5 calendar sessions"
 
 
@@ -364,10 +362,10 @@ def test_pairs_with_an_event_of_a_subset_are_the_pairs_of_all_that_touch_it():
     rng = np.random.default_rng(9)
     positions = rng.integers(0, 30, 40)
     among = rng.random(40) < 0.3
-    every = set(zip(*inference.overlap_pairs(positions, 4), strict=True))
+    every = set(zip(*rbar.overlap_pairs(positions, 4), strict=True))
     assert all(abs(positions[i] - positions[j]) < 4 and positions[i] <= positions[j] for i, j in every)
     want = {(i, j) for i, j in every if among[i] or among[j]}
-    got = list(zip(*inference.overlap_pairs(positions, 4, among=among), strict=True))
+    got = list(zip(*rbar.overlap_pairs(positions, 4, among=among), strict=True))
     assert len(got) == len(set(got)) and {tuple(sorted(p)) for p in got} == {tuple(sorted(p)) for p in want}
     brute = {(i, j) for i in range(40) for j in range(i + 1, 40) if abs(positions[i] - positions[j]) < 4}
     assert {tuple(sorted(p)) for p in every} == brute

@@ -16,18 +16,10 @@ import pandas as pd
 
 from .._typing import EngineName, ModelName, TestName
 from . import abnormal, exclusions, models, stream
-from .inference import (
-    ONE_DATE_TESTS,
-    TEST_COLUMNS,
-    Sample,
-    calendar_residuals,
-    column_mean,
-    get_tests,
-    group_rbar,
-    overlap_estimate,
-    standardized_ranks,
-    test_row,
-)
+from .inference import ONE_DATE_TESTS, TEST_COLUMNS, get_tests, test_row
+from .inference.rank import standardized_ranks
+from .inference.rbar import calendar_residuals, group_rbar, overlap_estimate
+from .inference.sample import Sample, column_mean
 from .influence import INFLUENCE_COLUMNS, caar_influence
 from .intervals import caar_intervals, car_intervals
 from .results import EventStudyResult, caar_frame

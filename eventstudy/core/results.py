@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .inference import portfolio_sigma
+from .inference.parametric import portfolio_sigma
 from .models import Model
 from .summary import Summary, Table
 from .tables import stars

@@ -12,7 +12,8 @@ import pandas as pd
 
 from ..._typing import BoolArray, Float64Array, IntArray
 from .. import exclusions
-from ..inference import IDENTITY_METHOD, TEST_COLUMNS, TestSpec, overlap_rbar, stratified_identity, test_row
+from ..inference import TEST_COLUMNS, TestSpec, test_row
+from ..inference.rbar import IDENTITY_METHOD, overlap_rbar, stratified_identity
 from ..results import caar_frame
 from .plan import ESTIMATION_METHOD, Layout, Plan, Rows
 from .second_pass import Partial
@@ -21,7 +22,7 @@ from .second_pass import Partial
 @dataclass(frozen=True)
 class Moments:
     """One group's firm-events with a CAR in one window, as the tests of
-    :mod:`eventstudy.core.inference` read them (:class:`~eventstudy.core.inference.Summary`), from the
+    :mod:`eventstudy.core.inference` read them (:class:`~eventstudy.core.inference.statistic.Summary`), from the
     summed partials."""
 
     n: int

@@ -13,9 +13,7 @@ import pandas as pd
 
 from ..._typing import BoolArray, Float64Array, IntArray
 from .. import exclusions
-from ..inference import (
-    OVERLAP_IDENTITY_METHOD,
-)
+from ..inference.rbar import OVERLAP_IDENTITY_METHOD
 from ..models import Model
 from ..windows import Window
 

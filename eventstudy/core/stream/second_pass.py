@@ -12,7 +12,8 @@ from scipy import sparse, special
 
 from ..._typing import BoolArray, Float64Array, IntArray
 from .. import exclusions
-from ..inference import BANDS, coverage_band, row_ranks, standardized_ranks
+from ..inference.rank import row_ranks, standardized_ranks
+from ..inference.rbar import BANDS, coverage_band
 from .first_pass import Estimates, Fit, abnormal
 from .plan import Chunk, Local, Plan, Rows, _take
 
@@ -196,7 +197,7 @@ class _RbarSums:
             "valid_days": np.zeros(groups),
             "day_any": np.zeros((groups, length), bool),
         }
-        if not plan.apart:  # one date: the sums by coverage stratum too (inference.identity_rbar)
+        if not plan.apart:  # one date: the sums by coverage stratum too (inference.rbar.identity_rbar)
             self.sums |= {
                 "z_band": np.zeros((groups, BANDS, length)),
                 "w_band": np.zeros((groups, BANDS, length)),
@@ -282,7 +283,7 @@ def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
     of a row round to the same single): an estimation day's rank among the estimation days is the
     count of estimation days at or before it in the row's order. A row with a tie or a near-tie
     (two values equal in single precision) is ranked again the long way, ties sharing their mean
-    rank, as :func:`eventstudy.core.inference.row_ranks` ranks them."""
+    rank, as :func:`eventstudy.core.inference.rank.row_ranks` ranks them."""
     ar = fit.ar
     n, g = ar.shape
     valid = np.isfinite(ar)

@@ -1,0 +1,86 @@
+"""What every test returns (a statistic with its two-sided p-value and reference distribution, or
+the reason it could not be computed) and what it reads (a Summary of one group's firm-events in
+one window)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from scipy import stats
+
+from ..._typing import BoolArray, Float64Array
+
+
+@dataclass(frozen=True)
+class TestStatistic:
+    """A test's statistic, two-sided p-value and reference distribution."""
+
+    name: str
+    stat: float
+    pvalue: float
+    dist: str
+    n: int
+    null: str = "CAAR = 0"
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name}: H0 {self.null}; stat {self.stat:.4f} ~ {self.dist}, p = {self.pvalue:.4g} (N = {self.n})"
+
+
+@dataclass(frozen=True)
+class InvalidTestStatistic:
+    """A test that could not be computed, and why."""
+
+    name: str
+    reason: str
+    n: int = 0
+    stat: float = float("nan")
+    pvalue: float = float("nan")
+    dist: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name}: not computed ({self.reason})"
+
+    @property
+    def detail(self) -> str:
+        return f"not computed: {self.reason}"
+
+
+class Summary(Protocol):
+    """What the tests read of one group's firm-events in one window: the in-memory
+    :class:`Sample` computes it from the arrays, the streaming core
+    (:mod:`eventstudy.core.stream`) from sums combined over chunks of firms."""
+
+    n: int
+    car_mean: float
+    car_sd: float  # ddof 1
+    scar_sum: float
+    scar_mean: float
+    scar_sd: float
+    patell_variance: float  # Σ (L_i − K)/(L_i − K − 2)
+    min_dof: float
+    rbar: float
+    rbar_method: str
+    overlapping: bool  # r̄ is the overlap-weighted r̄_eff of events on different dates
+    ar_p: Float64Array  # the mean AR on each relative day
+    est_days: BoolArray
+    window: BoolArray
+    ubar: Float64Array  # the mean standardized rank on each relative day
+    days: np.ndarray | None
+    p_hat: float
+    n_positive: int
+    has_sigma: bool
+
+    def calendar_means(self) -> Float64Array | None: ...
+
+    def grank_means(self) -> tuple[Float64Array, np.ndarray]: ...
+
+
+def t_result(name: str, stat: float, df: int, n: int) -> TestStatistic:
+    return TestStatistic(name, float(stat), float(2 * stats.t.sf(abs(stat), df)), f"t({df})", n)
+
+
+def z_result(name: str, stat: float, n: int) -> TestStatistic:
+    return TestStatistic(name, float(stat), float(2 * stats.norm.sf(abs(stat))), "N(0,1)", n)
