@@ -33,12 +33,14 @@ from .errors import (
     PricesMissingError,
     StudyFileError,
 )
+from .study.checks import with_overrides
 from .study.events import build_events
 from .study.pipeline import run_study
 from .study.placebo import PlaceboResults, run_placebo
 from .study.results import SampleResults, StudyResults
 from .study.sample import load_panel, run_sample
-from .study.studyfile import Study, load_study, with_overrides
+from .study.spec import Study
+from .study.studyfile import load_study
 
 
 @functools.wraps(_engine.run_event_study)

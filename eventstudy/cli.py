@@ -197,7 +197,8 @@ def _progress(quiet: bool, what: str = "prices", unit: str = "tickers"):
 def _cmd_run(a) -> int:
     from .core.windows import Window
     from .report.render import FigureStyle
-    from .study.studyfile import load_study, with_overrides
+    from .study.checks import with_overrides
+    from .study.studyfile import load_study
     from .study.workspace import find_study, shown, working_copy
 
     def checked(path):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.study.benchmarks import benchmark_returns, constructed_index
-from eventstudy.study.studyfile import BenchmarkSpec
+from eventstudy.study.spec import BenchmarkSpec
 
 DAYS = pd.bdate_range("2025-01-06", periods=3)
 RET = pd.DataFrame({"A": [0.0, 0.01, -0.02], "B": [0.0, 0.03, 0.01], "C": [0.0, -0.01, 0.04]}, index=DAYS)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.study import claims
-from eventstudy.study.studyfile import ClaimSpec
+from eventstudy.study.spec import ClaimSpec
 
 
 @pytest.mark.parametrize(

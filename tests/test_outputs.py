@@ -19,8 +19,9 @@ from eventstudy import cli
 from eventstudy.report import outputs
 from eventstudy.report import writer as report
 from eventstudy.report.outputs import JOURNAL, MANIFEST, OutputError, OutputSet, check_writable
+from eventstudy.study.checks import with_overrides
 from eventstudy.study.pipeline import run_study
-from eventstudy.study.studyfile import load_study, with_overrides
+from eventstudy.study.studyfile import load_study
 
 from .test_errors import study_file
 

@@ -17,8 +17,9 @@ from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window
 from eventstudy.errors import EventStudyError, StudyFileError
 from eventstudy.report import writer as report
+from eventstudy.study.checks import with_overrides
 from eventstudy.study.pipeline import run_study
-from eventstudy.study.studyfile import load_study, with_overrides
+from eventstudy.study.studyfile import load_study
 
 from .conftest import synthetic_panel
 

@@ -13,8 +13,9 @@ from eventstudy.cli import main
 from eventstudy.core.tables import markdown_table
 from eventstudy.report.text import _summary
 from eventstudy.study import dollars
+from eventstudy.study.checks import with_overrides
 from eventstudy.study.pipeline import run_study
-from eventstudy.study.studyfile import load_study, with_overrides
+from eventstudy.study.studyfile import load_study
 
 from .test_errors import study_file
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..core.results import excluded_by_reason
 from ..study.results import SampleResults
-from ..study.studyfile import DERIVED_CHARACTERISTICS
+from ..study.spec import DERIVED_CHARACTERISTICS
 from .group_tests import (
     dependence_sentence,
     environment_line,

@@ -23,8 +23,10 @@ from ..data.snapshot import Snapshot, default_snapshot
 from ..errors import CalendarError, NoFirmsLeftError, StudyFileError
 from . import claims, dollars, marketvalue
 from .benchmarks import benchmark_returns
+from .checks import check
 from .results import StudyResults
-from .studyfile import Study, check, load_study
+from .spec import Study
+from .studyfile import load_study
 from .universe import primary_listing, resolve_groups
 
 

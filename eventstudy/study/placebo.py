@@ -35,7 +35,7 @@ from ..data import default_snapshot
 from ..data.snapshot import MANIFEST
 from ..errors import PlaceboError
 from .pipeline import prepare
-from .studyfile import Study
+from .spec import Study
 from .workspace import shown
 
 LEVELS = (0.01, 0.05, 0.10)

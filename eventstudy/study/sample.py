@@ -25,7 +25,7 @@ from . import marketvalue
 from .events import EventTable, build_events
 from .results import SampleResults
 from .secondstage import second_stage
-from .studyfile import Study
+from .spec import Study
 from .universe import primary_listing
 
 EVENT_COLUMNS = ["event_id", "ticker", "event_date"]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from .studyfile import GroupSpec
+from .spec import GroupSpec
 
 
 def primary_listing(companies: pd.DataFrame, shares: pd.DataFrame) -> dict[str, str]:
