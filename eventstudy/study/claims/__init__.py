@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..core import windows as _windows
+from ...core import windows as _windows
 
 VERDICTS = (
     "supported",
