@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.study import claims
+from eventstudy.study.claims import context, rules
 from eventstudy.study.spec import ClaimSpec
 
 
@@ -21,7 +22,7 @@ from eventstudy.study.spec import ClaimSpec
     ],
 )
 def test_rounded_percent(y, verdict):
-    assert claims.rounded_percent(17, y) == verdict
+    assert rules.rounded_percent(17, y) == verdict
 
 
 @pytest.mark.parametrize(
@@ -36,19 +37,19 @@ def test_rounded_percent(y, verdict):
     ],
 )
 def test_close_to(y, verdict):
-    assert claims.close_to(600, y) == verdict
+    assert rules.close_to(600, y) == verdict
 
 
 @pytest.mark.parametrize("y, verdict", [(1001, "supported"), (900, "roughly right"), (899, "overstated")])
 def test_more_than(y, verdict):
-    assert claims.more_than(1000, y) == verdict
+    assert rules.more_than(1000, y) == verdict
 
 
 def _m(moves, missing=None, universe="u", total=False):
     """A measurement of one universe: its members' signed moves and the members not measured."""
     value = pd.Series(moves, dtype=float)
-    part = claims.Part(universe, moves, missing or {}, {}, float(value.sum() if total else value.median()), total)
-    return claims.Measurement(float("nan"), "t", parts=(part,))
+    part = context.Part(universe, moves, missing or {}, {}, float(value.sum() if total else value.median()), total)
+    return context.Measurement(float("nan"), "t", parts=(part,))
 
 
 def _spec(**kw):
@@ -58,43 +59,44 @@ def _spec(**kw):
 
 def test_double_digit_lists_the_exceptions():
     spec = _spec(rule="double_digit")
-    verdict, reason = claims.double_digit(spec, _m({"A": 12.0, "B": 11.0, "C": 4.0}))
+    verdict, reason = rules.double_digit(spec, _m({"A": 12.0, "B": 11.0, "C": 4.0}))
     assert verdict == "roughly right" and "C -4.0 %" in reason and "lost ≥ 10 %" in reason
-    assert claims.double_digit(spec, _m({"A": 12.0, "B": 10.0}))[0] == "supported"
-    assert claims.double_digit(spec, _m({"A": 12.0, "B": 9.0}))[0] == "overstated"
+    assert rules.double_digit(spec, _m({"A": 12.0, "B": 10.0}))[0] == "supported"
+    assert rules.double_digit(spec, _m({"A": 12.0, "B": 9.0}))[0] == "overstated"
     rise = _spec(rule="double_digit", direction="rise")
-    verdict, reason = claims.double_digit(rise, _m({"A": 12.0, "B": 4.0}))
+    verdict, reason = rules.double_digit(rise, _m({"A": 12.0, "B": 4.0}))
     assert verdict == "overstated" and "gained ≥ 10 %" in reason and "B +4.0 %" in reason
 
 
 def test_all_moved_in_the_claimed_direction():
     spec = _spec()
-    verdict, reason = claims.all_moved(spec, _m({"A": 1.0, "B": 2.0}))
+    verdict, reason = rules.all_moved(spec, _m({"A": 1.0, "B": 2.0}))
     assert verdict == "supported" and reason == "2 of 2 fell over day 0 (median -1.5 %); did not: none"
-    verdict, reason = claims.all_moved(spec, _m({"A": 1.0, "B": -2.0, "C": 3.0}))
+    verdict, reason = rules.all_moved(spec, _m({"A": 1.0, "B": -2.0, "C": 3.0}))
     assert verdict == "roughly right" and "did not: B +2.0 %" in reason
-    assert claims.all_moved(spec, _m({"A": -1.0, "B": -2.0, "C": -3.0, "D": 1.0}))[0] == "contradicted"
-    verdict, reason = claims.all_moved(_spec(direction="rise"), _m({"A": 3.0}))
+    assert rules.all_moved(spec, _m({"A": -1.0, "B": -2.0, "C": -3.0, "D": 1.0}))[0] == "contradicted"
+    verdict, reason = rules.all_moved(_spec(direction="rise"), _m({"A": 3.0}))
     assert verdict == "supported" and reason.startswith("1 of 1 rose") and "median +3.0 %" in reason
 
 
 def test_best_fitting_universe_is_named_with_every_universe_of_its_verdict():
     spec = _spec(metric="total_mv_change", rule="close_to", figure=1000.0, universes=("a", "b", "c"))
-    parts = tuple(claims.Part(u, {f"{u}1": v}, {}, {}, v, True) for u, v in (("a", 500.0), ("b", 950.0), ("c", 1010.0)))
-    verdict, reason = claims.RULES["close_to"].func(spec, claims.Measurement(float("nan"), "t", parts=parts))
+    moves = (("a", 500.0), ("b", 950.0), ("c", 1010.0))
+    parts = tuple(context.Part(u, {f"{u}1": v}, {}, {}, v, True) for u, v in moves)
+    verdict, reason = rules.RULES["close_to"].func(spec, context.Measurement(float("nan"), "t", parts=parts))
     assert verdict == "supported" and reason.startswith("supported for: b, c; best fit c: computed $1,010 bn")
     assert "the article's $1,000 bn" in reason
 
 
 def test_a_move_the_other_way_contradicts_a_scalar_claim():
     spec = _spec(metric="close_move", rule="rounded_percent", figure=17.0, ticker="X", universes=())
-    verdict, reason = claims.RULES["rounded_percent"].func(spec, claims.Measurement(-3.0, "t"))
+    verdict, reason = rules.RULES["rounded_percent"].func(spec, context.Measurement(-3.0, "t"))
     assert verdict == "contradicted" and "the article's 17 % fall" in reason
 
 
 def _ctx(day0=None, windows=None, groups=None, excluded=None, spans=None, trading=None):
     cols = ["firm", "window", "ret", "car", "mv_raw"]
-    return claims.ClaimContext(
+    return context.ClaimContext(
         pd.DataFrame(day0 or {}, index=pd.Index(list((day0 or {}).get("ret", {})), name="firm")),
         pd.DataFrame(windows or [], columns=cols),
         groups or {},
@@ -242,4 +244,4 @@ def test_an_unchecked_universe_that_might_fit_better_leaves_the_claim_unchecked(
     ],
 )
 def test_a_figure_with_decimals_is_judged_at_its_own_precision(x, y, verdict):
-    assert claims.rounded_percent(x, y) == verdict
+    assert rules.rounded_percent(x, y) == verdict

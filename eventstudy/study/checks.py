@@ -12,7 +12,9 @@ from ..core.models import MODELS
 from ..core.windows import as_window, event_grid
 from ..data.quality import KINDS as QUALITY_KINDS
 from ..errors import CalendarError, StudyFileError
-from .claims import DIRECTIONS, METRICS, RULES
+from .claims.context import DIRECTIONS
+from .claims.metrics import METRICS
+from .claims.rules import RULES
 from .spec import GROUP_TABLES, MAX_SESSIONS, RETURNS, TICKER, GroupSpec, Study
 from .workspace import NAME
 

@@ -5,8 +5,9 @@ them together as one :class:`~eventstudy.errors.StudyFileError`. The study it ma
 :class:`~eventstudy.study.spec.Study`; :func:`~eventstudy.study.checks.check` then checks its
 cross-references (claims, windows, groups, benchmark, focus), types and ranges, as it does after
 command-line overrides (:func:`~eventstudy.study.checks.with_overrides`) and on a study built
-in Python, so that nothing invalid reaches the analysis. See ``analyses/deepseek-2025/study.toml`` for a complete, commented example; the
-README explains each field.
+in Python, so that nothing invalid reaches the analysis. See
+``analyses/deepseek-2025/study.toml`` for a complete, commented example; the README explains
+each field.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from ..core.windows import Window
 from ..data.quality import QualitySpec
 from ..errors import CalendarError, StudyFileError
 from .checks import check
-from .claims import FALL_ALIASES, RULE_FALL_ALIASES
+from .claims.metrics import FALL_ALIASES
+from .claims.rules import RULE_FALL_ALIASES
 from .events import REQUIRED as REQUIRED_EVENT_COLUMNS
 from .events import RESERVED as RESERVED_EVENT_COLUMNS
 from .spec import DERIVED_CHARACTERISTICS, BenchmarkSpec, ClaimSpec, EventsSpec, GroupSpec, ReportSpec, Study
