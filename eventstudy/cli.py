@@ -288,7 +288,7 @@ MAX_DRAWS = 100_000
 
 def _engine(a):
     """The engine the options ask for (--engine, --dask, --chunk-size)."""
-    from .core.engine import Engine
+    from .core.runspec import Engine
 
     name = "dask" if a.dask else (a.engine or "memory")
     if a.dask and a.engine not in (None, "dask"):

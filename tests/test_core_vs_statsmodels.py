@@ -173,7 +173,7 @@ def test_mean_correlation_on_calendar_days_when_dates_differ():
     both = pd.DataFrame(resid).dropna()
     want = np.corrcoef(both.a, both.b)[0, 1]
     from eventstudy.core import abnormal, models
-    from eventstudy.core.engine import _rows, _samples  # the samples the group tests use
+    from eventstudy.core.memory import _rows, _samples  # the samples the group tests use
     from eventstudy.core.windows import DEFAULT_PATH, align, event_grid
 
     grid = event_grid(EST, (WIN,), DEFAULT_PATH)

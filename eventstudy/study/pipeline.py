@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 
 from ..core import calendar
-from ..core.engine import IN_MEMORY, Design, Engine
+from ..core.engine import Design
 from ..core.models import Model, get_model
 from ..core.results import EventStudyResult
 from ..core.returns import factor_regressors, session_returns, stack
+from ..core.runspec import IN_MEMORY, Engine
 from ..core.windows import DAY0, Window
 from ..data import PriceCache, load_market_data, quality
 from ..data.loader import MarketData
@@ -44,7 +45,7 @@ def run_study(
     built in Python is checked as a study file is, before any data is read. A study of
     firm-events on their own dates (``[events]``) runs through :func:`eventstudy.study.sample.run_sample`
     and returns :class:`~eventstudy.core.results.SampleResults`. ``engine`` runs the core (in memory by
-    default; :class:`~eventstudy.core.engine.Engine`)."""
+    default; :class:`~eventstudy.core.runspec.Engine`)."""
     if isinstance(study, Study):
         problems = check(study)
         if problems:

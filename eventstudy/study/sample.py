@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from ..core import calendar
-from ..core.engine import IN_MEMORY, Design, Engine
+from ..core.engine import Design
 from ..core.models import get_model
 from ..core.returns import factor_regressors, session_returns
+from ..core.runspec import IN_MEMORY, Engine
 from ..core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
 from ..data import load_market_data, quality
 from ..data.loader import MarketData, PriceData
@@ -168,7 +169,7 @@ def run_sample(
     **load_kwargs,
 ) -> SampleResults:
     """Run a study whose ``[events]`` table lists firm-events on their own dates, its core on
-    ``engine`` (in memory by default; see :class:`~eventstudy.core.engine.Engine`)."""
+    ``engine`` (in memory by default; see :class:`~eventstudy.core.runspec.Engine`)."""
     table = read_events(study, snapshot)
     events, rejected = table.events, table.rejected
     if events.empty:

@@ -1,0 +1,117 @@
+"""The chunked engines' side of :func:`~eventstudy.core.engine.run_event_study`: the returns as
+one array, the firm-events placed in them, the plan every chunk shares, and the run on threads
+(:mod:`eventstudy.core.stream`) or on Dask (:mod:`eventstudy.core.distributed`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from . import stream
+from .influence import caar_influence
+from .intervals import caar_intervals, car_intervals
+from .results import EventStudyResult
+from .runspec import Engine, RunSpec
+
+
+def run(
+    spec: RunSpec,
+    engine: Engine,
+    returns,
+    regressors: pd.DataFrame,
+    events: pd.DataFrame,
+    groups: Mapping,
+    keep_ar: bool,
+    progress: Callable[[int], None] | None,
+) -> EventStudyResult:
+    """The result of ``spec`` on ``events`` (checked by the caller), chunk by chunk."""
+    setup = _Chunked(
+        returns,
+        regressors[list(spec.model.needs)],
+        events,
+        groups,
+        list(spec.tests),
+        engine.chunk_size,
+        engine.workers,
+        keep_ar,
+        progress,
+    )
+    plan = stream.Plan(
+        spec.model,
+        spec.estimation,
+        spec.windows,
+        spec.path,
+        spec.grid,
+        setup.x,
+        spec.model.needs,
+        tuple(groups),
+        spec.min_estimation_obs,
+        spec.other_events,
+        len(np.unique(setup.layout.pos)) > 1,
+        keep_ar,
+        tuple(s.name for s in spec.tests),
+    )
+    frames = setup.run(plan, engine.name, engine.scheduler)
+    if spec.influence:
+        frames["influence"] = caar_influence(frames["car"], frames["groups"], frames["tests"], spec.lead)
+    frames["car"] = car_intervals(frames["car"])
+    frames["intervals"] = caar_intervals(frames["car"], frames["groups"], frames["tests"])
+    return EventStudyResult(
+        model=spec.model, estimation=spec.estimation, windows=spec.windows, path=spec.path, engine=engine.name, **frames
+    )
+
+
+@dataclass(frozen=True)
+class _Chunked:
+    """What the chunked engines need beyond the plan: the returns as one array, the firm-events
+    placed in them, and how to run."""
+
+    returns: pd.DataFrame
+    regressors: pd.DataFrame
+    events: pd.DataFrame
+    groups: Mapping[str, Sequence[str]]
+    specs: list
+    chunk_size: int
+    workers: int | None
+    keep_ar: bool
+    progress: Callable[[int], None] | None
+
+    @property
+    def index(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(self.returns.index)
+
+    @property
+    def columns(self) -> pd.Index:
+        return pd.Index(self.returns.columns)
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.regressors.reindex(self.index).to_numpy(dtype="float64")
+
+    @cached_property
+    def layout(self) -> stream.Layout:
+        return stream.Layout.of(self.index, self.columns, self.events, self.groups)
+
+    def run(self, plan: stream.Plan, engine: str, scheduler) -> dict[str, pd.DataFrame]:
+        if engine == "stream":
+            values = self.returns.to_numpy(dtype="float64")
+            return stream.run(
+                plan,
+                self.layout,
+                values,
+                self.specs,
+                self.index,
+                chunk_size=self.chunk_size,
+                workers=self.workers or os.cpu_count() or 1,
+                progress=self.progress,
+            )
+        if engine == "dask":
+            from . import distributed
+
+            return distributed.run(plan, self.layout, self.returns, self.specs, self.chunk_size, scheduler)
+        raise AssertionError(engine)  # checked by run_event_study

@@ -1,0 +1,59 @@
+"""What one run of the engine is asked, and how it runs: the small objects that the in-memory
+and the chunked engines share, so that a stage takes one of them, not a dozen arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._typing import EngineName, IntArray
+from .inference import TestSpec
+from .models import Model
+from .stream.plan import CHUNK_EVENTS
+from .windows import Window
+
+
+@dataclass(frozen=True)
+class Engine:
+    """How the core runs (see :func:`~eventstudy.core.engine.run_event_study`): ``name`` is
+    ``memory``, ``stream`` or ``dask``; ``chunk_size`` and ``workers`` for the chunked engines;
+    ``scheduler`` for Dask (a client, an address, or None for a local cluster)."""
+
+    name: EngineName = "memory"
+    chunk_size: int = CHUNK_EVENTS
+    workers: int | None = None
+    scheduler: object = None
+
+    def options(self) -> dict:
+        return {
+            "engine": self.name,
+            "chunk_size": self.chunk_size,
+            "workers": self.workers,
+            "scheduler": self.scheduler,
+        }
+
+
+IN_MEMORY = Engine()
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run's design, checked: the model, its estimation window, event windows and path, the
+    grid of relative days they need, the tests, the fewest estimation returns a firm-event needs,
+    the span of a firm's other events left out of its estimation window (None: nothing left
+    out), and whether to compute the influence diagnostics."""
+
+    model: Model
+    estimation: Window
+    windows: tuple[Window, ...]
+    path: Window
+    grid: IntArray
+    tests: tuple[TestSpec, ...]
+    min_estimation_obs: int
+    other_events: Window | None
+    influence: bool
+
+    @property
+    def lead(self) -> str:
+        """The test whose p-value the influence rule watches: Kolari–Pynnönen, robust to both
+        cross-correlation and event-induced variance on one date and on many, when it is run."""
+        return next((s.name for s in self.tests if s.correlation_apart and s.variance), self.tests[0].name)
