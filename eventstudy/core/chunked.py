@@ -16,24 +16,19 @@ from . import stream
 from .influence import caar_influence
 from .intervals import caar_intervals, car_intervals
 from .results import EventStudyResult
-from .runspec import Engine, RunSpec
+from .runspec import Engine, Inputs, RunSpec
 
 
 def run(
-    spec: RunSpec,
-    engine: Engine,
-    returns,
-    regressors: pd.DataFrame,
-    events: pd.DataFrame,
-    groups: Mapping,
-    keep_ar: bool,
-    progress: Callable[[int], None] | None,
+    spec: RunSpec, inputs: Inputs, engine: Engine, keep_ar: bool, progress: Callable[[int], None] | None
 ) -> EventStudyResult:
-    """The result of ``spec`` on ``events`` (checked by the caller), chunk by chunk."""
+    """The result of ``spec`` on ``inputs`` (checked by the caller), chunk by chunk; ``keep_ar``
+    False leaves the per-day AR frame empty, ``progress`` is called with 1 for each chunk done."""
+    groups = {"all": inputs.events["event_id"]} if inputs.groups is None else inputs.groups
     setup = _Chunked(
-        returns,
-        regressors[list(spec.model.needs)],
-        events,
+        inputs.returns,
+        inputs.regressors[list(spec.model.needs)],
+        inputs.events,
         groups,
         list(spec.tests),
         engine.chunk_size,

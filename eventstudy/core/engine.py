@@ -19,7 +19,7 @@ from .._typing import EngineName, ModelName, TestName
 from . import chunked, exclusions, memory, models
 from .inference import ONE_DATE_TESTS, get_tests
 from .results import EventStudyResult
-from .runspec import IN_MEMORY, Engine, RunSpec
+from .runspec import IN_MEMORY, Engine, Inputs, RunSpec
 from .stream.plan import CHUNK_EVENTS
 from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Window, as_window, event_grid
 
@@ -150,11 +150,10 @@ def run_event_study(
         other_events=span if exclude_other_events else None,
         influence=influence,
     )
-    groups = None if groups is None else _checked_groups(groups, events)
+    inputs = Inputs(returns, regressors, events, None if groups is None else _checked_groups(groups, events))
     if engine == "memory":
-        return memory.run(spec, returns, regressors, events, groups)
-    how = Engine(engine, chunk_size, workers, scheduler)
-    return chunked.run(spec, how, returns, regressors, events, groups or {"all": events["event_id"]}, keep_ar, progress)
+        return memory.run(spec, inputs)
+    return chunked.run(spec, inputs, Engine(engine, chunk_size, workers, scheduler), keep_ar, progress)
 
 
 ENGINES = ("memory", "stream", "dask")

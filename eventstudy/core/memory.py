@@ -4,7 +4,7 @@ frames, and the influence of each event on the lead test recomputed exactly."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,19 +17,16 @@ from .inference.sample import Sample, column_mean
 from .influence import INFLUENCE_COLUMNS, caar_influence
 from .intervals import caar_intervals, car_intervals
 from .results import EventStudyResult, caar_frame
-from .runspec import RunSpec
+from .runspec import Inputs, RunSpec
 from .windows import Aligned, Window, align, as_slice
 
 
-def run(
-    spec: RunSpec, returns: pd.DataFrame, regressors: pd.DataFrame, events: pd.DataFrame, groups: Mapping | None
-) -> EventStudyResult:
-    """The result of ``spec`` on ``events`` (checked by the caller), every firm-event in memory;
-    ``groups`` maps a group to its event_ids (None: one group ``all``)."""
+def run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
+    """The result of ``spec`` on ``inputs`` (checked by the caller), every firm-event in memory."""
     aligned, excluded = align(
-        returns,
-        regressors[list(spec.model.needs)],
-        events,
+        inputs.returns,
+        inputs.regressors[list(spec.model.needs)],
+        inputs.events,
         estimation=spec.estimation,
         grid=spec.grid,
         other_events=spec.other_events,
@@ -37,7 +34,7 @@ def run(
     fit = models.fit(aligned, model=spec.model)
     aligned, fit, dropped = _usable(aligned, fit, spec.min_estimation_obs)
     ab = abnormal.compute(fit, aligned, spec.windows)
-    groups = {"all": aligned.event_ids} if groups is None else groups
+    groups = {"all": aligned.event_ids} if inputs.groups is None else inputs.groups
     members = {g: _kept(aligned, ids) for g, ids in groups.items()}
     ranks = standardized_ranks(ab.ar)
     car, tests = car_intervals(_car_frame(aligned, ab)), _tests_frame(aligned, ab, members, spec.tests, ranks)

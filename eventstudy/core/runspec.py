@@ -1,9 +1,13 @@
-"""What one run of the engine is asked, and how it runs: the small objects that the in-memory
-and the chunked engines share, so that a stage takes one of them, not a dozen arguments."""
+"""What one run of the engine reads, is asked and how it runs: the small objects that the
+in-memory and the chunked engines share (:class:`Inputs`, :class:`RunSpec`, :class:`Engine`), so
+that a stage takes them, not a dozen arguments."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import pandas as pd
 
 from .._typing import EngineName, IntArray
 from .inference import TestSpec
@@ -33,6 +37,18 @@ class Engine:
 
 
 IN_MEMORY = Engine()
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a run reads, checked: the returns (sessions × tickers, or a panel that reads itself),
+    the regressors (sessions × the model's columns), the firm-events (``event_id, ticker,
+    event_date``) and the groups (name → event_ids; None: one group ``all`` of every event)."""
+
+    returns: object
+    regressors: pd.DataFrame
+    events: pd.DataFrame
+    groups: Mapping[str, Sequence[str]] | None
 
 
 @dataclass(frozen=True)
