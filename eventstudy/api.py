@@ -7,7 +7,8 @@ A study from its file:
     ``run_placebo`` (→ ``PlaceboResults``).
 The engine on your own frames:
     ``run_event_study`` (→ ``EventStudyResult``), ``build_events``, ``load_panel``,
-    ``run_sample``, ``Window``, ``TestSpec``, ``get_tests``.
+    ``run_sample``, ``write_panel`` (a parquet panel for the Dask engine), ``Window``,
+    ``TestSpec``, ``get_tests``.
 Errors: ``EventStudyError`` and its kinds.
 """
 
@@ -22,6 +23,7 @@ from .core import engine as _engine
 from .core.inference import TestSpec, get_tests
 from .core.results import EventStudyResult
 from .core.windows import Window
+from .data.panel import write_panel
 from .errors import (
     CacheCorruptError,
     CalendarError,
@@ -78,4 +80,5 @@ __all__ = [
     "run_sample",
     "run_study",
     "with_overrides",
+    "write_panel",
 ]
