@@ -2,38 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from eventstudy.core.engine import firm_events
-
-
-def synthetic_panel(
-    n_firms: int = 30,
-    n_days: int = 300,
-    *,
-    event_pos: int = 270,
-    injected: float = 0.0,
-    rho: float = 0.0,
-    seed: int = 0,
-    sigma: float = 0.02,
-):
-    """Market-model returns R = α + β R_m + ε (ε equicorrelated with ``rho`` across firms),
-    ``injected`` added to every firm on the event day. Returns (returns, regressors, events)."""
-    rng = np.random.default_rng(seed)
-    dates = pd.bdate_range("2020-01-01", periods=n_days, name="date")
-    mkt = rng.normal(0.0004, 0.01, n_days)
-    common = rng.normal(0, 1, (n_days, 1))
-    idio = rng.normal(0, 1, (n_days, n_firms))
-    eps = sigma * (np.sqrt(rho) * common + np.sqrt(1 - rho) * idio)
-    alpha, beta = rng.normal(0, 0.0005, n_firms), rng.uniform(0.5, 1.5, n_firms)
-    r = alpha + mkt[:, None] * beta + eps
-    r[event_pos] += injected
-    tickers = [f"F{i:03d}" for i in range(n_firms)]
-    returns = pd.DataFrame(r, index=dates, columns=tickers)
-    regressors = pd.DataFrame({"mkt": mkt}, index=dates)
-    return returns, regressors, firm_events(tickers, dates[event_pos])
+from .helpers import synthetic_panel
 
 
 @pytest.fixture(scope="module")

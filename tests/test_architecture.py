@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-PKG = Path(__file__).resolve().parent.parent / "eventstudy"
+from .helpers import REPO
+
+PKG = REPO / "eventstudy"
 ROOT = PKG.parent
 
 # the layers, bottom up: a module may import from its own layer and the ones below

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
 
 from eventstudy.core.engine import run_event_study
 
-SCRIPT = Path(__file__).parents[1] / "benchmarks" / "bench_core.py"
+from .helpers import REPO
+
+SCRIPT = REPO / "benchmarks" / "bench_core.py"
 
 
 def _bench():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
 import pandas as pd
 import pytest
 from yfinance.exceptions import YFRateLimitError
@@ -28,34 +27,9 @@ from eventstudy.errors import (
 from eventstudy.study.marketvalue import market_values, share_classes
 from eventstudy.study.universe import primary_listing
 
+from .helpers import FakeSource, yf_frame
+
 T = pd.Timestamp
-
-
-def yf_frame(dates, close=100.0, ticker=None):
-    """A frame shaped like ``yf.download(auto_adjust=False, actions=True)``."""
-    idx = pd.DatetimeIndex(dates, name="Date")
-    cols = ["Adj Close", "Close", "Dividends", "High", "Low", "Open", "Stock Splits", "Volume"]
-    data = np.tile([close, close, 0.0, close + 1, close - 1, close, 0.0, 1e6], (len(idx), 1))
-    frame = pd.DataFrame(data, index=idx, columns=cols)
-    if ticker:
-        frame.columns = pd.MultiIndex.from_product([cols, [ticker]], names=["Price", "Ticker"])
-    return frame
-
-
-class FakeSource:
-    """Records each requested range; serves a flat price on the NYSE sessions."""
-
-    name = "fake"
-
-    def __init__(self):
-        self.calls = []
-
-    def fetch(self, ticker, start, end):
-        self.calls.append((ticker, start, end))
-        frame = parse_yfinance_frame(yf_frame(calendar.sessions(start, end)), ticker)
-        if frame.empty:
-            raise PricesMissingError([ticker], start, end)
-        return frame
 
 
 def test_cache_round_trip(tmp_path):

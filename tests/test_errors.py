@@ -19,39 +19,7 @@ from eventstudy.report import writer as report
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 
-from .conftest import synthetic_panel
-from .test_data import FakeSource, yf_frame
-
-
-def study_file(
-    tmp_path,
-    *,
-    event="2025-01-27",
-    model="market",
-    estimation="[-250, -11]",
-    min_obs=120,
-    tickers='["NVDA", "MSFT"]',
-    extra="",
-):
-    path = tmp_path / "s" / "study.toml"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(f"""
-[study]
-title = "Test study"
-event_date = {event}
-[model]
-name = "{model}"
-benchmark = "SPY"
-estimation = {estimation}
-windows = [[0, 0], [-1, 1]]
-path = [-3, 3]
-min_estimation_obs = {min_obs}
-[groups]
-g = {tickers}
-{extra}
-""")
-    return path
-
+from .helpers import FakeSource, study_file, synthetic_panel, yf_frame
 
 # --- firms and dates -------------------------------------------------------------------------
 

@@ -21,10 +21,9 @@ import pytest
 from eventstudy.cli import main
 from eventstudy.data.panel import PanelError, ParquetPanel, write_panel
 
-from .test_errors import study_file
+from .helpers import REPO, study_file
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ENV = {**os.environ, "PYTHONPATH": os.path.dirname(HERE)}
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
 def _tree(folder):

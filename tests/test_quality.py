@@ -15,8 +15,7 @@ from eventstudy.errors import StudyFileError
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 
-from .test_data import yf_frame
-from .test_errors import study_file
+from .helpers import study_file, yf_frame
 
 DAYS = calendar.sessions("2024-01-02", "2024-06-28")
 

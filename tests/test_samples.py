@@ -5,7 +5,6 @@ each against a value known independently."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,9 +18,9 @@ from eventstudy.core.windows import Window
 from eventstudy.study.events import build_events
 from eventstudy.study.secondstage import second_stage
 
-from .conftest import synthetic_panel
+from .helpers import REPO, synthetic_panel
 
-SIZE_SCRIPT = Path(__file__).parents[1] / "benchmarks" / "size_samples.py"
+SIZE_SCRIPT = REPO / "benchmarks" / "size_samples.py"
 
 T = pd.Timestamp
 EST, WIN, PATH = Window(-100, -11), Window(-1, 1), Window(-5, 5)

@@ -4,8 +4,6 @@ from the snapshot's raw files — not through the toolkit's returns, alignment o
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +11,9 @@ import statsmodels.api as sm
 
 from eventstudy.study.pipeline import run_study
 
-SNAP = Path(__file__).resolve().parent.parent / "eventstudy" / "data" / "snapshot"
+from .helpers import REPO
+
+SNAP = REPO / "eventstudy" / "data" / "snapshot"
 
 
 def raw_returns(ticker: str) -> pd.Series:
