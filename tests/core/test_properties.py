@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window, as_slice
 
-from .helpers import synthetic_panel
+from ..helpers import synthetic_panel
 
 KW = dict(estimation=Window(-60, -6), windows=[Window(0, 0), Window(-2, 2)], path=Window(-5, 5), min_estimation_obs=30)
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

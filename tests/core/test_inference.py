@@ -12,7 +12,7 @@ from eventstudy.core.engine import run_event_study
 from eventstudy.core.inference import parametric, rank, rbar, sample, statistic
 from eventstudy.core.windows import Window
 
-from .helpers import synthetic_panel
+from ..helpers import synthetic_panel
 
 SHORT = dict(
     estimation=Window(-120, -11), windows=[Window(0, 0), Window(-1, 1)], path=Window(-5, 5), min_estimation_obs=60

@@ -17,7 +17,7 @@ from eventstudy.core.engine import run_event_study
 from eventstudy.core.stream.second_pass import _KEY_OF_INF, _sorted_rows
 from eventstudy.core.windows import Window
 
-from .helpers import synthetic_panel
+from ..helpers import synthetic_panel
 
 KW = dict(
     estimation=Window(-120, -11),

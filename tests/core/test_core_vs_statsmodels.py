@@ -11,7 +11,7 @@ from scipy import stats
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.windows import Window
 
-from .helpers import synthetic_panel
+from ..helpers import synthetic_panel
 
 EST, WIN = Window(-250, -11), Window(-1, 1)
 
