@@ -15,7 +15,7 @@ from eventstudy.errors import StudyFileError
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 
-from .helpers import study_file, yf_frame
+from ..helpers import study_file, yf_frame
 
 DAYS = calendar.sessions("2024-01-02", "2024-06-28")
 

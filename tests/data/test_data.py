@@ -27,7 +27,7 @@ from eventstudy.errors import (
 from eventstudy.study.marketvalue import market_values, share_classes
 from eventstudy.study.universe import primary_listing
 
-from .helpers import FakeSource, yf_frame
+from ..helpers import FakeSource, yf_frame
 
 T = pd.Timestamp
 

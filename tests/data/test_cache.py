@@ -27,7 +27,7 @@ from eventstudy.data.sources import parse_yfinance_frame
 from eventstudy.data.store import PLAUSIBLE, Coverage, prices_table, read_prices
 from eventstudy.errors import CacheCorruptError, DataError, PricesMissingError
 
-from .helpers import FakeSource, yf_frame
+from ..helpers import FakeSource, yf_frame
 
 T = pd.Timestamp
 DAYS = calendar.sessions("2025-01-02", "2025-01-31")
@@ -345,7 +345,7 @@ def test_an_offline_run_uses_a_ticker_only_the_cache_holds(tmp_path, monkeypatch
     from eventstudy.data import default_snapshot
     from eventstudy.study.pipeline import run_study
 
-    from .helpers import study_file
+    from ..helpers import study_file
 
     frame, cov = default_snapshot().prices("NVDA")
     cache = PriceCache(tmp_path / "cache")
@@ -397,7 +397,7 @@ def test_a_data_note_reaches_the_summary_and_the_report(tmp_path, monkeypatch):
     from eventstudy.report import writer as report
     from eventstudy.study.pipeline import run_study
 
-    from .helpers import study_file
+    from ..helpers import study_file
 
     frame, cov = default_snapshot().prices("NVDA")
     frame = frame.copy()

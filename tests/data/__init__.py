@@ -1,0 +1,1 @@
+"""Tests of the data layer: sources, cache, snapshot, prices and their checks."""
