@@ -21,7 +21,7 @@ from eventstudy.study.checks import with_overrides
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 
-from .helpers import synthetic_panel
+from ..helpers import synthetic_panel
 
 
 def _toml_value(v) -> str:

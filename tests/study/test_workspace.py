@@ -14,7 +14,7 @@ from eventstudy.study import workspace
 from eventstudy.study.studyfile import load_study
 from eventstudy.study.workspace import figure_folder, find_study, init_study, list_studies, working_copy
 
-from .helpers import study_file
+from ..helpers import study_file
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from eventstudy.core.windows import Window
 from eventstudy.study.events import build_events
 from eventstudy.study.secondstage import second_stage
 
-from .helpers import REPO, synthetic_panel
+from ..helpers import REPO, synthetic_panel
 
 SIZE_SCRIPT = REPO / "benchmarks" / "size_samples.py"
 

@@ -145,7 +145,7 @@ def test_the_design_is_the_core_on_the_pseudo_date():
 
 
 def test_the_command_writes_the_placebo_and_run_keeps_it_while_the_design_is_the_same(tmp_path, capsys):
-    from .helpers import study_file
+    from ..helpers import study_file
 
     path = study_file(tmp_path, tickers='["NVDA", "MSFT", "AMD", "AVGO", "MU"]')
     assert main(["placebo", str(path), "--draws", "6", "--seed", "4", "--offline", "--quiet"]) == 0
@@ -249,7 +249,7 @@ def test_a_test_that_rejects_ten_percent_is_not_said_to_hold_its_size_on_sixty_d
 
 
 def test_altered_placebo_draws_are_not_trusted(tmp_path):
-    from .helpers import study_file
+    from ..helpers import study_file
 
     path = study_file(tmp_path, tickers='["NVDA", "MSFT", "AMD", "AVGO", "MU"]')
     assert main(["placebo", str(path), "--draws", "4", "--seed", "2", "--offline", "--quiet"]) == 0
@@ -281,7 +281,7 @@ def test_no_pseudo_event_that_fits_is_a_clear_error(tmp_path):
     from eventstudy.study.placebo import PlaceboError, run_placebo
     from eventstudy.study.studyfile import load_study
 
-    from .helpers import study_file
+    from ..helpers import study_file
 
     # CRWV listed on 28 March 2025: on 20 June its estimation window [-60,-11] holds the 45 returns
     # asked for, and every later session that would is too close to the event or to the data's end

@@ -19,7 +19,7 @@ from eventstudy.report import writer as report
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 
-from .helpers import FakeSource, study_file, synthetic_panel, yf_frame
+from ..helpers import FakeSource, study_file, synthetic_panel, yf_frame
 
 # --- firms and dates -------------------------------------------------------------------------
 
