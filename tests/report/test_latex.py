@@ -18,7 +18,7 @@ from eventstudy.core.tables import latex_escape
 from eventstudy.report.latex import PREAMBLE, coefficient, number, p_value
 from eventstudy.study.workspace import shipped_root
 
-from .helpers import REPO
+from ..helpers import REPO
 
 PDFLATEX = shutil.which("pdflatex")
 
@@ -65,7 +65,7 @@ def test_a_study_with_many_windows_and_long_names_still_fits(tmp_path):
     _need_pdflatex()
     from eventstudy.cli import main
 
-    from .helpers import study_file
+    from ..helpers import study_file
 
     windows = "[[0, 0], [-1, 1], [0, 1], [0, 2], [0, 4], [-5, 5], [-10, 10], [1, 10]]"
     path = study_file(tmp_path, tickers='["NVDA", "MSFT", "AMD", "AVGO", "MU", "INTC", "TSM", "QCOM"]', extra="")
@@ -84,7 +84,7 @@ def test_a_summary_as_latex_compiles(tmp_path):
     _need_pdflatex()
     from eventstudy.core.engine import run_event_study
 
-    from .helpers import synthetic_panel
+    from ..helpers import synthetic_panel
 
     res = run_event_study(*synthetic_panel(n_firms=8, seed=1), windows=[(0, 0), (-1, 1)])
     summary = res.summary()

@@ -17,7 +17,7 @@ from eventstudy.study.checks import with_overrides
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 
-from .helpers import study_file
+from ..helpers import study_file
 
 
 def test_a_total_with_no_valued_firm_is_missing_not_zero():

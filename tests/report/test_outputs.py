@@ -23,7 +23,7 @@ from eventstudy.study.checks import with_overrides
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 
-from .helpers import study_file
+from ..helpers import study_file
 
 
 def _snapshot(folder):

@@ -12,7 +12,7 @@ import pytest
 from eventstudy.cli import main
 from eventstudy.report.exports import stata_names
 
-from .helpers import study_file
+from ..helpers import study_file
 
 
 def _run(path, out, *options):
