@@ -79,7 +79,7 @@ def test_list_shows_a_broken_study_beside_the_good_ones(tmp_path, capsys, monkey
 
 
 def test_run_with_overrides_writes_to_out(tmp_path, capsys):
-    from .helpers import study_file
+    from ..helpers import study_file
 
     path = study_file(tmp_path)
     code = main(
@@ -109,7 +109,7 @@ def test_fetch_refuses_quietly_without_network(tmp_path, capsys, monkeypatch):
     import yfinance as yf
 
     monkeypatch.setattr(yf, "download", lambda *a, **k: __import__("pandas").DataFrame())
-    from .helpers import study_file
+    from ..helpers import study_file
 
     code = main(["fetch", str(study_file(tmp_path)), "--refresh", "--quiet", "--cache-dir", str(tmp_path / "c")])
     err = capsys.readouterr().err
@@ -138,7 +138,7 @@ def _noisy_offline_download(*args, **kwargs):
 def test_without_network_yfinance_noise_becomes_one_line_of_ours(tmp_path, capfd, monkeypatch, quiet):
     import yfinance as yf
 
-    from .helpers import study_file
+    from ..helpers import study_file
 
     monkeypatch.setattr(yf, "download", _noisy_offline_download)
     argv = ["run", str(study_file(tmp_path)), "--refresh", "--cache-dir", str(tmp_path / "c")]
@@ -163,7 +163,7 @@ def test_default_run_downloads_only_what_the_snapshot_lacks(tmp_path, capsys, mo
         return __import__("pandas").DataFrame()
 
     monkeypatch.setattr(yf, "download", download)
-    from .helpers import study_file
+    from ..helpers import study_file
 
     path = study_file(tmp_path, tickers='["NVDA", "NEWCO"]')
     assert main(["run", str(path), "--quiet", "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "o")]) == 0
@@ -178,7 +178,7 @@ def test_offline_run_never_downloads(tmp_path, monkeypatch):
         raise AssertionError("network")
 
     monkeypatch.setattr(yf, "download", download)
-    from .helpers import study_file
+    from ..helpers import study_file
 
     path = study_file(tmp_path, tickers='["NVDA", "NEWCO"]')
     assert main(["run", str(path), "--offline", "--quiet", "--out", str(tmp_path / "o")]) == 0
@@ -197,7 +197,7 @@ def test_offline_run_never_downloads(tmp_path, monkeypatch):
 def test_every_failure_is_one_line_of_ours_with_its_exit_code(tmp_path, capsys, monkeypatch, fault, code, message):
     import eventstudy.study.pipeline as pipeline
 
-    from .helpers import study_file
+    from ..helpers import study_file
 
     def fail(*a, **k):
         raise fault
@@ -213,7 +213,7 @@ def test_piped_progress_is_a_few_plain_lines(tmp_path, capfd):
     a line at the start and at each quarter of the price loading, nothing under --quiet."""
     from eventstudy.cli import PLAIN_STEPS
 
-    from .helpers import study_file
+    from ..helpers import study_file
 
     path = study_file(tmp_path, tickers='["NVDA", "MSFT", "AMD", "AVGO", "MU", "TSM", "INTC", "QCOM"]')
     assert main(["run", str(path), "--offline"]) == 0

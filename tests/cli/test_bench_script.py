@@ -9,7 +9,7 @@ import numpy as np
 
 from eventstudy.core.engine import run_event_study
 
-from .helpers import REPO
+from ..helpers import REPO
 
 SCRIPT = REPO / "benchmarks" / "bench_core.py"
 

@@ -11,7 +11,7 @@ import statsmodels.api as sm
 
 from eventstudy.study.pipeline import run_study
 
-from .helpers import REPO
+from ..helpers import REPO
 
 SNAP = REPO / "eventstudy" / "data" / "snapshot"
 

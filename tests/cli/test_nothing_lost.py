@@ -21,7 +21,7 @@ import pytest
 from eventstudy.cli import main
 from eventstudy.data.panel import PanelError, ParquetPanel, write_panel
 
-from .helpers import REPO, study_file
+from ..helpers import REPO, study_file
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 

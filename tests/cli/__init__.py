@@ -1,0 +1,1 @@
+"""Tests of the command line and end to end: what a user types and gets."""
