@@ -71,7 +71,7 @@ def identity_rbar(resid: Float64Array) -> float:
     pairs: the unweighted mean of the pairs' correlations, up to c's variation inside a
     stratum. Half of 3,000 firms with 0.5 % of days missing and ρ = 0.45, half with 20 % and
     ρ = 0.15: pairwise 0.2844, plain identity 0.2927, stratified 0.2843
-    (``tests/test_inference.py``)."""
+    (``tests/core/test_inference.py``)."""
     z, w = _zero_filled(resid)
     counts = np.isfinite(resid).sum(axis=1)
     ok = (counts >= 3) & (np.abs(z).sum(axis=1) > 0)

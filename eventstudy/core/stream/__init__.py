@@ -23,7 +23,7 @@ in a tree. :func:`finish` turns the total into the result frames; the tests are 
 r̄ comes from the sum identity over standardized residuals (each firm-event's estimation
 residuals demeaned and scaled to unit length over its own days, zero on days it lacks): exactly
 the pairwise r̄ of complete residuals on one date, and within about 10⁻³ of the pairwise-complete
-r̄ otherwise (tests/test_stream.py bounds it), in O(N·L), never over pairs. GRANK scales each
+r̄ otherwise (tests/core/test_stream.py bounds it), in O(N·L), never over pairs. GRANK scales each
 SCAR by the sample's s(SCAR), known only once every chunk's first pass is summed
 (:func:`scar_partial`); the second pass (:func:`chunk_partial`: steps 2 and 3) then compares
 each firm-event's SARs with its scaled SCAR.
