@@ -313,7 +313,7 @@ def _with_placebo(res, a, kwargs):
 
 
 def _kept_placebo(res, folder: Path):
-    """The placebo of an earlier `eventstudy placebo`, kept while it fits (:func:`.placebo.kept`);
+    """The placebo of an earlier `eventstudy placebo`, kept while it fits (:func:`eventstudy.study.placebo.kept`);
     dropped with a note when it does not."""
     from dataclasses import replace
 

@@ -305,7 +305,7 @@ def plan_output(
     """The run's output folders, checked before any analysis: writable, and holding no file of
     the user's where the outputs would go (:class:`~eventstudy.report.outputs.OutputSet`). By default the
     study's own folder (for a shipped study ./analyses/NAME, with a copy of its definition);
-    figures as :func:`.workspace.figure_folder` says."""
+    figures as :func:`eventstudy.study.workspace.figure_folder` says."""
     unknown = sorted(set(exports) - set(EXPORTS))
     if unknown:
         raise ValueError(f"exports are {', '.join(EXPORTS)}; not {', '.join(unknown)}")
