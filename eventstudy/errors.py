@@ -48,6 +48,16 @@ class ChecksumError(CacheCorruptError):
     """A snapshot file's sha256 differs from its MANIFEST line."""
 
 
+class DataFileError(DataError):
+    """A user's data file (``[data]`` of a study) cannot be read or used: the message names the
+    file, and the column and row where there is one, and what to do."""
+
+    def __init__(self, path: object, why: str, column: str = "", row: str = "") -> None:
+        self.path, self.why, self.column, self.row = path, why, column, row
+        where = ", ".join(x for x in (f"column {column}" if column else "", row) if x)
+        super().__init__(f"{path}{f' ({where})' if where else ''}: {why}")
+
+
 class CalendarError(EventStudyError):
     """An event date outside the sessions the data or the exchange calendar can serve."""
 

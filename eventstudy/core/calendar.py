@@ -1,8 +1,10 @@
-"""NYSE trading sessions: event days, rolls off weekends and holidays, and session offsets.
+"""Trading sessions: event days, rolls off weekends and holidays, and session offsets.
 
-Positions relative to an event are counted in exchange sessions (``exchange_calendars``' XNYS),
-never in calendar or pandas business days: a Monday event's day −1 is the Friday before, and
-market closures such as 9 January 2025 (national day of mourning) are not sessions.
+Positions relative to an event are counted in exchange sessions (``exchange_calendars``' XNYS by
+default, any of its codes on request: XLON, XETR, XTKS, ...), never in calendar or pandas
+business days: a Monday event's day −1 is the Friday before, and market closures such as
+9 January 2025 (national day of mourning) are not sessions. A study on its own data may count
+in the dates of its market series instead (:func:`register_sessions`).
 """
 
 from __future__ import annotations
@@ -27,27 +29,101 @@ class EventDay:
 
     date: pd.Timestamp
     rolled_from: pd.Timestamp | None = None
+    exchange: str = EXCHANGE
 
     @property
     def note(self) -> str:
         if self.rolled_from is None:
             return ""
         return (
-            f"{self.rolled_from:%Y-%m-%d} is not an NYSE session; the event was rolled forward to {self.date:%Y-%m-%d}"
+            f"{self.rolled_from:%Y-%m-%d} is not {describe(self.exchange)}; "
+            f"the event was rolled forward to {self.date:%Y-%m-%d}"
         )
 
 
+def describe(exchange: str) -> str:
+    """How a report names a session of a calendar: "an NYSE session", "an XLON session", "a
+    date of the market series" (a calendar of dates)."""
+    if exchange == EXCHANGE:
+        return "an NYSE session"
+    if exchange in _REGISTERED:
+        return "a date of the market series"
+    return f"an {exchange} session" if exchange[:1] in "AEFHILMNORSX" else f"a {exchange} session"
+
+
+class _DateCalendar:
+    """Sessions given as dates (a study's market series), answering the questions the
+    functions below ask of an ``exchange_calendars`` calendar."""
+
+    def __init__(self, days: pd.DatetimeIndex) -> None:
+        self.days = pd.DatetimeIndex(sorted(set(pd.DatetimeIndex(days).normalize()))).as_unit("ns")
+        if len(self.days) < 2:
+            raise CalendarError("a calendar of dates needs at least two dates")
+        self.first_session, self.last_session = self.days[0], self.days[-1]
+
+    def is_session(self, ts: pd.Timestamp) -> bool:
+        return ts in self.days
+
+    def date_to_session(self, ts: pd.Timestamp, direction: str) -> pd.Timestamp:
+        pos = self.days.searchsorted(ts, side="left" if direction == "next" else "right")
+        return self.days[min(pos, len(self.days) - 1) if direction == "next" else max(pos - 1, 0)]
+
+    def session_offset(self, ts: pd.Timestamp, n: int) -> pd.Timestamp:
+        pos = self.days.get_indexer([ts])[0]
+        if pos < 0:
+            raise CalendarError(f"{ts:%Y-%m-%d} is not a date of the calendar of dates")
+        if not 0 <= pos + n < len(self.days):
+            raise CalendarError(
+                f"{n:+d} sessions from {ts:%Y-%m-%d} is outside the calendar of dates "
+                f"({self.first_session:%Y-%m-%d} .. {self.last_session:%Y-%m-%d})"
+            )
+        return self.days[pos + n]
+
+    def sessions_in_range(self, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DatetimeIndex:
+        return self.days[(self.days >= lo) & (self.days <= hi)]
+
+
+_REGISTERED: dict[str, _DateCalendar] = {}
+
+
+def register_sessions(name: str, days: pd.DatetimeIndex) -> str:
+    """Make ``days`` a calendar under ``name`` (the sessions of a study's own market series);
+    the functions below then count in it when given ``exchange=name``. Returns the name."""
+    _REGISTERED[name] = _DateCalendar(days)
+    return name
+
+
+def check_exchange(code: str) -> str:
+    """``code`` when it names an ``exchange_calendars`` calendar (or a registered one), else a
+    :class:`CalendarError` listing a few of the known codes."""
+    if code in _REGISTERED:
+        return code
+    names = xcals.get_calendar_names(include_aliases=True)
+    if code not in names:
+        raise CalendarError(
+            f"{code!r} is not an exchange calendar of exchange_calendars (for example XNYS, XNAS, XLON, XETR, "
+            f"XTKS, XHKG, XTSE, XASX; {len(names)} codes in all)"
+        )
+    return code
+
+
+def _calendar(exchange: str = EXCHANGE) -> xcals.ExchangeCalendar | _DateCalendar:
+    if exchange in _REGISTERED:
+        return _REGISTERED[exchange]
+    return _exchange(exchange)
+
+
 @functools.cache
-def _calendar(exchange: str = EXCHANGE) -> xcals.ExchangeCalendar:
+def _exchange(exchange: str) -> xcals.ExchangeCalendar:
     # exchange_calendars 4.x calls Series.values on tz-aware data, which pandas 3.1 deprecates;
     # the warning is theirs, not a fault of ours, and must not reach our users.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*drops timezone information.*")
-        return xcals.get_calendar(exchange, start="1990-01-02")
+        return xcals.get_calendar(check_exchange(exchange), start="1990-01-02")
 
 
 def sessions(start: object, end: object, exchange: str = EXCHANGE) -> pd.DatetimeIndex:
-    """NYSE sessions from ``start`` to ``end`` inclusive, as naive dates."""
+    """The exchange's sessions (NYSE by default) from ``start`` to ``end`` inclusive, as naive dates."""
     cal = _calendar(exchange)
     lo = max(pd.Timestamp(start), cal.first_session)
     hi = min(pd.Timestamp(end), cal.last_session)
@@ -66,11 +142,11 @@ def roll_event_date(date: object, exchange: str = EXCHANGE) -> EventDay:
     ts = pd.Timestamp(date).normalize()
     _within(cal, ts, exchange)
     if cal.is_session(ts):
-        return EventDay(ts)
-    return EventDay(pd.Timestamp(cal.date_to_session(ts, direction="next")), rolled_from=ts)
+        return EventDay(ts, exchange=exchange)
+    return EventDay(pd.Timestamp(cal.date_to_session(ts, direction="next")), rolled_from=ts, exchange=exchange)
 
 
-def _within(cal: xcals.ExchangeCalendar, ts: pd.Timestamp, exchange: str) -> None:
+def _within(cal: xcals.ExchangeCalendar | _DateCalendar, ts: pd.Timestamp, exchange: str) -> None:
     if ts < cal.first_session or ts > cal.last_session:
         raise CalendarError(
             f"{ts:%Y-%m-%d} is outside the {exchange} calendar "

@@ -43,13 +43,16 @@ class PriceData:
 
 @dataclass(frozen=True)
 class MarketData:
-    """Everything a study reads: prices, the company list, share counts and factor tables."""
+    """Everything a study reads: prices, the company list, share counts and factor tables;
+    ``files``: the facts of a study's own data files (role, file, path, bytes, rows, sha256),
+    ``None`` for the snapshot, the cache and downloads."""
 
     prices: PriceData
     companies: pd.DataFrame
     shares: pd.DataFrame
     implied_shares: pd.DataFrame
     factors: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    files: pd.DataFrame | None = None
 
 
 @dataclass

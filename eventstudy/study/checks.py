@@ -5,6 +5,7 @@ the command line (with_overrides) or built in Python, before anything is read or
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 from ..core.calendar import roll_event_date
@@ -43,7 +44,7 @@ def check(study: Study, partial: bool = False) -> list[tuple[str, str]]:
     open_ended = any(g.from_table for g in study.groups.values())  # members known only from data
     _check_benchmarks(study, fail, explicit)
     for t in study.indices:
-        if not TICKER.fullmatch(t):
+        if not _series_name(study).fullmatch(t):
             fail("model.indices", f"{t!r} is not a ticker")
     _check_claims(study, fail, explicit, open_ended)
     rep = study.report
@@ -59,6 +60,8 @@ def check(study: Study, partial: bool = False) -> list[tuple[str, str]]:
         fail("model.returns", f"must be one of {', '.join(RETURNS)}, got {study.returns!r}")
     if study.is_sample:
         _check_sample(study, fail)
+    if study.own_data:
+        _check_own_data(study, fail)
     q = study.quality
     if not isinstance(q.no_trading_days, int) or q.no_trading_days < 2:
         fail("quality.no_trading_days", f"must be a number of sessions of at least 2, got {q.no_trading_days!r}")
@@ -66,6 +69,23 @@ def check(study: Study, partial: bool = False) -> list[tuple[str, str]]:
         if kind not in QUALITY_KINDS:
             fail("quality.exclude", f"unknown kind of flag {kind!r} (known: {', '.join(QUALITY_KINDS)})")
     return problems
+
+
+# a market file's column (vwretd, sprtrn, ...) names a series of a study on its own data
+SERIES = re.compile(r"[A-Za-z0-9^][A-Za-z0-9_.=^-]{0,39}")
+
+
+def _series_name(study: Study) -> re.Pattern:
+    return SERIES if study.own_data else TICKER
+
+
+def _check_own_data(study: Study, fail) -> None:
+    """What a study on its own files ([data]) cannot have: the snapshot's tables, price returns."""
+    for name, g in study.groups.items():
+        if g.from_table:
+            fail(f"groups.{name}.from_table", "a study on its own data ([data]) lists its firms (tickers or ids)")
+    if study.returns != "total":
+        fail("model.returns", 'a study on its own data ([data]) reads the file\'s return column: returns = "total"')
 
 
 def _check_sample(study: Study, fail) -> None:
@@ -87,7 +107,7 @@ def _check_windows(study: Study, fail, partial: bool) -> None:
         return
     try:
         if study.event_date is not None:
-            roll_event_date(study.event_date)
+            roll_event_date(study.event_date, study.exchange)
     except CalendarError as exc:
         fail("study.event_date", str(exc))
         return
@@ -156,7 +176,7 @@ def _check_benchmarks(study: Study, fail, explicit: set[str]) -> None:
         if b.ticker:
             if b.weights or b.exclude:
                 fail(key, "a listed series (ticker) takes no weights or exclude")
-            if not TICKER.fullmatch(b.ticker):
+            if not _series_name(study).fullmatch(b.ticker):
                 fail(key, f"{b.ticker!r} is not a ticker, nor a name under [benchmarks]")
             elif b.ticker in explicit:
                 fail(key, f"{b.ticker} is one of the event firms: a firm cannot be its own benchmark")

@@ -22,9 +22,10 @@ from ..data import PriceCache, load_market_data, quality
 from ..data.loader import MarketData
 from ..data.snapshot import Snapshot, default_snapshot
 from ..errors import CalendarError, NoFirmsLeftError, StudyFileError
-from . import claims, dollars, marketvalue
+from . import claims, dollars, marketvalue, owndata
 from .benchmarks import benchmark_returns
 from .checks import check
+from .figuredata import fit_data, ohlc
 from .results import StudyResults
 from .spec import Study
 from .studyfile import load_study
@@ -144,10 +145,11 @@ def prepare(
 ) -> Prepared:
     """Load and screen a one-date study's data over the sessions its windows reach around the
     event, or over ``span`` (the placebo's sessions)."""
+    if study.own_data:
+        return _prepare_own(study, span)
     snap = snapshot or default_snapshot()
     event = calendar.roll_event_date(study.event_date)
-    if event.date > pd.Timestamp.today().normalize():
-        raise CalendarError(f"event date {event.date:%Y-%m-%d} is in the future: there are no prices yet")
+    _check_not_future(event)
     companies, shares, implied = (
         snap.table("companies"),
         snap.table("shares_outstanding"),
@@ -161,12 +163,8 @@ def prepare(
     )
     firms = sorted({f for g in groups.values() for f in g})
     _check_benchmark_not_a_firm(study, firms)
-    start = calendar.session_offset(event.date, study.estimation.start - 1)
-    end = calendar.session_offset(event.date, max(w.end for w in (*study.windows, study.path)))
-    if span is not None:
-        start, end = min(start, span[0]), max(end, span[1])
-    run_under = (study.benchmark, *(study.sensitivity if get_model(study.model).uses_benchmark else ()))
-    constructed = any(study.benchmarks[b].constructed for b in run_under)
+    start, end = _span(study, event, span)
+    constructed = any(study.benchmarks[b].constructed for b in _run_under(study))
     stocks = sorted(companies.ticker[companies.asset_type == "stock"]) if constructed else []
     wanted = [*firms, *marketvalue.class_tickers(shares, firms), *_series_tickers(study), *stocks]
     data = load_market_data(
@@ -207,6 +205,62 @@ def prepare(
     )
 
 
+def _prepare_own(study: Study, span: tuple[pd.Timestamp, pd.Timestamp] | None) -> Prepared:
+    """:func:`prepare` for a study on its own files (``[data]``)."""
+    ex = study.exchange
+    event = calendar.roll_event_date(study.event_date, ex)
+    _check_not_future(event)
+    named = sorted({t for g in study.groups.values() for t in g.tickers})
+    firms = owndata.name_firms(study, [(t, event.date) for t in named])
+    start, end = _span(study, event, span)
+    constructed = any(study.benchmarks[b].constructed for b in _run_under(study))
+    files, data, returns = owndata.read_study_files(study, firms, start, end, all_stocks=constructed)
+    companies = data.companies
+    groups, left_out, members = resolve_groups(study.groups, companies, {}, {}, None)
+    wanted = sorted({f for g in groups.values() for f in g})
+    _check_benchmark_not_a_firm(study, wanted)
+    _check_event_in_data(event.date, returns)
+    have = [f for f in wanted if f in data.prices.frames]
+    if not have:
+        raise NoFirmsLeftError({**left_out, **data.prices.failed})
+    flags = owndata.no_trading_only(
+        quality.price_flags({f: data.prices.frames[f] for f in have}, returns.index, study.quality.no_trading_days)
+    )
+    screened = quality.excluded_by(flags, study.quality)
+    fitted = [f for f in have if f in returns and f not in screened]
+    if not fitted:
+        raise NoFirmsLeftError({**left_out, **data.prices.failed, **screened})
+    owndata.check_market(study, files, returns, fitted)
+    span_note = _span_note(returns[fitted], start, end, ex)
+    stocks = list(companies.ticker)
+    mv, share_info = owndata.market_values(files, firms, stocks, returns.index[returns.index.get_loc(event.date) - 1])
+    basis = owndata.basis_of(files, data, firms)
+    return Prepared(
+        study, event, groups, left_out, members, data, returns, basis, flags, screened, fitted, span_note, mv,
+        share_info, {}, companies,
+    )  # fmt: skip
+
+
+def _check_not_future(event: calendar.EventDay) -> None:
+    if event.date > pd.Timestamp.today().normalize():
+        raise CalendarError(f"event date {event.date:%Y-%m-%d} is in the future: there are no prices yet")
+
+
+def _run_under(study: Study) -> tuple[str, ...]:
+    return (study.benchmark, *(study.sensitivity if get_model(study.model).uses_benchmark else ()))
+
+
+def _span(study: Study, event: calendar.EventDay, span) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The sessions a one-date study reads: the day before its estimation window to the end of
+    its farthest window or path (widened to ``span``: the placebo's)."""
+    ex = study.exchange
+    start = calendar.session_offset(event.date, study.estimation.start - 1, ex)
+    end = calendar.session_offset(event.date, max(w.end for w in (*study.windows, study.path)), ex)
+    if span is not None:
+        start, end = min(start, span[0]), max(end, span[1])
+    return start, end
+
+
 def run_windows(study: Study) -> tuple[Window, ...]:
     """The study's windows, and day 0 ([0,0]) first when they lack it: the day-0 table, figure
     and claims always use the day-0 AR with its own test."""
@@ -223,16 +277,17 @@ def _check_benchmark_not_a_firm(study: Study, firms: list[str]) -> None:
             )
 
 
-def _span_note(returns: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> str:
+def _span_note(returns: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, exchange: str = calendar.EXCHANGE) -> str:
     """Say so when the estimation window starts before the firms' data do, or the windows
     end after them."""
     have = returns.dropna(how="all")
     if have.empty:
         return ""
     notes = []
-    if have.index[0] > calendar.session_offset(start, 2):
+    if have.index[0] > calendar.session_offset(start, 2, exchange):
+        first = calendar.session_offset(start, 1, exchange)
         notes.append(
-            f"the estimation window starts on {calendar.session_offset(start, 1):%Y-%m-%d}, but the data start on "
+            f"the estimation window starts on {first:%Y-%m-%d}, but the data start on "
             f"{have.index[0]:%Y-%m-%d}: firms have fewer estimation returns (and may be excluded for it)"
         )
     if have.index[-1] < end:
@@ -307,9 +362,9 @@ def _assemble(p: Prepared, main: EventStudyResult, runs: dict, notes: tuple[str,
         claims=claims.check(study.claims, ctx, tuple(w.label for w in main.windows)),
         indices=indices,
         excluded=excluded,
-        provenance=_provenance(data, p.basis),
-        prices=_ohlc(data, mv.columns, days, pos, study),
-        fit_data=_fit_data(returns, runs[study.benchmark][1], main, days, pos, study),
+        provenance=owndata.provenance(data, p.basis) if data.files is not None else _provenance(data, p.basis),
+        prices=ohlc(data, mv.columns, days, pos, study),
+        fit_data=fit_data(returns, runs[study.benchmark][1], main, days, pos, study),
         constructed={b: r[2] for b, r in runs.items() if r[2] is not None},
         notes=tuple(x for x in (*notes, focus_note, *index_notes) if x),
         focus=focus,
@@ -410,45 +465,3 @@ def _provenance(data, basis) -> pd.DataFrame:
     return pd.DataFrame({"ticker": list(data.prices.origin), "origin": list(data.prices.origin.values())}).merge(
         basis.rename_axis("ticker").reset_index(), how="left"
     )
-
-
-def _ohlc(data, firms, days, pos, study) -> pd.DataFrame:
-    span = days[pos + study.path.start - 1 : pos + study.path.end + 1]
-    frames = {t: data.prices.frames[t] for t in firms}
-    values = stack(frames, span, "open", "high", "low", "close")
-    n = len(firms)
-    out = {"date": np.tile(span, n)}
-    out |= {c: v.T.ravel() for c, v in zip(("open", "high", "low", "close"), values, strict=True)}
-    out |= {"ticker": np.repeat(list(firms), len(span)), "day": np.tile(np.arange(len(span)) + study.path.start - 1, n)}
-    return pd.DataFrame(out)
-
-
-def _fit_data(returns, series, main: EventStudyResult, days, pos, study) -> pd.DataFrame:
-    """``ticker, date, day, ret, mkt, expected`` over the estimation window and the path:
-    each fitted firm's return, the benchmark's, and the model's expected return."""
-    market, regressors = series
-    span = days[pos + study.estimation.start : pos + study.path.end + 1]
-    regs = regressors.reindex(span)
-    ev = main.events
-    n = len(ev)
-    return pd.DataFrame(
-        {
-            "ticker": np.repeat(ev.ticker.to_numpy(), len(span)),
-            "date": np.tile(span, n),
-            "day": np.tile(np.arange(len(span)) + study.estimation.start, n),
-            "ret": returns[list(ev.ticker)].reindex(span).to_numpy().T.ravel(),
-            "mkt": np.tile(market.reindex(span).to_numpy(), n),
-            "expected": _expected(main.model, ev, regs).T.ravel(),
-        }
-    )
-
-
-def _expected(model: Model, params: pd.DataFrame, regs: pd.DataFrame) -> np.ndarray:
-    """Days × events: the model's expected return on each day, from each event's estimated
-    parameters (``params``: one row per event)."""
-    if not model.estimated:
-        return np.repeat(regs["mkt"].to_numpy()[:, None], len(params), axis=1)
-    fitted = np.repeat(params.alpha.to_numpy()[None, :], len(regs), axis=0)
-    for c in model.columns:
-        fitted = fitted + params["beta" if c == "mkt" else c].to_numpy()[None, :] * regs[c].to_numpy()[:, None]
-    return fitted + regs["rf"].to_numpy()[:, None] if model.excess else fitted

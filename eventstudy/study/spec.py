@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..core.calendar import EXCHANGE
 from ..core.windows import Window
+from ..data.files import DataSpec
 from ..data.quality import QualitySpec
 
 
@@ -120,11 +122,18 @@ class Study:
     events: EventsSpec | None = None
     returns: str = "total"
     exclude_other_events: bool = True
+    data: DataSpec | None = None
+    exchange: str = EXCHANGE  # the calendar sessions are counted in ([data] calendar; "data:<file>" for its dates)
 
     @property
     def is_sample(self) -> bool:
         """Firm-events on their own dates (``[events]``), not one event date."""
         return self.events is not None
+
+    @property
+    def own_data(self) -> bool:
+        """The study reads its own files (``[data]``), not the snapshot, the cache or yfinance."""
+        return self.data is not None
 
     @property
     def folder(self) -> Path:

@@ -21,10 +21,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.calendar import offset_of
+from ..core.calendar import EXCHANGE, check_exchange, offset_of, register_sessions
 from ..core.windows import Window
+from ..data.files import UNITS, DataSpec, data_calendar, layout_of
+from ..data.files.spec import ROLES as DATA_ROLES
 from ..data.quality import QualitySpec
-from ..errors import CalendarError, StudyFileError
+from ..errors import CalendarError, DataFileError, StudyFileError
 from .checks import check
 from .claims.metrics import FALL_ALIASES
 from .claims.rules import RULE_FALL_ALIASES
@@ -106,7 +108,9 @@ def _date(r: _Reader, key: str, value: Any) -> pd.Timestamp | None:
     return ts
 
 
-def _window(r: _Reader, key: str, value: Any, event: pd.Timestamp | None, dates: dict[str, str]) -> Window | None:
+def _window(
+    r: _Reader, key: str, value: Any, event: pd.Timestamp | None, dates: dict[str, str], exchange: str = EXCHANGE
+) -> Window | None:
     if isinstance(value, dict):
         w = _Reader(r.problems, value, f"{r.prefix}{key}.")
         w.unknown({"label", "start", "end"})
@@ -119,7 +123,7 @@ def _window(r: _Reader, key: str, value: Any, event: pd.Timestamp | None, dates:
         if isinstance(end, str):
             day = _date(w, "end", end)
             try:
-                offset = offset_of(event, day) if day is not None else None
+                offset = offset_of(event, day, exchange) if day is not None else None
             except CalendarError as exc:
                 w.fail("end", str(exc))
                 offset = None
@@ -253,6 +257,82 @@ def _events(r: _Reader, study_file: Path) -> EventsSpec | None:
     return replace(spec, file=file)
 
 
+DATA_KEYS = {
+    "returns",
+    "market",
+    "delisting",
+    "factors",
+    "names",
+    "calendar",
+    "units",
+    "columns",
+    "shares_scale",
+    "performance_delisting_return",
+    "date_format",
+}
+
+
+def _data(r: _Reader, study_file: Path) -> tuple[DataSpec | None, str]:
+    """``[data]``: the study's own files (paths relative to the study file), checked as far as
+    their headers; and the calendar its sessions are counted in."""
+    r.unknown(DATA_KEYS)
+
+    def path(key: str, required: bool = False) -> Path | None:
+        name = r.get(key, str, ... if required else None)
+        if name in (None, _BAD):
+            return None
+        file = (study_file.parent / Path(name).expanduser()).resolve()
+        if not file.is_file():
+            r.fail(key, f"{name}: no such file ({file})")
+        return file
+
+    factors = r.get("factors", (str, list), [])
+    factors = [factors] if isinstance(factors, str) else factors
+    if not all(isinstance(f, str) for f in factors):
+        r.fail("factors", f"must be a file name or a list of them, got {factors!r}")
+        factors = []
+    columns = r.get("columns", dict, {})
+    for role in sorted(set(columns) - set(DATA_ROLES)):
+        r.fail(f"columns.{role}", f"is not a role of a returns file (roles: {', '.join(DATA_ROLES)})")
+    scale = r.get("shares_scale", (int, float), None)
+    delist = r.get("performance_delisting_return", (int, float), None)
+    if delist is not None and not -1 <= delist <= 0:
+        r.fail("performance_delisting_return", f"must be a return between -1 and 0 (Shumway 1997: -0.3), got {delist}")
+    spec = DataSpec(
+        returns=path("returns", required=True) or Path(),
+        market=path("market"),
+        delisting=path("delisting"),
+        factors=tuple(f for f in (path_of(study_file, x, r) for x in factors) if f is not None),
+        names=path("names"),
+        calendar=r.get("calendar", str, EXCHANGE),
+        units=r.get("units", str, "decimal"),
+        columns={k: v for k, v in columns.items() if k in DATA_ROLES and isinstance(v, str)},
+        shares_scale=float(scale) if scale is not None else None,
+        performance_delisting_return=float(delist) if delist is not None else None,
+        date_format=r.get("date_format", str, ""),
+    )
+    if spec.units not in UNITS:
+        r.fail("units", f"must be one of {', '.join(UNITS)}, got {spec.units!r}")
+    if any(k.startswith("data.") for k, _ in r.problems):
+        return spec, EXCHANGE
+    try:
+        layout_of(spec)
+        if spec.calendar == "data":
+            return spec, register_sessions(f"data:{spec.market}", data_calendar(spec))
+        return spec, check_exchange(spec.calendar)
+    except (DataFileError, CalendarError) as exc:
+        r.fail("calendar" if isinstance(exc, CalendarError) else "returns", str(exc))
+        return spec, EXCHANGE
+
+
+def path_of(study_file: Path, name: str, r: _Reader) -> Path | None:
+    file = (study_file.parent / Path(name).expanduser()).resolve()
+    if not file.is_file():
+        r.fail("factors", f"{name}: no such file ({file})")
+        return None
+    return file
+
+
 def _quality(r: _Reader) -> QualitySpec:
     r.unknown({"no_trading_days", "exclude"})
     return QualitySpec(r.get("no_trading_days", int, QualitySpec.no_trading_days), r.strings("exclude"))
@@ -277,7 +357,7 @@ def load_study(name_or_path: str | Path) -> Study:
     path = find_study(name_or_path)
     problems: list[tuple[str, str]] = []
     top = _Reader(problems, _read(path))
-    top.unknown({"study", "model", "groups", "claims", "benchmarks", "report", "quality", "events"})
+    top.unknown({"study", "model", "groups", "claims", "benchmarks", "report", "quality", "events", "data"})
     s, m = top.table("study"), top.table("model", required=False)
     s.unknown({"name", "title", "event_date", "label", "description"})
     m.unknown(
@@ -299,12 +379,13 @@ def load_study(name_or_path: str | Path) -> Study:
         s.fail("event_date", "a study has one event date or an [events] table of firm-events, not both")
     event_value = s.get("event_date", (str, datetime.date), None if events is not None else ...)
     event = None if event_value in (_BAD, None) else _date(s, "event_date", event_value)
+    data, exchange = _data(top.table("data"), path) if "data" in top.data else (None, EXCHANGE)
     dates: dict[str, str] = {}
     given = m.get("windows", list, [[0, 0], [-1, 1], [0, 1], [0, 4], [-5, 5]])
-    windows = tuple(w for i, v in enumerate(given) if (w := _window(m, f"windows[{i}]", v, event, dates)))
+    windows = tuple(w for i, v in enumerate(given) if (w := _window(m, f"windows[{i}]", v, event, dates, exchange)))
     partial = len(windows) != len(given)  # a window that could not be read: its problem is listed
-    estimation = _window(m, "estimation", m.get("estimation", list, [-250, -11]), event, dates)
-    path_window = _window(m, "path", m.get("path", list, [-10, 10]), event, dates)
+    estimation = _window(m, "estimation", m.get("estimation", list, [-250, -11]), event, dates, exchange)
+    path_window = _window(m, "path", m.get("path", list, [-10, 10]), event, dates, exchange)
     benchmarks = _benchmarks(top.table("benchmarks", required=False))
     benchmark = m.get("benchmark", str, "SPY")
     if benchmark not in benchmarks:
@@ -334,6 +415,8 @@ def load_study(name_or_path: str | Path) -> Study:
         events=events,
         returns=m.get("returns", str, "total"),
         exclude_other_events=m.get("exclude_other_events", bool, True),
+        data=data,
+        exchange=exchange,
     )
     problems += check(study, partial=partial)
     if problems:

@@ -1,0 +1,119 @@
+"""What a study's ``[data]`` table names: the user's files and how to read them, and the column
+layouts eventstudy knows (CRSP's legacy daily stock file, CRSP's 2024 CIZ format, or columns
+named in the table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...errors import DataFileError
+
+ROLES = ("id", "date", "ret", "price", "volume", "shares", "open", "high", "low")
+REQUIRED = ("id", "date", "ret")
+UNITS = ("decimal", "percent")
+
+# CRSP's names as WRDS writes them (matched case-insensitively); shares in thousands
+CRSP_LEGACY = {
+    "id": "permno",
+    "date": "date",
+    "ret": "ret",
+    "price": "prc",
+    "volume": "vol",
+    "shares": "shrout",
+    "open": "openprc",
+    "high": "askhi",
+    "low": "bidlo",
+}
+CRSP_CIZ = {
+    "id": "permno",
+    "date": "dlycaldt",
+    "ret": "dlyret",
+    "price": "dlyprc",
+    "volume": "dlyvol",
+    "shares": "shrout",
+    "open": "dlyopen",
+    "high": "dlyhigh",
+    "low": "dlylow",
+}
+LAYOUTS = {"CRSP daily stock file (CIZ, 2024)": CRSP_CIZ, "CRSP daily stock file (legacy dsf)": CRSP_LEGACY}
+CRSP_SHARES_SCALE = 1000.0  # SHROUT and ShrOut count thousands of shares
+
+# performance-related delistings (CRSP delisting codes): Shumway (1997)
+PERFORMANCE_CODES = frozenset({500, *range(520, 585)})
+SHUMWAY_RETURN = -0.30
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """``[data]`` of a study file, paths resolved against the study's folder.
+
+    ``returns``: the long file of security returns (CSV or parquet); ``market``: dates and
+    market series; ``delisting``: CRSP's delisting file (legacy layout only: CIZ's DlyRet
+    already includes the delisting return); ``factors``: Ken French's files as downloaded (or
+    tidy ones); ``names``: identifier → ticker with date ranges; ``calendar``: an
+    ``exchange_calendars`` code or ``"data"`` (the market file's dates); ``units`` of the
+    returns and market series; ``columns``: role → column for files in no known layout;
+    ``shares_scale``: what one unit of the shares column counts (CRSP: 1000);
+    ``performance_delisting_return``: the return put in for a performance delisting without
+    DLRET (Shumway 1997: −0.30; ``None``: left missing and said)."""
+
+    returns: Path
+    market: Path | None = None
+    delisting: Path | None = None
+    factors: tuple[Path, ...] = ()
+    names: Path | None = None
+    calendar: str = "XNYS"
+    units: str = "decimal"
+    columns: dict[str, str] = field(default_factory=dict)
+    shares_scale: float | None = None
+    performance_delisting_return: float | None = None
+    date_format: str = ""
+
+    def files(self) -> dict[str, Path]:
+        """Every file the table names, by role (``factors``, ``factors 2``, ... for several)."""
+        out = {"returns": self.returns, "market": self.market, "delisting": self.delisting, "names": self.names}
+        out |= {("factors" if i == 0 else f"factors {i + 1}"): f for i, f in enumerate(self.factors)}
+        return {k: v for k, v in out.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The columns of a returns file by role (only those it has), what its layout is, and the
+    scale of its shares column."""
+
+    name: str
+    columns: dict[str, str]
+    shares_scale: float
+
+    def has(self, role: str) -> bool:
+        return role in self.columns
+
+
+def resolve_layout(path: Path, header: list[str], mapping: dict[str, str], shares_scale: float | None) -> Layout:
+    """The roles of ``header``'s columns: CRSP's CIZ or legacy names when the file has them,
+    ``mapping`` (role → column, case-insensitive) over any of them; an error names the file and
+    the missing column."""
+    lower = {str(c).lower(): str(c) for c in header}
+    name, roles = "columns named in [data.columns]", {}
+    for layout, names in LAYOUTS.items():
+        if names["id"] in lower and names["ret"] in lower and names["date"] in lower:
+            name, roles = layout, {r: lower[c] for r, c in names.items() if c in lower}
+            break
+    for role, column in mapping.items():
+        if column.lower() not in lower:
+            raise DataFileError(
+                path, f"[data.columns] {role} = {column!r} is not a column (columns: {', '.join(header[:20])})"
+            )
+        roles[role] = lower[column.lower()]
+    missing = [r for r in REQUIRED if r not in roles]
+    if missing:
+        raise DataFileError(
+            path,
+            f"no {' / '.join(missing)} column: the file is in no layout eventstudy knows (CRSP's PERMNO, DATE, RET "
+            f"or PERMNO, DlyCalDt, DlyRet); name its columns in [data.columns] (id, date, ret; optional price, "
+            f"volume, shares). Columns: {', '.join(map(str, header[:20]))}",
+        )
+    crsp = name in LAYOUTS
+    scale = shares_scale if shares_scale is not None else (CRSP_SHARES_SCALE if crsp else 1.0)
+    return Layout(name, roles, scale)

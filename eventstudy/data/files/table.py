@@ -1,0 +1,160 @@
+"""Reading a user's CSV or parquet file without loading it whole: only the columns asked for,
+only the rows of some identifiers (pyarrow dataset filters on parquet, chunks on CSV)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from ...errors import DataFileError
+
+PARQUET = (".parquet", ".pq")
+CSV_CHUNK = 1_000_000
+ROW = "_line"  # a CSV row's line in its file (the header is line 1)
+
+
+def is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in PARQUET
+
+
+def header(path: Path) -> list[str]:
+    """The file's column names (a parquet schema, a CSV's first line); an unreadable file is a
+    :class:`DataFileError` saying why."""
+    try:
+        if is_parquet(path):
+            return list(pq.read_schema(path).names)
+        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except FileNotFoundError:
+        raise DataFileError(path, "no such file") from None
+    except (OSError, pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
+        raise DataFileError(path, f"cannot be read ({_why(exc)}): is it a complete CSV or parquet file?") from None
+
+
+def _why(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return str(text)[:200]
+
+
+def read(
+    path: Path,
+    columns: Sequence[str],
+    key: str | None = None,
+    values: Sequence[str] | None = None,
+    span: tuple[str, pd.Timestamp, pd.Timestamp] | None = None,
+) -> pd.DataFrame:
+    """``columns`` of the rows whose ``key`` is one of ``values`` (every row when ``values`` is
+    None), as strings for CSV (with :data:`ROW`, each row's line) and as stored for parquet;
+    the key as a string. ``span`` (date column, first, last) lets a parquet file whose dates are
+    stored as dates skip other days as it reads (others are cut by the caller). A truncated or
+    unreadable file is a :class:`DataFileError`."""
+    try:
+        if is_parquet(path):
+            frame = _parquet(path, columns, key, values, span)
+        else:
+            frame = _csv(path, columns, key, values)
+    except DataFileError:
+        raise
+    except FileNotFoundError:
+        raise DataFileError(path, "no such file") from None
+    except (OSError, pa.ArrowException, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataFileError(path, f"cannot be read ({_why(exc)}): is it truncated or not a table?") from None
+    if key is not None:
+        frame[key] = _ids(frame[key])
+    return frame
+
+
+def _ids(values: pd.Series) -> pd.Series:
+    """Identifiers as text: 10107, 10107.0 and "10107" are one security."""
+    if pd.api.types.is_float_dtype(values):
+        whole = values.notna() & (values == values.round())
+        return values.astype("object").where(~whole, values[whole].astype("int64").astype(str)).astype(str)
+    return values.astype(str).str.strip()
+
+
+def _parquet(path: Path, columns, key, values, span) -> pd.DataFrame:
+    data = ds.dataset(path, format="parquet")
+    where = None
+    if span is not None and _temporal(data.schema.field(span[0]).type):
+        kind = data.schema.field(span[0]).type
+        lo, hi = (pa.scalar(d.to_pydatetime(), type=pa.timestamp("ns")).cast(kind) for d in span[1:])
+        where = (ds.field(span[0]) >= lo) & (ds.field(span[0]) <= hi)
+    if key is not None and values is not None:
+        kind = data.schema.field(key).type
+        if pa.types.is_integer(kind):
+            wanted = pa.array([int(v) for v in values if str(v).lstrip("-").isdigit()], type=kind)
+        elif pa.types.is_floating(kind):
+            wanted = pa.array([float(v) for v in values if _number(v)], type=kind)
+        else:
+            wanted = pa.array([str(v) for v in values], type=pa.string()).cast(kind)
+        keep = ds.field(key).isin(wanted)
+        where = keep if where is None else where & keep
+    return data.to_table(columns=list(columns), filter=where).to_pandas()
+
+
+def _temporal(kind: pa.DataType) -> bool:
+    return pa.types.is_date(kind) or pa.types.is_timestamp(kind)
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv(path: Path, columns, key, values) -> pd.DataFrame:
+    wanted = None if values is None else set(map(str, values))
+    parts = []
+    for chunk in pd.read_csv(path, usecols=list(columns), dtype=str, chunksize=CSV_CHUNK, keep_default_na=False):
+        chunk[ROW] = chunk.index + 2
+        if wanted is not None:
+            chunk = chunk[chunk[key].str.strip().isin(wanted)]
+        parts.append(chunk)
+    if not parts:
+        return pd.DataFrame(columns=[*columns, ROW])
+    return pd.concat(parts, ignore_index=True)
+
+
+def rows_in(path: Path) -> int:
+    """How many rows the file holds (the parquet metadata; a CSV's lines after the header)."""
+    if is_parquet(path):
+        return pq.ParquetFile(path).metadata.num_rows
+    with path.open("rb") as f:
+        lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+    with path.open("rb") as f:
+        f.seek(max(path.stat().st_size - 1, 0))
+        last = f.read(1)
+    return max(lines - 1 + (last not in (b"\n", b"")), 0)
+
+
+def where(frame: pd.DataFrame, i: int, key: str, date: str) -> str:
+    """Where row ``i`` of ``frame`` is in its file: its line (CSV), else its identifier and date."""
+    if ROW in frame:
+        return f"line {frame[ROW].iloc[i]}"
+    return f"the row of {key} {frame[key].iloc[i]} on {frame[date].iloc[i]}"
+
+
+def parse_dates(values: pd.Series, date_format: str = "") -> pd.Series:
+    """Dates written as dates, as YYYYMMDD numbers or text, as ISO text, or in ``date_format``;
+    NaT where a value is no date."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return pd.to_datetime(values).dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
+    first = values.dropna().iloc[0] if values.notna().any() else None
+    if hasattr(first, "year"):  # datetime.date objects (a parquet date32 column)
+        return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]")
+    text = values.astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    if date_format:
+        return pd.to_datetime(text, format=date_format, errors="coerce").astype("datetime64[ns]")
+    compact = text.str.fullmatch(r"\d{8}")
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    if compact.any():
+        out[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
+    if (~compact).any():
+        out[~compact] = pd.to_datetime(text[~compact], format="ISO8601", errors="coerce")
+    return out

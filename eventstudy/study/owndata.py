@@ -1,0 +1,181 @@
+"""A study on its own files (``[data]``): the firms its groups or events name found in the
+names file on their event dates, their rows read from the returns file, the market series and
+market values from the files, ready for the same stages as the snapshot's data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..data.files import FileData, NameBook, load_files, read_names
+from ..data.files.market import check_series
+from ..data.loader import MarketData, PriceData
+from ..data.snapshot import default_snapshot
+from ..errors import DataFileError
+from .spec import Study
+
+FILE_FLAG = "file: |price| × shares"
+
+
+@dataclass(frozen=True)
+class Firms:
+    """Each firm's label (the ticker the study names, or the identifier) → its identifier, the
+    labels without one (→ why), and the company names."""
+
+    ids: dict[str, str]
+    unknown: dict[str, str]
+    names: dict[str, str]
+
+
+def name_firms(study: Study, wanted: list[tuple[str, pd.Timestamp]]) -> Firms:
+    """Identifiers of (ticker or identifier, event date) pairs: through the names file when
+    there is one (the identifier the ticker named that day), else the names are identifiers."""
+    book = read_names(study.data.names) if study.data.names else None
+    ids, unknown, names = {}, {}, {}
+    for label, date in wanted:
+        if book is None:
+            ids[label], names[label] = label, ""
+            continue
+        found = book.lookup(label.upper(), date)
+        if found is None and label.isdigit():
+            found = label
+        if found is None:
+            unknown[label] = f"no identifier in {book.path.name} for the ticker {label} on {date:%Y-%m-%d}"
+            continue
+        ids[label], names[label] = found, book.company(found, date)[1]
+    return Firms(ids, unknown, names)
+
+
+def sample_labels(study: Study, events: pd.DataFrame) -> tuple[pd.DataFrame, Firms]:
+    """A sample's events with each ticker made a firm label: the ticker when it names one
+    identifier on all its events' dates, else ``ticker.identifier`` (a reused ticker)."""
+    pairs = list(zip(events.ticker, events.event_date, strict=True))
+    book = read_names(study.data.names) if study.data.names else None
+    if book is None:
+        return events, name_firms(study, list(dict.fromkeys(pairs)))
+    found = [(t, _lookup(book, t, d)) for t, d in pairs]
+    per_ticker: dict[str, set] = {}
+    for t, i in found:
+        per_ticker.setdefault(t, set()).add(i)
+    labels = [t if len(per_ticker[t]) == 1 else f"{t}.{i}" for t, i in found]
+    ids = {lab: i for lab, (_, i) in zip(labels, found, strict=True) if i is not None}
+    unknown = {
+        lab: f"no identifier in {book.path.name} for the ticker {t} on {d:%Y-%m-%d}"
+        for lab, (t, i), (_, d) in zip(labels, found, pairs, strict=True)
+        if i is None
+    }
+    names = {lab: book.company(i, d)[1] for lab, (_, i), (_, d) in zip(labels, found, pairs, strict=True) if i}
+    return events.assign(ticker=labels), Firms(ids, unknown, names)
+
+
+def _lookup(book: NameBook, ticker: str, date: pd.Timestamp) -> str | None:
+    found = book.lookup(ticker.upper(), date)
+    return ticker if found is None and ticker.isdigit() else found
+
+
+def read_study_files(
+    study: Study, firms: Firms, start: pd.Timestamp, end: pd.Timestamp, all_stocks: bool = False
+) -> tuple[FileData, MarketData, pd.DataFrame]:
+    """The study's files over ``start..end``: the file data, the firms' returns (by label, and the
+    market file's series the study names), and :class:`MarketData` in the form the stages read
+    (price frames by label, the failures, the factor tables: the files' or the snapshot's)."""
+    spec = study.data
+    ids = None if all_stocks else list(dict.fromkeys(firms.ids.values()))
+    files = load_files(spec, ids, start, end, study.exchange)
+    label_of = {i: lab for lab, i in firms.ids.items()}
+    returns = files.returns.rename(columns=lambda i: label_of.get(i, i))
+    frames = {label_of.get(i, i): f for i, f in files.frames.items()}
+    failed = {**firms.unknown, **{label_of.get(i, i): why for i, why in files.missing.items()}}
+    frames = {k: v for k, v in frames.items() if k not in failed}
+    origin = dict.fromkeys(frames, f"file {spec.returns.name}")
+    series = _series(study)
+    for name in series:
+        if name.lower() in files.market:
+            returns[name] = files.market[name.lower()]
+            origin[name] = f"file {spec.market.name}"
+    snap = default_snapshot()
+    factors = files.factors or {name: snap.table(name).set_index("date") for name in ("ff3", "ff5", "mom")}
+    stocks = list(returns.columns.difference(list(series), sort=False))
+    companies = pd.DataFrame(
+        {"ticker": stocks, "name": [firms.names.get(t, "") for t in stocks], "asset_type": "stock", "issuer": stocks}
+    )
+    prices = PriceData(frames, origin, failed, files.notes)
+    empty = pd.DataFrame(columns=["ticker", "share_class", "price_ticker", "shares", "as_of", "source"])
+    data = MarketData(prices, companies, empty, empty, factors, files.files)
+    return files, data, returns
+
+
+def _series(study: Study) -> list[str]:
+    named = [b.ticker for b in study.benchmarks.values() if b.ticker]
+    return list(dict.fromkeys([*named, *study.indices]))
+
+
+def check_market(study: Study, files: FileData, returns: pd.DataFrame, firms: list[str]) -> None:
+    """Every listed benchmark is a series of the market file with a value on every session
+    where a firm has a return (the estimation window and the event day need the market)."""
+    traded = returns[firms].notna().any(axis=1) if firms else returns.notna().any(axis=1)
+    need = returns.index[traded.to_numpy()]
+    for b in {study.benchmarks[n].ticker for n in (study.benchmark, *study.sensitivity)} - {""}:
+        if study.data.market is None:
+            raise DataFileError(study.data.returns, f"the benchmark {b!r} needs a market file: set [data] market")
+        check_series(study.data.market, files.market, b.lower(), need, study.data.units)
+
+
+def market_values(files: FileData, firms: Firms, labels: list[str], day: pd.Timestamp) -> tuple:
+    """Sessions × labels of market values (USD: |price| × shares × the layout's scale) and each
+    firm's share basis (``firm, shares, flag, classes, price_basis``) as of ``day``."""
+    label_of = {i: lab for lab, i in firms.ids.items()}
+    mv = files.market_values.rename(columns=lambda i: label_of.get(i, i)).reindex(columns=labels)
+    have = files.layout.has("price") and files.layout.has("shares")
+    rows = []
+    for t in labels:
+        price = files.frames.get(firms.ids.get(t, t))
+        close = price.close.get(day, np.nan) if price is not None else np.nan
+        value = mv[t].get(day, np.nan) if t in mv else np.nan
+        rows.append(
+            {
+                "firm": t,
+                "shares": value / close if close and not np.isnan(value) else np.nan,
+                "flag": FILE_FLAG if have and not np.isnan(value) else "no share count",
+                "classes": f"{firms.ids.get(t, t)}@{files.layout.columns.get('price', '')}",
+                "price_basis": "|price| of the file" if have else "no price or shares column",
+            }
+        )
+    return mv, pd.DataFrame(rows)
+
+
+def no_trading_only(flags: pd.DataFrame) -> pd.DataFrame:
+    """A file's prices are as traded (CRSP's PRC is not split-adjusted): a split there is real,
+    so only the no-trading flag applies."""
+    return flags[flags.kind == "no_trading"].reset_index(drop=True)
+
+
+def basis_of(files: FileData, data: MarketData, firms: Firms) -> pd.Series:
+    """Each series' return basis: the returns file's column (with the delisting return where
+    one was compounded in), or the market file's."""
+    ret, market = files.layout.columns["ret"], set(files.market.columns)
+    out = {}
+    for t in data.prices.origin:
+        if t.lower() in market and t not in firms.ids:
+            out[t] = f"{t.lower()} of the market file"
+        else:
+            delisted = firms.ids.get(t, t) in files.delisted
+            out[t] = f"{ret} of the returns file" + (" + delisting return" if delisted else "")
+    return pd.Series(out, name="return_basis", dtype="object")
+
+
+def provenance(data: MarketData, basis: pd.Series) -> pd.DataFrame:
+    """One row per series (its file's facts beside it), then one per other file."""
+    files = data.files.set_index("file")
+    rows = []
+    for t, origin in data.prices.origin.items():
+        name = origin.removeprefix("file ")
+        facts = files.loc[name]
+        rows.append((t, origin, basis.get(t, ""), name, facts.bytes, facts.rows, facts.sha256))
+    used = {o.removeprefix("file ") for o in data.prices.origin.values()}
+    for r in data.files.itertuples():
+        if r.file not in used:
+            rows.append(("", f"{r.role} file", "", r.file, r.bytes, r.rows, r.sha256))
+    return pd.DataFrame(rows, columns=["ticker", "origin", "return_basis", "file", "bytes", "rows", "sha256"])
