@@ -18,7 +18,7 @@ from .group_tests import (
     placebo_sizes,
     test_sections,
 )
-from .text import generated_by
+from .text import generated_by, own_data_lines, series_origins
 
 EXTREMES = 10
 _TESTS_APART = (
@@ -81,7 +81,8 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         + " Second stage: OLS of the CARs on the characteristics, HC1 standard errors with t(n − K) p-values "
         "(HC3 beside them), clustered by event date with t(G − 1) when dates repeat.",
         "",
-        environment_line(main, res.provenance.origin),
+        *(own_data_lines(md, s, res.provenance) if s.own_data else []),
+        environment_line(main, series_origins(res.provenance)),
         "",
         "## Group tests",
         "",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..core.calendar import describe
 from ..core.results import wide_tests
 from ..core.windows import DAY0
 from ..study.dollars import FLAG_COLUMNS
@@ -266,18 +267,24 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         "## Data and provenance",
         "",
-        "Prices come from the committed snapshot `eventstudy/data/snapshot/` (real Yahoo-derived data; every "
-        "file's sha256 is in its `MANIFEST` and checked on load; sources in its `SOURCES-*.md`), or from the "
-        "cache or yfinance for what it lacks. Returns are "
-        + (
-            "total returns from traded closes and dividends, (close_t + dividend_t) / close_{t−1} − 1"
-            if s.returns == "total"
-            else "price returns, close_t / close_{t−1} − 1"
-        )
-        + "; market values are traded close × shares outstanding on one split basis. Where each ticker came "
-        "from: `results/provenance.csv`.",
-        "",
-        environment_line(res.main, res.provenance.origin),
+        *(
+            own_data_lines(md, s, res.provenance)
+            if s.own_data
+            else [
+                "Prices come from the committed snapshot `eventstudy/data/snapshot/` (real Yahoo-derived data; every "
+                "file's sha256 is in its `MANIFEST` and checked on load; sources in its `SOURCES-*.md`), or from the "
+                "cache or yfinance for what it lacks. Returns are "
+                + (
+                    "total returns from traded closes and dividends, (close_t + dividend_t) / close_{t−1} − 1"
+                    if s.returns == "total"
+                    else "price returns, close_t / close_{t−1} − 1"
+                )
+                + "; market values are traded close × shares outstanding on one split basis. Where each ticker "
+                "came from: `results/provenance.csv`.",
+                "",
+            ]
+        ),
+        environment_line(res.main, series_origins(res.provenance)),
         "",
         "## Method in brief",
         "",
@@ -423,3 +430,29 @@ def _sensitivity(res: StudyResults, figs, md, firms, w0) -> list[str]:
         f"![AR by benchmark]({figs['ar_by_benchmark']})",
         "",
     ]
+
+
+def own_data_lines(md, study, provenance: pd.DataFrame) -> list[str]:
+    """The paragraph and table on a study's own files: what was read, the calendar, each file's
+    size, rows and sha256 (``results/provenance.csv`` has them per series)."""
+    d = study.data
+    files = provenance.drop_duplicates("file")[["file", "role", "bytes", "rows", "sha256"]]
+    sessions = describe(study.exchange).removeprefix("an ").removeprefix("a ")
+    return [
+        f"The data are the study's own files ([data] of the study file): returns from `{d.returns.name}` "
+        f"({d.units}; CRSP's missing-return codes made missing"
+        + (f"; delisting returns from `{d.delisting.name}` compounded into the last return" if d.delisting else "")
+        + "), "
+        + (f"market series from `{d.market.name}`, " if d.market else "")
+        + ("factors from " + ", ".join(f"`{f.name}`" for f in d.factors) if d.factors else "the shipped factors")
+        + f"; sessions are counted as {sessions}s (calendar {d.calendar}). Market values are |price| × shares "
+        "of the returns file on the session before day 0. Each file as read (sha256 over its bytes):",
+        "",
+        md(files),
+        "",
+    ]
+
+
+def series_origins(provenance: pd.DataFrame) -> pd.Series:
+    """Where each series came from (a study's own files add rows for files without a series)."""
+    return provenance.origin[provenance.ticker.astype(str) != ""]

@@ -46,7 +46,8 @@ COLUMNS = {
     "excluded.csv": "ticker, stage (universe, quality, data, estimation, ...), reason",
     "flags.csv": "ticker, kind (split_jump: a close not adjusted for a split, or a move by a split ratio beyond "
     "the firm's usual moves; no_trading: a stretch without volume or price), first, last (dates), detail",
-    "provenance.csv": "ticker, origin (snapshot / cache / yfinance), return_basis",
+    "provenance.csv": "ticker, origin (snapshot / cache / yfinance / file NAME), return_basis; a study on its own "
+    "files adds file, role, bytes, rows, sha256 (and a row per file without a series: names, delisting, factors)",
     "benchmark_days.csv": "benchmark, date, ret (constructed index return), n_firms (members that day)",
     "influence.csv": "group, window, event_id, ticker, car, caar, caar_without (the CAAR without the event), delta "
     "(caar - caar_without), se (the CAAR's s/sqrt(N)), cooks_d, dfbetas, share (of the sum of CARs), test (the lead "

@@ -48,9 +48,13 @@ def name_firms(study: Study, wanted: list[tuple[str, pd.Timestamp]]) -> Firms:
     return Firms(ids, unknown, names)
 
 
+REUSED = "#"  # a reused ticker's label: ticker#identifier
+
+
 def sample_labels(study: Study, events: pd.DataFrame) -> tuple[pd.DataFrame, Firms]:
     """A sample's events with each ticker made a firm label: the ticker when it names one
-    identifier on all its events' dates, else ``ticker.identifier`` (a reused ticker)."""
+    identifier on all its events' dates, else ``ticker#identifier`` (a reused ticker). Labels
+    made before are kept (the placebo relabels the labelled events)."""
     pairs = list(zip(events.ticker, events.event_date, strict=True))
     book = read_names(study.data.names) if study.data.names else None
     if book is None:
@@ -59,7 +63,7 @@ def sample_labels(study: Study, events: pd.DataFrame) -> tuple[pd.DataFrame, Fir
     per_ticker: dict[str, set] = {}
     for t, i in found:
         per_ticker.setdefault(t, set()).add(i)
-    labels = [t if len(per_ticker[t]) == 1 else f"{t}.{i}" for t, i in found]
+    labels = [t if len(per_ticker[t]) == 1 or REUSED in t else f"{t}{REUSED}{i}" for t, i in found]
     ids = {lab: i for lab, (_, i) in zip(labels, found, strict=True) if i is not None}
     unknown = {
         lab: f"no identifier in {book.path.name} for the ticker {t} on {d:%Y-%m-%d}"
@@ -71,6 +75,8 @@ def sample_labels(study: Study, events: pd.DataFrame) -> tuple[pd.DataFrame, Fir
 
 
 def _lookup(book: NameBook, ticker: str, date: pd.Timestamp) -> str | None:
+    if REUSED in ticker:
+        return ticker.split(REUSED)[-1]
     found = book.lookup(ticker.upper(), date)
     return ticker if found is None and ticker.isdigit() else found
 
@@ -146,6 +152,19 @@ def market_values(files: FileData, firms: Firms, labels: list[str], day: pd.Time
     return mv, pd.DataFrame(rows)
 
 
+def pre_event_values(events: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """Each event's market value at the close of the session before its day 0 from a study's
+    own files: ``event_id, market_value, shares_flag`` (the columns of
+    :func:`eventstudy.study.marketvalue.pre_event_values`)."""
+    days = values.index
+    rows = []
+    for ev in events[["event_id", "ticker", "event_date"]].itertuples(index=False):
+        pos = days.searchsorted(ev.event_date) - 1
+        value = values[ev.ticker].iloc[pos] if pos >= 0 and ev.ticker in values else np.nan
+        rows.append((ev.event_id, float(value), FILE_FLAG if np.isfinite(value) else "no share count"))
+    return pd.DataFrame(rows, columns=["event_id", "market_value", "shares_flag"])
+
+
 def no_trading_only(flags: pd.DataFrame) -> pd.DataFrame:
     """A file's prices are as traded (CRSP's PRC is not split-adjusted): a split there is real,
     so only the no-trading flag applies."""
@@ -173,9 +192,13 @@ def provenance(data: MarketData, basis: pd.Series) -> pd.DataFrame:
     for t, origin in data.prices.origin.items():
         name = origin.removeprefix("file ")
         facts = files.loc[name]
-        rows.append((t, origin, basis.get(t, ""), name, facts.bytes, facts.rows, facts.sha256))
+        rows.append((t, origin, basis.get(t, ""), name, facts.role, facts.bytes, facts.rows, facts.sha256))
     used = {o.removeprefix("file ") for o in data.prices.origin.values()}
     for r in data.files.itertuples():
         if r.file not in used:
-            rows.append(("", f"{r.role} file", "", r.file, r.bytes, r.rows, r.sha256))
-    return pd.DataFrame(rows, columns=["ticker", "origin", "return_basis", "file", "bytes", "rows", "sha256"])
+            rows.append(("", f"{r.role} file", "", r.file, r.role, r.bytes, r.rows, r.sha256))
+    return pd.DataFrame(rows, columns=PROVENANCE)
+
+
+# results/provenance.csv of a study on its own files: a row per series, then one per other file
+PROVENANCE = ["ticker", "origin", "return_basis", "file", "role", "bytes", "rows", "sha256"]

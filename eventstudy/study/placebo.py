@@ -32,8 +32,9 @@ from ..core import calendar
 from ..core.engine import Design
 from ..core.windows import Window
 from ..data import default_snapshot
+from ..data.files import file_facts
 from ..data.snapshot import MANIFEST
-from ..errors import PlaceboError
+from ..errors import CalendarError, PlaceboError
 from .pipeline import prepare
 from .spec import Study
 from .workspace import shown
@@ -267,9 +268,9 @@ def run_placebo(
         design = sample_design(study, panel, real.events[real.events.event_id.isin(events.event_id)])
         res = draw_sample_placebo(design, events, draws, seed, real.main.tests, progress)
     else:
-        event = calendar.roll_event_date(study.event_date).date
-        start = calendar.session_offset(event, -SEARCH_SESSIONS)
-        end = min(calendar.session_offset(event, SEARCH_SESSIONS), pd.Timestamp.today().normalize())
+        event = calendar.roll_event_date(study.event_date, study.exchange).date
+        start = _offset_within(event, -SEARCH_SESSIONS, study.exchange)
+        end = min(_offset_within(event, SEARCH_SESSIONS, study.exchange), pd.Timestamp.today().normalize())
         p = prepare(study, offline=offline, span=(start, end), **load_kwargs)
         design = p.design(p.regressors(study.benchmark)[1])
         res = draw_placebo(design, event, draws, seed, real.main.tests, progress)
@@ -280,6 +281,16 @@ def run_placebo(
             "event's; shorten the estimation window or lower min_estimation_obs"
         )
     return replace(res, fingerprint=fingerprint(study, draws, seed))
+
+
+def _offset_within(event: pd.Timestamp, n: int, exchange: str) -> pd.Timestamp:
+    """The session ``n`` sessions from ``event``, or the calendar's edge when it ends before
+    (a calendar of the market file's dates)."""
+    try:
+        return calendar.session_offset(event, n, exchange)
+    except (CalendarError, ValueError, IndexError):
+        days = calendar.sessions(event - pd.Timedelta(days=8000), event + pd.Timedelta(days=8000), exchange)
+        return days[0] if n < 0 else days[-1]
 
 
 def effective_draws(offsets: np.ndarray, length: int, ring: int = 0) -> float:
@@ -364,12 +375,16 @@ RECORD, DRAWS, TABLE = "placebo.json", "placebo_draws.csv", "placebo.csv"
 
 def fingerprint(study: Study, draws: int, seed: int) -> str:
     """What the placebo results depend on: the study file (and a sample's events file), the
-    command-line overrides, the snapshot's manifest (the data), the package version, the draws
-    and the seed."""
+    command-line overrides, the data (the snapshot's manifest; a study's own files: each one's
+    size, rows and sha256), the package version, the draws and the seed."""
     h = hashlib.sha256()
     events = Path(study.events.file).read_bytes() if study.is_sample else b""
-    manifest = (default_snapshot().root / MANIFEST).read_bytes()
-    for part in (Path(study.path_file).read_bytes(), events, " ".join(study.overrides).encode(), manifest):
+    if study.own_data:
+        facts = [file_facts(role, path) for role, path in study.data.files().items()]
+        data = "|".join(f"{f['role']}:{f['bytes']}:{f['rows']}:{f['sha256']}" for f in facts).encode()
+    else:
+        data = (default_snapshot().root / MANIFEST).read_bytes()
+    for part in (Path(study.path_file).read_bytes(), events, " ".join(study.overrides).encode(), data):
         h.update(hashlib.sha256(part).digest())
     h.update(f"{__version__}|{draws}|{seed}".encode())
     return h.hexdigest()
@@ -396,7 +411,8 @@ def save(res: PlaceboResults, folder: Path) -> None:
 
 def kept(folder: Path, real) -> tuple[PlaceboResults | None, str]:
     """The placebo an earlier run left in ``folder`` for ``real`` (a study's results), if it was
-    made for this study and these data (only the snapshot's: a cache may change), else None; and
+    made for this study and these data (the snapshot's or the study's own files, whose facts the
+    fingerprint holds; never a cache's, which may change), else None; and
     a note when one was there but could not be kept ("" when there was none)."""
     try:
         record = json.loads((folder / RECORD).read_text())
@@ -405,7 +421,8 @@ def kept(folder: Path, real) -> tuple[PlaceboResults | None, str]:
         return None, ""
     where = shown(folder)
     stale = f"the placebo results in {where} were made for another design or other data: rerun `eventstudy placebo`"
-    if record.get("fingerprint") != fp or set(real.provenance.origin) != {"snapshot"}:
+    fixed = real.study.own_data or set(real.provenance.origin) == {"snapshot"}
+    if record.get("fingerprint") != fp or not fixed:
         return None, stale
     try:
         content = (folder / DRAWS).read_bytes()

@@ -7,7 +7,7 @@ study of one event date.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from ..data import load_market_data, quality
 from ..data.loader import MarketData, PriceData
 from ..data.snapshot import Snapshot, default_snapshot
 from ..errors import NoFirmsLeftError, StudyFileError
-from . import marketvalue
+from . import marketvalue, owndata
 from .events import EventTable, build_events
 from .results import SampleResults
 from .secondstage import second_stage
@@ -47,6 +47,7 @@ class Panel:
     regressors: pd.DataFrame
     basis: pd.Series
     data: MarketData
+    values: pd.DataFrame | None = None  # a study's own data: sessions × firms of market values (USD)
 
     @property
     def prices(self) -> PriceData:
@@ -55,6 +56,8 @@ class Panel:
     def pre_event_values(self, events: pd.DataFrame) -> pd.DataFrame:
         """Each event's market value at the close before day 0 (USD bn) and the kind of share
         count it used (:func:`eventstudy.study.marketvalue.pre_event_values`)."""
+        if self.values is not None:
+            return owndata.pre_event_values(events, self.values)
         d = self.data
         closes = d.prices.panel("close").reindex(self.returns.index)
         primary_of = primary_listing(d.companies, d.shares)
@@ -99,7 +102,10 @@ def load_panel(
 
 def study_panel(study: Study, events: pd.DataFrame, **load_kwargs) -> Panel:
     """:func:`load_panel` for a study's events with its estimation window, windows, benchmark,
-    model and kind of returns."""
+    model and kind of returns; from its own files when it has ``[data]`` (``events`` labelled by
+    :func:`~eventstudy.study.owndata.sample_labels`)."""
+    if study.own_data:
+        return _own_panel(study, events)
     return load_panel(
         events,
         estimation=study.estimation,
@@ -109,6 +115,25 @@ def study_panel(study: Study, events: pd.DataFrame, **load_kwargs) -> Panel:
         returns=study.returns,
         **load_kwargs,
     )
+
+
+def _own_panel(study: Study, events: pd.DataFrame) -> Panel:
+    """The panel of a sample on its own files: the firms' returns, the benchmark of the market
+    file (checked on every session a firm has a return), factors, market values."""
+    ex = study.exchange
+    far = max(w.end for w in (*study.windows, study.path))
+    start = calendar.session_offset(events.event_date.min(), study.estimation.start - 1, ex)
+    end = calendar.session_offset(events.event_date.max(), far, ex)
+    events, firms = owndata.sample_labels(study, events)
+    files, data, returns = owndata.read_study_files(study, firms, start, end)
+    bench = study.benchmarks[study.benchmark].ticker
+    owndata.check_market(study, files, returns, [t for t in firms.ids if t in returns])
+    regressors = returns[bench].rename("mkt").to_frame()
+    spec = get_model(study.model)
+    if spec.excess:
+        regressors = regressors.join(factor_regressors(data.factors, spec.columns), how="left")
+    values, _ = owndata.market_values(files, firms, list(firms.ids), returns.index[0])
+    return Panel(returns, regressors, owndata.basis_of(files, data, firms), data, values)
 
 
 def sample_design(study: Study, panel: Panel, events: pd.DataFrame, engine: Engine = IN_MEMORY) -> Design:
@@ -134,6 +159,14 @@ def read_events(study: Study, snapshot: Snapshot | None = None) -> EventTable:
     rejected), and an issuer counts once (GOOG is measured as GOOGL, by the snapshot's company
     list); a file that cannot be read or used is a study-file error naming ``events.file``."""
     file = study.events.file
+    if study.own_data:  # no company list: every row names a firm, as itself
+        try:
+            table = pd.read_csv(file, dtype={"ticker": "string"})
+            built = build_events(table, exchange=study.exchange, date_format=study.events.date_format)
+        except (OSError, ValueError) as exc:
+            raise StudyFileError(study.path_file, "events.file", f"{file.name}: {exc}") from None
+        events, _ = owndata.sample_labels(study, built.events)
+        return replace(built, events=events)
     snap = snapshot or default_snapshot()
     companies = snap.table("companies")
     etfs = dict.fromkeys(companies.ticker[companies.asset_type == "etf"], "an ETF, never a firm")
@@ -214,7 +247,9 @@ def run_sample(
         main=main,
         second_stage=_second_stages(study, main, events),
         excluded=excluded,
-        provenance=pd.DataFrame({"ticker": list(data.origin), "origin": list(data.origin.values())}).merge(
+        provenance=owndata.provenance(panel.data, panel.basis)
+        if panel.data.files is not None
+        else pd.DataFrame({"ticker": list(data.origin), "origin": list(data.origin.values())}).merge(
             panel.basis.rename_axis("ticker").reset_index(), how="left"
         ),
         flags=flags,
