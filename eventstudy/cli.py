@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -116,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
     fetch = sub.add_parser("fetch", parents=[common], help="download a study's prices into the cache")
     fetch.add_argument("study")
     fetch.add_argument("--refresh", action="store_true", help="download again even what the cache holds")
+    wrds = sub.add_parser(
+        "fetch-wrds", parents=[common], help="fetch a study's CRSP data from WRDS into parquet files for [data]"
+    )
+    wrds.add_argument("study")
+    wrds.add_argument("--out", type=Path, required=True, help="the folder to write the parquet files in")
     show = sub.add_parser("show", parents=[common], help="print a finished study's tables")
     show.add_argument("study")
     sub.add_parser("list", parents=[common], help="list the studies: ./analyses/ and the shipped ones")
@@ -344,6 +350,23 @@ def _cmd_fetch(a) -> int:
     return 0
 
 
+def _cmd_fetch_wrds(a, connection=None) -> int:
+    from .data.wrds import fetch_wrds
+    from .study.spans import study_tickers_and_span
+    from .study.studyfile import load_study
+
+    study = load_study(a.study)
+    tickers, start, end = study_tickers_and_span(study)
+    paths = fetch_wrds(tickers, start, end, a.out, connection)
+    rel = {k: Path(os.path.relpath(v.resolve(), study.folder)).as_posix() for k, v in paths.items()}
+    print(
+        f"wrote {', '.join(str(p) for p in paths.values())}\nadd to {study.path_file.name}:\n\n[data]\n"
+        f'returns = "{rel["dsf"]}"\nnames = "{rel["stocknames"]}"\nmarket = "{rel["dsi"]}"\n'
+        f'delisting = "{rel["dsedelist"]}"\n\nand set model.benchmark = "vwretd" (or ewretd, sprtrn)'
+    )
+    return 0
+
+
 def _cmd_show(a) -> int:
     """A finished study's report for the terminal: its text and tables, aligned, without the
     figures and markup (REPORT.html and REPORT.md have everything)."""
@@ -451,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             "run": _cmd_run,
             "placebo": _cmd_run,
             "fetch": _cmd_fetch,
+            "fetch-wrds": _cmd_fetch_wrds,
             "panel": _cmd_panel,
             "show": _cmd_show,
             "list": _cmd_list,

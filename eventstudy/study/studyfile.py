@@ -313,15 +313,20 @@ def _data(r: _Reader, study_file: Path) -> tuple[DataSpec | None, str]:
     )
     if spec.units not in UNITS:
         r.fail("units", f"must be one of {', '.join(UNITS)}, got {spec.units!r}")
-    if any(k.startswith("data.") for k, _ in r.problems):
-        return spec, EXCHANGE
+    if spec.returns.is_file():
+        try:
+            layout_of(spec)
+        except DataFileError as exc:
+            r.fail("returns", str(exc))
     try:
-        layout_of(spec)
         if spec.calendar == "data":
+            if spec.market is None or not spec.market.is_file():
+                r.fail("calendar", '"data" counts sessions in the market file\'s dates: set market = "..."')
+                return spec, EXCHANGE
             return spec, register_sessions(f"data:{spec.market}", data_calendar(spec))
         return spec, check_exchange(spec.calendar)
     except (DataFileError, CalendarError) as exc:
-        r.fail("calendar" if isinstance(exc, CalendarError) else "returns", str(exc))
+        r.fail("calendar", str(exc))
         return spec, EXCHANGE
 
 

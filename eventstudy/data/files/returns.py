@@ -93,7 +93,7 @@ def _no_duplicates(path: Path, frame: pd.DataFrame, cols: dict[str, str]) -> Non
     if twice.any():
         i = np.flatnonzero(twice)[0]
         rows = frame[(frame.id == frame.id.iloc[i]) & (frame.date == frame.date.iloc[i])]
-        lines = ", ".join(map(str, rows[table.ROW])) if table.ROW in rows else f"{len(rows)} rows"
+        lines = "lines " + ", ".join(map(str, rows[table.ROW])) if table.ROW in rows else f"{len(rows)} rows"
         raise DataFileError(
             path,
             f"{int(twice.sum())} rows repeat an (identifier, date): {cols['id']} {frame.id.iloc[i]} on "
@@ -170,7 +170,7 @@ def _sessions_only(path: Path, frame: pd.DataFrame, cols: dict[str, str], exchan
         )
 
 
-DELISTING = {"id": "permno", "date": "dlstdt", "ret": "dlret", "code": "dlstcd"}
+DELISTING = {"id": "permno", "date": "dlstdt", "dlret": "dlret", "code": "dlstcd"}
 
 
 def read_delistings(path: Path, ids: list[str]) -> pd.DataFrame:

@@ -109,6 +109,7 @@ def _number(text: str) -> bool:
 
 
 def _csv(path: Path, columns, key, values) -> pd.DataFrame:
+    _whole(path)
     wanted = None if values is None else set(map(str, values))
     parts = []
     for chunk in pd.read_csv(path, usecols=list(columns), dtype=str, chunksize=CSV_CHUNK, keep_default_na=False):
@@ -119,6 +120,15 @@ def _csv(path: Path, columns, key, values) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=[*columns, ROW])
     return pd.concat(parts, ignore_index=True)
+
+
+def _whole(path: Path) -> None:
+    """A CSV file ends with a line break; one cut off in its last row is refused."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        f.seek(max(size - 1, 0))
+        if size and f.read(1) not in (b"\n", b"\r"):
+            raise DataFileError(path, "does not end with a line break: it looks truncated (cut off in its last row)")
 
 
 def rows_in(path: Path) -> int:

@@ -1,0 +1,66 @@
+"""Fetch a study's CRSP data from WRDS into the parquet files a ``[data]`` table reads.
+
+Needs the optional ``wrds`` package (``pip install 'eventstudy-workbench[wrds]'``) and a WRDS
+account; ``connection`` may be any object with WRDS's ``raw_sql(sql, params=...)`` (the tests
+pass a fake that records the SQL). Asks only for the study's tickers and span: the names file
+for the tickers, then the daily stock file and the delisting file for their PERMNOs, and the
+index file; CRSP's legacy tables (``crsp.stocknames``, ``crsp.dsf``, ``crsp.dsedelist``,
+``crsp.dsi``), whose layout the ``[data]`` table reads with the delisting file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import DataError
+
+QUERIES = {
+    "stocknames": "select permno, ticker, comnam, namedt, nameenddt from crsp.stocknames "
+    "where ticker in %(tickers)s and nameenddt >= %(start)s and namedt <= %(end)s",
+    "dsf": "select permno, date, ret, retx, prc, vol, shrout, openprc, bidlo, askhi from crsp.dsf "
+    "where permno in %(permnos)s and date between %(start)s and %(end)s",
+    "dsedelist": "select permno, dlstdt, dlret, dlstcd from crsp.dsedelist "
+    "where permno in %(permnos)s and dlstdt between %(start)s and %(end)s",
+    "dsi": "select date, vwretd, vwretx, ewretd, ewretx, sprtrn from crsp.dsi where date between %(start)s and %(end)s",
+}
+
+
+def connect():
+    """A WRDS connection (asks for the user name and password the first time, as ``wrds`` does)."""
+    try:
+        import wrds
+    except ImportError:
+        raise DataError(
+            "fetch-wrds needs the wrds package: pip install 'eventstudy-workbench[wrds]' (and a WRDS account)"
+        ) from None
+    return wrds.Connection()
+
+
+def fetch_wrds(
+    tickers: Sequence[str], start: pd.Timestamp, end: pd.Timestamp, out: Path, connection=None
+) -> dict[str, Path]:
+    """Write ``stocknames``, ``dsf``, ``dsedelist`` and ``dsi`` as parquet files in ``out`` (made
+    if absent; a file of those names already there is refused, never overwritten)."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / f"{name}.parquet" for name in QUERIES}
+    there = [p.name for p in paths.values() if p.exists()]
+    if there:
+        raise DataError(f"{out} already holds {', '.join(there)}: choose another --out folder or move them")
+    db = connection if connection is not None else connect()
+    span = {"start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}"}
+    names = db.raw_sql(QUERIES["stocknames"], params={"tickers": tuple(sorted(set(tickers))), **span})
+    if names.empty:
+        raise DataError(f"WRDS's crsp.stocknames has none of the tickers {', '.join(sorted(set(tickers)))}")
+    permnos = tuple(sorted({int(p) for p in names.permno}))
+    frames = {
+        "stocknames": names,
+        "dsf": db.raw_sql(QUERIES["dsf"], params={"permnos": permnos, **span}),
+        "dsedelist": db.raw_sql(QUERIES["dsedelist"], params={"permnos": permnos, **span}),
+        "dsi": db.raw_sql(QUERIES["dsi"], params=span),
+    }
+    for name, frame in frames.items():
+        frame.to_parquet(paths[name], index=False)
+    return paths

@@ -1,0 +1,65 @@
+"""``eventstudy fetch-wrds`` with a fake WRDS connection: the SQL it sends, the files it writes,
+and that those files run as the study's [data]."""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+import pytest
+
+from eventstudy.cli import _cmd_fetch_wrds
+from eventstudy.errors import DataError
+from tests.helpers import REPO
+
+
+class FakeWRDS:
+    """Answers WRDS's ``raw_sql`` from the shipped example's CRSP-layout files; records the SQL."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict]] = []
+        ex = REPO / "analyses" / "crsp-format-example"
+        self.names = pd.read_csv(ex / "stocknames.csv").rename(columns=str.lower)
+        self.dsf = pd.read_csv(ex / "dsf.csv").rename(columns=str.lower)
+        self.dsi = pd.read_csv(ex / "dsi.csv").rename(columns=str.lower)
+
+    def raw_sql(self, sql: str, params: dict) -> pd.DataFrame:
+        self.sent.append((sql, params))
+        if "crsp.stocknames" in sql:
+            return self.names[self.names.ticker.isin(params["tickers"])]
+        if "crsp.dsf" in sql:
+            d = self.dsf[self.dsf.permno.isin(params["permnos"])]
+            return d[
+                (d.date >= int(params["start"].replace("-", ""))) & (d.date <= int(params["end"].replace("-", "")))
+            ]
+        if "crsp.dsedelist" in sql:
+            return pd.DataFrame({"permno": [], "dlstdt": [], "dlret": [], "dlstcd": []})
+        return self.dsi.rename(columns={"spy": "vwretd"})
+
+
+def test_fetch_wrds_sends_the_study_s_tickers_and_span_and_writes_parquet(tmp_path, capsys):
+    study = tmp_path / "study.toml"
+    study.write_text(
+        '[study]\nname = "w"\ntitle = "w"\nevent_date = 2025-01-27\n\n[model]\nbenchmark = "SPY"\n\n'
+        '[groups]\nchips = ["NVDA", "AMD"]\n'
+    )
+    db = FakeWRDS()
+    assert _cmd_fetch_wrds(argparse.Namespace(study=str(study), out=tmp_path / "crsp"), db) == 0
+    names_sql, names_params = db.sent[0]
+    assert "from crsp.stocknames" in names_sql and names_params["tickers"] == ("AMD", "NVDA")
+    assert db.sent[1][1] == {"permnos": (90001, 90007), "start": "2024-01-25", "end": "2025-02-10"}
+    assert {p.name for p in (tmp_path / "crsp").iterdir()} == {
+        "dsf.parquet",
+        "dsi.parquet",
+        "dsedelist.parquet",
+        "stocknames.parquet",
+    }
+    # the printed [data] table, pasted into the study file, runs the study on the fetched files
+    table = capsys.readouterr().out.split("add to study.toml:\n\n")[1].split("\n\nand set")[0]
+    study.write_text(study.read_text().replace('benchmark = "SPY"', 'benchmark = "vwretd"') + "\n" + table + "\n")
+    import eventstudy as es
+
+    res = es.run_study(str(study))
+    assert sorted(res.main.events.ticker) == ["AMD", "NVDA"]
+    with pytest.raises(DataError, match="already holds"):  # nothing is overwritten
+        _cmd_fetch_wrds(argparse.Namespace(study=str(study), out=tmp_path / "crsp"), FakeWRDS())

@@ -1,0 +1,100 @@
+"""Studies on their own files ([data]): the shipped CRSP-layout example equals the same study
+run from the snapshot; files matched to events by identifier and date; bad files named."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eventstudy as es
+from eventstudy.errors import DataFileError, StudyFileError
+from tests.helpers import REPO
+
+EXAMPLE = REPO / "analyses" / "crsp-format-example"
+
+
+@pytest.fixture
+def example(tmp_path):
+    """A copy of the shipped example (its files and study file)."""
+    for f in ("dsf.csv", "dsi.csv", "stocknames.csv", "study.toml"):
+        shutil.copy(EXAMPLE / f, tmp_path / f)
+    return tmp_path
+
+
+def from_snapshot(text: str) -> str:
+    """The example's study file without [data]: the same firms and design on the snapshot."""
+    text = re.sub(r"^\[data\].*?\n\n", "", text, flags=re.S | re.M)
+    return text.replace('benchmark = "spy"', 'benchmark = "SPY"').replace('indices = ["qqq"]', 'indices = ["QQQ"]')
+
+
+def test_crsp_layout_equals_the_snapshot_study(example, tmp_path_factory):
+    snap = tmp_path_factory.mktemp("snap")
+    (snap / "study.toml").write_text(from_snapshot((example / "study.toml").read_text()))
+    a, b = es.run_study(str(example / "study.toml")), es.run_study(str(snap / "study.toml"))
+    for name in ("ar", "car", "tests"):
+        x, y = getattr(a.main, name), getattr(b.main, name)
+        assert x.shape == y.shape and len(x)
+        num = x.select_dtypes("number").columns
+        assert np.allclose(x[num].to_numpy(float), y[num].to_numpy(float), rtol=0, atol=1e-10, equal_nan=True)
+        assert (x.drop(columns=num).astype(str).to_numpy() == y.drop(columns=num).astype(str).to_numpy()).all()
+    prov = a.provenance.set_index("ticker")
+    assert prov.loc["NVDA", "origin"] == "file dsf.csv" and len(prov.loc["NVDA", "sha256"]) == 64
+    assert prov.loc["", "role"] == "names"
+
+
+def test_identifier_absent_from_the_file_is_excluded_with_its_reason(example):
+    text = (example / "study.toml").read_text().replace('"TSLA"]', '"TSLA", "NOPE"]')
+    (example / "study.toml").write_text(text)
+    res = es.run_study(str(example / "study.toml"))
+    why = dict(zip(res.excluded.ticker, res.excluded.reason, strict=True))
+    assert why["NOPE"] == "no identifier in stocknames.csv for the ticker NOPE on 2025-01-27"
+
+
+def test_market_series_missing_on_the_event_day(example):
+    market = pd.read_csv(example / "dsi.csv")
+    market.loc[market.DATE == 20250127, "spy"] = np.nan
+    market.to_csv(example / "dsi.csv", index=False)
+    before = (example / "dsi.csv").read_bytes()
+    with pytest.raises(DataFileError, match=r"dsi.csv \(column spy\): the market series has no value on 1 session"):
+        es.run_study(str(example / "study.toml"))
+    assert (example / "dsi.csv").read_bytes() == before
+
+
+def test_study_file_problems_of_the_data_table(example):
+    text = (example / "study.toml").read_text()
+    bad = text.replace('calendar = "XNYS"', 'calendar = "XNOPE"\nunits = "basis points"\nsurprise = 1')
+    (example / "study.toml").write_text(bad)
+    with pytest.raises(StudyFileError) as err:
+        es.load_study(str(example / "study.toml"))
+    msg = str(err.value)
+    assert "data.surprise" in msg and "data.units" in msg and "'XNOPE' is not an exchange calendar" in msg
+
+
+def test_sample_on_own_files_matches_reused_tickers_on_their_dates(example):
+    names = pd.read_csv(example / "stocknames.csv")
+    # MU's identifier is named "NEWT" from 2025 on and AMD's "NEWT" before: one ticker, two firms
+    names.loc[names.TICKER == "MU", "NAMEDT"] = 20250101
+    extra = names[names.TICKER == "AMD"].assign(TICKER="NEWT", NAMEDT=20231002, NAMEENDT=20241231)
+    names.loc[names.TICKER == "AMD", "NAMEDT"] = 20250101
+    mu = names[names.TICKER == "MU"].assign(TICKER="NEWT")
+    names = pd.concat([names[names.TICKER != "MU"], mu, extra]).sort_values(["PERMNO", "NAMEDT"])
+    names.to_csv(example / "stocknames.csv", index=False)
+    pd.DataFrame({"event_id": ["a", "b", "c"], "ticker": ["NEWT", "NEWT", "NVDA"]}).assign(
+        date=["2024-10-29", "2025-01-27", "2025-01-27"]
+    ).to_csv(example / "events.csv", index=False)
+    text = (example / "study.toml").read_text()
+    head = text[: text.index("[model]")].replace("event_date = 2025-01-27\n", "")
+    (example / "study.toml").write_text(head + '[events]\nfile = "events.csv"\n\n[model]\nbenchmark = "spy"\n')
+    res = es.run_study(str(example / "study.toml"))
+    tickers = dict(zip(res.main.events.event_id, res.main.events.ticker, strict=True))
+    assert tickers == {"a": "NEWT#90007", "b": "NEWT#90008", "c": "NVDA"}  # AMD's PERMNO, then MU's
+    direct = pd.read_csv(example / "dsf.csv")
+    amd = direct[(direct.PERMNO == 90007) & (direct.DATE == 20241029)].RET.astype(float).iloc[0]
+    ar = res.main.ar[(res.main.ar.event_id == "a") & (res.main.ar.day == 0)]
+    fitted = res.main.events.set_index("event_id").loc["a"]
+    spy = pd.read_csv(example / "dsi.csv").set_index("DATE").spy.astype(float)[20241029]
+    assert np.isclose(ar.ar.iloc[0], amd - fitted.alpha - fitted.beta * spy, atol=1e-12)
