@@ -122,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     wrds.add_argument("study")
     wrds.add_argument("--out", type=Path, required=True, help="the folder to write the parquet files in")
+    wrds.add_argument(
+        "--layout",
+        choices=["ciz", "legacy"],
+        default="ciz",
+        help="CRSP's CIZ tables (default; the only ones after December 2024) or the legacy dsf/dsi/dsedelist",
+    )
     show = sub.add_parser("show", parents=[common], help="print a finished study's tables")
     show.add_argument("study")
     sub.add_parser("list", parents=[common], help="list the studies: ./analyses/ and the shipped ones")
@@ -357,12 +363,13 @@ def _cmd_fetch_wrds(a, connection=None) -> int:
 
     study = load_study(a.study)
     tickers, start, end = study_tickers_and_span(study)
-    paths = fetch_wrds(tickers, start, end, a.out, connection)
+    paths = fetch_wrds(tickers, start, end, a.out, connection, a.layout)
     rel = {k: Path(os.path.relpath(v.resolve(), study.folder)).as_posix() for k, v in paths.items()}
+    keys = {"dsf": "returns", "stocknames": "names", "dsi": "market", "dsedelist": "delisting"}
+    table = "\n".join(f'{keys[k]} = "{v}"' for k, v in rel.items())
     print(
-        f"wrote {', '.join(str(p) for p in paths.values())}\nadd to {study.path_file.name}:\n\n[data]\n"
-        f'returns = "{rel["dsf"]}"\nnames = "{rel["stocknames"]}"\nmarket = "{rel["dsi"]}"\n'
-        f'delisting = "{rel["dsedelist"]}"\n\nand set model.benchmark = "vwretd" (or ewretd, sprtrn)'
+        f"wrote {', '.join(str(p) for p in paths.values())}\nadd to {study.path_file.name}:\n\n[data]\n{table}"
+        '\n\nand set model.benchmark = "vwretd"'
     )
     return 0
 

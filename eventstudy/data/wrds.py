@@ -2,10 +2,11 @@
 
 Needs the optional ``wrds`` package (``pip install 'eventstudy-workbench[wrds]'``) and a WRDS
 account; ``connection`` may be any object with WRDS's ``raw_sql(sql, params=...)`` (the tests
-pass a fake that records the SQL). Asks only for the study's tickers and span: the names file
-for the tickers, then the daily stock file and the delisting file for their PERMNOs, and the
-index file; CRSP's legacy tables (``crsp.stocknames``, ``crsp.dsf``, ``crsp.dsedelist``,
-``crsp.dsi``), whose layout the ``[data]`` table reads with the delisting file.
+pass a fake that records the SQL). Asks only for the study's tickers and span: the names for
+the tickers, then the daily stock file (and the delisting file) for their PERMNOs, and the
+market index. CIZ by default (``crsp.stksecurityinfohist``, ``crsp.dsf_v2``,
+``crsp.inddlyseriesdata`` index 1000200, the value-weighted market), or CRSP's legacy tables
+(``crsp.stocknames``, ``crsp.dsf``, ``crsp.dsedelist``, ``crsp.dsi``; data to December 2024).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 
 from ..errors import DataError
 
-QUERIES = {
+LEGACY = {
     "stocknames": "select permno, ticker, comnam, namedt, nameenddt from crsp.stocknames "
     "where ticker in %(tickers)s and nameenddt >= %(start)s and namedt <= %(end)s",
     "dsf": "select permno, date, ret, retx, prc, vol, shrout, openprc, bidlo, askhi from crsp.dsf "
@@ -26,6 +27,17 @@ QUERIES = {
     "where permno in %(permnos)s and dlstdt between %(start)s and %(end)s",
     "dsi": "select date, vwretd, vwretx, ewretd, ewretx, sprtrn from crsp.dsi where date between %(start)s and %(end)s",
 }
+# CIZ (CRSP's format since 2022, the only one after December 2024): DlyRet includes the
+# delisting return, so there is no delisting file; the market is index 1000200 (value-weighted)
+CIZ = {
+    "stocknames": "select permno, ticker, issuernm, secinfostartdt, secinfoenddt from crsp.stksecurityinfohist "
+    "where ticker in %(tickers)s and secinfoenddt >= %(start)s and secinfostartdt <= %(end)s",
+    "dsf": "select permno, dlycaldt, dlyret, dlyretx, dlyprc, dlyvol, shrout, dlyopen, dlyhigh, dlylow "
+    "from crsp.dsf_v2 where permno in %(permnos)s and dlycaldt between %(start)s and %(end)s",
+    "dsi": "select dlycaldt as date, dlytotret as vwretd from crsp.inddlyseriesdata "
+    "where indno = 1000200 and dlycaldt between %(start)s and %(end)s",
+}
+LAYOUTS = {"ciz": CIZ, "legacy": LEGACY}
 
 
 def connect():
@@ -40,27 +52,32 @@ def connect():
 
 
 def fetch_wrds(
-    tickers: Sequence[str], start: pd.Timestamp, end: pd.Timestamp, out: Path, connection=None
+    tickers: Sequence[str],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    out: Path,
+    connection=None,
+    layout: str = "ciz",
 ) -> dict[str, Path]:
-    """Write ``stocknames``, ``dsf``, ``dsedelist`` and ``dsi`` as parquet files in ``out`` (made
-    if absent; a file of those names already there is refused, never overwritten)."""
+    """Write ``stocknames``, ``dsf`` and ``dsi`` (and, in the legacy layout, ``dsedelist``) as
+    parquet files in ``out`` (made if absent; a file of those names already there is refused,
+    never overwritten)."""
+    queries = LAYOUTS[layout]
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / f"{name}.parquet" for name in QUERIES}
+    paths = {name: out / f"{name}.parquet" for name in queries}
     there = [p.name for p in paths.values() if p.exists()]
     if there:
         raise DataError(f"{out} already holds {', '.join(there)}: choose another --out folder or move them")
     db = connection if connection is not None else connect()
     span = {"start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}"}
-    names = db.raw_sql(QUERIES["stocknames"], params={"tickers": tuple(sorted(set(tickers))), **span})
+    names = db.raw_sql(queries["stocknames"], params={"tickers": tuple(sorted(set(tickers))), **span})
     if names.empty:
-        raise DataError(f"WRDS's crsp.stocknames has none of the tickers {', '.join(sorted(set(tickers)))}")
+        raise DataError(f"WRDS's names table has none of the tickers {', '.join(sorted(set(tickers)))}")
     permnos = tuple(sorted({int(p) for p in names.permno}))
-    frames = {
-        "stocknames": names,
-        "dsf": db.raw_sql(QUERIES["dsf"], params={"permnos": permnos, **span}),
-        "dsedelist": db.raw_sql(QUERIES["dsedelist"], params={"permnos": permnos, **span}),
-        "dsi": db.raw_sql(QUERIES["dsi"], params=span),
-    }
+    frames = {"stocknames": names}
+    for name, sql in queries.items():
+        if name != "stocknames":
+            frames[name] = db.raw_sql(sql, params=span if name == "dsi" else {"permnos": permnos, **span})
     for name, frame in frames.items():
         frame.to_parquet(paths[name], index=False)
     return paths

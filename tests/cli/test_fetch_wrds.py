@@ -25,41 +25,46 @@ class FakeWRDS:
 
     def raw_sql(self, sql: str, params: dict) -> pd.DataFrame:
         self.sent.append((sql, params))
-        if "crsp.stocknames" in sql:
-            return self.names[self.names.ticker.isin(params["tickers"])]
+        ciz = "_v2" in sql or "stksecurityinfohist" in sql or "inddlyseriesdata" in sql
+        if "crsp.stocknames" in sql or "crsp.stksecurityinfohist" in sql:
+            names = self.names[self.names.ticker.isin(params["tickers"])]
+            ciz_names = {"comnam": "issuernm", "namedt": "secinfostartdt", "nameenddt": "secinfoenddt"}
+            return names.rename(columns=ciz_names) if ciz else names
         if "crsp.dsf" in sql:
             d = self.dsf[self.dsf.permno.isin(params["permnos"])]
-            return d[
-                (d.date >= int(params["start"].replace("-", ""))) & (d.date <= int(params["end"].replace("-", "")))
-            ]
+            lo, hi = (int(params[k].replace("-", "")) for k in ("start", "end"))
+            d = d[(d.date >= lo) & (d.date <= hi)]
+            ciz_dsf = {"date": "dlycaldt", "ret": "dlyret", "prc": "dlyprc", "vol": "dlyvol"}
+            return d.rename(columns=ciz_dsf) if ciz else d
         if "crsp.dsedelist" in sql:
             return pd.DataFrame({"permno": [], "dlstdt": [], "dlret": [], "dlstcd": []})
         return self.dsi.rename(columns={"spy": "vwretd"})
 
 
-def test_fetch_wrds_sends_the_study_s_tickers_and_span_and_writes_parquet(tmp_path, capsys):
+@pytest.mark.parametrize("layout", ["ciz", "legacy"])
+def test_fetch_wrds_sends_the_study_s_tickers_and_span_and_writes_parquet(tmp_path, capsys, layout):
     study = tmp_path / "study.toml"
     study.write_text(
         '[study]\nname = "w"\ntitle = "w"\nevent_date = 2025-01-27\n\n[model]\nbenchmark = "SPY"\n\n'
         '[groups]\nchips = ["NVDA", "AMD"]\n'
     )
     db = FakeWRDS()
-    assert _cmd_fetch_wrds(argparse.Namespace(study=str(study), out=tmp_path / "crsp"), db) == 0
+    args = argparse.Namespace(study=str(study), out=tmp_path / "crsp", layout=layout)
+    assert _cmd_fetch_wrds(args, db) == 0
     names_sql, names_params = db.sent[0]
-    assert "from crsp.stocknames" in names_sql and names_params["tickers"] == ("AMD", "NVDA")
+    table = {"ciz": "from crsp.stksecurityinfohist", "legacy": "from crsp.stocknames"}[layout]
+    assert table in names_sql and names_params["tickers"] == ("AMD", "NVDA")
     assert db.sent[1][1] == {"permnos": (90001, 90007), "start": "2024-01-25", "end": "2025-02-10"}
-    assert {p.name for p in (tmp_path / "crsp").iterdir()} == {
-        "dsf.parquet",
-        "dsi.parquet",
-        "dsedelist.parquet",
-        "stocknames.parquet",
-    }
+    files = {"dsf.parquet", "dsi.parquet", "stocknames.parquet"} | (
+        {"dsedelist.parquet"} if layout == "legacy" else set()
+    )
+    assert {p.name for p in (tmp_path / "crsp").iterdir()} == files
     # the printed [data] table, pasted into the study file, runs the study on the fetched files
-    table = capsys.readouterr().out.split("add to study.toml:\n\n")[1].split("\n\nand set")[0]
-    study.write_text(study.read_text().replace('benchmark = "SPY"', 'benchmark = "vwretd"') + "\n" + table + "\n")
+    pasted = capsys.readouterr().out.split("add to study.toml:\n\n")[1].split("\n\nand set")[0]
+    study.write_text(study.read_text().replace('benchmark = "SPY"', 'benchmark = "vwretd"') + "\n" + pasted + "\n")
     import eventstudy as es
 
     res = es.run_study(str(study))
     assert sorted(res.main.events.ticker) == ["AMD", "NVDA"]
     with pytest.raises(DataError, match="already holds"):  # nothing is overwritten
-        _cmd_fetch_wrds(argparse.Namespace(study=str(study), out=tmp_path / "crsp"), FakeWRDS())
+        _cmd_fetch_wrds(args, FakeWRDS())
