@@ -119,7 +119,11 @@ def _exchange(exchange: str) -> xcals.ExchangeCalendar:
     # the warning is theirs, not a fault of ours, and must not reach our users.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*drops timezone information.*")
-        return xcals.get_calendar(check_exchange(exchange), start="1990-01-02")
+        code = check_exchange(exchange)
+        try:
+            return xcals.get_calendar(code, start="1990-01-02")
+        except ValueError:  # a calendar that starts later (XTKS: 1997) starts where it can
+            return xcals.get_calendar(code, start=xcals.get_calendar(code).bound_min())
 
 
 def sessions(start: object, end: object, exchange: str = EXCHANGE) -> pd.DatetimeIndex:

@@ -209,3 +209,23 @@ def test_names_file_with_overlapping_ranges(tmp_path):
     ).to_csv(tmp_path / "n.csv", index=False)
     with pytest.raises(DataFileError, match="the ranges of PERMNO 1 overlap: A 2000-01-01 .. 2012-12-31 and B"):
         read_names(tmp_path / "n.csv")
+
+
+def test_five_factor_and_tidy_decimal_files(tmp_path):
+    five = "text\n\n,Mkt-RF,SMB,HML,RMW,CMA,RF\n20241230,-1.09,0.20,0.35,-0.10,0.05,0.017\n\nCopyright\n"
+    (tmp_path / "ff5.CSV").write_text(five)
+    got = read_factors(tmp_path / "ff5.CSV")
+    assert got["ff5"].loc["2024-12-30", "rmw"] == -0.10 and list(got["ff3"].columns) == ["mkt_rf", "smb", "hml", "rf"]
+    tidy = pd.DataFrame({"date": ["2024-12-30", "2024-12-31"], "mkt_rf": [-0.0109, -0.0046]})
+    tidy.assign(smb=0.001, hml=0.002, rf=0.0002).to_csv(tmp_path / "tidy.csv", index=False)
+    got = read_factors(tmp_path / "tidy.csv")["ff3"]  # decimals are made percent, as Ken French's files
+    assert np.allclose(got.mkt_rf, [-1.09, -0.46]) and np.allclose(got.rf, 0.02)
+
+
+def test_other_exchanges_roll_on_their_own_holidays():
+    from eventstudy.core.calendar import roll_event_date
+
+    day = roll_event_date("2025-04-18", "XLON")  # Good Friday; Easter Monday is closed too
+    assert day.date == pd.Timestamp("2025-04-22")
+    assert day.note == "2025-04-18 is not an XLON session; the event was rolled forward to 2025-04-22"
+    assert roll_event_date("2025-01-27", "XTKS").date == pd.Timestamp("2025-01-27")

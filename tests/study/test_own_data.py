@@ -98,3 +98,37 @@ def test_sample_on_own_files_matches_reused_tickers_on_their_dates(example):
     fitted = res.main.events.set_index("event_id").loc["a"]
     spy = pd.read_csv(example / "dsi.csv").set_index("DATE").spy.astype(float)[20241029]
     assert np.isclose(ar.ar.iloc[0], amd - fitted.alpha - fitted.beta * spy, atol=1e-12)
+
+
+def test_identifiers_without_a_names_file_and_one_absent_from_the_file(example):
+    text = (example / "study.toml").read_text().replace('names = "stocknames.csv"', "")
+    text = text[: text.index("[groups]")] + '[groups]\nchips = ["90001", "90007", "99999"]\n'
+    (example / "study.toml").write_text(text)
+    res = es.run_study(str(example / "study.toml"))
+    assert sorted(res.main.events.ticker) == ["90001", "90007"]
+    why = dict(zip(res.excluded.ticker, res.excluded.reason, strict=True))
+    assert why["99999"] == "no returns in dsf.csv from 2024-01-25 to 2025-02-10"
+
+
+def test_calendar_of_the_market_file_dates(example):
+    market = pd.read_csv(example / "dsi.csv")
+    market[market.DATE != 20250127].to_csv(example / "dsi.csv", index=False)  # a market closed that day
+    dsf = pd.read_csv(example / "dsf.csv", dtype=str)
+    dsf[dsf.DATE != "20250127"].to_csv(example / "dsf.csv", index=False)
+    text = (example / "study.toml").read_text().replace('calendar = "XNYS"', 'calendar = "data"')
+    (example / "study.toml").write_text(text.replace("[[claims]]", "[[dropped]]").split("[[dropped]]")[0])
+    res = es.run_study(str(example / "study.toml"))
+    assert res.event.date == pd.Timestamp("2025-01-28")
+    assert "2025-01-27 is not a date of the market series; the event was rolled forward to 2025-01-28" in res.notes
+    day0 = res.main.ar[res.main.ar.day == 0]
+    assert set(day0.date) == {pd.Timestamp("2025-01-28")}
+
+
+def test_changed_data_makes_the_placebo_fingerprint_change(example):
+    from eventstudy.study.placebo import fingerprint
+
+    study = es.load_study(str(example / "study.toml"))
+    before = fingerprint(study, 20, 1)
+    with (example / "dsi.csv").open("a") as f:
+        f.write("20250701,0.001,0.002\n")
+    assert fingerprint(study, 20, 1) != before
