@@ -23,11 +23,13 @@ from .core import engine as _engine
 from .core.inference import TestSpec, get_tests
 from .core.results import EventStudyResult
 from .core.windows import Window
+from .data.files import DataSpec
 from .data.panel import write_panel
 from .errors import (
     CacheCorruptError,
     CalendarError,
     DataError,
+    DataFileError,
     DownloadError,
     EventStudyError,
     NoFirmsLeftError,
@@ -58,6 +60,8 @@ __all__ = [
     "CacheCorruptError",
     "CalendarError",
     "DataError",
+    "DataFileError",
+    "DataSpec",
     "DownloadError",
     "EventStudyError",
     "EventStudyResult",

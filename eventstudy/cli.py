@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -122,12 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     wrds.add_argument("study")
     wrds.add_argument("--out", type=Path, required=True, help="the folder to write the parquet files in")
-    wrds.add_argument(
-        "--layout",
-        choices=["ciz", "legacy"],
-        default="ciz",
-        help="CRSP's CIZ tables (default; the only ones after December 2024) or the legacy dsf/dsi/dsedelist",
-    )
+    wrds.add_argument("--layout", choices=["ciz", "legacy"], default="ciz", help="CRSP's CIZ tables or the legacy ones")
     show = sub.add_parser("show", parents=[common], help="print a finished study's tables")
     show.add_argument("study")
     sub.add_parser("list", parents=[common], help="list the studies: ./analyses/ and the shipped ones")
@@ -262,27 +256,13 @@ def _cmd_run(a) -> int:
     if not a.quiet:
         print(res.summary())
         if a.command == "placebo" and res.placebo is not None:
-            print(_trust_text(res))
+            from .report.group_tests import placebo_trust_text
+
+            print(placebo_trust_text(res))
         print(f"\nreport: {shown(path)}")
     if failed is not None:
         raise failed
     return 0
-
-
-def _trust_text(res) -> str:
-    """The placebo's verdict per test, for the terminal: the 5 % rejection rates per group and
-    in how many groups each test held its size."""
-    from .core.tables import text_table
-
-    plac, window = res.placebo, res.main.windows[0].label if res.study.is_sample else "[0,0]"
-    trust = plac.trust(window)
-    counts = ("test", "held_its_size", "over_rejects", "too_few_draws_to_tell")
-    rates = {c: ".1%" for c in trust.columns if c not in counts}
-    head = (
-        f"\nPlacebo: {plac.n_draws} draws (worth about {plac.effective(window):.0f} independent ones on {window}); "
-        "share rejecting at 5 % per group, and in how many groups each test held its size"
-    )
-    return head + "\n" + text_table(trust, rates)
 
 
 def _check_numbers(a) -> None:
@@ -357,20 +337,15 @@ def _cmd_fetch(a) -> int:
 
 
 def _cmd_fetch_wrds(a, connection=None) -> int:
-    from .data.wrds import fetch_wrds
+    from .data.wrds import data_table, fetch_wrds
     from .study.spans import study_tickers_and_span
     from .study.studyfile import load_study
 
     study = load_study(a.study)
     tickers, start, end = study_tickers_and_span(study)
     paths = fetch_wrds(tickers, start, end, a.out, connection, a.layout)
-    rel = {k: Path(os.path.relpath(v.resolve(), study.folder)).as_posix() for k, v in paths.items()}
-    keys = {"dsf": "returns", "stocknames": "names", "dsi": "market", "dsedelist": "delisting"}
-    table = "\n".join(f'{keys[k]} = "{v}"' for k, v in rel.items())
-    print(
-        f"wrote {', '.join(str(p) for p in paths.values())}\nadd to {study.path_file.name}:\n\n[data]\n{table}"
-        '\n\nand set model.benchmark = "vwretd"'
-    )
+    print(f"wrote {', '.join(map(str, paths.values()))}\nadd to {study.path_file.name}:\n")
+    print(data_table(paths, study.folder))
     return 0
 
 

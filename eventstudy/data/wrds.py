@@ -11,6 +11,7 @@ market index. CIZ by default (``crsp.stksecurityinfohist``, ``crsp.dsf_v2``,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -81,3 +82,11 @@ def fetch_wrds(
     for name, frame in frames.items():
         frame.to_parquet(paths[name], index=False)
     return paths
+
+
+def data_table(paths: dict[str, Path], folder: Path) -> str:
+    """The ``[data]`` table that reads the fetched files, paths relative to the study's folder."""
+    keys = {"dsf": "returns", "stocknames": "names", "dsi": "market", "dsedelist": "delisting"}
+    rel = {k: Path(os.path.relpath(v.resolve(), folder.resolve())).as_posix() for k, v in paths.items()}
+    lines = "\n".join(f'{keys[k]} = "{v}"' for k, v in rel.items())
+    return f'[data]\n{lines}\n\nand set model.benchmark = "vwretd"'

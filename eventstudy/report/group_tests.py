@@ -246,3 +246,19 @@ def influence_section(influence: pd.DataFrame, flags: pd.DataFrame, more: list[s
         "",
     ]
     return [*head, *(lines or ["No single event decides a group's estimate here."]), ""]
+
+
+def placebo_trust_text(res) -> str:
+    """The placebo's verdict per test, for the terminal: the 5 % rejection rates per group and
+    in how many groups each test held its size."""
+    from ..core.tables import text_table
+
+    plac, window = res.placebo, res.main.windows[0].label if res.study.is_sample else "[0,0]"
+    trust = plac.trust(window)
+    counts = ("test", "held_its_size", "over_rejects", "too_few_draws_to_tell")
+    rates = {c: ".1%" for c in trust.columns if c not in counts}
+    head = (
+        f"\nPlacebo: {plac.n_draws} draws (worth about {plac.effective(window):.0f} independent ones on {window}); "
+        "share rejecting at 5 % per group, and in how many groups each test held its size"
+    )
+    return head + "\n" + text_table(trust, rates)

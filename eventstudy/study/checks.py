@@ -84,6 +84,9 @@ def _check_own_data(study: Study, fail) -> None:
     for name, g in study.groups.items():
         if g.from_table:
             fail(f"groups.{name}.from_table", "a study on its own data ([data]) lists its firms (tickers or ids)")
+    cal = study.data.calendar
+    if (cal == "data") != study.exchange.startswith("data:") or (cal != "data" and study.exchange != cal):
+        fail("data.calendar", f"is {cal!r} but the study counts sessions on {study.exchange!r}: set both alike")
     if study.returns != "total":
         fail("model.returns", 'a study on its own data ([data]) reads the file\'s return column: returns = "total"')
 
