@@ -132,3 +132,16 @@ def test_changed_data_makes_the_placebo_fingerprint_change(example):
     with (example / "dsi.csv").open("a") as f:
         f.write("20250701,0.001,0.002\n")
     assert fingerprint(study, 20, 1) != before
+
+
+def test_constructed_benchmark_from_the_returns_file(example):
+    text = (example / "study.toml").read_text().replace('benchmark = "spy"', 'benchmark = "ew"')
+    text = text.replace("[groups]", '[benchmarks.ew]\nweights = "equal"\nexclude = ["ai_chips"]\n\n[groups]')
+    (example / "study.toml").write_text(text)
+    res = es.run_study(str(example / "study.toml"))
+    dsf = pd.read_csv(example / "dsf.csv", dtype={"RET": str})
+    day = dsf[dsf.DATE == 20250127]
+    chips = {90001, 90006, 90007, 90008}  # NVDA, AVGO, AMD, MU: the excluded group
+    want = day[~day.PERMNO.isin(chips)].RET.astype(float).mean()
+    got = res.indices.set_index("series").ret["ew"]
+    assert np.isclose(got, want, rtol=0, atol=1e-15)
