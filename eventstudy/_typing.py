@@ -20,5 +20,10 @@ TestName = Literal[
     "generalized-sign",
     "grank",
     "calendar-time",
+    "corrado-zivney",
+    "patell-kp",
+    "permutation",
+    "wilcoxon",
+    "skewness-t",
 ]
 EngineName = Literal["memory", "stream", "dask"]

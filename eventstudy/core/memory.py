@@ -11,9 +11,9 @@ import pandas as pd
 
 from . import abnormal, exclusions, models
 from .inference import TEST_COLUMNS, test_row
-from .inference.rank import standardized_ranks
+from .inference.rank import column_mean, standardized_ranks
 from .inference.rbar import calendar_residuals, group_rbar, overlap_estimate
-from .inference.sample import Sample, column_mean
+from .inference.sample import Sample
 from .influence import INFLUENCE_COLUMNS, caar_influence
 from .intervals import caar_intervals, car_intervals
 from .results import EventStudyResult, caar_frame

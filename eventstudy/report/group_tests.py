@@ -21,6 +21,12 @@ ROBUSTNESS_NOTES = {
     "patell": "Patell (1976): σ from the estimation window, independence assumed",
     "bmp": "Boehmer, Musumeci & Poulsen (1991): built for event-induced variance, independence assumed",
     "generalized-sign": "Cowan (1992): signs, independence assumed",
+    "corrado-zivney": "Corrado & Zivney (1992): ranks after the window's SARs are re-standardized across firms",
+    "patell-kp": "Kolari & Pynnönen (2010): Patell's Z corrected for r̄; σ from the estimation window",
+    "permutation": "Nguyen & Wolf (2023): the portfolio's window days among all its days; exchangeable only "
+    "without event-induced variance",
+    "wilcoxon": "Wilcoxon (1945): signed ranks of the CARs, independence assumed",
+    "skewness-t": "Hall (1992): the cross-sectional t corrected for skewed CARs, independence assumed",
 }
 
 

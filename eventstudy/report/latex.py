@@ -36,6 +36,11 @@ TEST_NAMES = {
     "patell": "Patell",
     "bmp": "BMP",
     "generalized-sign": "generalized sign",
+    "corrado-zivney": "Corrado--Zivney",
+    "patell-kp": "Patell (KP adj.)",
+    "permutation": "permutation",
+    "wilcoxon": "Wilcoxon",
+    "skewness-t": "skewness-corr.\\ $t$",
 }
 
 

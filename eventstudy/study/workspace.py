@@ -149,16 +149,23 @@ def without_claims(text: str) -> str:
 
 
 def definition_files(study_file: Path) -> list[Path]:
-    """A study's definition: its study file, the events file it names (when beside it) and the
-    scripts beside it (``*.py``: e.g. the one that writes the events file)."""
+    """A study's definition: its study file, the events file and the data files (``[data]``) it
+    names when they lie beside it, and the scripts beside it (``*.py``: e.g. the one that writes
+    the events file)."""
     folder = study_file.parent
     files = [study_file, *sorted(folder.glob("*.py"))]
     try:
-        named = tomllib.loads(study_file.read_text()).get("events", {}).get("file")
+        table = tomllib.loads(study_file.read_text())
     except (OSError, ValueError):
-        named = None
-    if isinstance(named, str) and (folder / named).resolve().parent == folder.resolve() and (folder / named).is_file():
-        files.insert(1, folder / named)
+        table = {}
+    data = table.get("data", {}) if isinstance(table.get("data"), dict) else {}
+    named = [table.get("events", {}).get("file") if isinstance(table.get("events"), dict) else None]
+    named += [data.get(k) for k in ("returns", "market", "delisting", "names")]
+    factors = data.get("factors", [])
+    named += [factors] if isinstance(factors, str) else list(factors) if isinstance(factors, list) else []
+    for name in named:
+        if isinstance(name, str) and (folder / name).resolve().parent == folder.resolve() and (folder / name).is_file():
+            files.insert(1, folder / name)
     return [f for f in dict.fromkeys(files) if f.is_file() and f.name != "__init__.py"]
 
 
@@ -183,8 +190,8 @@ def _copy_definition(source: Path, target: Path, text: str, force: bool = False)
         if dest.exists() or dest.is_symlink():
             kept.append(item.name)
             continue
-        content = text if item == source else item.read_text()
-        write_atomic(dest, lambda tmp, c=content: tmp.write_text(c))  # each whole or not at all
+        content = text.encode() if item == source else item.read_bytes()
+        write_atomic(dest, lambda tmp, c=content: tmp.write_bytes(c))  # each whole or not at all
         written.append(item.name)
     return Copied(target / STUDY_FILE, tuple(written), tuple(kept))
 

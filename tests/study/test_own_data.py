@@ -145,3 +145,10 @@ def test_constructed_benchmark_from_the_returns_file(example):
     want = day[~day.PERMNO.isin(chips)].RET.astype(float).mean()
     got = res.indices.set_index("series").ret["ew"]
     assert np.isclose(got, want, rtol=0, atol=1e-15)
+
+
+def test_a_shipped_study_s_copy_takes_its_data_files():
+    from eventstudy.study.workspace import definition_files
+
+    names = {f.name for f in definition_files(EXAMPLE / "study.toml")}
+    assert {"study.toml", "dsf.csv", "dsi.csv", "stocknames.csv", "make_data.py"} <= names

@@ -7,9 +7,10 @@ hold their size under cross-sectional correlation (one shared event date) first:
 Kolari–Pynnönen, the portfolio test, the rank test.
 
 By family: :mod:`.statistic` (what a test returns and reads), :mod:`.sample` (a group's
-firm-events in one window), :mod:`.parametric` (t, Patell, BMP, Kolari–Pynnönen, portfolio,
-calendar time), :mod:`.rank` (Corrado, generalized sign, GRANK), :mod:`.rbar` (cross-sectional
-dependence: r̄ and r̄_eff).
+firm-events in one window), :mod:`.parametric` (t, Patell and its Kolari–Pynnönen adjustment,
+BMP, Kolari–Pynnönen, portfolio, calendar time, the skewness-corrected t), :mod:`.rank` (Corrado,
+Corrado–Zivney, generalized sign, GRANK, Wilcoxon), :mod:`.resampling` (the permutation test),
+:mod:`.rbar` (cross-sectional dependence: r̄ and r̄_eff).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .parametric import bmp, calendar_time, csect_t, kolari_pynnonen, patell, portfolio
-from .rank import corrado_rank, generalized_sign, grank
+from .parametric import bmp, calendar_time, csect_t, kolari_pynnonen, patell, patell_kp, portfolio, skewness_t
+from .rank import corrado_rank, corrado_zivney, generalized_sign, grank, wilcoxon
+from .resampling import permutation
 from .statistic import InvalidTestStatistic, Summary, TestStatistic
 
 
@@ -64,13 +66,23 @@ TESTS: dict[str, TestSpec] = {
         TestSpec("grank", grank, True, "GRANK (Kolari–Pynnönen 2011)", False, True),
         TestSpec("calendar-time", calendar_time, True, "calendar-time portfolio", True, True),
         TestSpec("portfolio", portfolio, True, "portfolio (crude dependence)"),
+        TestSpec("corrado-zivney", corrado_zivney, True, "Corrado–Zivney rank (re-standardized)", False, True),
+        TestSpec("patell-kp", patell_kp, True, "Patell Z, Kolari–Pynnönen adj.", True),
+        TestSpec("permutation", permutation, True, "permutation of the portfolio's days"),
         TestSpec("corrado-rank", corrado_rank, True, "Corrado rank (cumulated)"),
         TestSpec("csect-t", csect_t, False, "cross-sectional t", False, True),
         TestSpec("patell", patell, False, "Patell Z"),
         TestSpec("bmp", bmp, False, "Boehmer–Musumeci–Poulsen", False, True),
         TestSpec("generalized-sign", generalized_sign, False, "Cowan generalized sign", False, True),
+        TestSpec("wilcoxon", wilcoxon, False, "Wilcoxon signed-rank", False, True),
+        TestSpec("skewness-t", skewness_t, False, "skewness-corrected t (Hall)", False, True),
     )
 }
+# the tests the streamed core does not compute (it keeps sums, not each firm's ARs): their rows
+# say so, and the in-memory engine computes them
+MEMORY_ONLY = frozenset({"corrado-zivney"})
+# the tests that read r̄ (the streamed core's r̄ of events on different dates is an estimate)
+READ_RBAR = frozenset({"kolari-pynnonen", "patell-kp"})
 # the tests of a sample whose events share one date (the calendar-time portfolio is for events
 # on different dates: on one date its sessions are the window's own few)
 ONE_DATE_TESTS = [n for n in TESTS if n != "calendar-time"]

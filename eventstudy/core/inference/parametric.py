@@ -26,6 +26,35 @@ def patell(s: Summary) -> TestStatistic | InvalidTestStatistic:
     return z_result("patell", s.scar_sum / np.sqrt(s.patell_variance), s.n)
 
 
+def patell_kp(s: Summary) -> TestStatistic | InvalidTestStatistic:
+    """Patell's Z with Kolari & Pynnönen's (2010) correction for cross-correlation (eventstudy2's
+    PatellADJ): Z_Patell · √((1 − r̄)/(1 + (N − 1) r̄)) ~ N(0, 1), r̄ as for Kolari–Pynnönen."""
+    z = patell(s)
+    if isinstance(z, InvalidTestStatistic):
+        return replace(z, name="patell-kp")
+    factor, why = _kp_factor(s)
+    if why:
+        return InvalidTestStatistic("patell-kp", why, s.n)
+    return replace(z_result("patell-kp", z.stat * np.sqrt(factor), s.n), detail=_rbar_text(s))
+
+
+def skewness_t(s: Summary) -> TestStatistic | InvalidTestStatistic:
+    """Hall's (1992) skewness-corrected t on the CARs (Eventus' skewness-adjusted transformed
+    normal test): S = CAAR/s, γ̂ = Σ(CAR − CAAR)³/(N s³) (s with ddof 1, as Lyon, Barber & Tsai
+    1999), t_H = √N (S + γ̂S²/3 + γ̂²S³/27 + γ̂/(6N)) ~ N(0, 1)."""
+    x = s.cars()
+    if x is None:
+        return InvalidTestStatistic("skewness-t", "the CARs are not gathered", s.n)
+    if len(x) < 3:
+        return InvalidTestStatistic("skewness-t", "fewer than 3 firms", len(x))
+    n, sd = len(x), x.std(ddof=1)
+    if not sd > 0:
+        return InvalidTestStatistic("skewness-t", "the CARs do not vary", n)
+    big_s, gamma = x.mean() / sd, np.sum((x - x.mean()) ** 3) / (n * sd**3)
+    stat = np.sqrt(n) * (big_s + gamma * big_s**2 / 3 + gamma**2 * big_s**3 / 27 + gamma / (6 * n))
+    return replace(z_result("skewness-t", stat, n), detail=f"γ̂ = {gamma:.4f}")
+
+
 def _bmp(s: Summary) -> float:
     return s.scar_mean / (s.scar_sd / np.sqrt(s.n))
 
@@ -43,15 +72,30 @@ def kolari_pynnonen(s: Summary) -> TestStatistic | InvalidTestStatistic:
     on different dates the overlap-weighted r̄_eff (:func:`overlap_rbar`)."""
     if s.n < 2:
         return InvalidTestStatistic("kolari-pynnonen", "fewer than 2 firms", s.n)
+    factor, why = _kp_factor(s)
+    if why:
+        return InvalidTestStatistic("kolari-pynnonen", why, s.n)
+    stat = _bmp(s) * np.sqrt(factor)
+    return replace(t_result("kolari-pynnonen", stat, s.n - 1, s.n), detail=_rbar_text(s))
+
+
+def _kp_factor(s: Summary) -> tuple[float, str]:
+    """(1 − r̄)/(1 + (N − 1) r̄), or why it cannot be had."""
     rbar = s.rbar
+    if s.n < 2:
+        return np.nan, "fewer than 2 firms"
     factor = (1 - rbar) / (1 + (s.n - 1) * rbar)
     if not np.isfinite(factor) or factor <= 0:
-        why = "no pair of firms shares 3 estimation days" if np.isnan(rbar) else f"r̄ = {rbar:.3f} is out of range"
-        return InvalidTestStatistic("kolari-pynnonen", why, s.n)
+        return np.nan, "no pair of firms shares 3 estimation days" if np.isnan(
+            rbar
+        ) else f"r̄ = {rbar:.3f} is out of range"
+    return factor, ""
+
+
+def _rbar_text(s: Summary) -> str:
     name = "r̄_eff" if s.overlapping else "r̄"
     how = f" ({s.rbar_method})" if s.rbar_method else ""
-    stat = _bmp(s) * np.sqrt(factor)
-    return replace(t_result("kolari-pynnonen", stat, s.n - 1, s.n), detail=f"{name} = {rbar:.4f}{how}")
+    return f"{name} = {s.rbar:.4f}{how}"
 
 
 def portfolio(s: Summary) -> TestStatistic | InvalidTestStatistic:

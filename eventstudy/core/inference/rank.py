@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from scipy import stats
 
 from ..._typing import BoolArray, Float64Array
 from .statistic import InvalidTestStatistic, Summary, TestStatistic, t_result, z_result
@@ -103,3 +104,72 @@ def ranked_sars(ar: Float64Array, est: BoolArray, sigma: Float64Array) -> tuple[
     rank = row_ranks(sar)
     rank[~np.isfinite(sar)] = np.nan
     return sar, rank
+
+
+EXACT_WILCOXON = 25  # the exact null distribution up to this many non-zero CARs without ties
+
+
+def wilcoxon(s: Summary) -> TestStatistic | InvalidTestStatistic:
+    """Wilcoxon (1945) signed-rank test on the CARs: zeros dropped, average ranks of |CAR| for
+    ties, W⁺ the rank sum of the positive CARs; z = (W⁺ − n(n + 1)/4) / √(n(n + 1)(2n + 1)/24 −
+    Σ(t³ − t)/48) ~ N(0, 1), the exact null distribution for n ≤ 25 without ties."""
+    x = s.cars()
+    if x is None:
+        return InvalidTestStatistic("wilcoxon", "the CARs are not gathered", s.n)
+    x = x[x != 0]
+    n = len(x)
+    if n < 2:
+        return InvalidTestStatistic("wilcoxon", "fewer than 2 non-zero CARs", n)
+    ranks = stats.rankdata(np.abs(x))
+    w_plus = ranks[x > 0].sum()
+    _, counts = np.unique(np.abs(x), return_counts=True)
+    var = n * (n + 1) * (2 * n + 1) / 24 - np.sum(counts**3 - counts) / 48
+    z = (w_plus - n * (n + 1) / 4) / np.sqrt(var)
+    detail = f"W⁺ = {w_plus:g} of n = {n}"
+    if n <= EXACT_WILCOXON and (counts == 1).all():
+        p = stats.wilcoxon(x, zero_method="wilcox", method="exact").pvalue
+        return TestStatistic("wilcoxon", float(z), float(p), "exact signed-rank", n, detail=detail + ", exact p")
+    return replace(z_result("wilcoxon", z, n), detail=detail)
+
+
+def corrado_zivney(s: Summary) -> TestStatistic | InvalidTestStatistic:
+    """Corrado & Zivney (1992) rank test with event-induced variance, as eventstudy2 computes it:
+    SAR_it = AR_it / s_i (s_i the s.d. of the firm's estimation ARs, ddof 1); on each event-window
+    day the SARs are divided by their cross-sectional s.d. (ddof 1); each firm's estimation and
+    window values are ranked, U_it = rank/(M_i + 1); Ū_t the mean over the firms with a value;
+    S² = mean over the estimation and window days of (Ū_t − ½)²; Z = √D (mean of U over the
+    window's firm-days − ½) / S ~ N(0, 1), D the window's days (Cowan 1992's aggregation)."""
+    kept = s.firm_ars()
+    if kept is None:
+        return InvalidTestStatistic("corrado-zivney", "the streamed engine keeps no firm's ARs (engine='memory')", s.n)
+    ar, est = kept
+    if s.n < 2:
+        return InvalidTestStatistic("corrado-zivney", "fewer than 2 firms", s.n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.nanstd(np.where(est, ar, np.nan), axis=1, ddof=1)
+        sar = ar / sd[:, None]
+        win = s.window
+        cross = np.nanstd(sar[:, win], axis=0, ddof=1)
+        values = np.full(ar.shape, np.nan)
+        values[est] = sar[est]
+        values[:, win] = sar[:, win] / cross[None, :]
+    days = est.any(axis=0) | win
+    u = standardized_ranks(values[:, days])
+    inside = win[days]
+    ubar = column_mean(u)
+    ok = np.isfinite(ubar)
+    big_s = np.sqrt(np.mean((ubar[ok] - 0.5) ** 2))
+    window_u = u[:, inside]
+    mean_u = np.nanmean(window_u) if np.isfinite(window_u).any() else np.nan
+    stat = np.sqrt(int(inside.sum())) * (mean_u - 0.5) / big_s
+    if not np.isfinite(stat):
+        return InvalidTestStatistic("corrado-zivney", "no ranks in the window", s.n)
+    return replace(z_result("corrado-zivney", stat, s.n), detail=f"ranks over {int(ok.sum())} days")
+
+
+def column_mean(a: Float64Array) -> Float64Array:
+    """Mean of each column over its finite entries (NaN where a column has none)."""
+    valid = np.isfinite(a)
+    count = valid.sum(axis=0)
+    total = a.sum(axis=0) if (count == len(a)).all() else np.where(valid, a, 0.0).sum(axis=0)
+    return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)

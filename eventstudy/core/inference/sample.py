@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..._typing import BoolArray, Float64Array
-from .rank import ranked_sars, standardized_ranks
+from .rank import column_mean, ranked_sars, standardized_ranks
 from .rbar import calendar_residuals, group_rbar, overlap_estimate, overlap_rbar
 
 
@@ -184,6 +184,12 @@ class Sample:
         _, which = np.unique(session[ok], return_inverse=True)
         return np.bincount(which, ar[ok]) / np.bincount(which)
 
+    def cars(self) -> Float64Array:
+        return self.car
+
+    def firm_ars(self) -> tuple[Float64Array, BoolArray]:
+        return self.ar, self.est
+
     def grank_means(self) -> tuple[Float64Array, np.ndarray]:
         """GRANK's Ū_t and n_t over the estimation days, the cumulative event day last."""
         sar, rank = self.sar_ranks or ranked_sars(self.ar, self.est, self.sigma)
@@ -195,11 +201,3 @@ class Sample:
             est_u = (rank + (sar > v) + 0.5 * (sar == v)) / (size[:, None] + 1) - 0.5
         u = np.column_stack([est_u, (1 + below + 0.5 * tied) / (size + 1) - 0.5])
         return column_mean(u), np.isfinite(u).sum(axis=0)
-
-
-def column_mean(a: Float64Array) -> Float64Array:
-    """Mean of each column over its finite entries (NaN where a column has none)."""
-    valid = np.isfinite(a)
-    count = valid.sum(axis=0)
-    total = a.sum(axis=0) if (count == len(a)).all() else np.where(valid, a, 0.0).sum(axis=0)
-    return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)

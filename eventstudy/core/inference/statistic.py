@@ -77,6 +77,15 @@ class Summary(Protocol):
 
     def grank_means(self) -> tuple[Float64Array, np.ndarray]: ...
 
+    def cars(self) -> Float64Array | None:
+        """The group's CARs in the window (None where the engine does not gather them)."""
+        ...
+
+    def firm_ars(self) -> tuple[Float64Array, BoolArray] | None:
+        """Each firm-event's ARs on the relative days (n × G) and its valid estimation days (None
+        where the engine does not keep them: the streamed core)."""
+        ...
+
 
 def t_result(name: str, stat: float, df: int, n: int) -> TestStatistic:
     return TestStatistic(name, float(stat), float(2 * stats.t.sf(abs(stat), df)), f"t({df})", n)

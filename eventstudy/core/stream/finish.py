@@ -46,9 +46,16 @@ class Moments:
     calendar: Float64Array | None = None
     grank: tuple[Float64Array, np.ndarray] | None = None
     has_sigma: bool = True
+    gathered: Float64Array | None = None  # the group's CARs, gathered from the per-event rows
 
     def calendar_means(self) -> Float64Array | None:
         return self.calendar
+
+    def cars(self) -> Float64Array | None:
+        return self.gathered
+
+    def firm_ars(self) -> None:
+        return None  # the streamed core keeps sums, not each firm's ARs
 
     def grank_means(self) -> tuple[Float64Array, np.ndarray]:
         assert self.grank is not None
@@ -96,7 +103,7 @@ def rbar_of(plan: Plan, sums: Mapping[str, np.ndarray], g: int) -> tuple[float |
     return out, ESTIMATION_METHOD
 
 
-def moments(plan: Plan, sums: Mapping[str, np.ndarray], j: int, g: int, rbar) -> Moments:
+def moments(plan: Plan, sums: Mapping[str, np.ndarray], j: int, g: int, rbar, cars=None) -> Moments:
     w = plan.windows[j]
     n = int(sums["n"][j, g])
     rbar_value, method = rbar
@@ -132,6 +139,7 @@ def moments(plan: Plan, sums: Mapping[str, np.ndarray], j: int, g: int, rbar) ->
         n_positive=int(sums["positive"][j, g]),
         calendar=calendar,
         grank=grank,
+        gathered=cars,
     )
 
 
@@ -143,12 +151,16 @@ def scar_scale(sums: Mapping[str, np.ndarray]) -> Float64Array:
         return np.where(n > 1, 1.0 / np.sqrt(np.maximum(var, 0.0)), np.nan)
 
 
-def tests_rows(plan: Plan, sums: Mapping[str, np.ndarray], specs: Sequence[TestSpec]) -> pd.DataFrame:
+def tests_rows(
+    plan: Plan, sums: Mapping[str, np.ndarray], specs: Sequence[TestSpec], cars: Mapping | None = None
+) -> pd.DataFrame:
+    """The tests of every group and window; ``cars`` ((window, group) → the CARs), gathered from
+    the per-event rows, serve the tests that rank or take moments of the CARs themselves."""
     rows = []
     for g, group in enumerate(plan.groups):
         rbar = rbar_of(plan, sums, g)
         for j, w in enumerate(plan.windows):
-            s = moments(plan, sums, j, g, rbar)
+            s = moments(plan, sums, j, g, rbar, None if cars is None else cars[j, g])
             rows += [test_row(group, w.label, spec, s, plan.apart) for spec in specs]
     return pd.DataFrame(rows, columns=TEST_COLUMNS)
 
@@ -171,12 +183,13 @@ def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.Date
     rows, events = _table(frames["events"], layout)
     groups = layout.kept(rows)
     events.insert(2, "event_date", index[events.pop("pos").to_numpy()])
-    car = _table(frames["car"], layout, len(plan.windows))[1]
+    car_rows, car = _table(frames["car"], layout, len(plan.windows))
+    gathered = gather_cars(layout.member, np.repeat(car_rows, len(plan.windows)), car, plan)
     car["window"] = pd.Index([w.label for w in plan.windows]).take(car["window"].to_numpy())
     out = {
         "events": events,
         "car": car,
-        "tests": tests_rows(plan, parts.sums, specs),
+        "tests": tests_rows(plan, parts.sums, specs, gathered),
         "caar": caar_rows(plan, parts.sums),
     }
     if "ar" in frames:
@@ -189,6 +202,19 @@ def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.Date
     out["excluded"] = exclusions.table([layout.excluded, _table(frames["excluded"], layout)[1]])
     out["groups"] = groups
     return out
+
+
+def gather_cars(member: np.ndarray, rows: IntArray, car: pd.DataFrame, plan: Plan) -> dict:
+    """(window, group) → the CARs of the group's firm-events in the window, from the per-event
+    rows (``rows``: each row's firm-event): what a test that ranks the CARs needs, gathered once
+    (it cannot be summed over chunks)."""
+    values, window = car["car"].to_numpy(), car["window"].to_numpy()
+    ok = np.isfinite(values)
+    return {
+        (j, g): values[ok & (window == j) & member[rows, g]]
+        for j in range(len(plan.windows))
+        for g in range(len(plan.groups))
+    }
 
 
 def _table(parts: Sequence[Rows], layout: Layout, per: int = 1) -> tuple[IntArray, pd.DataFrame]:

@@ -1,0 +1,53 @@
+"""The permutation test of a group's portfolio: are the window's days unusual among all the
+days of the estimation and event windows?"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ..._typing import IntArray
+from .statistic import InvalidTestStatistic, Summary, TestStatistic
+
+PERMUTATIONS = 9999  # random draws when there are more subsets than this
+SEED = 20250127  # the draws are seeded: the same data give the same p
+
+
+def permutation(s: Summary) -> TestStatistic | InvalidTestStatistic:
+    """Permutation test on the group's mean AR per day (AR_pt, the portfolio test's series):
+    T = Σ_W AR_pt; the L2 window days and the estimation days are pooled, and T*_b sums L2 of them
+    drawn without replacement, every subset when there are at most 9,999, else 9,999 seeded draws
+    (the same draws for every group); p = (1 + #{|T*_b| ≥ |T|}) / (1 + B), or the exact share when
+    enumerated. The firms move together on every day, so their cross-correlation is kept; an event
+    that raises the variance breaks the exchangeability (Nguyen & Wolf 2023)."""
+    ar_p, window = s.ar_p, s.window
+    pooled_days = (s.est_days | window) & np.isfinite(ar_p)
+    if not np.isfinite(ar_p[window]).all():
+        return InvalidTestStatistic("permutation", "a window day has no AR", s.n)
+    values = ar_p[pooled_days]
+    l2 = int(window.sum())
+    if len(values) - l2 < 3:
+        return InvalidTestStatistic("permutation", "fewer than 3 estimation days", s.n)
+    t = ar_p[window].sum()
+    draws, exact = subsets(len(values), l2)
+    sums = values[draws].sum(axis=1)
+    extreme = int(np.sum(np.abs(sums) >= abs(t) - 1e-15 * max(1.0, abs(t))))
+    p = extreme / len(sums) if exact else (1 + extreme) / (1 + len(sums))
+    how = f"all {len(sums)} subsets" if exact else f"{len(sums)} seeded draws"
+    return TestStatistic(
+        "permutation", float(t), float(p), "permutation", s.n, detail=f"{how} of {l2} of {len(values)} days"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def subsets(m: int, k: int) -> tuple[IntArray, bool]:
+    """Which ``k`` of ``m`` pooled days each draw takes (rows), and whether the rows are every
+    subset; drawn once per (m, k) with :data:`SEED` and kept (the data do not enter)."""
+    if math.comb(m, k) <= PERMUTATIONS:
+        from itertools import combinations
+
+        return np.array(list(combinations(range(m), k)), dtype=np.int64), True
+    rng = np.random.default_rng(SEED)
+    return np.argpartition(rng.random((PERMUTATIONS, m)), k - 1, axis=1)[:, :k].astype(np.int64), False
