@@ -130,7 +130,7 @@ def run_event_study(
     if not isinstance(returns, pd.DataFrame) and engine != "dask":
         raise ValueError("returns given as a parquet panel need engine='dask'")
     model_spec = models.get_model(model)
-    regressors = _as_regressors(regressors)
+    regressors = models.with_shifted_market(_as_regressors(regressors), model_spec)
     missing_cols = sorted(set(model_spec.needs) - set(regressors.columns))
     if missing_cols:
         raise ValueError(f"model {model!r} needs regressor columns {missing_cols}; got {list(regressors.columns)}")

@@ -25,6 +25,7 @@ class Model:
     excess: bool = False
     estimated: bool = True
     description: str = ""
+    thin_trading: bool = False  # corrects the beta of thinly traded firms (the flags count their idle sessions)
 
     @property
     def k(self) -> int:
@@ -51,6 +52,13 @@ MODELS: dict[str, Model] = {
             "market-adjusted", ("mkt",), estimated=False, description="market-adjusted: AR = R − R_m, nothing estimated"
         ),
         Model("constant-mean", (), description="constant mean: R = μ + ε"),
+        Model(
+            "dimson",
+            ("mkt_lag1", "mkt", "mkt_lead1"),
+            description="market model with Dimson (1979) lag and lead: R = α + β₋₁ R_m,t−1 + β₀ R_m,t + "
+            "β₊₁ R_m,t+1 + ε (β_Dimson = β₋₁ + β₀ + β₊₁)",
+            thin_trading=True,
+        ),
         Model("ff3", ("mkt_rf", "smb", "hml"), excess=True, description="Fama–French 3-factor on excess returns"),
         Model(
             "carhart", ("mkt_rf", "smb", "hml", "mom"), excess=True, description="Carhart 4-factor on excess returns"
@@ -63,6 +71,19 @@ MODELS: dict[str, Model] = {
         ),
     )
 }
+
+
+# regressors a model derives from the market's own series: the session before, the session after
+SHIFTED = {"mkt_lag1": 1, "mkt_lead1": -1}
+
+
+def with_shifted_market(regressors, model: Model):
+    """``regressors`` with the lagged and leading market columns ``model`` needs, made from
+    ``mkt`` by shifting one session (rows are sessions) when they are not given."""
+    need = [c for c in model.columns if c in SHIFTED and c not in regressors]
+    if not need or "mkt" not in regressors:
+        return regressors
+    return regressors.assign(**{c: regressors["mkt"].shift(SHIFTED[c]) for c in need})
 
 
 def get_model(name: str) -> Model:

@@ -88,8 +88,12 @@ def _match(moves: np.ndarray, tolerance: float) -> np.ndarray:
     return np.where(np.isfinite(score[np.arange(len(moves)), best]), best, -1)
 
 
-def price_flags(frames: Mapping[str, pd.DataFrame], days: pd.DatetimeIndex, no_trading_days: int) -> pd.DataFrame:
-    """One row per flag (:data:`COLUMNS`) of each frame over ``days``."""
+def price_flags(
+    frames: Mapping[str, pd.DataFrame], days: pd.DatetimeIndex, no_trading_days: int, count_idle: bool = False
+) -> pd.DataFrame:
+    """One row per flag (:data:`COLUMNS`) of each frame over ``days``; with ``count_idle`` (a
+    thin-trading model) also each firm's count of sessions without a trade (``non_trading_days``:
+    zero volume or no price, between its first and last price), for the firms that have any."""
     opens, close, adj, splits, volume = stack(frames, days, "open", "close", "adj_close", "splits", "volume")
     rows = []
     for j, ticker in enumerate(frames):
@@ -104,6 +108,10 @@ def price_flags(frames: Mapping[str, pd.DataFrame], days: pd.DatetimeIndex, no_t
         span = slice(have[0], have[-1] + 1)
         idle = np.isnan(price[span]) | (volume[span, j] == 0)
         rows += [(ticker, "no_trading", a, b, why) for a, b, why in _stretches(idle, days[span], no_trading_days)]
+        if count_idle and idle.any():
+            sessions = days[span]
+            detail = f"{int(idle.sum())} of {len(idle)} sessions without a trade (zero volume or no price)"
+            rows.append((ticker, "non_trading_days", sessions[idle][0], sessions[idle][-1], detail))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

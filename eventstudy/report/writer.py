@@ -45,7 +45,8 @@ COLUMNS = {
     "claims.csv": "id, article, says, window (the span judged), computed, verdict, reason",
     "excluded.csv": "ticker, stage (universe, quality, data, estimation, ...), reason",
     "flags.csv": "ticker, kind (split_jump: a close not adjusted for a split, or a move by a split ratio beyond "
-    "the firm's usual moves; no_trading: a stretch without volume or price), first, last (dates), detail",
+    "the firm's usual moves; no_trading: a stretch without volume or price; non_trading_days, under a thin-trading "
+    "model: the firm's sessions without a trade), first, last (dates), detail",
     "provenance.csv": "ticker, origin (snapshot / cache / yfinance / file NAME), return_basis; a study on its own "
     "files adds file, role, bytes, rows, sha256 (and a row per file without a series: names, delisting, factors)",
     "benchmark_days.csv": "benchmark, date, ret (constructed index return), n_firms (members that day)",

@@ -167,8 +167,8 @@ def pre_event_values(events: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame
 
 def no_trading_only(flags: pd.DataFrame) -> pd.DataFrame:
     """A file's prices are as traded (CRSP's PRC is not split-adjusted): a split there is real,
-    so only the no-trading flag applies."""
-    return flags[flags.kind == "no_trading"].reset_index(drop=True)
+    so only the no-trading flags apply."""
+    return flags[flags.kind.isin(["no_trading", "non_trading_days"])].reset_index(drop=True)
 
 
 def basis_of(files: FileData, data: MarketData, firms: Firms) -> pd.Series:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..core import calendar
 from ..core.engine import Design
-from ..core.models import Model, get_model
+from ..core.models import Model, get_model, with_shifted_market
 from ..core.results import EventStudyResult
 from ..core.returns import factor_regressors, session_returns, stack
 from ..core.runspec import IN_MEMORY, Engine
@@ -112,7 +112,7 @@ class Prepared:
         spec = self.study.benchmarks[bench]
         market, info = benchmark_returns(spec, self.returns, self.mv, self.groups, self.companies, self.primary_of)
         model = get_model(self.study.model)
-        regressors = pd.DataFrame({"mkt": market})
+        regressors = with_shifted_market(pd.DataFrame({"mkt": market}), model)
         if model.excess:
             regressors = regressors.join(factor_regressors(self.data.factors, model.columns), how="left")
         return market, regressors, info
@@ -178,6 +178,7 @@ def prepare(
         {f: data.prices.frames[f] for f in firms if f in data.prices.frames},
         returns.index,
         study.quality.no_trading_days,
+        get_model(study.model).thin_trading,
     )
     screened = quality.excluded_by(flags, study.quality)
     fitted = [f for f in firms if f in returns and f not in screened]
@@ -224,7 +225,12 @@ def _prepare_own(study: Study, span: tuple[pd.Timestamp, pd.Timestamp] | None) -
     if not have:
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
     flags = owndata.no_trading_only(
-        quality.price_flags({f: data.prices.frames[f] for f in have}, returns.index, study.quality.no_trading_days)
+        quality.price_flags(
+            {f: data.prices.frames[f] for f in have},
+            returns.index,
+            study.quality.no_trading_days,
+            get_model(study.model).thin_trading,
+        )
     )
     screened = quality.excluded_by(flags, study.quality)
     fitted = [f for f in have if f in returns and f not in screened]
@@ -255,7 +261,8 @@ def _span(study: Study, event: calendar.EventDay, span) -> tuple[pd.Timestamp, p
     its farthest window or path (widened to ``span``: the placebo's)."""
     ex = study.exchange
     start = calendar.session_offset(event.date, study.estimation.start - 1, ex)
-    end = calendar.session_offset(event.date, max(w.end for w in (*study.windows, study.path)), ex)
+    lead = int(get_model(study.model).thin_trading)  # Dimson's lead: the market one session past the path
+    end = calendar.session_offset(event.date, max(w.end for w in (*study.windows, study.path)) + lead, ex)
     if span is not None:
         start, end = min(start, span[0]), max(end, span[1])
     return start, end

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..core import calendar
 from ..core.engine import Design
-from ..core.models import get_model
+from ..core.models import get_model, with_shifted_market
 from ..core.returns import factor_regressors, session_returns
 from ..core.runspec import IN_MEMORY, Engine
 from ..core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
@@ -94,7 +94,7 @@ def load_panel(
         why = data.prices.failed.get(benchmark, "no returns in the span")
         raise NoFirmsLeftError({benchmark: why}, "the benchmark has no data")
     spec = get_model(model)
-    regressors = rets[benchmark].rename("mkt").to_frame()
+    regressors = with_shifted_market(rets[benchmark].rename("mkt").to_frame(), spec)
     if spec.excess:
         regressors = regressors.join(factor_regressors(data.factors, spec.columns), how="left")
     return Panel(rets, regressors, basis, data)
@@ -109,7 +109,7 @@ def study_panel(study: Study, events: pd.DataFrame, **load_kwargs) -> Panel:
     return load_panel(
         events,
         estimation=study.estimation,
-        path=Window(0, max(w.end for w in (*study.windows, study.path))),
+        path=Window(0, max(w.end for w in (*study.windows, study.path)) + int(get_model(study.model).thin_trading)),
         benchmark=study.benchmarks[study.benchmark].ticker,
         model=study.model,
         returns=study.returns,
@@ -121,15 +121,15 @@ def _own_panel(study: Study, events: pd.DataFrame) -> Panel:
     """The panel of a sample on its own files: the firms' returns, the benchmark of the market
     file (checked on every session a firm has a return), factors, market values."""
     ex = study.exchange
-    far = max(w.end for w in (*study.windows, study.path))
+    far = max(w.end for w in (*study.windows, study.path)) + int(get_model(study.model).thin_trading)
     start = calendar.session_offset(events.event_date.min(), study.estimation.start - 1, ex)
     end = calendar.session_offset(events.event_date.max(), far, ex)
     events, firms = owndata.sample_labels(study, events)
     files, data, returns = owndata.read_study_files(study, firms, start, end)
     bench = study.benchmarks[study.benchmark].ticker
     owndata.check_market(study, files, returns, [t for t in firms.ids if t in returns])
-    regressors = returns[bench].rename("mkt").to_frame()
     spec = get_model(study.model)
+    regressors = with_shifted_market(returns[bench].rename("mkt").to_frame(), spec)
     if spec.excess:
         regressors = regressors.join(factor_regressors(data.factors, spec.columns), how="left")
     values, _ = owndata.market_values(files, firms, list(firms.ids), returns.index[0])
@@ -221,7 +221,8 @@ def run_sample(
     values = panel.pre_event_values(events).set_index("event_id")
     events = events.assign(**{c: events.event_id.map(values[c]) for c in values})
     firms = [t for t in dict.fromkeys(events.ticker) if t in returns and t != bench]
-    flags = quality.price_flags({t: data.frames[t] for t in firms}, returns.index, study.quality.no_trading_days)
+    idle = get_model(study.model).thin_trading
+    flags = quality.price_flags({t: data.frames[t] for t in firms}, returns.index, study.quality.no_trading_days, idle)
     screened = quality.excluded_by(flags, study.quality)
     by_firm = flags.groupby("ticker").detail.agg("; ".join).to_dict() if len(flags) else {}
     events = events.assign(quality=[by_firm.get(t, "") for t in events.ticker])  # the firm's flags beside its events

@@ -377,6 +377,7 @@ def load_study(name_or_path: str | Path) -> Study:
             "sensitivity",
             "returns",
             "exclude_other_events",
+            "thin_trading",
         }
     )
     events = _events(top.table("events"), path) if "events" in top.data else None
@@ -401,7 +402,7 @@ def load_study(name_or_path: str | Path) -> Study:
         title=s.get("title", str),
         event_date=event,
         label=s.get("label", str, ""),
-        model=m.get("name", str, "market"),
+        model=_thin_trading(m, m.get("name", str, "market")),
         benchmark=benchmark,
         estimation=estimation,
         windows=windows,
@@ -427,6 +428,24 @@ def load_study(name_or_path: str | Path) -> Study:
     if problems:
         raise StudyFileError(path, problems)
     return study
+
+
+THIN_TRADING = {"dimson": "dimson"}  # model.thin_trading → the model that corrects for it
+
+
+def _thin_trading(m: _Reader, name: str) -> str:
+    """``model.thin_trading`` (Dimson's lag and lead betas) turns the market model into its
+    thin-trading form."""
+    thin = m.get("thin_trading", str, "")
+    if not thin:
+        return name
+    if thin not in THIN_TRADING:
+        m.fail("thin_trading", f"must be one of {', '.join(THIN_TRADING)}, got {thin!r}")
+        return name
+    if name != "market":
+        m.fail("thin_trading", f"corrects the market model's beta; the model is {name!r}")
+        return name
+    return THIN_TRADING[thin]
 
 
 def _claim_windows(claims: tuple[ClaimSpec, ...], windows: tuple[Window, ...], top: _Reader) -> tuple[ClaimSpec, ...]:

@@ -422,3 +422,19 @@ def test_generated_valid_study_files_run_to_a_report(tmp_path_factory, changes):
     assert "## Claims" in text and not re.search(r"\bnan\b|\binf\b|\+nan", text, re.IGNORECASE)
     for row in res.claims.itertuples():
         assert row.verdict != "not checkable" or row.reason.startswith("not checkable: ")
+
+
+def test_thin_trading_key_makes_the_market_model_dimson(tmp_path):
+    from eventstudy.study.studyfile import load_study
+    from eventstudy.study.workspace import shipped_root
+
+    text = (shipped_root() / "deepseek-2025" / "study.toml").read_text()
+    path = tmp_path / "study.toml"
+    path.write_text(text.replace('name = "market"', 'name = "market"\nthin_trading = "dimson"', 1))
+    assert load_study(path).model == "dimson"
+    path.write_text(text.replace('name = "market"', 'name = "ff3"\nthin_trading = "dimson"', 1))
+    with pytest.raises(StudyFileError, match="thin_trading.*corrects the market model's beta"):
+        load_study(path)
+    path.write_text(text.replace('name = "market"', 'name = "market"\nthin_trading = "trade-to-trade"', 1))
+    with pytest.raises(StudyFileError, match="thin_trading.*must be one of dimson"):
+        load_study(path)

@@ -1,0 +1,76 @@
+"""Dimson's (1979) lag-and-lead market model: its coefficients by hand from OLS, the exact case of
+METHODS.md §4(c), the same numbers on every engine; idle sessions counted per firm."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from eventstudy.core.engine import run_event_study
+from eventstudy.core.models import get_model, with_shifted_market
+from eventstudy.data.quality import price_flags
+
+from ..helpers import synthetic_panel
+
+KW = dict(windows=[(0, 0), (-1, 1)], estimation=(-250, -11), path=(-10, 10))
+
+
+def _lagged(seed=4, n=6):
+    returns, regressors, events = synthetic_panel(n, 300, seed=seed)
+    returns = returns.add(0.5 * regressors.mkt.shift(1).fillna(0.0), axis=0)  # a slow firm: half its beta a day late
+    return returns, regressors, events
+
+
+def test_dimson_coefficients_are_ols_on_the_lagged_and_leading_market():
+    returns, regressors, events = _lagged()
+    res = run_event_study(returns, regressors, events, model="dimson", **KW)
+    x = with_shifted_market(regressors, get_model("dimson"))[["mkt_lag1", "mkt", "mkt_lead1"]]
+    day0 = returns.index.get_loc(events.event_date.iloc[0])
+    est = slice(day0 - 250, day0 - 10)
+    for row in res.events.itertuples():
+        y, xe = returns[row.ticker].iloc[est], sm.add_constant(x.iloc[est])
+        fit = sm.OLS(y, xe, missing="drop").fit()
+        np.testing.assert_allclose([row.alpha, row.mkt_lag1, row.beta, row.mkt_lead1], fit.params, rtol=1e-9)
+        assert row.sigma == pytest.approx(np.sqrt(fit.scale), rel=1e-9) and row.n_est == fit.nobs
+        # the AR of day 0 predicts with the whole fitted row, leads and lags included
+        pred = fit.params @ np.r_[1.0, x.iloc[day0].to_numpy()]
+        ar0 = res.ar[(res.ar.ticker == row.ticker) & (res.ar.day == 0)].ar.iloc[0]
+        assert ar0 == pytest.approx(returns[row.ticker].iloc[day0] - pred, abs=1e-12)
+
+
+def test_dimson_exact_case_sums_to_the_true_beta():
+    """METHODS.md §4(c): R = 0.5 R_m,t + 0.5 R_m,t−1 without noise → β = (0.5 lag, 0.5, 0 lead), β_D = 1."""
+    returns, regressors, events = synthetic_panel(1, 300, seed=2)
+    m = regressors.mkt
+    returns = pd.DataFrame({returns.columns[0]: 0.5 * m + 0.5 * m.shift(1)}, index=returns.index)
+    ev = run_event_study(returns, regressors, events, model="dimson", **KW).events.iloc[0]
+    np.testing.assert_allclose([ev.mkt_lag1, ev.beta, ev.mkt_lead1], [0.5, 0.5, 0.0], atol=1e-10)
+    assert ev.mkt_lag1 + ev.beta + ev.mkt_lead1 == pytest.approx(1.0, abs=1e-10)
+
+
+def test_dimson_on_the_streamed_engine_equals_in_memory():
+    returns, regressors, events = _lagged(seed=7, n=25)
+    a = run_event_study(returns, regressors, events, model="dimson", **KW)
+    b = run_event_study(returns, regressors, events, model="dimson", engine="stream", chunk_size=7, **KW)
+    np.testing.assert_allclose(b.car.car, a.car.car, rtol=1e-10)
+    np.testing.assert_allclose(
+        b.events[["mkt_lag1", "beta", "mkt_lead1"]], a.events[["mkt_lag1", "beta", "mkt_lead1"]], rtol=1e-10
+    )
+
+
+def test_idle_sessions_are_counted_per_firm_under_a_thin_trading_model():
+    days = pd.bdate_range("2024-01-01", periods=20)
+    frame = pd.DataFrame(
+        {"open": 10.0, "high": 10.0, "low": 10.0, "close": 10.0, "adj_close": 10.0, "splits": 0.0, "volume": 1e5},
+        index=days,
+    )
+    frame.loc[days[[3, 4, 9]], "volume"] = 0.0
+    frame.loc[days[12], "close"] = np.nan
+    flags = price_flags({"THIN": frame, "BUSY": frame.assign(volume=1e5, close=10.0)}, days, 5, count_idle=True)
+    idle = flags[flags.kind == "non_trading_days"]
+    assert list(idle.ticker) == ["THIN"]  # a firm that trades every session has no row
+    assert idle.detail.iloc[0] == "4 of 20 sessions without a trade (zero volume or no price)"
+    assert (idle["first"].iloc[0], idle["last"].iloc[0]) == (days[3], days[12])
+    assert not (price_flags({"THIN": frame}, days, 5).kind == "non_trading_days").any()
