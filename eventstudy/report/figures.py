@@ -88,6 +88,22 @@ def caar_paths(caar: pd.DataFrame, groups: list[str]):
     return fig
 
 
+def volume_paths(caar: pd.DataFrame, groups: list[str]):
+    """Mean abnormal log turnover (AV) of each group on each relative day, with the portfolio
+    test's 95 % band for one day (± t σ̂_p)."""
+    fig, ax = _fig(7.5, 3.8)
+    for i, g in enumerate(groups):
+        c = caar[caar.group == g].sort_values("day")
+        colour = PALETTE[i % len(PALETTE)]
+        ax.plot(c.day, c.aar, color=colour, marker="o", ms=3, label=g)
+    ax.axvline(-0.5, color="black", lw=0.6)
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set(xlabel="sessions from day 0", ylabel="mean abnormal log turnover")
+    ax.set_title("Abnormal trading volume by group (log turnover against the market's)", fontsize=10)
+    ax.legend(fontsize=7, frameon=False, ncols=2)
+    return fig
+
+
 def caar_intervals(intervals: pd.DataFrame, groups: list[str]):
     """Each group's CAAR in each window with its 95 % intervals: Kolari–Pynnönen's (thick; robust
     to cross-correlation) and the cross-sectional t's (thin; assumes independent events), the

@@ -80,20 +80,29 @@ def rbar_line(tests: pd.DataFrame) -> list[str]:
     ]
 
 
-def test_sections(md, result, window: str, design: str, caar: str = "+.2%") -> list[str]:
+def test_sections(
+    md, result, window: str, design: str, caar: str = "+.2%", tests_file: str = "results/tests.csv"
+) -> list[str]:
     """The group tests of ``result`` (an EventStudyResult): those that hold their size here
     under cross-correlation and event-induced variance both (the lead, with the 95 % interval
-    that inverts each), the measured variance, r̄, then folded the tests robust to one of the two
-    and those robust to neither, and what each is robust to."""
-    tests, intervals = result.tests, result.intervals
+    that inverts each, for returns), the measured variance, r̄, then folded the tests robust to
+    one of the two and those robust to neither, and what each is robust to. ``tests_file``: where
+    the tests are written (the returns' tests have their intervals; another study's have none)."""
+    returns = tests_file == "results/tests.csv"
+    tests, intervals = result.tests, result.intervals if returns else None
     partly = tests.robust_correlation & ~tests.robust
     rest = ~tests.robust_correlation
-    out = [
-        f"The tests that hold their size here ({design}) under cross-correlation *and* event-induced variance: the "
-        "CAAR and the p-value of each, one row per group and window, with the 95 % interval that inverts the test "
+    lead = (
+        "the CAAR and the p-value of each, one row per group and window, with the 95 % interval that inverts the test "
         "beside it (`ci_`: the CAAR values the test does not reject; Kolari–Pynnönen's is centred on a "
         "precision-weighted mean, not on the CAAR). Statistics, distributions and what each test used: "
-        "`results/tests.csv`; every interval: `results/intervals.csv`.",
+        "`results/tests.csv`; every interval: `results/intervals.csv`."
+        if returns
+        else f"the mean (`caar`) and the p-value of each, one row per group and window. Statistics, distributions and "
+        f"what each test used: `{tests_file}`."
+    )
+    out = [
+        f"The tests that hold their size here ({design}) under cross-correlation *and* event-induced variance: {lead}",
         "",
         _table(md, tests, tests.robust, caar, intervals),
         "",

@@ -36,7 +36,7 @@ TEST_NAMES = {
     "patell": "Patell",
     "bmp": "BMP",
     "generalized-sign": "generalized sign",
-    "corrado-zivney": "Corrado--Zivney",
+    "corrado-zivney": "Corrado--\\\\Zivney",  # two lines: its p column stays narrow
     "patell-kp": "Patell (KP adj.)",
     "permutation": "permutation",
     "wilcoxon": "Wilcoxon",
@@ -94,12 +94,13 @@ def table(rows: list[str], heads: list[str], align: str, caption: str, label: st
     parts = max(1, -(-len(rows) // ROWS_PER_TABLE))
     size = -(-len(rows) // parts) if rows else 1  # as even as the rows allow
     chunks = [rows[i : i + size] for i in range(0, max(len(rows), 1), size)]
+    font = r"\footnotesize" if len(heads) > 6 else r"\small"  # more columns: a size smaller, within the page
     out = []
     for k, chunk in enumerate(chunks):
         more = f" (continued, {k + 1} of {len(chunks)})" if len(chunks) > 1 and k else ""
         lines = [
             r"\begin{table}[htbp]",
-            r"\centering\small\setlength{\tabcolsep}{3.5pt}",
+            rf"\centering{font}\setlength{{\tabcolsep}}{{3.5pt}}",
             rf"\caption{{{latex_escape(caption)}{more}}}",
             rf"\label{{{label}{'-' + str(k + 1) if k else ''}}}",
             rf"\begin{{tabular}}{{@{{}}{align}@{{}}}}",

@@ -10,6 +10,7 @@ import pandas as pd
 from ..core.results import excluded_by_reason
 from ..study.results import SampleResults
 from ..study.spec import DERIVED_CHARACTERISTICS
+from .designs import volume_section
 from .group_tests import (
     dependence_sentence,
     environment_line,
@@ -100,6 +101,7 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         f"![CAR distribution]({figs['car_distribution']})",
         "",
         *influence_section(main.influence, res.flags, _stage_drivers(res)),
+        *volume_section(md, res.volume, figs, "firm-events on their own dates"),
         *_placebo(res, first, figs, md),
         f"## The largest and smallest CARs {first}",
         "",

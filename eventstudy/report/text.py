@@ -12,6 +12,7 @@ from ..core.windows import DAY0
 from ..study.dollars import FLAG_COLUMNS
 from ..study.results import FOCUS_LIMIT, StudyResults
 from ..study.workspace import shown
+from .designs import volume_section
 from .group_tests import (
     dependence_sentence,
     environment_line,
@@ -332,6 +333,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         f"![Estimation fit]({figs['estimation_fit']})",
         "",
         *influence_section(res.main.influence, res.flags),
+        *volume_section(md, res.volume, figs, "every firm shares one event date"),
         *_placebo_section(res, figs, md),
         "## Dollar effects by universe",
         "",

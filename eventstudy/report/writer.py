@@ -44,6 +44,11 @@ COLUMNS = {
     "price_basis",
     "claims.csv": "id, article, says, window (the span judged), computed, verdict, reason",
     "excluded.csv": "ticker, stage (universe, quality, data, estimation, ...), reason",
+    "volume_car.csv": "with [volume]: the abnormal log turnover (AV) of each firm-event cumulated over each window "
+    "(CAV, in the car column), with the columns of car.csv (no benchmark column)",
+    "volume_tests.csv": "with [volume]: the group tests on CAV, with the columns of tests.csv (no benchmark column)",
+    "volume_fit.csv": "with [volume]: each firm-event's volume model (alpha, beta on the market's log turnover, or "
+    "the mean), sigma, n_est",
     "flags.csv": "ticker, kind (split_jump: a close not adjusted for a split, or a move by a split ratio beyond "
     "the firm's usual moves; no_trading: a stretch without volume or price; non_trading_days, under a thin-trading "
     "model: the firm's sessions without a trade), first, last (dates), detail",
@@ -93,7 +98,14 @@ def study_frames(results: StudyResults) -> dict[str, pd.DataFrame]:
     if results.constructed:
         days = pd.concat({b: c.days for b, c in results.constructed.items()}, names=["benchmark", "date"])
         frames["benchmark_days.csv"] = days.reset_index()
-    return frames
+    return frames | volume_frames(results.volume)
+
+
+def volume_frames(volume) -> dict[str, pd.DataFrame]:
+    """The abnormal-volume study's tables (none without ``[volume]``)."""
+    if volume is None:
+        return {}
+    return {"volume_car.csv": volume.car, "volume_tests.csv": volume.tests, "volume_fit.csv": volume.events}
 
 
 def write_results(results: StudyResults | SampleResults, out: Path, exports: tuple[str, ...] = ()) -> None:
@@ -164,6 +176,9 @@ SAMPLE_COLUMNS = {
     "flags.csv": COLUMNS["flags.csv"],
     "provenance.csv": COLUMNS["provenance.csv"],
     "tables.tex": "LaTeX (booktabs): the group CAARs with the robust tests, and the second stage",
+    "volume_car.csv": COLUMNS["volume_car.csv"],
+    "volume_tests.csv": COLUMNS["volume_tests.csv"],
+    "volume_fit.csv": COLUMNS["volume_fit.csv"],
     "placebo.csv": COLUMNS["placebo.csv"],
     "placebo_draws.csv": COLUMNS["placebo_draws.csv"].replace("date (the pseudo-event)", "date (empty: many)"),
 }
@@ -187,7 +202,7 @@ def sample_frames(results: SampleResults) -> dict[str, pd.DataFrame]:
         "excluded.csv": results.excluded,
         "flags.csv": results.flags,
         "provenance.csv": results.provenance,
-    }
+    } | volume_frames(results.volume)
 
 
 def sample_figures(results: SampleResults) -> list[FigureJob]:
@@ -198,6 +213,7 @@ def sample_figures(results: SampleResults) -> list[FigureJob]:
         FigureJob("caar_paths", "caar_paths", (main.caar, small)),
         FigureJob("caar_intervals", "caar_intervals", (main.intervals, small)),
         FigureJob("car_distribution", "car_distribution", (main.car,)),
+        *volume_jobs(results.volume, small),
         *_placebo_jobs(results, main.windows[0].label),
     ]
 
@@ -251,7 +267,14 @@ def study_figures(results: StudyResults) -> list[FigureJob]:
         ]
         ar = pd.concat(frames).rename(columns={"ticker": "firm", "car": "ar"}).dropna()
         jobs.append(FigureJob("ar_by_benchmark", "ar_by_benchmark", (ar,)))
-    return jobs + _placebo_jobs(results, w0)
+    return jobs + volume_jobs(results.volume, list(results.groups)) + _placebo_jobs(results, w0)
+
+
+def volume_jobs(volume, groups: list[str]) -> list[FigureJob]:
+    """The mean abnormal log turnover by relative day, per group (with ``[volume]``)."""
+    if volume is None:
+        return []
+    return [FigureJob("volume_paths", "volume_paths", (volume.caar, [g for g in groups if g in volume.groups][:8]))]
 
 
 def _market_line(model: str, params: pd.Series) -> tuple[float, float] | None:

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..core.returns import stack
+from ..data.loader import MarketData
+
 
 @dataclass(frozen=True)
 class ShareClass:
@@ -198,3 +201,18 @@ def pre_event_values(
         flag = info.flag.iloc[0]
         rows.append((ev.event_id, float(mv.iloc[0, 0]), NO_COUNT if flag == "none" else flag))
     return pd.DataFrame(rows, columns=["event_id", "market_value", "shares_flag"])
+
+
+def stock_values(data: MarketData, returns: pd.DataFrame, primary_of, companies, firms, date):
+    """Market values of the study's firms and of every other stock loaded (for value weights)."""
+    listed = [t for t in companies.ticker[companies.asset_type == "stock"] if primary_of.get(t, t) == t]
+    stocks = list(dict.fromkeys([*firms, *(t for t in listed if t in data.prices.frames)]))
+    frames = data.prices.frames
+    closes, fallback = (
+        pd.DataFrame(v, returns.index, list(frames)) for v in stack(frames, returns.index, "close", "adj_close")
+    )
+    splits = data.prices.panel("splits")
+    mv, info = market_values(
+        stocks, returns.index, closes, splits, data.shares, data.implied_shares, primary_of, date, fallback
+    )
+    return mv, info

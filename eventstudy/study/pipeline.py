@@ -12,20 +12,21 @@ import numpy as np
 import pandas as pd
 
 from ..core import calendar
-from ..core.engine import Design
+from ..core.engine import Design, firm_events
 from ..core.models import Model, get_model, with_shifted_market
 from ..core.results import EventStudyResult
-from ..core.returns import factor_regressors, session_returns, stack
+from ..core.returns import factor_regressors, session_returns
 from ..core.runspec import IN_MEMORY, Engine
 from ..core.windows import DAY0, Window
 from ..data import PriceCache, load_market_data, quality
 from ..data.loader import MarketData
 from ..data.snapshot import Snapshot, default_snapshot
 from ..errors import CalendarError, NoFirmsLeftError, StudyFileError
-from . import claims, dollars, marketvalue, owndata
+from . import claims, dollars, marketvalue, owndata, volume
 from .benchmarks import benchmark_returns
 from .checks import check
 from .figuredata import fit_data, ohlc
+from .marketvalue import stock_values
 from .results import StudyResults
 from .spec import Study
 from .studyfile import load_study
@@ -69,7 +70,18 @@ def run_study(
         fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))
         raise NoFirmsLeftError({**p.left_out, **p.data.prices.failed, **p.screened, **fit_failed}, p.span_note)
     notes = (p.event.note, p.span_note, *p.data.prices.notes, _unused_benchmark(study, model))
-    return _assemble(p, main, runs, notes)
+    return _assemble(p, main, runs, notes, _volume(p, engine))
+
+
+def _volume(p: Prepared, engine: Engine) -> EventStudyResult | None:
+    """The abnormal-volume study of the fitted firms (``[volume]``), or None."""
+    s = p.study
+    if s.volume is None:
+        return None
+    v = volume.turnover(p.data.prices.frames, p.mv, p.returns.index)
+    groups = {g: tuple(f for f in fs if f in p.fitted) for g, fs in p.groups.items()}
+    design = dict(estimation=s.estimation, windows=run_windows(s), path=s.path, min_estimation_obs=s.min_estimation_obs)
+    return volume.run_volume(s.volume, v, firm_events(p.fitted, p.event.date), groups, design, engine)
 
 
 def _unused_benchmark(study: Study, model: Model) -> str:
@@ -165,7 +177,8 @@ def prepare(
     _check_benchmark_not_a_firm(study, firms)
     start, end = _span(study, event, span)
     constructed = any(study.benchmarks[b].constructed for b in _run_under(study))
-    stocks = sorted(companies.ticker[companies.asset_type == "stock"]) if constructed else []
+    wide = constructed or study.volume is not None  # every stock: an index of them, or the market's volume
+    stocks = sorted(companies.ticker[companies.asset_type == "stock"]) if wide else []
     wanted = [*firms, *marketvalue.class_tickers(shares, firms), *_series_tickers(study), *stocks]
     data = load_market_data(
         wanted, start, end, offline=offline, refresh=refresh, snapshot=snap, progress=progress, **load_kwargs
@@ -185,7 +198,7 @@ def prepare(
     if not fitted:
         raise NoFirmsLeftError({**left_out, **data.prices.failed, **screened})
     span_note = _span_note(returns[fitted], start, end)
-    mv, share_info = _market_values(data, returns, primary_of, companies, fitted, event.date)
+    mv, share_info = stock_values(data, returns, primary_of, companies, fitted, event.date)
     return Prepared(
         study,
         event,
@@ -215,7 +228,8 @@ def _prepare_own(study: Study, span: tuple[pd.Timestamp, pd.Timestamp] | None) -
     firms = owndata.name_firms(study, [(t, event.date) for t in named])
     start, end = _span(study, event, span)
     constructed = any(study.benchmarks[b].constructed for b in _run_under(study))
-    files, data, returns = owndata.read_study_files(study, firms, start, end, all_stocks=constructed)
+    wide = constructed or study.volume is not None
+    files, data, returns = owndata.read_study_files(study, firms, start, end, all_stocks=wide)
     companies = data.companies
     groups, left_out, members = resolve_groups(study.groups, companies, {}, {}, None)
     wanted = sorted({f for g in groups.values() for f in g})
@@ -317,22 +331,7 @@ def _check_event_in_data(date: pd.Timestamp, returns: pd.DataFrame) -> None:
         raise CalendarError(f"no returns on the event day {date:%Y-%m-%d}: the data covers {span}")
 
 
-def _market_values(data: MarketData, returns: pd.DataFrame, primary_of, companies, firms, date):
-    """Market values of the study's firms and of every other stock loaded (for value weights)."""
-    listed = [t for t in companies.ticker[companies.asset_type == "stock"] if primary_of.get(t, t) == t]
-    stocks = list(dict.fromkeys([*firms, *(t for t in listed if t in data.prices.frames)]))
-    frames = data.prices.frames
-    closes, fallback = (
-        pd.DataFrame(v, returns.index, list(frames)) for v in stack(frames, returns.index, "close", "adj_close")
-    )
-    splits = data.prices.panel("splits")
-    mv, info = marketvalue.market_values(
-        stocks, returns.index, closes, splits, data.shares, data.implied_shares, primary_of, date, fallback
-    )
-    return mv, info
-
-
-def _assemble(p: Prepared, main: EventStudyResult, runs: dict, notes: tuple[str, ...]) -> StudyResults:
+def _assemble(p: Prepared, main: EventStudyResult, runs: dict, notes: tuple[str, ...], vol=None) -> StudyResults:
     """The study's results from its prepared data and the core's runs (benchmark → (result,
     (market, regressors), construction))."""
     study, event, returns, data = p.study, p.event, p.returns, p.data
@@ -377,6 +376,7 @@ def _assemble(p: Prepared, main: EventStudyResult, runs: dict, notes: tuple[str,
         focus=focus,
         flags=p.flags,
         firms_share=_firms_share(p.mv, mv.columns, days[pos - 1]),
+        volume=vol,
     )
 
 

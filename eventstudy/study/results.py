@@ -59,6 +59,7 @@ class StudyResults(SummaryMixin):
     firms_share: float = float("nan")
     flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS))
     placebo: object | None = None  # eventstudy.study.placebo.PlaceboResults, when run or kept from an earlier run
+    volume: EventStudyResult | None = None  # abnormal trading volume ([volume]): the core run on log turnover
 
     def __repr__(self) -> str:
         return f"StudyResults({self.study.name!r}, firms={len(self.main.events)}, claims={len(self.claims)})"
@@ -72,7 +73,7 @@ class StudyResults(SummaryMixin):
     def model_text(self) -> str:
         """The model and what it is fitted on: the benchmark, or the factor regressors."""
         model = self.main.model
-        if model.name in ("market", "market-adjusted"):
+        if model.uses_benchmark:
             basis = f"benchmark `{self.study.benchmark}`"
         elif model.excess:
             basis = f"regressors {', '.join(model.columns)} (Fama–French daily factors), returns in excess of rf"
@@ -153,6 +154,7 @@ class SampleResults(SummaryMixin):
     flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS))
     notes: tuple[str, ...] = ()
     placebo: object | None = None  # eventstudy.study.placebo.PlaceboResults, when run or kept from an earlier run
+    volume: EventStudyResult | None = None  # abnormal trading volume ([volume]): the core run on log turnover
 
     def __repr__(self) -> str:
         return (

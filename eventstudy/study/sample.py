@@ -6,7 +6,7 @@ study of one event date.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -22,7 +22,7 @@ from ..data import load_market_data, quality
 from ..data.loader import MarketData, PriceData
 from ..data.snapshot import Snapshot, default_snapshot
 from ..errors import NoFirmsLeftError, StudyFileError
-from . import marketvalue, owndata
+from . import marketvalue, owndata, volume
 from .events import EventTable, build_events
 from .results import SampleResults
 from .secondstage import second_stage
@@ -75,6 +75,7 @@ def load_panel(
     benchmark: str = "SPY",
     model: str = "market",
     returns: str = "total",
+    extra: Sequence[str] = (),
     **load_kwargs,
 ) -> Panel:
     """Returns and regressors for ``events`` (``ticker, event_date``; as :func:`build_events`
@@ -88,7 +89,7 @@ def load_panel(
     firms = list(dict.fromkeys(events.ticker))
     shares = (load_kwargs.get("snapshot") or default_snapshot()).table("shares_outstanding")
     classes = marketvalue.class_tickers(shares, firms)  # their closes value the firms' other classes
-    data = load_market_data([*firms, *classes, benchmark], start, end, **load_kwargs)
+    data = load_market_data([*firms, *classes, benchmark, *extra], start, end, **load_kwargs)
     rets, basis = session_returns(data.prices.frames, start, end, returns)
     if benchmark not in rets or rets[benchmark].isna().all():
         why = data.prices.failed.get(benchmark, "no returns in the span")
@@ -113,8 +114,18 @@ def study_panel(study: Study, events: pd.DataFrame, **load_kwargs) -> Panel:
         benchmark=study.benchmarks[study.benchmark].ticker,
         model=study.model,
         returns=study.returns,
+        extra=_volume_members(study, load_kwargs.get("snapshot")),
         **load_kwargs,
     )
+
+
+def _volume_members(study: Study, snapshot: Snapshot | None) -> list[str]:
+    """Every stock of the snapshot when the study measures abnormal volume (the market's log
+    turnover is their mean), else none."""
+    if study.volume is None:
+        return []
+    companies = (snapshot or default_snapshot()).table("companies")
+    return sorted(companies.ticker[companies.asset_type == "stock"])
 
 
 def _own_panel(study: Study, events: pd.DataFrame) -> Panel:
@@ -125,14 +136,15 @@ def _own_panel(study: Study, events: pd.DataFrame) -> Panel:
     start = calendar.session_offset(events.event_date.min(), study.estimation.start - 1, ex)
     end = calendar.session_offset(events.event_date.max(), far, ex)
     events, firms = owndata.sample_labels(study, events)
-    files, data, returns = owndata.read_study_files(study, firms, start, end)
+    files, data, returns = owndata.read_study_files(study, firms, start, end, all_stocks=study.volume is not None)
     bench = study.benchmarks[study.benchmark].ticker
     owndata.check_market(study, files, returns, [t for t in firms.ids if t in returns])
     spec = get_model(study.model)
     regressors = with_shifted_market(returns[bench].rename("mkt").to_frame(), spec)
     if spec.excess:
         regressors = regressors.join(factor_regressors(data.factors, spec.columns), how="left")
-    values, _ = owndata.market_values(files, firms, list(firms.ids), returns.index[0])
+    stocks = [t for t in data.companies.ticker if t in returns]
+    values, _ = owndata.market_values(files, firms, stocks, returns.index[0])
     return Panel(returns, regressors, owndata.basis_of(files, data, firms), data, values)
 
 
@@ -235,6 +247,7 @@ def run_sample(
         fit_failed = dict(zip(main.excluded.event_id.astype(str), main.excluded.reason, strict=True))
         raise NoFirmsLeftError({**dict(zip(early.event_id.astype(str), early.reason, strict=True)), **fit_failed})
     excluded = pd.concat([early, main.excluded], ignore_index=True)
+    vol = _sample_volume(study, panel, kept[kept.event_id.isin(main.events.event_id)], engine)
     sized = SIZE_TERM in study.events.characteristics
     fitted_events = events[events.event_id.isin(main.events.event_id)]
     notes = (*(_value_notes(fitted_events) if sized else ()), *dict.fromkeys(data.notes))
@@ -255,7 +268,31 @@ def run_sample(
         ),
         flags=flags,
         notes=notes,
+        volume=vol,
     )
+
+
+def _sample_volume(study: Study, panel: Panel, fitted: pd.DataFrame, engine: Engine):
+    """The abnormal-volume study of the fitted firm-events (``[volume]``), or None. Share counts
+    as of the last event date (a constant count cancels out of AV but for the constant c)."""
+    if study.volume is None:
+        return None
+    mv = panel.values
+    if mv is None:
+        d = panel.data
+        firms = list(dict.fromkeys(fitted.ticker))
+        primary_of = primary_listing(d.companies, d.shares)
+        mv, _ = marketvalue.stock_values(d, panel.returns, primary_of, d.companies, firms, fitted.event_date.max())
+    v = volume.turnover(panel.prices.frames, mv, panel.returns.index)
+    groups = {g: ids for g, ids in sample_groups(study, fitted).items()}
+    design = dict(
+        estimation=study.estimation,
+        windows=study.windows,
+        path=study.path,
+        min_estimation_obs=study.min_estimation_obs,
+        exclude_other_events=study.exclude_other_events,
+    )
+    return volume.run_volume(study.volume, v, fitted[EVENT_COLUMNS], groups, design, engine)
 
 
 def _early_exclusions(events: pd.DataFrame, failed, screened, bench: str) -> pd.DataFrame:

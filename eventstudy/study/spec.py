@@ -14,6 +14,7 @@ from ..core.calendar import EXCHANGE
 from ..core.windows import Window
 from ..data.files import DataSpec
 from ..data.quality import QualitySpec
+from .volume import VolumeSpec
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class Study:
     returns: str = "total"
     exclude_other_events: bool = True
     data: DataSpec | None = None
+    volume: VolumeSpec | None = None  # [volume]: abnormal trading volume beside the returns
     exchange: str = EXCHANGE  # the calendar sessions are counted in ([data] calendar; "data:<file>" for its dates)
 
     @property

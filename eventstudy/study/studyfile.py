@@ -33,6 +33,8 @@ from .claims.rules import RULE_FALL_ALIASES
 from .events import REQUIRED as REQUIRED_EVENT_COLUMNS
 from .events import RESERVED as RESERVED_EVENT_COLUMNS
 from .spec import DERIVED_CHARACTERISTICS, BenchmarkSpec, ClaimSpec, EventsSpec, GroupSpec, ReportSpec, Study
+from .volume import MODELS as VOLUME_MODELS
+from .volume import VolumeSpec
 from .workspace import find_study
 
 GROUP_KEYS = {"tickers", "union", "from_table", "within"}
@@ -338,6 +340,14 @@ def path_of(study_file: Path, name: str, r: _Reader) -> Path | None:
     return file
 
 
+def _volume(r: _Reader) -> VolumeSpec:
+    r.unknown({"model"})
+    model = r.get("model", str, "market")
+    if model not in VOLUME_MODELS:
+        r.fail("model", f"must be one of {', '.join(VOLUME_MODELS)}, got {model!r}")
+    return VolumeSpec(model)
+
+
 def _quality(r: _Reader) -> QualitySpec:
     r.unknown({"no_trading_days", "exclude"})
     return QualitySpec(r.get("no_trading_days", int, QualitySpec.no_trading_days), r.strings("exclude"))
@@ -362,7 +372,7 @@ def load_study(name_or_path: str | Path) -> Study:
     path = find_study(name_or_path)
     problems: list[tuple[str, str]] = []
     top = _Reader(problems, _read(path))
-    top.unknown({"study", "model", "groups", "claims", "benchmarks", "report", "quality", "events", "data"})
+    top.unknown({"study", "model", "groups", "claims", "benchmarks", "report", "quality", "events", "data", "volume"})
     s, m = top.table("study"), top.table("model", required=False)
     s.unknown({"name", "title", "event_date", "label", "description"})
     m.unknown(
@@ -423,6 +433,7 @@ def load_study(name_or_path: str | Path) -> Study:
         exclude_other_events=m.get("exclude_other_events", bool, True),
         data=data,
         exchange=exchange,
+        volume=_volume(top.table("volume")) if "volume" in top.data else None,
     )
     problems += check(study, partial=partial)
     if problems:

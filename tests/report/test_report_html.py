@@ -175,10 +175,12 @@ def test_the_markdown_opens_with_the_summary_and_keeps_the_tests_compact(deepsee
     n_windows = len(res.main.windows)
     assert len(rows) == len(res.groups) * n_windows  # one row per group and window, a column per test
     # the lead: the tests robust to cross-correlation and event-induced variance both; the others folded
-    assert tests.count("| group | window | caar | n_firms | p_kolari-pynnonen | ci_kolari-pynnonen | p_grank |") == 1
+    lead = "| group | window | caar | n_firms | p_kolari-pynnonen | ci_kolari-pynnonen | p_grank | p_corrado-zivney |"
+    assert tests.count(lead) == 1
     folded = md.split("## Group tests")[1].split("## ")[0]
-    assert "| group | window | caar | n_firms | p_portfolio | p_corrado-rank |" in folded
+    assert "| group | window | caar | n_firms | p_portfolio | p_patell-kp | p_permutation | p_corrado-rank |" in folded
     assert (
-        "| group | window | caar | n_firms | p_csect-t | ci_csect-t | p_patell | p_bmp | p_generalized-sign |" in folded
+        "| group | window | caar | n_firms | p_csect-t | ci_csect-t | p_patell | p_bmp | p_generalized-sign | "
+        "p_wilcoxon | p_skewness-t |" in folded
     )
     assert "Event-induced variance on [0,0]: the cross-sectional variance of the standardized CARs" in folded

@@ -306,9 +306,19 @@ def test_robust_marks_the_tests_that_hold_for_the_design():
     assert set(apart[apart.robust].test) == {"kolari-pynnonen", "calendar-time"}
     one = run_event_study(returns, regressors, events.assign(event_date=dates[0]), **KW).tests
     # on one date: the tests robust to cross-correlation and to event-induced variance both
-    assert set(one[one.robust].test) == {"kolari-pynnonen", "grank"}
-    assert set(one[one.robust_correlation].test) == {"kolari-pynnonen", "grank", "portfolio", "corrado-rank"}
-    assert set(one[one.robust_variance].test) == {"kolari-pynnonen", "grank", "csect-t", "bmp", "generalized-sign"}
+    assert set(one[one.robust].test) == {"kolari-pynnonen", "grank", "corrado-zivney"}
+    correlation = {
+        "kolari-pynnonen",
+        "grank",
+        "portfolio",
+        "corrado-rank",
+        "corrado-zivney",
+        "patell-kp",
+        "permutation",
+    }
+    variance = {"kolari-pynnonen", "grank", "csect-t", "bmp", "generalized-sign", "corrado-zivney", "wilcoxon"}
+    assert set(one[one.robust_correlation].test) == correlation
+    assert set(one[one.robust_variance].test) == variance | {"skewness-t"}
 
 
 def test_the_summary_of_a_large_sample_lists_its_extremes_and_counts_its_exclusions():
