@@ -78,10 +78,10 @@ def _volume(p: Prepared, engine: Engine) -> EventStudyResult | None:
     s = p.study
     if s.volume is None:
         return None
-    v = volume.turnover(p.data.prices.frames, p.mv, p.returns.index)
+    v, why = volume.turnover(p.data.prices.frames, p.mv, p.returns.index)
     groups = {g: tuple(f for f in fs if f in p.fitted) for g, fs in p.groups.items()}
     design = dict(estimation=s.estimation, windows=run_windows(s), path=s.path, min_estimation_obs=s.min_estimation_obs)
-    return volume.run_volume(s.volume, v, firm_events(p.fitted, p.event.date), groups, design, engine)
+    return volume.run_volume(s.volume, v, firm_events(p.fitted, p.event.date), groups, design, engine, why)
 
 
 def _unused_benchmark(study: Study, model: Model) -> str:

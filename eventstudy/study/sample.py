@@ -283,7 +283,7 @@ def _sample_volume(study: Study, panel: Panel, fitted: pd.DataFrame, engine: Eng
         firms = list(dict.fromkeys(fitted.ticker))
         primary_of = primary_listing(d.companies, d.shares)
         mv, _ = marketvalue.stock_values(d, panel.returns, primary_of, d.companies, firms, fitted.event_date.max())
-    v = volume.turnover(panel.prices.frames, mv, panel.returns.index)
+    v, why = volume.turnover(panel.prices.frames, mv, panel.returns.index)
     groups = {g: ids for g, ids in sample_groups(study, fitted).items()}
     design = dict(
         estimation=study.estimation,
@@ -292,7 +292,7 @@ def _sample_volume(study: Study, panel: Panel, fitted: pd.DataFrame, engine: Eng
         min_estimation_obs=study.min_estimation_obs,
         exclude_other_events=study.exclude_other_events,
     )
-    return volume.run_volume(study.volume, v, fitted[EVENT_COLUMNS], groups, design, engine)
+    return volume.run_volume(study.volume, v, fitted[EVENT_COLUMNS], groups, design, engine, why)
 
 
 def _early_exclusions(events: pd.DataFrame, failed, screened, bench: str) -> pd.DataFrame:

@@ -38,15 +38,23 @@ def log_turnover(volume: pd.DataFrame, shares: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(np.where(ok, v, np.nan), index=volume.index, columns=volume.columns)
 
 
-def turnover(frames: Mapping[str, pd.DataFrame], mv: pd.DataFrame, days: pd.DatetimeIndex) -> pd.DataFrame:
+NO_SHARES = "no share count: turnover needs the shares outstanding"
+NO_VOLUME = "no volume in the data"
+
+
+def turnover(
+    frames: Mapping[str, pd.DataFrame], mv: pd.DataFrame, days: pd.DatetimeIndex
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Sessions × stocks of log turnover: each stock's volume over its shares outstanding, the
     shares being its market value over its close on the same split basis (the snapshot's share
-    count as of the event, or a data file's daily count)."""
+    count as of the event, or a data file's daily count); and why a stock has none."""
     stocks = [t for t in mv.columns if t in frames]
     volume, close = stack({t: frames[t] for t in stocks}, days, "volume", "close")
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = mv[stocks].reindex(days).to_numpy() / close
-    return log_turnover(pd.DataFrame(volume, days, stocks), pd.DataFrame(shares, days, stocks))
+    why = {t: NO_VOLUME for j, t in enumerate(stocks) if np.isnan(volume[:, j]).all()}
+    why |= {t: NO_SHARES for j, t in enumerate(stocks) if t not in why and not (shares[:, j] > 0).any()}
+    return log_turnover(pd.DataFrame(volume, days, stocks), pd.DataFrame(shares, days, stocks)), why
 
 
 def run_volume(
@@ -56,19 +64,17 @@ def run_volume(
     groups: Mapping[str, Sequence[str]],
     design: Mapping,
     engine: Engine = IN_MEMORY,
+    why: Mapping[str, str] | None = None,
 ) -> EventStudyResult:
     """The core on log turnover: ``v`` (sessions × stocks, the market's members), ``events``
     (``event_id, ticker, event_date``) and ``groups`` (of event ids); ``design``: the study's
     estimation, windows, path and min_estimation_obs. A firm without volume or shares is excluded
-    with its reason (stage ``volume``)."""
+    with its reason (stage ``volume``; ``why``: ticker → reason, as :func:`turnover` gives them)."""
     market = v.mean(axis=1, skipna=True).rename("mkt")
     have = [t for t in dict.fromkeys(events.ticker) if t in v and v[t].notna().any()]
     kept = events[events.ticker.isin(have)]
     missing = events[~events.ticker.isin(have)]
-    reasons = [
-        (r.event_id, r.ticker, "volume", "no volume or no share count: its turnover is unknown")
-        for r in missing.itertuples()
-    ]
+    reasons = [(r.event_id, r.ticker, "volume", (why or {}).get(r.ticker, NO_VOLUME)) for r in missing.itertuples()]
     result = run_event_study(
         v[have],
         market.to_frame(),

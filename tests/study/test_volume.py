@@ -71,7 +71,7 @@ def test_firms_without_volume_are_excluded_with_their_reason():
     events = firm_events(list(v.columns), day0)
     res = run_volume(VolumeSpec("mean"), v, events, {"all": list(v.columns)}, DESIGN)
     why = dict(zip(res.excluded.ticker, res.excluded.reason, strict=True))
-    assert why["F03"] == "no volume or no share count: its turnover is unknown"
+    assert why["F03"] == "no volume in the data"
     assert res.model.name == "constant-mean" and "F03" not in set(res.events.ticker)
 
 
@@ -90,3 +90,15 @@ def test_volume_study_on_files_with_volume_and_shares(tmp_path):
     got = res.volume.car[(res.volume.car.window == "[0,0]") & (res.volume.car.ticker == "NVDA")].car.iloc[0]
     assert got == pytest.approx(want, abs=1e-12)
     assert set(res.volume.events.ticker) == set(res.main.events.ticker)
+
+
+def test_turnover_says_why_a_stock_has_none():
+    from eventstudy.study.volume import NO_SHARES, NO_VOLUME, turnover
+
+    days = pd.bdate_range("2024-01-01", periods=5)
+    frame = pd.DataFrame({"close": 10.0, "volume": 1e6}, index=days)
+    frames = {"A": frame, "B": frame, "C": frame.assign(volume=np.nan)}
+    mv = pd.DataFrame({"A": 1e9, "B": np.nan, "C": 1e9}, index=days)
+    v, why = turnover(frames, mv, days)
+    assert why == {"B": NO_SHARES, "C": NO_VOLUME}
+    assert v.A.iloc[0] == pytest.approx(np.log(100 * 1e6 / 1e8 + C))  # shares = 1e9 / 10
