@@ -1,4 +1,5 @@
-"""The report's sections on the designs beside the returns: abnormal trading volume."""
+"""The report's sections on the designs beside the returns: abnormal trading volume and
+abnormal volatility."""
 
 from __future__ import annotations
 
@@ -34,4 +35,29 @@ def volume_section(md, volume, figs: dict[str, Path], design: str) -> list[str]:
         out += [f"![Abnormal trading volume]({figs['volume_paths']})", ""]
     if len(volume.excluded):
         out += ["Left out of the volume study:", "", md(excluded_by_reason(volume.excluded)), ""]
+    return out
+
+
+VOLATILITY_METHOD = (
+    "U = SAR², the squared abnormal return over its prediction-error variance, is F(1, L − K) when the event "
+    "leaves the model and σ as they were; U* = U (d − 2)/d has mean 1. Per firm-event and window: the mean U* and "
+    "the Chow forecast F (the mean of SAR² against F(days, d), V's diagonal only: `results/volatility.csv`). Per "
+    "group: `variance-ratio-t`, the mean U* against 1 with the firms' own dispersion (t(N − 1)), and on one shared "
+    "date `variance-ratio-portfolio`, the group's mean U* per session in the window against the estimation "
+    "window's (t(L_p − 1); cross-correlation is in the daily means). Both are ours (METHODS.md §2a): no paper "
+    "gives their size, so read them with the placebo. A mean shift raises U too: read them beside the CAAR."
+)
+
+
+def volatility_section(md, vol, figs: dict[str, Path]) -> list[str]:
+    """``## Abnormal volatility``: the method, the group tests and the figure (nothing without
+    ``[volatility]``)."""
+    if vol is None:
+        return []
+    shown = vol.tests.assign(mean_u=vol.tests.mean_u.round(3))
+    out = ["## Abnormal volatility", "", VOLATILITY_METHOD, "", md(shown, {"stat": ".3f", "p": ".4f"}), ""]
+    if vol.left_out:
+        out += [f"Windows past the path have no daily ARs and no volatility test: {', '.join(vol.left_out)}.", ""]
+    if "volatility_paths" in figs:
+        out += [f"![Abnormal volatility]({figs['volatility_paths']})", ""]
     return out

@@ -104,6 +104,21 @@ def volume_paths(caar: pd.DataFrame, groups: list[str]):
     return fig
 
 
+def volatility_paths(daily: pd.DataFrame, groups: list[str]):
+    """Each group's mean U* (the squared standardized AR, scaled to mean 1 under no change) on
+    each relative day."""
+    fig, ax = _fig(7.5, 3.8)
+    for i, g in enumerate(groups):
+        d = daily[daily.group == g].sort_values("day")
+        ax.plot(d.day, d.u_star, color=PALETTE[i % len(PALETTE)], marker="o", ms=3, label=g)
+    ax.axvline(-0.5, color="black", lw=0.6)
+    ax.axhline(1, color="black", lw=0.6)
+    ax.set(xlabel="sessions from day 0", ylabel="mean U* (1: variance as before)")
+    ax.set_title("Abnormal volatility by group: squared standardized abnormal returns", fontsize=10)
+    ax.legend(fontsize=7, frameon=False, ncols=2)
+    return fig
+
+
 def caar_intervals(intervals: pd.DataFrame, groups: list[str]):
     """Each group's CAAR in each window with its 95 % intervals: Kolari–Pynnönen's (thick; robust
     to cross-correlation) and the cross-sectional t's (thin; assumes independent events), the

@@ -49,6 +49,11 @@ COLUMNS = {
     "volume_tests.csv": "with [volume]: the group tests on CAV, with the columns of tests.csv (no benchmark column)",
     "volume_fit.csv": "with [volume]: each firm-event's volume model (alpha, beta on the market's log turnover, or "
     "the mean), sigma, n_est",
+    "volatility.csv": "with [volatility]: event_id, ticker, window, days, dof (L - K), u_star (the mean over the "
+    "window of U* = SAR² (d - 2)/d: 1 when the variance is as before), chow_f (the mean of SAR²), p_chow (against "
+    "F(days, dof); V's diagonal only)",
+    "volatility_tests.csv": "with [volatility]: group, window, test (variance-ratio-t across firms; "
+    "variance-ratio-portfolio on one date), stat, p, dist, n_firms, mean_u (the mean U*), detail",
     "flags.csv": "ticker, kind (split_jump: a close not adjusted for a split, or a move by a split ratio beyond "
     "the firm's usual moves; no_trading: a stretch without volume or price; non_trading_days, under a thin-trading "
     "model: the firm's sessions without a trade), first, last (dates), detail",
@@ -98,14 +103,19 @@ def study_frames(results: StudyResults) -> dict[str, pd.DataFrame]:
     if results.constructed:
         days = pd.concat({b: c.days for b, c in results.constructed.items()}, names=["benchmark", "date"])
         frames["benchmark_days.csv"] = days.reset_index()
-    return frames | volume_frames(results.volume)
+    return frames | design_frames(results)
 
 
-def volume_frames(volume) -> dict[str, pd.DataFrame]:
-    """The abnormal-volume study's tables (none without ``[volume]``)."""
-    if volume is None:
-        return {}
-    return {"volume_car.csv": volume.car, "volume_tests.csv": volume.tests, "volume_fit.csv": volume.events}
+def design_frames(results) -> dict[str, pd.DataFrame]:
+    """The tables of the designs beside the returns: abnormal volume, abnormal volatility (none
+    when the study has neither)."""
+    out = {}
+    if results.volume is not None:
+        v = results.volume
+        out |= {"volume_car.csv": v.car, "volume_tests.csv": v.tests, "volume_fit.csv": v.events}
+    if results.volatility is not None:
+        out |= {"volatility.csv": results.volatility.events, "volatility_tests.csv": results.volatility.tests}
+    return out
 
 
 def write_results(results: StudyResults | SampleResults, out: Path, exports: tuple[str, ...] = ()) -> None:
@@ -179,6 +189,8 @@ SAMPLE_COLUMNS = {
     "volume_car.csv": COLUMNS["volume_car.csv"],
     "volume_tests.csv": COLUMNS["volume_tests.csv"],
     "volume_fit.csv": COLUMNS["volume_fit.csv"],
+    "volatility.csv": COLUMNS["volatility.csv"],
+    "volatility_tests.csv": COLUMNS["volatility_tests.csv"],
     "placebo.csv": COLUMNS["placebo.csv"],
     "placebo_draws.csv": COLUMNS["placebo_draws.csv"].replace("date (the pseudo-event)", "date (empty: many)"),
 }
@@ -202,7 +214,7 @@ def sample_frames(results: SampleResults) -> dict[str, pd.DataFrame]:
         "excluded.csv": results.excluded,
         "flags.csv": results.flags,
         "provenance.csv": results.provenance,
-    } | volume_frames(results.volume)
+    } | design_frames(results)
 
 
 def sample_figures(results: SampleResults) -> list[FigureJob]:
@@ -213,7 +225,7 @@ def sample_figures(results: SampleResults) -> list[FigureJob]:
         FigureJob("caar_paths", "caar_paths", (main.caar, small)),
         FigureJob("caar_intervals", "caar_intervals", (main.intervals, small)),
         FigureJob("car_distribution", "car_distribution", (main.car,)),
-        *volume_jobs(results.volume, small),
+        *design_jobs(results, small),
         *_placebo_jobs(results, main.windows[0].label),
     ]
 
@@ -267,14 +279,19 @@ def study_figures(results: StudyResults) -> list[FigureJob]:
         ]
         ar = pd.concat(frames).rename(columns={"ticker": "firm", "car": "ar"}).dropna()
         jobs.append(FigureJob("ar_by_benchmark", "ar_by_benchmark", (ar,)))
-    return jobs + volume_jobs(results.volume, list(results.groups)) + _placebo_jobs(results, w0)
+    return jobs + design_jobs(results, list(results.groups)) + _placebo_jobs(results, w0)
 
 
-def volume_jobs(volume, groups: list[str]) -> list[FigureJob]:
-    """The mean abnormal log turnover by relative day, per group (with ``[volume]``)."""
-    if volume is None:
-        return []
-    return [FigureJob("volume_paths", "volume_paths", (volume.caar, [g for g in groups if g in volume.groups][:8]))]
+def design_jobs(results, groups: list[str]) -> list[FigureJob]:
+    """The mean abnormal log turnover (``[volume]``) and the mean U* (``[volatility]``) by
+    relative day, per group."""
+    jobs = []
+    if results.volume is not None:
+        shown = [g for g in groups if g in results.volume.groups][:8]
+        jobs.append(FigureJob("volume_paths", "volume_paths", (results.volume.caar, shown)))
+    if results.volatility is not None:
+        jobs.append(FigureJob("volatility_paths", "volatility_paths", (results.volatility.daily, groups[:8])))
+    return jobs
 
 
 def _market_line(model: str, params: pd.Series) -> tuple[float, float] | None:

@@ -17,6 +17,7 @@ from ..core.models import Model, get_model, with_shifted_market
 from ..core.results import EventStudyResult
 from ..core.returns import factor_regressors, session_returns
 from ..core.runspec import IN_MEMORY, Engine
+from ..core.volatility import Volatility, abnormal_volatility
 from ..core.windows import DAY0, Window
 from ..data import PriceCache, load_market_data, quality
 from ..data.loader import MarketData
@@ -70,7 +71,18 @@ def run_study(
         fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))
         raise NoFirmsLeftError({**p.left_out, **p.data.prices.failed, **p.screened, **fit_failed}, p.span_note)
     notes = (p.event.note, p.span_note, *p.data.prices.notes, _unused_benchmark(study, model))
-    return _assemble(p, main, runs, notes, _volume(p, engine))
+    res = _assemble(p, main, runs, notes, _volume(p, engine))
+    return replace(res, volatility=_volatility(res)) if study.volatility else res
+
+
+def _volatility(res: StudyResults) -> Volatility:
+    """The abnormal volatility of the fitted firms (``[volatility]``), with the estimation
+    window's residuals (from the fit figure's data) for the portfolio form: every firm shares the
+    date."""
+    est, fit = res.study.estimation, res.fit_data
+    inside = fit[(fit.day >= est.start) & (fit.day <= est.end)]
+    residuals = pd.DataFrame({"event_id": inside.ticker, "day": inside.day, "resid": inside.ret - inside.expected})
+    return abnormal_volatility(res.main, res.study.path, residuals.dropna())
 
 
 def _volume(p: Prepared, engine: Engine) -> EventStudyResult | None:

@@ -12,6 +12,7 @@ import pandas as pd
 from ..core.results import EventStudyResult, SummaryMixin, lead_tests_of
 from ..core.summary import Summary, Table
 from ..core.tables import stars
+from ..core.volatility import Volatility
 from ..core.windows import DAY0
 from ..data.quality import COLUMNS as FLAG_COLUMNS
 from .dollars import TOTALS_COLUMNS
@@ -60,6 +61,7 @@ class StudyResults(SummaryMixin):
     flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS))
     placebo: object | None = None  # eventstudy.study.placebo.PlaceboResults, when run or kept from an earlier run
     volume: EventStudyResult | None = None  # abnormal trading volume ([volume]): the core run on log turnover
+    volatility: Volatility | None = None  # abnormal volatility ([volatility])
 
     def __repr__(self) -> str:
         return f"StudyResults({self.study.name!r}, firms={len(self.main.events)}, claims={len(self.claims)})"
@@ -155,6 +157,7 @@ class SampleResults(SummaryMixin):
     notes: tuple[str, ...] = ()
     placebo: object | None = None  # eventstudy.study.placebo.PlaceboResults, when run or kept from an earlier run
     volume: EventStudyResult | None = None  # abnormal trading volume ([volume]): the core run on log turnover
+    volatility: Volatility | None = None  # abnormal volatility ([volatility])
 
     def __repr__(self) -> str:
         return (

@@ -17,6 +17,7 @@ from ..core.engine import Design
 from ..core.models import get_model, with_shifted_market
 from ..core.returns import factor_regressors, session_returns
 from ..core.runspec import IN_MEMORY, Engine
+from ..core.volatility import abnormal_volatility
 from ..core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
 from ..data import load_market_data, quality
 from ..data.loader import MarketData, PriceData
@@ -269,6 +270,7 @@ def run_sample(
         flags=flags,
         notes=notes,
         volume=vol,
+        volatility=abnormal_volatility(main, study.path) if study.volatility else None,
     )
 
 

@@ -125,6 +125,7 @@ class Study:
     exclude_other_events: bool = True
     data: DataSpec | None = None
     volume: VolumeSpec | None = None  # [volume]: abnormal trading volume beside the returns
+    volatility: bool = False  # [volatility]: did the event raise the variance of the abnormal returns?
     exchange: str = EXCHANGE  # the calendar sessions are counted in ([data] calendar; "data:<file>" for its dates)
 
     @property

@@ -348,6 +348,12 @@ def _volume(r: _Reader) -> VolumeSpec:
     return VolumeSpec(model)
 
 
+def _volatility(r: _Reader) -> bool:
+    """``[volatility]`` (no keys yet: its windows are the study's, inside the path)."""
+    r.unknown(set())
+    return True
+
+
 def _quality(r: _Reader) -> QualitySpec:
     r.unknown({"no_trading_days", "exclude"})
     return QualitySpec(r.get("no_trading_days", int, QualitySpec.no_trading_days), r.strings("exclude"))
@@ -366,13 +372,18 @@ def _read(path: Path) -> dict[str, Any]:
         raise StudyFileError(path, "(syntax)", f"is not a study file: its TOML does not parse ({exc})") from None
 
 
+# the tables a study file may have
+TABLES = {"study", "model", "groups", "claims", "benchmarks", "report", "quality", "events", "data"}
+TABLES |= {"volume", "volatility"}
+
+
 def load_study(name_or_path: str | Path) -> Study:
     """Read and check a study file (a name under ``analyses/`` or a path): every problem of
     the file is raised at once, as one :class:`StudyFileError`."""
     path = find_study(name_or_path)
     problems: list[tuple[str, str]] = []
     top = _Reader(problems, _read(path))
-    top.unknown({"study", "model", "groups", "claims", "benchmarks", "report", "quality", "events", "data", "volume"})
+    top.unknown(TABLES)
     s, m = top.table("study"), top.table("model", required=False)
     s.unknown({"name", "title", "event_date", "label", "description"})
     m.unknown(
@@ -434,6 +445,7 @@ def load_study(name_or_path: str | Path) -> Study:
         data=data,
         exchange=exchange,
         volume=_volume(top.table("volume")) if "volume" in top.data else None,
+        volatility=_volatility(top.table("volatility")) if "volatility" in top.data else False,
     )
     problems += check(study, partial=partial)
     if problems:

@@ -47,12 +47,18 @@ def skewness_t(s: Summary) -> TestStatistic | InvalidTestStatistic:
         return InvalidTestStatistic("skewness-t", "the CARs are not gathered", s.n)
     if len(x) < 3:
         return InvalidTestStatistic("skewness-t", "fewer than 3 firms", len(x))
+    if not x.std(ddof=1) > 0:
+        return InvalidTestStatistic("skewness-t", "the CARs do not vary", len(x))
+    stat, gamma = hall_t(x)
+    return replace(z_result("skewness-t", stat, len(x)), detail=f"γ̂ = {gamma:.4f}")
+
+
+def hall_t(x: Float64Array) -> tuple[float, float]:
+    """Hall's (1992) skewness-corrected t of the mean of ``x`` against 0, and γ̂ (see
+    :func:`skewness_t`)."""
     n, sd = len(x), x.std(ddof=1)
-    if not sd > 0:
-        return InvalidTestStatistic("skewness-t", "the CARs do not vary", n)
     big_s, gamma = x.mean() / sd, np.sum((x - x.mean()) ** 3) / (n * sd**3)
-    stat = np.sqrt(n) * (big_s + gamma * big_s**2 / 3 + gamma**2 * big_s**3 / 27 + gamma / (6 * n))
-    return replace(z_result("skewness-t", stat, n), detail=f"γ̂ = {gamma:.4f}")
+    return float(np.sqrt(n) * (big_s + gamma * big_s**2 / 3 + gamma**2 * big_s**3 / 27 + gamma / (6 * n))), float(gamma)
 
 
 def _bmp(s: Summary) -> float:

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from ...errors import DataFileError
+
+# pyarrow is imported where a file is read: importing it reserves much address space, which a
+# study that reads no file of its own must not pay (nor a process under a memory cap)
 
 PARQUET = (".parquet", ".pq")
 CSV_CHUNK = 1_000_000
@@ -25,6 +25,9 @@ def is_parquet(path: Path) -> bool:
 def header(path: Path) -> list[str]:
     """The file's column names (a parquet schema, a CSV's first line); an unreadable file is a
     :class:`DataFileError` saying why."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         if is_parquet(path):
             return list(pq.read_schema(path).names)
@@ -52,6 +55,8 @@ def read(
     the key as a string. ``span`` (date column, first, last) lets a parquet file whose dates are
     stored as dates skip other days as it reads (others are cut by the caller). A truncated or
     unreadable file is a :class:`DataFileError`."""
+    import pyarrow as pa
+
     try:
         if is_parquet(path):
             frame = _parquet(path, columns, key, values, span)
@@ -77,6 +82,9 @@ def _ids(values: pd.Series) -> pd.Series:
 
 
 def _parquet(path: Path, columns, key, values, span) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
     data = ds.dataset(path, format="parquet")
     where = None
     if span is not None and _temporal(data.schema.field(span[0]).type):
@@ -96,7 +104,9 @@ def _parquet(path: Path, columns, key, values, span) -> pd.DataFrame:
     return data.to_table(columns=list(columns), filter=where).to_pandas()
 
 
-def _temporal(kind: pa.DataType) -> bool:
+def _temporal(kind) -> bool:
+    import pyarrow as pa
+
     return pa.types.is_date(kind) or pa.types.is_timestamp(kind)
 
 
@@ -134,6 +144,8 @@ def _whole(path: Path) -> None:
 def rows_in(path: Path) -> int:
     """How many rows the file holds (the parquet metadata; a CSV's lines after the header)."""
     if is_parquet(path):
+        import pyarrow.parquet as pq
+
         return pq.ParquetFile(path).metadata.num_rows
     with path.open("rb") as f:
         lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
