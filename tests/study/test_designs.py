@@ -1,0 +1,46 @@
+"""The designs beside the returns, run from a study file: abnormal volatility on one date (both
+forms) and in a sample (the cross-sectional form), on the shipped CRSP-layout example's files."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eventstudy as es
+
+from ..helpers import REPO
+
+
+@pytest.fixture
+def example(tmp_path):
+    for f in ("dsf.csv", "dsi.csv", "stocknames.csv", "study.toml"):
+        shutil.copy(REPO / "analyses" / "crsp-format-example" / f, tmp_path / f)
+    return tmp_path
+
+
+def test_volatility_on_one_date_has_both_forms_and_the_u_of_each_firm(example):
+    (example / "study.toml").write_text((example / "study.toml").read_text() + "\n[volatility]\n")
+    res = es.run_study(str(example / "study.toml"))
+    vol = res.volatility
+    assert set(vol.tests.test) == {"variance-ratio-t", "variance-ratio-portfolio"}
+    nvda = res.main.ar[(res.main.ar.ticker == "NVDA") & (res.main.ar.day == 0)].iloc[0]
+    d = res.main.events.set_index("ticker").n_est["NVDA"] - 2
+    row = vol.events[(vol.events.ticker == "NVDA") & (vol.events.window == "[0,0]")].iloc[0]
+    assert row.u_star == pytest.approx((nvda.ar / nvda.se) ** 2 * (d - 2) / d)
+    assert vol.daily.groupby("group").day.count().min() == 21  # the path, [-10,+10]
+
+
+def test_volatility_of_a_sample_has_the_cross_sectional_form(example):
+    pd.DataFrame({"event_id": ["a", "b", "c"], "ticker": ["NVDA", "AMD", "MU"]}).assign(
+        date=["2025-01-27", "2024-10-30", "2024-12-19"]
+    ).to_csv(example / "events.csv", index=False)
+    text = (example / "study.toml").read_text()
+    head = text[: text.index("[model]")].replace("event_date = 2025-01-27\n", "")
+    body = '[events]\nfile = "events.csv"\n\n[model]\nbenchmark = "spy"\n\n[volatility]\n'
+    (example / "study.toml").write_text(head + body)
+    res = es.run_study(str(example / "study.toml"))
+    assert set(res.volatility.tests.test) == {"variance-ratio-t"}
+    assert np.isfinite(res.volatility.tests.stat).all()
