@@ -1,5 +1,5 @@
-"""The report's sections on the designs beside the returns: abnormal trading volume and
-abnormal volatility."""
+"""The report's sections on the designs beside the returns: abnormal trading volume, abnormal
+volatility and long horizons."""
 
 from __future__ import annotations
 
@@ -60,4 +60,45 @@ def volatility_section(md, vol, figs: dict[str, Path]) -> list[str]:
         out += [f"Windows past the path have no daily ARs and no volatility test: {', '.join(vol.left_out)}.", ""]
     if "volatility_paths" in figs:
         out += [f"![Abnormal volatility]({figs['volatility_paths']})", ""]
+    return out
+
+
+LONG_METHOD = (
+    "BHAR = ∏(1 + R_firm) − ∏(1 + R_{ref}) over each window's sessions (simple returns; a firm whose returns stop "
+    "is held to its last one and its window said to be short; a missing return inside a firm's life leaves it "
+    "without a BHAR, never a zero). Tests per group: the cross-sectional t, misspecified for skewed BHARs; the "
+    "skewness-adjusted t (Johnson 1978; Lyon, Barber & Tsai 1999) and its bootstrap (1,000 resamples of N/4, "
+    "seeded).{calendar}"
+)
+CALENDAR = (
+    " `calendar-time-ew`/`-vw`: the intercept of the equal- or value-weighted portfolio of the firms in their "
+    "window, regressed on the {model} factors (HC3), per session."
+)
+
+
+def long_section(md, long, figs: dict[str, Path]) -> list[str]:
+    """``## Long horizons``: the method, the tests, the short windows and the figure (nothing
+    without ``[long]``)."""
+    if long is None:
+        return []
+    model = {"ff3": "Fama–French three", "carhart": "Carhart four"}.get(long.calendar_model, "")
+    shown = long.tests.assign(estimate=[f"{100 * x:+.2f} %" if x == x else "–" for x in long.tests.estimate])
+    out = [
+        "## Long horizons",
+        "",
+        LONG_METHOD.format(ref=long.reference, calendar=CALENDAR.format(model=model) if model else ""),
+        "",
+        md(shown, {"stat": ".3f", "p": ".4f"}),
+        "",
+    ]
+    short = long.bhar[long.bhar.short != ""]
+    if len(short):
+        out += [
+            "Windows with fewer sessions than asked, or no BHAR:",
+            "",
+            md(short[["event_id", "window", "short"]]),
+            "",
+        ]
+    if "bhar_paths" in figs:
+        out += [f"![Long horizons]({figs['bhar_paths']})", ""]
     return out

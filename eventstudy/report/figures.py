@@ -119,6 +119,21 @@ def volatility_paths(daily: pd.DataFrame, groups: list[str]):
     return fig
 
 
+def bhar_paths(path: pd.DataFrame, groups: list[str], reference: str):
+    """Each group's mean BHAR from the window's start to each session, with its 95 % interval."""
+    fig, ax = _fig(7.5, 3.8)
+    for i, g in enumerate(groups):
+        d = path[path.group == g].sort_values("day")
+        colour = PALETTE[i % len(PALETTE)]
+        ax.fill_between(d.day, 100 * d.lo, 100 * d.hi, color=colour, alpha=0.15)
+        ax.plot(d.day, 100 * d.bhar, color=colour, label=g)
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set(xlabel="sessions from day 0", ylabel=f"mean BHAR against {reference} (%)")
+    ax.set_title("Buy-and-hold abnormal returns by group, with 95 % intervals", fontsize=10)
+    ax.legend(fontsize=7, frameon=False, ncols=2)
+    return fig
+
+
 def caar_intervals(intervals: pd.DataFrame, groups: list[str]):
     """Each group's CAAR in each window with its 95 % intervals: Kolari–Pynnönen's (thick; robust
     to cross-correlation) and the cross-sectional t's (thin; assumes independent events), the

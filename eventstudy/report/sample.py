@@ -10,7 +10,7 @@ import pandas as pd
 from ..core.results import excluded_by_reason
 from ..study.results import SampleResults
 from ..study.spec import DERIVED_CHARACTERISTICS
-from .designs import volatility_section, volume_section
+from .designs import long_section, volatility_section, volume_section
 from .group_tests import (
     dependence_sentence,
     environment_line,
@@ -103,6 +103,7 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         *influence_section(main.influence, res.flags, _stage_drivers(res)),
         *volume_section(md, res.volume, figs, "firm-events on their own dates"),
         *volatility_section(md, res.volatility, figs),
+        *long_section(md, res.long, figs),
         *_placebo(res, first, figs, md),
         f"## The largest and smallest CARs {first}",
         "",

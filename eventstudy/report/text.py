@@ -12,7 +12,7 @@ from ..core.windows import DAY0
 from ..study.dollars import FLAG_COLUMNS
 from ..study.results import FOCUS_LIMIT, StudyResults
 from ..study.workspace import shown
-from .designs import volatility_section, volume_section
+from .designs import long_section, volatility_section, volume_section
 from .group_tests import (
     dependence_sentence,
     environment_line,
@@ -335,6 +335,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         *influence_section(res.main.influence, res.flags),
         *volume_section(md, res.volume, figs, "every firm shares one event date"),
         *volatility_section(md, res.volatility, figs),
+        *long_section(md, res.long, figs),
         *_placebo_section(res, figs, md),
         "## Dollar effects by universe",
         "",

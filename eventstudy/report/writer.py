@@ -54,6 +54,12 @@ COLUMNS = {
     "F(days, dof); V's diagonal only)",
     "volatility_tests.csv": "with [volatility]: group, window, test (variance-ratio-t across firms; "
     "variance-ratio-portfolio on one date), stat, p, dist, n_firms, mean_u (the mean U*), detail",
+    "bhar.csv": "with [long]: event_id, ticker, window, bhar (the firm's buy-and-hold return less the reference's), "
+    "firm_bh, reference_bh, sessions (used), short (why fewer sessions than the window's: the data end, the "
+    "firm's returns stop, or a missing return inside the window: no BHAR)",
+    "long_tests.csv": "with [long]: group, window, test (bhar-t, skewness-adjusted-t, skewness-adjusted-bootstrap, "
+    "calendar-time-ew, calendar-time-vw), stat, p, dist, n (BHARs, or calendar sessions), estimate (the mean BHAR, "
+    "or the calendar-time alpha per session), detail",
     "flags.csv": "ticker, kind (split_jump: a close not adjusted for a split, or a move by a split ratio beyond "
     "the firm's usual moves; no_trading: a stretch without volume or price; non_trading_days, under a thin-trading "
     "model: the firm's sessions without a trade), first, last (dates), detail",
@@ -115,6 +121,8 @@ def design_frames(results) -> dict[str, pd.DataFrame]:
         out |= {"volume_car.csv": v.car, "volume_tests.csv": v.tests, "volume_fit.csv": v.events}
     if results.volatility is not None:
         out |= {"volatility.csv": results.volatility.events, "volatility_tests.csv": results.volatility.tests}
+    if results.long is not None:
+        out |= {"bhar.csv": results.long.bhar, "long_tests.csv": results.long.tests}
     return out
 
 
@@ -191,6 +199,8 @@ SAMPLE_COLUMNS = {
     "volume_fit.csv": COLUMNS["volume_fit.csv"],
     "volatility.csv": COLUMNS["volatility.csv"],
     "volatility_tests.csv": COLUMNS["volatility_tests.csv"],
+    "bhar.csv": COLUMNS["bhar.csv"],
+    "long_tests.csv": COLUMNS["long_tests.csv"],
     "placebo.csv": COLUMNS["placebo.csv"],
     "placebo_draws.csv": COLUMNS["placebo_draws.csv"].replace("date (the pseudo-event)", "date (empty: many)"),
 }
@@ -291,6 +301,8 @@ def design_jobs(results, groups: list[str]) -> list[FigureJob]:
         jobs.append(FigureJob("volume_paths", "volume_paths", (results.volume.caar, shown)))
     if results.volatility is not None:
         jobs.append(FigureJob("volatility_paths", "volatility_paths", (results.volatility.daily, groups[:8])))
+    if results.long is not None:
+        jobs.append(FigureJob("bhar_paths", "bhar_paths", (results.long.path, groups[:6], results.long.reference)))
     return jobs
 
 

@@ -62,6 +62,8 @@ def check(study: Study, partial: bool = False) -> list[tuple[str, str]]:
         _check_sample(study, fail)
     if study.own_data:
         _check_own_data(study, fail)
+    if study.long is not None:
+        _check_long(study, fail)
     q = study.quality
     if not isinstance(q.no_trading_days, int) or q.no_trading_days < 2:
         fail("quality.no_trading_days", f"must be a number of sessions of at least 2, got {q.no_trading_days!r}")
@@ -89,6 +91,14 @@ def _check_own_data(study: Study, fail) -> None:
         fail("data.calendar", f"is {cal!r} but the study counts sessions on {study.exchange!r}: set both alike")
     if study.returns != "total":
         fail("model.returns", 'a study on its own data ([data]) reads the file\'s return column: returns = "total"')
+
+
+def _check_long(study: Study, fail) -> None:
+    for i, w in enumerate(study.long.windows):
+        if max(abs(w.start), abs(w.end)) > MAX_SESSIONS:
+            fail(f"long.windows[{i}]", f"reaches more than {MAX_SESSIONS} sessions from day 0")
+    if study.is_sample and study.long.reference != study.benchmark:
+        fail("long.reference", f"a sample's long-horizon reference is its benchmark ({study.benchmark})")
 
 
 def _check_sample(study: Study, fail) -> None:

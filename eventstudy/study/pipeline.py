@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..core import calendar
 from ..core.engine import Design, firm_events
+from ..core.longrun import LongRun
 from ..core.models import Model, get_model, with_shifted_market
 from ..core.results import EventStudyResult
 from ..core.returns import factor_regressors, session_returns
@@ -27,6 +28,7 @@ from . import claims, dollars, marketvalue, owndata, volume
 from .benchmarks import benchmark_returns
 from .checks import check
 from .figuredata import fit_data, ohlc
+from .horizons import run_long
 from .marketvalue import stock_values
 from .results import StudyResults
 from .spec import Study
@@ -72,7 +74,18 @@ def run_study(
         raise NoFirmsLeftError({**p.left_out, **p.data.prices.failed, **p.screened, **fit_failed}, p.span_note)
     notes = (p.event.note, p.span_note, *p.data.prices.notes, _unused_benchmark(study, model))
     res = _assemble(p, main, runs, notes, _volume(p, engine))
-    return replace(res, volatility=_volatility(res)) if study.volatility else res
+    if study.volatility:
+        res = replace(res, volatility=_volatility(res))
+    return replace(res, long=_long(p)) if study.long is not None else res
+
+
+def _long(p: Prepared) -> LongRun:
+    """BHARs of the fitted firms against the study's reference, and the calendar-time alphas."""
+    spec = p.study.long
+    events = firm_events(p.fitted, p.event.date)
+    groups = {g: tuple(f for f in fs if f in p.fitted) for g, fs in p.groups.items()}
+    reference = p.regressors(spec.reference)[0]
+    return run_long(spec, spec.reference, p.returns, reference, events, groups, p.data.factors, p.mv)
 
 
 def _volatility(res: StudyResults) -> Volatility:
@@ -288,7 +301,10 @@ def _span(study: Study, event: calendar.EventDay, span) -> tuple[pd.Timestamp, p
     ex = study.exchange
     start = calendar.session_offset(event.date, study.estimation.start - 1, ex)
     lead = int(get_model(study.model).thin_trading)  # Dimson's lead: the market one session past the path
-    end = calendar.session_offset(event.date, max(w.end for w in (*study.windows, study.path)) + lead, ex)
+    far = max(w.end for w in (*study.windows, study.path)) + lead
+    if study.long is not None:
+        far = max(far, study.long.reach)
+    end = calendar.session_offset(event.date, far, ex)
     if span is not None:
         start, end = min(start, span[0]), max(end, span[1])
     return start, end

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..core.longrun import LongRun
 from ..core.results import EventStudyResult, SummaryMixin, lead_tests_of
 from ..core.summary import Summary, Table
 from ..core.tables import stars
@@ -62,6 +63,7 @@ class StudyResults(SummaryMixin):
     placebo: object | None = None  # eventstudy.study.placebo.PlaceboResults, when run or kept from an earlier run
     volume: EventStudyResult | None = None  # abnormal trading volume ([volume]): the core run on log turnover
     volatility: Volatility | None = None  # abnormal volatility ([volatility])
+    long: LongRun | None = None  # long horizons ([long]): BHARs and calendar-time alphas
 
     def __repr__(self) -> str:
         return f"StudyResults({self.study.name!r}, firms={len(self.main.events)}, claims={len(self.claims)})"
@@ -158,6 +160,7 @@ class SampleResults(SummaryMixin):
     placebo: object | None = None  # eventstudy.study.placebo.PlaceboResults, when run or kept from an earlier run
     volume: EventStudyResult | None = None  # abnormal trading volume ([volume]): the core run on log turnover
     volatility: Volatility | None = None  # abnormal volatility ([volatility])
+    long: LongRun | None = None  # long horizons ([long]): BHARs and calendar-time alphas
 
     def __repr__(self) -> str:
         return (

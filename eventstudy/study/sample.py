@@ -25,6 +25,7 @@ from ..data.snapshot import Snapshot, default_snapshot
 from ..errors import NoFirmsLeftError, StudyFileError
 from . import marketvalue, owndata, volume
 from .events import EventTable, build_events
+from .horizons import run_long
 from .results import SampleResults
 from .secondstage import second_stage
 from .spec import Study
@@ -102,6 +103,13 @@ def load_panel(
     return Panel(rets, regressors, basis, data)
 
 
+def reach(study: Study) -> int:
+    """The farthest session after day 0 a sample reads: its windows and path (one more for
+    Dimson's lead), its long-horizon windows."""
+    far = max(w.end for w in (*study.windows, study.path)) + int(get_model(study.model).thin_trading)
+    return max(far, study.long.reach) if study.long is not None else far
+
+
 def study_panel(study: Study, events: pd.DataFrame, **load_kwargs) -> Panel:
     """:func:`load_panel` for a study's events with its estimation window, windows, benchmark,
     model and kind of returns; from its own files when it has ``[data]`` (``events`` labelled by
@@ -111,7 +119,7 @@ def study_panel(study: Study, events: pd.DataFrame, **load_kwargs) -> Panel:
     return load_panel(
         events,
         estimation=study.estimation,
-        path=Window(0, max(w.end for w in (*study.windows, study.path)) + int(get_model(study.model).thin_trading)),
+        path=Window(0, reach(study)),
         benchmark=study.benchmarks[study.benchmark].ticker,
         model=study.model,
         returns=study.returns,
@@ -133,7 +141,7 @@ def _own_panel(study: Study, events: pd.DataFrame) -> Panel:
     """The panel of a sample on its own files: the firms' returns, the benchmark of the market
     file (checked on every session a firm has a return), factors, market values."""
     ex = study.exchange
-    far = max(w.end for w in (*study.windows, study.path)) + int(get_model(study.model).thin_trading)
+    far = reach(study)
     start = calendar.session_offset(events.event_date.min(), study.estimation.start - 1, ex)
     end = calendar.session_offset(events.event_date.max(), far, ex)
     events, firms = owndata.sample_labels(study, events)
@@ -248,7 +256,8 @@ def run_sample(
         fit_failed = dict(zip(main.excluded.event_id.astype(str), main.excluded.reason, strict=True))
         raise NoFirmsLeftError({**dict(zip(early.event_id.astype(str), early.reason, strict=True)), **fit_failed})
     excluded = pd.concat([early, main.excluded], ignore_index=True)
-    vol = _sample_volume(study, panel, kept[kept.event_id.isin(main.events.event_id)], engine)
+    fitted = kept[kept.event_id.isin(main.events.event_id)]
+    vol = _sample_volume(study, panel, fitted, engine)
     sized = SIZE_TERM in study.events.characteristics
     fitted_events = events[events.event_id.isin(main.events.event_id)]
     notes = (*(_value_notes(fitted_events) if sized else ()), *dict.fromkeys(data.notes))
@@ -271,6 +280,7 @@ def run_sample(
         notes=notes,
         volume=vol,
         volatility=abnormal_volatility(main, study.path) if study.volatility else None,
+        long=_sample_long(study, panel, fitted),
     )
 
 
@@ -279,13 +289,7 @@ def _sample_volume(study: Study, panel: Panel, fitted: pd.DataFrame, engine: Eng
     as of the last event date (a constant count cancels out of AV but for the constant c)."""
     if study.volume is None:
         return None
-    mv = panel.values
-    if mv is None:
-        d = panel.data
-        firms = list(dict.fromkeys(fitted.ticker))
-        primary_of = primary_listing(d.companies, d.shares)
-        mv, _ = marketvalue.stock_values(d, panel.returns, primary_of, d.companies, firms, fitted.event_date.max())
-    v, why = volume.turnover(panel.prices.frames, mv, panel.returns.index)
+    v, why = volume.turnover(panel.prices.frames, _values(panel, fitted), panel.returns.index)
     groups = {g: ids for g, ids in sample_groups(study, fitted).items()}
     design = dict(
         estimation=study.estimation,
@@ -295,6 +299,30 @@ def _sample_volume(study: Study, panel: Panel, fitted: pd.DataFrame, engine: Eng
         exclude_other_events=study.exclude_other_events,
     )
     return volume.run_volume(study.volume, v, fitted[EVENT_COLUMNS], groups, design, engine, why)
+
+
+def _values(panel: Panel, fitted: pd.DataFrame) -> pd.DataFrame:
+    """Sessions × stocks of market values: a study's own files', or the snapshot's share counts as
+    of the last event date times the closes."""
+    if panel.values is not None:
+        return panel.values
+    d = panel.data
+    firms = list(dict.fromkeys(fitted.ticker))
+    primary_of = primary_listing(d.companies, d.shares)
+    return marketvalue.stock_values(d, panel.returns, primary_of, d.companies, firms, fitted.event_date.max())[0]
+
+
+def _sample_long(study: Study, panel: Panel, fitted: pd.DataFrame):
+    """BHARs of the fitted firm-events against the benchmark, and the calendar-time alphas
+    (``[long]``), or None."""
+    if study.long is None:
+        return None
+    groups = sample_groups(study, fitted)
+    values = _values(panel, fitted) if study.long.calendar_time else None
+    mkt = panel.regressors["mkt"]
+    return run_long(
+        study.long, study.long.reference, panel.returns, mkt, fitted[EVENT_COLUMNS], groups, panel.data.factors, values
+    )
 
 
 def _early_exclusions(events: pd.DataFrame, failed, screened, bench: str) -> pd.DataFrame:

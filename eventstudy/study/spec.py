@@ -14,6 +14,7 @@ from ..core.calendar import EXCHANGE
 from ..core.windows import Window
 from ..data.files import DataSpec
 from ..data.quality import QualitySpec
+from .horizons import LongSpec
 from .volume import VolumeSpec
 
 
@@ -126,6 +127,7 @@ class Study:
     data: DataSpec | None = None
     volume: VolumeSpec | None = None  # [volume]: abnormal trading volume beside the returns
     volatility: bool = False  # [volatility]: did the event raise the variance of the abnormal returns?
+    long: LongSpec | None = None  # [long]: buy-and-hold abnormal returns and calendar-time alphas
     exchange: str = EXCHANGE  # the calendar sessions are counted in ([data] calendar; "data:<file>" for its dates)
 
     @property

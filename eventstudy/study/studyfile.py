@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from ..core.calendar import EXCHANGE, check_exchange, offset_of, register_sessions
+from ..core.longrun import MIN_PORTFOLIO
 from ..core.windows import Window
 from ..data.files import UNITS, DataSpec, data_calendar, layout_of
 from ..data.files.spec import ROLES as DATA_ROLES
@@ -32,6 +33,7 @@ from .claims.metrics import FALL_ALIASES
 from .claims.rules import RULE_FALL_ALIASES
 from .events import REQUIRED as REQUIRED_EVENT_COLUMNS
 from .events import RESERVED as RESERVED_EVENT_COLUMNS
+from .horizons import CALENDAR_MODELS, LongSpec
 from .spec import DERIVED_CHARACTERISTICS, BenchmarkSpec, ClaimSpec, EventsSpec, GroupSpec, ReportSpec, Study
 from .volume import MODELS as VOLUME_MODELS
 from .volume import VolumeSpec
@@ -348,6 +350,26 @@ def _volume(r: _Reader) -> VolumeSpec:
     return VolumeSpec(model)
 
 
+def _long(r: _Reader, benchmarks: dict[str, BenchmarkSpec], benchmark: str) -> LongSpec:
+    """``[long]``: its windows (sessions from day 0), the reference (a ticker joins the
+    benchmarks, as ``model.benchmark`` does), the calendar-time model and its least portfolio."""
+    r.unknown({"windows", "reference", "calendar_time", "min_firms"})
+    given = r.get("windows", list, [[0, 250]])
+    windows = tuple(w for i, v in enumerate(given) if (w := _window(r, f"windows[{i}]", v, None, {})))
+    if not given:
+        r.fail("windows", "needs at least one window, e.g. [[0, 250]]")
+    reference = r.get("reference", str, benchmark)
+    if reference not in benchmarks:
+        benchmarks[reference] = BenchmarkSpec(reference, ticker=reference)
+    model = r.get("calendar_time", str, "")
+    if model and model not in CALENDAR_MODELS:
+        r.fail("calendar_time", f"must be one of {', '.join(CALENDAR_MODELS)} (or absent), got {model!r}")
+    min_firms = r.get("min_firms", int, MIN_PORTFOLIO)
+    if min_firms < 2:
+        r.fail("min_firms", f"must be at least 2 firms, got {min_firms}")
+    return LongSpec(windows or (Window(0, 250),), reference, model, min_firms)
+
+
 def _volatility(r: _Reader) -> bool:
     """``[volatility]`` (no keys yet: its windows are the study's, inside the path)."""
     r.unknown(set())
@@ -374,7 +396,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 # the tables a study file may have
 TABLES = {"study", "model", "groups", "claims", "benchmarks", "report", "quality", "events", "data"}
-TABLES |= {"volume", "volatility"}
+TABLES |= {"volume", "volatility", "long"}
 
 
 def load_study(name_or_path: str | Path) -> Study:
@@ -446,6 +468,7 @@ def load_study(name_or_path: str | Path) -> Study:
         exchange=exchange,
         volume=_volume(top.table("volume")) if "volume" in top.data else None,
         volatility=_volatility(top.table("volatility")) if "volatility" in top.data else False,
+        long=_long(top.table("long"), benchmarks, benchmark) if "long" in top.data else None,
     )
     problems += check(study, partial=partial)
     if problems:

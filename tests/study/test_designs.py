@@ -44,3 +44,31 @@ def test_volatility_of_a_sample_has_the_cross_sectional_form(example):
     res = es.run_study(str(example / "study.toml"))
     assert set(res.volatility.tests.test) == {"variance-ratio-t"}
     assert np.isfinite(res.volatility.tests.stat).all()
+
+
+def test_long_horizon_bhar_from_the_files_by_hand(example):
+    text = (example / "study.toml").read_text() + '\n[long]\nwindows = [[1, 20]]\ncalendar_time = "carhart"\n'
+    (example / "study.toml").write_text(text)
+    res = es.run_study(str(example / "study.toml"))
+    dsf = pd.read_csv(example / "dsf.csv", dtype={"RET": str})
+    nvda = pd.to_numeric(dsf[dsf.PERMNO == 90001].set_index("DATE").RET, errors="coerce")  # "C": no return
+    spy = pd.read_csv(example / "dsi.csv").set_index("DATE").spy.astype(float)
+    pos = list(nvda.index).index(20250127)
+    span = nvda.index[pos + 1 : pos + 21]
+    want = np.prod(1 + nvda[span]) - np.prod(1 + spy[span])
+    row = res.long.bhar[(res.long.bhar.ticker == "NVDA")].iloc[0]
+    assert row.bhar == pytest.approx(want, abs=1e-12) and row.sessions == 20
+    assert {"bhar-t", "skewness-adjusted-t", "skewness-adjusted-bootstrap"} <= set(res.long.tests.test)
+    assert res.long.calendar_model == "carhart"
+
+
+def test_long_horizons_of_a_sample_use_its_benchmark(example):
+    pd.DataFrame({"event_id": ["a", "b", "c"], "ticker": ["NVDA", "AMD", "MU"]}).assign(
+        date=["2025-01-27", "2024-10-30", "2024-12-19"]
+    ).to_csv(example / "events.csv", index=False)
+    text = (example / "study.toml").read_text()
+    head = text[: text.index("[model]")].replace("event_date = 2025-01-27\n", "")
+    body = '[events]\nfile = "events.csv"\n\n[model]\nbenchmark = "spy"\n\n[long]\nwindows = [[1, 40]]\n'
+    (example / "study.toml").write_text(head + body)
+    res = es.run_study(str(example / "study.toml"))
+    assert res.long.bhar.bhar.notna().sum() == 3 and res.long.reference == "spy"
