@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from . import abnormal, exclusions, models
+from . import abnormal, exclusions, garch, models
 from .inference import TEST_COLUMNS, test_row
 from .inference.rank import column_mean, standardized_ranks
 from .inference.rbar import calendar_residuals, group_rbar, overlap_estimate
@@ -31,9 +31,12 @@ def run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
         grid=spec.grid,
         other_events=spec.other_events,
     )
-    fit = models.fit(aligned, model=spec.model)
-    aligned, fit, dropped = _usable(aligned, fit, spec.min_estimation_obs)
-    ab = abnormal.compute(fit, aligned, spec.windows)
+    if spec.model.garch:
+        aligned, fit, ab, dropped = garch.fit(aligned, spec.model, spec.windows, spec.min_estimation_obs)
+    else:
+        fit = models.fit(aligned, model=spec.model)
+        aligned, fit, dropped = _usable(aligned, fit, spec.min_estimation_obs)
+        ab = abnormal.compute(fit, aligned, spec.windows)
     groups = {"all": aligned.event_ids} if inputs.groups is None else inputs.groups
     members = {g: _kept(aligned, ids) for g, ids in groups.items()}
     ranks = standardized_ranks(ab.ar)
@@ -115,6 +118,8 @@ def _events_frame(aligned: Aligned, fit: models.ModelFit) -> pd.DataFrame:
             "sigma": np.sqrt(fit.sigma2),
         }
     )
+    if fit.model.garch:
+        return pd.concat([frame, garch.parameter_frame(fit)], axis=1)
     params = pd.DataFrame(fit.params, columns=[n if n != "mkt" else "beta" for n in names])
     return pd.concat([frame, params], axis=1)
 

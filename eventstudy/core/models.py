@@ -26,6 +26,7 @@ class Model:
     estimated: bool = True
     description: str = ""
     thin_trading: bool = False  # corrects the beta of thinly traded firms (the flags count their idle sessions)
+    garch: bool = False  # GARCH(1,1) errors, fitted per firm-event (eventstudy.core.garch)
 
     @property
     def k(self) -> int:
@@ -58,6 +59,13 @@ MODELS: dict[str, Model] = {
             description="market model with Dimson (1979) lag and lead: R = α + β₋₁ R_m,t−1 + β₀ R_m,t + "
             "β₊₁ R_m,t+1 + ε (β_Dimson = β₋₁ + β₀ + β₊₁)",
             thin_trading=True,
+        ),
+        Model(
+            "garch",
+            ("mkt",),
+            description="market model with GARCH(1,1) errors: R = α + β R_m + ε, ε = √h z, h = ω + a ε²₋₁ + b h₋₁; "
+            "ARs standardized by the conditional variance forecast",
+            garch=True,
         ),
         Model("ff3", ("mkt_rf", "smb", "hml"), excess=True, description="Fama–French 3-factor on excess returns"),
         Model(
