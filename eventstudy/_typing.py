@@ -9,7 +9,9 @@ Float64Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
-ModelName = Literal["market", "market-adjusted", "constant-mean", "dimson", "garch", "ff3", "carhart", "ff5"]
+ModelName = Literal[
+    "market", "market-adjusted", "constant-mean", "dimson", "scholes-williams", "garch", "ff3", "carhart", "ff5"
+]
 TestName = Literal[
     "kolari-pynnonen",
     "portfolio",

@@ -130,8 +130,8 @@ def run_event_study(
     if not isinstance(returns, pd.DataFrame) and engine != "dask":
         raise ValueError("returns given as a parquet panel need engine='dask'")
     model_spec = models.get_model(model)
-    if model_spec.garch and engine != "memory":
-        raise ValueError(f"the garch model is fitted firm by firm: it runs on engine='memory', not {engine!r}")
+    if model_spec.fitter and engine != "memory":
+        raise ValueError(f"the {model} model is fitted firm by firm: it runs on engine='memory', not {engine!r}")
     regressors = models.with_shifted_market(_as_regressors(regressors), model_spec)
     missing_cols = sorted(set(model_spec.needs) - set(regressors.columns))
     if missing_cols:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from . import abnormal, exclusions, garch, models
+from . import abnormal, exclusions, garch, models, scholes
 from .inference import TEST_COLUMNS, test_row
 from .inference.rank import column_mean, standardized_ranks
 from .inference.rbar import calendar_residuals, group_rbar, overlap_estimate
@@ -19,6 +19,8 @@ from .intervals import caar_intervals, car_intervals
 from .results import EventStudyResult, caar_frame
 from .runspec import Inputs, RunSpec
 from .windows import Aligned, Window, align, as_slice
+
+FITTERS = {"garch": garch, "scholes-williams": scholes}  # the models fitted firm by firm
 
 
 def run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
@@ -31,8 +33,9 @@ def run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
         grid=spec.grid,
         other_events=spec.other_events,
     )
-    if spec.model.garch:
-        aligned, fit, ab, dropped = garch.fit(aligned, spec.model, spec.windows, spec.min_estimation_obs)
+    if spec.model.fitter:
+        fitter = FITTERS[spec.model.fitter]
+        aligned, fit, ab, dropped = fitter.fit(aligned, spec.model, spec.windows, spec.min_estimation_obs)
     else:
         fit = models.fit(aligned, model=spec.model)
         aligned, fit, dropped = _usable(aligned, fit, spec.min_estimation_obs)
@@ -118,8 +121,8 @@ def _events_frame(aligned: Aligned, fit: models.ModelFit) -> pd.DataFrame:
             "sigma": np.sqrt(fit.sigma2),
         }
     )
-    if fit.model.garch:
-        return pd.concat([frame, garch.parameter_frame(fit)], axis=1)
+    if fit.model.fitter:
+        return pd.concat([frame, FITTERS[fit.model.fitter].parameter_frame(fit)], axis=1)
     params = pd.DataFrame(fit.params, columns=[n if n != "mkt" else "beta" for n in names])
     return pd.concat([frame, params], axis=1)
 

@@ -26,7 +26,7 @@ class Model:
     estimated: bool = True
     description: str = ""
     thin_trading: bool = False  # corrects the beta of thinly traded firms (the flags count their idle sessions)
-    garch: bool = False  # GARCH(1,1) errors, fitted per firm-event (eventstudy.core.garch)
+    fitter: str = ""  # fitted firm by firm outside the batched OLS: "garch", "scholes-williams"
 
     @property
     def k(self) -> int:
@@ -65,7 +65,14 @@ MODELS: dict[str, Model] = {
             ("mkt",),
             description="market model with GARCH(1,1) errors: R = α + β R_m + ε, ε = √h z, h = ω + a ε²₋₁ + b h₋₁; "
             "ARs standardized by the conditional variance forecast",
-            garch=True,
+            fitter="garch",
+        ),
+        Model(
+            "scholes-williams",
+            ("mkt",),
+            description="market model with the Scholes–Williams (1977) beta: (β₋₁ + β₀ + β₊₁)/(1 + 2ρ_m), V = σ̂² I",
+            thin_trading=True,
+            fitter="scholes-williams",
         ),
         Model("ff3", ("mkt_rf", "smb", "hml"), excess=True, description="Fama–French 3-factor on excess returns"),
         Model(

@@ -74,3 +74,38 @@ def test_idle_sessions_are_counted_per_firm_under_a_thin_trading_model():
     assert idle.detail.iloc[0] == "4 of 20 sessions without a trade (zero volume or no price)"
     assert (idle["first"].iloc[0], idle["last"].iloc[0]) == (days[3], days[12])
     assert not (price_flags({"THIN": frame}, days, 5).kind == "non_trading_days").any()
+
+
+def test_scholes_williams_beta_by_hand_from_three_simple_regressions():
+    returns, regressors, events = _lagged(seed=11, n=3)
+    res = run_event_study(returns, regressors, events, model="scholes-williams", **KW)
+    m = regressors.mkt
+    day0 = returns.index.get_loc(events.event_date.iloc[0])
+    est = np.arange(day0 - 250, day0 - 10)[1:-1]  # the L − 2 sessions with both neighbours in the window
+    for row in res.events.itertuples():
+        y = returns[row.ticker].to_numpy()
+        lag, now, lead = m.to_numpy()[est - 1], m.to_numpy()[est], m.to_numpy()[est + 1]
+        slopes = [np.polyfit(v, y[est], 1)[0] for v in (lag, now, lead)]
+        rho = np.corrcoef(now, lag)[0, 1]
+        beta = sum(slopes) / (1 + 2 * rho)
+        alpha = y[est].mean() - beta * now.mean()
+        assert (row.beta, row.alpha, row.rho_m) == pytest.approx((beta, alpha, rho), rel=1e-9)
+        resid = y[est] - alpha - beta * now
+        assert row.sigma == pytest.approx(np.sqrt((resid**2).sum() / (len(est) - 2)), rel=1e-9)
+        ar = res.ar[(res.ar.ticker == row.ticker) & (res.ar.day == 0)].iloc[0]
+        assert ar.ar == pytest.approx(y[day0] - alpha - beta * m.iloc[day0], abs=1e-12)
+        assert ar.se == pytest.approx(row.sigma)  # V = σ̂² I: no prediction-error term
+
+
+def test_scholes_williams_recovers_a_beta_spread_over_two_sessions():
+    """METHODS.md §4b: R = 0.5 R_m,t + 0.5 R_m,t−1 + noise: β_SW ≈ 1 where OLS gives ≈ 0.5."""
+    returns, regressors, events = synthetic_panel(1, 5300, event_pos=5270, seed=3)
+    m = regressors.mkt
+    noise = np.random.default_rng(5).normal(0, 0.01, len(m))
+    returns = pd.DataFrame({returns.columns[0]: 0.5 * m + 0.5 * m.shift(1) + noise}, index=returns.index)
+    kw = dict(estimation=(-5250, -11), min_estimation_obs=100)
+    sw = run_event_study(returns, regressors, events, model="scholes-williams", **kw).events.beta.iloc[0]
+    ols = run_event_study(returns, regressors, events, **kw).events.beta.iloc[0]
+    assert sw == pytest.approx(1.0, abs=0.05) and ols == pytest.approx(0.5, abs=0.05)
+    with pytest.raises(ValueError, match="runs on engine='memory'"):
+        run_event_study(returns, regressors, events, model="scholes-williams", engine="stream", **kw)
