@@ -88,33 +88,33 @@ def caar_paths(caar: pd.DataFrame, groups: list[str]):
     return fig
 
 
+VOLUME_LABELS = ("mean abnormal log turnover", "Abnormal trading volume by group (log turnover against the market's)")
+VOLATILITY_LABELS = (
+    "mean U* (1: variance as before)",
+    "Abnormal volatility by group: squared standardized abnormal returns",
+)
+
+
 def volume_paths(caar: pd.DataFrame, groups: list[str]):
-    """Mean abnormal log turnover (AV) of each group on each relative day, with the portfolio
-    test's 95 % band for one day (± t σ̂_p)."""
-    fig, ax = _fig(7.5, 3.8)
-    for i, g in enumerate(groups):
-        c = caar[caar.group == g].sort_values("day")
-        colour = PALETTE[i % len(PALETTE)]
-        ax.plot(c.day, c.aar, color=colour, marker="o", ms=3, label=g)
-    ax.axvline(-0.5, color="black", lw=0.6)
-    ax.axhline(0, color="black", lw=0.6)
-    ax.set(xlabel="sessions from day 0", ylabel="mean abnormal log turnover")
-    ax.set_title("Abnormal trading volume by group (log turnover against the market's)", fontsize=10)
-    ax.legend(fontsize=7, frameon=False, ncols=2)
-    return fig
+    """Mean abnormal log turnover (AV) of each group on each relative day."""
+    return _daily_lines(caar.rename(columns={"aar": "value"}), groups, 0.0, *VOLUME_LABELS)
 
 
 def volatility_paths(daily: pd.DataFrame, groups: list[str]):
-    """Each group's mean U* (the squared standardized AR, scaled to mean 1 under no change) on
-    each relative day."""
+    """Each group's mean U* (the squared standardized AR, 1 under no change) on each relative day."""
+    return _daily_lines(daily.rename(columns={"u_star": "value"}), groups, 1.0, *VOLATILITY_LABELS)
+
+
+def _daily_lines(frame: pd.DataFrame, groups: list[str], baseline: float, ylabel: str, title: str):
+    """One line per group of ``frame``'s ``value`` by relative ``day``, day 0 and ``baseline`` marked."""
     fig, ax = _fig(7.5, 3.8)
     for i, g in enumerate(groups):
-        d = daily[daily.group == g].sort_values("day")
-        ax.plot(d.day, d.u_star, color=PALETTE[i % len(PALETTE)], marker="o", ms=3, label=g)
+        d = frame[frame.group == g].sort_values("day")
+        ax.plot(d.day, d.value, color=PALETTE[i % len(PALETTE)], marker="o", ms=3, label=g)
     ax.axvline(-0.5, color="black", lw=0.6)
-    ax.axhline(1, color="black", lw=0.6)
-    ax.set(xlabel="sessions from day 0", ylabel="mean U* (1: variance as before)")
-    ax.set_title("Abnormal volatility by group: squared standardized abnormal returns", fontsize=10)
+    ax.axhline(baseline, color="black", lw=0.6)
+    ax.set(xlabel="sessions from day 0", ylabel=ylabel)
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, frameon=False, ncols=2)
     return fig
 

@@ -212,16 +212,7 @@ def prepare(
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
     returns, basis = session_returns(data.prices.frames, start, end, study.returns)
     _check_event_in_data(event.date, returns)
-    flags = quality.price_flags(
-        {f: data.prices.frames[f] for f in firms if f in data.prices.frames},
-        returns.index,
-        study.quality.no_trading_days,
-        get_model(study.model).thin_trading,
-    )
-    screened = quality.excluded_by(flags, study.quality)
-    fitted = [f for f in firms if f in returns and f not in screened]
-    if not fitted:
-        raise NoFirmsLeftError({**left_out, **data.prices.failed, **screened})
+    flags, screened, fitted = _screen(study, data, returns, [f for f in firms if f in data.prices.frames], left_out)
     span_note = _span_note(returns[fitted], start, end)
     mv, share_info = stock_values(data, returns, primary_of, companies, fitted, event.date)
     return Prepared(
@@ -263,18 +254,7 @@ def _prepare_own(study: Study, span: tuple[pd.Timestamp, pd.Timestamp] | None) -
     have = [f for f in wanted if f in data.prices.frames]
     if not have:
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
-    flags = owndata.no_trading_only(
-        quality.price_flags(
-            {f: data.prices.frames[f] for f in have},
-            returns.index,
-            study.quality.no_trading_days,
-            get_model(study.model).thin_trading,
-        )
-    )
-    screened = quality.excluded_by(flags, study.quality)
-    fitted = [f for f in have if f in returns and f not in screened]
-    if not fitted:
-        raise NoFirmsLeftError({**left_out, **data.prices.failed, **screened})
+    flags, screened, fitted = _screen(study, data, returns, have, left_out, owndata.no_trading_only)
     owndata.check_market(study, files, returns, fitted)
     span_note = _span_note(returns[fitted], start, end, ex)
     stocks = list(companies.ticker)
@@ -284,6 +264,23 @@ def _prepare_own(study: Study, span: tuple[pd.Timestamp, pd.Timestamp] | None) -
         study, event, groups, left_out, members, data, returns, basis, flags, screened, fitted, span_note, mv,
         share_info, {}, companies,
     )  # fmt: skip
+
+
+def _screen(study: Study, data: MarketData, returns: pd.DataFrame, firms: list[str], left_out, kinds=None):
+    """The firms' data-quality flags (``kinds``: the ones that apply, all by default), those the
+    study excludes for them, and the firms left to fit (none: an error naming why each went)."""
+    flags = quality.price_flags(
+        {f: data.prices.frames[f] for f in firms},
+        returns.index,
+        study.quality.no_trading_days,
+        get_model(study.model).thin_trading,
+    )
+    flags = kinds(flags) if kinds else flags
+    screened = quality.excluded_by(flags, study.quality)
+    fitted = [f for f in firms if f in returns and f not in screened]
+    if not fitted:
+        raise NoFirmsLeftError({**left_out, **data.prices.failed, **screened})
+    return flags, screened, fitted
 
 
 def _check_not_future(event: calendar.EventDay) -> None:

@@ -21,6 +21,17 @@ def example(tmp_path):
     return tmp_path
 
 
+def _as_sample(folder, table: str):
+    """The example made a sample of three firm-events on their own dates, with ``table`` added."""
+    pd.DataFrame({"event_id": ["a", "b", "c"], "ticker": ["NVDA", "AMD", "MU"]}).assign(
+        date=["2025-01-27", "2024-10-30", "2024-12-19"]
+    ).to_csv(folder / "events.csv", index=False)
+    text = (folder / "study.toml").read_text()
+    head = text[: text.index("[model]")].replace("event_date = 2025-01-27\n", "")
+    (folder / "study.toml").write_text(head + '[events]\nfile = "events.csv"\n\n[model]\nbenchmark = "spy"\n\n' + table)
+    return folder / "study.toml"
+
+
 def test_volatility_on_one_date_has_both_forms_and_the_u_of_each_firm(example):
     (example / "study.toml").write_text((example / "study.toml").read_text() + "\n[volatility]\n")
     res = es.run_study(str(example / "study.toml"))
@@ -34,14 +45,7 @@ def test_volatility_on_one_date_has_both_forms_and_the_u_of_each_firm(example):
 
 
 def test_volatility_of_a_sample_has_the_cross_sectional_form(example):
-    pd.DataFrame({"event_id": ["a", "b", "c"], "ticker": ["NVDA", "AMD", "MU"]}).assign(
-        date=["2025-01-27", "2024-10-30", "2024-12-19"]
-    ).to_csv(example / "events.csv", index=False)
-    text = (example / "study.toml").read_text()
-    head = text[: text.index("[model]")].replace("event_date = 2025-01-27\n", "")
-    body = '[events]\nfile = "events.csv"\n\n[model]\nbenchmark = "spy"\n\n[volatility]\n'
-    (example / "study.toml").write_text(head + body)
-    res = es.run_study(str(example / "study.toml"))
+    res = es.run_study(str(_as_sample(example, "[volatility]\n")))
     assert set(res.volatility.tests.test) == {"variance-ratio-t"}
     assert np.isfinite(res.volatility.tests.stat).all()
 
@@ -63,12 +67,5 @@ def test_long_horizon_bhar_from_the_files_by_hand(example):
 
 
 def test_long_horizons_of_a_sample_use_its_benchmark(example):
-    pd.DataFrame({"event_id": ["a", "b", "c"], "ticker": ["NVDA", "AMD", "MU"]}).assign(
-        date=["2025-01-27", "2024-10-30", "2024-12-19"]
-    ).to_csv(example / "events.csv", index=False)
-    text = (example / "study.toml").read_text()
-    head = text[: text.index("[model]")].replace("event_date = 2025-01-27\n", "")
-    body = '[events]\nfile = "events.csv"\n\n[model]\nbenchmark = "spy"\n\n[long]\nwindows = [[1, 40]]\n'
-    (example / "study.toml").write_text(head + body)
-    res = es.run_study(str(example / "study.toml"))
+    res = es.run_study(str(_as_sample(example, "[long]\nwindows = [[1, 40]]\n")))
     assert res.long.bhar.bhar.notna().sum() == 3 and res.long.reference == "spy"
