@@ -10,7 +10,16 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
 ModelName = Literal[
-    "market", "market-adjusted", "constant-mean", "dimson", "scholes-williams", "garch", "ff3", "carhart", "ff5"
+    "market",
+    "market-adjusted",
+    "constant-mean",
+    "dimson",
+    "scholes-williams",
+    "trade-to-trade",
+    "garch",
+    "ff3",
+    "carhart",
+    "ff5",
 ]
 TestName = Literal[
     "kolari-pynnonen",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from . import abnormal, exclusions, garch, models, scholes
+from . import abnormal, exclusions, garch, models, scholes, tradetotrade
 from .inference import TEST_COLUMNS, test_row
 from .inference.rank import column_mean, standardized_ranks
 from .inference.rbar import calendar_residuals, group_rbar, overlap_estimate
@@ -20,7 +20,7 @@ from .results import EventStudyResult, caar_frame
 from .runspec import Inputs, RunSpec
 from .windows import Aligned, Window, align, as_slice
 
-FITTERS = {"garch": garch, "scholes-williams": scholes}  # the models fitted firm by firm
+FITTERS = {"garch": garch, "scholes-williams": scholes, "trade-to-trade": tradetotrade}  # fitted firm by firm
 
 
 def run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:

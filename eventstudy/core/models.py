@@ -74,6 +74,14 @@ MODELS: dict[str, Model] = {
             thin_trading=True,
             fitter="scholes-williams",
         ),
+        Model(
+            "trade-to-trade",
+            ("mkt",),
+            description="trade-to-trade market model (Maynes & Rumsey 1993): log returns over the sessions since the "
+            "last trade, r = n α + β r_m(n) + u, Var(u) = n σ²",
+            thin_trading=True,
+            fitter="trade-to-trade",
+        ),
         Model("ff3", ("mkt_rf", "smb", "hml"), excess=True, description="Fama–French 3-factor on excess returns"),
         Model(
             "carhart", ("mkt_rf", "smb", "hml", "mom"), excess=True, description="Carhart 4-factor on excess returns"

@@ -23,7 +23,7 @@ from ..core.windows import DAY0, Window
 from ..data import PriceCache, load_market_data, quality
 from ..data.loader import MarketData
 from ..data.snapshot import Snapshot, default_snapshot
-from ..errors import CalendarError, NoFirmsLeftError, StudyFileError
+from ..errors import NoFirmsLeftError, StudyFileError
 from . import claims, dollars, marketvalue, owndata, volume
 from .benchmarks import benchmark_returns
 from .checks import check
@@ -31,8 +31,10 @@ from .figuredata import fit_data, ohlc
 from .horizons import run_long
 from .marketvalue import stock_values
 from .results import StudyResults
+from .spans import check_event_in_data, check_not_future, coverage_note
 from .spec import Study
 from .studyfile import load_study
+from .trading import trade_to_trade
 from .universe import primary_listing, resolve_groups
 
 
@@ -186,7 +188,7 @@ def prepare(
         return _prepare_own(study, span)
     snap = snapshot or default_snapshot()
     event = calendar.roll_event_date(study.event_date)
-    _check_not_future(event)
+    check_not_future(event)
     companies, shares, implied = (
         snap.table("companies"),
         snap.table("shares_outstanding"),
@@ -211,9 +213,11 @@ def prepare(
     if not any(f in data.prices.frames for f in firms):
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
     returns, basis = session_returns(data.prices.frames, start, end, study.returns)
-    _check_event_in_data(event.date, returns)
+    if get_model(study.model).fitter == "trade-to-trade":
+        returns = trade_to_trade(returns, data.prices.frames, firms)
+    check_event_in_data(event.date, returns)
     flags, screened, fitted = _screen(study, data, returns, [f for f in firms if f in data.prices.frames], left_out)
-    span_note = _span_note(returns[fitted], start, end)
+    span_note = coverage_note(returns[fitted], start, end)
     mv, share_info = stock_values(data, returns, primary_of, companies, fitted, event.date)
     return Prepared(
         study,
@@ -239,24 +243,26 @@ def _prepare_own(study: Study, span: tuple[pd.Timestamp, pd.Timestamp] | None) -
     """:func:`prepare` for a study on its own files (``[data]``)."""
     ex = study.exchange
     event = calendar.roll_event_date(study.event_date, ex)
-    _check_not_future(event)
+    check_not_future(event)
     named = sorted({t for g in study.groups.values() for t in g.tickers})
     firms = owndata.name_firms(study, [(t, event.date) for t in named])
     start, end = _span(study, event, span)
     constructed = any(study.benchmarks[b].constructed for b in _run_under(study))
     wide = constructed or study.volume is not None
     files, data, returns = owndata.read_study_files(study, firms, start, end, all_stocks=wide)
+    if get_model(study.model).fitter == "trade-to-trade":
+        returns = trade_to_trade(returns, data.prices.frames, list(firms.ids))
     companies = data.companies
     groups, left_out, members = resolve_groups(study.groups, companies, {}, {}, None)
     wanted = sorted({f for g in groups.values() for f in g})
     _check_benchmark_not_a_firm(study, wanted)
-    _check_event_in_data(event.date, returns)
+    check_event_in_data(event.date, returns)
     have = [f for f in wanted if f in data.prices.frames]
     if not have:
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
     flags, screened, fitted = _screen(study, data, returns, have, left_out, owndata.no_trading_only)
     owndata.check_market(study, files, returns, fitted)
-    span_note = _span_note(returns[fitted], start, end, ex)
+    span_note = coverage_note(returns[fitted], start, end, ex)
     stocks = list(companies.ticker)
     mv, share_info = owndata.market_values(files, firms, stocks, returns.index[returns.index.get_loc(event.date) - 1])
     basis = owndata.basis_of(files, data, firms)
@@ -281,11 +287,6 @@ def _screen(study: Study, data: MarketData, returns: pd.DataFrame, firms: list[s
     if not fitted:
         raise NoFirmsLeftError({**left_out, **data.prices.failed, **screened})
     return flags, screened, fitted
-
-
-def _check_not_future(event: calendar.EventDay) -> None:
-    if event.date > pd.Timestamp.today().normalize():
-        raise CalendarError(f"event date {event.date:%Y-%m-%d} is in the future: there are no prices yet")
 
 
 def _run_under(study: Study) -> tuple[str, ...]:
@@ -323,37 +324,9 @@ def _check_benchmark_not_a_firm(study: Study, firms: list[str]) -> None:
             )
 
 
-def _span_note(returns: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, exchange: str = calendar.EXCHANGE) -> str:
-    """Say so when the estimation window starts before the firms' data do, or the windows
-    end after them."""
-    have = returns.dropna(how="all")
-    if have.empty:
-        return ""
-    notes = []
-    if have.index[0] > calendar.session_offset(start, 2, exchange):
-        first = calendar.session_offset(start, 1, exchange)
-        notes.append(
-            f"the estimation window starts on {first:%Y-%m-%d}, but the data start on "
-            f"{have.index[0]:%Y-%m-%d}: firms have fewer estimation returns (and may be excluded for it)"
-        )
-    if have.index[-1] < end:
-        notes.append(
-            f"the windows and the path reach {end:%Y-%m-%d}, but the data end on {have.index[-1]:%Y-%m-%d}: "
-            "windows past that day have no CAR"
-        )
-    return "; ".join(notes)
-
-
 def _series_tickers(study: Study) -> list[str]:
     named = [b.ticker for b in study.benchmarks.values() if b.ticker]
     return list(dict.fromkeys([*named, *study.indices]))
-
-
-def _check_event_in_data(date: pd.Timestamp, returns: pd.DataFrame) -> None:
-    if date not in returns.index or returns.loc[date].isna().all():
-        have = returns.dropna(how="all")
-        span = f"{have.index[0]:%Y-%m-%d} .. {have.index[-1]:%Y-%m-%d}" if len(have) else "none"
-        raise CalendarError(f"no returns on the event day {date:%Y-%m-%d}: the data covers {span}")
 
 
 def _assemble(p: Prepared, main: EventStudyResult, runs: dict, notes: tuple[str, ...], vol=None) -> StudyResults:

@@ -29,6 +29,7 @@ from .horizons import run_long
 from .results import SampleResults
 from .secondstage import second_stage
 from .spec import Study
+from .trading import trade_to_trade
 from .universe import primary_listing
 
 EVENT_COLUMNS = ["event_id", "ticker", "event_date"]
@@ -93,6 +94,8 @@ def load_panel(
     classes = marketvalue.class_tickers(shares, firms)  # their closes value the firms' other classes
     data = load_market_data([*firms, *classes, benchmark, *extra], start, end, **load_kwargs)
     rets, basis = session_returns(data.prices.frames, start, end, returns)
+    if get_model(model).fitter == "trade-to-trade":
+        rets = trade_to_trade(rets, data.prices.frames, firms)
     if benchmark not in rets or rets[benchmark].isna().all():
         why = data.prices.failed.get(benchmark, "no returns in the span")
         raise NoFirmsLeftError({benchmark: why}, "the benchmark has no data")
@@ -146,6 +149,8 @@ def _own_panel(study: Study, events: pd.DataFrame) -> Panel:
     end = calendar.session_offset(events.event_date.max(), far, ex)
     events, firms = owndata.sample_labels(study, events)
     files, data, returns = owndata.read_study_files(study, firms, start, end, all_stocks=study.volume is not None)
+    if get_model(study.model).fitter == "trade-to-trade":
+        returns = trade_to_trade(returns, data.prices.frames, list(firms.ids))
     bench = study.benchmarks[study.benchmark].ticker
     owndata.check_market(study, files, returns, [t for t in firms.ids if t in returns])
     spec = get_model(study.model)

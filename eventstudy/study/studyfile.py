@@ -476,7 +476,8 @@ def load_study(name_or_path: str | Path) -> Study:
     return study
 
 
-THIN_TRADING = {"dimson": "dimson", "scholes-williams": "scholes-williams"}  # model.thin_trading → its model
+# model.thin_trading → the model that corrects for it
+THIN_TRADING = {"dimson": "dimson", "scholes-williams": "scholes-williams", "trade-to-trade": "trade-to-trade"}
 
 
 def _thin_trading(m: _Reader, name: str) -> str:

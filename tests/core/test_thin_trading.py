@@ -109,3 +109,56 @@ def test_scholes_williams_recovers_a_beta_spread_over_two_sessions():
     assert sw == pytest.approx(1.0, abs=0.05) and ols == pytest.approx(0.5, abs=0.05)
     with pytest.raises(ValueError, match="runs on engine='memory'"):
         run_event_study(returns, regressors, events, model="scholes-williams", engine="stream", **kw)
+
+
+def test_trade_to_trade_is_gls_on_spans_and_the_market_model_in_logs_when_every_session_trades():
+    import statsmodels.api as sm
+
+    from eventstudy.core.tradetotrade import spans
+
+    returns, regressors, events = synthetic_panel(2, 300, seed=8)
+    every = run_event_study(returns, regressors, events, model="trade-to-trade", **KW)
+    logs = run_event_study(np.log1p(returns), np.log1p(regressors), events, **KW)
+    np.testing.assert_allclose(every.car[["car", "se"]], logs.car[["car", "se"]], rtol=1e-10, atol=1e-15)
+    # a firm idle on some sessions: its trade-to-trade returns are missing there, the next spans them
+    idle = returns.copy()
+    day0 = returns.index.get_loc(events.event_date.iloc[0])
+    for t in (day0 - 200, day0 - 150, day0 - 149, day0 - 3):
+        idle.iloc[t, 0] = np.nan
+    res = run_event_study(idle, regressors, events, model="trade-to-trade", **KW)
+    traded = np.isfinite(idle.iloc[:, 0].to_numpy())
+    n = spans(traded[None, :])[0]
+    r, rm = np.log1p(idle.iloc[:, 0].to_numpy()), np.log1p(regressors.mkt.to_numpy())
+    rm_n = np.array([rm[t - int(k) + 1 : t + 1].sum() for t, k in enumerate(n)])
+    est = np.arange(day0 - 250, day0 - 10)
+    est = est[traded[est]]
+    wls = sm.WLS(r[est], np.column_stack([n[est], rm_n[est]]), weights=1 / n[est]).fit()
+    row = res.events.iloc[0]
+    np.testing.assert_allclose([row.alpha, row.beta], wls.params, rtol=1e-9)
+    ar = res.ar[(res.ar.ticker == returns.columns[0]) & (res.ar.day == -2)].iloc[0]  # spans the idle day −3
+    assert n[day0 - 2] == 2
+    assert ar.ar == pytest.approx(r[day0 - 2] - 2 * wls.params[0] - wls.params[1] * rm_n[day0 - 2], abs=1e-12)
+    car = res.car[(res.car.ticker == returns.columns[0])].set_index("window")
+    assert np.isfinite(car.car["[0,0]"])
+
+
+def test_a_trade_to_trade_car_whose_first_return_leaks_into_the_window_is_left_out():
+    returns, regressors, events = synthetic_panel(2, 300, seed=8)
+    day0 = returns.index.get_loc(events.event_date.iloc[0])
+    idle = returns.copy()
+    idle.iloc[day0 - 1, 0] = np.nan  # no trade the session before day 0: day 0's return spans it
+    res = run_event_study(idle, regressors, events, model="trade-to-trade", **KW)
+    car = res.car[res.car.ticker == returns.columns[0]].set_index("window").car
+    assert np.isnan(car["[0,0]"]) and np.isfinite(car["[-1,+1]"])
+
+
+def test_trade_to_trade_returns_span_the_idle_sessions():
+    from eventstudy.study.trading import trade_to_trade
+
+    days = pd.bdate_range("2024-01-01", periods=5)
+    frame = pd.DataFrame({"close": [10.0, 10.0, 10.0, 11.0, 11.0], "volume": [5.0, 0.0, 0.0, 5.0, 5.0]}, index=days)
+    returns = pd.DataFrame({"X": [np.nan, 0.0, 0.01, 0.0891, 0.0], "SPY": 0.01}, index=days)
+    out = trade_to_trade(returns, {"X": frame}, ["X"])
+    assert np.isnan(out.X.iloc[1]) and np.isnan(out.X.iloc[2])
+    assert out.X.iloc[3] == pytest.approx(1.0 * 1.01 * 1.0891 - 1)  # the idle sessions' returns compounded in
+    assert (out.SPY == 0.01).all()

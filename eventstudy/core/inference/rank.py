@@ -3,6 +3,7 @@ ranks they share (average ranks within each firm, standardized by the number of 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -145,7 +146,8 @@ def corrado_zivney(s: Summary) -> TestStatistic | InvalidTestStatistic:
     ar, est = kept
     if s.n < 2:
         return InvalidTestStatistic("corrado-zivney", "fewer than 2 firms", s.n)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a firm or day with one value has no s.d.: NaN
         sd = np.nanstd(np.where(est, ar, np.nan), axis=1, ddof=1)
         sar = ar / sd[:, None]
         win = s.window
