@@ -88,7 +88,7 @@ def test_every_figure_is_embedded_and_loaded(page):
     from selenium.webdriver.common.by import By
 
     images = page.find_elements(By.TAG_NAME, "img")
-    assert len(images) == 9  # six figures of a study without a placebo, CAAR intervals, volume, volatility
+    assert len(images) == 10  # six figures without a placebo, CAAR intervals, volume, volatility, BHAR paths
     for img in images:
         assert img.get_attribute("src").startswith("data:image/png;base64,")
         assert page.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)

@@ -435,6 +435,6 @@ def test_thin_trading_key_makes_the_market_model_dimson(tmp_path):
     path.write_text(text.replace('name = "market"', 'name = "ff3"\nthin_trading = "dimson"', 1))
     with pytest.raises(StudyFileError, match="thin_trading.*corrects the market model's beta"):
         load_study(path)
-    path.write_text(text.replace('name = "market"', 'name = "market"\nthin_trading = "trade-to-trade"', 1))
+    path.write_text(text.replace('name = "market"', 'name = "market"\nthin_trading = "lagged"', 1))
     with pytest.raises(StudyFileError, match="thin_trading.*must be one of dimson"):
         load_study(path)
