@@ -37,4 +37,4 @@ TestName = Literal[
     "wilcoxon",
     "skewness-t",
 ]
-EngineName = Literal["memory", "stream", "dask"]
+EngineName = Literal["auto", "memory", "stream", "dask"]

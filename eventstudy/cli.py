@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     design.add_argument("--out", type=Path, help="write the report and results here instead of the study's folder")
     design.add_argument(
         "--engine",
-        choices=["memory", "stream", "dask"],
+        choices=["auto", "memory", "stream", "dask"],
         help="how the core runs: memory (default), stream (chunks of firms), dask (a Dask cluster)",
     )
     design.add_argument(
@@ -282,7 +282,7 @@ def _engine(a):
     """The engine the options ask for (--engine, --dask, --chunk-size)."""
     from .core.runspec import Engine
 
-    name = "dask" if a.dask else (a.engine or "memory")
+    name = "dask" if a.dask else (a.engine or "auto")
     if a.dask and a.engine not in (None, "dask"):
         raise UsageError(f"--dask runs the dask engine; it cannot go with --engine {a.engine}")
     if name == "dask":

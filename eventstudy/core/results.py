@@ -97,6 +97,7 @@ class EventStudyResult(SummaryMixin):
     influence: pd.DataFrame = field(default_factory=pd.DataFrame)
     intervals: pd.DataFrame = field(default_factory=pd.DataFrame)
     engine: str = "memory"  # the engine that computed it: memory, stream or dask
+    engine_reason: str = ""  # why, when the engine was chosen automatically (engine="auto")
 
     def __repr__(self) -> str:
         return (
@@ -134,7 +135,7 @@ class EventStudyResult(SummaryMixin):
         parts: list[str | Table] = [
             f"estimation {self.estimation.start}..{self.estimation.end} sessions; "
             f"{len(self.events)} firm-events fitted, {self.excluded.event_id.nunique()} with exclusions "
-            f"({self.engine} engine)",
+            f"({self.engine} engine{'; ' + self.engine_reason if self.engine_reason else ''})",
             Table(
                 cars[[*label, "ticker", "car", "se", "t", "p", "sig", "ci_lo", "ci_hi"]],
                 {"car": ".4f", "se": ".4f", "t": ".2f", "p": ".4f", "ci_lo": ".4f", "ci_hi": ".4f"},

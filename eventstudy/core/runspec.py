@@ -19,10 +19,11 @@ from .windows import Window
 @dataclass(frozen=True)
 class Engine:
     """How the core runs (see :func:`~eventstudy.core.engine.run_event_study`): ``name`` is
-    ``memory``, ``stream`` or ``dask``; ``chunk_size`` and ``workers`` for the chunked engines;
-    ``scheduler`` for Dask (a client, an address, or None for a local cluster)."""
+    ``auto`` (the default: chosen by the size of the run), ``memory``, ``stream`` or ``dask``;
+    ``chunk_size`` and ``workers`` for the chunked engines; ``scheduler`` for Dask (a client, an
+    address, or None for a local cluster)."""
 
-    name: EngineName = "memory"
+    name: EngineName = "auto"
     chunk_size: int = CHUNK_EVENTS
     workers: int | None = None
     scheduler: object = None
@@ -36,7 +37,8 @@ class Engine:
         }
 
 
-IN_MEMORY = Engine()
+AUTO = Engine()
+IN_MEMORY = Engine("memory")
 
 
 @dataclass(frozen=True)

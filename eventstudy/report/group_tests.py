@@ -150,7 +150,9 @@ def environment_line(result, origins) -> str:
     counts = pd.Series(list(origins)).value_counts().sort_index()
     where = ", ".join(f"{k} ({v} tickers)" for k, v in counts.items())
     return (
-        f"Computed by eventstudy {__version__} with the {result.engine} engine, on Python "
+        f"Computed by eventstudy {__version__} with the {result.engine} engine"
+        + (f" ({result.engine_reason})" if result.engine_reason else "")
+        + f", on Python "
         f"{platform.python_version()} with {libs}; prices from: {where}."
     )
 

@@ -17,7 +17,7 @@ from ..core.longrun import LongRun
 from ..core.models import Model, get_model, with_shifted_market
 from ..core.results import EventStudyResult
 from ..core.returns import factor_regressors, session_returns
-from ..core.runspec import IN_MEMORY, Engine
+from ..core.runspec import AUTO, Engine
 from ..core.volatility import Volatility, abnormal_volatility
 from ..core.windows import DAY0, Window
 from ..data import PriceCache, load_market_data, quality
@@ -45,14 +45,14 @@ def run_study(
     refresh: bool = False,
     snapshot: Snapshot | None = None,
     progress: Callable[[int, int, str], None] | None = None,
-    engine: Engine = IN_MEMORY,
+    engine: Engine = AUTO,
     **load_kwargs,
 ) -> StudyResults:
     """Run a study end to end and return its results (nothing is written). A :class:`Study`
     built in Python is checked as a study file is, before any data is read. A study of
     firm-events on their own dates (``[events]``) runs through :func:`eventstudy.study.sample.run_sample`
-    and returns :class:`~eventstudy.core.results.SampleResults`. ``engine`` runs the core (in memory by
-    default; :class:`~eventstudy.core.runspec.Engine`)."""
+    and returns :class:`~eventstudy.core.results.SampleResults`. ``engine`` runs the core (chosen by
+    the size of the run by default; :class:`~eventstudy.core.runspec.Engine`)."""
     if isinstance(study, Study):
         problems = check(study)
         if problems:

@@ -16,7 +16,7 @@ from ..core import calendar
 from ..core.engine import Design
 from ..core.models import get_model, with_shifted_market
 from ..core.returns import factor_regressors, session_returns
-from ..core.runspec import IN_MEMORY, Engine
+from ..core.runspec import AUTO, IN_MEMORY, Engine
 from ..core.volatility import abnormal_volatility
 from ..core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
 from ..data import load_market_data, quality
@@ -224,11 +224,11 @@ def run_sample(
     refresh: bool = False,
     snapshot: Snapshot | None = None,
     progress: Callable[[int, int, str], None] | None = None,
-    engine: Engine = IN_MEMORY,
+    engine: Engine = AUTO,
     **load_kwargs,
 ) -> SampleResults:
     """Run a study whose ``[events]`` table lists firm-events on their own dates, its core on
-    ``engine`` (in memory by default; see :class:`~eventstudy.core.runspec.Engine`)."""
+    ``engine`` (chosen by the size of the run by default; see :class:`~eventstudy.core.runspec.Engine`)."""
     table = read_events(study, snapshot)
     events, rejected = table.events, table.rejected
     if events.empty:

@@ -16,7 +16,7 @@ import pandas as pd
 from ..core.engine import run_event_study
 from ..core.results import EventStudyResult
 from ..core.returns import stack
-from ..core.runspec import IN_MEMORY, Engine
+from ..core.runspec import AUTO, Engine
 
 C = 0.000255  # added to the turnover in percent (Campbell & Wasley 1996, as EventStudyTools states it)
 MODELS = {"market": "market", "mean": "constant-mean"}
@@ -63,7 +63,7 @@ def run_volume(
     events: pd.DataFrame,
     groups: Mapping[str, Sequence[str]],
     design: Mapping,
-    engine: Engine = IN_MEMORY,
+    engine: Engine = AUTO,
     why: Mapping[str, str] | None = None,
 ) -> EventStudyResult:
     """The core on log turnover: ``v`` (sessions × stocks, the market's members), ``events``
