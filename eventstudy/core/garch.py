@@ -17,8 +17,6 @@ on the in-memory engine only.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -45,11 +43,10 @@ def fit(aligned: Aligned, model: Model, windows: tuple[Window, ...], need: int):
         if len(days) < max(need, 10):
             why[i] = f"{len(days)} valid returns in the estimation window; {max(need, 10)} are needed"
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # arch's convergence warnings: the flag below is what counts
-            res = arch_model(
-                SCALE * y[i, days], x=SCALE * x[i, days, None], mean="LS", vol="GARCH", p=1, q=1, dist="normal"
-            ).fit(disp="off")
+        model_i = arch_model(
+            SCALE * y[i, days], x=SCALE * x[i, days, None], mean="LS", vol="GARCH", p=1, q=1, dist="normal"
+        )
+        res = model_i.fit(disp="off", show_warning=False)  # arch's convergence warning: the flag below counts
         problem = _rejected(res)
         if problem:
             why[i] = problem
