@@ -17,6 +17,8 @@ on the in-memory engine only.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -32,6 +34,7 @@ def fit(aligned: Aligned, model: Model, windows: tuple[Window, ...], need: int):
     """(the kept firm-events' ``Aligned``, their :class:`ModelFit` with α̂, β̂ and the GARCH
     parameters, their :class:`AbnormalReturns`, the excluded firm-events with why)."""
     from arch import arch_model
+    from arch.utility.exceptions import DataScaleWarning
 
     n, g = aligned.y.shape
     mkt = aligned.factors[:, :, list(aligned.factor_names).index("mkt")]
@@ -46,7 +49,9 @@ def fit(aligned: Aligned, model: Model, windows: tuple[Window, ...], need: int):
         model_i = arch_model(
             SCALE * y[i, days], x=SCALE * x[i, days, None], mean="LS", vol="GARCH", p=1, q=1, dist="normal"
         )
-        res = model_i.fit(disp="off", show_warning=False)  # arch's convergence warning: the flag below counts
+        with warnings.catch_warnings():  # arch's scale and convergence warnings: the checks below decide
+            warnings.simplefilter("ignore", DataScaleWarning)
+            res = model_i.fit(disp="off", show_warning=False)
         problem = _rejected(res)
         if problem:
             why[i] = problem
