@@ -40,6 +40,8 @@ def bhar(
     BHAR path: ``event_id, day, bhar`` on every session of the longest window (held after a
     firm's last return)."""
     days = returns.index
+    have = np.isfinite(returns.to_numpy(dtype=float)).any(axis=1)
+    data_end = int(np.flatnonzero(have).max()) if have.any() else -1  # the last session with any return
     rows, paths = [], []
     far = max(w.end for w in windows)
     first = min(w.start for w in windows)
@@ -50,7 +52,7 @@ def bhar(
         r = returns[ev.ticker].to_numpy(dtype=float)
         b = reference.reindex(days).to_numpy(dtype=float)
         for w in windows:
-            rows.append((ev.event_id, ev.ticker, w.label, *_one(r, b, pos + w.start, pos + w.end, len(days))))
+            rows.append((ev.event_id, ev.ticker, w.label, *_one(r, b, pos + w.start, pos + w.end, data_end)))
         lo, hi = pos + first, min(pos + far, len(days) - 1)
         if lo >= 0 and lo <= hi:
             path = _path(r[lo : hi + 1], b[lo : hi + 1])
@@ -62,11 +64,12 @@ def bhar(
     return table, path
 
 
-def _one(r: np.ndarray, b: np.ndarray, lo: int, hi: int, n: int) -> tuple:
-    """BHAR over positions lo..hi: the firm's returns to its last one inside the window."""
+def _one(r: np.ndarray, b: np.ndarray, lo: int, hi: int, data_end: int) -> tuple:
+    """BHAR over positions lo..hi: the firm's returns to its last one inside the window
+    (``data_end``: the last session of the data, any series)."""
     if lo < 0:
         return np.nan, np.nan, np.nan, 0, "the window starts before the data"
-    end = min(hi, n - 1)
+    end = min(hi, len(r) - 1)
     firm = r[lo : end + 1]
     have = np.flatnonzero(np.isfinite(firm))
     if not len(have):
@@ -82,7 +85,7 @@ def _one(r: np.ndarray, b: np.ndarray, lo: int, hi: int, n: int) -> tuple:
     sessions = int(last + 1)
     short = ""
     if sessions < hi - lo + 1:
-        short = "the data end" if lo + last == n - 1 or end < hi else "the firm's returns stop (a delisting?)"
+        short = "the data end" if lo + last >= data_end else "the firm's returns stop (a delisting?)"
         short = f"{short}: {sessions} of {hi - lo + 1} sessions"
     return firm_bh - ref_bh, firm_bh, ref_bh, sessions, short
 
