@@ -103,7 +103,15 @@ class _Loader:
                     f"(asked {start:%Y-%m-%d}..{end:%Y-%m-%d})"
                 )
             return self._seen(ticker, frame), "cache"
-        frame, origin = self._fetch(ticker, start, end, stored)
+        try:
+            frame, origin = self._fetch(ticker, start, end, stored)
+        except DataError as exc:
+            if entry is None:
+                raise
+            # the snapshot holds part of the span: its data, said, rather than nothing
+            frame, cov = self.snapshot.prices(ticker)
+            self.notes.append(f"{ticker}: {exc}; the snapshot's data ({cov.start}..{cov.end}) are used")
+            return self._seen(ticker, frame), "snapshot"
         return self._seen(ticker, frame), origin
 
     def _cached(self, ticker: str) -> tuple[pd.DataFrame, Coverage] | None:

@@ -363,3 +363,25 @@ def test_an_altered_snapshot_file_says_how_to_restore_it(tmp_path):
     with pytest.raises(ChecksumError, match="restore it .*git checkout -- eventstudy/data/snapshot") as err:
         Snapshot(tmp_path / "snap").prices("NVDA")
     assert "fetch again" not in str(err.value)
+
+
+def test_a_failed_download_beyond_the_snapshot_falls_back_to_the_snapshot(tmp_path):
+    """Online, a span the snapshot covers only in part is downloaded; when the download fails, the
+    snapshot's part is used and said, rather than losing the ticker."""
+    from eventstudy.errors import DownloadError
+
+    class Down:
+        name = "fake"
+
+        def fetch(self, ticker, start, end):
+            raise DownloadError("no network: the source could not be reached")
+
+    got = load_prices(
+        ["NVDA"], "2025-06-02", "2025-09-30", offline=False, snapshot=default_snapshot(),
+        cache=PriceCache(tmp_path / "cache"), source=Down(),
+    )  # fmt: skip
+    assert got.origin == {"NVDA": "snapshot"} and not got.failed
+    assert got.frames["NVDA"].index.max() == pd.Timestamp("2025-06-30")
+    assert any(
+        "NVDA: no network" in n and "the snapshot's data (2023-10-02..2025-06-30) are used" in n for n in got.notes
+    )
