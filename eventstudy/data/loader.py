@@ -1,8 +1,9 @@
 """Gather a study's data: prices per ticker (snapshot, cache, or download) and the tables.
 
 Per ticker, in order: the committed snapshot when it covers the request (or whenever
-``offline``); else the cache, fetching only what it lacks through the source; with
-``refresh`` everything is downloaded again. A ticker that cannot be had is listed in
+``offline``); else the cache, fetching only what it lacks through the source (when that fails
+for a ticker the snapshot holds in part, its part, with a note); with ``refresh`` everything is
+downloaded again. A ticker that cannot be had is listed in
 ``failed`` with its reason; it never stops the others.
 """
 
