@@ -112,3 +112,11 @@ def test_size_and_power_for_independent_firms():
         lo, hi = size.clopper_pearson(round(null.at[test, "[0,0]"] * 250), 250, 0.99)
         assert lo <= 0.05 <= hi, (test, null.at[test, "[0,0]"])
         assert power.at[test, "[0,0]"] > 0.8, (test, power.at[test, "[0,0]"])
+
+
+def test_the_exact_signed_rank_null_equals_scipy():
+    rng = np.random.default_rng(0)
+    for n in range(2, 26):
+        x = rng.normal(0.01, 0.02, n)
+        ours = wilcoxon(SimpleNamespace(cars=lambda x=x: x, n=n)).pvalue
+        assert ours == pytest.approx(stats.wilcoxon(x, method="exact").pvalue, abs=1e-12)

@@ -3,6 +3,7 @@ ranks they share (average ranks within each firm, standardized by the number of 
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import replace
 
@@ -128,9 +129,22 @@ def wilcoxon(s: Summary) -> TestStatistic | InvalidTestStatistic:
     z = (w_plus - n * (n + 1) / 4) / np.sqrt(var)
     detail = f"W⁺ = {w_plus:g} of n = {n}"
     if n <= EXACT_WILCOXON and (counts == 1).all():
-        p = stats.wilcoxon(x, zero_method="wilcox", method="exact").pvalue
+        null = signed_rank_null(n)  # P(W⁺ = w), w = 0 .. n(n + 1)/2
+        w = int(round(w_plus))
+        p = min(1.0, 2 * min(null[: w + 1].sum(), null[w:].sum()))
         return TestStatistic("wilcoxon", float(z), float(p), "exact signed-rank", n, detail=detail + ", exact p")
     return replace(z_result("wilcoxon", z, n), detail=detail)
+
+
+@functools.cache
+def signed_rank_null(n: int) -> Float64Array:
+    """The exact null distribution of the signed-rank sum W⁺ of n values without ties: the share
+    of the 2ⁿ sign patterns giving each sum (counted by adding the ranks 1..n one at a time)."""
+    ways = np.zeros(n * (n + 1) // 2 + 1)
+    ways[0] = 1.0
+    for r in range(1, n + 1):
+        ways[r:] = ways[r:] + ways[:-r].copy()
+    return ways / 2.0**n
 
 
 def corrado_zivney(s: Summary) -> TestStatistic | InvalidTestStatistic:

@@ -50,4 +50,10 @@ def subsets(m: int, k: int) -> tuple[IntArray, bool]:
 
         return np.array(list(combinations(range(m), k)), dtype=np.int64), True
     rng = np.random.default_rng(SEED)
-    return np.argpartition(rng.random((PERMUTATIONS, m)), k - 1, axis=1)[:, :k].astype(np.int64), False
+    rows = rng.integers(0, m, (PERMUTATIONS, k))
+    while True:  # a row that drew a day twice is drawn again: k distinct days, without replacement
+        ordered = np.sort(rows, axis=1)
+        again = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+        if not again.any():
+            return rows.astype(np.int64), False
+        rows[again] = rng.integers(0, m, (int(again.sum()), k))
