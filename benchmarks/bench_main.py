@@ -47,7 +47,7 @@ def timed(module, name, label):
 for module, name, label in [
     (pipeline, "load_market_data", "data"),
     (pipeline.quality, "price_flags", "quality flags"),
-    (pipeline, "_market_values", "market values"),
+    (pipeline, "stock_values", "market values"),
     (pipeline.Design, "at", "estimation (every benchmark)"),
     (pipeline, "_assemble", "assembly: dollars, claims"),
     (report, "write_results", "results CSV"),

@@ -230,14 +230,27 @@ class LongRun:
 
 def mean_path(paths: pd.DataFrame, groups: Mapping[str, Sequence[str]]) -> pd.DataFrame:
     """Each group's mean BHAR path with a t interval (the firms' own dispersion, each session)."""
-    rows = []
+    frames = []
     for group, ids in groups.items():
         part = paths[paths.event_id.isin(set(ids))].dropna(subset=["bhar"])
-        for day, g in part.groupby("day", sort=True):
-            n, m = len(g), g.bhar.mean()
-            half = stats.t.ppf(0.975, n - 1) * g.bhar.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-            rows.append((group, day, m, m - half, m + half, n))
-    return pd.DataFrame(rows, columns=["group", "day", "bhar", "lo", "hi", "n"])
+        agg = part.groupby("day", sort=True).bhar.agg(["mean", "std", "count"])
+        n = agg["count"].to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            half = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)) * agg["std"] / np.sqrt(n), np.nan)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "group": group,
+                    "day": agg.index,
+                    "bhar": agg["mean"],
+                    "lo": agg["mean"] - half,
+                    "hi": agg["mean"] + half,
+                    "n": n,
+                }
+            )  # fmt: skip
+        )
+    columns = ["group", "day", "bhar", "lo", "hi", "n"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
 def calendar_rows(

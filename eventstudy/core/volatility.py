@@ -73,11 +73,15 @@ def tests(
     rows = []
     for group, ids in groups.items():
         ids = set(ids)
+        mine = u[u.event_id.isin(ids)]
+        daily = (
+            None if estimation_u is None else estimation_u[estimation_u.event_id.isin(ids)].groupby("day").u_star.mean()
+        )
         for w in windows:
             sub = events[(events.window == w.label) & events.event_id.isin(ids)].u_star.dropna().to_numpy()
             rows.append((group, w.label, *_cross_section(sub)))
-            if estimation_u is not None:
-                rows.append((group, w.label, *_portfolio(u, estimation_u, ids, w)))
+            if daily is not None:
+                rows.append((group, w.label, *_portfolio(mine, daily.dropna(), w)))
     return pd.DataFrame(rows, columns=TEST_COLUMNS)
 
 
@@ -97,10 +101,11 @@ def _cross_section(x: np.ndarray) -> tuple:
     )
 
 
-def _portfolio(u: pd.DataFrame, est: pd.DataFrame, ids: set, w: Window) -> tuple:
-    window = u[u.event_id.isin(ids) & (u.day >= w.start) & (u.day <= w.end)].groupby("day").u_star.mean()
-    daily = est[est.event_id.isin(ids)].groupby("day").u_star.mean().dropna()
-    n = int(u[u.event_id.isin(ids)].event_id.nunique())
+def _portfolio(u: pd.DataFrame, daily: pd.Series, w: Window) -> tuple:
+    """The portfolio form for one group: ``u`` its firm-events' U* by day, ``daily`` its mean U*
+    on each estimation day."""
+    window = u[(u.day >= w.start) & (u.day <= w.end)].groupby("day").u_star.mean()
+    n = int(u.event_id.nunique())
     if len(daily) < 3 or window.isna().any() or len(window) < w.length or not daily.std(ddof=1) > 0:
         return "variance-ratio-portfolio", np.nan, np.nan, "", n, np.nan, "not computed: too few days"
     l_p, l2 = len(daily), len(window)

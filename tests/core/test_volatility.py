@@ -45,7 +45,7 @@ def test_cross_sectional_and_portfolio_forms_by_hand():
     est = pd.DataFrame(
         {"event_id": ["a", "b"] * 4, "day": np.repeat([-4, -3, -2, -1], 2), "u_star": [2.5, 1.5, 1, 1, 2, 0, 1, 1.0]}
     )
-    name, stat, p, dist, n, mean_u, _ = _portfolio(u, est, {"a", "b"}, Window(0, 0))
+    name, stat, p, dist, n, mean_u, _ = _portfolio(u, est.groupby("day").u_star.mean(), Window(0, 0))
     daily = np.array([2.0, 1.0, 1.0, 1.0])  # the group's mean U* on each estimation day
     want = (4.0 - daily.mean()) / (daily.std(ddof=1) * np.sqrt(1 / 1 + 1 / 4))
     assert name == "variance-ratio-portfolio" and stat == pytest.approx(want) and dist == "t(3)" and mean_u == 4.0
