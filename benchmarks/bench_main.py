@@ -50,6 +50,9 @@ for module, name, label in [
     (pipeline, "stock_values", "market values"),
     (pipeline.Design, "at", "estimation (every benchmark)"),
     (pipeline, "_assemble", "assembly: dollars, claims"),
+    (pipeline, "_volume", "abnormal volume"),
+    (pipeline, "_volatility", "abnormal volatility"),
+    (pipeline, "_long", "long horizons"),
     (report, "write_results", "results CSV"),
     (report, "render_figures", "figures (all drawn in one process)"),
 ]:
