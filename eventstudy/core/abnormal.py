@@ -61,7 +61,7 @@ def compute(fit: ModelFit, aligned: Aligned, windows: tuple[Window, ...]) -> Abn
     ar = fit.ar
     quad = np.empty(ar.shape)
     n = len(ar)
-    cars, vars_ = np.empty((n, len(windows))), np.empty((n, len(windows)))
+    vars_ = np.empty((n, len(windows)))
     inside = [aligned.in_window(w) for w in windows]
     for c, rows in aligned.clusters():
         x, a = fit.x[c], fit.xtx_inv[rows]
@@ -70,7 +70,14 @@ def compute(fit: ModelFit, aligned: Aligned, windows: tuple[Window, ...]) -> Abn
             s = x[inside[j]].sum(axis=0)
             vars_[rows, j] = fit.sigma2[rows] * (w.length + np.einsum("k,nkl,l->n", s, a, s))
     var_ar = fit.sigma2[:, None] * (1.0 + quad)
-    for j in range(len(windows)):
-        cars[:, j] = ar[:, inside[j]].sum(axis=1)
-    missing = np.column_stack([(~np.isfinite(ar[:, m])).sum(axis=1) for m in inside])
+    cars, missing = window_sums(ar, inside)
     return AbnormalReturns(ar, var_ar, tuple(windows), cars, vars_, missing, fit.dof, fit.est_mask, np.sqrt(fit.sigma2))
+
+
+def window_sums(ar: Float64Array, inside: list[BoolArray]) -> tuple[Float64Array, np.ndarray]:
+    """Per firm-event (rows) and window (``inside``: each window's days on the grid), the CAR
+    (NaN when a day's AR is missing) and how many of its days have no AR."""
+    n = len(ar)
+    cars = np.column_stack([ar[:, m].sum(axis=1) for m in inside]) if inside else np.empty((n, 0))
+    missing = np.column_stack([(~np.isfinite(ar[:, m])).sum(axis=1) for m in inside]) if inside else np.empty((n, 0))
+    return cars, missing

@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .abnormal import AbnormalReturns
+from .abnormal import AbnormalReturns, window_sums
 from .models import Model, ModelFit
 from .windows import Aligned, Window
 
@@ -76,9 +76,8 @@ def fit(aligned: Aligned, model: Model, windows: tuple[Window, ...], need: int):
     s = np.full(n, np.nan)
     s[k_] = np.sqrt(np.nanmean(np.where(est[k_], var[k_], np.nan), axis=1))  # the fitted h's mean over E
     inside = [aligned.in_window(w) for w in windows]
-    cars = np.column_stack([ar[k_][:, m].sum(axis=1) for m in inside]) if windows else np.empty((k_.sum(), 0))
-    var_car = np.column_stack([var[k_][:, m].sum(axis=1) for m in inside]) if windows else np.empty((k_.sum(), 0))
-    missing = np.column_stack([(~np.isfinite(ar[k_][:, m])).sum(axis=1) for m in inside])
+    cars, missing = window_sums(ar[k_], inside)
+    var_car = window_sums(var[k_], inside)[0]  # Σ ĥ over the window
     dof = n_obs[k_] - model.k
     result_fit = ModelFit(
         model, params[k_], s[k_] ** 2, np.zeros((k_.sum(), 2, 2)), n_obs[k_], aligned.factors, ar[k_], est[k_],

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .abnormal import AbnormalReturns
+from .abnormal import AbnormalReturns, window_sums
 from .models import Model, ModelFit
 from .windows import Aligned, Window
 
@@ -60,9 +60,8 @@ def fit(aligned: Aligned, model: Model, windows: tuple[Window, ...], need: int):
     k = kept
     var = np.repeat(sigma2[k, None], ar.shape[1], axis=1)  # V = σ̂² I
     inside = [aligned.in_window(w) for w in windows]
-    cars = np.column_stack([ar[k][:, m].sum(axis=1) for m in inside])
-    var_car = np.column_stack([sigma2[k] * m.sum() for m in inside])
-    missing = np.column_stack([(~np.isfinite(ar[k][:, m])).sum(axis=1) for m in inside])
+    cars, missing = window_sums(ar[k], inside)
+    var_car = np.column_stack([sigma2[k] * m.sum() for m in inside])  # V = σ̂² I: σ̂² times the window's days
     dof = n_obs[k] - model.k
     params = np.column_stack([alpha, beta, *betas, rho])[k]
     result = ModelFit(

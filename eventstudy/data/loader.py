@@ -244,5 +244,5 @@ def load_market_data(tickers: Sequence[str], start: object, end: object, **kwarg
         companies=snap.table("companies"),
         shares=snap.table("shares_outstanding"),
         implied_shares=snap.table("market_values_2026"),
-        factors={name: snap.table(name).set_index("date") for name in ("ff3", "ff5", "mom")},
+        factors=snap.factors(),
     )

@@ -105,6 +105,10 @@ class Snapshot:
     def table(self, name: str) -> pd.DataFrame:
         return pd.read_parquet(io.BytesIO(self._checked(f"tables/{name}.parquet")[1]))
 
+    def factors(self) -> dict[str, pd.DataFrame]:
+        """The Fama–French daily factor tables (``ff3``, ``ff5``, ``mom``), by date, in percent."""
+        return {name: self.table(name).set_index("date") for name in ("ff3", "ff5", "mom")}
+
 
 def _lines(path: Path) -> list[tuple[int, str]]:
     try:

@@ -39,12 +39,7 @@ def read_data(r: Reader, study_file: Path) -> tuple[DataSpec | None, str]:
 
     def path(key: str, required: bool = False) -> Path | None:
         name = r.get(key, str, ... if required else None)
-        if name in (None, BAD):
-            return None
-        file = (study_file.parent / Path(name).expanduser()).resolve()
-        if not file.is_file():
-            r.fail(key, f"{name}: no such file ({file})")
-        return file
+        return None if name in (None, BAD) else _data_file(r, key, name, study_file)
 
     factors = r.get("factors", (str, list), [])
     factors = [factors] if isinstance(factors, str) else factors
@@ -62,7 +57,7 @@ def read_data(r: Reader, study_file: Path) -> tuple[DataSpec | None, str]:
         returns=path("returns", required=True) or Path(),
         market=path("market"),
         delisting=path("delisting"),
-        factors=tuple(f for f in (path_of(study_file, x, r) for x in factors) if f is not None),
+        factors=tuple(f for f in (_data_file(r, "factors", x, study_file) for x in factors) if f.is_file()),
         names=path("names"),
         calendar=r.get("calendar", str, EXCHANGE),
         units=r.get("units", str, "decimal"),
@@ -90,11 +85,12 @@ def read_data(r: Reader, study_file: Path) -> tuple[DataSpec | None, str]:
         return spec, EXCHANGE
 
 
-def path_of(study_file: Path, name: str, r: Reader) -> Path | None:
+def _data_file(r: Reader, key: str, name: str, study_file: Path) -> Path:
+    """The file ``name`` of ``[data]`` key ``key``, resolved against the study file's folder (a
+    file that is not there is a problem of that key)."""
     file = (study_file.parent / Path(name).expanduser()).resolve()
     if not file.is_file():
-        r.fail("factors", f"{name}: no such file ({file})")
-        return None
+        r.fail(key, f"{name}: no such file ({file})")
     return file
 
 

@@ -38,9 +38,7 @@ def name_firms(study: Study, wanted: list[tuple[str, pd.Timestamp]]) -> Firms:
         if book is None:
             ids[label], names[label] = label, ""
             continue
-        found = book.lookup(label.upper(), date)
-        if found is None and label.isdigit():
-            found = label
+        found = _lookup(book, label, date)
         if found is None:
             unknown[label] = f"no identifier in {book.path.name} for the ticker {label} on {date:%Y-%m-%d}"
             continue
@@ -96,13 +94,12 @@ def read_study_files(
     failed = {**firms.unknown, **{label_of.get(i, i): why for i, why in files.missing.items()}}
     frames = {k: v for k, v in frames.items() if k not in failed}
     origin = dict.fromkeys(frames, f"file {spec.returns.name}")
-    series = _series(study)
+    series = study.series
     for name in series:
         if name.lower() in files.market:
             returns[name] = files.market[name.lower()]
             origin[name] = f"file {spec.market.name}"
-    snap = default_snapshot()
-    factors = files.factors or {name: snap.table(name).set_index("date") for name in ("ff3", "ff5", "mom")}
+    factors = files.factors or default_snapshot().factors()
     stocks = list(returns.columns.difference(list(series), sort=False))
     companies = pd.DataFrame(
         {"ticker": stocks, "name": [firms.names.get(t, "") for t in stocks], "asset_type": "stock", "issuer": stocks}
@@ -111,11 +108,6 @@ def read_study_files(
     empty = pd.DataFrame(columns=["ticker", "share_class", "price_ticker", "shares", "as_of", "source"])
     data = MarketData(prices, companies, empty, empty, factors, files.files)
     return files, data, returns
-
-
-def _series(study: Study) -> list[str]:
-    named = [b.ticker for b in study.benchmarks.values() if b.ticker]
-    return list(dict.fromkeys([*named, *study.indices]))
 
 
 def check_market(study: Study, files: FileData, returns: pd.DataFrame, firms: list[str]) -> None:

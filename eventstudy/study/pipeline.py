@@ -206,7 +206,7 @@ def prepare(
     constructed = any(study.benchmarks[b].constructed for b in _run_under(study))
     wide = constructed or study.volume is not None  # every stock: an index of them, or the market's volume
     stocks = sorted(companies.ticker[companies.asset_type == "stock"]) if wide else []
-    wanted = [*firms, *marketvalue.class_tickers(shares, firms), *_series_tickers(study), *stocks]
+    wanted = [*firms, *marketvalue.class_tickers(shares, firms), *study.series, *stocks]
     data = load_market_data(
         wanted, start, end, offline=offline, refresh=refresh, snapshot=snap, progress=progress, **load_kwargs
     )
@@ -324,11 +324,6 @@ def _check_benchmark_not_a_firm(study: Study, firms: list[str]) -> None:
             )
 
 
-def _series_tickers(study: Study) -> list[str]:
-    named = [b.ticker for b in study.benchmarks.values() if b.ticker]
-    return list(dict.fromkeys([*named, *study.indices]))
-
-
 def _assemble(p: Prepared, main: EventStudyResult, runs: dict, notes: tuple[str, ...], vol=None) -> StudyResults:
     """The study's results from its prepared data and the core's runs (benchmark → (result,
     (market, regressors), construction))."""
@@ -384,7 +379,7 @@ def _claim_context(p: Prepared, day0, effects, path_after, why, windows) -> clai
     start and end (a firm not yet listed takes no part in a universe's total)."""
     days, frames = p.returns.index, p.data.prices.frames
     pos = days.get_loc(p.event.date)
-    series = [t for t in _series_tickers(p.study) if t in frames and t not in day0.index]
+    series = [t for t in p.study.series if t in frames and t not in day0.index]
     none = pd.DataFrame(np.nan, index=days, columns=pd.Index(series))
     ret0 = p.returns.loc[p.event.date]
     facts = dollars.day0_facts(frames, none, ret0, pd.Series(dtype=float), p.event.date, days[pos - 1])

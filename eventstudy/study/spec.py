@@ -136,6 +136,13 @@ class Study:
         return self.events is not None
 
     @property
+    def series(self) -> list[str]:
+        """The market series the study reads beside its firms: its listed benchmarks' tickers and
+        the reported indices, each once."""
+        named = [b.ticker for b in self.benchmarks.values() if b.ticker]
+        return list(dict.fromkeys([*named, *self.indices]))
+
+    @property
     def own_data(self) -> bool:
         """The study reads its own files (``[data]``), not the snapshot, the cache or yfinance."""
         return self.data is not None

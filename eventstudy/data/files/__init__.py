@@ -17,7 +17,7 @@ from ...core.calendar import sessions
 from ...errors import DataFileError
 from . import table
 from .french import read_factors
-from .market import check_series, read_market
+from .market import read_market
 from .names import NameBook, read_names
 from .provenance import file_facts
 from .returns import read_returns
@@ -125,13 +125,6 @@ def _frames(long: pd.DataFrame, days: pd.DatetimeIndex, ids: list[str], price: p
             frame[c] = wide[i].abs() if c != "volume" else wide[i]
         out[i] = frame
     return out
-
-
-def market_series(files: FileData, spec: DataSpec, name: str, need: pd.DatetimeIndex) -> pd.Series:
-    """The market series ``name`` on the sessions ``need`` (checked: no session missing)."""
-    if spec.market is None:
-        raise DataFileError(spec.returns, f'the benchmark {name!r} needs a market file: set [data] market = "..."')
-    return check_series(spec.market, files.market, name, need, spec.units)
 
 
 def data_calendar(spec: DataSpec) -> pd.DatetimeIndex:

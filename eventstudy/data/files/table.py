@@ -141,20 +141,6 @@ def _whole(path: Path) -> None:
             raise DataFileError(path, "does not end with a line break: it looks truncated (cut off in its last row)")
 
 
-def rows_in(path: Path) -> int:
-    """How many rows the file holds (the parquet metadata; a CSV's lines after the header)."""
-    if is_parquet(path):
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(path).metadata.num_rows
-    with path.open("rb") as f:
-        lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
-    with path.open("rb") as f:
-        f.seek(max(path.stat().st_size - 1, 0))
-        last = f.read(1)
-    return max(lines - 1 + (last not in (b"\n", b"")), 0)
-
-
 def where(frame: pd.DataFrame, i: int, key: str, date: str) -> str:
     """Where row ``i`` of ``frame`` is in its file: its line (CSV), else its identifier and date."""
     if ROW in frame:
