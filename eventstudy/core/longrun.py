@@ -45,12 +45,12 @@ def bhar(
     rows, paths = [], []
     far = max(w.end for w in windows)
     first = min(w.start for w in windows)
+    b = reference.reindex(days).to_numpy(dtype=float)  # the reference on the same sessions, for every event
     for ev in events.itertuples(index=False):
         if ev.ticker not in returns or ev.event_date not in days:
             continue
         pos = days.get_loc(ev.event_date)
         r = returns[ev.ticker].to_numpy(dtype=float)
-        b = reference.reindex(days).to_numpy(dtype=float)
         for w in windows:
             rows.append((ev.event_id, ev.ticker, w.label, *_one(r, b, pos + w.start, pos + w.end, data_end)))
         lo, hi = pos + first, min(pos + far, len(days) - 1)

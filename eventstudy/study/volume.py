@@ -73,6 +73,7 @@ def run_volume(
     market = v.mean(axis=1, skipna=True).rename("mkt")
     have = [t for t in dict.fromkeys(events.ticker) if t in v and v[t].notna().any()]
     kept = events[events.ticker.isin(have)]
+    kept_ids = set(kept.event_id)
     missing = events[~events.ticker.isin(have)]
     reasons = [(r.event_id, r.ticker, "volume", (why or {}).get(r.ticker, NO_VOLUME)) for r in missing.itertuples()]
     result = run_event_study(
@@ -80,7 +81,7 @@ def run_volume(
         market.to_frame(),
         kept,
         model=MODELS[spec.model],
-        groups={g: [e for e in ids if e in set(kept.event_id)] for g, ids in groups.items()},
+        groups={g: [e for e in ids if e in kept_ids] for g, ids in groups.items()},
         influence=False,
         **design,
         **engine.options(),
