@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._typing import BoolArray, Float64Array, IntArray
 from .abnormal import AbnormalReturns
-from .models import Model, ModelFit
+from .models import Model, ModelFit, _batched_inverse
 from .windows import Aligned, Window
 
 COLUMNS = ["event_id", "ticker", "stage", "reason"]
@@ -56,7 +56,7 @@ def fit(aligned: Aligned, model: Model, windows: tuple[Window, ...], need: int):
         w = np.sqrt(n[i, e])
         x = np.column_stack([n[i, e] / w, rm_n[i, e] / w])
         y = r[i, e] / w
-        inv = np.linalg.inv(x.T @ x)
+        inv = _batched_inverse((x.T @ x)[None])[0]  # NaN when singular: the firm-event is excluded
         theta = inv @ x.T @ y
         params[i], xtx_inv[i] = theta, inv
         sigma2[i] = np.sum((y - x @ theta) ** 2) / (e.sum() - 2)

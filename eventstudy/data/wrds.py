@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
+from .store import write_atomic
 
 LEGACY = {
     "stocknames": "select permno, ticker, comnam, namedt, nameenddt from crsp.stocknames "
@@ -80,7 +81,7 @@ def fetch_wrds(
         if name != "stocknames":
             frames[name] = db.raw_sql(sql, params=span if name == "dsi" else {"permnos": permnos, **span})
     for name, frame in frames.items():
-        frame.to_parquet(paths[name], index=False)
+        write_atomic(paths[name], lambda tmp, f=frame: f.to_parquet(tmp, index=False))  # whole, or not at all
     return paths
 
 
