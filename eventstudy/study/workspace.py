@@ -148,6 +148,11 @@ def without_claims(text: str) -> str:
     return "".join(out)
 
 
+# the [data] keys that name files (data.files.spec.FILE_KEYS; not imported: finding and copying
+# studies stays free of the data layer's imports, pandas and pyarrow)
+FILE_KEYS = ("returns", "market", "delisting", "names", "factors")
+
+
 def definition_files(study_file: Path) -> list[Path]:
     """A study's definition: its study file, the events file and the data files (``[data]``) it
     names when they lie beside it, and the scripts beside it (``*.py``: e.g. the one that writes
@@ -160,9 +165,9 @@ def definition_files(study_file: Path) -> list[Path]:
         table = {}
     data = table.get("data", {}) if isinstance(table.get("data"), dict) else {}
     named = [table.get("events", {}).get("file") if isinstance(table.get("events"), dict) else None]
-    named += [data.get(k) for k in ("returns", "market", "delisting", "names")]
-    factors = data.get("factors", [])
-    named += [factors] if isinstance(factors, str) else list(factors) if isinstance(factors, list) else []
+    for key in FILE_KEYS:  # a name, or a list of them (factors)
+        value = data.get(key)
+        named += value if isinstance(value, list) else [value]
     for name in named:
         if isinstance(name, str) and (folder / name).resolve().parent == folder.resolve() and (folder / name).is_file():
             files.insert(1, folder / name)

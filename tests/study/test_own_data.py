@@ -148,7 +148,10 @@ def test_constructed_benchmark_from_the_returns_file(example):
 
 
 def test_a_shipped_study_s_copy_takes_its_data_files():
+    from eventstudy.data.files.spec import FILE_KEYS
+    from eventstudy.study.workspace import FILE_KEYS as COPIED_KEYS
     from eventstudy.study.workspace import definition_files
 
+    assert COPIED_KEYS == FILE_KEYS  # the study's copy takes every file [data] can name
     names = {f.name for f in definition_files(EXAMPLE / "study.toml")}
     assert {"study.toml", "dsf.csv", "dsi.csv", "stocknames.csv", "make_data.py"} <= names

@@ -12,6 +12,7 @@ from ...errors import DataFileError
 ROLES = ("id", "date", "ret", "price", "volume", "shares", "open", "high", "low")
 REQUIRED = ("id", "date", "ret")
 UNITS = ("decimal", "percent")
+FILE_KEYS = ("returns", "market", "delisting", "names", "factors")  # the [data] keys that name files
 
 # CRSP's names as WRDS writes them (matched case-insensitively); shares in thousands
 CRSP_LEGACY = {
@@ -72,7 +73,7 @@ class DataSpec:
 
     def files(self) -> dict[str, Path]:
         """Every file the table names, by role (``factors``, ``factors 2``, ... for several)."""
-        out = {"returns": self.returns, "market": self.market, "delisting": self.delisting, "names": self.names}
+        out = {key: getattr(self, key) for key in FILE_KEYS if key != "factors"}
         out |= {("factors" if i == 0 else f"factors {i + 1}"): f for i, f in enumerate(self.factors)}
         return {k: v for k, v in out.items() if v is not None}
 
