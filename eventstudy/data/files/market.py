@@ -10,6 +10,7 @@ import pandas as pd
 
 from ...errors import DataFileError
 from . import table
+from .returns import refuse_percent
 
 DATES = ("date", "caldt", "dlycaldt", "mthcaldt")
 
@@ -54,9 +55,5 @@ def check_series(path: Path, market: pd.DataFrame, name: str, need: pd.DatetimeI
             f"{', ...' if len(gone) > 3 else ''}): the event day and the estimation window need the market",
             name,
         )
-    med = float(s.abs().median()) if len(s) else 0.0
-    if units == "decimal" and med > 0.2:
-        raise DataFileError(
-            path, f'returns look like percent: median |{name}| is {med:.1f}; set units = "percent"', name
-        )
+    refuse_percent(path, float(s.abs().median()) if len(s) else 0.0, units, name, name)
     return s

@@ -116,6 +116,17 @@ def _daily(path: Path, frame: pd.DataFrame, cols: dict[str, str]) -> None:
         )
 
 
+PERCENT_MEDIAN = 0.2  # a median |daily return| above this is percent given as decimals (decimals: ~0.01)
+
+
+def refuse_percent(path: Path, median: float, units: str, column: str, label: str) -> None:
+    """An error saying to set units when a column in decimals has the median |value| of percent."""
+    if units == "decimal" and median > PERCENT_MEDIAN:
+        raise DataFileError(
+            path, f'returns look like percent: median |{label}| is {median:.1f}; set units = "percent"', column
+        )
+
+
 def _in_units(path: Path, frame: pd.DataFrame, cols: dict[str, str], units: str) -> pd.Series:
     """Returns in decimals; a column that looks like prices, or percent given as decimals (or
     the reverse), is refused with what to set."""
@@ -130,10 +141,7 @@ def _in_units(path: Path, frame: pd.DataFrame, cols: dict[str, str], units: str)
                 "give daily returns (name the return column in [data.columns] ret = ...)",
                 cols["ret"],
             )
-        if units == "decimal" and med > 0.2:
-            raise DataFileError(
-                path, f'returns look like percent: median |ret| is {med:.1f}; set units = "percent"', cols["ret"]
-            )
+        refuse_percent(path, med, units, cols["ret"], "ret")
         if units == "percent" and med < 0.05:
             raise DataFileError(
                 path,
