@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
+
+from .inference.statistic import t_quantile
 
 LEVEL = 0.95
 INTERVAL_COLUMNS = ["group", "window", "test", "n", "estimate", "lo", "hi", "centre", "level", "note"]
@@ -37,7 +39,7 @@ def csect_interval(x: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     n = len(x)
     if n < 2:
         return np.nan, np.nan
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n)
+    half = t_quantile(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n)
     return x.mean() - half, x.mean() + half
 
 
@@ -52,7 +54,7 @@ def bmp_interval(car: np.ndarray, se: np.ndarray, rbar: float = 0.0, level: floa
         return np.nan, np.nan, np.nan
     w = 1.0 / np.asarray(se, dtype=float)
     s = np.asarray(car, dtype=float) * w
-    c2 = stats.t.ppf(0.5 + level / 2, n - 1) ** 2 / kappa2
+    c2 = t_quantile(0.5 + level / 2, n - 1) ** 2 / kappa2
     m_s, m_w = s.mean(), w.mean()
     v_s, v_w = s.var(ddof=1), w.var(ddof=1)
     v_sw = np.cov(s, w, ddof=1)[0, 1]

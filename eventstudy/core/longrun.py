@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import stats
 
+from .inference.statistic import t_quantile, t_two_sided, z_two_sided
 from .windows import Window
 
 BOOTSTRAP = 1000
@@ -132,7 +132,7 @@ def bhar_tests(table: pd.DataFrame, groups: Mapping[str, Sequence[str]]) -> pd.D
                 rows.append((group, window, "skewness-adjusted-t", np.nan, np.nan, "", n, np.nan, "fewer than 3 BHARs"))
                 continue
             t = x.mean() / (x.std(ddof=1) / np.sqrt(n))
-            rows.append((group, window, "bhar-t", t, 2 * stats.t.sf(abs(t), n - 1), f"t({n - 1})", n, x.mean(), ""))
+            rows.append((group, window, "bhar-t", t, t_two_sided(t, n - 1), f"t({n - 1})", n, x.mean(), ""))
             t_sa, gamma, _ = skewness_adjusted(x)
             p_b = bootstrap_p(x, t_sa)
             detail = f"γ̂ = {gamma:.3f}; {BOOTSTRAP} resamples of {max(n // 4, 3)}, seed {SEED}"
@@ -142,7 +142,7 @@ def bhar_tests(table: pd.DataFrame, groups: Mapping[str, Sequence[str]]) -> pd.D
                     window,
                     "skewness-adjusted-t",
                     t_sa,
-                    2 * stats.norm.sf(abs(t_sa)),
+                    z_two_sided(t_sa),
                     "N(0,1)",
                     n,
                     x.mean(),
@@ -236,7 +236,7 @@ def mean_path(paths: pd.DataFrame, groups: Mapping[str, Sequence[str]]) -> pd.Da
         agg = part.groupby("day", sort=True).bhar.agg(["mean", "std", "count"])
         n = agg["count"].to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
-            half = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)) * agg["std"] / np.sqrt(n), np.nan)
+            half = np.where(n > 1, t_quantile(0.975, np.maximum(n - 1, 1)) * agg["std"] / np.sqrt(n), np.nan)
         frames.append(
             pd.DataFrame(
                 {

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .inference.parametric import portfolio_sigma
+from .inference.statistic import t_quantile
 from .models import Model
 from .summary import Summary, Table
 from .tables import stars
@@ -25,7 +25,7 @@ def caar_frame(group: str, grid, aar, est_days, inside, level: float = 0.95) -> 
     sigma_p, l_p = portfolio_sigma(aar, est_days)
     days = np.arange(1, inside.sum() + 1)
     caar, se = np.cumsum(aar[inside]), sigma_p * np.sqrt(days)
-    half = stats.t.ppf(0.5 + level / 2, l_p - 1) * se if l_p > 1 else np.full(len(se), np.nan)
+    half = t_quantile(0.5 + level / 2, l_p - 1) * se if l_p > 1 else np.full(len(se), np.nan)
     return pd.DataFrame(
         {
             "group": group,

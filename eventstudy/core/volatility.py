@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from .inference.parametric import hall_t
+from .inference.statistic import t_two_sided, z_two_sided
 from .windows import Window
 
 TEST_COLUMNS = ["group", "window", "test", "stat", "p", "dist", "n_firms", "mean_u", "detail"]
@@ -93,7 +94,7 @@ def _cross_section(x: np.ndarray) -> tuple:
     return (
         "variance-ratio-t",
         t,
-        2 * stats.norm.sf(abs(t)),
+        z_two_sided(t),
         "N(0,1)",
         n,
         x.mean(),
@@ -111,7 +112,7 @@ def _portfolio(u: pd.DataFrame, daily: pd.Series, w: Window) -> tuple:
     l_p, l2 = len(daily), len(window)
     t = (window.mean() - daily.mean()) / (daily.std(ddof=1) * np.sqrt(1 / l2 + 1 / l_p))
     detail = f"mean Ū* over the estimation window {daily.mean():.3f}"
-    return "variance-ratio-portfolio", t, 2 * stats.t.sf(abs(t), l_p - 1), f"t({l_p - 1})", n, window.mean(), detail
+    return "variance-ratio-portfolio", t, t_two_sided(t, l_p - 1), f"t({l_p - 1})", n, window.mean(), detail
 
 
 def estimation_u(residuals: pd.DataFrame, sigma: pd.Series, n_est: pd.Series, k: int) -> pd.DataFrame:

@@ -327,3 +327,15 @@ def test_r_bar_eff_by_the_identity_is_labelled(monkeypatch):
     monkeypatch.setattr(rbar, "PAIRWISE_MAX_PAIRS", 0)
     fast = run_event_study(r, mkt, events, estimation=(-200, -11), windows=[(0, 0)])
     assert fast.test("all", "[0,0]", "kolari-pynnonen").detail.endswith("(sum identity over common days)")
+
+
+def test_p_values_and_quantiles_equal_scipy_distributions_to_the_bit():
+    """The fast two-sided p-values and t quantile give scipy.stats' numbers bit for bit, NaN,
+    infinities and degenerate degrees of freedom included (they are the same special functions)."""
+    x = np.r_[np.abs(np.random.default_rng(3).standard_normal(2000)) * 6, 0.0, np.inf, np.nan]
+    for df in (1, 2, 7, 238, 10**6, 0, np.nan):
+        np.testing.assert_array_equal(statistic.t_two_sided(x, df), 2 * stats.t.sf(np.abs(x), df))
+        q = np.r_[np.linspace(0.001, 0.999, 50), np.nan]
+        np.testing.assert_array_equal(statistic.t_quantile(q, df), stats.t.ppf(q, df))
+    np.testing.assert_array_equal(statistic.z_two_sided(-x), 2 * stats.norm.sf(np.abs(x)))
+    assert statistic.t_result("t", -2.0, 10, 11).pvalue == pytest.approx(0.0733880347707, abs=1e-12)  # tables: 0.0734

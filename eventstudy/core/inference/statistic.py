@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from ..._typing import BoolArray, Float64Array
 
@@ -87,9 +87,25 @@ class Summary(Protocol):
         ...
 
 
+def t_two_sided(stat, df):
+    """2 P(T_df > |stat|): scipy's ``2 * stats.t.sf(abs(stat), df)`` to the bit (the same special
+    function, ``stdtr``), without the distribution machinery's ~0.1 ms a call."""
+    return 2 * special.stdtr(df, -np.abs(stat))
+
+
+def z_two_sided(stat):
+    """2 P(Z > |stat|): ``2 * stats.norm.sf(abs(stat))`` to the bit (``ndtr``)."""
+    return 2 * special.ndtr(-np.abs(stat))
+
+
+def t_quantile(q, df):
+    """The t quantile: ``stats.t.ppf(q, df)`` to the bit (``stdtrit``)."""
+    return special.stdtrit(df, q)
+
+
 def t_result(name: str, stat: float, df: int, n: int) -> TestStatistic:
-    return TestStatistic(name, float(stat), float(2 * stats.t.sf(abs(stat), df)), f"t({df})", n)
+    return TestStatistic(name, float(stat), float(t_two_sided(stat, df)), f"t({df})", n)
 
 
 def z_result(name: str, stat: float, n: int) -> TestStatistic:
-    return TestStatistic(name, float(stat), float(2 * stats.norm.sf(abs(stat))), "N(0,1)", n)
+    return TestStatistic(name, float(stat), float(z_two_sided(stat)), "N(0,1)", n)
