@@ -12,6 +12,17 @@ def panel():
     return synthetic_panel()
 
 
+@pytest.fixture(scope="module")
+def dask_client():
+    """A Dask cluster in this process (two single-threaded workers), started before the tests'
+    network guard (``distributed`` looks up this host's address when it starts)."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """No test may touch the network: any socket connection fails loudly."""

@@ -54,8 +54,9 @@ def run(
     frames = setup.run(plan, engine.name, engine.scheduler)
     if spec.influence:
         frames["influence"] = caar_influence(frames["car"], frames["groups"], frames["tests"], spec.lead)
-    frames["car"] = car_intervals(frames["car"])
-    frames["intervals"] = caar_intervals(frames["car"], frames["groups"], frames["tests"])
+    if spec.intervals:
+        frames["car"] = car_intervals(frames["car"])
+        frames["intervals"] = caar_intervals(frames["car"], frames["groups"], frames["tests"])
     return EventStudyResult(
         model=spec.model, estimation=spec.estimation, windows=spec.windows, path=spec.path, engine=engine.name, **frames
     )

@@ -50,7 +50,7 @@ def _dask():
     return distributed
 
 
-def _client(scheduler):
+def connect(scheduler):
     """A ``distributed.Client``: the one given, one connected to an address, or one on a new
     LocalCluster of this machine's cores (closed by the caller)."""
     distributed = _dask()
@@ -186,7 +186,7 @@ def run(
     """The result frames, computed on Dask: the first pass on every partition, its s(SCAR)
     summed, the second pass, its sums added (:func:`_tree`), its rows gathered, then the
     frames on the client."""
-    client, cluster = _client(scheduler)
+    client, cluster = connect(scheduler)
     try:
         plan_f = client.scatter(plan, broadcast=True)
         parts = _partitions(layout, returns, chunk_size, client)

@@ -48,6 +48,7 @@ class Design:
     exclude_other_events: bool = True
     engine: Engine = IN_MEMORY
     influence: bool = True
+    intervals: bool = True
 
     def run(self, events: pd.DataFrame) -> EventStudyResult:
         return run_event_study(
@@ -62,6 +63,7 @@ class Design:
             groups=self.groups,
             exclude_other_events=self.exclude_other_events,
             influence=self.influence,
+            intervals=self.intervals,
             **self.engine.options(),
         )
 
@@ -89,6 +91,7 @@ def run_event_study(
     scheduler: object = None,
     progress: Callable[[int], None] | None = None,
     influence: bool = True,
+    intervals: bool = True,
 ) -> EventStudyResult:
     """Estimate ARs, CARs and group tests for ``events`` (``event_id, ticker, event_date``).
 
@@ -119,7 +122,8 @@ def run_event_study(
     ``influence`` (default True) adds every event's leave-one-out diagnostics per group and
     window (:func:`eventstudy.core.influence.caar_influence`): the in-memory engine recomputes the lead
     test without each event that could decide it; the chunked engines give the diagnostics of
-    the CARs only.
+    the CARs only. ``intervals`` (default True) adds the confidence intervals of every CAR and CAAR
+    (:mod:`eventstudy.core.intervals`); False leaves them out (a placebo's draws read only the tests).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {list(ENGINES)}")
@@ -155,6 +159,7 @@ def run_event_study(
         min_estimation_obs=min_estimation_obs,
         other_events=span if exclude_other_events else None,
         influence=influence,
+        intervals=intervals,
     )
     inputs = Inputs(returns, regressors, events, None if groups is None else _checked_groups(groups, events))
     if engine == "memory":

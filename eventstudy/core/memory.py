@@ -43,7 +43,8 @@ def run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
     groups = {"all": aligned.event_ids} if inputs.groups is None else inputs.groups
     members = {g: _kept(aligned, ids) for g, ids in groups.items()}
     ranks = standardized_ranks(ab.ar)
-    car, tests = car_intervals(_car_frame(aligned, ab)), _tests_frame(aligned, ab, members, spec.tests, ranks)
+    car, tests = _car_frame(aligned, ab), _tests_frame(aligned, ab, members, spec.tests, ranks)
+    car = car_intervals(car) if spec.intervals else car
     return EventStudyResult(
         model=spec.model,
         estimation=spec.estimation,
@@ -57,7 +58,7 @@ def run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
         excluded=exclusions.table([excluded, dropped, _incomplete(aligned, ab)]),
         groups=members,
         influence=_influence(aligned, ab, members, spec, ranks, car, tests) if spec.influence else _NO_INFLUENCE,
-        intervals=caar_intervals(car, members, tests),
+        intervals=caar_intervals(car, members, tests) if spec.intervals else pd.DataFrame(),
     )
 
 

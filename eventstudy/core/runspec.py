@@ -58,7 +58,7 @@ class RunSpec:
     """One run's design, checked: the model, its estimation window, event windows and path, the
     grid of relative days they need, the tests, the fewest estimation returns a firm-event needs,
     the span of a firm's other events left out of its estimation window (None: nothing left
-    out), and whether to compute the influence diagnostics."""
+    out), and whether to compute the influence diagnostics and the confidence intervals."""
 
     model: Model
     estimation: Window
@@ -69,6 +69,7 @@ class RunSpec:
     min_estimation_obs: int
     other_events: Window | None
     influence: bool
+    intervals: bool = True
 
     @property
     def lead(self) -> str:

@@ -29,12 +29,13 @@ from scipy import stats
 
 from .._version import __version__
 from ..core import calendar
-from ..core.engine import Design
+from ..core.engine import Design, firm_events
 from ..core.windows import Window
 from ..data import default_snapshot
 from ..data.files import file_facts
 from ..data.snapshot import MANIFEST
 from ..errors import CalendarError, PlaceboError
+from .drawing import DRAW_COLUMNS, Draw, run_draws
 from .pipeline import prepare
 from .spec import Study
 from .workspace import shown
@@ -43,7 +44,6 @@ LEVELS = (0.01, 0.05, 0.10)
 SEARCH_SESSIONS = 504  # pseudo-events are sought up to two years of sessions either side of the event
 COVERAGE = 0.5  # a session is inside the data when at least half of the firms have a return
 TOLERANCE = 2.0  # a test "held its size" when its interval excludes TOLERANCE × the nominal rate
-DRAW_COLUMNS = ["draw", "date", "offset", "group", "window", "test", "robust", "stat", "p", "n_firms"]
 SIZE_WORDS = ("held its size", "over-rejects", "too few draws to tell")
 
 
@@ -148,9 +148,10 @@ def candidate_dates(design: Design, event: pd.Timestamp) -> pd.DatetimeIndex:
 def without_real_events(design: Design, positions: dict[str, list[int]]) -> Design:
     """The design with each firm's returns on its real events' sessions (windows and path) set
     missing, when the study leaves a firm's other events out of its estimation windows: a
-    pseudo-event's estimation window then holds no real event, as the real events' do not."""
+    pseudo-event's estimation window then holds no real event, as the real events' do not. Its
+    runs give the tests alone (a draw reads nothing else: no influence diagnostics, no intervals)."""
     if not design.exclude_other_events:
-        return replace(design, influence=False)
+        return replace(design, influence=False, intervals=False)
     span = other_events_span(design)
     values = design.returns.to_numpy(dtype="float64", copy=True)
     columns = design.returns.columns
@@ -159,7 +160,7 @@ def without_real_events(design: Design, positions: dict[str, list[int]]) -> Desi
         for p in where:
             values[max(0, p + span.start) : max(0, p + span.end + 1), j] = np.nan
     returns = pd.DataFrame(values, index=design.returns.index, columns=columns)
-    return replace(design, returns=returns, influence=False)
+    return replace(design, returns=returns, influence=False, intervals=False)
 
 
 def draw_placebo(
@@ -169,22 +170,23 @@ def draw_placebo(
     seed: int,
     real_tests: pd.DataFrame,
     progress: Callable[[int, int, str], None] | None = None,
+    **spread,
 ) -> PlaceboResults:
     """The design on up to ``draws`` pseudo-event dates, drawn without replacement with the
-    seed (the same seed, the same dates and numbers); ``real_tests`` are the event's tests."""
+    seed (the same seed, the same dates and numbers); ``real_tests`` are the event's tests.
+    ``spread`` (``workers``, ``scheduler``) says where the draws run (:func:`.drawing.run_draws`)."""
     days = design.returns.index
     e = int(days.searchsorted(event))
     dates = candidate_dates(design, event)
     masked = without_real_events(design, dict.fromkeys(design.returns.columns, [e]))
     rng = np.random.default_rng(seed)
     chosen = dates[np.sort(rng.choice(len(dates), size=min(draws, len(dates)), replace=False))]
-    frames = []
-    for k, date in enumerate(chosen, 1):
-        offset = int(days.get_loc(date)) - e
-        frames.append(masked.at(date).tests.assign(draw=k, date=date, offset=offset)[DRAW_COLUMNS])
-        if progress:
-            progress(k, len(chosen), f"{date:%Y-%m-%d}")
-    drawn = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DRAW_COLUMNS)
+    tickers = list(design.returns.columns)
+    jobs = [
+        Draw(k, firm_events(tickers, date), date, int(days.get_loc(date)) - e, f"{date:%Y-%m-%d}")
+        for k, date in enumerate(chosen, 1)
+    ]
+    drawn = run_draws(masked, jobs, progress=progress, **spread)
     return PlaceboResults(drawn, summarize(drawn, real_tests, _lengths(design)), len(dates), draws, seed)
 
 
@@ -202,6 +204,7 @@ def draw_sample_placebo(
     seed: int,
     real_tests: pd.DataFrame,
     progress: Callable[[int, int, str], None] | None = None,
+    **spread,
 ) -> PlaceboResults:
     """A sample of firm-events on their own dates, moved ``draws`` times as a block: every event
     shifted by the same number of sessions d (around the stretch where pseudo-events fit,
@@ -222,16 +225,13 @@ def draw_sample_placebo(
     offsets = np.arange(gap, size - gap + 1) if size > 2 * gap else np.array([], dtype=int)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(offsets, size=min(draws, len(offsets)), replace=False)) if len(offsets) else offsets
-    frames, aside = [], []
+    jobs, aside = [], []
     for k, d in enumerate(chosen, 1):
         moved = first + (pos - first + d) % size
         touches = np.array([_touches(m, own[t], lo, hi) for m, t in zip(moved, events.ticker, strict=True)], bool)
-        kept = events.assign(event_date=days[moved])[~touches]
+        jobs.append(Draw(k, events.assign(event_date=days[moved])[~touches], pd.NaT, int(d), f"shift {d}"))
         aside.append(int(touches.sum()))
-        frames.append(masked.run(kept).tests.assign(draw=k, date=pd.NaT, offset=int(d))[DRAW_COLUMNS])
-        if progress:
-            progress(k, len(chosen), f"shift {d}")
-    drawn = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DRAW_COLUMNS)
+    drawn = run_draws(masked, jobs, progress=progress, **spread)
     table = summarize(drawn, real_tests, _lengths(design), size)
     return PlaceboResults(drawn, table, len(offsets), draws, seed, ring=size, set_aside=float(np.mean(aside or [0])))
 
@@ -253,27 +253,32 @@ def run_placebo(
     real,
     offline: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
+    workers: int | None = None,
+    scheduler: object = None,
     **load_kwargs,
 ) -> PlaceboResults:
     """The study's design on dates without its events, beside ``real`` (its results). One
     event date: the firms' event moved to pseudo-event dates up to two years of sessions
     either side, with the main benchmark. A sample: the whole sample shifted in calendar time
     (:func:`draw_sample_placebo`) over the sessions its data cover. Raises
-    :class:`PlaceboError` when the data allow no pseudo-event."""
+    :class:`PlaceboError` when the data allow no pseudo-event. The draws run on ``workers``
+    processes (default: the cores) or on a Dask ``scheduler`` (:func:`.drawing.run_draws`), with
+    the same numbers either way."""
+    spread = {"workers": workers, "scheduler": scheduler}
     if study.is_sample:
         from .sample import sample_design, study_panel
 
         events = real.main.events[["event_id", "ticker", "event_date"]]
         panel = study_panel(study, events, offline=offline, **load_kwargs)
         design = sample_design(study, panel, real.events[real.events.event_id.isin(events.event_id)])
-        res = draw_sample_placebo(design, events, draws, seed, real.main.tests, progress)
+        res = draw_sample_placebo(design, events, draws, seed, real.main.tests, progress, **spread)
     else:
         event = calendar.roll_event_date(study.event_date, study.exchange).date
         start = _offset_within(event, -SEARCH_SESSIONS, study.exchange)
         end = min(_offset_within(event, SEARCH_SESSIONS, study.exchange), pd.Timestamp.today().normalize())
         p = prepare(study, offline=offline, span=(start, end), **load_kwargs)
         design = p.design(p.regressors(study.benchmark)[1])
-        res = draw_placebo(design, event, draws, seed, real.main.tests, progress)
+        res = draw_placebo(design, event, draws, seed, real.main.tests, progress, **spread)
     if not res.n_draws:
         raise PlaceboError(
             f"no pseudo-event fits the data of {study.name}: the estimation window (at least "

@@ -5,6 +5,8 @@ gives a small empirical p. Draws never touch the event's windows; a seed fixes e
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -292,3 +294,41 @@ def test_no_pseudo_event_that_fits_is_a_clear_error(tmp_path):
     res = run_study(study)
     with pytest.raises(PlaceboError, match="no pseudo-event fits the data"):
         run_placebo(study, 10, 1, real=res)
+
+
+def _grouped_sample():
+    """24 firm-events of 12 firms on 8 dates, in two groups, so that some shifts set events aside."""
+    design, _ = _panel(n_firms=12, days=800)
+    days, firms = design.returns.index, list(design.returns.columns)
+    at = [300, 330, 360, 420, 480, 540, 600, 660]
+    rows = [(f"e{i}", firms[(3 * k + j) % 12], days[at[k]]) for i, (k, j) in enumerate(np.ndindex(8, 3))]
+    events = pd.DataFrame(rows, columns=["event_id", "ticker", "event_date"])
+    groups = {"early": list(events.event_id[:12]), "late": list(events.event_id[12:]), "all": list(events.event_id)}
+    return replace(design, groups=groups), events
+
+
+def test_a_sample_placebo_keeps_its_groups_to_each_draws_events_and_gives_the_same_bits_on_any_workers():
+    """A shift that sets events aside (their moved windows touch the firm's own) leaves them out of
+    the groups too (it failed: "group names ids that are no event_id"); the draws on one process
+    and on two are the same, bit for bit, and the same again."""
+    design, events = _grouped_sample()
+    real = design.run(events).tests
+    one = draw_sample_placebo(design, events, 12, 11, real, workers=1)
+    assert one.set_aside > 0 and one.n_draws == 12
+    assert set(one.draws.group) == {"early", "late", "all"}
+    by_draw = one.draws[(one.draws.test == "csect-t") & (one.draws.window == "[0,0]")].pivot(
+        index="draw", columns="group", values="n_firms"
+    )
+    assert (by_draw["early"] + by_draw["late"] == by_draw["all"]).all() and (by_draw["all"] < 24).any()
+    two = draw_sample_placebo(design, events, 12, 11, real, workers=2)
+    assert one.draws.equals(two.draws) and one.table.equals(two.table)
+
+
+def test_a_one_date_placebo_is_the_same_on_one_process_two_and_a_dask_cluster(dask_client):
+    design, event = _panel(n_firms=15)
+    real = design.at(event).tests
+    one = draw_placebo(design, event, 10, 5, real, workers=1)
+    two = draw_placebo(design, event, 10, 5, real, workers=2)
+    assert one.n_draws == 10 and one.draws.equals(two.draws)
+    on_dask = draw_placebo(design, event, 10, 5, real, scheduler=dask_client)
+    assert one.draws.equals(on_dask.draws)

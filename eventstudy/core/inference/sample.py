@@ -5,6 +5,7 @@ not be computed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -86,7 +87,7 @@ class Sample:
             if rbar is None:
                 rbar = group_rbar(calendar_residuals(ar, est, dates)) if len(ar) > 1 else (np.nan, "")
             rbar, method = rbar
-        sar_ranks = None if sigma is None or overlap is None else ranked_sars(ar, est, np.asarray(sigma, float))
+        sar_ranks = None if sigma is None else ranked_sars(ar, est, np.asarray(sigma, float))  # every window's
         share = (est & (ar > 0)).sum(axis=1) / np.maximum(est.sum(axis=1), 1)
         return cls(
             np.asarray(car, float),
@@ -128,7 +129,7 @@ class Sample:
     def car_mean(self) -> float:
         return self.car.mean()
 
-    @property
+    @cached_property  # read by several tests of the window
     def car_sd(self) -> float:
         return self.car.std(ddof=1)
 
@@ -140,7 +141,7 @@ class Sample:
     def scar_mean(self) -> float:
         return self.scar.mean()
 
-    @property
+    @cached_property  # read by several tests of the window
     def scar_sd(self) -> float:
         return self.scar.std(ddof=1)
 

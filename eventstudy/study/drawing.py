@@ -1,0 +1,115 @@
+"""Running a placebo's draws: in this process, over processes of this machine, or over the
+workers of a Dask cluster.
+
+Each draw is computed whole, by one worker, from the design and the draw's own firm-events (a
+pseudo-event date for every firm, or a sample shifted in calendar time); nothing random happens
+inside a draw (the dates and shifts are drawn before, from the study's seed, and the permutation
+test's draws are seeded by the data's shape alone). The draws come back in their order, so the
+numbers are the same, bit for bit, whatever the number of workers.
+
+Processes, not threads: a draw is many small pandas and numpy steps that hold the GIL (two
+threads measured slower than one). On Linux the workers are forked, so they start with the
+design already in memory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from ..core.engine import Design
+from ..core.runspec import AUTO
+
+DRAW_COLUMNS = ["draw", "date", "offset", "group", "window", "test", "robust", "stat", "p", "n_firms"]
+FEW_DRAWS = 8  # fewer draws than this run in this process: starting workers would cost more
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One draw: its number (from 1), its firm-events, the pseudo-event date (NaT for a shifted
+    sample), the sessions the event or the sample was moved by, and a label for the progress."""
+
+    k: int
+    events: pd.DataFrame
+    date: pd.Timestamp
+    offset: int
+    label: str
+
+
+def draw_tests(design: Design, draw: Draw) -> pd.DataFrame:
+    """The draw's test rows (:data:`DRAW_COLUMNS`). The groups keep the draw's events: a shifted
+    sample sets aside the events whose moved windows touch their firm's own."""
+    if design.groups is not None:
+        ids = pd.Index(draw.events.event_id)
+        design = replace(design, groups={g: [i for i in members if i in ids] for g, members in design.groups.items()})
+    tests = design.run(draw.events).tests
+    return tests.assign(draw=draw.k, date=draw.date, offset=draw.offset)[DRAW_COLUMNS]
+
+
+def run_draws(
+    design: Design,
+    draws: Sequence[Draw],
+    *,
+    workers: int | None = None,
+    scheduler: object = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> pd.DataFrame:
+    """Every draw's test rows, in the draws' order. With a Dask ``scheduler`` (a client, an
+    address, or ``"local"`` for a cluster of this machine) the draws go to its workers; else to
+    ``workers`` processes (default: the machine's cores; 1, or fewer than :data:`FEW_DRAWS`
+    draws: this process). A draw runs the core on the engine its size calls for (``auto``)."""
+    if not draws:
+        return pd.DataFrame(columns=DRAW_COLUMNS)
+    design = replace(design, engine=AUTO)
+    if scheduler is not None:
+        results = _on_dask(design, draws, scheduler)
+    else:
+        n = min(workers or os.cpu_count() or 1, len(draws))
+        results = _in_processes(design, draws, n) if n > 1 and len(draws) >= FEW_DRAWS else _here(design, draws)
+    frames = []
+    for k, frame in enumerate(results, 1):
+        frames.append(frame)
+        if progress:
+            progress(k, len(draws), draws[k - 1].label)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _here(design: Design, draws: Sequence[Draw]) -> Iterator[pd.DataFrame]:
+    return (draw_tests(design, d) for d in draws)
+
+
+_DESIGN: list[Design] = []  # a worker process's design, set once when it starts
+
+
+def _adopt(design: Design) -> None:
+    _DESIGN[:] = [design]
+
+
+def _draw_in_worker(draw: Draw) -> pd.DataFrame:
+    return draw_tests(_DESIGN[0], draw)
+
+
+def _in_processes(design: Design, draws: Sequence[Draw], workers: int) -> Iterator[pd.DataFrame]:
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(workers, multiprocessing.get_context(method), _adopt, (design,)) as pool:
+        yield from pool.map(_draw_in_worker, draws, chunksize=max(1, len(draws) // (8 * workers)))
+
+
+def _on_dask(design: Design, draws: Sequence[Draw], scheduler) -> Iterator[pd.DataFrame]:
+    from ..core.distributed import connect
+
+    client, cluster = connect(None if scheduler == "local" else scheduler)
+    try:
+        shared = client.scatter(design, broadcast=True)
+        futures = client.map(draw_tests, [shared] * len(draws), draws, pure=False)
+        for future in futures:
+            yield future.result()
+    finally:
+        if cluster is not None:
+            client.close()
+            cluster.close()
