@@ -145,16 +145,17 @@ def caar_influence(
     move the CAAR by more than its standard error or flip the sign of a significant one, and the
     ``top`` largest |Δ| of each window. Groups of fewer than 3 events have no diagnostics."""
     windows = list(pd.unique(car.window))
-    wide = car.pivot(index="event_id", columns="window", values="car")[windows]
-    ticker = car.drop_duplicates("event_id").set_index("event_id").ticker.reindex(wide.index)
+    event_of, event_ids = pd.factorize(car.event_id, sort=False)
+    wide = np.full((len(event_ids), len(windows)), np.nan)
+    wide[event_of, pd.Index(windows).get_indexer(car.window)] = car.car.to_numpy(dtype=float)
+    ticker = car.ticker.to_numpy()[np.unique(event_of, return_index=True)[1]]
     lead_p = tests[tests.test == lead].set_index(["group", "window"]).p
     frames = []
     for group, ids in groups.items():
-        at = wide.index.get_indexer(pd.Index(list(ids)))
+        at = event_ids.get_indexer(pd.Index(list(ids)))
         at = at[at >= 0]
-        values = wide.to_numpy(dtype=float)[at]
-        cols, asked = {c: [] for c in ("window", "row", "p", "caar")}, {}
-        diags: dict[str, list] = {}
+        values = wide[at]
+        parts, asked = [], {}
         for j, window in enumerate(windows):
             ok = np.flatnonzero(np.isfinite(values[:, j]))
             if len(ok) < 3:
@@ -165,35 +166,26 @@ def caar_influence(
             flagged = drives(x.mean(), d["caar_without"], d["se"], p, np.full(len(x), np.nan))
             for i in candidates(d["delta"], flagged, top):
                 asked.setdefault(int(at[ok[i]]), set()).add(window)
-            for key, v in (
-                ("window", [window] * len(x)),
-                ("row", at[ok]),
-                ("p", [p] * len(x)),
-                ("caar", [x.mean()] * len(x)),
-            ):
-                cols[key].extend(v)
-            for key, v in d.items():
-                diags.setdefault(key, []).extend(v)
-        if not cols["row"]:
+            n = len(x)
+            parts.append({"window": np.full(n, j), "row": at[ok], "car": x, "caar": np.full(n, x.mean()), **d, "p": p})
+        if not parts:
             continue
-        rows = np.asarray(cols["row"])
+        cols = {k: np.concatenate([np.broadcast_to(part[k], len(part["row"])) for part in parts]) for k in parts[0]}
+        rows = cols.pop("row")
         frame = pd.DataFrame(
             {
                 "group": group,
-                "window": cols["window"],
-                "event_id": wide.index[rows],
-                "ticker": ticker.to_numpy()[rows],
-                "car": wide.to_numpy(dtype=float)[rows, [windows.index(w) for w in cols["window"]]],
-                "caar": cols["caar"],
-                **{k: np.asarray(v, dtype=float) for k, v in diags.items()},
+                "window": np.asarray(windows, dtype=object)[cols.pop("window")],
+                "event_id": event_ids[rows],
+                "ticker": ticker[rows],
+                **cols,
                 "test": lead,
-                "p": cols["p"],
                 "p_without": np.nan,
             }
         )
         if recompute is not None:
             for row in sorted(asked):
-                without = recompute(group, wide.index[row])
+                without = recompute(group, event_ids[row])
                 hit = (rows == row) & frame.window.isin(asked[row]).to_numpy()
                 frame.loc[hit, "p_without"] = frame.window[hit].map(without).astype(float).to_numpy()
         frames.append(frame)
