@@ -201,7 +201,7 @@ def run(
         # the sums are added on each worker, then once; the rows go to the client once
         out = _tree(client, second, _sums)
         for frames in client.gather([client.submit(_frames, p, **_on(w)) for w, p in second]):
-            out = out.combine(Partial(frames=frames))
+            out.add(Partial(frames=frames))
     finally:
         if cluster is not None:
             client.close()

@@ -51,12 +51,12 @@ def run_chunks(
             kept, first = [], Partial()
             for est, partial in _bounded_map(pool, _first_pass, spans, workers):
                 kept.append(est)
-                first = first.combine(partial)
+                first.add(partial)
             scale = scar_scale(first.sums) if "grank" in plan.tests else None
             out = Partial()
             jobs = [(span, est, scale) for span, est in zip(spans, kept, strict=True)]
             for partial in _bounded_map(pool, _second_pass, jobs, workers):
-                out = out.combine(partial)
+                out.add(partial)
                 if progress is not None:
                     progress(1)
     finally:
