@@ -113,11 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     placebo.add_argument("--draws", type=int, default=200, help="pseudo-event dates to draw (default 200)")
     placebo.add_argument("--seed", type=int, default=1, help="the seed of the draws (default 1)")
-    placebo.add_argument(
-        "--workers",
-        type=int,
-        help="processes the draws run on (default: the cores; 1: this process); with --dask, the cluster's workers",
-    )
+    placebo.add_argument("--workers", type=int, help="processes for the draws (default: the cores; 1: this one)")
     fetch = sub.add_parser("fetch", parents=[common], help="download a study's prices into the cache")
     fetch.add_argument("study")
     fetch.add_argument("--refresh", action="store_true", help="download again even what the cache holds")
@@ -276,8 +272,8 @@ def _check_numbers(a) -> None:
         raise UsageError(f"--chunk-size must be a positive number of firm-events, got {a.chunk_size}")
     if getattr(a, "draws", 1) < 1:
         raise UsageError(f"--draws must be at least 1, got {a.draws}")
-    if (getattr(a, "workers", None) or 1) < 1:
-        raise UsageError(f"--workers must be at least 1, got {a.workers}")
+    if (workers := getattr(a, "workers", None)) is not None and workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {workers}")
     if getattr(a, "draws", 1) > MAX_DRAWS:
         raise UsageError(f"--draws must be at most {MAX_DRAWS:,}, got {a.draws:,}")
 
@@ -307,7 +303,7 @@ def _with_placebo(res, a, kwargs):
     from .study.placebo import run_placebo
 
     progress = _progress(a.quiet, "placebo", "draws")
-    spread = {"workers": a.workers, "scheduler": a.dask or None}  # "local": a cluster of this machine
+    spread = {"workers": a.workers, "scheduler": a.dask or None}  # --dask: the draws on the cluster ("local": here)
     plac = run_placebo(res.study, a.draws, a.seed, real=res, offline=a.offline, progress=progress, **spread, **kwargs)
     return replace(res, placebo=plac)
 

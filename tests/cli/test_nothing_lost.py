@@ -105,13 +105,14 @@ GIB = 1 << 30
         (["--window", "0", "1e20"], "invalid int value: '1e20'"),
         (["--window", "0", "300000000"], "reaches more than 2520 sessions"),
         (["--draws", "0"], "--draws must be at least 1"),
+        (["--workers", "0"], "--workers must be at least 1"),
         (["--chunk-size", "0"], "--chunk-size must be a positive number"),
     ],
 )
 def test_an_absurd_bound_is_a_usage_error_under_a_memory_cap(tmp_path, args, message):
     """Once a mistyped number grew the process to 23 GB: now it is refused before anything is
     allocated, so a 1.5 GB address-space cap is never reached (exit 2, not MemoryError)."""
-    command = "placebo" if args[0] == "--draws" else "run"
+    command = "placebo" if args[0] in ("--draws", "--workers") else "run"
     done = _cli(
         [command, "deepseek-2025", "--offline", "--quiet", "--out", "o", *args],
         tmp_path,
