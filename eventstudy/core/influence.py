@@ -172,17 +172,15 @@ def caar_influence(
             continue
         cols = {k: np.concatenate([np.broadcast_to(part[k], len(part["row"])) for part in parts]) for k in parts[0]}
         rows = cols.pop("row")
-        frame = pd.DataFrame(
-            {
-                "group": group,
-                "window": np.asarray(windows, dtype=object)[cols.pop("window")],
-                "event_id": event_ids[rows],
-                "ticker": ticker[rows],
-                **cols,
-                "test": lead,
-                "p_without": np.nan,
-            }
-        )
+        labels = {
+            "group": group,
+            "window": np.asarray(windows, dtype=object)[cols.pop("window")],
+            "event_id": event_ids[rows],
+            "ticker": ticker[rows],
+            "test": lead,
+            "p_without": np.nan,
+        }
+        frame = pd.DataFrame({c: labels[c] if c in labels else cols[c] for c in INFLUENCE_COLUMNS[:-1]})
         if recompute is not None:
             for row in sorted(asked):
                 without = recompute(group, event_ids[row])
@@ -191,6 +189,6 @@ def caar_influence(
         frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=INFLUENCE_COLUMNS)
-    out = pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     out["drives"] = drives(out.caar, out.caar_without, out.se, out.p, out.p_without)
-    return out[INFLUENCE_COLUMNS]
+    return out  # the columns of INFLUENCE_COLUMNS, in order
