@@ -120,3 +120,20 @@ def test_the_exact_signed_rank_null_equals_scipy():
         x = rng.normal(0.01, 0.02, n)
         ours = wilcoxon(SimpleNamespace(cars=lambda x=x: x, n=n)).pvalue
         assert ours == pytest.approx(stats.wilcoxon(x, method="exact").pvalue, abs=1e-12)
+
+
+@pytest.mark.parametrize("m, k", [(60, 4), (231, 11), (240, 17), (300, 30)])
+def test_seeded_subsets_are_the_draws_of_the_plain_rejection_loop(m, k):
+    """Only the rows drawn again are checked for a repeated day, by pairs of columns when short:
+    the same calls to the generator as redrawing after checking every row, so the same subsets
+    (a permutation p of an earlier run stays what it was)."""
+    from eventstudy.core.inference import resampling
+
+    rng = np.random.default_rng(resampling.SEED)
+    rows = rng.integers(0, m, (resampling.PERMUTATIONS, k))
+    while (again := (np.diff(np.sort(rows, axis=1), axis=1) == 0).any(axis=1)).any():
+        rows[again] = rng.integers(0, m, (int(again.sum()), k))
+    subsets.cache_clear()
+    drawn, exact = subsets(m, k)
+    assert not exact and drawn.dtype == np.uint16
+    np.testing.assert_array_equal(drawn, rows)

@@ -54,9 +54,24 @@ def subsets(m: int, k: int) -> tuple[IntArray, bool]:
         return np.array(list(combinations(range(m), k)), dtype=small), True
     rng = np.random.default_rng(SEED)
     rows = rng.integers(0, m, (PERMUTATIONS, k))
+    pending = np.arange(PERMUTATIONS)  # the rows not yet known to hold k distinct days
     while True:  # a row that drew a day twice is drawn again: k distinct days, without replacement
-        ordered = np.sort(rows, axis=1)
-        again = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
-        if not again.any():
+        pending = pending[_repeats(rows[pending])]  # only rows drawn again can have a repeat
+        if not len(pending):
             return rows.astype(small), False
-        rows[again] = rng.integers(0, m, (int(again.sum()), k))
+        rows[pending] = rng.integers(0, m, (len(pending), k))
+
+
+def _repeats(rows: IntArray) -> np.ndarray:
+    """Which rows hold a value twice: by comparing each pair of columns when the rows are short
+    (k(k − 1)/2 vector comparisons), else by sorting each row."""
+    k = rows.shape[1]
+    if k > 16:
+        ordered = np.sort(rows, axis=1)
+        return (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+    cols = np.ascontiguousarray(rows.T)
+    out = np.zeros(len(rows), bool)
+    for i in range(k - 1):
+        for j in range(i + 1, k):
+            out |= cols[i] == cols[j]
+    return out
