@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -87,6 +87,7 @@ _DESIGN: list[Design] = []  # a worker process's design, set once when it starts
 
 
 def _adopt(design: Design) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which ends the workers
     _DESIGN[:] = [design]
 
 
@@ -95,9 +96,20 @@ def _draw_in_worker(draw: Draw) -> pd.DataFrame:
 
 
 def _in_processes(design: Design, draws: Sequence[Draw], workers: int) -> Iterator[pd.DataFrame]:
+    """The draws on ``workers`` processes, in order; the workers are ended at once when the
+    caller stops early (Ctrl-C, an error), not after the draws already handed out."""
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, multiprocessing.get_context(method), _adopt, (design,)) as pool:
-        yield from pool.map(_draw_in_worker, draws, chunksize=max(1, len(draws) // (8 * workers)))
+    pool = multiprocessing.get_context(method).Pool(workers, _adopt, (design,))
+    done = False
+    try:
+        yield from pool.imap(_draw_in_worker, draws, chunksize=max(1, len(draws) // (8 * workers)))
+        done = True
+    finally:
+        if done:
+            pool.close()
+        else:
+            pool.terminate()
+        pool.join()
 
 
 def _on_dask(design: Design, draws: Sequence[Draw], scheduler) -> Iterator[pd.DataFrame]:

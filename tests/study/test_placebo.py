@@ -332,3 +332,20 @@ def test_a_one_date_placebo_is_the_same_on_one_process_two_and_a_dask_cluster(da
     assert one.n_draws == 10 and one.draws.equals(two.draws)
     on_dask = draw_placebo(design, event, 10, 5, real, scheduler=dask_client)
     assert one.draws.equals(on_dask.draws)
+
+
+def test_draws_stopped_early_end_their_worker_processes_at_once():
+    """An error (or Ctrl-C) in this process while the workers draw: it reaches the caller, and no
+    worker is left running the draws already handed out."""
+    import multiprocessing
+
+    design, event = _panel(n_firms=15)
+    real = design.at(event).tests
+
+    def stop(k, total, label):
+        if k == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        draw_placebo(design, event, 40, 5, real, progress=stop, workers=2)
+    assert multiprocessing.active_children() == []
