@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._typing import BoolArray, IntArray
 from .._version import __version__
 from ..core import calendar
 from ..core.engine import Design, firm_events
@@ -145,20 +146,22 @@ def candidate_dates(design: Design, event: pd.Timestamp) -> pd.DatetimeIndex:
     return days[_fits(design) & ~_blocked(design, [days.searchsorted(event)])]
 
 
-def without_real_events(design: Design, positions: dict[str, list[int]]) -> Design:
-    """The design with each firm's returns on its real events' sessions (windows and path) set
-    missing, when the study leaves a firm's other events out of its estimation windows: a
-    pseudo-event's estimation window then holds no real event, as the real events' do not. Its
-    runs give the tests alone (a draw reads nothing else: no influence diagnostics, no intervals)."""
+def without_real_events(design: Design, tickers: Sequence[str], positions: Sequence[int]) -> Design:
+    """The design with each firm's returns on its real events' sessions (windows and path; the
+    events: each ticker with its session's position) set missing, when the study leaves a firm's
+    other events out of its estimation windows: a pseudo-event's estimation window then holds no
+    real event, as the real events' do not. Its runs give the tests alone (a draw reads nothing
+    else: no influence diagnostics, no intervals)."""
     if not design.exclude_other_events:
         return replace(design, influence=False, intervals=False)
     span = other_events_span(design)
     values = design.returns.to_numpy(dtype="float64", copy=True)
     columns = design.returns.columns
-    for ticker, where in positions.items():
-        j = columns.get_loc(ticker)
-        for p in where:
-            values[max(0, p + span.start) : max(0, p + span.end + 1), j] = np.nan
+    col, at = columns.get_indexer(pd.Index(tickers)), np.asarray(positions, dtype=np.int64)
+    for offset in range(span.start, span.end + 1):  # one session of every event's span at a time
+        row = at + offset
+        inside = (row >= 0) & (row < len(values))
+        values[row[inside], col[inside]] = np.nan
     returns = pd.DataFrame(values, index=design.returns.index, columns=columns)
     return replace(design, returns=returns, influence=False, intervals=False)
 
@@ -178,7 +181,7 @@ def draw_placebo(
     days = design.returns.index
     e = int(days.searchsorted(event))
     dates = candidate_dates(design, event)
-    masked = without_real_events(design, dict.fromkeys(design.returns.columns, [e]))
+    masked = without_real_events(design, design.returns.columns, np.full(design.returns.shape[1], e))
     rng = np.random.default_rng(seed)
     chosen = dates[np.sort(rng.choice(len(dates), size=min(draws, len(dates)), replace=False))]
     tickers = list(design.returns.columns)
@@ -216,8 +219,8 @@ def draw_sample_placebo(
     (:func:`without_real_events`)."""
     days = design.returns.index
     pos = days.searchsorted(pd.DatetimeIndex(events.event_date))
-    own = pd.Series(pos, index=events.index).groupby(events.ticker.to_numpy()).agg(list).to_dict()
-    masked = without_real_events(design, own)
+    masked = without_real_events(design, events.ticker.to_numpy(), pos)
+    firm = pd.factorize(events.ticker)[0]
     first, last = shift_ring(design)
     size = last - first + 1
     lo, hi = _reach(design)
@@ -228,7 +231,7 @@ def draw_sample_placebo(
     jobs, aside = [], []
     for k, d in enumerate(chosen, 1):
         moved = first + (pos - first + d) % size
-        touches = np.array([_touches(m, own[t], lo, hi) for m, t in zip(moved, events.ticker, strict=True)], bool)
+        touches = _touching(firm, pos, moved, hi - lo + 1)
         jobs.append(Draw(k, events.assign(event_date=days[moved])[~touches], pd.NaT, int(d), f"shift {d}"))
         aside.append(int(touches.sum()))
     drawn = run_draws(masked, jobs, progress=progress, **spread)
@@ -236,9 +239,21 @@ def draw_sample_placebo(
     return PlaceboResults(drawn, table, len(offsets), draws, seed, ring=size, set_aside=float(np.mean(aside or [0])))
 
 
-def _touches(moved: int, own: list[int], lo: int, hi: int) -> bool:
-    """Whether an event moved to ``moved`` has windows within one session of any of ``own``."""
-    return any(abs(moved - p) <= hi - lo + 1 for p in own)
+def _touching(firm: IntArray, real: IntArray, moved: IntArray, reach: int) -> BoolArray:
+    """Which moved events (``moved``: each event's new session; ``firm``: its firm's code) lie
+    within ``reach`` sessions of a real event of their firm (``real``: each event's own session):
+    the nearest real events of the firm on either side, found by a search among all of them
+    ordered by firm and session."""
+    span = int(max(real.max(), moved.max())) + 2 * reach + 2  # firms' keys never meet
+    keys = np.sort(firm.astype(np.int64) * span + real)
+    at = firm.astype(np.int64) * span + moved
+    i = np.searchsorted(keys, at)
+    near = np.zeros(len(at), bool)
+    for j in (i - 1, i):  # the real event just before and just after, if of the same firm
+        ok = (j >= 0) & (j < len(keys))
+        other = keys[np.clip(j, 0, len(keys) - 1)]
+        near |= ok & (other // span == at // span) & (np.abs(other - at) <= reach)
+    return near
 
 
 def _lengths(design: Design) -> dict[str, int]:
