@@ -85,7 +85,14 @@ def drives(estimate, without, se, p, p_without) -> np.ndarray:
 def candidates(delta: np.ndarray, flagged: np.ndarray, top: int = 3) -> np.ndarray:
     """The rows whose test is recomputed without them: the ``top`` largest |Δ| and every row
     already flagged by sign or size."""
-    order = np.argsort(-np.abs(delta), kind="stable")[:top]
+    size = np.abs(delta)
+    size[np.isnan(size)] = -np.inf  # last, as a sort puts NaN
+    if top < len(size):  # the top largest, ties to the first (a stable sort's), without sorting all
+        edge = np.partition(size, len(size) - top)[len(size) - top]
+        above = np.flatnonzero(size > edge)
+        order = np.r_[above, np.flatnonzero(size == edge)[: top - len(above)]]
+    else:
+        order = np.arange(len(size))
     return np.union1d(order, np.flatnonzero(flagged))
 
 
@@ -148,7 +155,8 @@ def caar_influence(
     event_of, event_ids = pd.factorize(car.event_id, sort=False)
     wide = np.full((len(event_ids), len(windows)), np.nan)
     wide[event_of, pd.Index(windows).get_indexer(car.window)] = car.car.to_numpy(dtype=float)
-    ticker = car.ticker.to_numpy()[np.unique(event_of, return_index=True)[1]]
+    ticker = car.ticker.array.take(np.unique(event_of, return_index=True)[1])  # the column's own kind of strings
+    labels = pd.array(windows, dtype=car.window.dtype)
     lead_p = tests[tests.test == lead].set_index(["group", "window"]).p
     frames = []
     for group, ids in groups.items():
@@ -170,17 +178,33 @@ def caar_influence(
             parts.append({"window": np.full(n, j), "row": at[ok], "car": x, "caar": np.full(n, x.mean()), **d, "p": p})
         if not parts:
             continue
-        cols = {k: np.concatenate([np.broadcast_to(part[k], len(part["row"])) for part in parts]) for k in parts[0]}
-        rows = cols.pop("row")
-        labels = {
-            "group": group,
-            "window": np.asarray(windows, dtype=object)[cols.pop("window")],
-            "event_id": event_ids[rows],
-            "ticker": ticker[rows],
-            "test": lead,
-            "p_without": np.nan,
-        }
-        frame = pd.DataFrame({c: labels[c] if c in labels else cols[c] for c in INFLUENCE_COLUMNS[:-1]})
+        rows, codes = (
+            np.concatenate([part["row"] for part in parts]),
+            np.concatenate([part["window"] for part in parts]),
+        )
+        numbers = [c for c in INFLUENCE_COLUMNS[4:-4] if c in parts[0]] + ["p", "p_without"]
+        block = np.empty((len(numbers), len(rows)))  # the number columns, written once, in order, into one block
+        at = 0
+        for part in parts:
+            n = len(part["row"])
+            for i, c in enumerate(numbers):
+                block[i, at : at + n] = part.get(c, np.nan)
+            at += n
+        frame = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "group": group,
+                        "window": labels.take(codes),
+                        "event_id": event_ids[rows],
+                        "ticker": ticker.take(rows),
+                    }
+                ),
+                pd.DataFrame(block.T, columns=numbers, copy=False),
+            ],
+            axis=1,
+        )
+        frame.insert(len(frame.columns) - 2, "test", lead)
         if recompute is not None:
             for row in sorted(asked):
                 without = recompute(group, event_ids[row])

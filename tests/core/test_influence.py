@@ -11,7 +11,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from eventstudy.core.engine import run_event_study
-from eventstudy.core.influence import caar_influence, drives, mean_influence, regression_influence
+from eventstudy.core.influence import caar_influence, candidates, drives, mean_influence, regression_influence
 from eventstudy.study.secondstage import second_stage
 from tests.conftest import synthetic_panel
 
@@ -135,3 +135,17 @@ def test_one_event_that_decides_a_slope_is_named():
     keep = ids != "e0"
     want = sm.OLS(car[keep], sm.add_constant(z[keep])).fit()
     assert lead.coef_without == pytest.approx(want.params["yld"], rel=1e-10)
+
+
+def test_candidates_are_the_stable_sorts_largest_and_the_flagged():
+    """The largest |Δ| found without sorting everything: the same rows as the first ``top`` of a
+    stable sort (ties to the earlier row, NaN last), with every flagged row, over many draws with ties."""
+    rng = np.random.default_rng(1)
+    for trial in range(3000):
+        n, top = int(rng.integers(1, 30)), int(rng.integers(1, 5))
+        delta = rng.integers(-4, 5, n).astype(float) * rng.choice([1.0, 0.5])
+        if trial % 7 == 0:
+            delta[rng.integers(0, n, rng.integers(1, 4))] = np.nan
+        flagged = rng.random(n) < 0.1
+        plain = np.union1d(np.argsort(-np.abs(delta), kind="stable")[:top], np.flatnonzero(flagged))
+        np.testing.assert_array_equal(candidates(delta, flagged, top), plain)
