@@ -87,7 +87,13 @@ _DESIGN: list[Design] = []  # a worker process's design, set once when it starts
 
 
 def _adopt(design: Design) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which ends the workers
+    """A worker's start: the design kept, Ctrl-C left to the parent (which ends the workers), and
+    numpy's BLAS held to one thread (two workers with two BLAS threads each on two cores were
+    a third slower)."""
+    from threadpoolctl import threadpool_limits
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threadpool_limits(1)
     _DESIGN[:] = [design]
 
 
