@@ -134,7 +134,9 @@ def _on(worker: str | None) -> dict:
     return {} if worker is None else {"workers": [worker], "allow_other_workers": True}
 
 
-def _partitions(layout: Layout, returns, chunk_size: int, client) -> list[tuple[str | None, object, Chunk]]:
+def _partitions(
+    layout: Layout, returns, chunk_size: int, client, reach: tuple[int, int]
+) -> list[tuple[str | None, object, Chunk]]:
     """(its worker, returns of the partition — a future —, its events as a chunk without
     returns) for every partition: the panel's files, or chunks of whole firms of an in-memory
     frame; the partitions are dealt to the workers in turn."""
@@ -158,7 +160,7 @@ def _partitions(layout: Layout, returns, chunk_size: int, client) -> list[tuple[
         return out or [(None, client.scatter(np.zeros((len(returns.index), 0))), _empty(layout))]
     values = returns.to_numpy(dtype="float64")
     out = []
-    for i, span in enumerate(layout.spans(chunk_size, len(values))):
+    for i, span in enumerate(layout.spans(chunk_size, len(values), reach)):
         chunk = layout.chunk(values, span)
         w = workers[i % len(workers)]
         scattered = client.scatter(chunk.returns, **({} if w is None else {"workers": [w]}))
@@ -189,7 +191,7 @@ def run(
     client, cluster = connect(scheduler)
     try:
         plan_f = client.scatter(plan, broadcast=True)
-        parts = _partitions(layout, returns, chunk_size, client)
+        parts = _partitions(layout, returns, chunk_size, client, (int(plan.grid[0]), int(plan.grid[-1])))
         first = [(w, client.submit(_first, plan_f, r, ev, **_on(w))) for w, r, ev in parts]
         scale = None
         if "grank" in plan.tests:

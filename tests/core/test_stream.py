@@ -295,3 +295,35 @@ def test_a_parquet_panel_is_checked_when_opened(tmp_path):
     long.to_csv(tmp_path / "long.csv", index=False)
     back = read_returns_csv(tmp_path / "long.csv")
     np.testing.assert_allclose(back[returns.columns].to_numpy(), returns.to_numpy())
+
+
+def test_chunks_of_firms_with_one_event_each_reach_few_sessions_and_give_the_memory_engines_numbers():
+    """One event a firm over a long panel: the firms are chunked in the order of their events, so
+    a chunk reaches the sessions of nearby events only (its returns × sessions within the cell
+    budget, far below the panel's length), and the streamed statistics equal the in-memory ones."""
+    rng = np.random.default_rng(8)
+    days, firms = 1500, 240
+    index = pd.bdate_range("2001-01-01", periods=days, name="date")
+    mkt = rng.normal(0.0004, 0.01, days)
+    returns = pd.DataFrame(
+        mkt[:, None] * rng.uniform(0.5, 1.5, firms) + rng.normal(0, 0.02, (days, firms)),
+        index=index,
+        columns=[f"F{i:03d}" for i in range(firms)],
+    )
+    at = rng.permutation(np.linspace(300, days - 30, firms).astype(int))  # the columns' order is not time's
+    events = pd.DataFrame({"event_id": returns.columns, "ticker": returns.columns, "event_date": index[at]})
+    layout = stream.Layout.of(index, returns.columns, events, {"all": events.event_id})
+    reach = (-260, 10)
+    spans = layout.spans(1000, days, reach, cells=40 * days)
+    widths = []
+    for span in spans:
+        pos = layout.chunk(returns.to_numpy(), span).pos
+        widths.append(pos.max() - pos.min() + reach[1] - reach[0] + 1)
+        assert (span[1] - span[0]) * min(widths[-1], days) <= 40 * days or span[1] - span[0] == 1
+    assert max(widths) < days / 2 and len(spans) < firms / 40
+    kw = dict(estimation=(-250, -11), windows=[(0, 0), (-1, 1)], path=(-10, 10), min_estimation_obs=200)
+    streamed = run_event_study(
+        returns, pd.DataFrame({"mkt": mkt}, index=index), events, **kw, engine="stream", chunk_size=50
+    )
+    memory = run_event_study(returns, pd.DataFrame({"mkt": mkt}, index=index), events, **kw, engine="memory")
+    assert_same(memory, streamed, rbar_exact=False)

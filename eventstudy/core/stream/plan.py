@@ -208,36 +208,48 @@ class Layout:
         return {name: tuple(given[fitted[at]].tolist()) for name, (given, at) in self.listed.items()}
 
     @cached_property
-    def _by_firm(self) -> tuple[IntArray, IntArray, IntArray]:
-        """The events sorted by firm and session, the firms, and where each firm's events start."""
+    def _by_firm(self) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray]:
+        """The events grouped by firm (each firm's by session), the firms in the order of their
+        first event (ties: by column), where each firm's events start, and each firm's first and
+        last event session. Firms whose events are near in time are then neighbours: a chunk of
+        them reaches few sessions when each has few events (one event a firm over a long panel)."""
         order = np.lexsort((self.pos, self.col))
         firms, first = np.unique(self.col[order], return_index=True)
-        return order, firms, np.r_[first, len(order)]
+        bounds = np.r_[first, len(order)]
+        lo, hi = self.pos[order][bounds[:-1]], self.pos[order][bounds[1:] - 1]
+        by_time = np.argsort(lo, kind="stable")
+        rank = np.empty(len(firms), np.int64)
+        rank[by_time] = np.arange(len(firms))
+        order = order[np.argsort(np.repeat(rank, np.diff(bounds)), kind="stable")]
+        return order, firms[by_time], np.r_[0, np.cumsum(np.diff(bounds)[by_time])], lo[by_time], hi[by_time]
 
-    def spans(self, size: int, sessions: int, cells: int = 1 << 21) -> list[tuple[int, int]]:
-        """Chunks of whole firms (ranges of the firms that have events), about ``size``
-        firm-events each and at most ``cells`` return cells (sessions × firms: a chunk's working
-        arrays, its returns, y and their masks, take about 30 bytes a cell); one empty chunk
-        when there is no firm-event, so that every sum still has its shape."""
-        _, firms, bounds = self._by_firm
-        most = max(1, cells // max(sessions, 1))
+    def spans(self, size: int, sessions: int, reach: tuple[int, int] = (0, 0), cells: int = 1 << 21):
+        """Chunks of whole firms (ranges of the firms that have events, in :attr:`_by_firm`'s
+        order), about ``size`` firm-events each and at most ``cells`` return cells (the sessions
+        the chunk's events reach, from ``reach``: the first and last relative day of the grid, ×
+        its firms; a chunk's working arrays, its returns, y and their masks, take about 30 bytes
+        a cell); one empty chunk when there is no firm-event, so that every sum still has its
+        shape."""
+        _, firms, bounds, lo, hi = self._by_firm
         out, start = [], 0
         while start < len(firms):
-            stop = int(np.searchsorted(bounds, bounds[start] + size, side="left"))
-            stop = min(max(stop, start + 1), start + most, len(firms))
+            stop = min(max(int(np.searchsorted(bounds, bounds[start] + size, side="left")), start + 1), len(firms))
+            width = np.maximum.accumulate(hi[start:stop]) - lo[start] + (reach[1] - reach[0] + 1)
+            need = np.arange(1, stop - start + 1) * np.minimum(width, sessions)
+            stop = start + max(1, int(np.searchsorted(need, cells, side="right")))
             out.append((start, stop))
             start = stop
         return out or [(0, 0)]
 
     def chunk(self, returns: Float64Array, span: tuple[int, int]) -> Chunk:
         """The chunk of the firms ``span`` (from :meth:`spans`): their returns and events."""
-        order, firms, bounds = self._by_firm
+        order, firms, bounds, _, _ = self._by_firm
         start, stop = span
         rows = order[bounds[start] : bounds[stop]] if len(firms) else order[:0]
         cols = firms[start:stop]
         return Chunk(
             returns[:, cols],
-            np.searchsorted(cols, self.col[rows]),
+            np.repeat(np.arange(len(cols)), np.diff(bounds[start : stop + 1])),  # each event's firm in the chunk
             self.pos[rows],
             rows,
             self.member[rows],

@@ -44,7 +44,7 @@ def run_chunks(
     CARs), the second computes the ARs of the grid and every sum. ``workers`` > 1 runs that
     many chunks at once, in threads; the sums are added in the chunks' order, so the result
     does not depend on timing."""
-    spans = layout.spans(size, len(returns))
+    spans = layout.spans(size, len(returns), (int(plan.grid[0]), int(plan.grid[-1])))
     _JOB.update(plan=plan, layout=layout, returns=returns)
     try:
         with _pool(min(workers, len(spans))) as pool:
