@@ -77,12 +77,21 @@ def caar_intervals(
     Kolari–Pynnönen (:data:`INTERVAL_COLUMNS`), from the tidy ``car`` frame (``event_id, window,
     car, se``) and the tests' r̄ (Kolari–Pynnönen's row of ``tests``)."""
     rbar = tests[tests.test == "kolari-pynnonen"].set_index(["group", "window"]).rbar
+    windows = list(pd.unique(car.window))
+    event_of, event_ids = pd.factorize(car.event_id, sort=False)
+    cells = (event_of, pd.Index(windows).get_indexer(car.window))
+    table = {}  # each column, events × windows (NaN where an event has no row in a window)
+    for name in ("car", "se"):
+        table[name] = np.full((len(event_ids), len(windows)), np.nan)
+        table[name][cells] = car[name].to_numpy(dtype=float)
+    at = {group: event_ids.get_indexer(pd.Index(list(ids))) for group, ids in groups.items()}
     rows = []
-    for window, f in car.groupby("window", sort=False):
-        f = f.set_index("event_id")
-        for group, ids in groups.items():
-            sub = f.reindex(pd.Index(list(ids))).dropna(subset=["car", "se"])
-            x, se = sub.car.to_numpy(dtype=float), sub.se.to_numpy(dtype=float)
+    for j, window in enumerate(windows):
+        for group in groups:
+            rows_of = at[group][at[group] >= 0]
+            x, se = table["car"][rows_of, j], table["se"][rows_of, j]
+            ok = ~(np.isnan(x) | np.isnan(se))
+            x, se = x[ok], se[ok]
             caar = x.mean() if len(x) else np.nan
             lo, hi = csect_interval(x, level)
             rows.append((group, window, "csect-t", len(x), caar, lo, hi, caar, level, ""))
