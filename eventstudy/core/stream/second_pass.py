@@ -127,7 +127,7 @@ def _block_partial(plan: Plan, chunk: Chunk, loc: Local, est: Estimates, scale, 
         sums.update(_calendar_sums(plan, fit, ev, weights))
     if "grank" in plan.tests:
         assert scale is not None, "GRANK needs the first pass's 1 / s(SCAR)"
-        sums.update(_grank_sums(plan, fit, sar_ranks, t, weights, scale))
+        sums.update(_grank_sums(plan, fit, sar_ranks, t, weights, scale, sums["ar_n"][:, :, plan.est_slice]))
     frames = {"events": [_events_rows(plan, fit, ev)]}
     frames["car"] = [_car_rows(plan, ev, fit, cars, var_car, t, dof, n_missing)]
     frames["excluded"] = _incomplete_rows(plan, fit, ev, chunk, n_missing)
@@ -136,9 +136,12 @@ def _block_partial(plan: Plan, chunk: Chunk, loc: Local, est: Estimates, scale, 
     return Partial(sums, frames)
 
 
-def _grank_sums(plan: Plan, fit: Fit, rank, scar, weights: BoolArray, scale: Float64Array) -> dict[str, np.ndarray]:
+def _grank_sums(
+    plan: Plan, fit: Fit, rank, scar, weights: BoolArray, scale: Float64Array, count: Float64Array
+) -> dict[str, np.ndarray]:
     """GRANK's sums (Kolari & Pynnönen 2011): per window, group and estimation day, Σ U_it and
-    the firm-events with a value; Σ of the cumulative event day's U. Each firm-event's T_i SARs
+    the firm-events with a value (``count``: the AR counts' sums on the estimation days, a SAR
+    being there where the AR is); Σ of the cumulative event day's U. Each firm-event's T_i SARs
     and its SCAR* = SCAR · scale are ranked together: an estimation day's rank is its rank
     among the SARs, one up when above SCAR* (a half when tied), over T_i + 2."""
     sar = _sar(plan, fit)
@@ -146,7 +149,6 @@ def _grank_sums(plan: Plan, fit: Fit, rank, scar, weights: BoolArray, scale: Flo
     size = valid.sum(axis=1) + 1.0
     inv = 1.0 / (size + 1)
     wf = weights.astype(np.float64)
-    count = _by_window(wf, valid.astype(np.float64))
     u = _by_window(wf * inv[:, None, None], np.where(valid, rank, 0.0)) - 0.5 * count
     event = np.zeros((len(plan.windows), len(plan.groups)))
     for j in range(len(plan.windows)):
@@ -158,12 +160,13 @@ def _grank_sums(plan: Plan, fit: Fit, rank, scar, weights: BoolArray, scale: Flo
             above = s > v[:, None]
             tied = s == v[:, None]
             up = above.astype(np.float64)
-            if tied.any():  # a SAR equal to SCAR* (rare) shares the two ranks
+            n_tied = np.count_nonzero(tied, axis=1)
+            if n_tied.any():  # a SAR equal to SCAR* (rare) shares the two ranks
                 up += 0.5 * tied
             w_inv = inv if every else inv[take]
             u[j, g] += w_inv @ up
-            below = (size if every else size[take]) - 1 - above.sum(axis=1) - tied.sum(axis=1)
-            event[j, g] = ((1 + below + 0.5 * tied.sum(axis=1)) * w_inv - 0.5).sum()
+            below = (size if every else size[take]) - 1 - np.count_nonzero(above, axis=1) - n_tied
+            event[j, g] = ((1 + below + 0.5 * n_tied) * w_inv - 0.5).sum()
     return {"grank_u": u, "grank_n": count, "grank_event": event}
 
 
