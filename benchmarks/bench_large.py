@@ -7,8 +7,9 @@ returns missing at random. Events are earnings-like: every firm reports once a q
 sessions) on a firm-specific day of the season (so the reports cluster in seasons), plus other
 firm news on random days, 200 events per firm (1,000,000 in all); the first N are taken for a
 smaller case. The design: market model, estimation [−250, −11] leaving out the firm's other
-events (at least 60 valid days), windows [0,0], [−1,+1], [−5,+5], path [−10,+10], all nine
-tests (GRANK and the calendar-time test included), no per-day AR frame.
+events (at least 60 valid days), windows [0,0], [−1,+1], [−5,+5], path [−10,+10], every test
+of a sample (GRANK and the calendar-time test included; Corrado–Zivney is named memory-only), the
+influence diagnostics and the intervals, no per-day AR frame.
 
 Each case runs ``--repeat`` times (default 3), each time in a fresh process (so every run is a
 cold start); the table gives the best wall time and the median (a shared virtual machine's
