@@ -158,6 +158,7 @@ def without_real_events(design: Design, tickers: Sequence[str], positions: Seque
     values = design.returns.to_numpy(dtype="float64", copy=True)
     columns = design.returns.columns
     col, at = columns.get_indexer(pd.Index(tickers)), np.asarray(positions, dtype=np.int64)
+    col, at = col[col >= 0], at[col >= 0]  # a ticker without returns has nothing to mask
     for offset in range(span.start, span.end + 1):  # one session of every event's span at a time
         row = at + offset
         inside = (row >= 0) & (row < len(values))
@@ -244,6 +245,8 @@ def _touching(firm: IntArray, real: IntArray, moved: IntArray, reach: int) -> Bo
     within ``reach`` sessions of a real event of their firm (``real``: each event's own session):
     the nearest real events of the firm on either side, found by a search among all of them
     ordered by firm and session."""
+    if not len(firm):
+        return np.zeros(0, bool)
     span = int(max(real.max(), moved.max())) + 2 * reach + 2  # firms' keys never meet
     keys = np.sort(firm.astype(np.int64) * span + real)
     at = firm.astype(np.int64) * span + moved
