@@ -2,7 +2,9 @@
 workers of a Dask cluster.
 
 Each draw is computed whole, by one worker, from the design and the draw's own firm-events (a
-pseudo-event date for every firm, or a sample shifted in calendar time); nothing random happens
+pseudo-event date for every firm, or a sample shifted in calendar time), which the worker makes
+from the draw's date or shift (:data:`EventsOf`: the draws in flight hold a few numbers each, not
+a sample's firm-events each); nothing random happens
 inside a draw (the dates and shifts are drawn before, from the study's seed, and the permutation
 test's draws are seeded by the data's shape alone). The draws come back in their order, so the
 numbers are the same, bit for bit, whatever the number of workers.
@@ -31,46 +33,52 @@ FEW_DRAWS = 8  # fewer draws than this run in this process: starting workers wou
 
 @dataclass(frozen=True)
 class Draw:
-    """One draw: its number (from 1), its firm-events, the pseudo-event date (NaT for a shifted
-    sample), the sessions the event or the sample was moved by, and a label for the progress."""
+    """One draw: its number (from 1), the pseudo-event date (NaT for a shifted sample), the
+    sessions the event or the sample was moved by, and a label for the progress."""
 
     k: int
-    events: pd.DataFrame
     date: pd.Timestamp
     offset: int
     label: str
 
 
-def draw_tests(design: Design, draw: Draw) -> pd.DataFrame:
+EventsOf = Callable[[Draw], pd.DataFrame]  # a draw's firm-events (picklable: it travels to the workers)
+
+
+def draw_tests(design: Design, events_of: EventsOf, draw: Draw) -> pd.DataFrame:
     """The draw's test rows (:data:`DRAW_COLUMNS`). The groups keep the draw's events: a shifted
     sample sets aside the events whose moved windows touch their firm's own."""
+    events = events_of(draw)
     if design.groups is not None:
-        ids = pd.Index(draw.events.event_id)
+        ids = pd.Index(events.event_id)
         design = replace(design, groups={g: [i for i in members if i in ids] for g, members in design.groups.items()})
-    tests = design.run(draw.events).tests
+    tests = design.run(events).tests
     return tests.assign(draw=draw.k, date=draw.date, offset=draw.offset)[DRAW_COLUMNS]
 
 
 def run_draws(
     design: Design,
+    events_of: EventsOf,
     draws: Sequence[Draw],
     *,
     workers: int | None = None,
     scheduler: object = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> pd.DataFrame:
-    """Every draw's test rows, in the draws' order. With a Dask ``scheduler`` (a client, an
-    address, or ``"local"`` for a cluster of this machine) the draws go to its workers; else to
-    ``workers`` processes (default: the machine's cores; 1, or fewer than :data:`FEW_DRAWS`
-    draws: this process). A draw runs the core on the engine its size calls for (``auto``)."""
+    """Every draw's test rows (its firm-events from ``events_of``), in the draws' order. With a
+    Dask ``scheduler`` (a client, an address, or ``"local"`` for a cluster of this machine) the
+    draws go to its workers; else to ``workers`` processes (default: the machine's cores; 1, or
+    fewer than :data:`FEW_DRAWS` draws: this process). A draw runs the core on the engine its
+    size calls for (``auto``)."""
     if not draws:
         return pd.DataFrame(columns=DRAW_COLUMNS)
     design = replace(design, engine=AUTO)
     if scheduler is not None:
-        results = _on_dask(design, draws, scheduler)
+        results = _on_dask(design, events_of, draws, scheduler)
     else:
         n = min(workers or os.cpu_count() or 1, len(draws))
-        results = _in_processes(design, draws, n) if n > 1 and len(draws) >= FEW_DRAWS else _here(design, draws)
+        few = n < 2 or len(draws) < FEW_DRAWS
+        results = _here(design, events_of, draws) if few else _in_processes(design, events_of, draws, n)
     frames = []
     for k, frame in enumerate(results, 1):
         frames.append(frame)
@@ -79,14 +87,14 @@ def run_draws(
     return pd.concat(frames, ignore_index=True)
 
 
-def _here(design: Design, draws: Sequence[Draw]) -> Iterator[pd.DataFrame]:
-    return (draw_tests(design, d) for d in draws)
+def _here(design: Design, events_of: EventsOf, draws: Sequence[Draw]) -> Iterator[pd.DataFrame]:
+    return (draw_tests(design, events_of, d) for d in draws)
 
 
-_DESIGN: list[Design] = []  # a worker process's design, set once when it starts
+_SHARED: list = []  # a worker process's design and maker of firm-events, set once when it starts
 
 
-def _adopt(design: Design) -> None:
+def _adopt(design: Design, events_of: EventsOf) -> None:
     """A worker's start: the design kept, Ctrl-C left to the parent (which ends the workers), and
     numpy's BLAS held to one thread (two workers with two BLAS threads each on two cores were
     a third slower)."""
@@ -94,18 +102,18 @@ def _adopt(design: Design) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threadpool_limits(1)
-    _DESIGN[:] = [design]
+    _SHARED[:] = [design, events_of]
 
 
 def _draw_in_worker(draw: Draw) -> pd.DataFrame:
-    return draw_tests(_DESIGN[0], draw)
+    return draw_tests(*_SHARED, draw)
 
 
-def _in_processes(design: Design, draws: Sequence[Draw], workers: int) -> Iterator[pd.DataFrame]:
+def _in_processes(design: Design, events_of: EventsOf, draws: Sequence[Draw], workers: int) -> Iterator[pd.DataFrame]:
     """The draws on ``workers`` processes, in order; the workers are ended at once when the
     caller stops early (Ctrl-C, an error), not after the draws already handed out."""
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = multiprocessing.get_context(method).Pool(workers, _adopt, (design,))
+    pool = multiprocessing.get_context(method).Pool(workers, _adopt, (design, events_of))
     done = False
     try:
         yield from pool.imap(_draw_in_worker, draws, chunksize=max(1, len(draws) // (8 * workers)))
@@ -118,13 +126,13 @@ def _in_processes(design: Design, draws: Sequence[Draw], workers: int) -> Iterat
         pool.join()
 
 
-def _on_dask(design: Design, draws: Sequence[Draw], scheduler) -> Iterator[pd.DataFrame]:
+def _on_dask(design: Design, events_of: EventsOf, draws: Sequence[Draw], scheduler) -> Iterator[pd.DataFrame]:
     from ..core.distributed import connect
 
     client, cluster = connect(None if scheduler == "local" else scheduler)
     try:
-        shared = client.scatter(design, broadcast=True)
-        futures = client.map(draw_tests, [shared] * len(draws), draws, pure=False)
+        shared, maker = client.scatter([design, events_of], broadcast=True)
+        futures = client.map(draw_tests, [shared] * len(draws), [maker] * len(draws), draws, pure=False)
         for future in futures:
             yield future.result()
     finally:

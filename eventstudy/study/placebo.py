@@ -185,12 +185,8 @@ def draw_placebo(
     masked = without_real_events(design, design.returns.columns, np.full(design.returns.shape[1], e))
     rng = np.random.default_rng(seed)
     chosen = dates[np.sort(rng.choice(len(dates), size=min(draws, len(dates)), replace=False))]
-    tickers = list(design.returns.columns)
-    jobs = [
-        Draw(k, firm_events(tickers, date), date, int(days.get_loc(date)) - e, f"{date:%Y-%m-%d}")
-        for k, date in enumerate(chosen, 1)
-    ]
-    drawn = run_draws(masked, jobs, progress=progress, **spread)
+    jobs = [Draw(k, date, int(days.get_loc(date)) - e, f"{date:%Y-%m-%d}") for k, date in enumerate(chosen, 1)]
+    drawn = run_draws(masked, OnePseudoDate(tuple(design.returns.columns)), jobs, progress=progress, **spread)
     return PlaceboResults(drawn, summarize(drawn, real_tests, _lengths(design)), len(dates), draws, seed)
 
 
@@ -221,7 +217,6 @@ def draw_sample_placebo(
     days = design.returns.index
     pos = days.searchsorted(pd.DatetimeIndex(events.event_date))
     masked = without_real_events(design, events.ticker.to_numpy(), pos)
-    firm = pd.factorize(events.ticker)[0]
     first, last = shift_ring(design)
     size = last - first + 1
     lo, hi = _reach(design)
@@ -229,15 +224,46 @@ def draw_sample_placebo(
     offsets = np.arange(gap, size - gap + 1) if size > 2 * gap else np.array([], dtype=int)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(offsets, size=min(draws, len(offsets)), replace=False)) if len(offsets) else offsets
-    jobs, aside = [], []
-    for k, d in enumerate(chosen, 1):
-        moved = first + (pos - first + d) % size
-        touches = _touching(firm, pos, moved, hi - lo + 1)
-        jobs.append(Draw(k, events.assign(event_date=days[moved])[~touches], pd.NaT, int(d), f"shift {d}"))
-        aside.append(int(touches.sum()))
-    drawn = run_draws(masked, jobs, progress=progress, **spread)
+    shifted = Shifted(events, days, pos, pd.factorize(events.ticker)[0], first, size, hi - lo + 1)
+    jobs = [Draw(k, pd.NaT, int(d), f"shift {d}") for k, d in enumerate(chosen, 1)]
+    aside = [int(shifted.touching(d).sum()) for d in chosen]
+    drawn = run_draws(masked, shifted, jobs, progress=progress, **spread)
     table = summarize(drawn, real_tests, _lengths(design), size)
     return PlaceboResults(drawn, table, len(offsets), draws, seed, ring=size, set_aside=float(np.mean(aside or [0])))
+
+
+@dataclass(frozen=True)
+class OnePseudoDate:
+    """A one-date placebo's firm-events of a draw: every firm's event on the draw's date."""
+
+    tickers: tuple[str, ...]
+
+    def __call__(self, draw: Draw) -> pd.DataFrame:
+        return firm_events(list(self.tickers), draw.date)
+
+
+@dataclass(frozen=True)
+class Shifted:
+    """A shifted sample's firm-events of a draw: every event moved by the draw's shift around the
+    ring of ``size`` sessions from ``first`` (``pos``: each event's session; ``firm``: its firm's
+    code), less those whose moved windows come within ``reach`` sessions of their firm's own."""
+
+    events: pd.DataFrame
+    days: pd.DatetimeIndex
+    pos: IntArray
+    firm: IntArray
+    first: int
+    size: int
+    reach: int
+
+    def moved(self, shift: int) -> IntArray:
+        return self.first + (self.pos - self.first + shift) % self.size
+
+    def touching(self, shift: int) -> BoolArray:
+        return _touching(self.firm, self.pos, self.moved(shift), self.reach)
+
+    def __call__(self, draw: Draw) -> pd.DataFrame:
+        return self.events.assign(event_date=self.days[self.moved(draw.offset)])[~self.touching(draw.offset)]
 
 
 def _touching(firm: IntArray, real: IntArray, moved: IntArray, reach: int) -> BoolArray:
