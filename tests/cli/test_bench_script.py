@@ -52,3 +52,13 @@ def test_the_main_benchmark_times_stages_that_exist():
         if attr:
             owner = getattr(owner, attr[1:])
         assert hasattr(owner, name), f"{module}{attr}.{name}"
+
+
+def test_the_placebo_benchmark_runs_and_finds_the_same_draws_on_one_and_two_workers():
+    """bench_placebo.py's synthetic case on a small sample: its draws on one process and on two
+    are the same (the column its table reports), and it says how many draws it ran."""
+    spec = importlib.util.spec_from_file_location("bench_placebo", REPO / "benchmarks" / "bench_placebo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.synthetic_case(300, 10, [1, 2])
+    assert [(r[1], r[2], r[4]) for r in rows] == [(1, 10, True), (2, 10, True)]
