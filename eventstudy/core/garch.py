@@ -22,12 +22,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from . import exclusions
 from .abnormal import AbnormalReturns, window_sums
 from .models import Model, ModelFit
 from .windows import Aligned, Window
 
 SCALE = 100.0
-COLUMNS = ["event_id", "ticker", "stage", "reason"]
 
 
 def fit(aligned: Aligned, model: Model, windows: tuple[Window, ...], need: int):
@@ -85,7 +85,8 @@ def fit(aligned: Aligned, model: Model, windows: tuple[Window, ...], need: int):
     )  # fmt: skip
     ab = AbnormalReturns(ar[k_], var[k_], tuple(windows), cars, var_car, missing, dof, est[k_], s[k_])
     excluded = pd.DataFrame(
-        [(aligned.event_ids[i], aligned.tickers[i], "estimation", w) for i, w in why.items()], columns=COLUMNS
+        [(aligned.event_ids[i], aligned.tickers[i], "estimation", w) for i, w in why.items()],
+        columns=exclusions.COLUMNS,
     )
     return sub, result_fit, ab, excluded
 

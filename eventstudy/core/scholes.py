@@ -14,11 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import exclusions
 from .abnormal import AbnormalReturns, window_sums
 from .models import Model, ModelFit
 from .windows import Aligned, Window
-
-COLUMNS = ["event_id", "ticker", "stage", "reason"]
 
 
 def _slope(y: np.ndarray, x: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -69,7 +68,7 @@ def fit(aligned: Aligned, model: Model, windows: tuple[Window, ...], need: int):
     )
     ab = AbnormalReturns(ar[k], var, tuple(windows), cars, var_car, missing, dof, ok[k], np.sqrt(sigma2[k]))
     sub = aligned if kept.all() else aligned.subset(kept)
-    return sub, result, ab, pd.DataFrame(why, columns=COLUMNS)
+    return sub, result, ab, pd.DataFrame(why, columns=exclusions.COLUMNS)
 
 
 def _var(x: np.ndarray, ok: np.ndarray) -> np.ndarray:

@@ -19,11 +19,10 @@ import numpy as np
 import pandas as pd
 
 from .._typing import BoolArray, Float64Array, IntArray
+from . import exclusions
 from .abnormal import AbnormalReturns
 from .models import Model, ModelFit, _batched_inverse
 from .windows import Aligned, Window
-
-COLUMNS = ["event_id", "ticker", "stage", "reason"]
 
 
 def spans(traded: BoolArray) -> Float64Array:
@@ -98,7 +97,7 @@ def fit(aligned: Aligned, model: Model, windows: tuple[Window, ...], need: int):
         np.column_stack(missing)[k], n_obs[k] - model.k, est[k], np.sqrt(sigma2[k]),
     )  # fmt: skip
     sub = aligned if k.all() else aligned.subset(k)
-    return sub, result, ab, pd.DataFrame(why, columns=COLUMNS)
+    return sub, result, ab, pd.DataFrame(why, columns=exclusions.COLUMNS)
 
 
 def _summed(rm: Float64Array, n: Float64Array) -> tuple[Float64Array, IntArray]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from ..core import exclusions
 from ..core.engine import run_event_study
 from ..core.results import EventStudyResult
 from ..core.returns import stack
@@ -87,6 +88,6 @@ def run_volume(
         **engine.options(),
     )
     if reasons:
-        extra = pd.DataFrame(reasons, columns=["event_id", "ticker", "stage", "reason"])
+        extra = pd.DataFrame(reasons, columns=exclusions.COLUMNS)
         result = replace(result, excluded=pd.concat([extra, result.excluded], ignore_index=True))
     return result
