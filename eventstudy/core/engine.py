@@ -127,9 +127,10 @@ def run_event_study(
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {list(ENGINES)}")
+    model_spec = models.get_model(model)
     reason = ""
     if engine == "auto":
-        engine, reason = choose_engine(returns, events, models.get_model(model))
+        engine, reason = choose_engine(returns, events, model_spec)
     if isinstance(returns, str | os.PathLike):
         raise TypeError(
             f"returns given as a path ({returns}): open the panel first (eventstudy.run_event_study does, "
@@ -137,7 +138,6 @@ def run_event_study(
         )
     if not isinstance(returns, pd.DataFrame) and engine != "dask":
         raise ValueError("returns given as a parquet panel need engine='dask'")
-    model_spec = models.get_model(model)
     if model_spec.fitter and engine != "memory":
         raise ValueError(f"the {model} model is fitted firm by firm: it runs on engine='memory', not {engine!r}")
     regressors = models.with_shifted_market(_as_regressors(regressors), model_spec)

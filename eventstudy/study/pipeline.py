@@ -34,7 +34,7 @@ from .results import StudyResults
 from .spans import check_event_in_data, check_not_future, coverage_note
 from .spec import Study
 from .studyfile import load_study
-from .trading import trade_to_trade
+from .trading import model_returns
 from .universe import primary_listing, resolve_groups
 
 
@@ -85,9 +85,8 @@ def _long(p: Prepared) -> LongRun:
     """BHARs of the fitted firms against the study's reference, and the calendar-time alphas."""
     spec = p.study.long
     events = firm_events(p.fitted, p.event.date)
-    groups = {g: tuple(f for f in fs if f in p.fitted) for g, fs in p.groups.items()}
     reference = p.regressors(spec.reference)[0]
-    return run_long(spec, spec.reference, p.returns, reference, events, groups, p.data.factors, p.mv)
+    return run_long(spec, spec.reference, p.returns, reference, events, p.fitted_groups, p.data.factors, p.mv)
 
 
 def _volatility(res: StudyResults) -> Volatility:
@@ -106,9 +105,8 @@ def _volume(p: Prepared, engine: Engine) -> EventStudyResult | None:
     if s.volume is None:
         return None
     v, why = volume.turnover(p.data.prices.frames, p.mv, p.returns.index)
-    groups = {g: tuple(f for f in fs if f in p.fitted) for g, fs in p.groups.items()}
     design = dict(estimation=s.estimation, windows=run_windows(s), path=s.path, min_estimation_obs=s.min_estimation_obs)
-    return volume.run_volume(s.volume, v, firm_events(p.fitted, p.event.date), groups, design, engine, why)
+    return volume.run_volume(s.volume, v, firm_events(p.fitted, p.event.date), p.fitted_groups, design, engine, why)
 
 
 def _unused_benchmark(study: Study, model: Model) -> str:
@@ -156,14 +154,18 @@ class Prepared:
             regressors = regressors.join(factor_regressors(self.data.factors, model.columns), how="left")
         return market, regressors, info
 
+    @property
+    def fitted_groups(self) -> dict[str, tuple[str, ...]]:
+        """Each group's firms that are fitted."""
+        return {g: tuple(f for f in fs if f in self.fitted) for g, fs in self.groups.items()}
+
     def design(self, regressors: pd.DataFrame) -> Design:
         """The study's design on the fitted firms with these regressors."""
         s = self.study
-        groups = {g: tuple(f for f in fs if f in self.fitted) for g, fs in self.groups.items()}
         return Design(
             self.returns[self.fitted],
             regressors,
-            groups,
+            self.fitted_groups,
             s.model,
             s.estimation,
             run_windows(s),
@@ -203,9 +205,7 @@ def prepare(
     firms = sorted({f for g in groups.values() for f in g})
     _check_benchmark_not_a_firm(study, firms)
     start, end = _span(study, event, span)
-    constructed = any(study.benchmarks[b].constructed for b in _run_under(study))
-    wide = constructed or study.volume is not None  # every stock: an index of them, or the market's volume
-    stocks = sorted(companies.ticker[companies.asset_type == "stock"]) if wide else []
+    stocks = sorted(companies.ticker[companies.asset_type == "stock"]) if _every_stock(study) else []
     wanted = [*firms, *marketvalue.class_tickers(shares, firms), *study.series, *stocks]
     data = load_market_data(
         wanted, start, end, offline=offline, refresh=refresh, snapshot=snap, progress=progress, **load_kwargs
@@ -213,8 +213,7 @@ def prepare(
     if not any(f in data.prices.frames for f in firms):
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
     returns, basis = session_returns(data.prices.frames, start, end, study.returns)
-    if get_model(study.model).fitter == "trade-to-trade":
-        returns = trade_to_trade(returns, data.prices.frames, firms)
+    returns = model_returns(study.model, returns, data.prices.frames, firms)
     check_event_in_data(event.date, returns)
     flags, screened, fitted = _screen(study, data, returns, [f for f in firms if f in data.prices.frames], left_out)
     span_note = coverage_note(returns[fitted], start, end)
@@ -247,11 +246,8 @@ def _prepare_own(study: Study, span: tuple[pd.Timestamp, pd.Timestamp] | None) -
     named = sorted({t for g in study.groups.values() for t in g.tickers})
     firms = owndata.name_firms(study, [(t, event.date) for t in named])
     start, end = _span(study, event, span)
-    constructed = any(study.benchmarks[b].constructed for b in _run_under(study))
-    wide = constructed or study.volume is not None
-    files, data, returns = owndata.read_study_files(study, firms, start, end, all_stocks=wide)
-    if get_model(study.model).fitter == "trade-to-trade":
-        returns = trade_to_trade(returns, data.prices.frames, list(firms.ids))
+    files, data, returns = owndata.read_study_files(study, firms, start, end, all_stocks=_every_stock(study))
+    returns = model_returns(study.model, returns, data.prices.frames, list(firms.ids))
     companies = data.companies
     groups, left_out, members = resolve_groups(study.groups, companies, {}, {}, None)
     wanted = sorted({f for g in groups.values() for f in g})
@@ -287,6 +283,12 @@ def _screen(study: Study, data: MarketData, returns: pd.DataFrame, firms: list[s
     if not fitted:
         raise NoFirmsLeftError({**left_out, **data.prices.failed, **screened})
     return flags, screened, fitted
+
+
+def _every_stock(study: Study) -> bool:
+    """Whether the study reads every stock of its data: for an index of them (a constructed
+    benchmark it runs under), or for the market's volume (``[volume]``)."""
+    return study.volume is not None or any(study.benchmarks[b].constructed for b in _run_under(study))
 
 
 def _run_under(study: Study) -> tuple[str, ...]:

@@ -29,7 +29,7 @@ from .horizons import run_long
 from .results import SampleResults
 from .secondstage import second_stage
 from .spec import Study
-from .trading import trade_to_trade
+from .trading import model_returns
 from .universe import primary_listing
 
 EVENT_COLUMNS = ["event_id", "ticker", "event_date"]
@@ -94,8 +94,7 @@ def load_panel(
     classes = marketvalue.class_tickers(shares, firms)  # their closes value the firms' other classes
     data = load_market_data([*firms, *classes, benchmark, *extra], start, end, **load_kwargs)
     rets, basis = session_returns(data.prices.frames, start, end, returns)
-    if get_model(model).fitter == "trade-to-trade":
-        rets = trade_to_trade(rets, data.prices.frames, firms)
+    rets = model_returns(model, rets, data.prices.frames, firms)
     if benchmark not in rets or rets[benchmark].isna().all():
         why = data.prices.failed.get(benchmark, "no returns in the span")
         raise NoFirmsLeftError({benchmark: why}, "the benchmark has no data")
@@ -149,8 +148,7 @@ def _own_panel(study: Study, events: pd.DataFrame) -> Panel:
     end = calendar.session_offset(events.event_date.max(), far, ex)
     events, firms = owndata.sample_labels(study, events)
     files, data, returns = owndata.read_study_files(study, firms, start, end, all_stocks=study.volume is not None)
-    if get_model(study.model).fitter == "trade-to-trade":
-        returns = trade_to_trade(returns, data.prices.frames, list(firms.ids))
+    returns = model_returns(study.model, returns, data.prices.frames, list(firms.ids))
     bench = study.benchmarks[study.benchmark].ticker
     owndata.check_market(study, files, returns, [t for t in firms.ids if t in returns])
     spec = get_model(study.model)
@@ -295,7 +293,7 @@ def _sample_volume(study: Study, panel: Panel, fitted: pd.DataFrame, engine: Eng
     if study.volume is None:
         return None
     v, why = volume.turnover(panel.prices.frames, _values(panel, fitted), panel.returns.index)
-    groups = {g: ids for g, ids in sample_groups(study, fitted).items()}
+    groups = sample_groups(study, fitted)
     design = dict(
         estimation=study.estimation,
         windows=study.windows,

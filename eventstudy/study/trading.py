@@ -10,7 +10,16 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..core.models import get_model
 from ..core.returns import stack
+
+
+def model_returns(model: str, returns: pd.DataFrame, frames: Mapping[str, pd.DataFrame], firms: list[str]):
+    """The returns the ``model`` is fitted on: the firms' made trade to trade
+    (:func:`trade_to_trade`) for the trade-to-trade model, else ``returns`` as they are."""
+    if get_model(model).fitter != "trade-to-trade":
+        return returns
+    return trade_to_trade(returns, frames, firms)
 
 
 def trade_to_trade(returns: pd.DataFrame, frames: Mapping[str, pd.DataFrame], firms: list[str]) -> pd.DataFrame:
