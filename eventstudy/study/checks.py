@@ -93,10 +93,17 @@ def _check_own_data(study: Study, fail) -> None:
         fail("model.returns", 'a study on its own data ([data]) reads the file\'s return column: returns = "total"')
 
 
+def _too_far(w) -> str:
+    """Why window ``w`` reaches too far from day 0 ("" when it does not)."""
+    if max(abs(w.start), abs(w.end)) > MAX_SESSIONS:
+        return f"[{w.start}, {w.end}] reaches more than {MAX_SESSIONS} sessions (ten years) from day 0"
+    return ""
+
+
 def _check_long(study: Study, fail) -> None:
     for i, w in enumerate(study.long.windows):
-        if max(abs(w.start), abs(w.end)) > MAX_SESSIONS:
-            fail(f"long.windows[{i}]", f"reaches more than {MAX_SESSIONS} sessions from day 0")
+        if why := _too_far(w):
+            fail(f"long.windows[{i}]", why)
     if study.is_sample and study.long.reference != study.benchmark:
         fail("long.reference", f"a sample's long-horizon reference is its benchmark ({study.benchmark})")
 
@@ -132,8 +139,8 @@ def _check_windows(study: Study, fail, partial: bool) -> None:
         return
     too_far = False
     for key, w in every:
-        if max(abs(w.start), abs(w.end)) > MAX_SESSIONS:
-            fail(key, f"[{w.start}, {w.end}] reaches more than {MAX_SESSIONS} sessions (ten years) from day 0")
+        if why := _too_far(w):
+            fail(key, why)
             too_far = True
     if too_far:  # nothing more is checked (or allocated) for windows that reach that far
         return

@@ -164,6 +164,11 @@ BROKEN = {
         "model.estimation",
         "more than 2520 sessions",
     ),
+    "long window too far": (
+        {"long": {"windows": [[0, 3000]]}},
+        "long.windows[0]",
+        "[0, 3000] reaches more than 2520 sessions (ten years)",
+    ),
     "benchmark is a firm": ({"model.benchmark": "NVDA"}, "model.benchmark", "one of the event firms"),
     "index as a firm": ({"groups.big": ["MSFT", "^IXIC"]}, "groups.big.tickers", "an index, not a firm"),
     "path without day 0": ({"model.path": [1, 3]}, "model.path", "must include day 0"),
