@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .results import CarTable
+
 ALPHA = 0.05  # the level at which a p-value "crosses": the report's 5 %
 INFLUENCE_COLUMNS = [
     "group",
@@ -151,18 +153,15 @@ def caar_influence(
     test's p per window without that event (window label → p); it is asked for the events that
     move the CAAR by more than its standard error or flip the sign of a significant one, and the
     ``top`` largest |Δ| of each window. Groups of fewer than 3 events have no diagnostics."""
-    windows = list(pd.unique(car.window))
-    event_of, event_ids = pd.factorize(car.event_id, sort=False)
-    wide = np.full((len(event_ids), len(windows)), np.nan)
-    wide[event_of, pd.Index(windows).get_indexer(car.window)] = car.car.to_numpy(dtype=float)
-    ticker = car.ticker.array.take(np.unique(event_of, return_index=True)[1])  # the column's own kind of strings
+    table = CarTable.of(car, ("car",))
+    windows, event_ids = table.windows, table.event_ids
+    ticker = car.ticker.array.take(np.unique(table.codes, return_index=True)[1])  # the column's own kind of strings
     labels = pd.array(windows, dtype=car.window.dtype)
     lead_p = tests[tests.test == lead].set_index(["group", "window"]).p
     frames = []
     for group, ids in groups.items():
-        at = event_ids.get_indexer(pd.Index(list(ids)))
-        at = at[at >= 0]
-        values = wide[at]
+        at = table.rows(ids)
+        values = table.values["car"][at]
         parts, asked = [], {}
         for j, window in enumerate(windows):
             ok = np.flatnonzero(np.isfinite(values[:, j]))

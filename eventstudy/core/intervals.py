@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import special
 
 from .inference.statistic import t_quantile
+from .results import CarTable
 
 LEVEL = 0.95
 INTERVAL_COLUMNS = ["group", "window", "test", "n", "estimate", "lo", "hi", "centre", "level", "note"]
@@ -77,19 +78,12 @@ def caar_intervals(
     Kolari–Pynnönen (:data:`INTERVAL_COLUMNS`), from the tidy ``car`` frame (``event_id, window,
     car, se``) and the tests' r̄ (Kolari–Pynnönen's row of ``tests``)."""
     rbar = tests[tests.test == "kolari-pynnonen"].set_index(["group", "window"]).rbar
-    windows = list(pd.unique(car.window))
-    event_of, event_ids = pd.factorize(car.event_id, sort=False)
-    cells = (event_of, pd.Index(windows).get_indexer(car.window))
-    table = {}  # each column, events × windows (NaN where an event has no row in a window)
-    for name in ("car", "se"):
-        table[name] = np.full((len(event_ids), len(windows)), np.nan)
-        table[name][cells] = car[name].to_numpy(dtype=float)
-    at = {group: event_ids.get_indexer(pd.Index(list(ids))) for group, ids in groups.items()}
+    table = CarTable.of(car, ("car", "se"))
+    at = {group: table.rows(ids) for group, ids in groups.items()}
     rows = []
-    for j, window in enumerate(windows):
+    for j, window in enumerate(table.windows):
         for group in groups:
-            rows_of = at[group][at[group] >= 0]
-            x, se = table["car"][rows_of, j], table["se"][rows_of, j]
+            x, se = table.values["car"][at[group], j], table.values["se"][at[group], j]
             ok = ~(np.isnan(x) | np.isnan(se))
             x, se = x[ok], se[ok]
             caar = x.mean() if len(x) else np.nan

@@ -48,6 +48,34 @@ def excluded_by_reason(excluded: pd.DataFrame) -> pd.DataFrame:
     return counts.sort_values(["events", "stage", "reason"], ascending=[False, True, True]).reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class CarTable:
+    """The tidy CAR frame (``event_id``, ``window`` and number columns) as arrays: its events in
+    the order they first appear (``codes``: each row's event), its windows in order, and each
+    asked column as events × windows (NaN where an event has no row in a window)."""
+
+    event_ids: pd.Index
+    codes: np.ndarray
+    windows: list[str]
+    values: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, car: pd.DataFrame, columns: tuple[str, ...]) -> CarTable:
+        windows = list(pd.unique(car.window))
+        codes, event_ids = pd.factorize(car.event_id, sort=False)
+        cells = (codes, pd.Index(windows).get_indexer(car.window))
+        values = {}
+        for name in columns:
+            values[name] = np.full((len(event_ids), len(windows)), np.nan)
+            values[name][cells] = car[name].to_numpy(dtype=float)
+        return cls(event_ids, codes, windows, values)
+
+    def rows(self, ids) -> np.ndarray:
+        """The rows of the events ``ids``, in their order (an id without a CAR left out)."""
+        at = self.event_ids.get_indexer(pd.Index(list(ids)))
+        return at[at >= 0]
+
+
 class SummaryMixin:
     """``__str__`` and ``_repr_html_`` from ``summary()`` (a :class:`~eventstudy.core.summary.Summary`),
     as linearmodels' results do."""
