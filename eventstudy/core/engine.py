@@ -19,7 +19,7 @@ from .._typing import EngineName, ModelName, TestName
 from . import chunked, exclusions, memory, models
 from .inference import ONE_DATE_TESTS, get_tests
 from .results import EventStudyResult
-from .runspec import IN_MEMORY, Engine, Inputs, RunSpec
+from .runspec import AUTO, Engine, Inputs, RunSpec
 from .stream.plan import CHUNK_EVENTS
 from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Window, as_window, event_grid
 
@@ -46,7 +46,7 @@ class Design:
     path: Window = DEFAULT_PATH
     min_estimation_obs: int = 120
     exclude_other_events: bool = True
-    engine: Engine = IN_MEMORY
+    engine: Engine = AUTO
     influence: bool = True
     intervals: bool = True
 

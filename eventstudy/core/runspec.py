@@ -38,7 +38,6 @@ class Engine:
 
 
 AUTO = Engine()
-IN_MEMORY = Engine("memory")
 
 
 @dataclass(frozen=True)

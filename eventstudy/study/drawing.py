@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from ..core.engine import Design
-from ..core.runspec import AUTO
 
 DRAW_COLUMNS = ["draw", "date", "offset", "group", "window", "test", "robust", "stat", "p", "n_firms"]
 FEW_DRAWS = 8  # fewer draws than this run in this process: starting workers would cost more
@@ -68,11 +67,10 @@ def run_draws(
     """Every draw's test rows (its firm-events from ``events_of``), in the draws' order. With a
     Dask ``scheduler`` (a client, an address, or ``"local"`` for a cluster of this machine) the
     draws go to its workers; else to ``workers`` processes (default: the machine's cores; 1, or
-    fewer than :data:`FEW_DRAWS` draws: this process). A draw runs the core on the engine its
-    size calls for (``auto``)."""
+    fewer than :data:`FEW_DRAWS` draws: this process). A draw runs the core on the design's
+    engine (by default chosen by the draw's size)."""
     if not draws:
         return pd.DataFrame(columns=DRAW_COLUMNS)
-    design = replace(design, engine=AUTO)
     if scheduler is not None:
         results = _on_dask(design, events_of, draws, scheduler)
     else:

@@ -16,7 +16,7 @@ from ..core import calendar
 from ..core.engine import Design
 from ..core.models import get_model, with_shifted_market
 from ..core.returns import factor_regressors, session_returns
-from ..core.runspec import AUTO, IN_MEMORY, Engine
+from ..core.runspec import AUTO, Engine
 from ..core.volatility import abnormal_volatility
 from ..core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
 from ..data import load_market_data, quality
@@ -160,7 +160,7 @@ def _own_panel(study: Study, events: pd.DataFrame) -> Panel:
     return Panel(returns, regressors, owndata.basis_of(files, data, firms), data, values)
 
 
-def sample_design(study: Study, panel: Panel, events: pd.DataFrame, engine: Engine = IN_MEMORY) -> Design:
+def sample_design(study: Study, panel: Panel, events: pd.DataFrame, engine: Engine = AUTO) -> Design:
     """The study's design for ``events`` (the events file's rows, for their groups) on
     ``panel``, run by ``engine``."""
     return Design(
