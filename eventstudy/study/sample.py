@@ -28,6 +28,7 @@ from .events import EventTable, build_events
 from .horizons import run_long
 from .results import SampleResults
 from .secondstage import second_stage
+from .spans import reach
 from .spec import Study
 from .trading import model_returns
 from .universe import primary_listing
@@ -103,13 +104,6 @@ def load_panel(
     if spec.excess:
         regressors = regressors.join(factor_regressors(data.factors, spec.columns), how="left")
     return Panel(rets, regressors, basis, data)
-
-
-def reach(study: Study) -> int:
-    """The farthest session after day 0 a sample reads: its windows and path (one more for
-    Dimson's lead), its long-horizon windows."""
-    far = max(w.end for w in (*study.windows, study.path)) + int(get_model(study.model).thin_trading)
-    return max(far, study.long.reach) if study.long is not None else far
 
 
 def study_panel(study: Study, events: pd.DataFrame, **load_kwargs) -> Panel:
