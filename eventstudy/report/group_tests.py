@@ -81,14 +81,15 @@ def rbar_line(tests: pd.DataFrame) -> list[str]:
 
 
 def test_sections(
-    md, result, window: str, design: str, caar: str = "+.2%", tests_file: str = "results/tests.csv"
+    md, result, window: str, design: str, caar: str = "+.2%", tests_file: str | None = None
 ) -> list[str]:
     """The group tests of ``result`` (an EventStudyResult): those that hold their size here
     under cross-correlation and event-induced variance both (the lead, with the 95 % interval
     that inverts each, for returns), the measured variance, r̄, then folded the tests robust to
-    one of the two and those robust to neither, and what each is robust to. ``tests_file``: where
-    the tests are written (the returns' tests have their intervals; another study's have none)."""
-    returns = tests_file == "results/tests.csv"
+    one of the two and those robust to neither, and what each is robust to. ``tests_file``: None
+    for the returns' tests (``results/tests.csv``, with their intervals), else the file another
+    study's tests are written to (shown without intervals)."""
+    returns = tests_file is None
     tests, intervals = result.tests, result.intervals if returns else None
     partly = tests.robust_correlation & ~tests.robust
     rest = ~tests.robust_correlation
