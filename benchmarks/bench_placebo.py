@@ -31,16 +31,7 @@ def study_case(name: str, draws: int, workers: list[int]) -> list[tuple]:
 
     study = load_study(name)
     real = run_study(study, offline=True)
-    rows, first = [], None
-    for w in workers:
-        t0 = time.perf_counter()
-        res = run_placebo(study, draws, 2025, real=real, offline=True, workers=w)
-        seconds = time.perf_counter() - t0
-        same = True if first is None else res.draws.equals(first)
-        first = res.draws if first is None else first
-        rows.append((name, w, res.n_draws, seconds, same))
-        print(f"{name}: {res.n_draws} draws on {w} worker(s) in {seconds:.1f} s, same draws: {same}", flush=True)
-    return rows
+    return _on_workers(name, workers, lambda w: run_placebo(study, draws, 2025, real=real, offline=True, workers=w))
 
 
 def synthetic_case(n: int, draws: int, workers: list[int]) -> list[tuple]:
@@ -55,15 +46,21 @@ def synthetic_case(n: int, draws: int, workers: list[int]) -> list[tuple]:
     returns, regressors, events = sample(n, max(n // 50, 1), missing=0.001)
     design = Design(returns, regressors, min_estimation_obs=200, influence=False, intervals=False)
     real = run_event_study(returns, regressors, events, min_estimation_obs=200, influence=False)
+    placebo = lambda w: draw_sample_placebo(design, events, draws, 2025, real.tests, workers=w)  # noqa: E731
+    return _on_workers(f"synthetic {n:,}", workers, placebo)
+
+
+def _on_workers(label: str, workers: list[int], placebo) -> list[tuple]:
+    """``placebo(w)`` timed on each number of workers, with whether its draws are the first's."""
     rows, first = [], None
     for w in workers:
         t0 = time.perf_counter()
-        res = draw_sample_placebo(design, events, draws, 2025, real.tests, workers=w)
+        res = placebo(w)
         seconds = time.perf_counter() - t0
         same = True if first is None else res.draws.equals(first)
         first = res.draws if first is None else first
-        rows.append((f"synthetic {n:,}", w, res.n_draws, seconds, same))
-        print(f"synthetic {n:,}: {res.n_draws} draws on {w} worker(s) in {seconds:.1f} s, same: {same}", flush=True)
+        rows.append((label, w, res.n_draws, seconds, same))
+        print(f"{label}: {res.n_draws} draws on {w} worker(s) in {seconds:.1f} s, same draws: {same}", flush=True)
     return rows
 
 
