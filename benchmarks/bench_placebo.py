@@ -46,8 +46,9 @@ def synthetic_case(n: int, draws: int, workers: list[int]) -> list[tuple]:
     returns, regressors, events = sample(n, max(n // 50, 1), missing=0.001)
     design = Design(returns, regressors, min_estimation_obs=200, influence=False, intervals=False)
     real = run_event_study(returns, regressors, events, min_estimation_obs=200, influence=False)
-    placebo = lambda w: draw_sample_placebo(design, events, draws, 2025, real.tests, workers=w)  # noqa: E731
-    return _on_workers(f"synthetic {n:,}", workers, placebo)
+    return _on_workers(
+        f"synthetic {n:,}", workers, lambda w: draw_sample_placebo(design, events, draws, 2025, real.tests, workers=w)
+    )
 
 
 def _on_workers(label: str, workers: list[int], placebo) -> list[tuple]:
