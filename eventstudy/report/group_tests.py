@@ -80,9 +80,7 @@ def rbar_line(tests: pd.DataFrame) -> list[str]:
     ]
 
 
-def test_sections(
-    md, result, window: str, design: str, caar: str = "+.2%", tests_file: str | None = None
-) -> list[str]:
+def test_sections(md, result, window: str, design: str, caar: str = "+.2%", tests_file: str | None = None) -> list[str]:
     """The group tests of ``result`` (an EventStudyResult): those that hold their size here
     under cross-correlation and event-induced variance both (the lead, with the 95 % interval
     that inverts each, for returns), the measured variance, r̄, then folded the tests robust to

@@ -31,7 +31,7 @@ from .figuredata import fit_data, ohlc
 from .horizons import run_long
 from .marketvalue import stock_values
 from .results import StudyResults
-from .spans import check_event_in_data, check_not_future, coverage_note, reach
+from .spans import check_event_in_data, check_not_future, coverage_note
 from .spec import Study
 from .studyfile import load_study
 from .trading import model_returns
@@ -300,7 +300,7 @@ def _span(study: Study, event: calendar.EventDay, span) -> tuple[pd.Timestamp, p
     its farthest window or path (widened to ``span``: the placebo's)."""
     ex = study.exchange
     start = calendar.session_offset(event.date, study.estimation.start - 1, ex)
-    end = calendar.session_offset(event.date, reach(study), ex)
+    end = calendar.session_offset(event.date, study.reach, ex)
     if span is not None:
         start, end = min(start, span[0]), max(end, span[1])
     return start, end

@@ -28,7 +28,6 @@ from .events import EventTable, build_events
 from .horizons import run_long
 from .results import SampleResults
 from .secondstage import second_stage
-from .spans import reach
 from .spec import Study
 from .trading import model_returns
 from .universe import primary_listing
@@ -115,7 +114,7 @@ def study_panel(study: Study, events: pd.DataFrame, **load_kwargs) -> Panel:
     return load_panel(
         events,
         estimation=study.estimation,
-        path=Window(0, reach(study)),
+        path=Window(0, study.reach),
         benchmark=study.benchmarks[study.benchmark].ticker,
         model=study.model,
         returns=study.returns,
@@ -137,7 +136,7 @@ def _own_panel(study: Study, events: pd.DataFrame) -> Panel:
     """The panel of a sample on its own files: the firms' returns, the benchmark of the market
     file (checked on every session a firm has a return), factors, market values."""
     ex = study.exchange
-    far = reach(study)
+    far = study.reach
     start = calendar.session_offset(events.event_date.min(), study.estimation.start - 1, ex)
     end = calendar.session_offset(events.event_date.max(), far, ex)
     events, firms = owndata.sample_labels(study, events)

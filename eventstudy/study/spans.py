@@ -7,22 +7,14 @@ from __future__ import annotations
 import pandas as pd
 
 from ..core import calendar
-from ..core.models import get_model
 from ..errors import CalendarError
 from .spec import Study
 
 
-def reach(study: Study) -> int:
-    """The farthest session after day 0 a study reads: its windows and path (one more for
-    Dimson's lead: the market one session past the path), its long-horizon windows."""
-    far = max(w.end for w in (*study.windows, study.path)) + int(get_model(study.model).thin_trading)
-    return max(far, study.long.reach) if study.long is not None else far
-
-
 def study_tickers_and_span(study: Study) -> tuple[list[str], pd.Timestamp, pd.Timestamp]:
     """The tickers of the groups (or of the events file) and the first and last session the
-    study reads (:func:`reach`) from its first and last event."""
-    far = reach(study)
+    study reads (:attr:`Study.reach`) from its first and last event."""
+    far = study.reach
     if study.is_sample:
         from .sample import read_events
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.calendar import EXCHANGE
+from ..core.models import get_model
 from ..core.windows import Window
 from ..data.files import DataSpec
 from ..data.quality import QualitySpec
@@ -134,6 +135,13 @@ class Study:
     def is_sample(self) -> bool:
         """Firm-events on their own dates (``[events]``), not one event date."""
         return self.events is not None
+
+    @property
+    def reach(self) -> int:
+        """The farthest session after day 0 the study reads: its windows and path (one more for
+        Dimson's lead: the market one session past the path), its long-horizon windows."""
+        far = max(w.end for w in (*self.windows, self.path)) + int(get_model(self.model).thin_trading)
+        return max(far, self.long.reach) if self.long is not None else far
 
     @property
     def series(self) -> list[str]:
