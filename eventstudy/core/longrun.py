@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from .inference.statistic import t_quantile, t_two_sided, z_two_sided
 from .windows import Window
@@ -31,6 +30,19 @@ SEED = 19990101  # the bootstrap's resamples: the same data give the same p
 MIN_PORTFOLIO = 10  # calendar-time sessions with fewer firms in the portfolio are left out (a choice)
 BHAR_COLUMNS = ["event_id", "ticker", "window", "bhar", "firm_bh", "reference_bh", "sessions", "short"]
 TEST_COLUMNS = ["group", "window", "test", "stat", "p", "dist", "n", "estimate", "detail"]
+
+
+def ols_hc3(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """OLS of ``y`` on ``x`` (its columns as given): the coefficients and their t statistics with
+    MacKinnon & White's (1985) HC3 covariance, (X⁺) diag(e_i² / (1 − h_ii)²) (X⁺)ᵀ, X⁺ the
+    pseudo-inverse, h_ii the leverages; statsmodels' ``OLS(y, x).fit(cov_type="HC3")``, computed
+    in the same steps (its numbers to the bit), without importing it (a second of a run's start)."""
+    pinv = np.linalg.pinv(x)
+    beta = pinv @ y
+    leverage = np.einsum("ij,ik,kj->i", x, x, pinv @ pinv.T)
+    scale = ((y - x @ beta) / (1 - leverage)) ** 2
+    cov = pinv @ (scale[:, None] * pinv.T)
+    return beta, beta / np.sqrt(np.diag(cov))
 
 
 def bhar(
@@ -203,12 +215,12 @@ def calendar_time(
     if keep.sum() < len(columns) + 3:
         return None
     y = rp[keep] - f.rf.to_numpy()[keep]
-    x = sm.add_constant(f[list(columns)].to_numpy()[keep])
-    fit = sm.OLS(y, x).fit(cov_type="HC3")
+    x = np.column_stack([np.ones(len(y)), f[list(columns)].to_numpy()[keep]])
+    alpha, t = ols_hc3(y, x)
     return CalendarTime(
-        float(fit.params[0]),
-        float(fit.tvalues[0]),
-        float(fit.pvalues[0]),
+        float(alpha[0]),
+        float(t[0]),
+        float(z_two_sided(t[0])),
         int(keep.sum()),
         float(count[keep].mean()),
         int(count[keep].min()),

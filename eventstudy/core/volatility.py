@@ -28,10 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .inference.parametric import hall_t
-from .inference.statistic import t_two_sided, z_two_sided
+from .inference.statistic import f_upper, t_two_sided, z_two_sided
 from .windows import Window
 
 TEST_COLUMNS = ["group", "window", "test", "stat", "p", "dist", "n_firms", "mean_u", "detail"]
@@ -56,7 +55,7 @@ def per_event(u: pd.DataFrame, windows: Sequence[Window]) -> pd.DataFrame:
         g = inside.groupby(["event_id", "ticker"], sort=False)
         frame = g.agg(days=("u", "size"), dof=("dof", "first"), u_star=("u_star", "mean"), chow_f=("u", "mean"))
         frame = frame.reset_index().assign(window=w.label)
-        frame["p_chow"] = stats.f.sf(frame.chow_f, frame.days, frame.dof)
+        frame["p_chow"] = f_upper(frame.chow_f, frame.days, frame.dof)
         frame.loc[frame.days < w.length, ["u_star", "chow_f", "p_chow"]] = np.nan  # a day without an AR
         rows.append(frame[EVENT_COLUMNS])
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=EVENT_COLUMNS)

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._typing import BoolArray, IntArray
 from .._version import __version__
@@ -408,6 +407,8 @@ def summarize(draws: pd.DataFrame, real_tests: pd.DataFrame, lengths: dict[str, 
 def clopper_pearson(k, n, coverage: float = 0.95):
     """The exact binomial interval for k rejections in n draws (scalars or arrays); k and n may
     be effective numbers (not whole: the beta quantiles take any positive parameters)."""
+    from scipy import stats  # here: scipy.stats takes half a second to import, and a run reusing a placebo needs none
+
     k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
     a = (1 - coverage) / 2
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -338,4 +338,6 @@ def test_p_values_and_quantiles_equal_scipy_distributions_to_the_bit():
         q = np.r_[np.linspace(0.001, 0.999, 50), np.nan]
         np.testing.assert_array_equal(statistic.t_quantile(q, df), stats.t.ppf(q, df))
     np.testing.assert_array_equal(statistic.z_two_sided(-x), 2 * stats.norm.sf(np.abs(x)))
+    for dfn, dfd in ((1, 1), (3, 238), (20, 7), (5, 0), (0, 5), (2, np.nan)):
+        np.testing.assert_array_equal(statistic.f_upper(x, dfn, dfd), stats.f.sf(x, dfn, dfd))
     assert statistic.t_result("t", -2.0, 10, 11).pvalue == pytest.approx(0.0733880347707, abs=1e-12)  # tables: 0.0734

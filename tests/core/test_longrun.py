@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from eventstudy.core.longrun import bhar, bootstrap_p, calendar_time, skewness_adjusted
+from eventstudy.core.longrun import bhar, bootstrap_p, calendar_time, ols_hc3, skewness_adjusted
 from eventstudy.core.windows import Window
 
 DAYS = pd.bdate_range("2024-01-01", periods=8)
@@ -65,3 +65,16 @@ def test_calendar_time_worked_case():
     assert fit.alpha == pytest.approx(0.5, abs=1e-12) and fit.sessions == 6
     assert fit.t == pytest.approx(want.tvalues[0]) and fit.min_firms == 1
     assert calendar_time(returns, events, Window(1, 6), factors, ["mkt_rf"], min_firms=2) is None
+
+
+def test_ols_hc3_is_statsmodels_hc3():
+    """The calendar-time regression's own OLS with HC3 t statistics against statsmodels' (the
+    second implementation), on skewed, heteroskedastic data with three factors."""
+    rng = np.random.default_rng(11)
+    x = sm.add_constant(rng.standard_normal((250, 3)))
+    y = x @ [0.002, 1.1, -0.4, 0.3] + rng.standard_t(4, 250) * (0.5 + np.abs(x[:, 1]))
+    beta, t = ols_hc3(y, x)
+    want = sm.OLS(y, x).fit(cov_type="HC3")
+    np.testing.assert_allclose(beta, want.params, rtol=1e-12)
+    np.testing.assert_allclose(t, want.tvalues, rtol=1e-12)
+    assert not np.allclose(t, sm.OLS(y, x).fit().tvalues, rtol=1e-3)  # HC3, not the classical t

@@ -8,7 +8,6 @@ import warnings
 from dataclasses import replace
 
 import numpy as np
-from scipy import stats
 
 from ..._typing import BoolArray, Float64Array
 from .statistic import InvalidTestStatistic, Summary, TestStatistic, t_result, z_result
@@ -122,7 +121,7 @@ def wilcoxon(s: Summary) -> TestStatistic | InvalidTestStatistic:
     n = len(x)
     if n < 2:
         return InvalidTestStatistic("wilcoxon", "fewer than 2 non-zero CARs", n)
-    ranks = stats.rankdata(np.abs(x))
+    ranks = row_ranks(np.abs(x)[None, :])[0]
     w_plus = ranks[x > 0].sum()
     _, counts = np.unique(np.abs(x), return_counts=True)
     var = n * (n + 1) * (2 * n + 1) / 24 - np.sum(counts**3 - counts) / 48

@@ -98,6 +98,11 @@ def z_two_sided(stat):
     return 2 * special.ndtr(-np.abs(stat))
 
 
+def f_upper(x, dfn, dfd):
+    """P(F_dfn,dfd > x): ``stats.f.sf(x, dfn, dfd)`` to the bit (``fdtrc``)."""
+    return special.fdtrc(dfn, dfd, x)
+
+
 def t_quantile(q, df):
     """The t quantile: ``stats.t.ppf(q, df)`` to the bit (``stdtrit``)."""
     return special.stdtrit(df, q)
