@@ -54,7 +54,7 @@ for module, name, label in [
     (pipeline, "_volatility", "abnormal volatility"),
     (pipeline, "_long", "long horizons"),
     (report, "write_results", "results CSV"),
-    (report, "render_figures", "figures (all drawn in one process)"),
+    (report.Drawing, "finish", "figures (all drawn in one process)"),
 ]:
     timed(module, name, label)
 t = time.perf_counter()

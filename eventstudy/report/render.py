@@ -84,18 +84,44 @@ def render_figures(
 ) -> dict[str, Path]:
     """Draw every job into ``fig_dir`` (a PNG each, and the style's other formats beside);
     returns name → PNG file."""
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    paths = [fig_dir / f"{job.name}.png" for job in jobs]
-    if workers is None or not workers.share(jobs, paths, style):
-        for job, path in zip(jobs, paths, strict=True):
-            draw(job, path, style)
-    else:
-        for i in reversed(range(len(jobs))):  # the worker takes jobs from the front, this process from the back
-            if workers.claim(i):
-                draw(jobs[i], paths[i], style)
-        for i in workers.left_undone():  # the worker died: what it had taken is drawn here
-            draw(jobs[i], paths[i], style)
-    return {job.name: path for job, path in zip(jobs, paths, strict=True)}
+    return Drawing(jobs, fig_dir, workers, style).finish()
+
+
+class Drawing:
+    """Figures being drawn: made, the jobs are handed to the worker (which starts on them from
+    the front); :meth:`finish` draws in this process from the back what the worker has not
+    taken, then waits for it. Whatever this process does in between (writing the tables, the
+    report's text) overlaps the worker's drawing."""
+
+    def __init__(
+        self,
+        jobs: list[FigureJob],
+        fig_dir: Path,
+        workers: FigureWorkers | None = None,
+        style: FigureStyle = DEFAULT_STYLE,
+    ) -> None:
+        fig_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs, self.style = jobs, style
+        self.paths = [fig_dir / f"{job.name}.png" for job in jobs]
+        self._workers = workers if workers is not None and workers.share(jobs, self.paths, style) else None
+
+    @property
+    def files(self) -> dict[str, Path]:
+        """Name → PNG file of each job (drawn once :meth:`finish` returns)."""
+        return {job.name: path for job, path in zip(self.jobs, self.paths, strict=True)}
+
+    def finish(self) -> dict[str, Path]:
+        jobs, paths, workers = self.jobs, self.paths, self._workers
+        if workers is None:
+            for job, path in zip(jobs, paths, strict=True):
+                draw(job, path, self.style)
+        else:
+            for i in reversed(range(len(jobs))):  # the worker takes jobs from the front, this process from the back
+                if workers.claim(i):
+                    draw(jobs[i], paths[i], self.style)
+            for i in workers.left_undone():  # the worker died: what it had taken is drawn here
+                draw(jobs[i], paths[i], self.style)
+        return self.files
 
 
 def _claim(claims, i: int) -> bool:

@@ -19,7 +19,7 @@ from ..study.workspace import default_out, figure_folder, working_copy
 from .html import to_html
 from .latex import write_latex_tables
 from .outputs import OutputSet, check_writable
-from .render import DEFAULT_STYLE, FigureJob, FigureStyle, FigureWorkers, render_figures
+from .render import DEFAULT_STYLE, Drawing, FigureJob, FigureStyle, FigureWorkers
 
 COLUMNS = {
     "day0.csv": "firm; prev_close, open, high, low, close (USD); ret (day-0 total return); low_ret, high_ret, "
@@ -404,15 +404,17 @@ def write(
     plan = out if isinstance(out, OutputPlan) else plan_output(results.study, out, fig_dir)
     sample = isinstance(results, SampleResults)
     with plan.outputs.staging() as staged:
+        # the worker draws while this process writes the tables and the text
+        drawing = Drawing(
+            sample_figures(results) if sample else study_figures(results), staged.figures, workers, plan.style
+        )
         write_results(results, staged.root / "results", plan.exports)
-        jobs = sample_figures(results) if sample else study_figures(results)
-        made = render_figures(jobs, staged.figures, workers, plan.style)
-        rel = {k: _relpath(plan.figures / p.name, plan.out) for k, p in made.items()}
+        rel = {k: _relpath(plan.figures / p.name, plan.out) for k, p in drawing.files.items()}
         text = (render_sample if sample else render)(results, {k: Path(r) for k, r in rel.items()}, markdown_table)
         (staged.root / "REPORT.md").write_text(text)
-        images = {rel[k]: p.read_bytes() for k, p in made.items()}
-        (staged.root / "REPORT.html").write_text(to_html(text, results.study.title, images))
         write_latex_tables(results, staged.root / "results" / "tables.tex")
+        images = {rel[k]: p.read_bytes() for k, p in drawing.finish().items()}
+        (staged.root / "REPORT.html").write_text(to_html(text, results.study.title, images))
     return plan.out / "REPORT.md"
 
 

@@ -183,7 +183,7 @@ def test_a_killed_second_run_of_a_study_leaves_the_first_runs_report(tmp_path, m
     def dying(*a, **k):
         raise KeyboardInterrupt("killed while drawing")
 
-    monkeypatch.setattr(report, "render_figures", dying)
+    monkeypatch.setattr(report.Drawing, "finish", dying)
     with pytest.raises(KeyboardInterrupt):
         report.write(second)
     assert _snapshot(path.parent) == before
