@@ -15,7 +15,7 @@ import pandas as pd
 from . import stream
 from .influence import caar_influence
 from .intervals import caar_intervals, car_intervals
-from .results import EventStudyResult
+from .results import CarTable, EventStudyResult
 from .runspec import Engine, Inputs, RunSpec
 
 
@@ -52,11 +52,13 @@ def run(
         tuple(s.name for s in spec.tests),
     )
     frames = setup.run(plan, engine.name, engine.scheduler)
-    if spec.influence:
-        frames["influence"] = caar_influence(frames["car"], frames["groups"], frames["tests"], spec.lead)
-    if spec.intervals:
-        frames["car"] = car_intervals(frames["car"])
-        frames["intervals"] = caar_intervals(frames["car"], frames["groups"], frames["tests"])
+    if spec.influence or spec.intervals:
+        table = CarTable.of(frames["car"], ("car", "se"), frames["groups"])
+        if spec.influence:
+            frames["influence"] = caar_influence(table, frames["tests"], spec.lead)
+        if spec.intervals:
+            frames["car"] = car_intervals(frames["car"])
+            frames["intervals"] = caar_intervals(table, frames["tests"])
     return EventStudyResult(
         model=spec.model, estimation=spec.estimation, windows=spec.windows, path=spec.path, engine=engine.name, **frames
     )

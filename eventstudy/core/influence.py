@@ -140,27 +140,22 @@ def regression_influence(y: np.ndarray, x: np.ndarray, labels: pd.Index, groups:
 
 
 def caar_influence(
-    car: pd.DataFrame,
-    groups: dict[str, tuple[str, ...]],
+    table: CarTable,
     tests: pd.DataFrame,
     lead: str,
     recompute=None,
     top: int = 1,
 ) -> pd.DataFrame:
     """Every event's leave-one-out diagnostics in every group and window (:data:`INFLUENCE_COLUMNS`),
-    from the tidy ``car`` frame (``event_id, ticker, window, car``) and ``tests`` (the ``lead``
-    test's p per group and window). ``recompute(group, event_id)``, when given, returns the lead
+    from the CARs of each group's events (``table``) and ``tests`` (the ``lead`` test's p per
+    group and window). ``recompute(group, event_id)``, when given, returns the lead
     test's p per window without that event (window label → p); it is asked for the events that
     move the CAAR by more than its standard error or flip the sign of a significant one, and the
     ``top`` largest |Δ| of each window. Groups of fewer than 3 events have no diagnostics."""
-    table = CarTable.of(car, ("car",))
     windows, event_ids = table.windows, table.event_ids
-    ticker = car.ticker.array.take(np.unique(table.codes, return_index=True)[1])  # the column's own kind of strings
-    labels = pd.array(windows, dtype=car.window.dtype)
     lead_p = tests[tests.test == lead].set_index(["group", "window"]).p
     frames = []
-    for group, ids in groups.items():
-        at = table.rows(ids)
+    for group, at in table.groups.items():
         values = table.values["car"][at]
         parts, asked = [], {}
         for j, window in enumerate(windows):
@@ -194,9 +189,9 @@ def caar_influence(
                 pd.DataFrame(
                     {
                         "group": group,
-                        "window": labels.take(codes),
+                        "window": windows.take(codes),
                         "event_id": event_ids[rows],
-                        "ticker": ticker.take(rows),
+                        "ticker": table.tickers.take(rows),
                     }
                 ),
                 pd.DataFrame(block.T, columns=numbers, copy=False),

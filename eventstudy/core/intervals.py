@@ -71,18 +71,16 @@ def bmp_interval(car: np.ndarray, se: np.ndarray, rbar: float = 0.0, level: floa
     return (-b - root) / (2 * a), (-b + root) / (2 * a), centre
 
 
-def caar_intervals(
-    car: pd.DataFrame, groups: dict[str, tuple[str, ...]], tests: pd.DataFrame, level: float = LEVEL
-) -> pd.DataFrame:
+def caar_intervals(table: CarTable, tests: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
     """Per group and window, the CAAR's interval from the cross-sectional t and from
-    Kolari–Pynnönen (:data:`INTERVAL_COLUMNS`), from the tidy ``car`` frame (``event_id, window,
-    car, se``) and the tests' r̄ (Kolari–Pynnönen's row of ``tests``)."""
+    Kolari–Pynnönen (:data:`INTERVAL_COLUMNS`), from each group's CARs and their standard errors
+    (``table``, with the columns ``car`` and ``se``) and the tests' r̄ (Kolari–Pynnönen's row of
+    ``tests``)."""
     rbar = tests[tests.test == "kolari-pynnonen"].set_index(["group", "window"]).rbar
-    table = CarTable.of(car, ("car", "se"))
-    at = {group: table.rows(ids) for group, ids in groups.items()}
+    at = table.groups
     rows = []
     for j, window in enumerate(table.windows):
-        for group in groups:
+        for group in at:
             x, se = table.values["car"][at[group], j], table.values["se"][at[group], j]
             ok = ~(np.isnan(x) | np.isnan(se))
             x, se = x[ok], se[ok]
@@ -94,5 +92,5 @@ def caar_intervals(
             note = "unbounded" if np.isinf(lo) else ("" if np.isfinite(lo) else "not computed")
             rows.append((group, window, "kolari-pynnonen", len(x), caar, lo, hi, centre, level, note))
     out = pd.DataFrame(rows, columns=INTERVAL_COLUMNS)
-    order = {g: i for i, g in enumerate(groups)}
+    order = {g: i for i, g in enumerate(at)}
     return out.sort_values("group", key=lambda g: g.map(order), kind="stable").reset_index(drop=True)

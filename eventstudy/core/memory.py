@@ -16,7 +16,7 @@ from .inference.rbar import calendar_residuals, group_rbar, overlap_estimate
 from .inference.sample import Sample
 from .influence import INFLUENCE_COLUMNS, caar_influence
 from .intervals import caar_intervals, car_intervals
-from .results import EventStudyResult, caar_frame
+from .results import CarTable, EventStudyResult, caar_frame
 from .runspec import Inputs, RunSpec
 from .windows import Aligned, Window, align, as_slice
 
@@ -45,6 +45,7 @@ def run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
     ranks = standardized_ranks(ab.ar)
     car, tests = _car_frame(aligned, ab), _tests_frame(aligned, ab, members, spec.tests, ranks)
     car = car_intervals(car) if spec.intervals else car
+    table = CarTable.of(car, ("car", "se"), members) if spec.influence or spec.intervals else None
     return EventStudyResult(
         model=spec.model,
         estimation=spec.estimation,
@@ -57,15 +58,15 @@ def run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
         caar=_caar_frame(aligned, ab, members, spec.path),
         excluded=exclusions.table([excluded, dropped, _incomplete(aligned, ab)]),
         groups=members,
-        influence=_influence(aligned, ab, members, spec, ranks, car, tests) if spec.influence else _NO_INFLUENCE,
-        intervals=caar_intervals(car, members, tests) if spec.intervals else pd.DataFrame(),
+        influence=_influence(aligned, ab, members, spec, ranks, table, tests) if spec.influence else _NO_INFLUENCE,
+        intervals=caar_intervals(table, tests) if spec.intervals else pd.DataFrame(),
     )
 
 
 _NO_INFLUENCE = pd.DataFrame(columns=INFLUENCE_COLUMNS)
 
 
-def _influence(aligned, ab, members, run: RunSpec, ranks, car, tests) -> pd.DataFrame:
+def _influence(aligned, ab, members, run: RunSpec, ranks, table: CarTable, tests) -> pd.DataFrame:
     """:func:`~eventstudy.core.influence.caar_influence` with the lead test recomputed, r̄ included,
     on the group without each event that could decide it."""
     lead = next(s for s in run.tests if s.name == run.lead)
@@ -75,7 +76,7 @@ def _influence(aligned, ab, members, run: RunSpec, ranks, car, tests) -> pd.Data
         rows = _rows(aligned, [e for e in members[group] if e != event])
         return {w: lead.func(s).pvalue for w, s in zip(labels, _samples(aligned, ab, ranks, rows), strict=True)}
 
-    return caar_influence(car, members, tests, lead.name, recompute)
+    return caar_influence(table, tests, lead.name, recompute)
 
 
 def _usable(aligned: Aligned, fit: models.ModelFit, need: int):

@@ -50,30 +50,32 @@ def excluded_by_reason(excluded: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class CarTable:
-    """The tidy CAR frame (``event_id``, ``window`` and number columns) as arrays: its events in
-    the order they first appear (``codes``: each row's event), its windows in order, and each
-    asked column as events × windows (NaN where an event has no row in a window)."""
+    """The tidy CAR frame (``event_id``, ``ticker``, ``window`` and number columns) as arrays: its
+    events in the order they first appear with each one's ticker, its windows in order, each
+    asked column as events × windows (NaN where an event has no row in a window), and each
+    group's events (their rows here, in the group's order; an event without a CAR left out).
+    Made once per result, it serves the influence table and the intervals alike."""
 
     event_ids: pd.Index
-    codes: np.ndarray
-    windows: list[str]
+    tickers: pd.api.extensions.ExtensionArray  # the ticker column's own kind of strings
+    windows: pd.Index
     values: dict[str, np.ndarray]
+    groups: dict[str, np.ndarray]
 
     @classmethod
-    def of(cls, car: pd.DataFrame, columns: tuple[str, ...]) -> CarTable:
-        windows = list(pd.unique(car.window))
+    def of(cls, car: pd.DataFrame, columns: tuple[str, ...], groups: Mapping[str, tuple[str, ...]]) -> CarTable:
         codes, event_ids = pd.factorize(car.event_id, sort=False)
-        cells = (codes, pd.Index(windows).get_indexer(car.window))
+        window, windows = pd.factorize(car.window, sort=False)
         values = {}
         for name in columns:
             values[name] = np.full((len(event_ids), len(windows)), np.nan)
-            values[name][cells] = car[name].to_numpy(dtype=float)
-        return cls(event_ids, codes, windows, values)
-
-    def rows(self, ids) -> np.ndarray:
-        """The rows of the events ``ids``, in their order (an id without a CAR left out)."""
-        at = self.event_ids.get_indexer(pd.Index(list(ids)))
-        return at[at >= 0]
+            values[name][codes, window] = car[name].to_numpy(dtype=float)
+        tickers = car.ticker.array.take(np.unique(codes, return_index=True)[1])
+        rows = {}
+        for group, ids in groups.items():
+            at = event_ids.get_indexer(pd.Index(list(ids)))
+            rows[group] = at[at >= 0]
+        return cls(event_ids, tickers, windows, values, rows)
 
 
 class SummaryMixin:

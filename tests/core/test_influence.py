@@ -12,6 +12,7 @@ from scipy import stats
 
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.influence import caar_influence, candidates, drives, mean_influence, regression_influence
+from eventstudy.core.results import CarTable
 from eventstudy.study.secondstage import second_stage
 from tests.conftest import synthetic_panel
 
@@ -92,7 +93,8 @@ def test_influence_frame_from_frames_by_hand():
         {"event_id": list("abcd"), "ticker": list("abcd"), "window": "[0,0]", "car": [1.0, 2.0, 3.0, 10.0]}
     )
     tests = pd.DataFrame({"group": ["all"], "window": ["[0,0]"], "test": ["kp"], "p": [0.2]})
-    out = caar_influence(car, {"all": ("a", "b", "c", "d")}, tests, "kp").set_index("event_id")
+    table = CarTable.of(car, ("car",), {"all": ("a", "b", "c", "d")})
+    out = caar_influence(table, tests, "kp").set_index("event_id")
     # Δ = 2 is less than the CAAR's standard error 2.04, and the p without d is not known
     assert out.caar_without["d"] == pytest.approx(2.0) and not out.drives.any()
     assert out.delta["d"] == pytest.approx(2.0) and out.se["d"] == pytest.approx(np.std([1, 2, 3, 10], ddof=1) / 2)
@@ -102,7 +104,7 @@ def test_influence_frame_from_frames_by_hand():
         asked.append(event)
         return {"[0,0]": 0.01}
 
-    out = caar_influence(car, {"all": ("a", "b", "c", "d")}, tests, "kp", recompute).set_index("event_id")
+    out = caar_influence(table, tests, "kp", recompute).set_index("event_id")
     assert asked == ["d"] and out.p_without["d"] == 0.01 and out.drives["d"]  # p crosses 5 % without d
 
 

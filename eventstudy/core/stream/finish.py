@@ -233,11 +233,11 @@ def _table(parts: Sequence[Rows], layout: Layout, per: int = 1) -> tuple[IntArra
     every = np.repeat(rows, per)
     frames = [pd.DataFrame({"event_id": layout.event_ids.take(every), "ticker": layout.tickers.take(every)})]
     names = [k for k in parts[0] if k != "order"]
+    moved = (sort[:, None] * per + np.arange(per)).ravel() if per > 1 else sort  # each row's place before the sort
     for dtype, run in itertools.groupby(names, key=lambda k: parts[0][k].dtype):
         run = list(run)
         block = np.empty((len(run), len(every)), dtype)
         for j, k in enumerate(run):
-            column = np.concatenate([p[k] for p in parts]).reshape(-1, per)
-            np.take(column, sort, axis=0, out=block[j].reshape(-1, per))
+            np.take(np.concatenate([p[k] for p in parts]), moved, out=block[j])
         frames.append(pd.DataFrame(block.T, columns=run, copy=False))
     return rows, pd.concat(frames, axis=1)
