@@ -115,13 +115,28 @@ class Drawing:
         if workers is None:
             for job, path in zip(jobs, paths, strict=True):
                 draw(job, path, self.style)
-        else:
+            return self.files
+        try:
             for i in reversed(range(len(jobs))):  # the worker takes jobs from the front, this process from the back
                 if workers.claim(i):
                     draw(jobs[i], paths[i], self.style)
-            for i in workers.left_undone():  # the worker died: what it had taken is drawn here
-                draw(jobs[i], paths[i], self.style)
+        except BaseException:
+            self.cancel()
+            raise
+        self._workers = None
+        for i in workers.left_undone():  # the worker died: what it had taken is drawn here
+            draw(jobs[i], paths[i], self.style)
         return self.files
+
+    def cancel(self) -> None:
+        """Draw nothing more: the jobs not yet taken are kept from the worker, and the one it is
+        drawing is waited for, so that no file appears in the folder after it is removed."""
+        workers, self._workers = self._workers, None
+        if workers is None:
+            return
+        for i in range(len(self.jobs)):
+            workers.claim(i)
+        workers.left_undone()
 
 
 def _claim(claims, i: int) -> bool:

@@ -408,11 +408,15 @@ def write(
         drawing = Drawing(
             sample_figures(results) if sample else study_figures(results), staged.figures, workers, plan.style
         )
-        write_results(results, staged.root / "results", plan.exports)
-        rel = {k: _relpath(plan.figures / p.name, plan.out) for k, p in drawing.files.items()}
-        text = (render_sample if sample else render)(results, {k: Path(r) for k, r in rel.items()}, markdown_table)
-        (staged.root / "REPORT.md").write_text(text)
-        write_latex_tables(results, staged.root / "results" / "tables.tex")
+        try:
+            write_results(results, staged.root / "results", plan.exports)
+            rel = {k: _relpath(plan.figures / p.name, plan.out) for k, p in drawing.files.items()}
+            text = (render_sample if sample else render)(results, {k: Path(r) for k, r in rel.items()}, markdown_table)
+            (staged.root / "REPORT.md").write_text(text)
+            write_latex_tables(results, staged.root / "results" / "tables.tex")
+        except BaseException:
+            drawing.cancel()  # before the staged folders are removed
+            raise
         images = {rel[k]: p.read_bytes() for k, p in drawing.finish().items()}
         (staged.root / "REPORT.html").write_text(to_html(text, results.study.title, images))
     return plan.out / "REPORT.md"

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +20,7 @@ from eventstudy import cli
 from eventstudy.report import outputs
 from eventstudy.report import writer as report
 from eventstudy.report.outputs import JOURNAL, MANIFEST, OutputError, OutputSet, check_writable
+from eventstudy.report.render import FigureWorkers
 from eventstudy.study.checks import with_overrides
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
@@ -188,6 +190,35 @@ def test_a_killed_second_run_of_a_study_leaves_the_first_runs_report(tmp_path, m
         report.write(second)
     assert _snapshot(path.parent) == before
     assert "market model" in (path.parent / "REPORT.md").read_text().lower()
+
+
+def test_a_run_failing_while_the_worker_draws_leaves_no_staged_file(tmp_path, monkeypatch):
+    """The figure worker draws while this process writes the tables: when that fails, the
+    worker is stopped handing files into the staged folder before it is removed."""
+    path = study_file(tmp_path)
+    first = run_study(path)
+    report.write(first)
+    before = _snapshot(path.parent)
+
+    def failing(*a, **k):
+        time.sleep(2.0)  # the worker gets ready (about a second) and is drawing meanwhile
+        raise RuntimeError("the disk is full")
+
+    cancelled = []
+    cancel = report.Drawing.cancel
+
+    def spy(drawing):
+        cancelled.append(len(drawing.jobs))
+        cancel(drawing)
+
+    monkeypatch.setattr(report, "write_results", failing)
+    monkeypatch.setattr(report.Drawing, "cancel", spy)
+    with FigureWorkers() as workers:
+        with pytest.raises(RuntimeError, match="disk is full"):
+            report.write(first, workers=workers)
+        assert workers.process.is_alive()  # and ready for the next run's figures
+    assert cancelled and cancelled[0] > 0  # the drawing was stopped before the staged folders went
+    assert _snapshot(path.parent) == before  # nothing of the failed run
 
 
 def test_a_study_outside_analyses_writes_beside_itself_and_keeps_the_users_files(tmp_path):

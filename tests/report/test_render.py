@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.report import render
-from eventstudy.report.render import FigureJob, FigureWorkers, render_figures
+from eventstudy.report.render import Drawing, FigureJob, FigureWorkers, render_figures
 
 
 def _jobs(n: int = 5) -> list[FigureJob]:
@@ -83,3 +83,18 @@ def test_a_figure_that_fails_fails_the_run(tmp_path):
     bad = [FigureJob(f"bad{i}", "car_distribution", (pd.DataFrame({"x": [1.0]}),)) for i in range(3)]
     with FigureWorkers() as workers, pytest.raises(AttributeError):
         render_figures(bad, tmp_path, workers)
+
+
+def test_a_cancelled_drawing_leaves_no_file_after_it_returns(tmp_path):
+    """Cancelled (this process failed while the worker draws), the worker takes no more jobs
+    and the one it draws is waited for: nothing appears in the folder afterwards."""
+    with FigureWorkers() as workers:
+        drawing = Drawing(_jobs(40), tmp_path, workers)
+        deadline = time.monotonic() + 30
+        while not any(tmp_path.glob("*.png")) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the worker is ready and drawing
+        drawing.cancel()
+        drawn = sorted(tmp_path.glob("*.png"))
+        time.sleep(1.0)
+        assert sorted(tmp_path.glob("*.png")) == drawn and 0 < len(drawn) < 41
+        assert render_figures(_jobs(), tmp_path / "next", workers)  # the worker serves the next call
