@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 
 from ..core.calendar import sessions
@@ -76,9 +77,9 @@ class _Loader:
 
     def _seen(self, ticker: str, frame: pd.DataFrame) -> pd.DataFrame:
         """Record the first and last close of all that is held for ``ticker``; the frame whole."""
-        close = frame.close.dropna()
-        if len(close):
-            self.extent[ticker] = (close.index[0], close.index[-1])
+        held = np.flatnonzero(~np.isnan(frame["close"].to_numpy(dtype="float64")))
+        if len(held):
+            self.extent[ticker] = (frame.index[held[0]], frame.index[held[-1]])
         return frame
 
     def _find(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.DataFrame, str]:

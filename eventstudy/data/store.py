@@ -26,6 +26,7 @@ from ..errors import CacheCorruptError, DataError
 
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume", "dividends", "splits"]
 PRICE_FIELDS = ["open", "high", "low", "close", "adj_close"]
+_FIELD_PLACES, _VOLUME_PLACE = [PRICE_COLUMNS.index(c) for c in PRICE_FIELDS], PRICE_COLUMNS.index("volume")
 # a ticker that can name a file: no path separator, no leading dot (Yahoo: BRK-B, ^GSPC, EURUSD=X)
 TICKER = re.compile(r"\^?[A-Za-z0-9][A-Za-z0-9.=-]{0,19}")
 _META_KEY = b"eventstudy"
@@ -97,7 +98,11 @@ def sanitize(frame: pd.DataFrame, ticker: str) -> tuple[pd.DataFrame, str]:
     return, and a note naming the ticker, the fields and the first dates ("" if none)."""
     with np.errstate(invalid="ignore"):
         values = frame.to_numpy(dtype="float64")
-        prices, vol = values[:, frame.columns.get_indexer(PRICE_FIELDS)], values[:, frame.columns.get_loc("volume")]
+        if list(frame.columns) == PRICE_COLUMNS:  # a conformed frame: the columns' places are known
+            fields, volume = _FIELD_PLACES, _VOLUME_PLACE
+        else:
+            fields, volume = frame.columns.get_indexer(PRICE_FIELDS), frame.columns.get_loc("volume")
+        prices, vol = values[:, fields], values[:, volume]
         outside = (prices < PLAUSIBLE[0]) | (prices > PLAUSIBLE[1])
         if not (outside.any() or (vol < 0).any() or np.isinf(vol).any()):
             return frame, ""  # the common case, without building the mask
@@ -190,11 +195,11 @@ def read_prices(path: Path, ticker: str | None = None, content: bytes | None = N
         dates = dates.tz_localize(None)
     try:
         values = np.column_stack([table.column(c).to_numpy().astype("float64") for c in PRICE_COLUMNS])
-        out = conform(pd.DataFrame(values, index=dates, columns=PRICE_COLUMNS))
     except (TypeError, ValueError, pa.ArrowException) as exc:
         raise CacheCorruptError(path, f"a price column is not numeric ({exc})") from exc
     _check_dates(path, dates, coverage)
-    return out, coverage
+    # what conform() makes (the columns in order, float64, naive days, sorted: checked), built once
+    return pd.DataFrame(values, index=dates.normalize(), columns=PRICE_COLUMNS), coverage
 
 
 def _coverage(path: Path, raw: bytes | None) -> Coverage:
