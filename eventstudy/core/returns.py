@@ -60,8 +60,11 @@ def stack(frames: Mapping[str, pd.DataFrame], days: pd.DatetimeIndex, *columns: 
     day), one array per column."""
     out = np.full((len(columns), len(days), len(frames)), np.nan)
     day_ns = days.as_unit("ns").asi8  # sorted: a frame's dates are placed by binary search
+    places: dict[tuple, np.ndarray] = {}  # the columns' places, once for frames that share their columns
     for j, frame in enumerate(frames.values()):
-        pos = frame.columns.get_indexer(columns)
+        pos = places.get(shape := tuple(frame.columns))
+        if pos is None:
+            pos = places[shape] = frame.columns.get_indexer(columns)
         if (pos < 0).any():
             raise KeyError(f"the prices lack the column(s) {[c for c, p in zip(columns, pos, strict=True) if p < 0]}")
         dates = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
