@@ -20,8 +20,12 @@ def _api():
 
 
 def __getattr__(name: str):
-    """The public names (and ``__all__`` itself), from :mod:`eventstudy.api` on first use."""
-    if name.startswith("__") and name != "__all__" or name == "api":  # import machinery asks for these
+    """The public names (and ``__all__`` itself), from :mod:`eventstudy.api` on first use. A
+    submodule's name (``from eventstudy import cli``) is left to the import system, which then
+    loads that module alone."""
+    import importlib.util
+
+    if name.startswith("__") and name != "__all__" or importlib.util.find_spec(f"{__name__}.{name}") is not None:
         raise AttributeError(f"module 'eventstudy' has no attribute {name!r}")
     api = _api()
     if name == "__all__" or name in api.__all__:

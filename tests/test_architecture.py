@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,6 +157,14 @@ def test_the_public_names_are_one_list_and_all_resolve():
     init = ast.parse((PKG / "__init__.py").read_text())
     loaded = [n.module for n in init.body if isinstance(n, ast.Import | ast.ImportFrom)]
     assert loaded == ["_version"]  # `import eventstudy` loads nothing else
+
+
+def test_a_submodule_imported_from_the_package_loads_it_alone():
+    """``from eventstudy import cli`` asks the package for ``cli`` first: that must not load the
+    public API (every layer, about a second) on the way to the module."""
+    code = "import sys; from eventstudy import cli, core; print('eventstudy.api' in sys.modules, cli.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "eventstudy.cli"]
 
 
 def test_the_readme_python_examples_use_the_public_api():
