@@ -71,18 +71,28 @@ def run_draws(
     engine (by default chosen by the draw's size)."""
     if not draws:
         return pd.DataFrame(columns=DRAW_COLUMNS)
+    n = min(workers or os.cpu_count() or 1, len(draws))
     if scheduler is not None:
-        results = _on_dask(design, events_of, draws, scheduler)
+        results = _on_dask(_one_thread(design), events_of, draws, scheduler)
+    elif n < 2 or len(draws) < FEW_DRAWS:
+        results = _here(design, events_of, draws)
     else:
-        n = min(workers or os.cpu_count() or 1, len(draws))
-        few = n < 2 or len(draws) < FEW_DRAWS
-        results = _here(design, events_of, draws) if few else _in_processes(design, events_of, draws, n)
+        results = _in_processes(_one_thread(design), events_of, draws, n)
     frames = []
     for k, frame in enumerate(results, 1):
         frames.append(frame)
         if progress:
             progress(k, len(draws), draws[k - 1].label)
     return pd.concat(frames, ignore_index=True)
+
+
+def _one_thread(design: Design) -> Design:
+    """The design for a worker among others: the streamed core on one thread (unless the design
+    names its threads), since the workers already share the cores; two processes of two threads
+    each were slower than two of one on two cores."""
+    if design.engine.workers is not None:
+        return design
+    return replace(design, engine=replace(design.engine, workers=1))
 
 
 def _here(design: Design, events_of: EventsOf, draws: Sequence[Draw]) -> Iterator[pd.DataFrame]:

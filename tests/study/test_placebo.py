@@ -13,7 +13,9 @@ import pytest
 
 from eventstudy.cli import main
 from eventstudy.core.engine import Design, firm_events, run_event_study
+from eventstudy.core.runspec import Engine
 from eventstudy.core.windows import Window
+from eventstudy.study.drawing import _one_thread
 from eventstudy.study.placebo import (
     candidate_dates,
     clopper_pearson,
@@ -322,6 +324,19 @@ def test_a_sample_placebo_keeps_its_groups_to_each_draws_events_and_gives_the_sa
     assert (by_draw["early"] + by_draw["late"] == by_draw["all"]).all() and (by_draw["all"] < 24).any()
     two = draw_sample_placebo(design, events, 12, 11, real, workers=2)
     assert one.draws.equals(two.draws) and one.table.equals(two.table)
+
+
+def test_streamed_draws_run_one_thread_a_worker_and_give_the_same_bits_as_threads_here():
+    """On worker processes a streamed draw's core runs on one thread (the processes share the
+    cores); here it runs on the machine's threads: the draws are the same, bit for bit."""
+    design, events = _grouped_sample()
+    design = replace(design, engine=Engine("stream", chunk_size=5))  # a few chunks of firms
+    assert _one_thread(design).engine.workers == 1
+    assert _one_thread(replace(design, engine=Engine("stream", workers=3))).engine.workers == 3  # asked: kept
+    real = design.run(events).tests
+    one = draw_sample_placebo(design, events, 12, 11, real, workers=1)
+    two = draw_sample_placebo(design, events, 12, 11, real, workers=2)
+    assert one.n_draws == 12 and one.draws.equals(two.draws)
 
 
 def test_a_one_date_placebo_is_the_same_on_one_process_two_and_a_dask_cluster(dask_client):
