@@ -1,7 +1,7 @@
 """Figures drawn to PNG files: here, or shared with a worker process.
 
 A figure is a :class:`FigureJob`: the name of a drawing function of :mod:`.figures` and its
-tidy inputs. :func:`render_figures` draws jobs one after another. Drawing is most of a run's
+tidy inputs. A :class:`Drawing` draws jobs one after another. Drawing is most of a run's
 time after the analysis, and matplotlib runs on one core, so the command line opens
 :class:`FigureWorkers` at the start of a run: a worker process that imports matplotlib while
 the analysis runs, then draws jobs from the front of the list while this process draws from
@@ -76,22 +76,12 @@ def draw(job: FigureJob, path: Path, style: FigureStyle = DEFAULT_STYLE) -> Path
     return path
 
 
-def render_figures(
-    jobs: list[FigureJob],
-    fig_dir: Path,
-    workers: FigureWorkers | None = None,
-    style: FigureStyle = DEFAULT_STYLE,
-) -> dict[str, Path]:
-    """Draw every job into ``fig_dir`` (a PNG each, and the style's other formats beside);
-    returns name → PNG file."""
-    return Drawing(jobs, fig_dir, workers, style).finish()
-
-
 class Drawing:
-    """Figures being drawn: made, the jobs are handed to the worker (which starts on them from
-    the front); :meth:`finish` draws in this process from the back what the worker has not
-    taken, then waits for it. Whatever this process does in between (writing the tables, the
-    report's text) overlaps the worker's drawing."""
+    """Figures being drawn into ``fig_dir`` (a PNG each, and the style's other formats beside):
+    made, the jobs are handed to the worker (which starts on them from the front); :meth:`finish`
+    draws in this process from the back what the worker has not taken, then waits for it.
+    Whatever this process does in between (writing the tables, the report's text) overlaps the
+    worker's drawing."""
 
     def __init__(
         self,
@@ -179,7 +169,7 @@ def _serve(conn, claims) -> None:
 class FigureWorkers:
     """A worker process for figures, started when entered (so it gets ready while the
     analysis runs) and ended when left. On a machine with one core, or where no process can
-    be started, there is none and :func:`render_figures` draws everything here."""
+    be started, there is none and a :class:`Drawing` draws everything here."""
 
     def __init__(self) -> None:
         self.process = None

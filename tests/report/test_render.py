@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.report import render
-from eventstudy.report.render import Drawing, FigureJob, FigureWorkers, render_figures
+from eventstudy.report.render import Drawing, FigureJob, FigureWorkers
 
 
 def _jobs(n: int = 5) -> list[FigureJob]:
@@ -22,6 +22,10 @@ def _jobs(n: int = 5) -> list[FigureJob]:
         jobs.append(FigureJob(f"dist{i}", "car_distribution", (cars,)))
     jobs.append(FigureJob("events", "events_over_time", (dates,)))
     return jobs
+
+
+def render_figures(jobs, folder, workers=None):
+    return Drawing(jobs, folder, workers).finish()
 
 
 def _bytes(folder):
