@@ -19,7 +19,7 @@ from .group_tests import (
     placebo_sizes,
     test_sections,
 )
-from .text import generated_by, own_data_lines, series_origins
+from .text import generated_by, named, own_data_lines, series_origins
 
 EXTREMES = 10
 _TESTS_APART = (
@@ -180,7 +180,7 @@ def _placebo(res: SampleResults, first: str, figs, md) -> list[str]:
     plac = res.placebo
     if plac is None:
         return [
-            f"How much to trust each test on this sample: `eventstudy placebo {res.study.name}` moves its events to "
+            f"How much to trust each test on this sample: `eventstudy placebo {named(res.study)}` moves its events to "
             "dates without them and counts how often each test rejects.",
             "",
         ]

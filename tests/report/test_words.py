@@ -11,7 +11,7 @@ import pytest
 from eventstudy import __version__
 from eventstudy.cli import main
 from eventstudy.core.tables import markdown_table
-from eventstudy.report.text import _summary, generated_by
+from eventstudy.report.text import _summary, generated_by, named
 from eventstudy.study import dollars
 from eventstudy.study.checks import with_overrides
 from eventstudy.study.pipeline import run_study
@@ -95,7 +95,8 @@ def test_the_placebo_command_prints_its_verdicts(tmp_path, capsys):
 
 def test_the_report_names_the_command_that_runs_this_study(tmp_path, monkeypatch):
     """By its name when the folder bears it (``run NAME`` finds it); a folder copied by hand keeps
-    the template's name, and ``run NAME`` would run the template: then the file is named."""
+    the template's name, and ``run NAME`` would run the template: then the file is named (also in
+    the report's placebo hint)."""
     monkeypatch.chdir(tmp_path)
     own = type(
         "S", (), {"name": "tariffs", "path_file": tmp_path / "analyses" / "tariffs" / "study.toml", "overrides": ()}
@@ -105,3 +106,4 @@ def test_the_report_names_the_command_that_runs_this_study(tmp_path, monkeypatch
         "S", (), {"name": "tariffs", "path_file": tmp_path / "mine" / "study.toml", "overrides": ("--model", "ff3")}
     )
     assert "`python -m eventstudy run mine/study.toml --model ff3`" in generated_by(copied, "x")
+    assert named(copied) == "mine/study.toml"  # and so does the report's `eventstudy placebo` hint
