@@ -15,7 +15,7 @@ Per chunk of firms (all their events):
    signs, the daily sums of AR and of standardized ranks, the calendar-session sums of the
    calendar-time test, GRANK's rank sums, and r̄'s position sums of standardized residuals.
 
-Sums of chunks add (:meth:`Partial.combine`), in any grouping: the memory held is one chunk's,
+Sums of chunks add (:meth:`Partial.add`), in any grouping: the memory held is one chunk's,
 and Dask (:mod:`eventstudy.core.distributed`) runs the same chunks on its workers and adds their sums
 in a tree. :func:`finish` turns the total into the result frames; the tests are the functions of
 :mod:`eventstudy.core.inference`, reading the sums through :class:`Moments`.

@@ -20,21 +20,16 @@ from .plan import Chunk, Local, Plan, Rows, _take
 
 @dataclass
 class Partial:
-    """Sums over some firm-events that add up with those of others (:meth:`combine`), and the
+    """Sums over some firm-events that add up with those of others (:meth:`add`), and the
     tidy rows of those firm-events (:data:`Rows` of events, CARs, ARs and exclusions). Keys
     ``min_*`` and ``max_*`` combine by min and max."""
 
     sums: dict[str, np.ndarray] = field(default_factory=dict)
     frames: dict[str, list[Rows]] = field(default_factory=dict)
 
-    def combine(self, other: Partial) -> Partial:
-        """A new partial: this one's sums and rows with ``other``'s (neither is changed)."""
-        return Partial().add(self).add(other)
-
     def add(self, other: Partial) -> Partial:
-        """``other``'s sums and rows added into this partial, in place (the same additions in the
-        same order as :meth:`combine`, without a new array each time); ``other`` is not changed.
-        Returns this partial."""
+        """``other``'s sums and rows added into this partial, in place (no new array each time);
+        ``other`` is not changed. Returns this partial."""
         for key, v in other.sums.items():
             mine = self.sums.get(key)
             if mine is None:
