@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from .._typing import BoolArray, Float64Array
+from .inference.statistic import t_two_sided
 from .models import ModelFit, outer
 from .windows import Aligned, Window
 
@@ -39,7 +39,7 @@ class AbnormalReturns:
 
     @property
     def p(self) -> Float64Array:
-        return 2 * special.stdtr(self.dof[:, None], -np.abs(self.t))  # the t(L − K) survival function
+        return t_two_sided(self.t, self.dof[:, None])  # t(L − K)
 
     @property
     def scar(self) -> Float64Array:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from .inference.statistic import t_quantile
 from .results import CarTable
@@ -32,7 +31,7 @@ def car_intervals(car: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
     """``car`` (``car, se, dof``) with ``ci_lo``, ``ci_hi``: CAR ± t(dof) se (the quantile worked
     out once per distinct dof: a million rows have a few hundred)."""
     dof, at = np.unique(car.dof.to_numpy(dtype=float), return_inverse=True)
-    q = special.stdtrit(dof, 0.5 + level / 2)[at]
+    q = t_quantile(0.5 + level / 2, dof)[at]
     half = q * car.se.to_numpy(dtype=float)
     return car.assign(ci_lo=car.car - half, ci_hi=car.car + half)
 

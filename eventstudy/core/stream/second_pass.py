@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import sparse, special
+from scipy import sparse
 
 from ..._typing import BoolArray, Float64Array, IntArray
 from .. import exclusions
 from ..inference.rank import row_ranks, standardized_ranks
 from ..inference.rbar import BANDS, coverage_band
+from ..inference.statistic import t_two_sided
 from .first_pass import Estimates, Fit, abnormal
 from .plan import Chunk, Local, Plan, Rows, _take
 
@@ -337,7 +338,7 @@ def _car_rows(plan: Plan, ev: Chunk, fit: Fit, cars, var_car, t, dof, n_missing)
         "car": cars.ravel(),
         "se": np.sqrt(var_car).ravel(),
         "t": t.ravel(),
-        "p": (2 * special.stdtr(dof[:, None], -np.abs(t))).ravel(),
+        "p": t_two_sided(t, dof[:, None]).ravel(),
         "dof": np.repeat(dof, nw),
         "n_est": np.repeat(fit.valid.sum(axis=1), nw),
         "n_missing": n_missing.ravel(),
