@@ -81,7 +81,7 @@ class Drawing:
     made, the jobs are handed to the worker (which starts on them from the front); :meth:`finish`
     draws in this process from the back what the worker has not taken, then waits for it.
     Whatever this process does in between (writing the tables, the report's text) overlaps the
-    worker's drawing."""
+    worker's drawing. Used as a context, an error inside it cancels the drawing (:meth:`cancel`)."""
 
     def __init__(
         self,
@@ -100,19 +100,22 @@ class Drawing:
         """Name → PNG file of each job (drawn once :meth:`finish` returns)."""
         return {job.name: path for job, path in zip(self.jobs, self.paths, strict=True)}
 
+    def __enter__(self) -> Drawing:
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        if kind is not None:
+            self.cancel()
+
     def finish(self) -> dict[str, Path]:
         jobs, paths, workers = self.jobs, self.paths, self._workers
         if workers is None:
             for job, path in zip(jobs, paths, strict=True):
                 draw(job, path, self.style)
             return self.files
-        try:
-            for i in reversed(range(len(jobs))):  # the worker takes jobs from the front, this process from the back
-                if workers.claim(i):
-                    draw(jobs[i], paths[i], self.style)
-        except BaseException:
-            self.cancel()
-            raise
+        for i in reversed(range(len(jobs))):  # the worker takes jobs from the front, this process from the back
+            if workers.claim(i):
+                draw(jobs[i], paths[i], self.style)
         self._workers = None
         for i in workers.left_undone():  # the worker died: what it had taken is drawn here
             draw(jobs[i], paths[i], self.style)

@@ -404,20 +404,16 @@ def write(
     plan = out if isinstance(out, OutputPlan) else plan_output(results.study, out, fig_dir)
     sample = isinstance(results, SampleResults)
     with plan.outputs.staging() as staged:
-        # the worker draws while this process writes the tables and the text
-        drawing = Drawing(
-            sample_figures(results) if sample else study_figures(results), staged.figures, workers, plan.style
-        )
-        try:
+        jobs = sample_figures(results) if sample else study_figures(results)
+        # the worker draws while this process writes the tables and the text; an error cancels the
+        # drawing before the staged folders are removed
+        with Drawing(jobs, staged.figures, workers, plan.style) as drawing:
             write_results(results, staged.root / "results", plan.exports)
             rel = {k: _relpath(plan.figures / p.name, plan.out) for k, p in drawing.files.items()}
             text = (render_sample if sample else render)(results, {k: Path(r) for k, r in rel.items()}, markdown_table)
             (staged.root / "REPORT.md").write_text(text)
             write_latex_tables(results, staged.root / "results" / "tables.tex")
-        except BaseException:
-            drawing.cancel()  # before the staged folders are removed
-            raise
-        images = {rel[k]: p.read_bytes() for k, p in drawing.finish().items()}
+            images = {rel[k]: p.read_bytes() for k, p in drawing.finish().items()}
         (staged.root / "REPORT.html").write_text(to_html(text, results.study.title, images))
     return plan.out / "REPORT.md"
 

@@ -25,7 +25,8 @@ def _jobs(n: int = 5) -> list[FigureJob]:
 
 
 def render_figures(jobs, folder, workers=None):
-    return Drawing(jobs, folder, workers).finish()
+    with Drawing(jobs, folder, workers) as drawing:
+        return drawing.finish()
 
 
 def _bytes(folder):
