@@ -148,10 +148,10 @@ def caar_influence(
 ) -> pd.DataFrame:
     """Every event's leave-one-out diagnostics in every group and window (:data:`INFLUENCE_COLUMNS`),
     from the CARs of each group's events (``table``) and ``tests`` (the ``lead`` test's p per
-    group and window). ``recompute(group, event_id)``, when given, returns the lead
-    test's p per window without that event (window label → p); it is asked for the events that
-    move the CAAR by more than its standard error or flip the sign of a significant one, and the
-    ``top`` largest |Δ| of each window. Groups of fewer than 3 events have no diagnostics."""
+    group and window). ``recompute(group, event_id)``, when given, returns the lead test's p per
+    window without that event (window label → p); it is asked for the events that move the CAAR
+    by more than its standard error or flip the sign of a significant one, and the ``top``
+    largest |Δ| of each window. Groups of fewer than 3 events have no diagnostics."""
     windows, event_ids = table.windows, table.event_ids
     lead_p = tests[tests.test == lead].set_index(["group", "window"]).p
     frames = []

@@ -4,10 +4,10 @@ workers of a Dask cluster.
 Each draw is computed whole, by one worker, from the design and the draw's own firm-events (a
 pseudo-event date for every firm, or a sample shifted in calendar time), which the worker makes
 from the draw's date or shift (:data:`EventsOf`: the draws in flight hold a few numbers each, not
-a sample's firm-events each); nothing random happens
-inside a draw (the dates and shifts are drawn before, from the study's seed, and the permutation
-test's draws are seeded by the data's shape alone). The draws come back in their order, so the
-numbers are the same, bit for bit, whatever the number of workers.
+a sample's firm-events each); nothing random happens inside a draw (the dates and shifts are
+drawn before, from the study's seed, and the permutation test's draws are seeded by the data's
+shape alone). The draws come back in their order, so the numbers are the same, bit for bit,
+whatever the number of workers.
 
 Processes, not threads: a draw is many small pandas and numpy steps that hold the GIL (two
 threads measured slower than one). On Linux the workers are forked, so they start with the
