@@ -5,6 +5,8 @@ value by hand, then size and power on synthetic panels of independent firms."""
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -137,3 +139,22 @@ def test_seeded_subsets_are_the_draws_of_the_plain_rejection_loop(m, k):
     drawn, exact = subsets(m, k)
     assert not exact and drawn.dtype == np.uint16
     np.testing.assert_array_equal(drawn, rows)
+
+
+def test_a_long_window_among_few_days_draws_its_subsets_without_hanging():
+    """128 window days among 328 (a dated window end copied to an earlier event): a row of 128
+    days drawn with replacement is 128 distinct ones with a chance of 3e-13, so redrawing such
+    rows never ended; the rows are drawn without replacement instead, seeded. In a fresh process
+    with a time limit, so that a hang fails the test."""
+    code = (
+        "import numpy as np; from eventstudy.core.inference.resampling import subsets, PERMUTATIONS\n"
+        "rows, exact = subsets(328, 128)\n"
+        "again = subsets.__wrapped__(328, 128)[0]\n"
+        "ordered = np.sort(rows.astype(np.int64), axis=1)\n"
+        "assert not exact and rows.shape == (PERMUTATIONS, 128) and np.array_equal(rows, again)\n"
+        "assert (np.diff(ordered, axis=1) > 0).all() and ordered.min() >= 0 and ordered.max() < 328\n"
+        "assert len(np.unique(rows[:, 0])) > 300  # every day can be drawn\n"
+        "print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]
