@@ -4,10 +4,11 @@ A figure is a :class:`FigureJob`: the name of a drawing function of :mod:`.figur
 tidy inputs. A :class:`Drawing` draws jobs one after another. Drawing is most of a run's
 time after the analysis, and matplotlib runs on one core, so the command line opens
 :class:`FigureWorkers` at the start of a run: a worker process that imports matplotlib while
-the analysis runs, then draws jobs from the front of the list while this process draws from
-the back (each job taken once, by a flag in shared memory). Both draw with the same code and
-settings, so the files are the same byte for byte either way; if the worker cannot start or
-dies, this process draws what it left.
+the analysis runs, takes the first figures as soon as their inputs are known (while the rest
+of the analysis runs), then draws jobs from the front of the list while this process draws
+from the back (each job taken once, by a flag in shared memory). Both draw with the same code
+and settings, so the files are the same byte for byte either way; if the worker cannot start
+or dies, this process draws what it left.
 """
 
 from __future__ import annotations
@@ -70,18 +71,20 @@ def draw(job: FigureJob, path: Path, style: FigureStyle = DEFAULT_STYLE) -> Path
     from . import figures
 
     fig = getattr(figures, job.draw)(*job.args, **job.kwargs)
-    fig.savefig(path, dpi=style.dpi, metadata=_METADATA["png"])
+    figures.save_png(fig, path, style.dpi, _METADATA["png"])
     for fmt in style.extra:
         fig.savefig(path.with_suffix(f".{fmt}"), format=fmt, dpi=style.dpi, metadata=_METADATA[fmt])
     return path
 
 
 class Drawing:
-    """Figures being drawn into ``fig_dir`` (a PNG each, and the style's other formats beside):
-    made, the jobs are handed to the worker (which starts on them from the front); :meth:`finish`
-    draws in this process from the back what the worker has not taken, then waits for it.
-    Whatever this process does in between (writing the tables, the report's text) overlaps the
-    worker's drawing. Used as a context, an error inside it cancels the drawing (:meth:`cancel`)."""
+    """Figures being drawn into ``fig_dir`` (a PNG each, and the style's other formats beside).
+    Jobs are added as their inputs are known (:meth:`add`: the first ones while the analysis
+    still runs) and handed to the worker at once, which draws them from the front;
+    :meth:`finish` draws in this process from the back what the worker has not taken, then
+    waits for it. Whatever this process does in between (the rest of the analysis, the tables,
+    the report's text) overlaps the worker's drawing. Used as a context, an error inside it
+    cancels the drawing (:meth:`cancel`)."""
 
     def __init__(
         self,
@@ -91,9 +94,36 @@ class Drawing:
         style: FigureStyle = DEFAULT_STYLE,
     ) -> None:
         fig_dir.mkdir(parents=True, exist_ok=True)
-        self.jobs, self.style = jobs, style
-        self.paths = [fig_dir / f"{job.name}.png" for job in jobs]
-        self._workers = workers if workers is not None and workers.share(jobs, self.paths, style) else None
+        self.fig_dir, self.style = fig_dir, style
+        self.jobs: list[FigureJob] = []
+        self.paths: list[Path] = []
+        self._pickled: dict[str, bytes] = {}
+        self._again: list[FigureJob] = []
+        self._workers = workers if workers is not None and workers.begin() else None
+        self.add(jobs)
+
+    def add(self, jobs: list[FigureJob]) -> None:
+        """Add jobs to draw, handed to the worker at once. A job already added (its name and
+        inputs) is not drawn twice; one added before under its name with other inputs is drawn
+        again, here, once the first drawing of it is done (:attr:`again`)."""
+        new = []
+        for job in jobs:
+            pickled = pickle.dumps(job)
+            if job.name not in self._pickled:
+                self._pickled[job.name] = pickled
+                new.append(job)
+            elif self._pickled[job.name] != pickled and all(j.name != job.name for j in self._again):
+                self._again.append(job)
+        paths = [self.fig_dir / f"{job.name}.png" for job in new]
+        if self._workers is not None and new:  # jobs it cannot take are drawn here
+            self._workers.share(new, paths, self.style, len(self.jobs))
+        self.jobs += new
+        self.paths += paths
+
+    @property
+    def again(self) -> list[str]:
+        """The jobs added a second time with other inputs, drawn again by :meth:`finish`."""
+        return [job.name for job in self._again]
 
     @property
     def files(self) -> dict[str, Path]:
@@ -112,13 +142,15 @@ class Drawing:
         if workers is None:
             for job, path in zip(jobs, paths, strict=True):
                 draw(job, path, self.style)
-            return self.files
-        for i in reversed(range(len(jobs))):  # the worker takes jobs from the front, this process from the back
-            if workers.claim(i):
+        else:
+            for i in reversed(range(len(jobs))):  # the worker takes jobs from the front, this process from the back
+                if workers.claim(i):
+                    draw(jobs[i], paths[i], self.style)
+            self._workers = None
+            for i in workers.left_undone():  # the worker died: what it had taken is drawn here
                 draw(jobs[i], paths[i], self.style)
-        self._workers = None
-        for i in workers.left_undone():  # the worker died: what it had taken is drawn here
-            draw(jobs[i], paths[i], self.style)
+        for job in self._again:
+            draw(job, self.fig_dir / f"{job.name}.png", self.style)
         return self.files
 
     def cancel(self) -> None:
@@ -142,24 +174,24 @@ def _claim(claims, i: int) -> bool:
 
 
 def _serve(conn, claims) -> None:
-    """The worker: get ready, then for each batch (numbered; a pickle file of jobs and paths)
-    draw the jobs it can take from the front, report each one drawn, and say when it is
-    through. A figure that fails here is not reported, so the parent draws it and meets the
-    error itself."""
+    """The worker: get ready, then for each batch (numbered; a pickle file of jobs and paths,
+    and the place of its first job among the drawing's) draw the jobs it can take from the
+    front, report each one drawn, and say when it is through. A figure that fails here is not
+    reported, so the parent draws it and meets the error itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent
     from . import figures
 
     figures.warm_up(FIG_DPI)
     while True:
         try:
-            n, batch = conn.recv()
+            n, batch, base = conn.recv()
             jobs, paths, style = pickle.loads(Path(batch).read_bytes())
         except EOFError:
             return
         except OSError:  # this process drew them all and removed the batch: nothing left here
             conn.send((n, "through", None))
             continue
-        for i, (job, path) in enumerate(zip(jobs, paths, strict=True)):
+        for i, (job, path) in enumerate(zip(jobs, paths, strict=True), base):
             if i < len(claims) and _claim(claims, i):
                 try:
                     draw(job, path, style)
@@ -177,7 +209,8 @@ class FigureWorkers:
     def __init__(self) -> None:
         self.process = None
         self._conn = self._claims = None
-        self._jobs, self._batch, self._n = 0, None, 0
+        self._jobs, self._n, self._first = 0, 0, 1
+        self._batches: list[Path] = []
         self._taken: set[int] = set()
 
     def __enter__(self) -> FigureWorkers:
@@ -194,23 +227,27 @@ class FigureWorkers:
             self.process = None
         return self
 
-    def share(self, jobs: list[FigureJob], paths: list[Path], style: FigureStyle = DEFAULT_STYLE) -> bool:
-        """Hand the jobs to the worker (through a file beside the figures); False when there
-        is no worker to take them."""
+    def begin(self) -> bool:
+        """Start serving a new drawing (its jobs numbered from 0); False when there is no
+        worker to take them."""
         if self.process is None or not self.process.is_alive():
             return False
         self._claims[:] = [0] * len(self._claims)
-        if not jobs:
-            return False
-        self._jobs, self._taken, self._n = len(jobs), set(), self._n + 1
-        batch = self._batch = paths[0].parent / ".jobs.pickle"
-        batch.write_bytes(pickle.dumps((jobs, paths, style)))
-        try:
-            self._conn.send((self._n, str(batch)))
-        except OSError:
-            batch.unlink(missing_ok=True)
-            return False
+        self._jobs, self._taken, self._batches, self._first = 0, set(), [], self._n + 1
         return True
+
+    def share(self, jobs: list[FigureJob], paths: list[Path], style: FigureStyle, base: int) -> None:
+        """Hand the worker the drawing's jobs from number ``base`` on (through a file beside the
+        figures); if it cannot be reached, they stay for this process."""
+        self._n += 1
+        batch = paths[0].parent / f".jobs-{self._n}.pickle"
+        batch.write_bytes(pickle.dumps((jobs, paths, style)))
+        self._batches.append(batch)
+        try:
+            self._conn.send((self._n, str(batch), base))
+        except OSError:
+            return
+        self._jobs = base + len(jobs)
 
     def claim(self, i: int) -> bool:
         """Take job ``i`` for this process unless the worker has."""
@@ -220,10 +257,11 @@ class FigureWorkers:
         return False
 
     def left_undone(self) -> list[int]:
-        """Wait for the worker to be through with the batch; the jobs it took but did not
-        draw (it died, or a figure failed there) are returned to be drawn here."""
+        """Wait for the worker to be through with the drawing's batches; the jobs it took but
+        did not draw (it died, or a figure failed there) are returned to be drawn here."""
         drawn: set[int] = set()
-        while len(self._taken) < self._jobs:  # else this process drew them all: no need to wait
+        handed = set(range(self._jobs))
+        while not handed <= self._taken:  # else this process drew them all: no need to wait
             try:
                 if not self._conn.poll(0.05):
                     if not self.process.is_alive():
@@ -232,12 +270,13 @@ class FigureWorkers:
                 n, kind, value = self._conn.recv()
             except (EOFError, OSError):
                 break
-            if n == self._n and kind == "drawn":
-                drawn.add(value)
-            elif n == self._n and kind == "through":
+            if n == self._n and kind == "through":
                 break
-        self._batch.unlink(missing_ok=True)
-        return sorted(set(range(self._jobs)) - drawn - self._taken)
+            if n >= self._first and kind == "drawn":  # not a message of an earlier drawing
+                drawn.add(value)
+        for batch in self._batches:
+            batch.unlink(missing_ok=True)
+        return sorted(handed - drawn - self._taken)
 
     def __exit__(self, *exc) -> None:
         """End the worker: it holds nothing to save, so it is stopped rather than waited for

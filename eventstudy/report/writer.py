@@ -6,6 +6,8 @@ Output is deterministic: figures carry no timestamps or versions, CSVs fixed pre
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -398,24 +400,63 @@ def write(
     :mod:`.outputs`: a run killed while writing leaves the previous set whole, a user's file is
     never replaced); returns the report's path. ``workers`` share the drawing of the figures
     (:mod:`.render`)."""
-    from .sample import render_sample
-    from .text import render
-
     plan = out if isinstance(out, OutputPlan) else plan_output(results.study, out, fig_dir)
-    sample = isinstance(results, SampleResults)
-    with plan.outputs.staging() as staged:
-        jobs = sample_figures(results) if sample else study_figures(results)
-        # the worker draws while this process writes the tables and the text; an error cancels the
-        # drawing before the staged folders are removed
-        with Drawing(jobs, staged.figures, workers, plan.style) as drawing:
+    with Writing(plan, workers) as writing:
+        return writing.write(results)
+
+
+class Writing:
+    """A run's outputs, begun before its analysis ends: :meth:`ready` hands the figures of the
+    results so far to the drawing (the figure worker starts on them while the analysis goes
+    on), :meth:`write` writes the whole set (:func:`write`). The figures are drawn into a
+    private temporary folder and moved into the set when it is written: the output folder is
+    claimed only while the set is written, as before. Left with an error, the drawing is
+    cancelled before the temporary folder is removed."""
+
+    def __init__(self, plan: OutputPlan, workers: FigureWorkers | None = None) -> None:
+        self.plan, self._workers = plan, workers
+
+    def __enter__(self) -> Writing:
+        self._folder = tempfile.TemporaryDirectory(prefix="eventstudy-figures-")
+        self.drawing = Drawing([], Path(self._folder.name), self._workers, self.plan.style)
+        return self
+
+    def __exit__(self, kind, *rest) -> None:
+        try:
+            self.drawing.__exit__(kind, *rest)
+        finally:
+            self._folder.cleanup()
+
+    def ready(self, results: StudyResults | SampleResults) -> None:
+        """The results so far (a figure's inputs, once there, are final): their figures are
+        handed to the drawing."""
+        self.drawing.add(_figures(results))
+
+    def write(self, results: StudyResults | SampleResults) -> Path:
+        from .sample import render_sample
+        from .text import render
+
+        plan = self.plan
+        sample = isinstance(results, SampleResults)
+        jobs = _figures(results)
+        self.drawing.add(jobs)
+        with plan.outputs.staging() as staged:
             write_results(results, staged.root / "results", plan.exports)
-            rel = {k: _relpath(plan.figures / p.name, plan.out) for k, p in drawing.files.items()}
+            rel = {job.name: _relpath(plan.figures / f"{job.name}.png", plan.out) for job in jobs}
             text = (render_sample if sample else render)(results, {k: Path(r) for k, r in rel.items()}, markdown_table)
             (staged.root / "REPORT.md").write_text(text)
             write_latex_tables(results, staged.root / "results" / "tables.tex")
-            images = {rel[k]: p.read_bytes() for k, p in drawing.finish().items()}
-        (staged.root / "REPORT.html").write_text(to_html(text, results.study.title, images))
-    return plan.out / "REPORT.md"
+            drawn = self.drawing.finish()
+            images = {rel[job.name]: drawn[job.name].read_bytes() for job in jobs}
+            for job in jobs:
+                for fmt in ("png", *plan.style.extra):
+                    shutil.move(drawn[job.name].with_suffix(f".{fmt}"), staged.figures / f"{job.name}.{fmt}")
+            (staged.root / "REPORT.html").write_text(to_html(text, results.study.title, images))
+        return plan.out / "REPORT.md"
+
+
+def _figures(results: StudyResults | SampleResults) -> list[FigureJob]:
+    return sample_figures(results) if isinstance(results, SampleResults) else study_figures(results)
 
 
 def _relpath(path: Path, start: Path) -> str:

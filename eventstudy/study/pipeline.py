@@ -46,13 +46,17 @@ def run_study(
     snapshot: Snapshot | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     engine: Engine = AUTO,
+    ready: Callable[[StudyResults], None] | None = None,
     **load_kwargs,
 ) -> StudyResults:
     """Run a study end to end and return its results (nothing is written). A :class:`Study`
     built in Python is checked as a study file is, before any data is read. A study of
     firm-events on their own dates (``[events]``) runs through :func:`eventstudy.study.sample.run_sample`
     and returns :class:`~eventstudy.core.results.SampleResults`. ``engine`` runs the core (chosen by
-    the size of the run by default; :class:`~eventstudy.core.runspec.Engine`)."""
+    the size of the run by default; :class:`~eventstudy.core.runspec.Engine`). ``ready`` is given
+    the results so far as the main estimation is assembled, before the designs that follow it
+    (volume, volatility, long horizons): what is in them then does not change (the command line
+    starts drawing their figures)."""
     if isinstance(study, Study):
         problems = check(study)
         if problems:
@@ -63,7 +67,14 @@ def run_study(
         from .sample import run_sample
 
         return run_sample(
-            study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, engine=engine, **load_kwargs
+            study,
+            offline=offline,
+            refresh=refresh,
+            snapshot=snapshot,
+            progress=progress,
+            engine=engine,
+            ready=ready,
+            **load_kwargs,
         )
     p = prepare(study, offline=offline, refresh=refresh, snapshot=snapshot, progress=progress, **load_kwargs)
     model, runs = get_model(study.model), {}
@@ -75,7 +86,10 @@ def run_study(
         fit_failed = dict(zip(main.excluded.ticker, main.excluded.reason, strict=True))
         raise NoFirmsLeftError({**p.left_out, **p.data.prices.failed, **p.screened, **fit_failed}, p.span_note)
     notes = (p.event.note, p.span_note, *p.data.prices.notes, _unused_benchmark(study, model))
-    res = _assemble(p, main, runs, notes, _volume(p, engine))
+    res = _assemble(p, main, runs, notes)
+    if ready is not None:
+        ready(res)
+    res = replace(res, volume=_volume(p, engine))
     if study.volatility:
         res = replace(res, volatility=_volatility(res))
     return replace(res, long=_long(p)) if study.long is not None else res
@@ -322,7 +336,7 @@ def _check_benchmark_not_a_firm(study: Study, firms: list[str]) -> None:
             )
 
 
-def _assemble(p: Prepared, main: EventStudyResult, runs: dict, notes: tuple[str, ...], vol=None) -> StudyResults:
+def _assemble(p: Prepared, main: EventStudyResult, runs: dict, notes: tuple[str, ...]) -> StudyResults:
     """The study's results from its prepared data and the core's runs (benchmark → (result,
     (market, regressors), construction))."""
     study, event, returns, data = p.study, p.event, p.returns, p.data
@@ -367,7 +381,6 @@ def _assemble(p: Prepared, main: EventStudyResult, runs: dict, notes: tuple[str,
         focus=focus,
         flags=p.flags,
         firms_share=_firms_share(p.mv, mv.columns, days[pos - 1]),
-        volume=vol,
     )
 
 

@@ -216,10 +216,13 @@ def run_sample(
     snapshot: Snapshot | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     engine: Engine = AUTO,
+    ready: Callable[[SampleResults], None] | None = None,
     **load_kwargs,
 ) -> SampleResults:
     """Run a study whose ``[events]`` table lists firm-events on their own dates, its core on
-    ``engine`` (chosen by the size of the run by default; see :class:`~eventstudy.core.runspec.Engine`)."""
+    ``engine`` (chosen by the size of the run by default; see :class:`~eventstudy.core.runspec.Engine`);
+    ``ready`` is given the results before the designs that follow the main one (as in
+    :func:`~eventstudy.study.pipeline.run_study`)."""
     table = read_events(study, snapshot)
     events, rejected = table.events, table.rejected
     if events.empty:
@@ -253,14 +256,13 @@ def run_sample(
         raise NoFirmsLeftError({**dict(zip(early.event_id.astype(str), early.reason, strict=True)), **fit_failed})
     excluded = pd.concat([early, main.excluded], ignore_index=True)
     fitted = kept[kept.event_id.isin(main.events.event_id)]
-    vol = _sample_volume(study, panel, fitted, engine)
     sized = SIZE_TERM in study.events.characteristics
     fitted_events = events[events.event_id.isin(main.events.event_id)]
     notes = (*(_value_notes(fitted_events) if sized else ()), *dict.fromkeys(data.notes))
     rolled = int((kept.note != "").sum())
     if rolled:
         notes = (f"{rolled} event(s) have day 0 on a later session than the date given (see events.csv: note)", *notes)
-    return SampleResults(
+    res = SampleResults(
         study=study,
         events=events,
         rejected=rejected,
@@ -274,7 +276,12 @@ def run_sample(
         ),
         flags=flags,
         notes=notes,
-        volume=vol,
+    )
+    if ready is not None:
+        ready(res)
+    return replace(
+        res,
+        volume=_sample_volume(study, panel, fitted, engine),
         volatility=abnormal_volatility(main, study.path) if study.volatility else None,
         long=_sample_long(study, panel, fitted),
     )

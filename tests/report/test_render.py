@@ -103,3 +103,49 @@ def test_a_cancelled_drawing_leaves_no_file_after_it_returns(tmp_path):
         time.sleep(1.0)
         assert sorted(tmp_path.glob("*.png")) == drawn and 0 < len(drawn) < 41
         assert render_figures(_jobs(), tmp_path / "next", workers)  # the worker serves the next call
+
+
+def test_jobs_added_while_the_worker_draws_are_the_files_drawn_at_once(tmp_path, alone):
+    """A drawing that grows (its first jobs handed while the analysis still runs) draws each job
+    once, the same bytes as all of them drawn here at once; the worker serves the next drawing."""
+    jobs = _jobs()
+    with FigureWorkers() as workers:
+        with Drawing(jobs[:2], tmp_path / "a", workers) as drawing:
+            drawing.add(jobs[:3])  # the first two again, unchanged, and one more
+            drawing.add(jobs)
+            assert [j.name for j in drawing.jobs] == [j.name for j in jobs] and drawing.again == []
+            drawing.finish()
+        render_figures(jobs, tmp_path / "b", workers)
+    assert _bytes(tmp_path / "a") == alone and _bytes(tmp_path / "b") == alone
+
+
+def test_a_job_added_again_with_other_inputs_is_drawn_again(tmp_path, monkeypatch):
+    """Its name is its file: the second job's figure is the one left, drawn after the first."""
+    first, second = _jobs(1)[0], _jobs(2)[1]
+    second = FigureJob(first.name, second.draw, second.args)
+    render.draw(second, tmp_path / "want.png")
+    drawn = []
+    original = render.draw
+    monkeypatch.setattr(
+        render, "draw", lambda job, path, style=render.DEFAULT_STYLE: drawn.append(job) or original(job, path, style)
+    )
+    with Drawing([first], tmp_path / "x") as drawing:
+        drawing.add([second])
+        assert drawing.again == [first.name]
+        drawing.finish()
+    assert drawn == [first, second]
+    assert (tmp_path / "x" / f"{first.name}.png").read_bytes() == (tmp_path / "want.png").read_bytes()
+
+
+def test_a_png_is_what_savefig_writes(tmp_path):
+    """The figures' PNGs are drawn once with the layout run inside (savefig draws twice): the
+    same bytes as savefig's, for a figure whose constrained layout moves its axes."""
+    from eventstudy.report import figures
+
+    job = _jobs(1)[0]
+    for dpi in (72, 110, 200):
+        fig = getattr(figures, job.draw)(*job.args)
+        fig.savefig(tmp_path / "savefig.png", dpi=dpi, metadata={"Software": None})
+        fig = getattr(figures, job.draw)(*job.args)
+        figures.save_png(fig, tmp_path / "once.png", dpi, {"Software": None})
+        assert (tmp_path / "once.png").read_bytes() == (tmp_path / "savefig.png").read_bytes()
