@@ -20,7 +20,7 @@ ROOT = PKG.parent
 # the layers, bottom up: a module may import from its own layer and the ones below
 LAYERS = ["base", "core", "data", "study", "report", "top"]
 BASE = {"eventstudy.errors", "eventstudy._typing", "eventstudy._version"}
-TOP = {"eventstudy", "eventstudy.api", "eventstudy.cli", "eventstudy.__main__"}
+TOP = {"eventstudy", "eventstudy.api", "eventstudy.cli", "eventstudy.arguments", "eventstudy.__main__"}
 # within the report: it reads results, it never runs an analysis
 RUNS_AN_ANALYSIS = {"eventstudy.study.pipeline", "eventstudy.study.sample", "eventstudy.core.engine"}
 MAX_LINES = 500

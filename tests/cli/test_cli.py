@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from eventstudy.cli import main
@@ -270,3 +274,37 @@ def test_panel_writes_a_parquet_panel_from_a_csv(tmp_path, capsys):
     assert list(panel.columns) == ["AAA", "BBB"] and len(panel.index) == 5
     assert main(["panel", str(tmp_path / "q"), "--tickers", "AAPL"]) == 2
     assert "needs --start and --end" in capsys.readouterr().err
+
+
+def _command(*args, **kwargs):
+    """``python -m eventstudy ARGS`` as a user's shell runs it: its output to a pipe buffered."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run([sys.executable, "-m", "eventstudy", *args], text=True, env=env, **kwargs)
+
+
+def test_the_command_ends_with_its_status_and_all_it_printed(tmp_path):
+    """The process ends at once after the command (no clean-up of the loaded modules): what it
+    printed to a pipe is flushed first, whatever the status."""
+    listed = _command("list", cwd=tmp_path, capture_output=True)
+    assert listed.returncode == 0 and listed.stderr == ""
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == [
+        "buffett-2025",
+        "crsp-format-example",
+        "deepseek-2025",
+        "exdiv-2024",
+        "tariff-pause-2025",
+    ]
+    unknown = _command("run", "no-such-study", cwd=tmp_path, capture_output=True)
+    assert unknown.returncode == 2 and unknown.stdout == "" and "no such study" in unknown.stderr
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
+    """`eventstudy list | head -1`: the pipe closed before the list is written ends the command
+    quietly (as a shell reports SIGPIPE), not with an error about the outputs."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        done = _command("list", cwd=tmp_path, stdout=write, stderr=subprocess.PIPE)
+    finally:
+        os.close(write)
+    assert done.returncode in (0, 141) and done.stderr == ""
