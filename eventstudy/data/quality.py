@@ -80,12 +80,21 @@ def split_ratios() -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
 def _match(moves: np.ndarray, tolerance: float) -> np.ndarray:
     """For each log move, the index of the split factor it matches within ``tolerance`` (−1 for
     none): a :data:`COMMON` ratio before a rarer one, then the nearest (a 10-for-1 on a day the
-    stock fell 5 % is named 10-for-1, not 11-for-1)."""
+    stock fell 5 % is named 10-for-1, not 11-for-1). Only the few moves with a factor near them
+    are scored (the factors are sorted: those within reach of a move are a run of them)."""
     factors, _, common = split_ratios()
-    gap = np.abs(np.nan_to_num(moves, nan=np.inf)[:, None] - factors[None, :])
-    score = np.where(gap <= tolerance, gap + np.where(common, 0.0, 10.0), np.inf)
-    best = np.argmin(score, axis=1)
-    return np.where(np.isfinite(score[np.arange(len(moves)), best]), best, -1)
+    out = np.full(len(moves), -1)
+    reach = tolerance * (1 + 1e-9) + 1e-12  # a little wider than the test below, which decides
+    finite = np.where(np.isfinite(moves), moves, np.inf)
+    lo = np.searchsorted(factors, finite - reach, side="left")
+    hi = np.searchsorted(factors, finite + reach, side="right")
+    for i in np.flatnonzero(hi > lo):
+        gap = np.abs(moves[i] - factors[lo[i] : hi[i]])
+        score = np.where(gap <= tolerance, gap + np.where(common[lo[i] : hi[i]], 0.0, 10.0), np.inf)
+        best = int(np.argmin(score))
+        if np.isfinite(score[best]):
+            out[i] = lo[i] + best
+    return out
 
 
 def price_flags(

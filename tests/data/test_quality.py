@@ -9,7 +9,7 @@ import pytest
 
 from eventstudy.core import calendar
 from eventstudy.data import PriceCache, default_snapshot
-from eventstudy.data.quality import QualitySpec, excluded_by, price_flags
+from eventstudy.data.quality import QualitySpec, _match, excluded_by, price_flags, split_ratios
 from eventstudy.data.store import Coverage
 from eventstudy.errors import StudyFileError
 from eventstudy.study.pipeline import run_study
@@ -202,3 +202,19 @@ def test_a_study_threshold_excludes_the_flagged_firm(tmp_path, monkeypatch):
 def test_quality_fields_are_checked(tmp_path, extra, message):
     with pytest.raises(StudyFileError, match=message):
         load_study(study_file(tmp_path, extra=extra))
+
+
+def test_a_move_is_matched_to_the_split_every_factor_would_name():
+    """The matching scores only the factors within reach of each move: the same index as scoring
+    every factor (a common ratio first, then the nearest), on moves at the tolerance's edges."""
+    factors, _, common = split_ratios()
+    rng = np.random.default_rng(7)
+    tol = 0.07
+    edges = np.concatenate([factors + tol, factors - tol, factors + tol * (1 + 1e-15), factors])
+    moves = np.concatenate([edges, rng.normal(0, 1.5, 2000), [np.nan, np.inf, -np.inf, 0.0]])
+    gap = np.abs(np.nan_to_num(moves, nan=np.inf)[:, None] - factors[None, :])
+    score = np.where(gap <= tol, gap + np.where(common, 0.0, 10.0), np.inf)
+    best = np.argmin(score, axis=1)
+    every = np.where(np.isfinite(score[np.arange(len(moves)), best]), best, -1)
+    got = _match(moves, tol)
+    assert (got == every).all() and (got >= 0).sum() > len(factors)
