@@ -141,19 +141,22 @@ def caar_intervals(intervals: pd.DataFrame, groups: list[str]):
     windows = list(dict.fromkeys(intervals.window))
     rows = [(g, w) for g in groups for w in windows]
     fig, ax = _fig(8.0, 0.28 * len(rows) + 1.4)
+    first, row = {}, {}  # each (group, window)'s first row, and its row of each test
+    for r in intervals.itertuples(index=False):
+        first.setdefault((r.group, r.window), r)
+        row.setdefault((r.group, r.window, r.test), r)
     for y, (g, w) in enumerate(rows):
-        part = intervals[(intervals.group == g) & (intervals.window == w)].set_index("test")
         colour = PALETTE[windows.index(w) % len(PALETTE)]
         for test, lw in (("csect-t", 1.0), ("kolari-pynnonen", 3.5)):
-            if test not in part.index:
+            r = row.get((g, w, test))
+            if r is None:
                 continue
-            r = part.loc[test]
             if np.isfinite(r.lo) and np.isfinite(r.hi):
                 ax.plot([100 * r.lo, 100 * r.hi], [y, y], color=colour, lw=lw, alpha=0.55 if lw > 1 else 1.0)
             elif r.note == "unbounded":
                 ax.annotate("unbounded", (100 * r.estimate, y), fontsize=6, ha="left", va="bottom")
-        if len(part):
-            ax.plot(100 * part.estimate.iloc[0], y, "o", color=colour, ms=3)
+        if (g, w) in first:
+            ax.plot(100 * first[g, w].estimate, y, "o", color=colour, ms=3)
     ax.set_yticks(range(len(rows)), [f"{g}  {w}" for g, w in rows], fontsize=7)
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.6)
