@@ -47,23 +47,27 @@ def share_classes(
 
 
 class ShareBook:
-    """The filings and the implied counts, indexed by firm once for many look-ups."""
+    """The filings and the implied counts, indexed by firm once for many look-ups (each firm's
+    rows as records: a study values hundreds of firms, one look-up each)."""
 
     def __init__(self, filed: pd.DataFrame, implied: pd.DataFrame, primary_of: dict[str, str]) -> None:
         rows = filed[filed.share_class != "TOTAL"]
-        self.filed = {t: g.assign(when=[_as_of(v) for v in g.as_of]) for t, g in rows.groupby("ticker", sort=False)}
-        firm_of = pd.Series([primary_of.get(t, t) for t in implied.ticker], index=implied.index, dtype="object")
-        self.implied = {f: implied.loc[g.index] for f, g in firm_of.groupby(firm_of, sort=False)}
+        self.filed: dict[str, list] = {}  # ticker → its filings, in the table's order
+        for r in rows.assign(when=[_as_of(v) for v in rows.as_of]).itertuples():
+            self.filed.setdefault(r.ticker, []).append(r)
+        self.implied: dict[str, tuple] = {}  # firm → the first implied count of its listings
+        for firm, r in zip([primary_of.get(t, t) for t in implied.ticker], implied.itertuples(), strict=True):
+            self.implied.setdefault(firm, r)
 
     def classes(self, firm: str, date: object) -> list[ShareClass]:
         date = pd.Timestamp(date)
         dated = self.filed.get(firm)
         if dated is not None:
-            before = dated[dated.when.notna() & (dated.when <= date)]
-            after = dated[dated.when.notna() & (dated.when > date)]
-            undated = dated[dated.when.isna()]
+            before = [r for r in dated if pd.notna(r.when) and r.when <= date]
+            after = [r for r in dated if pd.notna(r.when) and r.when > date]
+            undated = [r for r in dated if pd.isna(r.when)]
             for pick, flag in ((before, "filed"), (after, "filed after"), (undated, "filed, undated")):
-                if len(pick):
+                if pick:
                     return [
                         ShareClass(
                             firm,
@@ -74,11 +78,10 @@ class ShareBook:
                             flag,
                             r.source,
                         )
-                        for r in pick.itertuples()
+                        for r in pick
                     ]
-        imp = self.implied.get(firm)
-        if imp is not None:
-            r = imp.iloc[0]
+        r = self.implied.get(firm)
+        if r is not None:
             return [
                 ShareClass(
                     firm,
