@@ -198,8 +198,11 @@ def read_prices(path: Path, ticker: str | None = None, content: bytes | None = N
     except (TypeError, ValueError, pa.ArrowException) as exc:
         raise CacheCorruptError(path, f"a price column is not numeric ({exc})") from exc
     _check_dates(path, dates, coverage)
-    # what conform() makes (the columns in order, float64, naive days, sorted: checked), built once
-    return pd.DataFrame(values, index=dates.normalize(), columns=PRICE_COLUMNS), coverage
+    # what conform() makes (the columns in order, float64, naive days, sorted: checked), built once; the
+    # days floored to midnight as DatetimeIndex.normalize does, without its guess at a frequency
+    days = dates.to_numpy()
+    days = pd.DatetimeIndex(days.astype("datetime64[D]").astype(days.dtype), name="date")
+    return pd.DataFrame(values, index=days, columns=PRICE_COLUMNS), coverage
 
 
 def _coverage(path: Path, raw: bytes | None) -> Coverage:
@@ -234,10 +237,16 @@ def _check_dates(path: Path, dates: pd.Index, coverage: Coverage) -> None:
         )
     if not len(dates):
         raise CacheCorruptError(path, f"it holds no rows although its record covers {coverage.start}..{coverage.end}")
-    short = sessions(dates[-1] + pd.Timedelta(days=1), min(hi, dates[-1] + pd.Timedelta(days=31)))
-    if len(short) > _SHORT_SESSIONS:
+    short = _sessions_after(dates[-1], min(hi, dates[-1] + pd.Timedelta(days=31)))
+    if short > _SHORT_SESSIONS:
         raise CacheCorruptError(
             path,
             f"its rows stop at {dates[-1]:%Y-%m-%d} although its record covers through {coverage.end} "
-            f"({len(short)} sessions without a row): rows were lost",
+            f"({short} sessions without a row): rows were lost",
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _sessions_after(last: pd.Timestamp, until: pd.Timestamp) -> int:
+    """The sessions after ``last`` up to ``until`` (the files of one download end alike: counted once)."""
+    return len(sessions(last + pd.Timedelta(days=1), until))
