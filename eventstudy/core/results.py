@@ -196,15 +196,19 @@ def wide_tests(tests: pd.DataFrame, rows: pd.Series, intervals: pd.DataFrame | N
     with ``intervals`` (:mod:`eventstudy.core.intervals`), a ``ci_<test>`` column ("[lo, hi]" in
     percent) after the p of each test that has one: the interval that inverts that test."""
     t = tests[rows.to_numpy(dtype=bool)]
-    wide = t.pivot_table(index=["group", "window"], columns="test", values="p", sort=False, dropna=False)
-    first = t.drop_duplicates(["group", "window"]).set_index(["group", "window"])[["caar", "n_firms"]]
-    out = first
+    out = t.drop_duplicates(["group", "window"]).set_index(["group", "window"])[["caar", "n_firms"]]
+    keys = list(out.index)
+    p = {(g, w, n): v for g, w, n, v in zip(t.group, t.window, t.test, t.p, strict=True)}  # one row each
+    shown = set(intervals.test) if intervals is not None else set()
     for name in dict.fromkeys(t.test):
-        out = out.join(wide[name].rename(f"p_{name}"))
-        if intervals is not None and name in set(intervals.test):
-            iv = intervals[intervals.test == name].set_index(["group", "window"])
-            text = [interval_text(lo, hi, note) for lo, hi, note in zip(iv.lo, iv.hi, iv.note, strict=True)]
-            out = out.join(pd.Series(text, index=iv.index, name=f"ci_{name}"))
+        out[f"p_{name}"] = np.array([p.get((g, w, name), np.nan) for g, w in keys], dtype="float64")
+        if name in shown:
+            iv = intervals[intervals.test == name]
+            text = {
+                (g, w): interval_text(lo, hi, note)
+                for g, w, lo, hi, note in zip(iv.group, iv.window, iv.lo, iv.hi, iv.note, strict=True)
+            }
+            out[f"ci_{name}"] = pd.Series([text.get(k, np.nan) for k in keys], index=out.index)
     return out.reset_index()
 
 

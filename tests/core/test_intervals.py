@@ -62,3 +62,39 @@ def test_the_caar_path_band_is_the_portfolio_tests_interval():
     half = stats.t.ppf(0.975, dof) * caar.se
     np.testing.assert_allclose(caar.hi - caar.caar, half, rtol=1e-12)
     assert isinstance(caar, pd.DataFrame) and {"lo", "hi"} <= set(caar)
+
+
+def test_the_wide_table_has_each_groups_p_and_interval_of_each_test():
+    """wide_tests against the table built by hand: a row per group and window in the tests'
+    order, a p per test (NaN where a group lacks the test) and the interval's text beside the
+    tests that have one (missing where a group has none)."""
+    from eventstudy.core.results import interval_text, wide_tests
+
+    tests = pd.DataFrame(
+        {
+            "group": ["a", "a", "a", "b", "b", "a", "a"],
+            "window": ["[0,0]", "[0,0]", "[0,0]", "[0,0]", "[0,0]", "[-1,+1]", "[-1,+1]"],
+            "test": ["kp", "grank", "patell", "kp", "patell", "kp", "grank"],
+            "p": [0.01, 0.2, 0.03, np.nan, 0.5, 0.04, 0.3],
+            "caar": [-0.1, -0.1, -0.1, 0.02, 0.02, -0.15, -0.15],
+            "n_firms": [5, 5, 5, 3, 3, 5, 5],
+            "robust": [True, True, False, True, False, True, True],
+        }
+    )
+    intervals = pd.DataFrame(
+        {
+            "group": ["a", "b", "a"],
+            "window": ["[0,0]", "[0,0]", "[-1,+1]"],
+            "test": ["kp", "kp", "kp"],
+            "lo": [-0.2, -np.inf, -0.3],
+            "hi": [-0.05, np.inf, -0.01],
+            "note": ["", "unbounded", ""],
+        }
+    )
+    got = wide_tests(tests, tests.robust, intervals)
+    assert list(got.columns) == ["group", "window", "caar", "n_firms", "p_kp", "ci_kp", "p_grank"]
+    assert got[["group", "window"]].values.tolist() == [["a", "[0,0]"], ["b", "[0,0]"], ["a", "[-1,+1]"]]
+    np.testing.assert_array_equal(got.p_kp, [0.01, np.nan, 0.04])
+    np.testing.assert_array_equal(got.p_grank, [0.2, np.nan, 0.3])  # b has no robust grank
+    assert got.ci_kp.tolist() == [interval_text(-0.2, -0.05), "unbounded", interval_text(-0.3, -0.01)]
+    assert wide_tests(tests, ~tests.robust).columns.tolist() == ["group", "window", "caar", "n_firms", "p_patell"]
