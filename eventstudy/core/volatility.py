@@ -73,15 +73,17 @@ def tests(
     rows = []
     for group, ids in groups.items():
         ids = set(ids)
-        mine = u[u.event_id.isin(ids)]
-        daily = (
-            None if estimation_u is None else estimation_u[estimation_u.event_id.isin(ids)].groupby("day").u_star.mean()
-        )
+        mine = events[events.event_id.isin(ids)]
+        portfolio = None
+        if estimation_u is not None:  # each day's mean U* of the group, on the path and over the estimation window
+            theirs = u[u.event_id.isin(ids)]
+            daily = estimation_u[estimation_u.event_id.isin(ids)].groupby("day").u_star.mean().dropna()
+            portfolio = (theirs.groupby("day").u_star.mean(), int(theirs.event_id.nunique()), daily)
         for w in windows:
-            sub = events[(events.window == w.label) & events.event_id.isin(ids)].u_star.dropna().to_numpy()
+            sub = mine[mine.window == w.label].u_star.dropna().to_numpy()
             rows.append((group, w.label, *_cross_section(sub)))
-            if daily is not None:
-                rows.append((group, w.label, *_portfolio(mine, daily.dropna(), w)))
+            if portfolio is not None:
+                rows.append((group, w.label, *_portfolio(*portfolio, w)))
     return pd.DataFrame(rows, columns=TEST_COLUMNS)
 
 
@@ -101,11 +103,11 @@ def _cross_section(x: np.ndarray) -> tuple:
     )
 
 
-def _portfolio(u: pd.DataFrame, daily: pd.Series, w: Window) -> tuple:
-    """The portfolio form for one group: ``u`` its firm-events' U* by day, ``daily`` its mean U*
-    on each estimation day."""
-    window = u[(u.day >= w.start) & (u.day <= w.end)].groupby("day").u_star.mean()
-    n = int(u.event_id.nunique())
+def _portfolio(path: pd.Series, n: int, daily: pd.Series, w: Window) -> tuple:
+    """The portfolio form for one group: ``path`` its mean U* on each day of the path (a day's
+    mean is the same over the whole path as over a window), ``n`` its firm-events, ``daily`` its
+    mean U* on each estimation day."""
+    window = path[(path.index >= w.start) & (path.index <= w.end)]
     if len(daily) < 3 or window.isna().any() or len(window) < w.length or not daily.std(ddof=1) > 0:
         return "variance-ratio-portfolio", np.nan, np.nan, "", n, np.nan, "not computed: too few days"
     l_p, l2 = len(daily), len(window)

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from eventstudy.core.engine import run_event_study
-from eventstudy.core.volatility import _portfolio, abnormal_volatility, per_event, u_star
+from eventstudy.core.volatility import abnormal_volatility, per_event, u_star
 from eventstudy.core.volatility import tests as volatility_tests
 from eventstudy.core.windows import Window
 
@@ -45,11 +45,12 @@ def test_cross_sectional_and_portfolio_forms_by_hand():
     est = pd.DataFrame(
         {"event_id": ["a", "b"] * 4, "day": np.repeat([-4, -3, -2, -1], 2), "u_star": [2.5, 1.5, 1, 1, 2, 0, 1, 1.0]}
     )
-    name, stat, p, dist, n, mean_u, _ = _portfolio(u, est.groupby("day").u_star.mean(), Window(0, 0))
+    both = volatility_tests(events[:2], u, {"g": ["a", "b"]}, [Window(0, 0)], estimation_u=est)
+    row = both[both.test == "variance-ratio-portfolio"].iloc[0]
     daily = np.array([2.0, 1.0, 1.0, 1.0])  # the group's mean U* on each estimation day
     want = (4.0 - daily.mean()) / (daily.std(ddof=1) * np.sqrt(1 / 1 + 1 / 4))
-    assert name == "variance-ratio-portfolio" and stat == pytest.approx(want) and dist == "t(3)" and mean_u == 4.0
-    assert p == pytest.approx(2 * stats.t.sf(abs(want), 3))
+    assert row.stat == pytest.approx(want) and row.dist == "t(3)" and row.mean_u == 4.0 and row.n_firms == 2
+    assert row.p == pytest.approx(2 * stats.t.sf(abs(want), 3))
 
 
 def _rates(draws: int, scale: float) -> pd.Series:
