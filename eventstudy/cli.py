@@ -313,10 +313,12 @@ class UsageError(Exception):
 def entry() -> None:
     """The ``eventstudy`` command and ``python -m eventstudy``: :func:`main`, then the process
     ends at once with its status. By then a command has closed everything it opened (its files,
-    its worker processes, a Dask cluster), so Python's clean-up of the modules loaded (a quarter
-    of a second with pandas and matplotlib, paid after the work is done) is skipped; the output
-    is flushed first."""
+    its worker processes and their shared memory), so Python's clean-up of the modules loaded (a
+    quarter of a second with pandas and matplotlib, paid after the work is done) is skipped; the
+    output is flushed first. A run that started Dask leaves through Python's exit handlers."""
     code = main()
+    if "distributed" in sys.modules:  # a Dask cluster's processes and queues: Python's exit handlers end them
+        sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
             stream.flush()

@@ -287,4 +287,5 @@ class FigureWorkers:
             self._conn.close()
         self.process.terminate()
         self.process.join()
-        self.process = None
+        # the shared flags' semaphore is released now, not at Python's exit (which the command skips)
+        self.process = self._claims = self._conn = None

@@ -149,3 +149,17 @@ def test_a_png_is_what_savefig_writes(tmp_path):
         fig = getattr(figures, job.draw)(*job.args)
         figures.save_png(fig, tmp_path / "once.png", dpi, {"Software": None})
         assert (tmp_path / "once.png").read_bytes() == (tmp_path / "savefig.png").read_bytes()
+
+
+def test_the_worker_leaves_nothing_for_pythons_exit_to_clean_up(tmp_path):
+    """The command ends without Python's clean-up (``cli.entry``): the worker's shared flags
+    must be released when it is left, or the resource tracker warns of a leaked semaphore."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os\nfrom eventstudy.report.render import FigureWorkers\nkept = []\n"
+        "with FigureWorkers() as workers:\n    kept.append(workers)\nos._exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0 and "leaked" not in done.stderr, done.stderr
