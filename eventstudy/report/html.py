@@ -83,12 +83,11 @@ def slug(text: str) -> str:
     return re.sub(r"\s", "-", re.sub(r"[^\w\- ]", "", plain))
 
 
-def to_html(markdown: str, title: str, images: Mapping[str, bytes]) -> str:
-    """The page for ``markdown``; ``images`` maps each figure's path as the Markdown writes it
-    to the PNG's bytes (a path without bytes is left as a link)."""
+def html_page(markdown: str, title: str) -> str:
+    """The page for ``markdown`` with its figures still links (:func:`with_images` embeds them):
+    made while the figures are being drawn."""
     body = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
     body = _HEADING.sub(lambda m: f'<h{m.group(1)} id="{slug(m.group(2))}">{m.group(2)}</h{m.group(1)}>', body)
-    body = _IMG.sub(lambda m: f'<img src="{_data_uri(images, m.group(1))}"', body)
     body = _TABLE.sub('<table class="sortable">', body)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -96,6 +95,11 @@ def to_html(markdown: str, title: str, images: Mapping[str, bytes]) -> str:
         f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         f"{body}<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )
+
+
+def with_images(page: str, images: Mapping[str, bytes]) -> str:
+    """``page`` (:func:`html_page`) with each figure it links that ``images`` holds embedded."""
+    return _IMG.sub(lambda m: f'<img src="{_data_uri(images, m.group(1))}"', page)
 
 
 def _data_uri(images: Mapping[str, bytes], src: str) -> str:

@@ -18,7 +18,7 @@ from ..core.tables import markdown_table
 from ..core.windows import DAY0
 from ..study.results import SampleResults, StudyResults
 from ..study.workspace import default_out, figure_folder, working_copy
-from .html import to_html
+from .html import html_page, with_images
 from .latex import write_latex_tables
 from .outputs import OutputSet, check_writable
 from .render import DEFAULT_STYLE, Drawing, FigureJob, FigureStyle, FigureWorkers
@@ -446,12 +446,13 @@ class Writing:
             text = (render_sample if sample else render)(results, {k: Path(r) for k, r in rel.items()}, markdown_table)
             (staged.root / "REPORT.md").write_text(text)
             write_latex_tables(results, staged.root / "results" / "tables.tex")
+            page = html_page(text, results.study.title)
             drawn = self.drawing.finish()
             images = {rel[job.name]: drawn[job.name].read_bytes() for job in jobs}
             for job in jobs:
                 for fmt in ("png", *plan.style.extra):
                     shutil.move(drawn[job.name].with_suffix(f".{fmt}"), staged.figures / f"{job.name}.{fmt}")
-            (staged.root / "REPORT.html").write_text(to_html(text, results.study.title, images))
+            (staged.root / "REPORT.html").write_text(with_images(page, images))
         return plan.out / "REPORT.md"
 
 

@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from eventstudy.report import writer as report
-from eventstudy.report.html import slug, to_html
+from eventstudy.report.html import html_page, slug, with_images
 from eventstudy.study.pipeline import run_study
 
 
@@ -141,7 +141,10 @@ def test_the_html_is_the_markdown_with_the_figures_inside(deepseek):
     md = (out / "REPORT.md").read_text()
     assert text.count("<img ") == md.count("![") and 'src="figures/' not in text  # embedded, not linked
     assert re.search(r'<h2 id="group-tests">Group tests</h2>', text)
-    assert to_html(md, "x", {}) != text  # without the figures' bytes the images stay links
+    page = html_page(md, deepseek[0].study.title)  # made while the figures are drawn: they are links
+    assert 'src="figures/' in page and "data:image/png" not in page
+    images = {f"figures/{p.name}": p.read_bytes() for p in (out / "figures").glob("*.png")}
+    assert with_images(page, images) == text  # then embedded: the page written
     assert slug("Second stage: what explains the CARs") == "second-stage-what-explains-the-cars"
     assert slug("The largest and smallest CARs [0,0]") == "the-largest-and-smallest-cars-00"
 
