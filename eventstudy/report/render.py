@@ -53,6 +53,11 @@ class FigureStyle:
     def extra(self) -> tuple[str, ...]:
         return tuple(f for f in dict.fromkeys(self.formats) if f != "png")
 
+    def files(self, png: Path) -> dict[str, Path]:
+        """The files a figure drawn to ``png`` is saved in, by format: the PNG, and each other
+        format beside it."""
+        return {"png": png, **{fmt: png.with_suffix(f".{fmt}") for fmt in self.extra}}
+
 
 DEFAULT_STYLE = FigureStyle()
 
@@ -72,8 +77,9 @@ def draw(job: FigureJob, path: Path, style: FigureStyle = DEFAULT_STYLE) -> Path
 
     fig = getattr(figures, job.draw)(*job.args, **job.kwargs)
     figures.save_png(fig, path, style.dpi, _METADATA["png"])
-    for fmt in style.extra:
-        fig.savefig(path.with_suffix(f".{fmt}"), format=fmt, dpi=style.dpi, metadata=_METADATA[fmt])
+    for fmt, file in style.files(path).items():
+        if fmt != "png":
+            fig.savefig(file, format=fmt, dpi=style.dpi, metadata=_METADATA[fmt])
     return path
 
 

@@ -450,8 +450,8 @@ class Writing:
             drawn = self.drawing.finish()
             images = {rel[job.name]: drawn[job.name].read_bytes() for job in jobs}
             for job in jobs:
-                for fmt in ("png", *plan.style.extra):
-                    shutil.move(drawn[job.name].with_suffix(f".{fmt}"), staged.figures / f"{job.name}.{fmt}")
+                for file in plan.style.files(drawn[job.name]).values():
+                    shutil.move(file, staged.figures / file.name)
             (staged.root / "REPORT.html").write_text(with_images(page, images))
         return plan.out / "REPORT.md"
 
