@@ -155,9 +155,10 @@ class Drawing:
             self._workers = None
             for i in workers.left_undone():  # the worker died: what it had taken is drawn here
                 draw(jobs[i], paths[i], self.style)
-        for job in self._again:
-            draw(job, self.fig_dir / f"{job.name}.png", self.style)
-        return self.files
+        files = self.files
+        for job in self._again:  # its first drawing is done: the file is drawn over
+            draw(job, files[job.name], self.style)
+        return files
 
     def cancel(self) -> None:
         """Draw nothing more: the jobs not yet taken are kept from the worker, and the one it is

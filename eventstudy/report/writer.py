@@ -421,9 +421,10 @@ class Writing:
         self.drawing = Drawing([], Path(self._folder.name), self._workers, self.plan.style)
         return self
 
-    def __exit__(self, kind, *rest) -> None:
+    def __exit__(self, kind, *_) -> None:
         try:
-            self.drawing.__exit__(kind, *rest)
+            if kind is not None:
+                self.drawing.cancel()
         finally:
             self._folder.cleanup()
 
