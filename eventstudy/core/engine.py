@@ -49,6 +49,12 @@ class Design:
     engine: Engine = AUTO
     influence: bool = True
     intervals: bool = True
+    keep_ar: bool = True
+
+    def tests_only(self) -> Design:
+        """The design for runs read for their tests alone (a placebo's draws): no influence
+        diagnostics, no intervals, no per-day AR frame (the chunked engines then skip it)."""
+        return replace(self, influence=False, intervals=False, keep_ar=False)
 
     def run(self, events: pd.DataFrame) -> EventStudyResult:
         return run_event_study(
@@ -64,6 +70,7 @@ class Design:
             exclude_other_events=self.exclude_other_events,
             influence=self.influence,
             intervals=self.intervals,
+            keep_ar=self.keep_ar,
             **self.engine.options(),
         )
 

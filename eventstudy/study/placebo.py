@@ -150,9 +150,9 @@ def without_real_events(design: Design, tickers: Sequence[str], positions: Seque
     events: each ticker with its session's position) set missing, when the study leaves a firm's
     other events out of its estimation windows: a pseudo-event's estimation window then holds no
     real event, as the real events' do not. Its runs give the tests alone (a draw reads nothing
-    else: no influence diagnostics, no intervals)."""
+    else: :meth:`~eventstudy.core.engine.Design.tests_only`)."""
     if not design.exclude_other_events:
-        return replace(design, influence=False, intervals=False)
+        return design.tests_only()
     span = other_events_span(design)
     values = design.returns.to_numpy(dtype="float64", copy=True)
     columns = design.returns.columns
@@ -163,7 +163,7 @@ def without_real_events(design: Design, tickers: Sequence[str], positions: Seque
         inside = (row >= 0) & (row < len(values))
         values[row[inside], col[inside]] = np.nan
     returns = pd.DataFrame(values, index=design.returns.index, columns=columns)
-    return replace(design, returns=returns, influence=False, intervals=False)
+    return replace(design, returns=returns).tests_only()
 
 
 def draw_placebo(

@@ -339,6 +339,19 @@ def test_streamed_draws_run_one_thread_a_worker_and_give_the_same_bits_as_thread
     assert one.n_draws == 12 and one.draws.equals(two.draws)
 
 
+@pytest.mark.parametrize("engine", ["memory", "stream"])
+def test_a_draws_design_gives_the_full_runs_tests_bit_for_bit_without_the_per_day_frame(engine):
+    """A draw reads the tests alone: its design leaves out the influence diagnostics, the
+    intervals and (streamed) the per-day AR frame, and its tests are the full run's, bit for bit."""
+    design, events = _grouped_sample()
+    design = replace(design, engine=Engine(engine, chunk_size=5))
+    full, draw = design.run(events), design.tests_only().run(events)
+    pd.testing.assert_frame_equal(draw.tests, full.tests, check_exact=True)
+    assert len(full.ar) and len(full.influence) and len(full.intervals)
+    assert draw.influence.empty and draw.intervals.empty
+    assert draw.ar.empty == (engine == "stream")  # the in-memory engine holds its ARs anyway
+
+
 def test_a_one_date_placebo_is_the_same_on_one_process_two_and_a_dask_cluster(dask_client):
     design, event = _panel(n_firms=15)
     real = design.at(event).tests
