@@ -302,7 +302,9 @@ def _cmd_snapshot(a) -> int:
     from .data.snapshot import build_snapshot
 
     entries = build_snapshot(a.source)
-    _say(a, f"wrote {len(entries)} files and MANIFEST")
+    tickers = sum(":" in e.path for e in entries)
+    tables = sum(e.path.startswith("tables/") for e in entries)
+    _say(a, f"wrote the prices of {tickers} tickers (one file), {tables} tables and MANIFEST")
     return 0
 
 

@@ -98,3 +98,24 @@ class FakeSource:
         if frame.empty:
             raise PricesMissingError([ticker], start, end)
         return frame
+
+
+def altered_snapshot(folder: Path, ticker: str) -> Path:
+    """A copy of the shipped snapshot in ``folder`` with one close of ``ticker`` changed by a cent
+    in its prices file (written whole again; its MANIFEST left as it was), as a damaged install
+    or a hand edit would leave it."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from eventstudy.data.snapshot import PRICES, SNAPSHOT_DIR
+
+    root = folder / "snap"
+    shutil.copytree(SNAPSHOT_DIR, root)
+    table = pq.read_table(root / PRICES)
+    frame = table.to_pandas()
+    rows = np.flatnonzero((frame.ticker == ticker) & frame.close.notna())
+    frame.loc[rows[len(rows) // 2], "close"] += 0.01
+    pq.write_table(pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False), root / PRICES)
+    return root

@@ -1,10 +1,14 @@
 """The committed, read-only data snapshot: real Yahoo-derived data in the cache's own format.
 
-``eventstudy/data/snapshot/`` holds one prices file per ticker (``prices/<T>.parquet``, the
-:mod:`.store` format), the tables (``tables/<name>.parquet``: companies, share counts, 2026
-market values, Fama–French factors in percent as published, a third source of closes), the
-provenance notes ``SOURCES-*.md``, and ``MANIFEST``: one line per file,
-``path sha256 rows first last source``. Each file's checksum is verified when it is first read.
+``eventstudy/data/snapshot/`` holds every ticker's prices in one file (``prices.parquet``, the
+:mod:`.pack` format: each ticker's rows and coverage record as :mod:`.store` keeps one ticker's),
+the tables (``tables/<name>.parquet``: companies, share counts, 2026 market values, Fama–French
+factors in percent as published, a third source of closes), the provenance notes
+``SOURCES-*.md``, and ``MANIFEST``: one line per file, ``path sha256 rows first last source``,
+and one per ticker, ``prices.parquet:<T>`` with the sha256 of its rows
+(:meth:`~.pack.PackedPrices.digest`). Each file's checksum is verified when it is first read;
+when the prices file's differs, each ticker's rows are checked against their own line, so an
+altered ticker fails alone.
 
 :func:`build_snapshot` is the import: it re-creates every file from the shared data folder
 (no value altered: text → float64, source columns renamed to the common format).
@@ -27,10 +31,12 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import CacheCorruptError, ChecksumError, DataError
-from .store import PRICE_COLUMNS, Coverage, read_prices, write_prices, write_table
+from .pack import PackedPrices, write_packed
+from .store import PRICE_COLUMNS, Coverage, write_table
 
 SNAPSHOT_DIR = Path(__file__).with_name("snapshot")
 MANIFEST = "MANIFEST"
+PRICES = "prices.parquet"  # every ticker's prices; its tickers' MANIFEST lines are "prices.parquet:<T>"
 # vintage of the unadjusted source (SOURCES-prices.md §1)
 FETCHED_AT = "2026-05-31"
 # the range the stock files were cut to (a listing may start later)
@@ -74,10 +80,10 @@ class Snapshot:
         return f"Snapshot({str(self.root)!r}, files={len(self.entries)})"
 
     def tickers(self) -> list[str]:
-        return sorted(p[len("prices/") : -len(".parquet")] for p in self.entries if p.startswith("prices/"))
+        return sorted(p[len(PRICES) + 1 :] for p in self.entries if p.startswith(f"{PRICES}:"))
 
     def entry(self, ticker: str) -> ManifestEntry | None:
-        return self.entries.get(f"prices/{ticker}.parquet")
+        return self.entries.get(f"{PRICES}:{ticker}")
 
     def _checked(self, rel: str) -> tuple[Path, bytes]:
         """A file of the snapshot and its bytes, checked against the MANIFEST (once per file:
@@ -93,12 +99,36 @@ class Snapshot:
             self._verified.add(rel)
         return path, content
 
-    def prices(self, ticker: str) -> tuple[pd.DataFrame, Coverage]:
+    @functools.cached_property
+    def _pack(self) -> tuple[PackedPrices | None, frozenset[str], CacheCorruptError | None]:
+        """The prices file read once, the tickers whose rows differ from their MANIFEST lines
+        (checked only when the file's checksum differs), or why it cannot be read at all."""
         try:
-            path, content = self._checked(f"prices/{ticker}.parquet")
-            return read_prices(path, ticker, content)
-        except ChecksumError:
-            raise
+            path, content = self._checked(PRICES)
+            return PackedPrices.read(path, content), frozenset(), None
+        except ChecksumError as exc:
+            try:
+                pack = PackedPrices.read(exc.path, exc.path.read_bytes())
+            except (CacheCorruptError, OSError) as unreadable:
+                return None, frozenset(), ChecksumError(exc.path, getattr(unreadable, "why", str(unreadable)))
+            ours = {t: self.entry(t).sha256 for t in self.tickers()}
+            altered = frozenset(t for t, digest in ours.items() if t not in pack.spans or pack.digest(t) != digest)
+            return pack, altered, None
+        except CacheCorruptError as exc:
+            return None, frozenset(), exc
+
+    def prices(self, ticker: str) -> tuple[pd.DataFrame, Coverage]:
+        if self.entry(ticker) is None:
+            raise DataError(f"{ticker} is not in the snapshot at {self.root}")
+        pack, altered, failure = self._pack
+        if failure is not None:
+            raise type(failure)(failure.path, failure.why, RESTORE)
+        if ticker in altered:
+            raise ChecksumError(
+                pack.path, f"the sha256 of {ticker}'s rows differs from the MANIFEST (the file was altered)", RESTORE
+            )
+        try:
+            return pack.prices(ticker)
         except CacheCorruptError as exc:
             raise CacheCorruptError(exc.path, exc.why, RESTORE) from None
 
@@ -224,15 +254,35 @@ def _index_frame(shared: Path, ticker: str, rel: str, source: str) -> tuple[pd.D
     return frame.reindex(columns=PRICE_COLUMNS), source
 
 
-def _write_prices_entry(
-    out: Path, ticker: str, frame: pd.DataFrame, source: str, requested: tuple[str, str] | None = None
-) -> ManifestEntry:
-    rel = f"prices/{ticker}.parquet"
+def _prices_part(
+    ticker: str, frame: pd.DataFrame, source: str, requested: tuple[str, str] | None = None
+) -> tuple[pd.DataFrame, Coverage]:
     first, last = f"{frame.index[0]:%Y-%m-%d}", f"{frame.index[-1]:%Y-%m-%d}"
     lo, hi = requested or (first, last)
     hi = min(hi, last)  # a record claims no more than the rows reach (store._check_dates holds it to that)
-    write_prices(out / rel, frame, Coverage(ticker, lo, hi, source, FETCHED_AT, len(frame)))
-    return ManifestEntry(rel, sha256(out / rel), len(frame), first, last, source)
+    return frame, Coverage(ticker, lo, hi, source, FETCHED_AT, len(frame))
+
+
+def _write_prices(out: Path, parts: list[tuple[pd.DataFrame, Coverage]]) -> list[ManifestEntry]:
+    """The prices file, and its MANIFEST lines: the file's, and each ticker's (its rows' digest,
+    read back from the file)."""
+    write_packed(out / PRICES, parts)
+    pack = PackedPrices.read(out / PRICES, (out / PRICES).read_bytes())
+    lines = []
+    for _, coverage in parts:
+        t = coverage.ticker
+        dates = pack.prices(t)[0].index
+        first, last = f"{dates[0]:%Y-%m-%d}", f"{dates[-1]:%Y-%m-%d}"
+        lines.append(ManifestEntry(f"{PRICES}:{t}", pack.digest(t), len(dates), first, last, coverage.source))
+    whole = ManifestEntry(
+        PRICES,
+        sha256(out / PRICES),
+        sum(e.rows for e in lines),
+        min(e.first for e in lines),
+        max(e.last for e in lines),
+        f"{len(lines)} tickers, one line each",
+    )
+    return [whole, *lines]
 
 
 def _write_table_entry(out: Path, name: str, frame: pd.DataFrame) -> ManifestEntry:
@@ -305,8 +355,9 @@ def _build(shared: Path, out: Path) -> list[ManifestEntry]:
     tickers = sorted(
         {p.stem for p in (shared / "unadjusted").glob("*.csv")} | {p.stem for p in (shared / "prices").glob("*.csv")}
     )
-    entries = [_write_prices_entry(out, t, *_ticker_frame(shared, t), STOCK_RANGE) for t in tickers]
-    entries += [_write_prices_entry(out, t, *_index_frame(shared, t, rel, src)) for t, (rel, src) in _INDICES.items()]
+    parts = [_prices_part(t, *_ticker_frame(shared, t), STOCK_RANGE) for t in tickers]
+    parts += [_prices_part(t, *_index_frame(shared, t, rel, src)) for t, (rel, src) in _INDICES.items()]
+    entries = _write_prices(out, parts)
     entries += [_write_table_entry(out, name, _read_table(shared, name)) for name in TABLES]
     for note in _NOTES:
         shutil.copyfile(shared / note, out / Path(note).name)
@@ -316,12 +367,15 @@ def _build(shared: Path, out: Path) -> list[ManifestEntry]:
 
 
 def _verify(root: Path, entries: list[ManifestEntry]) -> None:
-    """Every file the build wrote is in the MANIFEST with its checksum and row count."""
+    """Every file and ticker the build wrote is in the MANIFEST with its checksum and row count."""
     snap = Snapshot(root)
     if set(snap.entries) != {e.path for e in entries}:
         raise DataError(f"the new snapshot's MANIFEST does not list the files written in {root}")
     for e in entries:
-        rows = len(snap.prices(e.path[7:-8])[0]) if e.path.startswith("prices/") else len(snap.table(e.path[7:-8]))
+        if e.path == PRICES:
+            continue
+        ticker = e.path.removeprefix(f"{PRICES}:")
+        rows = len(snap.prices(ticker)[0]) if ticker != e.path else len(snap.table(e.path[7:-8]))
         if rows != e.rows:
             raise DataError(f"{e.path}: {rows} rows read back, {e.rows} written.")
 

@@ -197,19 +197,34 @@ def read_prices(path: Path, ticker: str | None = None, content: bytes | None = N
         values = np.column_stack([table.column(c).to_numpy().astype("float64") for c in PRICE_COLUMNS])
     except (TypeError, ValueError, pa.ArrowException) as exc:
         raise CacheCorruptError(path, f"a price column is not numeric ({exc})") from exc
+    return price_frame(path, dates, values, coverage), coverage
+
+
+def price_frame(path: Path, dates: pd.DatetimeIndex, values: np.ndarray, coverage: Coverage) -> pd.DataFrame:
+    """One ticker's stored rows (``values``: rows × :data:`PRICE_COLUMNS`, float64) as the frame
+    :func:`conform` makes, once its dates are checked against its record (:func:`_check_dates`)."""
     _check_dates(path, dates, coverage)
-    # what conform() makes (the columns in order, float64, naive days, sorted: checked), built once; the
-    # days floored to midnight as DatetimeIndex.normalize does, without its guess at a frequency
+    # the columns in order, float64, naive days, sorted (checked), built once; the days floored to
+    # midnight as DatetimeIndex.normalize does, without its guess at a frequency
     days = dates.to_numpy()
     days = pd.DatetimeIndex(days.astype("datetime64[D]").astype(days.dtype), name="date")
-    return pd.DataFrame(values, index=days, columns=PRICE_COLUMNS), coverage
+    return pd.DataFrame(values, index=days, columns=PRICE_COLUMNS)
 
 
 def _coverage(path: Path, raw: bytes | None) -> Coverage:
     if raw is None:
         raise CacheCorruptError(path, "it carries no eventstudy coverage record")
     try:
-        coverage = Coverage(**json.loads(raw))
+        record = json.loads(raw)
+    except ValueError as exc:
+        raise CacheCorruptError(path, f"its coverage record is unreadable ({exc})") from exc
+    return coverage_of(path, record)
+
+
+def coverage_of(path: Path, record: object) -> Coverage:
+    """A stored coverage record (a JSON object), checked."""
+    try:
+        coverage = Coverage(**record)
         lo, hi = pd.Timestamp(coverage.start), pd.Timestamp(coverage.end)
     except (TypeError, ValueError) as exc:
         raise CacheCorruptError(path, f"its coverage record is unreadable ({exc})") from exc

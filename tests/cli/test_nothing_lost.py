@@ -274,8 +274,11 @@ def test_panel_and_snapshot_are_quiet_under_quiet(tmp_path, capsys, monkeypatch)
 
     _returns(3).reset_index().to_csv(tmp_path / "r.csv", index=False)
     assert main(["panel", str(tmp_path / "p"), "--csv", str(tmp_path / "r.csv"), "--quiet"]) == 0
-    monkeypatch.setattr(snapshot, "build_snapshot", lambda source: ["a file"])
+    lines = [snapshot.ManifestEntry(p, "0" * 64, 1, "-", "-", "s") for p in ("prices.parquet:A", "prices.parquet:B")]
+    written = [snapshot.ManifestEntry("prices.parquet", "0" * 64, 2, "-", "-", "s"), *lines]
+    written.append(snapshot.ManifestEntry("tables/t.parquet", "0" * 64, 1, "-", "-", "s"))
+    monkeypatch.setattr(snapshot, "build_snapshot", lambda source: written)
     assert main(["snapshot", "--from", str(tmp_path), "--quiet"]) == 0
     assert capsys.readouterr().out == ""
     assert main(["snapshot", "--from", str(tmp_path)]) == 0
-    assert "wrote 1 files and MANIFEST" in capsys.readouterr().out
+    assert "wrote the prices of 2 tickers (one file), 1 tables and MANIFEST" in capsys.readouterr().out

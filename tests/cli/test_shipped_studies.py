@@ -18,7 +18,7 @@ SNAP = REPO / "eventstudy" / "data" / "snapshot"
 
 def raw_returns(ticker: str) -> pd.Series:
     """(close_t + dividend_t) / close_{t−1} − 1 straight from the snapshot's parquet file."""
-    f = pd.read_parquet(SNAP / "prices" / f"{ticker}.parquet").set_index("date").sort_index()
+    f = pd.read_parquet(SNAP / "prices.parquet", filters=[("ticker", "==", ticker)]).set_index("date").sort_index()
     return ((f.close + f.dividends.fillna(0)) / f.close.shift(1) - 1).iloc[1:]
 
 

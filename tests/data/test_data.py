@@ -27,7 +27,7 @@ from eventstudy.errors import (
 from eventstudy.study.marketvalue import market_values, share_classes
 from eventstudy.study.universe import primary_listing
 
-from ..helpers import FakeSource, yf_frame
+from ..helpers import FakeSource, altered_snapshot, yf_frame
 
 T = pd.Timestamp
 
@@ -82,10 +82,9 @@ def test_atomic_write_survives_an_exception(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("damage", [b"", b"not parquet at all", "truncate"], ids=["empty", "garbage", "truncated"])
 def test_corrupt_cache_file_is_reported(tmp_path, damage):
-    src = SNAPSHOT_DIR / "prices" / "NVDA.parquet"
+    PriceCache(tmp_path).write("NVDA", *default_snapshot().prices("NVDA"))  # a good file, then damaged
     path = tmp_path / "prices" / "NVDA.parquet"
-    path.parent.mkdir()
-    raw = src.read_bytes()
+    raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2] if damage == "truncate" else damage)
     with pytest.raises(CacheCorruptError, match="NVDA.parquet is corrupt"):
         PriceCache(tmp_path).read("NVDA")
@@ -98,20 +97,35 @@ def test_corrupt_cache_file_fails_only_that_ticker(tmp_path):
     assert "corrupt" in got.failed["ZZZ"] and "NVDA" in got.frames
 
 
-def test_snapshot_checksum_is_verified(tmp_path):
+def test_an_altered_ticker_in_the_snapshot_fails_alone(tmp_path):
+    """One close of NVIDIA changed in the prices file: the file's checksum differs, so each
+    ticker's rows are checked against their own MANIFEST line; NVIDIA fails, the others load."""
+    snap = Snapshot(altered_snapshot(tmp_path, "NVDA"))
+    with pytest.raises(ChecksumError, match="the sha256 of NVDA's rows differs from the MANIFEST"):
+        snap.prices("NVDA")
+    frame, cov = snap.prices("AAPL")
+    pd.testing.assert_frame_equal(frame, default_snapshot().prices("AAPL")[0])
+
+
+def test_a_snapshot_prices_file_that_cannot_be_read_fails_every_ticker_saying_how_to_restore(tmp_path):
     shutil.copytree(SNAPSHOT_DIR, tmp_path / "snap")
-    target = tmp_path / "snap" / "prices" / "NVDA.parquet"
-    target.write_bytes(target.read_bytes()[:-1] + b"\0")
-    with pytest.raises(ChecksumError, match="sha256 differs"):
-        Snapshot(tmp_path / "snap").prices("NVDA")
+    target = tmp_path / "snap" / "prices.parquet"
+    target.write_bytes(target.read_bytes()[:1000])
+    snap = Snapshot(tmp_path / "snap")
+    for ticker in ("NVDA", "AAPL"):
+        with pytest.raises(ChecksumError, match="prices.parquet is corrupt: parquet cannot be read.*restore it"):
+            snap.prices(ticker)
 
 
-def test_snapshot_manifest_lists_every_file():
+def test_snapshot_manifest_lists_every_file_and_ticker():
     snap = default_snapshot()
     files = {str(p.relative_to(SNAPSHOT_DIR)) for p in SNAPSHOT_DIR.rglob("*.parquet")}
-    assert files == set(snap.entries)
+    assert files == {p.split(":")[0] for p in snap.entries} and "prices.parquet" in files
+    assert len(snap.tickers()) == 360
     frame, cov = snap.prices("NVDA")
     assert len(frame) == snap.entry("NVDA").rows == cov.rows
+    lines = [e for p, e in snap.entries.items() if p.startswith("prices.parquet:")]
+    assert sum(e.rows for e in lines) == snap.entries["prices.parquet"].rows
 
 
 def test_empty_yfinance_frame_names_the_ticker(monkeypatch):
@@ -358,11 +372,13 @@ def test_a_damaged_manifest_line_is_named(tmp_path, line, why):
 
 def test_an_altered_snapshot_file_says_how_to_restore_it(tmp_path):
     shutil.copytree(SNAPSHOT_DIR, tmp_path / "snap")
-    target = tmp_path / "snap" / "prices" / "NVDA.parquet"
+    target = tmp_path / "snap" / "tables" / "companies.parquet"
     target.write_bytes(target.read_bytes()[:-1] + b"\0")
     with pytest.raises(ChecksumError, match="restore it .*git checkout -- eventstudy/data/snapshot") as err:
-        Snapshot(tmp_path / "snap").prices("NVDA")
+        Snapshot(tmp_path / "snap").table("companies")
     assert "fetch again" not in str(err.value)
+    with pytest.raises(ChecksumError, match="restore it .*git checkout -- eventstudy/data/snapshot"):
+        Snapshot(altered_snapshot(tmp_path / "other", "NVDA")).prices("NVDA")
 
 
 def test_a_failed_download_beyond_the_snapshot_falls_back_to_the_snapshot(tmp_path):

@@ -1,5 +1,5 @@
 """The snapshot import on a tiny folder laid out like the shared data: no value altered,
-a manifest line per file, byte-identical when run twice."""
+a manifest line per file and per ticker, byte-identical when run twice."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_import_is_reproducible(shared, tmp_path):
     build_snapshot(shared, tmp_path / "b")
     assert (tmp_path / "a" / "MANIFEST").read_bytes() == (tmp_path / "b" / "MANIFEST").read_bytes()
     lines = (tmp_path / "a" / "MANIFEST").read_text().splitlines()[1:]
-    assert len(lines) == 6 + 7  # six price files, seven tables
+    assert len(lines) == 1 + 6 + 7  # the prices file, its six tickers, seven tables
     assert pd.Series([ln.split()[0] for ln in lines]).is_unique
 
 

@@ -7,6 +7,8 @@ import pytest
 
 from eventstudy.study.pipeline import run_study
 
+from ..helpers import altered_snapshot
+
 # From unadjusted/NVDA.csv: close 2025-01-24 142.6199951171875; 2025-01-27 close
 # 118.41999816894531, low 116.69999694824219, open 124.80000305175781. Shares (10-Q cover): 24.49 bn.
 NVDA_PREV, NVDA_CLOSE = 142.6199951171875, 118.41999816894531
@@ -99,14 +101,9 @@ def test_summary_is_readable(res):
 def test_a_damaged_snapshot_file_makes_universes_without_nvidia_uncheckable(tmp_path):
     """NVIDIA's file altered: its claims and every total over a universe that holds it are not
     checkable (saying so), never a total that silently leaves it out."""
-    import shutil
+    from eventstudy.data.snapshot import Snapshot
 
-    from eventstudy.data.snapshot import SNAPSHOT_DIR, Snapshot
-
-    shutil.copytree(SNAPSHOT_DIR, tmp_path / "snap")
-    target = tmp_path / "snap" / "prices" / "NVDA.parquet"
-    target.write_bytes(target.read_bytes() + b"\0")
-    damaged = run_study("deepseek-2025", snapshot=Snapshot(tmp_path / "snap"))
+    damaged = run_study("deepseek-2025", snapshot=Snapshot(altered_snapshot(tmp_path, "NVDA")))
     rows = damaged.claims.set_index("id")
     assert rows.verdict["nvda-mcap-600b"] == "not checkable"
     assert rows.verdict["total-1t-more"] == "not checkable", rows.reason["total-1t-more"]
