@@ -112,6 +112,26 @@ def test_streamed_equals_in_memory_on_different_dates_with_gaps(model):
     assert_same(a, b, rbar_exact=False)
 
 
+def test_chunks_holding_only_the_sessions_their_events_reach_equal_in_memory():
+    """One event a firm, late in a long panel, chunked by a few firms: each chunk holds only the
+    sessions its events reach (from well after the first), and what it finds there is the
+    in-memory engine's, the reasons for a window with a missing day too."""
+    returns, regressors, _ = synthetic_panel(30, 900, rho=0.2, seed=4)
+    r = returns.to_numpy(copy=True)
+    pos = np.linspace(500, 880, 30).astype(int)
+    r[pos[::4] + 1, np.arange(30)[::4]] = np.nan  # day +1 missing: no CAR in the windows holding it
+    returns = pd.DataFrame(r, index=returns.index, columns=returns.columns)
+    events = pd.DataFrame({"event_id": returns.columns, "ticker": returns.columns, "event_date": returns.index[pos]})
+    chunks = stream.Layout.of(returns.index, returns.columns, events, {"all": list(events.event_id)})
+    reach = (-120, 5)  # KW's estimation window and path
+    spans = chunks.spans(5, len(returns), reach)
+    assert min(chunks.chunk(r, s, reach).start for s in spans) == 500 - 120  # none holds the panel's start
+    a = run_event_study(returns, regressors, events, **KW)
+    b = run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=5)
+    assert (a.excluded.stage == "window [-1,+1]").sum() == 8
+    assert_same(a, b)
+
+
 def test_two_workers_give_the_same_numbers_as_one():
     returns, regressors, events = earnings(missing=0.01)
     one = run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=40, workers=1)

@@ -80,15 +80,16 @@ class Plan:
 
 @dataclass(frozen=True)
 class Chunk:
-    """Some firms' returns (sessions × firms) and all their events: ``col`` (each event's firm
-    among the chunk's columns), ``pos`` (its session), ``order`` (its row in the whole sample,
-    which names it: :class:`Layout`), and ``member`` (events × groups)."""
+    """Some firms' returns (sessions × firms, from session ``start``) and all their events:
+    ``col`` (each event's firm among the chunk's columns), ``pos`` (its session), ``order`` (its
+    row in the whole sample, which names it: :class:`Layout`), and ``member`` (events × groups)."""
 
     returns: Float64Array
     col: IntArray
     pos: IntArray
     order: IntArray
     member: BoolArray
+    start: int = 0
 
     def __len__(self) -> int:
         return len(self.pos)
@@ -114,7 +115,7 @@ class Local:
         x, rf, mkt = plan.design()
         lo = max(0, int(chunk.pos.min()) + int(plan.grid[0])) if len(chunk) else 0
         hi = min(plan.sessions, int(chunk.pos.max()) + int(plan.grid[-1]) + 1) if len(chunk) else 0
-        chunk = replace(chunk, returns=chunk.returns[lo:hi], pos=chunk.pos - lo)
+        chunk = replace(chunk, returns=chunk.returns[lo - chunk.start : hi - chunk.start], pos=chunk.pos - lo, start=lo)
         y, x = chunk.returns, x[lo:hi]
         for series in (rf, mkt):
             if series is not None:
@@ -168,6 +169,7 @@ def _take(chunk: Chunk, rows: IntArray) -> Chunk:
         chunk.pos[rows],
         chunk.order[rows],
         chunk.member[rows],
+        chunk.start,
     )
 
 
@@ -241,16 +243,23 @@ class Layout:
             start = stop
         return out or [(0, 0)]
 
-    def chunk(self, returns: Float64Array, span: tuple[int, int]) -> Chunk:
-        """The chunk of the firms ``span`` (from :meth:`spans`): their returns and events."""
+    def chunk(self, returns: Float64Array, span: tuple[int, int], reach: tuple[int, int] | None = None) -> Chunk:
+        """The chunk of the firms ``span`` (from :meth:`spans`): their returns and events; with
+        ``reach`` (the grid's first and last relative day) only the sessions their events reach,
+        else every session."""
         order, firms, bounds, _, _ = self._by_firm
         start, stop = span
         rows = order[bounds[start] : bounds[stop]] if len(firms) else order[:0]
         cols = firms[start:stop]
+        pos = self.pos[rows]
+        lo, hi = 0, len(returns)
+        if reach is not None and len(rows):
+            lo, hi = max(0, int(pos.min()) + reach[0]), min(hi, int(pos.max()) + reach[1] + 1)
         return Chunk(
-            returns[:, cols],
+            returns[lo:hi, cols],
             np.repeat(np.arange(len(cols)), np.diff(bounds[start : stop + 1])),  # each event's firm in the chunk
-            self.pos[rows],
+            pos,
             rows,
             self.member[rows],
+            lo,
         )

@@ -13,23 +13,27 @@ from ..._typing import Float64Array
 from ..inference import TestSpec
 from .finish import finish, scar_scale
 from .first_pass import Estimates, estimate
-from .plan import CHUNK_EVENTS, Layout, Plan
+from .plan import CHUNK_EVENTS, Chunk, Layout, Plan
 from .second_pass import Partial, chunk_partial, scar_partial
 
 _JOB: dict = {}  # what the workers read: the plan, the layout and the returns
 
 
-def _first_pass(span: tuple[int, int]) -> tuple[Estimates, Partial]:
+def _chunk(span: tuple[int, int]) -> Chunk:
+    """The chunk of ``span``, with the sessions its events reach."""
     plan, layout, returns = _JOB["plan"], _JOB["layout"], _JOB["returns"]
-    chunk = layout.chunk(returns, span)
-    est = estimate(plan, chunk)
-    return est, scar_partial(plan, chunk, est)
+    return layout.chunk(returns, span, (int(plan.grid[0]), int(plan.grid[-1])))
+
+
+def _first_pass(span: tuple[int, int]) -> tuple[Estimates, Partial]:
+    chunk = _chunk(span)
+    est = estimate(_JOB["plan"], chunk)
+    return est, scar_partial(_JOB["plan"], chunk, est)
 
 
 def _second_pass(job: tuple[tuple[int, int], Estimates, Float64Array | None]) -> Partial:
-    plan, layout, returns = _JOB["plan"], _JOB["layout"], _JOB["returns"]
     span, est, scale = job
-    return chunk_partial(plan, layout.chunk(returns, span), est, scale)
+    return chunk_partial(_JOB["plan"], _chunk(span), est, scale)
 
 
 def run_chunks(

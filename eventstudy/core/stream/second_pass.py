@@ -378,7 +378,7 @@ def _incomplete_rows(plan: Plan, fit: Fit, ev: Chunk, chunk: Chunk, n_missing) -
             ok = (at >= 0) & (at < t)
             at = np.clip(at, 0, t - 1)
             gap = inside & ~np.isfinite(fit.ar[i])
-            ret = np.where(ok, chunk.returns[at, ev.col[i]], np.nan)
+            ret = np.where(ok, chunk.returns[np.clip(at - chunk.start, 0, len(chunk.returns) - 1), ev.col[i]], np.nan)
             no_x = {name: gap & ~(np.isfinite(plan.x[at, k]) & ok) for k, name in enumerate(plan.names)}
             why = exclusions.missing_days(plan.grid, gap & ~np.isfinite(ret), no_x)
             rows.append((ev.order[i], f"window {w.label}", why))
