@@ -366,21 +366,27 @@ def _ar_rows(plan: Plan, fit: Fit, ev: Chunk) -> Rows:
 
 def _incomplete_rows(plan: Plan, fit: Fit, ev: Chunk, chunk: Chunk, n_missing) -> list[Rows]:
     """Firm-events without a CAR in a window, and why (the words of the in-memory engine); none
-    when every window is complete."""
+    when every window is complete. The days are found for all of them at once, and each
+    distinct pattern of missing days is put in words once."""
     if not n_missing.any():
         return []
-    rows = []
     t = plan.sessions
-    for j, w in enumerate(plan.windows):
-        inside = plan.inside(w)
-        for i in np.flatnonzero(n_missing[:, j]):
-            at = ev.pos[i] + plan.grid
-            ok = (at >= 0) & (at < t)
-            at = np.clip(at, 0, t - 1)
-            gap = inside & ~np.isfinite(fit.ar[i])
-            ret = np.where(ok, chunk.returns[np.clip(at - chunk.start, 0, len(chunk.returns) - 1), ev.col[i]], np.nan)
-            no_x = {name: gap & ~(np.isfinite(plan.x[at, k]) & ok) for k, name in enumerate(plan.names)}
-            why = exclusions.missing_days(plan.grid, gap & ~np.isfinite(ret), no_x)
-            rows.append((ev.order[i], f"window {w.label}", why))
-    order, stage, reason = zip(*rows, strict=True)
-    return [{"order": np.array(order), "stage": np.array(stage, object), "reason": np.array(reason, object)}]
+    j, i = np.nonzero(n_missing.T)  # by window, then by firm-event
+    at = ev.pos[i, None] + plan.grid[None, :]
+    ok = (at >= 0) & (at < t)
+    np.clip(at, 0, t - 1, out=at)
+    inside = np.stack([plan.inside(w) for w in plan.windows])[j]
+    gap = inside & ~np.isfinite(fit.ar[i])
+    ret = np.where(ok, chunk.returns[np.clip(at - chunk.start, 0, len(chunk.returns) - 1), ev.col[i, None]], np.nan)
+    masks = [gap & ~np.isfinite(ret)] + [gap & ~(np.isfinite(plan.x[at, k]) & ok) for k in range(len(plan.names))]
+    packed = np.packbits(np.stack(masks, axis=1), axis=2).reshape(len(i), -1)  # each row's pattern
+    said: dict[bytes, str] = {}
+    reasons = []
+    for k, pattern in enumerate(packed):
+        why = said.get(key := pattern.tobytes())
+        if why is None:
+            no_x = {name: m[k] for name, m in zip(plan.names, masks[1:], strict=True)}
+            why = said[key] = exclusions.missing_days(plan.grid, masks[0][k], no_x)
+        reasons.append(why)
+    stage = np.array([f"window {w.label}" for w in plan.windows], object)[j]
+    return [{"order": ev.order[i], "stage": stage, "reason": np.array(reasons, object)}]
