@@ -329,6 +329,12 @@ def entry() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    sessions = args.command not in ("list", "init", "snapshot")  # a command that counts sessions
+    if sessions:  # the exchanges' sessions kept in the cache folder for the day (data.calendars)
+        from .core import calendar
+        from .data.calendars import SessionFiles
+
+        calendar.keep_sessions_in(SessionFiles(getattr(args, "cache_dir", None)))
     try:
         return {
             "run": _cmd_run,
@@ -374,3 +380,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
+    finally:
+        if sessions:
+            calendar.keep_sessions_in(None)

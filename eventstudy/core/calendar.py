@@ -5,15 +5,23 @@ default, any of its codes on request: XLON, XETR, XTKS, ...), never in calendar 
 business days: a Monday event's day −1 is the Friday before, and market closures such as
 9 January 2025 (national day of mourning) are not sessions. A study on its own data may count
 in the dates of its market series instead (:func:`register_sessions`).
+
+An exchange's sessions are built once a process from ``exchange_calendars``' rules (importing it
+and building XNYS from 1990 take about 0.25 s, pandas' holiday machinery); given a
+:class:`SessionStore` (:func:`keep_sessions_in`: the command line keeps them in its cache folder),
+they are kept there for the day and read back by later processes. Either way the calendar
+answers from the list of sessions (:class:`_DateCalendar`), so a stored calendar answers as a
+built one.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import warnings
 from dataclasses import dataclass
+from typing import Protocol
 
-import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
@@ -56,7 +64,10 @@ class _DateCalendar:
     functions below ask of an ``exchange_calendars`` calendar."""
 
     def __init__(self, days: pd.DatetimeIndex) -> None:
-        self.days = pd.DatetimeIndex(sorted(set(pd.DatetimeIndex(days).normalize()))).as_unit("ns")
+        days = pd.DatetimeIndex(days).normalize()
+        if not (days.is_monotonic_increasing and days.is_unique):
+            days = pd.DatetimeIndex(sorted(set(days)))
+        self.days = days.as_unit("ns")
         if len(self.days) < 2:
             raise CalendarError("a calendar of dates needs at least two dates")
         self.first_session, self.last_session = self.days[0], self.days[-1]
@@ -93,11 +104,31 @@ def register_sessions(name: str, days: pd.DatetimeIndex) -> str:
     return name
 
 
+class SessionStore(Protocol):
+    """Where an exchange's sessions are kept between processes: ``load`` gives those saved under
+    ``stamp`` (None when there are none, or others), ``save`` keeps them."""
+
+    def load(self, code: str, stamp: str) -> pd.DatetimeIndex | None: ...
+
+    def save(self, code: str, stamp: str, days: pd.DatetimeIndex) -> None: ...
+
+
+_STORE: list[SessionStore] = []
+
+
+def keep_sessions_in(store: SessionStore | None) -> None:
+    """Keep the exchanges' sessions in ``store`` from now on (None: build them in each process);
+    a calendar this process already holds stays as it is."""
+    _STORE[:] = [] if store is None else [store]
+
+
 def check_exchange(code: str) -> str:
     """``code`` when it names an ``exchange_calendars`` calendar (or a registered one), else a
     :class:`CalendarError` listing a few of the known codes."""
-    if code in _REGISTERED:
+    if code in _REGISTERED or code == EXCHANGE:
         return code
+    import exchange_calendars as xcals
+
     names = xcals.get_calendar_names(include_aliases=True)
     if code not in names:
         raise CalendarError(
@@ -107,23 +138,44 @@ def check_exchange(code: str) -> str:
     return code
 
 
-def _calendar(exchange: str = EXCHANGE) -> xcals.ExchangeCalendar | _DateCalendar:
+def _calendar(exchange: str = EXCHANGE) -> _DateCalendar:
     if exchange in _REGISTERED:
         return _REGISTERED[exchange]
     return _exchange(exchange)
 
 
 @functools.cache
-def _exchange(exchange: str) -> xcals.ExchangeCalendar:
+def _exchange(exchange: str) -> _DateCalendar:
+    """The exchange's sessions from 1990 (or its calendar's first) to a year from today, as
+    ``exchange_calendars`` builds them today: from the store when it kept them today with this
+    version of ``exchange_calendars``, else built (and kept)."""
+    days = _STORE[0].load(exchange, _stamp()) if _STORE else None
+    if days is None:
+        days = _build(exchange)
+        if _STORE:
+            _STORE[0].save(exchange, _stamp(), days)
+    return _DateCalendar(days)
+
+
+def _stamp() -> str:
+    """What a calendar's sessions depend on: the version of ``exchange_calendars`` and the day
+    (it builds them through a year from today)."""
+    return f"exchange_calendars {importlib.metadata.version('exchange_calendars')}, {pd.Timestamp.now():%Y-%m-%d}"
+
+
+def _build(exchange: str) -> pd.DatetimeIndex:
+    import exchange_calendars as xcals
+
     # exchange_calendars 4.x calls Series.values on tz-aware data, which pandas 3.1 deprecates;
     # the warning is theirs, not a fault of ours, and must not reach our users.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*drops timezone information.*")
         code = check_exchange(exchange)
         try:
-            return xcals.get_calendar(code, start="1990-01-02")
+            cal = xcals.get_calendar(code, start="1990-01-02")
         except ValueError:  # a calendar that starts later (XTKS: 1997) starts where it can
-            return xcals.get_calendar(code, start=xcals.get_calendar(code).bound_min())
+            cal = xcals.get_calendar(code, start=xcals.get_calendar(code).bound_min())
+    return pd.DatetimeIndex(cal.sessions)
 
 
 def sessions(start: object, end: object, exchange: str = EXCHANGE) -> pd.DatetimeIndex:
@@ -150,7 +202,7 @@ def roll_event_date(date: object, exchange: str = EXCHANGE) -> EventDay:
     return EventDay(pd.Timestamp(cal.date_to_session(ts, direction="next")), rolled_from=ts, exchange=exchange)
 
 
-def _within(cal: xcals.ExchangeCalendar | _DateCalendar, ts: pd.Timestamp, exchange: str) -> None:
+def _within(cal: _DateCalendar, ts: pd.Timestamp, exchange: str) -> None:
     if ts < cal.first_session or ts > cal.last_session:
         raise CalendarError(
             f"{ts:%Y-%m-%d} is outside the {exchange} calendar "
