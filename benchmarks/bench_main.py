@@ -8,11 +8,13 @@ Side by side in one run, each in fresh processes (this machine's absolute times 
 - ``main``: ``python -m eventstudy run deepseek-2025 --offline --quiet`` from an empty folder
   (after one untimed run there, which copies the shipped study), figures and report included.
 
-Each is the median of ``--runs`` runs. Every process may keep the modules it compiles, as a
-user's Python does (and pip compiles an installed wheel's): ``PYTHONDONTWRITEBYTECODE`` is
-dropped, so an editable install's modules are not compiled again in each timed run while the
-libraries' are loaded compiled. Then one run in-process, timed by stage (import, data, quality
-flags, market values, estimation per benchmark, assembly, results, figures, report).
+Each is the median of ``--runs`` runs, the three taken in turns (imports, imports_used, main,
+then again), so that a slower spell of the machine weighs on all three. Every process may keep
+the modules it compiles, as a user's Python does (and pip compiles an installed wheel's):
+``PYTHONDONTWRITEBYTECODE`` is dropped, so an editable install's modules are not compiled again
+in each timed run while the libraries' are loaded compiled. Then one run in-process, timed by
+stage (import, data, quality flags, market values, estimation per benchmark, assembly, results,
+figures, report).
 Last line: ``main_seconds=… imports_seconds=… imports_used_seconds=… ratio=… ratio_used=…``.
 
 Run: ``python benchmarks/bench_main.py [--runs 5] [--study deepseek-2025]``.
@@ -80,10 +82,6 @@ def _seconds(args: list[str], cwd: Path) -> float:
     return time.perf_counter() - t
 
 
-def _median(args: list[str], cwd: Path, runs: int) -> float:
-    return statistics.median(_seconds(args, cwd) for _ in range(runs))
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=5)
@@ -93,11 +91,16 @@ def main() -> None:
         work = Path(tmp)
         job = [sys.executable, "-m", "eventstudy", "run", a.study, "--offline", "--quiet"]
         _seconds(job, work)  # the first run copies the shipped study into ./analyses/
-        rows = {
-            "imports": _median([sys.executable, "-c", IMPORTS], work, a.runs),
-            "imports_used": _median([sys.executable, "-c", IMPORTS_USED], work, a.runs),
-            "main": _median(job, work, a.runs),
+        commands = {
+            "imports": [sys.executable, "-c", IMPORTS],
+            "imports_used": [sys.executable, "-c", IMPORTS_USED],
+            "main": job,
         }
+        times = {name: [] for name in commands}
+        for _ in range(a.runs):  # in turns, so that a slower spell of the machine weighs on all three
+            for name, args in commands.items():
+                times[name].append(_seconds(args, work))
+        rows = {name: statistics.median(t) for name, t in times.items()}
         for name, seconds in rows.items():
             print(f"{name:14s} {seconds:6.2f} s (median of {a.runs})")
         print("stages of one run, in-process:")
