@@ -16,6 +16,7 @@ when nothing happened, on the same firms.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -162,7 +163,7 @@ def without_real_events(design: Design, tickers: Sequence[str], positions: Seque
         row = at + offset
         inside = (row >= 0) & (row < len(values))
         values[row[inside], col[inside]] = np.nan
-    returns = pd.DataFrame(values, index=design.returns.index, columns=columns)
+    returns = pd.DataFrame(values, index=design.returns.index, columns=columns, copy=False)  # our own copy already
     return replace(design, returns=returns).tests_only()
 
 
@@ -259,29 +260,46 @@ class Shifted:
         return self.first + (self.pos - self.first + shift) % self.size
 
     def touching(self, shift: int) -> BoolArray:
-        return _touching(self.firm, self.pos, self.moved(shift), self.reach)
+        return self._real.near(self.firm, self.moved(shift))
+
+    @functools.cached_property
+    def _real(self) -> RealEvents:
+        return RealEvents.of(self.firm, self.pos, self.reach, self.first + self.size)
 
     def __call__(self, draw: Draw) -> pd.DataFrame:
         return self.events.assign(event_date=self.days[self.moved(draw.offset)])[~self.touching(draw.offset)]
 
 
-def _touching(firm: IntArray, real: IntArray, moved: IntArray, reach: int) -> BoolArray:
-    """Which moved events (``moved``: each event's new session; ``firm``: its firm's code) lie
-    within ``reach`` sessions of a real event of their firm (``real``: each event's own session):
-    the nearest real events of the firm on either side, found by a search among all of them
-    ordered by firm and session."""
-    if not len(firm):
-        return np.zeros(0, bool)
-    span = int(max(real.max(), moved.max())) + 2 * reach + 2  # firms' keys never meet
-    keys = np.sort(firm.astype(np.int64) * span + real)
-    at = firm.astype(np.int64) * span + moved
-    i = np.searchsorted(keys, at)
-    near = np.zeros(len(at), bool)
-    for j in (i - 1, i):  # the real event just before and just after, if of the same firm
-        ok = (j >= 0) & (j < len(keys))
-        other = keys[np.clip(j, 0, len(keys) - 1)]
-        near |= ok & (other // span == at // span) & (np.abs(other - at) <= reach)
-    return near
+@dataclass(frozen=True)
+class RealEvents:
+    """The firms' real events ordered by firm and session, as keys firm · ``span`` + session
+    (``span`` wider than any session and ``reach``, so firms' keys never meet), sorted once for
+    every draw."""
+
+    keys: IntArray
+    span: int
+    reach: int
+
+    @classmethod
+    def of(cls, firm: IntArray, real: IntArray, reach: int, last: int) -> RealEvents:
+        """``firm``: each event's firm code; ``real``: its session; ``last``: past any session
+        an event is moved to."""
+        span = int(max(real.max(initial=0), last)) + 2 * reach + 2
+        return cls(np.sort(firm.astype(np.int64) * span + real), span, reach)
+
+    def near(self, firm: IntArray, moved: IntArray) -> BoolArray:
+        """Which moved events (``moved``: each one's new session) lie within ``reach`` sessions
+        of a real event of their firm: the nearest real events of the firm on either side."""
+        if not len(self.keys):
+            return np.zeros(len(moved), bool)
+        at = firm.astype(np.int64) * self.span + moved
+        i = np.searchsorted(self.keys, at)
+        near = np.zeros(len(at), bool)
+        for j in (i - 1, i):  # the real event just before and just after, if of the same firm
+            ok = (j >= 0) & (j < len(self.keys))
+            other = self.keys[np.clip(j, 0, len(self.keys) - 1)]
+            near |= ok & (other // self.span == at // self.span) & (np.abs(other - at) <= self.reach)
+        return near
 
 
 def _lengths(design: Design) -> dict[str, int]:

@@ -383,7 +383,7 @@ def test_moved_events_touching_their_firms_real_events_are_found_as_one_by_one()
     """The search among every real event ordered by firm and session finds exactly the events
     the plain definition names: a moved event within ``reach`` sessions of any real event of its
     own firm (never of another firm's)."""
-    from eventstudy.study.placebo import _touching
+    from eventstudy.study.placebo import RealEvents
 
     rng = np.random.default_rng(4)
     firm = rng.integers(0, 30, 400)
@@ -392,5 +392,5 @@ def test_moved_events_touching_their_firms_real_events_are_found_as_one_by_one()
     by_firm = {f: real[firm == f] for f in np.unique(firm)}
     for reach in (0, 3, 12):
         plain = np.array([any(abs(m - p) <= reach for p in by_firm[f]) for f, m in zip(firm, moved, strict=True)])
-        np.testing.assert_array_equal(_touching(firm, real, moved, reach), plain)
+        np.testing.assert_array_equal(RealEvents.of(firm, real, reach, 701).near(firm, moved), plain)
         assert 0 < plain.sum() < len(plain)
