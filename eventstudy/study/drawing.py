@@ -3,11 +3,11 @@ workers of a Dask cluster.
 
 Each draw is computed whole, by one worker, from the design and the draw's own firm-events (a
 pseudo-event date for every firm, or a sample shifted in calendar time), which the worker makes
-from the draw's date or shift (:data:`EventsOf`: the draws in flight hold a few numbers each, not
-a sample's firm-events each); nothing random happens inside a draw (the dates and shifts are
-drawn before, from the study's seed, and the permutation test's draws are seeded by the data's
-shape alone). The draws come back in their order, so the numbers are the same, bit for bit,
-whatever the number of workers.
+from the draw's date or shift (:data:`EventsOf`: :class:`OnePseudoDate`, :class:`Shifted`; the
+draws in flight hold a few numbers each, not a sample's firm-events each); nothing random
+happens inside a draw (the dates and shifts are drawn before, from the study's seed, and the
+permutation test's draws are seeded by the data's shape alone). The draws come back in their
+order, so the numbers are the same, bit for bit, whatever the number of workers.
 
 Processes, not threads: a draw is many small pandas and numpy steps that hold the GIL (two
 threads measured slower than one). On Linux the workers are forked, so they start with the
@@ -16,15 +16,18 @@ design already in memory.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
-from ..core.engine import Design
+from .._typing import BoolArray, IntArray
+from ..core.engine import Design, firm_events
 
 DRAW_COLUMNS = ["draw", "date", "offset", "group", "window", "test", "robust", "stat", "p", "n_firms"]
 FEW_DRAWS = 8  # fewer draws than this run in this process: starting workers would cost more
@@ -42,6 +45,76 @@ class Draw:
 
 
 EventsOf = Callable[[Draw], pd.DataFrame]  # a draw's firm-events (picklable: it travels to the workers)
+
+
+@dataclass(frozen=True)
+class OnePseudoDate:
+    """A one-date placebo's firm-events of a draw: every firm's event on the draw's date."""
+
+    tickers: tuple[str, ...]
+
+    def __call__(self, draw: Draw) -> pd.DataFrame:
+        return firm_events(list(self.tickers), draw.date)
+
+
+@dataclass(frozen=True)
+class Shifted:
+    """A shifted sample's firm-events of a draw: every event moved by the draw's shift around the
+    ring of ``size`` sessions from ``first`` (``pos``: each event's session; ``firm``: its firm's
+    code), less those whose moved windows come within ``reach`` sessions of their firm's own."""
+
+    events: pd.DataFrame
+    days: pd.DatetimeIndex
+    pos: IntArray
+    firm: IntArray
+    first: int
+    size: int
+    reach: int
+
+    def moved(self, shift: int) -> IntArray:
+        return self.first + (self.pos - self.first + shift) % self.size
+
+    def touching(self, shift: int) -> BoolArray:
+        return self._real.near(self.firm, self.moved(shift))
+
+    @functools.cached_property
+    def _real(self) -> RealEvents:
+        return RealEvents.of(self.firm, self.pos, self.reach, self.first + self.size)
+
+    def __call__(self, draw: Draw) -> pd.DataFrame:
+        return self.events.assign(event_date=self.days[self.moved(draw.offset)])[~self.touching(draw.offset)]
+
+
+@dataclass(frozen=True)
+class RealEvents:
+    """The firms' real events ordered by firm and session, as keys firm · ``span`` + session
+    (``span`` wider than any session and ``reach``, so firms' keys never meet), sorted once for
+    every draw."""
+
+    keys: IntArray
+    span: int
+    reach: int
+
+    @classmethod
+    def of(cls, firm: IntArray, real: IntArray, reach: int, last: int) -> RealEvents:
+        """``firm``: each event's firm code; ``real``: its session; ``last``: past any session
+        an event is moved to."""
+        span = int(max(real.max(initial=0), last)) + 2 * reach + 2
+        return cls(np.sort(firm.astype(np.int64) * span + real), span, reach)
+
+    def near(self, firm: IntArray, moved: IntArray) -> BoolArray:
+        """Which moved events (``moved``: each one's new session) lie within ``reach`` sessions
+        of a real event of their firm: the nearest real events of the firm on either side."""
+        if not len(self.keys):
+            return np.zeros(len(moved), bool)
+        at = firm.astype(np.int64) * self.span + moved
+        i = np.searchsorted(self.keys, at)
+        near = np.zeros(len(at), bool)
+        for j in (i - 1, i):  # the real event just before and just after, if of the same firm
+            ok = (j >= 0) & (j < len(self.keys))
+            other = self.keys[np.clip(j, 0, len(self.keys) - 1)]
+            near |= ok & (other // self.span == at // self.span) & (np.abs(other - at) <= self.reach)
+        return near
 
 
 def draw_tests(design: Design, events_of: EventsOf, draw: Draw) -> pd.DataFrame:

@@ -16,7 +16,6 @@ when nothing happened, on the same firms.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
@@ -27,16 +26,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._typing import BoolArray, IntArray
 from .._version import __version__
 from ..core import calendar
-from ..core.engine import Design, firm_events
+from ..core.engine import Design
 from ..core.windows import Window
 from ..data import default_snapshot
 from ..data.files import file_facts
 from ..data.snapshot import MANIFEST
 from ..errors import CalendarError, PlaceboError
-from .drawing import DRAW_COLUMNS, Draw, run_draws
+from .drawing import DRAW_COLUMNS, Draw, OnePseudoDate, Shifted, run_draws
 from .pipeline import prepare
 from .spec import Study
 from .workspace import shown
@@ -230,76 +228,6 @@ def draw_sample_placebo(
     drawn = run_draws(masked, shifted, jobs, progress=progress, **spread)
     table = summarize(drawn, real_tests, _lengths(design), size)
     return PlaceboResults(drawn, table, len(offsets), draws, seed, ring=size, set_aside=float(np.mean(aside or [0])))
-
-
-@dataclass(frozen=True)
-class OnePseudoDate:
-    """A one-date placebo's firm-events of a draw: every firm's event on the draw's date."""
-
-    tickers: tuple[str, ...]
-
-    def __call__(self, draw: Draw) -> pd.DataFrame:
-        return firm_events(list(self.tickers), draw.date)
-
-
-@dataclass(frozen=True)
-class Shifted:
-    """A shifted sample's firm-events of a draw: every event moved by the draw's shift around the
-    ring of ``size`` sessions from ``first`` (``pos``: each event's session; ``firm``: its firm's
-    code), less those whose moved windows come within ``reach`` sessions of their firm's own."""
-
-    events: pd.DataFrame
-    days: pd.DatetimeIndex
-    pos: IntArray
-    firm: IntArray
-    first: int
-    size: int
-    reach: int
-
-    def moved(self, shift: int) -> IntArray:
-        return self.first + (self.pos - self.first + shift) % self.size
-
-    def touching(self, shift: int) -> BoolArray:
-        return self._real.near(self.firm, self.moved(shift))
-
-    @functools.cached_property
-    def _real(self) -> RealEvents:
-        return RealEvents.of(self.firm, self.pos, self.reach, self.first + self.size)
-
-    def __call__(self, draw: Draw) -> pd.DataFrame:
-        return self.events.assign(event_date=self.days[self.moved(draw.offset)])[~self.touching(draw.offset)]
-
-
-@dataclass(frozen=True)
-class RealEvents:
-    """The firms' real events ordered by firm and session, as keys firm · ``span`` + session
-    (``span`` wider than any session and ``reach``, so firms' keys never meet), sorted once for
-    every draw."""
-
-    keys: IntArray
-    span: int
-    reach: int
-
-    @classmethod
-    def of(cls, firm: IntArray, real: IntArray, reach: int, last: int) -> RealEvents:
-        """``firm``: each event's firm code; ``real``: its session; ``last``: past any session
-        an event is moved to."""
-        span = int(max(real.max(initial=0), last)) + 2 * reach + 2
-        return cls(np.sort(firm.astype(np.int64) * span + real), span, reach)
-
-    def near(self, firm: IntArray, moved: IntArray) -> BoolArray:
-        """Which moved events (``moved``: each one's new session) lie within ``reach`` sessions
-        of a real event of their firm: the nearest real events of the firm on either side."""
-        if not len(self.keys):
-            return np.zeros(len(moved), bool)
-        at = firm.astype(np.int64) * self.span + moved
-        i = np.searchsorted(self.keys, at)
-        near = np.zeros(len(at), bool)
-        for j in (i - 1, i):  # the real event just before and just after, if of the same firm
-            ok = (j >= 0) & (j < len(self.keys))
-            other = self.keys[np.clip(j, 0, len(self.keys) - 1)]
-            near |= ok & (other // self.span == at // self.span) & (np.abs(other - at) <= self.reach)
-        return near
 
 
 def _lengths(design: Design) -> dict[str, int]:

@@ -383,7 +383,7 @@ def test_moved_events_touching_their_firms_real_events_are_found_as_one_by_one()
     """The search among every real event ordered by firm and session finds exactly the events
     the plain definition names: a moved event within ``reach`` sessions of any real event of its
     own firm (never of another firm's)."""
-    from eventstudy.study.placebo import RealEvents
+    from eventstudy.study.drawing import RealEvents
 
     rng = np.random.default_rng(4)
     firm = rng.integers(0, 30, 400)
