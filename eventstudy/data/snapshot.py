@@ -90,8 +90,10 @@ class Snapshot:
         the bytes checked are the bytes read)."""
         path = self.root / rel
         entry = self.entries.get(rel)
-        if entry is None or not path.is_file():
+        if entry is None:
             raise DataError(f"{rel} is not in the snapshot at {self.root}")
+        if not path.is_file():
+            raise DataError(f"{path} is missing (the snapshot's MANIFEST lists it). {RESTORE}.")
         content = path.read_bytes()
         if rel not in self._verified:
             if hashlib.sha256(content).hexdigest() != entry.sha256:
@@ -100,9 +102,10 @@ class Snapshot:
         return path, content
 
     @functools.cached_property
-    def _pack(self) -> tuple[PackedPrices | None, frozenset[str], CacheCorruptError | None]:
+    def _pack(self) -> tuple[PackedPrices | None, frozenset[str], DataError | None]:
         """The prices file read once, the tickers whose rows differ from their MANIFEST lines
-        (checked only when the file's checksum differs), or why it cannot be read at all."""
+        (checked only when the file's checksum differs), or why it cannot be read at all (then
+        every ticker fails with it)."""
         try:
             path, content = self._checked(PRICES)
             return PackedPrices.read(path, content), frozenset(), None
@@ -110,11 +113,13 @@ class Snapshot:
             try:
                 pack = PackedPrices.read(exc.path, exc.path.read_bytes())
             except (CacheCorruptError, OSError) as unreadable:
-                return None, frozenset(), ChecksumError(exc.path, getattr(unreadable, "why", str(unreadable)))
+                return None, frozenset(), ChecksumError(exc.path, getattr(unreadable, "why", str(unreadable)), RESTORE)
             ours = {t: self.entry(t).sha256 for t in self.tickers()}
             altered = frozenset(t for t, digest in ours.items() if t not in pack.spans or pack.digest(t) != digest)
             return pack, altered, None
         except CacheCorruptError as exc:
+            return None, frozenset(), CacheCorruptError(exc.path, exc.why, RESTORE)
+        except DataError as exc:  # the file is missing
             return None, frozenset(), exc
 
     def prices(self, ticker: str) -> tuple[pd.DataFrame, Coverage]:
@@ -122,7 +127,7 @@ class Snapshot:
             raise DataError(f"{ticker} is not in the snapshot at {self.root}")
         pack, altered, failure = self._pack
         if failure is not None:
-            raise type(failure)(failure.path, failure.why, RESTORE)
+            raise failure.with_traceback(None)
         if ticker in altered:
             raise ChecksumError(
                 pack.path, f"the sha256 of {ticker}'s rows differs from the MANIFEST (the file was altered)", RESTORE

@@ -107,13 +107,25 @@ def test_an_altered_ticker_in_the_snapshot_fails_alone(tmp_path):
     pd.testing.assert_frame_equal(frame, default_snapshot().prices("AAPL")[0])
 
 
-def test_a_snapshot_prices_file_that_cannot_be_read_fails_every_ticker_saying_how_to_restore(tmp_path):
+@pytest.mark.parametrize(
+    "damage, error, message",
+    [
+        ("cut short", ChecksumError, r"prices\.parquet is corrupt: parquet cannot be read"),
+        ("deleted", DataError, r"prices\.parquet is missing \(the snapshot's MANIFEST lists it\)"),
+    ],
+)
+def test_a_snapshot_prices_file_that_cannot_be_read_fails_every_ticker_saying_how_to_restore(
+    tmp_path, damage, error, message
+):
     shutil.copytree(SNAPSHOT_DIR, tmp_path / "snap")
     target = tmp_path / "snap" / "prices.parquet"
-    target.write_bytes(target.read_bytes()[:1000])
+    if damage == "deleted":
+        target.unlink()
+    else:
+        target.write_bytes(target.read_bytes()[:1000])
     snap = Snapshot(tmp_path / "snap")
     for ticker in ("NVDA", "AAPL"):
-        with pytest.raises(ChecksumError, match="prices.parquet is corrupt: parquet cannot be read.*restore it"):
+        with pytest.raises(error, match=message + ".*restore it .*git checkout -- eventstudy/data/snapshot"):
             snap.prices(ticker)
 
 
