@@ -191,7 +191,7 @@ def run(
     client, cluster = connect(scheduler)
     try:
         plan_f = client.scatter(plan, broadcast=True)
-        parts = _partitions(layout, returns, chunk_size, client, (int(plan.grid[0]), int(plan.grid[-1])))
+        parts = _partitions(layout, returns, chunk_size, client, plan.reach)
         first = [(w, client.submit(_first, plan_f, r, ev, **_on(w))) for w, r, ev in parts]
         scale = None
         if "grank" in plan.tests:

@@ -52,6 +52,12 @@ class Plan:
         return len(self.x)
 
     @property
+    def reach(self) -> tuple[int, int]:
+        """The grid's first and last relative day: how far before and after its session an
+        event reaches."""
+        return int(self.grid[0]), int(self.grid[-1])
+
+    @property
     def est_cols(self) -> IntArray:
         return np.flatnonzero((self.grid >= self.estimation.start) & (self.grid <= self.estimation.end))
 
@@ -113,8 +119,7 @@ class Local:
         """The chunk's sessions; ``valid``, when the first pass has found them, its valid days
         (then nothing is set aside again)."""
         x, rf, mkt = plan.design()
-        lo = max(0, int(chunk.pos.min()) + int(plan.grid[0])) if len(chunk) else 0
-        hi = min(plan.sessions, int(chunk.pos.max()) + int(plan.grid[-1]) + 1) if len(chunk) else 0
+        lo, hi = _reached(chunk.pos, plan.reach, plan.sessions)
         chunk = replace(chunk, returns=chunk.returns[lo - chunk.start : hi - chunk.start], pos=chunk.pos - lo, start=lo)
         y, x = chunk.returns, x[lo:hi]
         for series in (rf, mkt):
@@ -151,6 +156,14 @@ class Local:
         y[~inside] = np.nan
         xs = [np.where(inside, self.x[:, i].take(at) - x_mean[i], np.nan) for i in range(self.x.shape[1])]
         return y, xs, inside, at
+
+
+def _reached(pos: IntArray, reach: tuple[int, int], sessions: int) -> tuple[int, int]:
+    """The sessions [lo, hi) of the data that events on sessions ``pos`` reach (``reach``: the
+    grid's first and last relative day); (0, 0) for no event."""
+    if not len(pos):
+        return 0, 0
+    return max(0, int(pos.min()) + reach[0]), min(sessions, int(pos.max()) + reach[1] + 1)
 
 
 def _flat_index(a: np.ndarray, at: IntArray, col: IntArray) -> IntArray:
@@ -252,9 +265,7 @@ class Layout:
         rows = order[bounds[start] : bounds[stop]] if len(firms) else order[:0]
         cols = firms[start:stop]
         pos = self.pos[rows]
-        lo, hi = 0, len(returns)
-        if reach is not None and len(rows):
-            lo, hi = max(0, int(pos.min()) + reach[0]), min(hi, int(pos.max()) + reach[1] + 1)
+        lo, hi = (0, len(returns)) if reach is None else _reached(pos, reach, len(returns))
         return Chunk(
             returns[lo:hi, cols],
             np.repeat(np.arange(len(cols)), np.diff(bounds[start : stop + 1])),  # each event's firm in the chunk

@@ -22,7 +22,7 @@ _JOB: dict = {}  # what the workers read: the plan, the layout and the returns
 def _chunk(span: tuple[int, int]) -> Chunk:
     """The chunk of ``span``, with the sessions its events reach."""
     plan, layout, returns = _JOB["plan"], _JOB["layout"], _JOB["returns"]
-    return layout.chunk(returns, span, (int(plan.grid[0]), int(plan.grid[-1])))
+    return layout.chunk(returns, span, plan.reach)
 
 
 def _first_pass(span: tuple[int, int]) -> tuple[Estimates, Partial]:
@@ -48,7 +48,7 @@ def run_chunks(
     CARs), the second computes the ARs of the grid and every sum. ``workers`` > 1 runs that
     many chunks at once, in threads; the sums are added in the chunks' order, so the result
     does not depend on timing."""
-    spans = layout.spans(size, len(returns), (int(plan.grid[0]), int(plan.grid[-1])))
+    spans = layout.spans(size, len(returns), plan.reach)
     _JOB.update(plan=plan, layout=layout, returns=returns)
     try:
         with _pool(min(workers, len(spans))) as pool:
