@@ -19,10 +19,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..errors import CacheCorruptError
-from .store import PRICE_COLUMNS, Coverage, conform, coverage_of, price_frame, write_table
+from .store import (
+    PRICE_COLUMNS,
+    Coverage,
+    conform,
+    coverage_of,
+    dates_and_columns,
+    price_frame,
+    read_table,
+    write_table,
+)
 
 _RECORDS_KEY = b"eventstudy-pack"
 
@@ -60,10 +68,7 @@ class PackedPrices:
 
     @classmethod
     def read(cls, path: Path, content: bytes) -> PackedPrices:
-        try:
-            table = pq.ParquetFile(pa.BufferReader(content)).read(use_threads=False)
-        except (OSError, pa.ArrowException) as exc:
-            raise CacheCorruptError(path, f"parquet cannot be read ({exc})") from exc
+        table = read_table(path, content)
         try:
             raw = json.loads((table.schema.metadata or {})[_RECORDS_KEY])
             records = [coverage_of(path, r) for r in raw]
@@ -86,15 +91,9 @@ class PackedPrices:
         wrong = [r.ticker for r, n in zip(records, counts, strict=True) if n != r.rows]
         if wrong:
             raise CacheCorruptError(path, f"{', '.join(wrong[:3])}: the rows differ from the record's count")
-        try:
-            values = tuple(table.column(c).to_numpy().astype("float64") for c in PRICE_COLUMNS)
-        except (TypeError, ValueError, pa.ArrowException) as exc:
-            raise CacheCorruptError(path, f"a price column is not numeric ({exc})") from exc
-        dates = pd.DatetimeIndex(table.column("date").to_pandas(), name="date")
-        if dates.tz is not None:
-            dates = dates.tz_localize(None)
+        dates, values = dates_and_columns(path, table)
         spans = {r.ticker: (int(a), int(b)) for r, a, b in zip(records, starts, stops, strict=True)}
-        return cls(path, {r.ticker: r for r in records}, spans, dates, values)
+        return cls(path, {r.ticker: r for r in records}, spans, dates, tuple(values))
 
     def _rows(self, ticker: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
         a, b = self.spans[ticker]

@@ -174,10 +174,7 @@ def read_prices(path: Path, ticker: str | None = None, content: bytes | None = N
     """Read a prices file (from ``content`` when its bytes are at hand) and check it against
     its own record and its name (``ticker``, else the file's stem); never return a damaged
     frame. Every failed check raises :class:`CacheCorruptError` saying what is wrong."""
-    try:
-        table = pq.ParquetFile(pa.BufferReader(content) if content is not None else path).read(use_threads=False)
-    except (OSError, pa.ArrowException) as exc:
-        raise CacheCorruptError(path, f"parquet cannot be read ({exc})") from exc
+    table = read_table(path, content)
     coverage = _coverage(path, (table.schema.metadata or {}).get(_META_KEY))
     expected = ticker or path.stem
     if coverage.ticker != expected:
@@ -190,14 +187,30 @@ def read_prices(path: Path, ticker: str | None = None, content: bytes | None = N
         raise CacheCorruptError(
             path, f"it holds {table.num_rows} rows (its record says {coverage.rows}), missing columns {missing}"
         )
+    dates, columns = dates_and_columns(path, table)
+    return price_frame(path, dates, np.column_stack(columns), coverage), coverage
+
+
+def read_table(path: Path, content: bytes | None = None) -> pa.Table:
+    """A stored parquet file's table (from ``content`` when its bytes are at hand); one that
+    cannot be read raises :class:`CacheCorruptError`."""
+    try:
+        return pq.ParquetFile(pa.BufferReader(content) if content is not None else path).read(use_threads=False)
+    except (OSError, pa.ArrowException) as exc:
+        raise CacheCorruptError(path, f"parquet cannot be read ({exc})") from exc
+
+
+def dates_and_columns(path: Path, table: pa.Table) -> tuple[pd.DatetimeIndex, list[np.ndarray]]:
+    """A stored table's dates (naive) and its :data:`PRICE_COLUMNS` as float64 arrays (its date
+    and price columns checked present by the caller); a column that is not numeric raises
+    :class:`CacheCorruptError`."""
     dates = pd.DatetimeIndex(table.column("date").to_pandas(), name="date")
     if dates.tz is not None:  # another writer's zoned dates: the day where they were written
         dates = dates.tz_localize(None)
     try:
-        values = np.column_stack([table.column(c).to_numpy().astype("float64") for c in PRICE_COLUMNS])
+        return dates, [table.column(c).to_numpy().astype("float64") for c in PRICE_COLUMNS]
     except (TypeError, ValueError, pa.ArrowException) as exc:
         raise CacheCorruptError(path, f"a price column is not numeric ({exc})") from exc
-    return price_frame(path, dates, values, coverage), coverage
 
 
 def price_frame(path: Path, dates: pd.DatetimeIndex, values: np.ndarray, coverage: Coverage) -> pd.DataFrame:
