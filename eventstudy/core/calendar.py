@@ -149,11 +149,13 @@ def _exchange(exchange: str) -> _DateCalendar:
     """The exchange's sessions from 1990 (or its calendar's first) to a year from today, as
     ``exchange_calendars`` builds them today: from the store when it kept them today with this
     version of ``exchange_calendars``, else built (and kept)."""
-    days = _STORE[0].load(exchange, _stamp()) if _STORE else None
+    if not _STORE:
+        return _DateCalendar(_build(exchange))
+    stamp = _stamp()
+    days = _STORE[0].load(exchange, stamp)
     if days is None:
         days = _build(exchange)
-        if _STORE:
-            _STORE[0].save(exchange, _stamp(), days)
+        _STORE[0].save(exchange, stamp, days)
     return _DateCalendar(days)
 
 
