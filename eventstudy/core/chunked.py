@@ -17,6 +17,7 @@ from .influence import caar_influence
 from .intervals import caar_intervals, car_intervals
 from .results import CarTable, EventStudyResult
 from .runspec import Engine, Inputs, RunSpec
+from .stream import kernel
 
 
 def run(
@@ -50,6 +51,7 @@ def run(
         len(np.unique(setup.layout.pos)) > 1,
         keep_ar,
         tuple(s.name for s in spec.tests),
+        kernel.wanted(len(inputs.events)) if engine.compiled is None else kernel.required(engine.compiled),
     )
     frames = setup.run(plan, engine.name, engine.scheduler)
     if spec.influence or spec.intervals:

@@ -99,6 +99,7 @@ def run_event_study(
     progress: Callable[[int], None] | None = None,
     influence: bool = True,
     intervals: bool = True,
+    compiled: bool | None = None,
 ) -> EventStudyResult:
     """Estimate ARs, CARs and group tests for ``events`` (``event_id, ticker, event_date``).
 
@@ -124,7 +125,11 @@ def run_event_study(
     events fall on different dates: there the chunked engines take the sum identity (O(N·days),
     within about 10⁻³ of the pairwise r̄). ``keep_ar=False`` leaves the per-day ``ar`` frame
     empty (at a million firm-events it is tens of millions of rows). ``progress`` is called
-    with 1 for each chunk done.
+    with 1 for each chunk done. ``compiled``: whether the chunked engines run their heaviest loops
+    compiled with numba (:mod:`eventstudy.core.stream.kernel`, ``pip install
+    'eventstudy-workbench[fast]'``), which changes the time, never a number: None (the default)
+    from :data:`~eventstudy.core.stream.kernel.KERNEL_EVENTS` firm-events when numba is
+    installed, True always (an error without numba), False never.
 
     ``influence`` (default True) adds every event's leave-one-out diagnostics per group and
     window (:func:`eventstudy.core.influence.caar_influence`): the in-memory engine recomputes the lead
@@ -172,7 +177,7 @@ def run_event_study(
     if engine == "memory":
         result = memory.run(spec, inputs)
     else:
-        result = chunked.run(spec, inputs, Engine(engine, chunk_size, workers, scheduler), keep_ar, progress)
+        result = chunked.run(spec, inputs, Engine(engine, chunk_size, workers, scheduler, compiled), keep_ar, progress)
     return replace(result, engine_reason=reason) if reason else result
 
 

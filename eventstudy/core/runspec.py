@@ -20,13 +20,14 @@ from .windows import Window
 class Engine:
     """How the core runs (see :func:`~eventstudy.core.engine.run_event_study`): ``name`` is
     ``auto`` (the default: chosen by the size of the run), ``memory``, ``stream`` or ``dask``;
-    ``chunk_size`` and ``workers`` for the chunked engines; ``scheduler`` for Dask (a client, an
-    address, or None for a local cluster)."""
+    ``chunk_size``, ``workers`` and ``compiled`` for the chunked engines; ``scheduler`` for Dask (a
+    client, an address, or None for a local cluster)."""
 
     name: EngineName = "auto"
     chunk_size: int = CHUNK_EVENTS
     workers: int | None = None
     scheduler: object = None
+    compiled: bool | None = None
 
     def options(self) -> dict:
         return {
@@ -34,6 +35,7 @@ class Engine:
             "chunk_size": self.chunk_size,
             "workers": self.workers,
             "scheduler": self.scheduler,
+            "compiled": self.compiled,
         }
 
 

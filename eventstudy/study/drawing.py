@@ -22,12 +22,14 @@ import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from .._typing import BoolArray, IntArray
 from ..core.engine import Design, firm_events
+from ..core.stream import kernel
 
 DRAW_COLUMNS = ["draw", "date", "offset", "group", "window", "test", "robust", "stat", "p", "n_firms"]
 FEW_DRAWS = 8  # fewer draws than this run in this process: starting workers would cost more
@@ -44,7 +46,12 @@ class Draw:
     label: str
 
 
-EventsOf = Callable[[Draw], pd.DataFrame]  # a draw's firm-events (picklable: it travels to the workers)
+class EventsOf(Protocol):
+    """A draw's firm-events (picklable: it travels to the workers), at most ``len()`` of them."""
+
+    def __call__(self, draw: Draw) -> pd.DataFrame: ...
+
+    def __len__(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,9 @@ class OnePseudoDate:
 
     def __call__(self, draw: Draw) -> pd.DataFrame:
         return firm_events(list(self.tickers), draw.date)
+
+    def __len__(self) -> int:
+        return len(self.tickers)
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,9 @@ class Shifted:
 
     def __call__(self, draw: Draw) -> pd.DataFrame:
         return self.events.assign(event_date=self.days[self.moved(draw.offset)])[~self.touching(draw.offset)]
+
+    def __len__(self) -> int:
+        return len(self.events)
 
 
 @dataclass(frozen=True)
@@ -141,9 +154,13 @@ def run_draws(
     Dask ``scheduler`` (a client, an address, or ``"local"`` for a cluster of this machine) the
     draws go to its workers; else to ``workers`` processes (default: the machine's cores; 1, or
     fewer than :data:`FEW_DRAWS` draws: this process). A draw runs the core on the design's
-    engine (by default chosen by the draw's size)."""
+    engine (by default chosen by the draw's size), with its compiled loops when the draws
+    together are large enough to pay for loading them (:func:`eventstudy.core.stream.kernel.wanted`;
+    each worker loads them once)."""
     if not draws:
         return pd.DataFrame(columns=DRAW_COLUMNS)
+    if design.engine.compiled is None and kernel.wanted(len(events_of), len(draws)):
+        design = replace(design, engine=replace(design.engine, compiled=True))
     n = min(workers or os.cpu_count() or 1, len(draws))
     if scheduler is not None:
         results = _on_dask(_one_thread(design), events_of, draws, scheduler)

@@ -12,6 +12,7 @@ import numpy as np
 from ..._typing import BoolArray, Float64Array, IntArray
 from .. import exclusions
 from ..models import _batched_inverse
+from . import kernel
 from .plan import Chunk, Local, Plan, Rows, _flat_index, _take
 
 
@@ -142,7 +143,12 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
     est = plan.estimation
     a = np.clip(chunk.pos + est.start, 0, t)
     b = np.clip(chunk.pos + est.end + 1, 0, t)
-    m = window_sums(moments, (t, 2 * k + len(pairs) + 2, f), a, b, chunk.col)
+    if plan.kernel:
+        m = np.zeros((len(chunk), 2 * k + len(pairs) + 2))
+        at = np.array(pairs, np.int64).reshape(-1, 2)
+        kernel.compiled("estimation_sums")(valid, x0, y, shift, loc.blocked, chunk.returns, a, b, chunk.col, at, m)
+    else:
+        m = window_sums(moments, (t, 2 * k + len(pairs) + 2, f), a, b, chunk.col)
     removed = np.rint(m[:, -1]).astype(np.int64)
     m = m[:, :-1]
     n_obs = np.rint(m[:, 0]).astype(np.int64)

@@ -46,6 +46,7 @@ class Plan:
     apart: bool = False
     keep_ar: bool = True
     tests: tuple[str, ...] = ()
+    kernel: bool = False  # the compiled loops of stream.kernel: the same numbers, faster
 
     @property
     def sessions(self) -> int:

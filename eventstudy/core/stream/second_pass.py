@@ -15,6 +15,7 @@ from .. import exclusions
 from ..inference.rank import row_ranks, standardized_ranks
 from ..inference.rbar import BANDS, coverage_band
 from ..inference.statistic import t_two_sided
+from . import kernel
 from .first_pass import Estimates, Fit, abnormal
 from .plan import Chunk, Local, Plan, Rows, _take
 
@@ -151,19 +152,38 @@ def _grank_sums(
         for g in range(len(plan.groups)):
             take = weights[:, j, g]
             every = take.all()
-            s = sar if every else sar[take]
             v = (scar[:, j] if every else scar[take, j]) * scale[j, g]
-            above = s > v[:, None]
-            tied = s == v[:, None]
-            up = above.astype(np.float64)
-            n_tied = np.count_nonzero(tied, axis=1)
-            if n_tied.any():  # a SAR equal to SCAR* (rare) shares the two ranks
-                up += 0.5 * tied
+            up, n_above, n_tied = _compare(plan, sar, None if every else take, v)
             w_inv = inv if every else inv[take]
             u[j, g] += w_inv @ up
-            below = (size if every else size[take]) - 1 - np.count_nonzero(above, axis=1) - n_tied
+            below = (size if every else size[take]) - 1 - n_above - n_tied
             event[j, g] = ((1 + below + 0.5 * n_tied) * w_inv - 0.5).sum()
     return {"grank_u": u, "grank_n": count, "grank_event": event}
+
+
+def _compare(
+    plan: Plan, sar: Float64Array, take: BoolArray | None, v: Float64Array
+) -> tuple[Float64Array, IntArray, IntArray]:
+    """The SARs of the rows ``take`` (all when None) against their SCAR* ``v``: 1 where above,
+    ½ where tied (a SAR equal to SCAR*, rare, shares the two ranks), 0 elsewhere; and each
+    row's counts above and tied."""
+    if plan.kernel:
+        rows = np.arange(len(sar)) if take is None else np.flatnonzero(take)
+        up, above, tied = (
+            np.empty((len(rows), sar.shape[1])),
+            np.empty(len(rows), np.int64),
+            np.empty(len(rows), np.int64),
+        )
+        kernel.compiled("compare_rows")(sar, rows, v, up, above, tied)
+        return up, above, tied
+    s = sar if take is None else sar[take]
+    above = s > v[:, None]
+    tied = s == v[:, None]
+    up = above.astype(np.float64)
+    n_tied = np.count_nonzero(tied, axis=1)
+    if n_tied.any():
+        up += 0.5 * tied
+    return up, np.count_nonzero(above, axis=1), n_tied
 
 
 def _by_window(weights: Float64Array, values: Float64Array) -> Float64Array:
@@ -296,18 +316,25 @@ def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
     valid = np.isfinite(ar)
     order, ordered = _sorted_rows(np.where(valid, ar, np.inf))  # missing last
     missing = np.uint32(_KEY_OF_INF)
-    near = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != missing)).any(axis=1)
-    code = np.broadcast_to(np.arange(1, g + 1, dtype=np.int64), (n, g))
     grank = "grank" in plan.tests
-    if grank:
-        is_est = np.zeros(g, bool)
-        is_est[plan.est_cols] = True
-        code = code + (np.cumsum(is_est[order] & (ordered != missing), axis=1, dtype=np.int64) << 32)
-    placed = np.empty((n, g), np.int64)
-    np.put_along_axis(placed, order, code, axis=1)
-    u = (placed & 0xFFFFFFFF) / (1.0 + valid.sum(axis=1, keepdims=True))
-    u[~valid] = np.nan
-    rank = (placed[:, plan.est_cols] >> 32).astype(np.float64) if grank else None
+    if plan.kernel:
+        est_at = np.full(g, -1, np.int64)
+        est_at[plan.est_cols] = np.arange(len(plan.est_cols))
+        u, rank, near = np.empty((n, g)), np.empty((n, len(plan.est_cols) if grank else 0)), np.zeros(n, bool)
+        kernel.compiled("place_ranks")(order, ordered, valid, est_at, missing, u, rank, near)
+        rank = rank if grank else None
+    else:
+        near = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != missing)).any(axis=1)
+        code = np.broadcast_to(np.arange(1, g + 1, dtype=np.int64), (n, g))
+        if grank:
+            is_est = np.zeros(g, bool)
+            is_est[plan.est_cols] = True
+            code = code + (np.cumsum(is_est[order] & (ordered != missing), axis=1, dtype=np.int64) << 32)
+        placed = np.empty((n, g), np.int64)
+        np.put_along_axis(placed, order, code, axis=1)
+        u = (placed & 0xFFFFFFFF) / (1.0 + valid.sum(axis=1, keepdims=True))
+        u[~valid] = np.nan
+        rank = (placed[:, plan.est_cols] >> 32).astype(np.float64) if grank else None
     if near.any():
         u[near] = standardized_ranks(ar[near])
         if grank:

@@ -1,0 +1,170 @@
+"""The streamed passes' heaviest loops compiled with numba, when it is installed
+(``pip install "eventstudy-workbench[fast]"``) and the work is large enough to pay for loading
+them: the first pass's running sums of every estimation window (:func:`estimation_sums`), the
+second pass's ranks from each row's sort order (:func:`place_ranks`) and GRANK's comparisons of
+each row's SARs with its SCAR* (:func:`compare_rows`).
+
+Each does the numpy steps' arithmetic in their order (the same products, the running sums added
+session after session, integer ranks and counts, the same one division), so the compiled loops
+and the numpy steps they stand in for (:func:`eventstudy.core.stream.first_pass.window_sums`,
+:func:`eventstudy.core.stream.second_pass._ranks` and ``_compare``) give the same bits: which one
+runs changes the time, never a number (tests/core/test_kernel.py holds them to it). Sums whose
+order numpy and BLAS choose (r̄'s, GRANK's per-day sums, the windows' sums) stay theirs.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Callable
+
+import numpy as np
+
+KERNEL_EVENTS = 100_000
+"""Firm-events (in one run, or in a placebo's draws together) from which the compiled loops are
+used. Loading them costs about 0.35 s a process (importing numba and reading the loops from its
+cache; compiling them the first time on a machine takes a few seconds more, once); a streamed run
+on two threads in a fresh process took the same time with them at 80,000 firm-events, 0.2 s less
+at 100,000 and 0.45 s less at 150,000 (2.2 → 2.0 s, 3.3 → 2.85 s; ``benchmarks/bench_samples.py``'s
+panel, 2,000 dates)."""
+
+
+def available() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def wanted(n_events: int, runs: int = 1) -> bool:
+    """Whether ``runs`` streamed runs of ``n_events`` firm-events each (a placebo's draws, say) are
+    worth the compiled loops: enough firm-events in all, and numba installed."""
+    return n_events * runs >= KERNEL_EVENTS and available()
+
+
+def required(compiled: bool) -> bool:
+    """``compiled`` as asked for by name (``run_event_study(compiled=...)``): True needs numba."""
+    if compiled and not available():
+        raise ImportError("compiled=True needs numba: pip install 'eventstudy-workbench[fast]', or leave compiled=None")
+    return bool(compiled)
+
+
+def place_ranks(
+    order: np.ndarray,
+    ordered: np.ndarray,
+    valid: np.ndarray,
+    est_at: np.ndarray,
+    missing: np.uint32,
+    u: np.ndarray,
+    rank: np.ndarray,
+    near: np.ndarray,
+) -> None:
+    """From each row's order (``order``, the columns in ascending order of their keys
+    ``ordered``): its standardized ranks ``u`` (rank / (1 + the row's valid values), NaN where
+    not ``valid``); in ``rank``, when it has columns, each estimation day's rank among the
+    row's estimation days with a key (``est_at``: a column's estimation day, or −1); and
+    ``near``: whether two keys of the row other than ``missing`` are equal. Loops, for numba."""
+    n, g = order.shape
+    grank = rank.shape[1] > 0
+    for i in range(n):
+        denom = 1.0
+        for c in range(g):
+            if valid[i, c]:
+                denom += 1.0
+        count = 0
+        for p in range(g):
+            col = order[i, p]
+            key = ordered[i, p]
+            if p and key == ordered[i, p - 1] and key != missing:
+                near[i] = True
+            u[i, col] = (p + 1) / denom if valid[i, col] else np.nan
+            if grank and est_at[col] >= 0:
+                if key != missing:
+                    count += 1
+                rank[i, est_at[col]] = count
+
+
+def estimation_sums(
+    valid: np.ndarray,
+    x0: np.ndarray,
+    y: np.ndarray,
+    shift: np.ndarray,
+    set_aside: np.ndarray,
+    returns: np.ndarray,
+    starts: np.ndarray,
+    stops: np.ndarray,
+    cols: np.ndarray,
+    pairs: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Into ``out`` (events × moments, zero): Σ over the sessions [start, stop) of the firm
+    ``col``'s moments — 1, x, x_i·x_j (``pairs``), y − shift, (y − shift)·x, (y − shift)², each
+    where ``valid`` (zero elsewhere), and the returns ``set_aside`` — as S[stop] − S[start] of
+    the running sums S, added session after session. Loops, for numba."""
+    t, f = y.shape
+    k1 = x0.shape[1]
+    k, n_pairs, n = k1 + 1, len(pairs), len(cols)
+    iy = k + n_pairs
+    running = np.zeros((out.shape[1], f))
+    by_start, by_stop = np.argsort(starts, kind="mergesort"), np.argsort(stops, kind="mergesort")
+    ps = pe = 0
+    while ps < n and starts[by_start[ps]] <= 0:  # S[0] is zero
+        ps += 1
+    while pe < n and stops[by_stop[pe]] <= 0:
+        pe += 1
+    w, yc = np.empty(f), np.empty(f)
+    for r in range(t):
+        for c in range(f):
+            ok = valid[r, c]
+            w[c] = 1.0 if ok else 0.0
+            yc[c] = y[r, c] - shift[c] if ok else 0.0
+            running[0, c] += w[c]
+            running[iy, c] += yc[c]
+            running[iy + k, c] += yc[c] * yc[c]
+            running[iy + k + 1, c] += 1.0 if set_aside[r, c] and np.isfinite(returns[r, c]) else 0.0
+        for i in range(k1):
+            xi = x0[r, i]
+            for c in range(f):
+                running[1 + i, c] += w[c] * xi
+                running[iy + 1 + i, c] += yc[c] * xi
+        for p in range(n_pairs):
+            product = x0[r, pairs[p, 0]] * x0[r, pairs[p, 1]]
+            for c in range(f):
+                running[k + p, c] += w[c] * product
+        while ps < n and starts[by_start[ps]] == r + 1:  # S[r + 1] is the running sums now
+            e = by_start[ps]
+            for m in range(out.shape[1]):
+                out[e, m] += -1.0 * running[m, cols[e]]
+            ps += 1
+        while pe < n and stops[by_stop[pe]] == r + 1:
+            e = by_stop[pe]
+            for m in range(out.shape[1]):
+                out[e, m] += running[m, cols[e]]
+            pe += 1
+
+
+def compare_rows(
+    values: np.ndarray, rows: np.ndarray, bar: np.ndarray, up: np.ndarray, above: np.ndarray, tied: np.ndarray
+) -> None:
+    """Row ``rows[a]`` of ``values`` against ``bar[a]``: ``up[a]`` 1 where above, ½ where equal,
+    0 elsewhere (NaN included), and the counts ``above[a]`` and ``tied[a]``. Loops, for numba."""
+    for a in range(len(rows)):
+        i, b = rows[a], bar[a]
+        n_above = n_tied = 0
+        for d in range(values.shape[1]):
+            s = values[i, d]
+            if s > b:
+                up[a, d] = 1.0
+                n_above += 1
+            elif s == b:
+                up[a, d] = 0.5
+                n_tied += 1
+            else:
+                up[a, d] = 0.0
+        above[a], tied[a] = n_above, n_tied
+
+
+@functools.cache
+def compiled(name: str) -> Callable[..., None]:
+    """The loop ``name`` of this module compiled (nogil: the stream's threads run it side by
+    side), cached on disk by numba."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(globals()[name])

@@ -1,0 +1,188 @@
+"""The compiled loops of the streamed passes (eventstudy.core.stream.kernel) against the numpy
+steps they stand in for: the same bits, loop by loop and for whole results, so a machine without
+numba (the numpy path) gets the numbers of one with it."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eventstudy.core.engine import run_event_study
+from eventstudy.core.stream import kernel
+from eventstudy.core.stream.first_pass import window_sums
+from eventstudy.core.stream.second_pass import _compare, _ranks
+
+from .test_stream import KW, earnings
+
+pytest.importorskip("numba")
+
+
+def same_bits(a, b) -> None:
+    """Equal arrays, bit for bit (NaN and the sign of zero included)."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape and a.dtype == b.dtype
+    assert a.tobytes() == b.tobytes()
+
+
+def awkward_rows(seed=0, n=300, g=40):
+    """ARs with what ranking must survive: missing values and whole missing rows, exact ties,
+    near-ties (equal in single precision), a value past single precision's range, −0."""
+    rng = np.random.default_rng(seed)
+    ar = rng.standard_normal((n, g))
+    ar[rng.random((n, g)) < 0.05] = np.nan
+    ar[3, 5] = ar[3, 9]
+    ar[4, 1] = ar[4, 2] * (1 + 1e-12)
+    ar[5] = np.nan
+    ar[6, 0] = 1e300
+    ar[7, :3] = [0.0, -0.0, 0.0]
+    ar[8] = np.round(ar[8], 1)  # many ties
+    return ar
+
+
+@pytest.mark.parametrize("tests", [("grank",), ()])
+def test_ranks_from_the_compiled_loop_are_numpys(tests):
+    ar = awkward_rows()
+    fit = SimpleNamespace(ar=ar, sigma2=np.full(len(ar), 0.5))
+    plans = [SimpleNamespace(tests=tests, est_cols=np.arange(30), est_slice=slice(0, 30), kernel=k) for k in (0, 1)]
+    with np.errstate(over="ignore"):
+        (u0, r0), (u1, r1) = (_ranks(p, fit) for p in plans)
+    same_bits(u0, u1)
+    if tests:
+        same_bits(r0, r1)
+    else:
+        assert r0 is None and r1 is None
+
+
+@pytest.mark.parametrize("take", [None, "some"])
+def test_sars_against_scar_from_the_compiled_loop_are_numpys(take):
+    rng = np.random.default_rng(2)
+    sar = np.round(rng.standard_normal((200, 30)), 1)  # ties with SCAR* too
+    sar[rng.random(sar.shape) < 0.05] = np.nan
+    rows = None if take is None else rng.random(200) < 0.6
+    v = np.round(rng.standard_normal(200 if rows is None else int(rows.sum())), 1)
+    v[0] = np.nan
+    numpy_path, compiled = (_compare(SimpleNamespace(kernel=k), sar, rows, v) for k in (False, True))
+    for a, b in zip(numpy_path, compiled, strict=True):
+        np.testing.assert_array_equal(a, b)
+        same_bits(a.astype(np.float64), b.astype(np.float64))
+    assert (compiled[2] > 0).any() and (compiled[0] == 0.5).any()  # ties were there to be counted
+
+
+@pytest.mark.parametrize("k1", [0, 1, 3])
+def test_running_sums_from_the_compiled_loop_are_numpys(k1):
+    """estimation_sums against window_sums on the moments the first pass sums: every look-up,
+    windows starting at the first session and ending at the last, days set aside."""
+    rng = np.random.default_rng(k1)
+    t, f, n = 300, 7, 60
+    y = rng.standard_normal((t, f)) * 0.02
+    y[rng.random((t, f)) < 0.05] = np.nan
+    x0 = rng.standard_normal((t, k1)) * 0.01
+    set_aside = rng.random((t, f)) < 0.1
+    valid = np.isfinite(y) & ~set_aside
+    shift = rng.standard_normal(f) * 0.001
+    starts = rng.integers(0, t, n)
+    stops = np.minimum(starts + rng.integers(0, 120, n), t)
+    starts[:3], stops[3:6] = 0, t
+    cols = rng.integers(0, f, n)
+    pairs = [(i, j) for i in range(k1) for j in range(i, k1)]
+    k = k1 + 1
+
+    def moments(rows, cells):  # first_pass.estimate's moments, for these arrays
+        ok, xr = valid[rows], x0[rows]
+        cells[:, 0] = ok
+        for i in range(k1):
+            np.multiply(ok, xr[:, i : i + 1], out=cells[:, 1 + i])
+        for at, (i, j) in enumerate(pairs, start=k):
+            np.multiply(ok, xr[:, i : i + 1] * xr[:, j : j + 1], out=cells[:, at])
+        yc = cells[:, k + len(pairs)]
+        np.subtract(y[rows], shift, out=yc)
+        yc[~ok] = 0.0
+        for i in range(k1):
+            np.multiply(yc, xr[:, i : i + 1], out=cells[:, k + len(pairs) + 1 + i])
+        np.multiply(yc, yc, out=cells[:, k + len(pairs) + k])
+        np.logical_and(set_aside[rows], np.isfinite(y[rows]), out=cells[:, -1], casting="unsafe")
+
+    width = 2 * k + len(pairs) + 2
+    expected = window_sums(moments, (t, width, f), starts, stops, cols, block=64)
+    out = np.zeros((n, width))
+    at = np.array(pairs, np.int64).reshape(-1, 2)
+    kernel.compiled("estimation_sums")(valid, x0, y, shift, set_aside, y, starts, stops, cols, at, out)
+    same_bits(expected, out)
+
+
+def _frames(res):
+    return {name: getattr(res, name) for name in ("events", "car", "ar", "caar", "tests", "excluded", "intervals")}
+
+
+@pytest.mark.parametrize("model", ["market", "market-adjusted", "ff3"])
+def test_a_streamed_run_gives_the_same_bits_with_the_compiled_loops_and_without(monkeypatch, model):
+    """Whole results, the compiled loops forced on and off: every frame the same (numbers bit
+    for bit), on events on many dates (GRANK and the calendar-time test among the tests) with
+    gaps, the firms' other events set aside, a factor missing for three sessions, two groups."""
+    returns, regressors, events = earnings(missing=0.02, seed=4)
+    if model == "ff3":
+        rng = np.random.default_rng(3)
+        regressors = regressors.rename(columns={"mkt": "mkt_rf"}).assign(
+            smb=rng.normal(0, 0.005, len(regressors)), hml=rng.normal(0, 0.005, len(regressors)), rf=0.0001
+        )
+        regressors.iloc[200:203, 1] = np.nan
+    groups = {"odd": list(events.event_id[1::2]), "all": list(events.event_id)}
+    runs = []
+    for on in (False, True):
+        monkeypatch.setattr(kernel, "wanted", lambda n, on=on: on)
+        kw = dict(KW, model=model, groups=groups, engine="stream", chunk_size=50)
+        runs.append(run_event_study(returns, regressors, events, **kw))
+    plain, compiled = (_frames(r) for r in runs)
+    assert {"grank", "calendar-time"} <= set(plain["tests"].test) and (plain["events"].n_removed > 0).any()
+    for name, frame in plain.items():
+        pd.testing.assert_frame_equal(frame, compiled[name], check_exact=True, obj=name)
+        numbers = frame.select_dtypes("number")
+        same_bits(numbers.to_numpy(), compiled[name][numbers.columns].to_numpy())
+
+
+def test_the_compiled_loops_are_used_on_large_work_only_and_only_with_numba(monkeypatch):
+    assert not kernel.wanted(kernel.KERNEL_EVENTS - 1)
+    assert kernel.wanted(kernel.KERNEL_EVENTS)
+    assert kernel.wanted(kernel.KERNEL_EVENTS // 100, runs=100)  # a placebo's draws together
+    monkeypatch.setattr(kernel.importlib.util, "find_spec", lambda name: None)  # numba not installed
+    assert not kernel.wanted(10 * kernel.KERNEL_EVENTS)
+    assert not kernel.required(False)
+    returns, regressors, events = earnings(n_firms=10)
+    with pytest.raises(ImportError, match=r"eventstudy-workbench\[fast\]"):
+        run_event_study(returns, regressors, events, engine="stream", compiled=True, **KW)
+    res = run_event_study(returns, regressors, events, engine="stream", **KW)  # the numpy steps, unasked
+    assert res.tests["stat"].notna().any()
+
+
+class _Sample:
+    """A draw's firm-events of a given size (the draws' total decides the compiled loops)."""
+
+    def __init__(self, size):
+        self.size = size
+
+    def __call__(self, draw):
+        raise AssertionError("not drawn here")
+
+    def __len__(self):
+        return self.size
+
+
+@pytest.mark.parametrize(("size", "draws", "compiled"), [(50, 10, None), (kernel.KERNEL_EVENTS // 10, 10, True)])
+def test_a_placebo_uses_the_compiled_loops_when_its_draws_together_are_large(monkeypatch, size, draws, compiled):
+    from eventstudy.core.engine import Design
+    from eventstudy.study import drawing
+
+    seen = []
+
+    def draw_tests(design, events_of, draw):
+        seen.append(design.engine.compiled)
+        return pd.DataFrame(columns=drawing.DRAW_COLUMNS)
+
+    monkeypatch.setattr(drawing, "draw_tests", draw_tests)
+    returns, regressors, _ = earnings(n_firms=3)
+    jobs = [drawing.Draw(k, pd.NaT, k, "") for k in range(1, draws + 1)]
+    drawing.run_draws(Design(returns, regressors), _Sample(size), jobs, workers=1)
+    assert seen == [compiled] * draws
