@@ -146,7 +146,8 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
     if plan.kernel:
         m = np.zeros((len(chunk), 2 * k + len(pairs) + 2))
         at = np.array(pairs, np.int64).reshape(-1, 2)
-        kernel.compiled("estimation_sums")(valid, x0, y, shift, loc.blocked, chunk.returns, a, b, chunk.col, at, m)
+        set_aside = np.logical_and(loc.blocked, np.isfinite(chunk.returns), order="C")
+        kernel.compiled("estimation_sums")(valid, x0, y, shift, set_aside, a, b, chunk.col, at, m)
     else:
         m = window_sums(moments, (t, 2 * k + len(pairs) + 2, f), a, b, chunk.col)
     removed = np.rint(m[:, -1]).astype(np.int64)

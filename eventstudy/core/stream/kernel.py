@@ -87,7 +87,6 @@ def estimation_sums(
     y: np.ndarray,
     shift: np.ndarray,
     set_aside: np.ndarray,
-    returns: np.ndarray,
     starts: np.ndarray,
     stops: np.ndarray,
     cols: np.ndarray,
@@ -96,8 +95,8 @@ def estimation_sums(
 ) -> None:
     """Into ``out`` (events × moments, zero): Σ over the sessions [start, stop) of the firm
     ``col``'s moments — 1, x, x_i·x_j (``pairs``), y − shift, (y − shift)·x, (y − shift)², each
-    where ``valid`` (zero elsewhere), and the returns ``set_aside`` — as S[stop] − S[start] of
-    the running sums S, added session after session. Loops, for numba."""
+    where ``valid`` (zero elsewhere), and 1 where a return is ``set_aside`` — as S[stop] −
+    S[start] of the running sums S, added session after session. Loops, for numba."""
     t, f = y.shape
     k1 = x0.shape[1]
     k, n_pairs, n = k1 + 1, len(pairs), len(cols)
@@ -118,7 +117,7 @@ def estimation_sums(
             running[0, c] += w[c]
             running[iy, c] += yc[c]
             running[iy + k, c] += yc[c] * yc[c]
-            running[iy + k + 1, c] += 1.0 if set_aside[r, c] and np.isfinite(returns[r, c]) else 0.0
+            running[iy + k + 1, c] += 1.0 if set_aside[r, c] else 0.0
         for i in range(k1):
             xi = x0[r, i]
             for c in range(f):
@@ -163,8 +162,13 @@ def compare_rows(
 
 @functools.cache
 def compiled(name: str) -> Callable[..., None]:
-    """The loop ``name`` of this module compiled (nogil: the stream's threads run it side by
-    side), cached on disk by numba."""
+    """The loop ``name`` of this module compiled (nogil: the stream's threads run it side by side)
+    for the types and layouts of its first call's arrays, and again for any other (the callers
+    hand it C-ordered arrays: one compilation serves), each cached on disk by numba (beside this
+    file, else in the user's cache folder, or where ``NUMBA_CACHE_DIR`` says)."""
     import numba
 
-    return numba.njit(cache=True, nogil=True)(globals()[name])
+    try:
+        return numba.njit(cache=True, nogil=True)(globals()[name])
+    except RuntimeError:  # no folder to cache in (a read-only install, no user cache): compiled each run
+        return numba.njit(nogil=True)(globals()[name])
