@@ -196,6 +196,6 @@ def test_every_loop_is_handed_c_ordered_arrays_so_one_compilation_serves():
     for frame in (events, events.assign(event_date=events.event_date.iloc[0])):
         for model in ("market", "market-adjusted"):
             run_event_study(returns, regressors, frame, engine="stream", compiled=True, model=model, **KW)
-    for name in ("place_ranks", "estimation_sums", "compare_rows"):
+    for name in ("place_ranks", "estimation_sums", "compare_rows", "grid_residuals"):
         arrays = [a for sig in kernel.compiled(name).signatures for a in sig if hasattr(a, "layout")]
         assert arrays and all(a.layout == "C" for a in arrays), name

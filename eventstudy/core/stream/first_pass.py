@@ -230,12 +230,19 @@ def abnormal(plan: Plan, loc: Local, est: Estimates) -> Fit:
     """AR_iτ = y_iτ − x_iτ′θ̂_i on every relative day of the grid, NaN where y or x is missing
     and on estimation days set aside for another event of the firm."""
     sub = replace(loc, chunk=_take(loc.chunk, est.rows))
-    cols = np.arange(len(plan.grid))
-    y, xs, inside, at = sub.gather(plan, cols, est.shift, est.x_mean)
-    ar = _residuals(y, xs, est.theta) if plan.model.estimated else y
     in_est = np.zeros(len(plan.grid), bool)
     in_est[plan.est_cols] = True
+    path = plan.inside(plan.path)
+    if plan.kernel:
+        c = sub.chunk
+        ar, valid = np.empty((len(c), len(plan.grid))), np.empty((len(c), len(plan.grid)), bool)
+        firm_major = (loc.y.T, loc.valid.T, np.ascontiguousarray(loc.x), c.pos, c.col, plan.grid, in_est)
+        compiled = kernel.compiled("grid_residuals")
+        compiled(*firm_major, est.shift, est.x_mean, est.theta, plan.model.estimated, ar, valid)
+        xs = sub.gather(plan, np.flatnonzero(path), est.shift, est.x_mean)[1] if plan.keep_ar else []
+        return Fit(est, ar, valid, xs)
+    y, xs, inside, at = sub.gather(plan, np.arange(len(plan.grid)), est.shift, est.x_mean)
+    ar = _residuals(y, xs, est.theta) if plan.model.estimated else y
     valid = in_est[None, :] & inside & loc.valid.ravel(order="K").take(_flat_index(loc.valid, at, sub.chunk.col))
     ar[in_est[None, :] & ~valid] = np.nan
-    path = plan.inside(plan.path)
     return Fit(est, ar, valid, [x[:, path] for x in xs] if plan.keep_ar else [])

@@ -1,13 +1,14 @@
 """The streamed passes' heaviest loops compiled with numba, when it is installed
 (``pip install "eventstudy-workbench[fast]"``) and the work is large enough to pay for loading
-them: the first pass's running sums of every estimation window (:func:`estimation_sums`), the
-second pass's ranks from each row's sort order (:func:`place_ranks`) and GRANK's comparisons of
-each row's SARs with its SCAR* (:func:`compare_rows`).
+them: the first pass's running sums of every estimation window (:func:`estimation_sums`), and
+the second pass's ARs on the grid (:func:`grid_residuals`), ranks from each row's sort order
+(:func:`place_ranks`) and GRANK's comparisons of each row's SARs with its SCAR*
+(:func:`compare_rows`).
 
 Each does the numpy steps' arithmetic in their order (the same products, the running sums added
 session after session, integer ranks and counts, the same one division), so the compiled loops
-and the numpy steps they stand in for (:func:`eventstudy.core.stream.first_pass.window_sums`,
-:func:`eventstudy.core.stream.second_pass._ranks` and ``_compare``) give the same bits: which one
+and the numpy steps they stand in for (:func:`eventstudy.core.stream.first_pass.window_sums` and
+``abnormal``, :func:`eventstudy.core.stream.second_pass._ranks` and ``_compare``) give the same bits: which one
 runs changes the time, never a number (tests/core/test_kernel.py holds them to it). Sums whose
 order numpy and BLAS choose (r̄'s, GRANK's per-day sums, the windows' sums) stay theirs.
 """
@@ -137,6 +138,46 @@ def estimation_sums(
             for m in range(out.shape[1]):
                 out[e, m] += running[m, cols[e]]
             pe += 1
+
+
+def grid_residuals(
+    y: np.ndarray,
+    valid: np.ndarray,
+    x: np.ndarray,
+    pos: np.ndarray,
+    cols: np.ndarray,
+    grid: np.ndarray,
+    in_est: np.ndarray,
+    shift: np.ndarray,
+    x_mean: np.ndarray,
+    theta: np.ndarray,
+    estimated: bool,
+    ar: np.ndarray,
+    ok: np.ndarray,
+) -> None:
+    """Each firm-event's (firm ``cols[e]``, session ``pos[e]``) AR on every relative day of
+    ``grid``: y − shift − θ₀ − Σ θ_i (x_i − x̄_i) (y − shift alone when not ``estimated``), NaN
+    outside the data (``y``: firms × sessions) and on estimation days (``in_est``) that are not
+    ``valid``; ``ok``: the estimation days that are. Loops, for numba."""
+    n, g = ar.shape
+    t, k1 = y.shape[1], x.shape[1]
+    for e in range(n):
+        c = cols[e]
+        for d in range(g):
+            at = pos[e] + grid[d]
+            good = False
+            value = np.nan
+            if 0 <= at < t:
+                value = y[c, at] - shift[c]
+                if estimated:
+                    value = value - theta[e, 0]
+                    for i in range(k1):
+                        value -= theta[e, 1 + i] * (x[at, i] - x_mean[i])
+                good = in_est[d] and valid[c, at]
+            if in_est[d] and not good:
+                value = np.nan
+            ar[e, d] = value
+            ok[e, d] = good
 
 
 def compare_rows(
