@@ -154,36 +154,31 @@ def caar_influence(
     largest |Δ| of each window. Groups of fewer than 3 events have no diagnostics."""
     windows, event_ids = table.windows, table.event_ids
     lead_p = tests[tests.test == lead].set_index(["group", "window"]).p
+    numbers = INFLUENCE_COLUMNS[4:-4] + ["p", "p_without"]
     frames = []
     for group, at in table.groups.items():
         values = table.values["car"][at]
-        parts, asked = [], {}
-        for j, window in enumerate(windows):
-            ok = np.flatnonzero(np.isfinite(values[:, j]))
-            if len(ok) < 3:
-                continue
+        kept = [(j, ok) for j, ok in enumerate(np.isfinite(values).T) if ok.sum() >= 3]
+        if not kept:
+            continue
+        sizes = [int(ok.sum()) for _, ok in kept]
+        codes = np.repeat([j for j, _ in kept], sizes)
+        rows = np.concatenate([at[ok] for _, ok in kept])
+        # the number columns, each window's written once into one block (no table per window)
+        block = np.full((len(numbers), len(rows)), np.nan)
+        asked: dict[int, set] = {}
+        start = 0
+        for (j, ok), n in zip(kept, sizes, strict=True):
             x = values[ok, j]
             d = mean_influence(x)
-            p = float(lead_p.get((group, window), np.nan))
-            flagged = drives(x.mean(), d["caar_without"], d["se"], p, np.full(len(x), np.nan))
+            p = float(lead_p.get((group, windows[j]), np.nan))
+            flagged = drives(x.mean(), d["caar_without"], d["se"], p, np.full(n, np.nan))
             for i in candidates(d["delta"], flagged, top):
-                asked.setdefault(int(at[ok[i]]), set()).add(window)
-            n = len(x)
-            parts.append({"window": np.full(n, j), "row": at[ok], "car": x, "caar": np.full(n, x.mean()), **d, "p": p})
-        if not parts:
-            continue
-        rows, codes = (
-            np.concatenate([part["row"] for part in parts]),
-            np.concatenate([part["window"] for part in parts]),
-        )
-        numbers = [c for c in INFLUENCE_COLUMNS[4:-4] if c in parts[0]] + ["p", "p_without"]
-        block = np.empty((len(numbers), len(rows)))  # the number columns, written once, in order, into one block
-        at = 0
-        for part in parts:
-            n = len(part["row"])
-            for i, c in enumerate(numbers):
-                block[i, at : at + n] = part.get(c, np.nan)
-            at += n
+                asked.setdefault(int(rows[start + i]), set()).add(windows[j])
+            d |= {"car": x, "caar": x.mean(), "p": p}
+            for i, c in enumerate(numbers[:-1]):
+                block[i, start : start + n] = d[c]
+            start += n
         frame = pd.concat(
             [
                 pd.DataFrame(

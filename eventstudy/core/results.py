@@ -70,10 +70,12 @@ class CarTable:
         for name in columns:
             values[name] = np.full((len(event_ids), len(windows)), np.nan)
             values[name][codes, window] = car[name].to_numpy(dtype=float)
-        tickers = car.ticker.array.take(np.unique(codes, return_index=True)[1])
+        # ids are numbered in the order they first appear: an id's first row is where the codes reach a new high
+        first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+        tickers = car.ticker.array.take(first)
         rows = {}
         for group, ids in groups.items():
-            at = event_ids.get_indexer(pd.Index(list(ids)))
+            at = event_ids.get_indexer(pd.Index(ids))
             rows[group] = at[at >= 0]
         return cls(event_ids, tickers, windows, values, rows)
 

@@ -108,6 +108,32 @@ def test_influence_frame_from_frames_by_hand():
     assert asked == ["d"] and out.p_without["d"] == 0.01 and out.drives["d"]  # p crosses 5 % without d
 
 
+def test_car_table_places_rows_by_event_and_window_and_each_event_keeps_its_ticker():
+    # rows out of order, an event without a row in one window, a window with two CARs only
+    car = pd.DataFrame(
+        {
+            "event_id": ["b", "a", "b", "c", "a", "d", "c"],
+            "ticker": ["B", "A", "B", "C", "A", "D", "C"],
+            "window": ["w1", "w1", "w2", "w1", "w2", "w1", "w3"],
+            "car": [2.0, 1.0, 20.0, 3.0, 10.0, 4.0, 30.0],
+        }
+    )
+    table = CarTable.of(car, ("car",), {"all": ("a", "b", "c", "d", "x"), "two": ("d", "b")})
+    assert list(table.event_ids) == list("bacd") and list(table.tickers) == list("BACD")
+    assert list(table.windows) == ["w1", "w2", "w3"]
+    np.testing.assert_array_equal(
+        table.values["car"], [[2.0, 20.0, np.nan], [1.0, 10.0, np.nan], [3.0, np.nan, 30.0], [4.0, np.nan, np.nan]]
+    )
+    assert table.groups["all"].tolist() == [1, 0, 2, 3] and table.groups["two"].tolist() == [3, 0]  # x: no CAR
+    tests = pd.DataFrame({"group": ["all"] * 3, "window": ["w1", "w2", "w3"], "test": ["kp"] * 3, "p": [0.5] * 3})
+    out = caar_influence(table, tests, "kp")
+    # only w1 has 3 CARs or more; its rows in the group's order, each with its own ticker and CAR
+    assert out.window.tolist() == ["w1"] * 4 and out.event_id.tolist() == list("abcd")
+    assert out.ticker.tolist() == list("ABCD") and out.car.tolist() == [1.0, 2.0, 3.0, 4.0]
+    np.testing.assert_allclose(out.caar_without, [3.0, 8 / 3, 7 / 3, 2.0])
+    assert out.p_without.isna().all() and (out.p == 0.5).all() and set(out.group) == {"all"}
+
+
 def test_the_second_stage_is_hc1_with_t_and_hc3_beside():
     rng = np.random.default_rng(1)
     ids = pd.Index([f"e{i}" for i in range(12)], name="event_id")
