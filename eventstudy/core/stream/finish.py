@@ -178,12 +178,13 @@ def caar_rows(plan: Plan, sums: Mapping[str, np.ndarray]) -> pd.DataFrame:
 
 def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.DatetimeIndex, layout: Layout) -> dict:
     """The result frames from the summed partials (per firm-event rows in the sample's order),
-    and ``groups``: each group's fitted firm-events."""
+    and ``groups``: each group's fitted firm-events. Each kind of ``parts``' rows is taken out of
+    it as its frame is made (only one kind is held twice at a time)."""
     frames = parts.frames
-    rows, events = _table(frames["events"], layout)
+    rows, events = _table(frames.pop("events"), layout)
     groups = layout.kept(rows)
     events.insert(2, "event_date", index[events.pop("pos").to_numpy()])
-    car_rows, car = _table(frames["car"], layout, len(plan.windows))
+    car_rows, car = _table(frames.pop("car"), layout, len(plan.windows))
     gathered = gather_cars(layout.member, np.repeat(car_rows, len(plan.windows)), car, plan)
     car["window"] = pd.Index([w.label for w in plan.windows]).take(car["window"].to_numpy())
     out = {
@@ -193,13 +194,13 @@ def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.Date
         "caar": caar_rows(plan, parts.sums),
     }
     if "ar" in frames:
-        ar = _table(frames["ar"], layout, int(plan.inside(plan.path).sum()))[1]
+        ar = _table(frames.pop("ar"), layout, int(plan.inside(plan.path).sum()))[1]
         at = ar.pop("pos").to_numpy()
         ar.insert(3, "date", index.take(np.clip(at, 0, len(index) - 1)).where((at >= 0) & (at < len(index))))
         out["ar"] = ar
     else:
         out["ar"] = pd.DataFrame(columns=["event_id", "ticker", "day", "date", "ar", "se", "sar", "car"])
-    out["excluded"] = exclusions.table([layout.excluded, _table(frames["excluded"], layout)[1]])
+    out["excluded"] = exclusions.table([layout.excluded, _table(frames.pop("excluded"), layout)[1]])
     out["groups"] = groups
     return out
 

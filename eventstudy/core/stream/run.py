@@ -52,13 +52,13 @@ def run_chunks(
     _JOB.update(plan=plan, layout=layout, returns=returns)
     try:
         with _pool(min(workers, len(spans))) as pool:
-            kept, first = [], Partial()
+            kept, first = deque(), Partial()
             for est, partial in _bounded_map(pool, _first_pass, spans, workers):
                 kept.append(est)
                 first.add(partial)
             scale = scar_scale(first.sums) if "grank" in plan.tests else None
             out = Partial()
-            jobs = [(span, est, scale) for span, est in zip(spans, kept, strict=True)]
+            jobs = ((span, kept.popleft(), scale) for span in spans)  # each chunk's estimates let go once used
             for partial in _bounded_map(pool, _second_pass, jobs, workers):
                 out.add(partial)
                 if progress is not None:
