@@ -201,6 +201,146 @@ def compare_rows(
         above[a], tied[a] = n_above, n_tied
 
 
+def standardized_rows(ar: np.ndarray, lo: int, hi: int, z: np.ndarray, w: np.ndarray, ok: np.ndarray) -> None:
+    """r̄'s standardized rows of the residuals ``ar[:, lo:hi]`` (NaN where not valid), as
+    :func:`eventstudy.core.stream.second_pass._zero_filled_rows` makes them: ``z`` each row demeaned
+    over its valid days and scaled to unit length (zero elsewhere), ``w`` its valid days' indicators
+    over √(their number), ``ok`` the rows that count (3 days or more, some variance); rows that
+    do not count are zero. The sums are numpy's pairwise sums (:func:`pairwise_sum`). Loops, for numba."""
+    n, length = ar.shape[0], hi - lo
+    frames, left = np.empty((64, 3), np.int64), np.empty(64)  # pairwise_sum's stack
+    for r in range(n):
+        count = 0
+        for d in range(length):
+            v = ar[r, lo + d]
+            if np.isfinite(v):
+                z[r, d] = v
+                count += 1
+            else:
+                z[r, d] = 0.0
+        mean = (0.0 + pairwise_sum(z[r], 0, length, False, frames, left)) / max(count, 1)
+        for d in range(length):
+            if np.isfinite(ar[r, lo + d]):
+                z[r, d] = z[r, d] - mean
+            else:
+                z[r, d] = (z[r, d] - mean) * 0.0  # numpy's z × valid: a zero with the sign it gives
+        norm = np.sqrt(0.0 + pairwise_sum(z[r], 0, length, True, frames, left))
+        good = count >= 3 and norm > 0
+        scale = 1.0 / norm if good else 0.0
+        weight = 1.0 / np.sqrt(np.float64(count)) if good else 0.0
+        for d in range(length):
+            z[r, d] = z[r, d] * scale
+            w[r, d] = (1.0 if np.isfinite(ar[r, lo + d]) else 0.0) * weight
+        ok[r] = good
+
+
+def pairwise_sum(a: np.ndarray, lo: int, n: int, squares: bool, frames: np.ndarray, left: np.ndarray) -> float:
+    """Σ a[lo:lo + n] (of the squares when ``squares``) in numpy's order: its pairwise summation of
+    a contiguous row (``pairwise_sum`` in numpy's ``loops_utils.h``): up to 128 values as
+    :func:`_block_sum` adds them, more split in two at a multiple of 8, each half summed so and
+    the two added. numpy recurses; here a stack does (``frames``: lo, n and the step reached of
+    each pending split, ``left``: its first half's sum; 64 rows are more than any length needs),
+    since numba cannot cache a recursive loop. A reduction adds the result to 0.0
+    (``np.add.reduce``'s start), which its callers do. Loops, for numba."""
+    if n <= 128:
+        return _block_sum(a, lo, n, squares)
+    depth = 0
+    frames[0, 0], frames[0, 1], frames[0, 2] = lo, n, 0
+    value = 0.0
+    while True:
+        at, size, step = frames[depth, 0], frames[depth, 1], frames[depth, 2]
+        half = size // 2
+        half -= half % 8
+        if step == 2:  # both halves summed
+            value = left[depth] + value
+            if depth == 0:
+                return value
+            depth -= 1
+            continue
+        if step == 0:
+            child, length = at, half
+        else:
+            left[depth] = value
+            child, length = at + half, size - half
+        frames[depth, 2] = step + 1
+        if length <= 128:
+            value = _block_sum(a, child, length, squares)
+        else:
+            depth += 1
+            frames[depth, 0], frames[depth, 1], frames[depth, 2] = child, length, 0
+
+
+def _block_sum(a: np.ndarray, lo: int, n: int, squares: bool) -> float:
+    """numpy's sum of at most 128 values: fewer than 8 one after another from 0.0, else 8 running
+    sums added as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)) and the rest one after another."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += _value(a, i, squares)
+        return res
+    # numpy starts the 8 sums at the first 8 values; from 0.0 they differ at most in the sign of a
+    # zero sum, which the reduction's 0.0 + result takes away
+    r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = 0.0
+    i = 0
+    while i < n - n % 8:
+        at = lo + i
+        r0 += _value(a, at, squares)
+        r1 += _value(a, at + 1, squares)
+        r2 += _value(a, at + 2, squares)
+        r3 += _value(a, at + 3, squares)
+        r4 += _value(a, at + 4, squares)
+        r5 += _value(a, at + 5, squares)
+        r6 += _value(a, at + 6, squares)
+        r7 += _value(a, at + 7, squares)
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += _value(a, lo + i, squares)
+        i += 1
+    return res
+
+
+def _value(a: np.ndarray, i: int, squares: bool) -> float:
+    return a[i] * a[i] if squares else a[i]
+
+
+def position_sums(
+    z: np.ndarray,
+    w: np.ndarray,
+    order: np.ndarray,
+    pos: np.ndarray,
+    sum_z: np.ndarray,
+    sum_w: np.ndarray,
+    at: np.ndarray,
+) -> None:
+    """Into ``sum_z``, ``sum_w`` and ``at`` at each calendar position: the rows ``order`` of ``z``
+    and ``w`` (sorted by their position ``pos``, each position's rows in ascending order) added
+    up, and their number, as the sparse products of
+    :meth:`eventstudy.core.stream.second_pass._RbarSums.add` do: each position's rows summed
+    from zero one after another, then added to what the position holds. Loops, for numba."""
+    length = z.shape[1]
+    tz, tw = np.empty(length), np.empty(length)
+    i = 0
+    while i < len(order):
+        p = pos[order[i]]
+        tz[:] = 0.0
+        tw[:] = 0.0
+        j = i
+        while j < len(order) and pos[order[j]] == p:
+            for d in range(length):
+                tz[d] += z[order[j], d]
+                tw[d] += w[order[j], d]
+            j += 1
+        for d in range(length):
+            sum_z[p, d] = sum_z[p, d] + tz[d]
+            sum_w[p, d] = sum_w[p, d] + tw[d]
+        at[p] = at[p] + np.float64(j - i)
+        i = j
+
+
+_HELPERS = ("_value", "_block_sum", "pairwise_sum")  # called by the loops: compiled first, in their place here
+
+
 @functools.cache
 def compiled(name: str) -> Callable[..., None]:
     """The loop ``name`` of this module compiled (nogil: the stream's threads run it side by side)
@@ -209,7 +349,15 @@ def compiled(name: str) -> Callable[..., None]:
     file, else in the user's cache folder, or where ``NUMBA_CACHE_DIR`` says)."""
     import numba
 
+    for helper in _HELPERS:
+        if not isinstance(globals()[helper], numba.core.dispatcher.Dispatcher):
+            globals()[helper] = _jit(numba, globals()[helper])
+    loop = globals()[name]
+    return loop if name in _HELPERS else _jit(numba, loop)
+
+
+def _jit(numba, loop: Callable) -> Callable:
     try:
-        return numba.njit(cache=True, nogil=True)(globals()[name])
+        return numba.njit(cache=True, nogil=True)(loop)
     except RuntimeError:  # no folder to cache in (a read-only install, no user cache): compiled each run
-        return numba.njit(nogil=True)(globals()[name])
+        return numba.njit(nogil=True)(loop)

@@ -192,16 +192,24 @@ def _by_window(weights: Float64Array, values: Float64Array) -> Float64Array:
     return np.stack([weights[:, j].T @ values for j in range(weights.shape[1])])
 
 
-def _zero_filled_rows(resid: Float64Array) -> tuple[Float64Array, Float64Array, BoolArray]:
-    """Residuals demeaned and scaled to unit length over each row's own days (zero elsewhere),
-    the days' indicators over √(their number), and which rows count (3 days or more, some
-    variance); rows that do not count are zero."""
+def _zero_filled_rows(plan: Plan, ar: Float64Array) -> tuple[Float64Array, Float64Array, BoolArray]:
+    """The residuals (``ar`` on the estimation days; NaN where not valid) demeaned and scaled to
+    unit length over each row's own days (zero elsewhere), the days' indicators over √(their
+    number), and which rows count (3 days or more, some variance); rows that do not count are
+    zero. Each row's sums are numpy's pairwise sums (the compiled loop's too)."""
+    est = plan.est_slice
+    if plan.kernel:
+        shape = (len(ar), est.stop - est.start)
+        z, w, ok = np.empty(shape), np.empty(shape), np.empty(len(ar), bool)
+        kernel.compiled("standardized_rows")(ar, est.start, est.stop, z, w, ok)
+        return z, w, ok
+    resid = ar[:, est]
     valid = np.isfinite(resid)
     counts = valid.sum(axis=1)
     z = np.where(valid, resid, 0.0)
     z -= (z.sum(axis=1) / np.maximum(counts, 1))[:, None]
     z *= valid
-    norm = np.sqrt(np.einsum("ij,ij->i", z, z))
+    norm = np.sqrt((z * z).sum(axis=1))
     ok = (counts >= 3) & (norm > 0)
     z *= np.divide(1.0, norm, out=np.zeros(len(z)), where=ok)[:, None]
     w = valid * np.divide(1.0, np.sqrt(counts), out=np.zeros(len(z)), where=ok)[:, None]
@@ -234,18 +242,22 @@ class _RbarSums:
 
     def add(self, fit: Fit, ev: Chunk) -> None:
         plan, out = self.plan, self.sums
-        resid = fit.ar[:, plan.est_slice]  # NaN on days that are not valid
-        z, w, ok = _zero_filled_rows(resid)
-        band = coverage_band(np.isfinite(resid).sum(axis=1), resid.shape[1]) if "z_band" in out else None
+        z, w, ok = _zero_filled_rows(plan, fit.ar)  # fit.ar: NaN on days that are not valid
+        valid = fit.valid[:, plan.est_slice]
+        band = coverage_band(valid.sum(axis=1), valid.shape[1]) if "z_band" in out else None
         for g in range(len(plan.groups)):
             rows = np.flatnonzero(ev.member[:, g])
             if not len(rows):
                 continue
-            at, where = np.unique(ev.pos[rows], return_inverse=True)
-            by_position = sparse.csr_matrix((np.ones(len(rows)), (where, rows)), shape=(len(at), len(z)))
-            out["z"][g, at] += by_position @ z
-            out["w"][g, at] += by_position @ w
-            out["at"][g, at] += np.bincount(where, minlength=len(at))
+            if plan.kernel:
+                order = rows[np.argsort(ev.pos[rows], kind="stable")]
+                kernel.compiled("position_sums")(z, w, order, ev.pos, out["z"][g], out["w"][g], out["at"][g])
+            else:
+                at, where = np.unique(ev.pos[rows], return_inverse=True)
+                by_position = sparse.csr_matrix((np.ones(len(rows)), (where, rows)), shape=(len(at), len(z)))
+                out["z"][g, at] += by_position @ z
+                out["w"][g, at] += by_position @ w
+                out["at"][g, at] += np.bincount(where, minlength=len(at))
             if band is not None:
                 rows = rows[ok[rows]]
                 by_band = sparse.csr_matrix((np.ones(len(rows)), (band[rows], rows)), shape=(BANDS, len(z)))
@@ -253,7 +265,6 @@ class _RbarSums:
                 out["w_band"][g] += by_band @ w
                 out["n_band"][g] += np.bincount(band[rows], minlength=BANDS)
         m = ev.member.astype(np.float64)
-        valid = fit.valid[:, plan.est_slice]
         out["ok"] += m.T @ ok.astype(np.float64)
         out["valid_days"] += m.T @ valid.sum(axis=1).astype(np.float64)
         out["day_any"] |= (m.T @ valid.astype(np.float64)) > 0
