@@ -27,7 +27,8 @@ def run(
     """The result of ``spec`` on ``inputs`` (checked by the caller), chunk by chunk; ``keep_ar``
     False leaves the per-day AR frame empty, ``progress`` is called with 1 for each chunk done."""
     frames = _frames(spec, inputs, engine, keep_ar, progress)  # the passes' set-up let go before what follows
-    _trim_heap()
+    if len(inputs.events) >= TRIM_EVENTS:
+        _trim_heap()
     if spec.influence or spec.intervals:
         table = CarTable.of(frames["car"], ("car", "se"), frames["groups"])
         if spec.influence:
@@ -73,6 +74,12 @@ def _frames(
         kernel.wanted(len(inputs.events)) if engine.compiled is None else kernel.required(engine.compiled),
     )
     return setup.run(plan, engine.name, engine.scheduler)
+
+
+TRIM_EVENTS = 250_000
+"""Firm-events from which a streamed run hands the heap's free pages back after its passes: at
+1,000,000 that is about 250 MB, while on small runs the pages handed back only have to be
+faulted in again (10,000 firm-events took about 20 ms longer with it)."""
 
 
 def _trim_heap() -> None:
