@@ -167,6 +167,18 @@ def test_a_submodule_imported_from_the_package_loads_it_alone():
     assert out.split() == ["False", "eventstudy.cli"]
 
 
+def test_the_public_api_loads_statsmodels_only_for_a_second_stage():
+    """statsmodels (and scipy.stats with it) takes about 0.6 s to import: ``es.run_event_study``
+    and the rest of the API must not cost that until a second stage is run."""
+    code = (
+        "import sys, eventstudy as es; es.run_event_study; "
+        "print('statsmodels' in sys.modules, 'scipy.stats' in sys.modules); "
+        "from eventstudy.study.secondstage import _statsmodels; _statsmodels(); print('statsmodels' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False", "True"]
+
+
 def test_the_readme_python_examples_use_the_public_api():
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)

@@ -9,13 +9,12 @@ a result out.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import ValueWarning
 
 from ..core.influence import drives, regression_influence
 from ..core.summary import Summary
@@ -47,13 +46,30 @@ class SecondStage:
         the regression was not run."""
         if self.fit is None:
             return Summary(f"second stage {self.window}", (f"not run ({self.reason})",))
-        with warnings.catch_warnings():  # the summary's normality tests warn below 8 observations
-            warnings.simplefilter("ignore", ValueWarning)
+        with _few_observations_quiet():
             return self.fit.summary(title=f"CAR {self.window} on event characteristics")
 
     def drivers(self) -> pd.DataFrame:
         """The rows of ``influence`` that change a coefficient's sign or conclusion."""
         return self.influence[self.influence.drives] if "drives" in self.influence else self.influence
+
+
+def _statsmodels():
+    """``statsmodels.api``, imported when a regression is run: the import takes about 0.6 s,
+    which ``import eventstudy`` (its API loads this module) should not cost a user who runs none."""
+    import statsmodels.api as sm
+
+    return sm
+
+
+@contextmanager
+def _few_observations_quiet() -> Iterator[None]:
+    """statsmodels' summary without the warning its normality tests give below 8 observations."""
+    from statsmodels.tools.sm_exceptions import ValueWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ValueWarning)
+        yield
 
 
 def _not_run(window: str, reason: str) -> SecondStage:
@@ -75,6 +91,7 @@ def second_stage(
     flat = [t for t in terms if data[t].std() == 0]
     if flat:
         return _not_run(window, f"{', '.join(flat)} does not vary")
+    sm = _statsmodels()
     x = sm.add_constant(data[list(terms)], has_constant="add")
     day = pd.Series(dates).reindex(data.index)
     clustered = bool(day.duplicated().any())
@@ -85,8 +102,7 @@ def second_stage(
             "need more dates than coefficients",
         )
     fit, cov = _fit(data["car"], x, day if clustered else None)
-    with warnings.catch_warnings():  # the summary's normality tests warn below 8 observations
-        warnings.simplefilter("ignore", ValueWarning)
+    with _few_observations_quiet():
         text = str(fit.summary(title=f"CAR {window} on event characteristics"))
     hc3 = None if clustered else sm.OLS(data["car"], x).fit(cov_type="HC3", use_t=True)
     table = pd.DataFrame(
@@ -110,7 +126,7 @@ def second_stage(
 def _fit(y: pd.Series, x: pd.DataFrame, day: pd.Series | None):
     """OLS with standard errors clustered by ``day`` (t(G − 1), as Stata and Cameron & Miller
     2015 advise for few clusters), or HC1 with t(n − K) when ``day`` is None."""
-    model = sm.OLS(y, x)
+    model = _statsmodels().OLS(y, x)
     if day is not None:
         fit = model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(day)[0]}, use_t=True)
         return fit, f"clustered by event date ({day.nunique()} dates)"
