@@ -175,7 +175,8 @@ def test_rbar_rows_and_their_sums_by_position_from_the_compiled_loops_are_numpys
 
 
 def _frames(res):
-    return {name: getattr(res, name) for name in ("events", "car", "ar", "caar", "tests", "excluded", "intervals")}
+    names = ("events", "car", "ar", "caar", "tests", "excluded", "intervals", "influence")
+    return {name: getattr(res, name) for name in names}
 
 
 @pytest.mark.parametrize("one_date", [False, True])
@@ -201,7 +202,7 @@ def test_a_streamed_run_gives_the_same_bits_with_the_compiled_loops_and_without(
         kw = dict(KW, model=model, groups=groups, engine="stream", chunk_size=50)
         runs.append(run_event_study(returns, regressors, events, **kw))
     plain, compiled = (_frames(r) for r in runs)
-    assert "grank" in set(plain["tests"].test)
+    assert "grank" in set(plain["tests"].test) and len(plain["ar"]) and len(plain["influence"])
     assert one_date or ("calendar-time" in set(plain["tests"].test) and (plain["events"].n_removed > 0).any())
     for name, frame in plain.items():
         pd.testing.assert_frame_equal(frame, compiled[name], check_exact=True, obj=name)
