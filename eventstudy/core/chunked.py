@@ -16,7 +16,7 @@ import pandas as pd
 from . import stream
 from .influence import caar_influence
 from .intervals import caar_intervals, car_intervals
-from .results import CarTable, EventStudyResult
+from .results import EventStudyResult
 from .runspec import Engine, Inputs, RunSpec
 from .stream import kernel
 
@@ -29,13 +29,12 @@ def run(
     frames = _frames(spec, inputs, engine, keep_ar, progress)  # the passes' set-up let go before what follows
     if len(inputs.events) >= TRIM_EVENTS:
         _trim_heap()
-    if spec.influence or spec.intervals:
-        table = CarTable.of(frames["car"], ("car", "se"), frames["groups"])
-        if spec.influence:
-            frames["influence"] = caar_influence(table, frames["tests"], spec.lead)
-        if spec.intervals:
-            frames["car"] = car_intervals(frames["car"])
-            frames["intervals"] = caar_intervals(table, frames["tests"])
+    table = frames.pop("table")
+    if spec.influence:
+        frames["influence"] = caar_influence(table, frames["tests"], spec.lead)
+    if spec.intervals:
+        frames["car"] = car_intervals(frames["car"])
+        frames["intervals"] = caar_intervals(table, frames["tests"])
     return EventStudyResult(
         model=spec.model, estimation=spec.estimation, windows=spec.windows, path=spec.path, engine=engine.name, **frames
     )

@@ -347,3 +347,34 @@ def test_chunks_of_firms_with_one_event_each_reach_few_sessions_and_give_the_mem
     )
     memory = run_event_study(returns, pd.DataFrame({"mkt": mkt}, index=index), events, **kw, engine="memory")
     assert_same(memory, streamed, rbar_exact=False)
+
+
+def test_the_streamed_car_table_is_the_one_its_car_frame_gives(monkeypatch):
+    """The influence table and the intervals read a table of the CARs that the streamed run
+    makes from its layout: the same as reading the CAR frame by its ids, with events excluded
+    before the CARs (an event with too few returns, one outside the data), groups in their own
+    orders, and windows in the study's order."""
+    from eventstudy.core import chunked
+    from eventstudy.core.results import CarTable
+
+    returns, regressors, events = earnings(missing=0.02, seed=4)
+    events.loc[0, "event_date"] = returns.index[20]  # too few estimation days
+    events.loc[1, "ticker"] = "NOPE"  # not in the data
+    ids = list(events.event_id)
+    groups = {"reversed": ids[::-1], "some": ids[:7] + ids[20:40:3]}
+    seen = []
+    made = chunked.caar_influence
+    monkeypatch.setattr(chunked, "caar_influence", lambda table, *a: seen.append(table) or made(table, *a))
+    res = run_event_study(returns, regressors, events, engine="stream", groups=groups, chunk_size=40, **KW)
+    (table,) = seen
+    read = CarTable.of(res.car, ("car", "se"), res.groups)
+    assert {ids[0], ids[1]} <= set(res.excluded.event_id) and ids[0] not in set(table.event_ids)
+    pd.testing.assert_index_equal(table.event_ids, read.event_ids)
+    pd.testing.assert_index_equal(table.windows, read.windows)
+    assert list(table.tickers) == list(read.tickers)
+    for name in ("car", "se"):
+        np.testing.assert_array_equal(table.values[name], read.values[name])
+    assert table.groups.keys() == read.groups.keys()
+    for name in table.groups:
+        np.testing.assert_array_equal(table.groups[name], read.groups[name])
+    assert list(table.event_ids[table.groups["reversed"]]) == [i for i in ids[::-1] if i in set(table.event_ids)]

@@ -14,7 +14,7 @@ from ..._typing import BoolArray, Float64Array, IntArray
 from .. import exclusions
 from ..inference import TEST_COLUMNS, TestSpec, test_row
 from ..inference.rbar import IDENTITY_METHOD, overlap_rbar, stratified_identity
-from ..results import caar_frame
+from ..results import CarTable, caar_frame
 from .plan import ESTIMATION_METHOD, Layout, Plan, Rows
 from .second_pass import Partial
 
@@ -178,15 +178,27 @@ def caar_rows(plan: Plan, sums: Mapping[str, np.ndarray]) -> pd.DataFrame:
 
 def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.DatetimeIndex, layout: Layout) -> dict:
     """The result frames from the summed partials (per firm-event rows in the sample's order),
-    and ``groups``: each group's fitted firm-events. Each kind of ``parts``' rows is taken out of
-    it as its frame is made (only one kind is held twice at a time)."""
+    ``groups``: each group's fitted firm-events, and ``table``: the CAR frame's CAR and standard
+    error as the influence table and the intervals read them (a
+    :class:`~eventstudy.core.results.CarTable`, made from the layout: the frame holds every
+    fitted firm-event's windows in order, so no id is looked up). Each kind of ``parts``' rows is
+    taken out of it as its frame is made (only one kind is held twice at a time)."""
     frames = parts.frames
     rows, events = _table(frames.pop("events"), layout)
     groups = layout.kept(rows)
     events.insert(2, "event_date", index[events.pop("pos").to_numpy()])
     car_rows, car = _table(frames.pop("car"), layout, len(plan.windows))
     gathered = gather_cars(layout.member, np.repeat(car_rows, len(plan.windows)), car, plan)
-    car["window"] = pd.Index([w.label for w in plan.windows]).take(car["window"].to_numpy())
+    windows = pd.Index([w.label for w in plan.windows])
+    car["window"] = windows.take(car["window"].to_numpy())
+    shape = (len(car_rows), len(windows))
+    table = CarTable(
+        layout.event_ids.take(car_rows).rename(None),
+        layout.tickers.take(car_rows).array,
+        windows,
+        {name: car[name].to_numpy().reshape(shape) for name in ("car", "se")},
+        layout.places(car_rows),
+    )
     out = {
         "events": events,
         "car": car,
@@ -202,6 +214,7 @@ def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.Date
         out["ar"] = pd.DataFrame(columns=["event_id", "ticker", "day", "date", "ar", "se", "sar", "car"])
     out["excluded"] = exclusions.table([layout.excluded, _table(frames.pop("excluded"), layout)[1]])
     out["groups"] = groups
+    out["table"] = table
     return out
 
 

@@ -217,6 +217,13 @@ class Layout:
             listed[name] = (given, at)
         return cls(col[good], pos[good], ids, pd.Index(events["ticker"][good]), member, excluded, listed)
 
+    def places(self, rows: IntArray) -> dict[str, IntArray]:
+        """Each group's firm-events among ``rows`` (the fitted ones, in their order) as places in
+        ``rows``, in the group's order: :meth:`kept`'s ids, by position."""
+        place = np.full(len(self.pos) + 1, -1)  # the last entry answers −1: not placed
+        place[rows] = np.arange(len(rows))
+        return {name: place[at][place[at] >= 0] for name, (_, at) in self.listed.items()}
+
     def kept(self, rows: IntArray) -> dict[str, tuple[str, ...]]:
         """Each group's ids, in the group's order, of the firm-events ``rows`` (those fitted)."""
         fitted = np.zeros(len(self.pos) + 1, bool)  # the last entry answers −1: not placed
