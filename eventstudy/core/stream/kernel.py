@@ -2,15 +2,19 @@
 (``pip install "eventstudy-workbench[fast]"``) and the work is large enough to pay for loading
 them: the first pass's running sums of every estimation window (:func:`estimation_sums`), and
 the second pass's ARs on the grid (:func:`grid_residuals`), ranks from each row's sort order
-(:func:`place_ranks`) and GRANK's comparisons of each row's SARs with its SCAR*
-(:func:`compare_rows`).
+(:func:`place_ranks`), GRANK's comparisons of each row's SARs with its SCAR*
+(:func:`compare_rows`), and r̄'s standardized rows (:func:`standardized_rows`) and their sums
+by calendar position (:func:`position_sums`).
 
 Each does the numpy steps' arithmetic in their order (the same products, the running sums added
-session after session, integer ranks and counts, the same one division), so the compiled loops
-and the numpy steps they stand in for (:func:`eventstudy.core.stream.first_pass.window_sums` and
-``abnormal``, :func:`eventstudy.core.stream.second_pass._ranks` and ``_compare``) give the same bits: which one
-runs changes the time, never a number (tests/core/test_kernel.py holds them to it). Sums whose
-order numpy and BLAS choose (r̄'s, GRANK's per-day sums, the windows' sums) stay theirs.
+session after session, integer ranks and counts, the same one division, each row's sums in
+numpy's pairwise order, each position's rows as scipy's sparse product adds them), so the
+compiled loops and the numpy steps they stand in for
+(:func:`eventstudy.core.stream.first_pass.window_sums` and ``abnormal``,
+:func:`eventstudy.core.stream.second_pass._ranks`, ``_compare``, ``_zero_filled_rows`` and
+``_RbarSums.add``) give the same bits: which one runs changes the time, never a number
+(tests/core/test_kernel.py holds them to it). Sums whose order BLAS chooses (GRANK's per-day
+sums, the windows' sums over firm-events) stay numpy's.
 """
 
 from __future__ import annotations
