@@ -43,7 +43,8 @@ def run(
 def _frames(
     spec: RunSpec, inputs: Inputs, engine: Engine, keep_ar: bool, progress: Callable[[int], None] | None
 ) -> dict[str, pd.DataFrame]:
-    """The frames of the two passes: the tidy rows, the tests, the CAAR."""
+    """What the two passes give (:func:`eventstudy.core.stream.finish.finish`): the tidy rows, the
+    tests, the CAAR, each group's fitted firm-events and the table of CARs."""
     groups = {"all": inputs.events["event_id"]} if inputs.groups is None else inputs.groups
     setup = _Chunked(
         inputs.returns,

@@ -170,12 +170,13 @@ def caar_influence(
         start = 0
         for (j, ok), n in zip(kept, sizes, strict=True):
             x = values[ok, j]
+            caar = x.mean()
             d = mean_influence(x)
             p = float(lead_p.get((group, windows[j]), np.nan))
-            flagged = drives(x.mean(), d["caar_without"], d["se"], p, np.full(n, np.nan))
+            flagged = drives(caar, d["caar_without"], d["se"], p, np.full(n, np.nan))
             for i in candidates(d["delta"], flagged, top):
                 asked.setdefault(int(rows[start + i]), set()).add(windows[j])
-            d |= {"car": x, "caar": x.mean(), "p": p}
+            d |= {"car": x, "caar": caar, "p": p}
             for i, c in enumerate(numbers[:-1]):
                 block[i, start : start + n] = d[c]
             start += n

@@ -220,15 +220,18 @@ class Layout:
     def places(self, rows: IntArray) -> dict[str, IntArray]:
         """Each group's firm-events among ``rows`` (the fitted ones, in their order) as places in
         ``rows``, in the group's order: :meth:`kept`'s ids, by position."""
-        place = np.full(len(self.pos) + 1, -1)  # the last entry answers −1: not placed
-        place[rows] = np.arange(len(rows))
-        return {name: place[at][place[at] >= 0] for name, (_, at) in self.listed.items()}
+        return {name: at[at >= 0] for name, _, at in self._placed(rows)}
 
     def kept(self, rows: IntArray) -> dict[str, tuple[str, ...]]:
         """Each group's ids, in the group's order, of the firm-events ``rows`` (those fitted)."""
-        fitted = np.zeros(len(self.pos) + 1, bool)  # the last entry answers −1: not placed
-        fitted[rows] = True
-        return {name: tuple(given[fitted[at]].tolist()) for name, (given, at) in self.listed.items()}
+        return {name: tuple(given[at >= 0].tolist()) for name, given, at in self._placed(rows)}
+
+    def _placed(self, rows: IntArray) -> list[tuple[str, pd.Index, IntArray]]:
+        """Each group's name, ids and their places among ``rows`` (−1: not among them, or not
+        placed in the data)."""
+        place = np.full(len(self.pos) + 1, -1)  # the last entry answers −1: not placed
+        place[rows] = np.arange(len(rows))
+        return [(name, given, place[at]) for name, (given, at) in self.listed.items()]
 
     @cached_property
     def _by_firm(self) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray]:
