@@ -4,6 +4,7 @@ the sum identity, whose distance from the pairwise r̄ is bounded here."""
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -138,6 +139,28 @@ def test_two_workers_give_the_same_numbers_as_one():
     two = run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=40, workers=2)
     pd.testing.assert_frame_equal(one.tests, two.tests)
     pd.testing.assert_frame_equal(one.car, two.car)
+
+
+def test_blas_keeps_to_one_thread_during_the_passes_and_is_given_back_after(monkeypatch):
+    """The chunks' products are too small to share: OpenBLAS's own threads would only take the
+    cores from the stream's workers, so the passes hold BLAS to one thread, and the caller's
+    setting is back once the run is done."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    stream_run = importlib.import_module("eventstudy.core.stream.run")  # the module, not its run()
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    seen = []
+    first = stream_run._first_pass
+    monkeypatch.setattr(stream_run, "_first_pass", lambda span: seen.append(blas_threads()) or first(span))
+    returns, regressors, events = earnings()
+    with threadpool_limits(2, user_api="blas"):
+        before = blas_threads()
+        run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=60, workers=2)
+        assert blas_threads() == before
+    assert seen and all(threads == {1} for threads in seen)
 
 
 def test_sort_keys_order_rows_as_an_argsort_does():
