@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .inference import TestSpec
-from .stream.finish import finish, scar_scale
+from .stream.finish import finish, placing, scar_scale
 from .stream.first_pass import Estimates, estimate
 from .stream.plan import Chunk, Layout, Plan
 from .stream.second_pass import Partial, chunk_partial, scar_partial, total
@@ -202,7 +202,11 @@ def run(
         ]
         # the sums are added on each worker, then once; the rows go to the client once
         out = _tree(client, second, _sums)
-        for frames in client.gather([client.submit(_frames, p, **_on(w)) for w, p in second]):
+        gathered = client.gather([client.submit(_frames, p, **_on(w)) for w, p in second])
+        fitted = np.zeros(len(layout.pos), bool)
+        fitted[np.concatenate([rows["order"] for frames in gathered for rows in frames["events"]])] = True
+        out.frames.update(placing(plan, fitted))
+        for frames in gathered:
             out.add(Partial(frames=frames))
     finally:
         if cluster is not None:

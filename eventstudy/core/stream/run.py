@@ -7,12 +7,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ..._typing import Float64Array
 from ..inference import TestSpec
-from .finish import finish, scar_scale
+from .finish import finish, placing, scar_scale
 from .first_pass import Estimates, estimate
 from .plan import CHUNK_EVENTS, Chunk, Layout, Plan
 from .second_pass import Partial, chunk_partial, scar_partial
@@ -64,7 +65,9 @@ def run_chunks(
                 kept.append(est)
                 first.add(partial)
             scale = scar_scale(first.sums) if "grank" in plan.tests else None
-            out = Partial()
+            fitted = np.ones(len(layout.pos), bool)  # the firm-events the first pass kept
+            fitted[np.concatenate([est.dropped["order"] for est in kept])] = False
+            out = Partial(frames=placing(plan, fitted))  # each chunk's rows written at their places as they come
             jobs = ((span, kept.popleft(), scale) for span in spans)  # each chunk's estimates let go once used
             for partial in _bounded_map(pool, _second_pass, jobs, workers):
                 out.add(partial)
