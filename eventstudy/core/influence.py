@@ -164,8 +164,10 @@ def caar_influence(
         sizes = [int(ok.sum()) for _, ok in kept]
         codes = np.repeat([j for j, _ in kept], sizes)
         rows = np.concatenate([at[ok] for _, ok in kept])
-        # the number columns, each window's written once into one block (no table per window)
-        block = np.full((len(numbers), len(rows)), np.nan)
+        # the number columns, each window's written once into one block (no table per window); every
+        # row is written but p_without, known only where the lead test is recomputed
+        block = np.empty((len(numbers), len(rows)))
+        block[-1] = np.nan
         asked: dict[int, set] = {}
         start = 0
         for (j, ok), n in zip(kept, sizes, strict=True):
@@ -194,7 +196,8 @@ def caar_influence(
             ],
             axis=1,
         )
-        frame.insert(len(frame.columns) - 2, "test", lead)
+        # the test's name taken for each row (inserting the string makes objects first: 0.16 s at 3,000,000 rows)
+        frame.insert(len(frame.columns) - 2, "test", pd.Index([lead]).take(np.zeros(len(frame), np.intp)))
         if recompute is not None:
             for row in sorted(asked):
                 without = recompute(group, event_ids[row])

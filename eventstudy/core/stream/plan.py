@@ -212,7 +212,10 @@ class Layout:
         listed = {}
         for g, (name, members) in enumerate(groups.items()):
             given = pd.Index(members, dtype=ids.dtype)
-            at = ids.get_indexer(given)
+            if given.equals(pd.Index(events["event_id"], dtype=ids.dtype)):  # every event, in order: no look-up
+                at = np.where(good, np.cumsum(good) - 1, -1)
+            else:
+                at = ids.get_indexer(given)
             member[at[at >= 0], g] = True
             listed[name] = (given, at)
         return cls(col[good], pos[good], ids, pd.Index(events["ticker"][good]), member, excluded, listed)
