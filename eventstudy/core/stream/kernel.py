@@ -51,9 +51,11 @@ def required(compiled: bool) -> bool:
     return bool(compiled)
 
 
+_LOW, _HIGH = np.uint64(0xFFFFFFFF), np.uint64(32)  # a sort key's column (low half) and value (high half)
+
+
 def place_ranks(
-    order: np.ndarray,
-    ordered: np.ndarray,
+    keys: np.ndarray,
     valid: np.ndarray,
     est_at: np.ndarray,
     missing: np.uint32,
@@ -61,29 +63,36 @@ def place_ranks(
     rank: np.ndarray,
     near: np.ndarray,
 ) -> None:
-    """From each row's order (``order``, the columns in ascending order of their keys
-    ``ordered``): its standardized ranks ``u`` (rank / (1 + the row's valid values), NaN where
-    not ``valid``); in ``rank``, when it has columns, each estimation day's rank among the
-    row's estimation days with a key (``est_at``: a column's estimation day, or −1); and
-    ``near``: whether two keys of the row other than ``missing`` are equal. Loops, for numba."""
-    n, g = order.shape
+    """From each row's sorted keys (``keys``: a value's key in the high 32 bits, its column in the
+    low, ascending; :func:`eventstudy.core.stream.second_pass._sort_keys`): its standardized ranks
+    ``u`` (rank / (1 + the row's valid values), NaN where not ``valid``); in ``rank``, when it has
+    columns, each estimation day's rank among the row's estimation days with a key (``est_at``: a
+    column's estimation day, or −1); and ``near``: whether two keys of the row other than
+    ``missing`` are equal. Each rank is placed at its column first and the row divided after, in
+    a loop of its own (vectorized: a division per value is the loop's cost). Loops, for numba."""
+    n, g = keys.shape
     grank = rank.shape[1] > 0
+    placed = np.empty(g)
     for i in range(n):
         denom = 1.0
         for c in range(g):
             if valid[i, c]:
                 denom += 1.0
         count = 0
+        last = missing
         for p in range(g):
-            col = order[i, p]
-            key = ordered[i, p]
-            if p and key == ordered[i, p - 1] and key != missing:
+            col = np.intp(keys[i, p] & _LOW)
+            key = keys[i, p] >> _HIGH
+            if p and key == last and key != missing:
                 near[i] = True
-            u[i, col] = (p + 1) / denom if valid[i, col] else np.nan
+            last = key
+            placed[col] = p + 1.0
             if grank and est_at[col] >= 0:
                 if key != missing:
                     count += 1
                 rank[i, est_at[col]] = count
+        for c in range(g):
+            u[i, c] = placed[c] / denom if valid[i, c] else np.nan
 
 
 def estimation_sums(
