@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -161,6 +162,43 @@ def test_blas_keeps_to_one_thread_during_the_passes_and_is_given_back_after(monk
         run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=60, workers=2)
         assert blas_threads() == before
     assert seen and all(threads == {1} for threads in seen)
+
+
+def test_rows_placed_as_they_come_are_the_rows_sorted_at_the_end():
+    """Chunks' rows written at their final places as they come (in any order of chunks, two rows
+    a firm-event) give the frame that sorting them all at the end gives; rows of a firm-event the
+    first pass excluded are refused, and a fitted firm-event left without rows is caught."""
+    from eventstudy.core.stream.finish import Placed, _table
+
+    rng = np.random.default_rng(5)
+    n = 12
+    ids = pd.Index([f"e{i}" for i in range(n)])
+    layout = SimpleNamespace(event_ids=ids, tickers=pd.Index([f"T{i % 3}" for i in range(n)]))
+    fitted = np.ones(n, bool)
+    fitted[[2, 7]] = False
+    chunks = np.array_split(rng.permutation(np.flatnonzero(fitted)), 3)
+    parts = [
+        {
+            "order": np.repeat(c, 2),
+            "window": np.tile([0, 1], len(c)),
+            "car": rng.standard_normal(2 * len(c)),
+            "se": rng.random(2 * len(c)),
+        }
+        for c in chunks
+    ]
+    placed = Placed(fitted, 2)
+    placed.extend(parts[::-1])
+    rows, frame = placed.frame(layout)
+    sorted_rows, expected = _table(parts, layout)
+    np.testing.assert_array_equal(rows, np.flatnonzero(fitted))
+    np.testing.assert_array_equal(np.repeat(rows, 2), sorted_rows)
+    pd.testing.assert_frame_equal(frame, expected)
+    with pytest.raises(AssertionError, match="excluded"):
+        Placed(fitted, 2).put({k: v[:2] for k, v in parts[0].items()} | {"order": np.array([7, 7])})
+    partly = Placed(fitted, 2)
+    partly.extend(parts[:2])
+    with pytest.raises(AssertionError, match="without its rows"):
+        partly.frame(layout)
 
 
 def test_sort_keys_order_rows_as_an_argsort_does():
