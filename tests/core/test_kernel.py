@@ -13,7 +13,7 @@ import pytest
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.stream import kernel
 from eventstudy.core.stream.first_pass import window_sums
-from eventstudy.core.stream.second_pass import _compare, _ranks, _RbarSums, _zero_filled_rows
+from eventstudy.core.stream.second_pass import _compare, _ranks, _RbarSums, _sort_keys, _zero_filled_rows
 
 from .test_stream import KW, earnings
 
@@ -54,6 +54,18 @@ def test_ranks_from_the_compiled_loop_are_numpys(tests):
         same_bits(r0, r1)
     else:
         assert r0 is None and r1 is None
+
+
+def test_sort_keys_from_the_compiled_loop_are_numpys():
+    """Each value's sort key as numpy's steps make it: missing values (+inf), −0 and +0, values
+    beyond single precision (to ±inf), values that round to the same single, signs."""
+    ar = awkward_rows()
+    ar[9, :6] = [np.inf, -np.inf, -1e300, 1e-320, -1e-320, -0.0]
+    keys = np.empty(ar.shape, np.uint64)
+    kernel.compiled("row_keys")(ar, keys)
+    keys.sort(axis=1)
+    with np.errstate(over="ignore"):
+        same_bits(keys, _sort_keys(np.where(np.isfinite(ar), ar, np.inf)))
 
 
 @pytest.mark.parametrize("take", [None, "some"])
@@ -262,7 +274,15 @@ def test_every_loop_is_handed_c_ordered_arrays_so_one_compilation_serves():
     for frame in (events, events.assign(event_date=events.event_date.iloc[0])):
         for model in ("market", "market-adjusted"):
             run_event_study(returns, regressors, frame, engine="stream", compiled=True, model=model, **KW)
-    loops = ("place_ranks", "estimation_sums", "compare_rows", "grid_residuals", "standardized_rows", "position_sums")
+    loops = (
+        "row_keys",
+        "place_ranks",
+        "estimation_sums",
+        "compare_rows",
+        "grid_residuals",
+        "standardized_rows",
+        "position_sums",
+    )
     for name in loops:  # the helpers they call are compiled into them, for their callers' arrays
         arrays = [a for sig in kernel.compiled(name).signatures for a in sig if hasattr(a, "layout")]
         assert arrays and all(a.layout == "C" for a in arrays), name

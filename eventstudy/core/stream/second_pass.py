@@ -339,7 +339,9 @@ def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
         est_at = np.full(g, -1, np.int64)
         est_at[plan.est_cols] = np.arange(len(plan.est_cols))
         u, rank, near = np.empty((n, g)), np.empty((n, len(plan.est_cols) if grank else 0)), np.zeros(n, bool)
-        keys = _sort_keys(np.where(valid, ar, np.inf))  # missing last
+        keys = np.empty((n, g), np.uint64)
+        kernel.compiled("row_keys")(ar, keys)  # _sort_keys' keys of the values, missing last
+        keys.sort(axis=1)
         kernel.compiled("place_ranks")(keys, valid, est_at, missing, u, rank, near)
         rank = rank if grank else None
     else:
