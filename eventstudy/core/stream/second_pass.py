@@ -97,7 +97,8 @@ def _block_partial(
     member = ev.member
     sums: dict[str, np.ndarray] = {}
     finite = np.isfinite(cars)
-    ranks, sar_ranks = _ranks(plan, fit)
+    sar = _sar(plan, fit) if "grank" in plan.tests else None  # once, for the ranks and GRANK's sums
+    ranks, sar_ranks = _ranks(plan, fit, sar)
     share = np.count_nonzero(fit.valid & (fit.ar > 0), axis=1) / np.maximum(np.count_nonzero(fit.valid, axis=1), 1)
     ar_ok = np.isfinite(fit.ar)
     ar0 = np.where(ar_ok, fit.ar, 0.0)
@@ -127,7 +128,7 @@ def _block_partial(
         sums.update(_calendar_sums(plan, fit, ev, weights))
     if "grank" in plan.tests:
         assert scale is not None, "GRANK needs the first pass's 1 / s(SCAR)"
-        sums.update(_grank_sums(plan, fit, sar_ranks, t, weights, scale, sums["ar_n"][:, :, plan.est_slice]))
+        sums.update(_grank_sums(plan, sar, sar_ranks, t, weights, scale, sums["ar_n"][:, :, plan.est_slice]))
     frames = {"events": [_events_rows(plan, fit, ev)]}
     frames["car"] = [_car_rows(plan, ev, fit, cars, var_car, t, dof, n_missing)]
     frames["excluded"] = _incomplete_rows(plan, fit, ev, chunk, n_missing, said)
@@ -137,14 +138,13 @@ def _block_partial(
 
 
 def _grank_sums(
-    plan: Plan, fit: Fit, rank, scar, weights: BoolArray, scale: Float64Array, count: Float64Array
+    plan: Plan, sar: Float64Array, rank, scar, weights: BoolArray, scale: Float64Array, count: Float64Array
 ) -> dict[str, np.ndarray]:
     """GRANK's sums (Kolari & Pynnönen 2011): per window, group and estimation day, Σ U_it and
     the firm-events with a value (``count``: the AR counts' sums on the estimation days, a SAR
     being there where the AR is); Σ of the cumulative event day's U. Each firm-event's T_i SARs
     and its SCAR* = SCAR · scale are ranked together: an estimation day's rank is its rank
-    among the SARs, one up when above SCAR* (a half when tied), over T_i + 2."""
-    sar = _sar(plan, fit)
+    among the SARs (``sar``: :func:`_sar`), one up when above SCAR* (a half when tied), over T_i + 2."""
     valid = np.isfinite(sar)
     size = np.count_nonzero(valid, axis=1) + 1.0
     inv = 1.0 / (size + 1)
@@ -322,14 +322,15 @@ def _sorted_rows(values: Float64Array) -> tuple[IntArray, np.ndarray]:
     return (keys & np.uint64(0xFFFFFFFF)).astype(np.intp), (keys >> np.uint64(32)).astype(np.uint32)
 
 
-def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
+def _ranks(plan: Plan, fit: Fit, sar: Float64Array | None = None) -> tuple[Float64Array, Float64Array | None]:
     """Each firm-event's standardized ranks of its ARs over the grid (Corrado's U), and, when
     GRANK is among the tests, the ranks of its SARs among its estimation days, from one sort of
     each row (in single precision, whose order is the double-precision order where no two values
     of a row round to the same single): an estimation day's rank among the estimation days is the
     count of estimation days at or before it in the row's order. A row with a tie or a near-tie
     (two values equal in single precision) is ranked again the long way, ties sharing their mean
-    rank, as :func:`eventstudy.core.inference.rank.row_ranks` ranks them."""
+    rank, as :func:`eventstudy.core.inference.rank.row_ranks` ranks them (the SARs ``sar``, when
+    the caller has them; else :func:`_sar`)."""
     ar = fit.ar
     n, g = ar.shape
     valid = np.isfinite(ar)
@@ -360,7 +361,7 @@ def _ranks(plan: Plan, fit: Fit) -> tuple[Float64Array, Float64Array | None]:
     if near.any():
         u[near] = standardized_ranks(ar[near])
         if grank:
-            rank[near] = row_ranks(_sar(plan, fit)[near])
+            rank[near] = row_ranks((_sar(plan, fit) if sar is None else sar)[near])
     return u, rank
 
 
