@@ -17,8 +17,10 @@ Per chunk of firms (all their events):
 
 Sums of chunks add (:meth:`Partial.add`), in any grouping: the memory held is one chunk's,
 and Dask (:mod:`eventstudy.core.distributed`) runs the same chunks on its workers and adds their sums
-in a tree. :func:`finish` turns the total into the result frames; the tests are the functions of
-:mod:`eventstudy.core.inference`, reading the sums through :class:`Moments`.
+in a tree. Each chunk's tidy rows are written at their final places in the result's blocks as
+they come (:class:`~eventstudy.core.stream.finish.Placed`: the firm-events with rows are known once
+the first pass is done). :func:`finish` turns the total into the result frames; the tests are the
+functions of :mod:`eventstudy.core.inference`, reading the sums through :class:`Moments`.
 
 r̄ comes from the sum identity over standardized residuals (each firm-event's estimation
 residuals demeaned and scaled to unit length over its own days, zero on days it lacks): exactly
