@@ -178,8 +178,8 @@ def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
     return [
         "## Summary",
         "",
-        f"- **Event:** {res.event.date:%A %d %B %Y} — {s.label}; {len(res.main.events)} firms fitted in "
-        f"{len(res.groups)} groups; {res.model_text()}.",
+        f"- **Event:** {res.event.date:%A %d %B %Y} — {s.label}; {_count(len(res.main.events), 'firm')} fitted in "
+        f"{_count(len(res.groups), 'group')}; {res.model_text()}.",
         f"- **Day 0:** {moves}{focus_line}.",
         *(
             [f"- **Day 0 by firm** (the firms of the groups of at most {FOCUS_LIMIT} firms): {extremes}."]
@@ -214,6 +214,11 @@ def _driver_summary(res: StudyResults) -> list[str]:
         f"- **One event decides an estimate** in {n} group and window(s): "
         "[which, and the estimate without it](#does-one-event-decide-an-estimate)."
     ]
+
+
+def _count(n: int, noun: str) -> str:
+    """``n`` and the noun, in the plural unless one: "1 group", "3 groups"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _bn(x: float) -> str:

@@ -68,6 +68,7 @@ def test_the_report_says_which_engine_and_which_versions(tmp_path):
     assert main(["run", str(path), "--offline", "--quiet", "--engine", "stream"]) == 0
     text = (path.parent / "REPORT.md").read_text()
     assert f"Computed by eventstudy {__version__} with the stream engine" in text
+    assert "3 firms fitted in 1 group;" in text  # one group, not "1 groups"
     assert f"pandas {metadata.version('pandas')}" in text and "prices from: snapshot (" in text
 
 
