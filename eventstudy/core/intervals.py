@@ -29,8 +29,9 @@ INTERVAL_COLUMNS = ["group", "window", "test", "n", "estimate", "lo", "hi", "cen
 
 def car_intervals(car: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
     """``car`` (``car, se, dof``) with ``ci_lo``, ``ci_hi``: CAR ± t(dof) se (the quantile worked
-    out once per distinct dof: a million rows have a few hundred)."""
-    dof, at = np.unique(car.dof.to_numpy(dtype=float), return_inverse=True)
+    out once per distinct dof: a million rows have a few hundred, found by hashing — sorting
+    3,000,000 rows for them took 0.1–0.4 s)."""
+    at, dof = pd.factorize(car.dof.to_numpy(dtype=float), sort=True, use_na_sentinel=False)
     q = t_quantile(0.5 + level / 2, dof)[at]
     half = q * car.se.to_numpy(dtype=float)
     return car.assign(ci_lo=car.car - half, ci_hi=car.car + half)
