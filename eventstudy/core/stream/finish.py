@@ -304,5 +304,6 @@ def _table(parts: Sequence[Rows], layout: Layout) -> tuple[IntArray, pd.DataFram
     the firm-events' rows of the layout."""
     order = np.concatenate([p["order"] for p in parts])
     sort = np.argsort(order, kind="stable")
+    rows = order[sort]
     runs = [(run, np.stack([np.concatenate([p[k] for p in parts])[sort] for k in run])) for run in _runs(parts[0])]
-    return order[sort], _tidy(layout, order[sort], runs)
+    return rows, _tidy(layout, rows, runs)

@@ -210,9 +210,10 @@ class Layout:
         ids = pd.Index(events["event_id"][good])
         member = np.zeros((len(ids), len(groups)), bool)
         listed = {}
+        every = pd.Index(events["event_id"], dtype=ids.dtype)
         for g, (name, members) in enumerate(groups.items()):
             given = pd.Index(members, dtype=ids.dtype)
-            if given.equals(pd.Index(events["event_id"], dtype=ids.dtype)):  # every event, in order: no look-up
+            if given.equals(every):  # every event, in order: no look-up
                 at = np.where(good, np.cumsum(good) - 1, -1)
             else:
                 at = ids.get_indexer(given)

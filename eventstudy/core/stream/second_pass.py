@@ -247,7 +247,8 @@ class _RbarSums:
         plan, out = self.plan, self.sums
         z, w, ok = _zero_filled_rows(plan, fit.ar)  # fit.ar: NaN on days that are not valid
         valid = fit.valid[:, plan.est_slice]
-        band = coverage_band(valid.sum(axis=1), valid.shape[1]) if "z_band" in out else None
+        days = np.count_nonzero(valid, axis=1)  # each row's valid estimation days
+        band = coverage_band(days, valid.shape[1]) if "z_band" in out else None
         for g in range(len(plan.groups)):
             rows = np.flatnonzero(ev.member[:, g])
             if not len(rows):
@@ -269,7 +270,7 @@ class _RbarSums:
                 out["n_band"][g] += np.bincount(band[rows], minlength=BANDS)
         m = ev.member.astype(np.float64)
         out["ok"] += m.T @ ok.astype(np.float64)
-        out["valid_days"] += m.T @ np.count_nonzero(valid, axis=1).astype(np.float64)
+        out["valid_days"] += m.T @ days.astype(np.float64)
         out["day_any"] |= (m.T @ valid.astype(np.float64)) > 0
 
 
