@@ -53,21 +53,41 @@ def mean_influence(car: np.ndarray) -> dict[str, np.ndarray]:
     ``delta``, ``cooks_d``, ``dfbetas``, ``share`` per value, and the mean's standard error
     ``se`` = s/√N (one number, repeated)."""
     car = np.asarray(car, dtype=float)
-    n = len(car)
-    mean, s = car.mean(), car.std(ddof=1)
-    dev = car - mean
-    without = (n * mean - car) / (n - 1)
+    return _each(car, _Moments.of(car))
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """What every value's leave-one-out numbers share: N, the mean, s, Σ(x − x̄)² and Σx."""
+
+    n: int
+    mean: float
+    s: float
+    ss: float
+    total: float
+
+    @classmethod
+    def of(cls, car: np.ndarray) -> _Moments:
+        mean = car.mean()
+        return cls(len(car), mean, car.std(ddof=1), np.sum((car - mean) ** 2), car.sum())
+
+
+def _each(x: np.ndarray, m: _Moments) -> dict[str, np.ndarray]:
+    """:func:`mean_influence` of the values ``x`` among those of the moments ``m`` (all of them,
+    or a piece: each value's numbers are its own)."""
+    n, mean, s = m.n, m.mean, m.s
+    dev = x - mean
+    without = (n * mean - x) / (n - 1)
     # s²_(−i) from the sum of squares without i: Σ(x − x̄_(−i))² = SS − dev_i² · N/(N − 1)
-    ss = np.sum(dev**2)
-    s_without = np.sqrt(np.maximum(ss - dev**2 * n / (n - 1), 0.0) / (n - 2)) if n > 2 else np.full(n, np.nan)
+    s_without = np.sqrt(np.maximum(m.ss - dev**2 * n / (n - 1), 0.0) / (n - 2)) if n > 2 else np.full(len(x), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
             "caar_without": without,
             "delta": mean - without,
             "cooks_d": n * dev**2 / ((n - 1) ** 2 * s**2),
             "dfbetas": (mean - without) / (s_without / np.sqrt(n)),
-            "share": car / car.sum(),
-            "se": np.full(n, s / np.sqrt(n)),
+            "share": x / m.total,
+            "se": np.full(len(x), s / np.sqrt(n)),
         }
 
 
@@ -139,23 +159,31 @@ def regression_influence(y: np.ndarray, x: np.ndarray, labels: pd.Index, groups:
     return RegressionInfluence(units, b[None, :] - change, cooks, leverage)
 
 
-def caar_influence(
-    table: CarTable,
-    tests: pd.DataFrame,
-    lead: str,
-    recompute=None,
-    top: int = 1,
-) -> pd.DataFrame:
-    """Every event's leave-one-out diagnostics in every group and window (:data:`INFLUENCE_COLUMNS`),
-    from the CARs of each group's events (``table``) and ``tests`` (the ``lead`` test's p per
-    group and window). ``recompute(group, event_id)``, when given, returns the lead test's p per
-    window without that event (window label → p); it is asked for the events that move the CAAR
-    by more than its standard error or flip the sign of a significant one, and the ``top``
-    largest |Δ| of each window. Groups of fewer than 3 events have no diagnostics."""
+@dataclass(frozen=True)
+class Drafted:
+    """One group's leave-one-out diagnostics before the lead test's p is known: its rows' labels
+    (group, window, event id, ticker, the test's name), the number columns (:data:`INFLUENCE_COLUMNS`
+    from ``car`` to ``p_without``) as one block, columns × rows, with ``p`` and ``p_without`` NaN,
+    and each kept window's run of rows (window, first row, number)."""
+
+    group: str
+    labels: pd.DataFrame
+    block: np.ndarray
+    runs: tuple[tuple[int, int, int], ...]
+    rows: np.ndarray  # each row's event, as a row of the table
+
+
+_NUMBERS = INFLUENCE_COLUMNS[4:-4] + ["p", "p_without"]
+PIECE = 1 << 16  # values of a window whose diagnostics are worked out at once
+_AT = {name: i for i, name in enumerate(_NUMBERS)}
+
+
+def draft_influence(table: CarTable, lead: str) -> list[Drafted]:
+    """Every group's leave-one-out numbers from the CARs of its events (``table``), in windows
+    with 3 CARs or more; ``lead``: the test whose p the rows will carry. Needs no test: a
+    chunked run drafts them on a thread of its own while its tests are worked out."""
     windows, event_ids = table.windows, table.event_ids
-    lead_p = tests[tests.test == lead].set_index(["group", "window"]).p
-    numbers = INFLUENCE_COLUMNS[4:-4] + ["p", "p_without"]
-    frames = []
+    out = []
     for group, at in table.groups.items():
         values = table.values["car"][at]
         kept = [(j, ok) for j, ok in enumerate(np.isfinite(values).T) if ok.sum() >= 3]
@@ -164,43 +192,75 @@ def caar_influence(
         sizes = [int(ok.sum()) for _, ok in kept]
         codes = np.repeat([j for j, _ in kept], sizes)
         rows = np.concatenate([at[ok] for _, ok in kept])
-        # the number columns, each window's written once into one block (no table per window); every
-        # row is written but p_without, known only where the lead test is recomputed
-        block = np.empty((len(numbers), len(rows)))
-        block[-1] = np.nan
-        asked: dict[int, set] = {}
-        start = 0
+        # each window's numbers written once into one block (no table per window)
+        block = np.empty((len(_NUMBERS), len(rows)))
+        block[-2:] = np.nan  # the p and the p without the event: known once the tests are
+        runs, start = [], 0
         for (j, ok), n in zip(kept, sizes, strict=True):
             x = values[ok, j]
-            caar = x.mean()
-            d = mean_influence(x)
-            p = float(lead_p.get((group, windows[j]), np.nan))
-            flagged = drives(caar, d["caar_without"], d["se"], p, np.full(n, np.nan))
-            for i in candidates(d["delta"], flagged, top):
-                asked.setdefault(int(rows[start + i]), set()).add(windows[j])
-            d |= {"car": x, "caar": caar, "p": p}
-            for i, c in enumerate(numbers[:-1]):
-                block[i, start : start + n] = d[c]
+            m = _Moments.of(x)
+            for lo in range(0, n, PIECE):  # a piece at a time: its temporaries stay in cache
+                piece = x[lo : lo + PIECE]
+                d = _each(piece, m) | {"car": piece, "caar": m.mean}
+                for i, c in enumerate(_NUMBERS[:-2]):
+                    block[i, start + lo : start + lo + len(piece)] = d[c]
+            runs.append((j, start, n))
             start += n
+        labels = pd.DataFrame(
+            {
+                "group": group,
+                "window": windows.take(codes),
+                "event_id": event_ids[rows],
+                "ticker": table.tickers.take(rows),
+                "test": lead,
+            }
+        )
+        out.append(Drafted(group, labels, block, tuple(runs), rows))
+    return out
+
+
+def caar_influence(
+    table: CarTable,
+    tests: pd.DataFrame,
+    lead: str,
+    recompute=None,
+    top: int = 1,
+    drafted: list[Drafted] | None = None,
+) -> pd.DataFrame:
+    """Every event's leave-one-out diagnostics in every group and window (:data:`INFLUENCE_COLUMNS`),
+    from the CARs of each group's events (``table``; or their numbers already ``drafted`` by
+    :func:`draft_influence`) and ``tests`` (the ``lead`` test's p per group and window).
+    ``recompute(group, event_id)``, when given, returns the lead test's p per window without that
+    event (window label → p); it is asked for the events that move the CAAR by more than its
+    standard error or flip the sign of a significant one, and the ``top`` largest |Δ| of each
+    window. Groups of fewer than 3 events have no diagnostics."""
+    windows, event_ids = table.windows, table.event_ids
+    lead_p = tests[tests.test == lead].set_index(["group", "window"]).p
+    frames = []
+    for draft in draft_influence(table, lead) if drafted is None else drafted:
+        block, asked = draft.block, {}
+        for j, start, n in draft.runs:
+            part = block[:, start : start + n]
+            p = float(lead_p.get((draft.group, windows[j]), np.nan))
+            part[_AT["p"]] = p
+            caar, without, se = part[_AT["caar"], 0], part[_AT["caar_without"]], part[_AT["se"]]
+            flagged = drives(caar, without, se, p, np.full(n, np.nan))
+            for i in candidates(part[_AT["delta"]], flagged, top):
+                asked.setdefault(int(draft.rows[start + i]), set()).add(windows[j])
+        split = _AT["p"]
         frame = pd.concat(
             [
-                pd.DataFrame(
-                    {
-                        "group": group,
-                        "window": windows.take(codes),
-                        "event_id": event_ids[rows],
-                        "ticker": table.tickers.take(rows),
-                    }
-                ),
-                pd.DataFrame(block.T, columns=numbers, copy=False),
+                draft.labels.drop(columns="test"),
+                pd.DataFrame(block[:split].T, columns=_NUMBERS[:split], copy=False),
+                draft.labels[["test"]],
+                pd.DataFrame(block[split:].T, columns=_NUMBERS[split:], copy=False),
             ],
             axis=1,
         )
-        frame.insert(len(frame.columns) - 2, "test", lead)
         if recompute is not None:
             for row in sorted(asked):
-                without = recompute(group, event_ids[row])
-                hit = (rows == row) & frame.window.isin(asked[row]).to_numpy()
+                without = recompute(draft.group, event_ids[row])
+                hit = (draft.rows == row) & frame.window.isin(asked[row]).to_numpy()
                 frame.loc[hit, "p_without"] = frame.window[hit].map(without).astype(float).to_numpy()
         frames.append(frame)
     if not frames:
