@@ -4,19 +4,18 @@ one array, the firm-events placed in them, the plan every chunk shares, and the 
 
 from __future__ import annotations
 
-import ctypes
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
 
 from . import stream
-from .influence import caar_influence
+from .influence import caar_influence, draft_influence
 from .intervals import caar_intervals, car_intervals
-from .results import EventStudyResult
+from .results import CarTable, EventStudyResult
 from .runspec import Engine, Inputs, RunSpec
 from .stream import kernel
 
@@ -26,12 +25,12 @@ def run(
 ) -> EventStudyResult:
     """The result of ``spec`` on ``inputs`` (checked by the caller), chunk by chunk; ``keep_ar``
     False leaves the per-day AR frame empty, ``progress`` is called with 1 for each chunk done."""
-    frames = _frames(spec, inputs, engine, keep_ar, progress)  # the passes' set-up let go before what follows
-    if len(inputs.events) >= TRIM_EVENTS:
-        _trim_heap()
-    table = frames.pop("table")
+    # the influence table's numbers drafted beside the frames and tests, once the CARs are in place
+    side = partial(draft_influence, lead=spec.lead) if spec.influence else None
+    frames = _frames(spec, inputs, engine, keep_ar, progress, side)  # the passes' set-up let go before what follows
+    table, drafted = frames.pop("table"), frames.pop("side")
     if spec.influence:
-        frames["influence"] = caar_influence(table, frames["tests"], spec.lead)
+        frames["influence"] = caar_influence(table, frames["tests"], spec.lead, drafted=drafted)
     if spec.intervals:
         frames["car"] = car_intervals(frames["car"])
         frames["intervals"] = caar_intervals(table, frames["tests"])
@@ -41,10 +40,15 @@ def run(
 
 
 def _frames(
-    spec: RunSpec, inputs: Inputs, engine: Engine, keep_ar: bool, progress: Callable[[int], None] | None
+    spec: RunSpec,
+    inputs: Inputs,
+    engine: Engine,
+    keep_ar: bool,
+    progress: Callable[[int], None] | None,
+    side: Callable[[CarTable], object] | None,
 ) -> dict[str, pd.DataFrame]:
     """What the two passes give (:func:`eventstudy.core.stream.finish.finish`): the tidy rows, the
-    tests, the CAAR, each group's fitted firm-events and the table of CARs."""
+    tests, the CAAR, each group's fitted firm-events, the table of CARs and ``side``'s result."""
     groups = {"all": inputs.events["event_id"]} if inputs.groups is None else inputs.groups
     setup = _Chunked(
         inputs.returns,
@@ -56,6 +60,7 @@ def _frames(
         engine.workers,
         keep_ar,
         progress,
+        side,
     )
     plan = stream.Plan(
         spec.model,
@@ -76,25 +81,6 @@ def _frames(
     return setup.run(plan, engine.name, engine.scheduler)
 
 
-TRIM_EVENTS = 250_000
-"""Firm-events from which a streamed run hands the heap's free pages back after its passes: at
-1,000,000 that is about 250 MB, while on small runs the pages handed back only have to be
-faulted in again (10,000 firm-events took about 20 ms longer with it)."""
-
-
-def _trim_heap() -> None:
-    """Hand the pages malloc holds free back to the system (glibc's ``malloc_trim``; nothing where
-    the C library has none). The passes leave the heap full of holes: each block's temporaries
-    are freed around the small row arrays kept until the end, and glibc keeps those pages, so
-    the influence table and the intervals, made next, would take fresh memory on top of them
-    (about 250 MB at 1,000,000 firm-events; ``benchmarks/bench_large.py``)."""
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError, TypeError):  # not glibc, or no C library to ask (Windows)
-        return
-    trim(0)
-
-
 @dataclass(frozen=True)
 class _Chunked:
     """What the chunked engines need beyond the plan: the returns as one array, the firm-events
@@ -109,6 +95,7 @@ class _Chunked:
     workers: int | None
     keep_ar: bool
     progress: Callable[[int], None] | None
+    side: Callable[[CarTable], object] | None
 
     @property
     def index(self) -> pd.DatetimeIndex:
@@ -138,9 +125,10 @@ class _Chunked:
                 chunk_size=self.chunk_size,
                 workers=self.workers or os.cpu_count() or 1,
                 progress=self.progress,
+                side=self.side,
             )
         if engine == "dask":
             from . import distributed
 
-            return distributed.run(plan, self.layout, self.returns, self.specs, self.chunk_size, scheduler)
+            return distributed.run(plan, self.layout, self.returns, self.specs, self.chunk_size, scheduler, self.side)
         raise AssertionError(engine)  # checked by run_event_study

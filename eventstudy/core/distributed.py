@@ -16,13 +16,14 @@ Needs ``pip install 'eventstudy-workbench[dask]'`` (dask, distributed).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from .inference import TestSpec
+from .results import CarTable
 from .stream.finish import finish, placing, scar_scale
 from .stream.first_pass import Estimates, estimate
 from .stream.plan import Chunk, Layout, Plan
@@ -184,10 +185,11 @@ def run(
     specs: Sequence[TestSpec],
     chunk_size: int,
     scheduler=None,
+    side: Callable[[CarTable], object] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The result frames, computed on Dask: the first pass on every partition, its s(SCAR)
     summed, the second pass, its sums added (:func:`_tree`), its rows gathered, then the
-    frames on the client."""
+    frames on the client (``side``: :func:`~eventstudy.core.stream.finish.finish`'s)."""
     client, cluster = connect(scheduler)
     try:
         plan_f = client.scatter(plan, broadcast=True)
@@ -213,4 +215,4 @@ def run(
             client.close()
             cluster.close()
     index = pd.DatetimeIndex(returns.index)
-    return finish(plan, out, specs, index, layout)
+    return finish(plan, out, specs, index, layout, side)

@@ -188,17 +188,19 @@ def test_rows_placed_as_they_come_are_the_rows_sorted_at_the_end():
     ]
     placed = Placed(fitted, 2)
     placed.extend(parts[::-1])
-    rows, frame = placed.frame(layout)
-    sorted_rows, expected = _table(parts, layout)
-    np.testing.assert_array_equal(rows, np.flatnonzero(fitted))
-    np.testing.assert_array_equal(np.repeat(rows, 2), sorted_rows)
+    np.testing.assert_array_equal(placed.rows, np.flatnonzero(fitted))
+    expected = _table(parts, layout)
+    np.testing.assert_array_equal(placed.column("car"), expected.car)  # a column, before the frame
+    frame = placed.frame(ids.take(placed.rows), layout.tickers.take(placed.rows))
     pd.testing.assert_frame_equal(frame, expected)
     with pytest.raises(AssertionError, match="excluded"):
         Placed(fitted, 2).put({k: v[:2] for k, v in parts[0].items()} | {"order": np.array([7, 7])})
     partly = Placed(fitted, 2)
     partly.extend(parts[:2])
     with pytest.raises(AssertionError, match="without its rows"):
-        partly.frame(layout)
+        partly.column("car")
+    with pytest.raises(AssertionError, match="without its rows"):
+        partly.frame(ids, layout.tickers)
 
 
 def test_sort_keys_order_rows_as_an_argsort_does():
@@ -410,6 +412,33 @@ def test_chunks_of_firms_with_one_event_each_reach_few_sessions_and_give_the_mem
     assert_same(memory, streamed, rbar_exact=False)
 
 
+def test_the_streamed_influence_table_drafted_beside_the_tests_is_the_in_memory_one():
+    """The chunked engines draft the influence table's numbers on a thread of their own while the
+    frames and tests are made, and put the lead test's p in after: every row and number as the
+    in-memory engine gives them (which alone recomputes the p without an event), in groups of
+    their own orders with an event left out before the CARs."""
+    returns, regressors, events = synthetic_panel(60, 300, rho=0.3, injected=0.02)
+    returns.iloc[:250, 3] = np.nan  # too few estimation days: not in the table
+    ids = list(events.event_id)
+    groups = {"all": ids, "back": ids[::-1][:25], "three": ids[10:13]}
+    a = run_event_study(returns, regressors, events, **KW, groups=groups)
+    b = run_event_study(returns, regressors, events, **KW, groups=groups, engine="stream", chunk_size=7)
+    fa, fb = a.influence, b.influence
+    assert list(fa.columns) == list(fb.columns) and len(fa) == len(fb) and set(fa.group) == set(groups)
+    assert ids[3] not in set(fb.event_id)
+    for col in fa.columns.drop(["p_without", "drives"]):
+        if pd.api.types.is_float_dtype(fa[col]):
+            np.testing.assert_allclose(fb[col], fa[col], rtol=TOL, atol=1e-14, err_msg=col)
+        else:
+            assert fa[col].equals(fb[col]), col
+    assert fb.p_without.isna().all() and fa.p_without.notna().any()
+    lead = b.tests[b.tests.test == "kolari-pynnonen"].set_index(["group", "window"]).p
+    assert (fb.test == "kolari-pynnonen").all()
+    np.testing.assert_array_equal(fb.p, lead.loc[list(zip(fb.group, fb.window, strict=True))])
+    one = b.car[b.car.window == "[0,0]"].set_index("event_id").car.loc[groups["three"]]
+    np.testing.assert_allclose(fb[(fb.group == "three") & (fb.window == "[0,0]")].caar, one.mean(), rtol=1e-14)
+
+
 def test_the_streamed_car_table_is_the_one_its_car_frame_gives(monkeypatch):
     """The influence table and the intervals read a table of the CARs that the streamed run
     makes from its layout: the same as reading the CAR frame by its ids, with events excluded
@@ -425,7 +454,7 @@ def test_the_streamed_car_table_is_the_one_its_car_frame_gives(monkeypatch):
     groups = {"reversed": ids[::-1], "some": ids[:7] + ids[20:40:3]}
     seen = []
     made = chunked.caar_influence
-    monkeypatch.setattr(chunked, "caar_influence", lambda table, *a: seen.append(table) or made(table, *a))
+    monkeypatch.setattr(chunked, "caar_influence", lambda table, *a, **k: seen.append(table) or made(table, *a, **k))
     res = run_event_study(returns, regressors, events, engine="stream", groups=groups, chunk_size=40, **KW)
     (table,) = seen
     read = CarTable.of(res.car, ("car", "se"), res.groups)

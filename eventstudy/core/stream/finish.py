@@ -4,7 +4,8 @@ from the sum identity, GRANK's scale, and the tidy rows in the sample's order.""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,46 +177,62 @@ def caar_rows(plan: Plan, sums: Mapping[str, np.ndarray]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def finish(plan: Plan, parts: Partial, specs: Sequence[TestSpec], index: pd.DatetimeIndex, layout: Layout) -> dict:
+def finish(
+    plan: Plan,
+    parts: Partial,
+    specs: Sequence[TestSpec],
+    index: pd.DatetimeIndex,
+    layout: Layout,
+    side: Callable[[CarTable], object] | None = None,
+) -> dict:
     """The result frames from the summed partials (per firm-event rows in the sample's order),
     ``groups``: each group's fitted firm-events, and ``table``: the CAR frame's CAR and standard
     error as the influence table and the intervals read them (a
     :class:`~eventstudy.core.results.CarTable`, made from the layout: the frame holds every
     fitted firm-event's windows in order, so no id is looked up). ``parts``' rows of a fixed number
     per firm-event come already in place (:func:`placing`; their blocks become the frames), the
-    exclusions as lists; each kind is taken out of ``parts`` as its frame is made."""
+    exclusions as lists; each kind is taken out of ``parts`` as its frame is made.
+
+    ``side``, when given, is called with the table on a thread of its own while the frames and
+    the tests are made (the influence table's numbers: on two cores the two halves of the work
+    left after the passes run side by side); its result is under ``side``."""
     frames = parts.frames
-    rows, events = frames.pop("events").frame(layout)
-    groups = layout.kept(rows)
-    events.insert(2, "event_date", index[events.pop("pos").to_numpy()])
-    car_rows, car = frames.pop("car").frame(layout)
-    gathered = gather_cars(layout.member, np.repeat(car_rows, len(plan.windows)), car, plan)
+    placed_events, placed_car = frames.pop("events"), frames.pop("car")
+    rows = placed_car.rows  # the fitted firm-events: each has its row and its CARs
+    ids, tickers = layout.event_ids.take(rows), layout.tickers.take(rows)
     windows = pd.Index([w.label for w in plan.windows])
-    car["window"] = windows.take(car["window"].to_numpy())
-    shape = (len(car_rows), len(windows))
+    shape = (len(rows), len(windows))
     table = CarTable(
-        layout.event_ids.take(car_rows).rename(None),
-        layout.tickers.take(car_rows).array,
+        ids.rename(None),
+        tickers.array,
         windows,
-        {name: car[name].to_numpy().reshape(shape) for name in ("car", "se")},
-        layout.places(car_rows),
+        {name: placed_car.column(name).reshape(shape) for name in ("car", "se")},
+        layout.places(rows),
     )
-    out = {
-        "events": events,
-        "car": car,
-        "tests": tests_rows(plan, parts.sums, specs, gathered),
-        "caar": caar_rows(plan, parts.sums),
-    }
-    if "ar" in frames:
-        ar = frames.pop("ar").frame(layout)[1]
-        at = ar.pop("pos").to_numpy()
-        ar.insert(3, "date", index.take(np.clip(at, 0, len(index) - 1)).where((at >= 0) & (at < len(index))))
-        out["ar"] = ar
-    else:
-        out["ar"] = pd.DataFrame(columns=["event_id", "ticker", "day", "date", "ar", "se", "sar", "car"])
-    out["excluded"] = exclusions.table([layout.excluded, _table(frames.pop("excluded"), layout)[1]])
-    out["groups"] = groups
-    out["table"] = table
+    with ThreadPoolExecutor(1) as pool:
+        later = None if side is None else pool.submit(side, table)
+        events = placed_events.frame(ids, tickers)
+        events.insert(2, "event_date", index[events.pop("pos").to_numpy()])
+        car = placed_car.frame(ids, tickers)
+        gathered = gather_cars(layout.member, np.repeat(rows, len(plan.windows)), car, plan)
+        car["window"] = windows.take(car["window"].to_numpy())
+        out = {
+            "events": events,
+            "car": car,
+            "tests": tests_rows(plan, parts.sums, specs, gathered),
+            "caar": caar_rows(plan, parts.sums),
+        }
+        if "ar" in frames:
+            ar = frames.pop("ar").frame(ids, tickers)
+            at = ar.pop("pos").to_numpy()
+            ar.insert(3, "date", index.take(np.clip(at, 0, len(index) - 1)).where((at >= 0) & (at < len(index))))
+            out["ar"] = ar
+        else:
+            out["ar"] = pd.DataFrame(columns=["event_id", "ticker", "day", "date", "ar", "se", "sar", "car"])
+        out["excluded"] = exclusions.table([layout.excluded, _table(frames.pop("excluded"), layout)])
+        out["groups"] = layout.kept(rows)
+        out["table"] = table
+        out["side"] = None if later is None else later.result()
     return out
 
 
@@ -265,12 +282,20 @@ class Placed:
             for j, name in enumerate(names):
                 block[j, at] = rows[name]
 
-    def frame(self, layout: Layout) -> tuple[IntArray, pd.DataFrame]:
-        """The firm-events with rows (layout rows, in order), and their rows led by each one's id
-        and ticker."""
+    def column(self, name: str) -> np.ndarray:
+        """The values of the column ``name``, every row's in place (a view of its block)."""
+        assert self.written == len(self.rows), "a fitted firm-event without its rows"
+        return next(block[names.index(name)] for names, block in self.runs if name in names)
+
+    def frame(self, ids: pd.Index, tickers: pd.Index) -> pd.DataFrame:
+        """The rows, led by each one's id and ticker (``ids`` and ``tickers``: those of the
+        firm-events with rows, :attr:`rows`, in order). The blocks become the frame's."""
         assert self.runs and self.written == len(self.rows), "a fitted firm-event without its rows"
         runs, self.runs = self.runs, []
-        return self.rows, _tidy(layout, np.repeat(self.rows, self.per), runs)
+        if self.per > 1:
+            every = np.repeat(np.arange(len(self.rows)), self.per)
+            ids, tickers = ids.take(every), tickers.take(every)
+        return _tidy(ids, tickers, runs)
 
 
 def placing(plan: Plan, fitted: BoolArray) -> dict[str, Placed]:
@@ -289,21 +314,19 @@ def _runs(rows: Rows) -> list[list[str]]:
     return [list(run) for _, run in itertools.groupby(names, key=lambda k: rows[k].dtype)]
 
 
-def _tidy(layout: Layout, every: IntArray, runs: Sequence[tuple[list[str], np.ndarray]]) -> pd.DataFrame:
-    """The frame of the rows of the firm-events ``every`` (layout rows), led by their ids and
-    tickers; ``runs``: column names and the block (columns × rows) of their values, which becomes
-    the frame's without a copy."""
-    frames = [pd.DataFrame({"event_id": layout.event_ids.take(every), "ticker": layout.tickers.take(every)})]
+def _tidy(ids: pd.Index, tickers: pd.Index, runs: Sequence[tuple[list[str], np.ndarray]]) -> pd.DataFrame:
+    """The frame of rows led by their ids and tickers; ``runs``: column names and the block
+    (columns × rows) of their values, which becomes the frame's without a copy."""
+    frames = [pd.DataFrame({"event_id": ids, "ticker": tickers})]
     frames += [pd.DataFrame(block.T, columns=names, copy=False) for names, block in runs]
     return pd.concat(frames, axis=1)
 
 
-def _table(parts: Sequence[Rows], layout: Layout) -> tuple[IntArray, pd.DataFrame]:
+def _table(parts: Sequence[Rows], layout: Layout) -> pd.DataFrame:
     """The rows of ``parts``, any number for each firm-event, in the sample's order (a stable
-    sort on ``order`` keeps a firm-event's rows in theirs), led by each one's id and ticker; and
-    the firm-events' rows of the layout."""
+    sort on ``order`` keeps a firm-event's rows in theirs), led by each one's id and ticker."""
     order = np.concatenate([p["order"] for p in parts])
     sort = np.argsort(order, kind="stable")
     rows = order[sort]
     runs = [(run, np.stack([np.concatenate([p[k] for p in parts])[sort] for k in run])) for run in _runs(parts[0])]
-    return rows, _tidy(layout, rows, runs)
+    return _tidy(layout.event_ids.take(rows), layout.tickers.take(rows), runs)
