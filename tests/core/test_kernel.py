@@ -13,7 +13,7 @@ import pytest
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.stream import kernel
 from eventstudy.core.stream.first_pass import window_sums
-from eventstudy.core.stream.second_pass import _compare, _ranks, _RbarSums, _sort_keys, _zero_filled_rows
+from eventstudy.core.stream.second_pass import BLOCK, _compare, _ranks, _RbarSums, _sort_keys, _zero_filled_rows
 
 from .test_stream import KW, earnings
 
@@ -159,7 +159,8 @@ def test_rbar_rows_and_their_sums_by_position_from_the_compiled_loops_are_numpys
     ar[4, ::2] = -0.0
     pos = np.zeros(n, np.int64) if one_date else rng.integers(0, 40, n)
     member = np.stack([rng.random(n) < 0.7, np.zeros(n, bool)], axis=1)
-    fit = SimpleNamespace(ar=ar, valid=np.isfinite(ar))
+    valid = np.isfinite(ar)
+    fit = SimpleNamespace(ar=ar, valid=valid, n_valid=np.count_nonzero(valid[:, :length], axis=1))
     ev = SimpleNamespace(member=member, pos=pos)
     sums = []
     for on in (False, True):
@@ -218,6 +219,22 @@ def test_a_streamed_run_gives_the_same_bits_with_the_compiled_loops_and_without(
     assert one_date or ("calendar-time" in set(plain["tests"].test) and (plain["events"].n_removed > 0).any())
     for name, frame in plain.items():
         pd.testing.assert_frame_equal(frame, compiled[name], check_exact=True, obj=name)
+        numbers = frame.select_dtypes("number")
+        same_bits(numbers.to_numpy(), compiled[name][numbers.columns].to_numpy())
+
+
+def test_whole_blocks_give_the_same_bits_with_the_compiled_loops_and_without(monkeypatch):
+    """As above on 1,500 firm-events in one chunk, so blocks of the full size (1,024): BLAS sums
+    the rows of a large block in an order that depends on the arrays' memory order, so each
+    array the two paths hand it must be laid out alike."""
+    returns, regressors, events = earnings(n_firms=300, per_firm=5, missing=0.02, seed=4)
+    runs = []
+    for on in (False, True):
+        monkeypatch.setattr(kernel, "wanted", lambda n, on=on: on)
+        runs.append(run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=5_000))
+    plain, compiled = (_frames(r) for r in runs)
+    assert len(plain["events"]) > BLOCK and "grank" in set(plain["tests"].test)
+    for name, frame in plain.items():
         numbers = frame.select_dtypes("number")
         same_bits(numbers.to_numpy(), compiled[name][numbers.columns].to_numpy())
 

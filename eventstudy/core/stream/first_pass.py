@@ -214,12 +214,15 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
 class Fit:
     """The second pass's view of a chunk's usable firm-events: the estimates, the AR of every
     relative day of the grid (n × G; the residuals on estimation days), the valid estimation
-    days, and the centred regressors of the path (for the per-day frame)."""
+    days, the centred regressors of the path (for the per-day frame), and each firm-event's
+    number of valid estimation days and of those with an AR above zero."""
 
     est: Estimates
     ar: Float64Array
     valid: BoolArray
     path_x: list[Float64Array]
+    n_valid: IntArray
+    n_up: IntArray
 
     @property
     def sigma2(self) -> Float64Array:
@@ -236,13 +239,15 @@ def abnormal(plan: Plan, loc: Local, est: Estimates) -> Fit:
     if plan.kernel:
         c = sub.chunk
         ar, valid = np.empty((len(c), len(plan.grid))), np.empty((len(c), len(plan.grid)), bool)
+        counts = np.empty((len(c), 2), np.int64)
         firm_major = (loc.y.T, loc.valid.T, np.ascontiguousarray(loc.x), c.pos, c.col, plan.grid, in_est)
         compiled = kernel.compiled("grid_residuals")
-        compiled(*firm_major, est.shift, est.x_mean, est.theta, plan.model.estimated, ar, valid)
+        compiled(*firm_major, est.shift, est.x_mean, est.theta, plan.model.estimated, ar, valid, counts)
         xs = sub.gather(plan, np.flatnonzero(path), est.shift, est.x_mean)[1] if plan.keep_ar else []
-        return Fit(est, ar, valid, xs)
+        return Fit(est, ar, valid, xs, counts[:, 0], counts[:, 1])
     y, xs, inside, at = sub.gather(plan, np.arange(len(plan.grid)), est.shift, est.x_mean)
     ar = _residuals(y, xs, est.theta) if plan.model.estimated else y
     valid = in_est[None, :] & inside & loc.valid.ravel(order="K").take(_flat_index(loc.valid, at, sub.chunk.col))
     ar[in_est[None, :] & ~valid] = np.nan
-    return Fit(est, ar, valid, [x[:, path] for x in xs] if plan.keep_ar else [])
+    n_valid, n_up = np.count_nonzero(valid, axis=1), np.count_nonzero(valid & (ar > 0), axis=1)
+    return Fit(est, ar, valid, [x[:, path] for x in xs] if plan.keep_ar else [], n_valid, n_up)

@@ -86,11 +86,12 @@ def place_ranks(
 ) -> None:
     """From each row's sorted keys (``keys``: a value's key in the high 32 bits, its column in the
     low, ascending; :func:`eventstudy.core.stream.second_pass._sort_keys`): its standardized ranks
-    ``u`` (rank / (1 + the row's valid values), NaN where not ``valid``); in ``rank``, when it has
+    ``u`` (rank / (1 + the row's valid values), zero where not ``valid``); in ``rank``, when it has
     columns, each estimation day's rank among the row's estimation days with a key (``est_at``: a
-    column's estimation day, or −1); and ``near``: whether two keys of the row other than
-    ``missing`` are equal. Each rank is placed at its column first and the row divided after, in
-    a loop of its own (vectorized: a division per value is the loop's cost). Loops, for numba."""
+    column's estimation day, or −1; zero where not ``valid``); and ``near``: whether two keys of
+    the row other than ``missing`` are equal. Each rank is placed at its column first and the row
+    divided after, in a loop of its own (vectorized: a division per value is the loop's cost).
+    Loops, for numba."""
     n, g = keys.shape
     grank = rank.shape[1] > 0
     placed = np.empty(g)
@@ -111,9 +112,9 @@ def place_ranks(
             if grank and est_at[col] >= 0:
                 if key != missing:
                     count += 1
-                rank[i, est_at[col]] = count
+                rank[i, est_at[col]] = count if valid[i, col] else 0.0
         for c in range(g):
-            u[i, c] = placed[c] / denom if valid[i, c] else np.nan
+            u[i, c] = placed[c] / denom if valid[i, c] else 0.0
 
 
 def estimation_sums(
@@ -188,11 +189,13 @@ def grid_residuals(
     estimated: bool,
     ar: np.ndarray,
     ok: np.ndarray,
+    counts: np.ndarray,
 ) -> None:
     """Each firm-event's (firm ``cols[e]``, session ``pos[e]``) AR on every relative day of
     ``grid``: y − shift − θ₀ − Σ θ_i (x_i − x̄_i) (y − shift alone when not ``estimated``), NaN
     outside the data (``y``: firms × sessions) and on estimation days (``in_est``) that are not
-    ``valid``; ``ok``: the estimation days that are. Loops, for numba."""
+    ``valid``; ``ok``: the estimation days that are; ``counts`` (events × 2): how many they are,
+    and how many of them have an AR above zero. Loops, for numba."""
     n, g = ar.shape
     t, k1 = y.shape[1], x.shape[1]
     for e in range(n):
@@ -212,6 +215,11 @@ def grid_residuals(
                 value = np.nan
             ar[e, d] = value
             ok[e, d] = good
+        n_ok = n_up = 0
+        for d in range(g):  # a loop of its own: the one above stays free of the counts' branches
+            n_ok += ok[e, d]
+            n_up += ok[e, d] & (ar[e, d] > 0)
+        counts[e, 0], counts[e, 1] = n_ok, n_up
 
 
 def compare_rows(

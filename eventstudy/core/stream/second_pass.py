@@ -99,10 +99,9 @@ def _block_partial(
     finite = np.isfinite(cars)
     sar = _sar(plan, fit) if "grank" in plan.tests else None  # once, for the ranks and GRANK's sums
     ranks, sar_ranks = _ranks(plan, fit, sar)
-    share = np.count_nonzero(fit.valid & (fit.ar > 0), axis=1) / np.maximum(np.count_nonzero(fit.valid, axis=1), 1)
+    share = fit.n_up / np.maximum(fit.n_valid, 1)
     ar_ok = np.isfinite(fit.ar)
     ar0 = np.where(ar_ok, fit.ar, 0.0)
-    u0 = np.where(ar_ok, ranks, 0.0)  # a rank exists where the AR does
     weights = np.stack([member & finite[:, [j]] for j in range(len(plan.windows))], axis=1)  # n × W × groups
     c0, t0 = np.where(finite, cars, 0.0), np.where(finite, t, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -115,7 +114,7 @@ def _block_partial(
         sums[key] = np.stack([value @ wf[:, j] for j in range(len(plan.windows))])
     sums["min_dof"] = np.where(weights, dof[:, None, None], np.inf).min(axis=0, initial=np.inf)
     ar_n = ar_ok.astype(np.float64)
-    for key, value in {"ar": ar0, "ar_n": ar_n, "u": u0}.items():
+    for key, value in {"ar": ar0, "ar_n": ar_n, "u": ranks}.items():
         sums[key] = _by_window(wf, value)
     m = member.astype(np.float64)
     sums["group_ar"] = m.T @ ar0
@@ -128,7 +127,7 @@ def _block_partial(
         sums.update(_calendar_sums(plan, fit, ev, weights))
     if "grank" in plan.tests:
         assert scale is not None, "GRANK needs the first pass's 1 / s(SCAR)"
-        sums.update(_grank_sums(plan, sar, sar_ranks, t, weights, scale, sums["ar_n"][:, :, plan.est_slice]))
+        sums.update(_grank_sums(plan, fit, sar, sar_ranks, t, weights, scale, sums["ar_n"][:, :, plan.est_slice]))
     frames = {"events": [_events_rows(plan, fit, ev)]}
     frames["car"] = [_car_rows(plan, ev, fit, cars, var_car, t, dof, n_missing)]
     frames["excluded"] = _incomplete_rows(plan, fit, ev, chunk, n_missing, said)
@@ -138,18 +137,18 @@ def _block_partial(
 
 
 def _grank_sums(
-    plan: Plan, sar: Float64Array, rank, scar, weights: BoolArray, scale: Float64Array, count: Float64Array
+    plan: Plan, fit: Fit, sar: Float64Array, rank, scar, weights: BoolArray, scale: Float64Array, count: Float64Array
 ) -> dict[str, np.ndarray]:
     """GRANK's sums (Kolari & Pynnönen 2011): per window, group and estimation day, Σ U_it and
     the firm-events with a value (``count``: the AR counts' sums on the estimation days, a SAR
     being there where the AR is); Σ of the cumulative event day's U. Each firm-event's T_i SARs
-    and its SCAR* = SCAR · scale are ranked together: an estimation day's rank is its rank
-    among the SARs (``sar``: :func:`_sar`), one up when above SCAR* (a half when tied), over T_i + 2."""
-    valid = np.isfinite(sar)
-    size = np.count_nonzero(valid, axis=1) + 1.0
+    (``fit.n_valid``) and its SCAR* = SCAR · scale are ranked together: an estimation day's rank
+    is its rank among the SARs (``sar``: :func:`_sar`; ``rank``, zero where there is none), one
+    up when above SCAR* (a half when tied), over T_i + 2."""
+    size = fit.n_valid + 1.0
     inv = 1.0 / (size + 1)
     wf = weights.astype(np.float64)
-    u = _by_window(wf * inv[:, None, None], np.where(valid, rank, 0.0)) - 0.5 * count
+    u = _by_window(wf * inv[:, None, None], rank) - 0.5 * count
     event = np.zeros((len(plan.windows), len(plan.groups)))
     for j in range(len(plan.windows)):
         for g in range(len(plan.groups)):
@@ -247,7 +246,7 @@ class _RbarSums:
         plan, out = self.plan, self.sums
         z, w, ok = _zero_filled_rows(plan, fit.ar)  # fit.ar: NaN on days that are not valid
         valid = fit.valid[:, plan.est_slice]
-        days = np.count_nonzero(valid, axis=1)  # each row's valid estimation days
+        days = fit.n_valid  # each row's valid estimation days
         band = coverage_band(days, valid.shape[1]) if "z_band" in out else None
         for g in range(len(plan.groups)):
             rows = np.flatnonzero(ev.member[:, g])
@@ -324,8 +323,9 @@ def _sorted_rows(values: Float64Array) -> tuple[IntArray, np.ndarray]:
 
 
 def _ranks(plan: Plan, fit: Fit, sar: Float64Array | None = None) -> tuple[Float64Array, Float64Array | None]:
-    """Each firm-event's standardized ranks of its ARs over the grid (Corrado's U), and, when
-    GRANK is among the tests, the ranks of its SARs among its estimation days, from one sort of
+    """Each firm-event's standardized ranks of its ARs over the grid (Corrado's U; zero where there
+    is no AR, as the sums add them), and, when GRANK is among the tests, the ranks of its SARs
+    among its estimation days (zero where there is no SAR), from one sort of
     each row (in single precision, whose order is the double-precision order where no two values
     of a row round to the same single): an estimation day's rank among the estimation days is the
     count of estimation days at or before it in the row's order. A row with a tie or a near-tie
@@ -357,12 +357,16 @@ def _ranks(plan: Plan, fit: Fit, sar: Float64Array | None = None) -> tuple[Float
         placed = np.empty((n, g), np.int64)
         np.put_along_axis(placed, order, code, axis=1)
         u = (placed & 0xFFFFFFFF) / (1.0 + valid.sum(axis=1, keepdims=True))
-        u[~valid] = np.nan
-        rank = (placed[:, plan.est_cols] >> 32).astype(np.float64) if grank else None
+        u[~valid] = 0.0
+        rank = None
+        if grank:  # C-ordered as the compiled loop's: BLAS sums the two orders' rows in different orders
+            rank = np.where(valid[:, plan.est_cols], placed[:, plan.est_cols] >> 32, 0).astype(np.float64, order="C")
     if near.any():
-        u[near] = standardized_ranks(ar[near])
+        u[near] = np.where(valid[near], standardized_ranks(ar[near]), 0.0)
         if grank:
-            rank[near] = row_ranks((_sar(plan, fit) if sar is None else sar)[near])
+            rank[near] = np.where(
+                valid[near][:, plan.est_cols], row_ranks((_sar(plan, fit) if sar is None else sar)[near]), 0.0
+            )
     return u, rank
 
 
@@ -391,7 +395,7 @@ def _car_rows(plan: Plan, ev: Chunk, fit: Fit, cars, var_car, t, dof, n_missing)
         "t": t.ravel(),
         "p": t_two_sided(t, dof[:, None]).ravel(),
         "dof": np.repeat(dof, nw),
-        "n_est": np.repeat(np.count_nonzero(fit.valid, axis=1), nw),
+        "n_est": np.repeat(fit.n_valid, nw),
         "n_missing": n_missing.ravel(),
     }
 
