@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .results import CarTable
 
@@ -164,13 +165,14 @@ class Drafted:
     """One group's leave-one-out diagnostics before the lead test's p is known: its rows' labels
     (group, window, event id, ticker, the test's name), the number columns (:data:`INFLUENCE_COLUMNS`
     from ``car`` to ``p_without``) as one block, columns × rows, with ``p`` and ``p_without`` NaN,
-    and each kept window's run of rows (window, first row, number)."""
+    and each kept window's run of rows (window, first row, number) with its events (rows of the
+    table)."""
 
     group: str
     labels: pd.DataFrame
     block: np.ndarray
     runs: tuple[tuple[int, int, int], ...]
-    rows: np.ndarray  # each row's event, as a row of the table
+    events: tuple[np.ndarray, ...]
 
 
 _NUMBERS = INFLUENCE_COLUMNS[4:-4] + ["p", "p_without"]
@@ -182,22 +184,19 @@ def draft_influence(table: CarTable, lead: str) -> list[Drafted]:
     """Every group's leave-one-out numbers from the CARs of its events (``table``), in windows
     with 3 CARs or more; ``lead``: the test whose p the rows will carry. Needs no test: a
     chunked run drafts them on a thread of its own while its tests are worked out."""
-    windows, event_ids = table.windows, table.event_ids
     out = []
     for group, at in table.groups.items():
         values = table.values["car"][at]
         kept = [(j, ok) for j, ok in enumerate(np.isfinite(values).T) if ok.sum() >= 3]
         if not kept:
             continue
-        sizes = [int(ok.sum()) for _, ok in kept]
-        codes = np.repeat([j for j, _ in kept], sizes)
-        rows = np.concatenate([at[ok] for _, ok in kept])
+        events = tuple(at[ok] for _, ok in kept)
         # each window's numbers written once into one block (no table per window)
-        block = np.empty((len(_NUMBERS), len(rows)))
+        block = np.empty((len(_NUMBERS), sum(len(e) for e in events)))
         block[-2:] = np.nan  # the p and the p without the event: known once the tests are
         runs, start = [], 0
-        for (j, ok), n in zip(kept, sizes, strict=True):
-            x = values[ok, j]
+        for (j, ok), rows in zip(kept, events, strict=True):
+            x, n = values[ok, j], len(rows)
             m = _Moments.of(x)
             for lo in range(0, n, PIECE):  # a piece at a time: its temporaries stay in cache
                 piece = x[lo : lo + PIECE]
@@ -206,17 +205,30 @@ def draft_influence(table: CarTable, lead: str) -> list[Drafted]:
                     block[i, start + lo : start + lo + len(piece)] = d[c]
             runs.append((j, start, n))
             start += n
-        labels = pd.DataFrame(
-            {
-                "group": group,
-                "window": windows.take(codes),
-                "event_id": event_ids[rows],
-                "ticker": table.tickers.take(rows),
-                "test": lead,
-            }
-        )
-        out.append(Drafted(group, labels, block, tuple(runs), rows))
+        labels = {
+            "group": _repeated(group, start),
+            "window": _joined([_repeated(table.windows[j], n) for j, _, n in runs]),
+            "event_id": _joined([table.event_ids.take(rows) for rows in events]),
+            "ticker": _joined([table.tickers.take(rows) for rows in events]),
+            "test": _repeated(lead, start),
+        }
+        out.append(Drafted(group, pd.DataFrame(labels), block, tuple(runs), events))
     return out
+
+
+def _repeated(label: str, n: int):
+    """``label`` ``n`` times, as the column pandas makes of a repeated string; built at once by
+    pyarrow when pandas keeps its strings there (a column of one string is otherwise taken by an
+    index of n zeros: at 3,000,000 rows three times the memory and the time)."""
+    dtype = pd.Series([label]).dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        return pd.array(pa.repeat(pa.scalar(label, pa.large_string()), n), dtype=dtype)
+    return pd.array(np.full(n, label, dtype=object), dtype=dtype)
+
+
+def _joined(parts: list) -> pd.Series:
+    """One column of the parts, window after window (pyarrow's strings joined without a copy)."""
+    return pd.concat([pd.Series(p) for p in parts], ignore_index=True)
 
 
 def caar_influence(
@@ -239,14 +251,14 @@ def caar_influence(
     frames = []
     for draft in draft_influence(table, lead) if drafted is None else drafted:
         block, asked = draft.block, {}
-        for j, start, n in draft.runs:
+        for (j, start, n), rows in zip(draft.runs, draft.events, strict=True):
             part = block[:, start : start + n]
             p = float(lead_p.get((draft.group, windows[j]), np.nan))
             part[_AT["p"]] = p
             caar, without, se = part[_AT["caar"], 0], part[_AT["caar_without"]], part[_AT["se"]]
             flagged = drives(caar, without, se, p, np.full(n, np.nan))
             for i in candidates(part[_AT["delta"]], flagged, top):
-                asked.setdefault(int(draft.rows[start + i]), set()).add(windows[j])
+                asked.setdefault(int(rows[i]), set()).add(windows[j])
         split = _AT["p"]
         frame = pd.concat(
             [
@@ -258,9 +270,10 @@ def caar_influence(
             axis=1,
         )
         if recompute is not None:
+            every = np.concatenate(draft.events)
             for row in sorted(asked):
                 without = recompute(draft.group, event_ids[row])
-                hit = (draft.rows == row) & frame.window.isin(asked[row]).to_numpy()
+                hit = (every == row) & frame.window.isin(asked[row]).to_numpy()
                 frame.loc[hit, "p_without"] = frame.window[hit].map(without).astype(float).to_numpy()
         frames.append(frame)
     if not frames:

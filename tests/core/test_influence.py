@@ -108,6 +108,27 @@ def test_influence_frame_from_frames_by_hand():
     assert asked == ["d"] and out.p_without["d"] == 0.01 and out.drives["d"]  # p crosses 5 % without d
 
 
+@pytest.mark.parametrize("infer_string", [True, False])
+def test_a_repeated_label_is_the_column_pandas_makes_of_it(infer_string):
+    """The influence table's repeated labels (group, test, each window's) are built at once, as
+    pyarrow strings when pandas keeps its strings there, else as objects: the column pandas makes
+    of the label, either way; joined window after window, the values in order."""
+    import warnings
+
+    from eventstudy.core.influence import _joined, _repeated
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the option is deprecated in pandas 3
+        with pd.option_context("future.infer_string", infer_string):
+            made = pd.Series(_repeated("[-1,+1]", 4))
+            want = pd.DataFrame({"window": "[-1,+1]"}, index=range(4)).window.rename(None)
+            joined = _joined([_repeated("a", 2), _repeated("bc", 3), pd.Index(["x"], dtype=want.dtype)])
+            expected = pd.Series(["a", "a", "bc", "bc", "bc", "x"], dtype=want.dtype)
+    assert want.dtype == (pd.StringDtype("pyarrow", na_value=np.nan) if infer_string else object)
+    pd.testing.assert_series_equal(made, want)
+    pd.testing.assert_series_equal(joined, expected)
+
+
 def test_car_table_places_rows_by_event_and_window_and_each_event_keeps_its_ticker():
     # rows out of order, an event without a row in one window, a window with two CARs only
     car = pd.DataFrame(
