@@ -187,9 +187,23 @@ def test_rbar_rows_and_their_sums_by_position_from_the_compiled_loops_are_numpys
     assert sums0["at"].sum() == 2 * member[:, 0].sum()
 
 
-def _frames(res):
+def _with_and_without_loops(monkeypatch, returns, regressors, events, **kw) -> tuple[dict, dict]:
+    """Every frame of a streamed run with the compiled loops forced off, then on."""
     names = ("events", "car", "ar", "caar", "tests", "excluded", "intervals", "influence")
-    return {name: getattr(res, name) for name in names}
+    runs = []
+    for on in (False, True):
+        monkeypatch.setattr(kernel, "wanted", lambda n, on=on: on)
+        res = run_event_study(returns, regressors, events, engine="stream", **kw)
+        runs.append({name: getattr(res, name) for name in names})
+    return runs[0], runs[1]
+
+
+def _same_frames(plain: dict, compiled: dict) -> None:
+    """Every frame equal, its numbers bit for bit."""
+    for name, frame in plain.items():
+        pd.testing.assert_frame_equal(frame, compiled[name], check_exact=True, obj=name)
+        numbers = frame.select_dtypes("number")
+        same_bits(numbers.to_numpy(), compiled[name][numbers.columns].to_numpy())
 
 
 @pytest.mark.parametrize("one_date", [False, True])
@@ -209,18 +223,11 @@ def test_a_streamed_run_gives_the_same_bits_with_the_compiled_loops_and_without(
         )
         regressors.iloc[200:203, 1] = np.nan
     groups = {"odd": list(events.event_id[1::2]), "all": list(events.event_id)}
-    runs = []
-    for on in (False, True):
-        monkeypatch.setattr(kernel, "wanted", lambda n, on=on: on)
-        kw = dict(KW, model=model, groups=groups, engine="stream", chunk_size=50)
-        runs.append(run_event_study(returns, regressors, events, **kw))
-    plain, compiled = (_frames(r) for r in runs)
+    kw = dict(KW, model=model, groups=groups, chunk_size=50)
+    plain, compiled = _with_and_without_loops(monkeypatch, returns, regressors, events, **kw)
     assert "grank" in set(plain["tests"].test) and len(plain["ar"]) and len(plain["influence"])
     assert one_date or ("calendar-time" in set(plain["tests"].test) and (plain["events"].n_removed > 0).any())
-    for name, frame in plain.items():
-        pd.testing.assert_frame_equal(frame, compiled[name], check_exact=True, obj=name)
-        numbers = frame.select_dtypes("number")
-        same_bits(numbers.to_numpy(), compiled[name][numbers.columns].to_numpy())
+    _same_frames(plain, compiled)
 
 
 def test_whole_blocks_give_the_same_bits_with_the_compiled_loops_and_without(monkeypatch):
@@ -228,15 +235,9 @@ def test_whole_blocks_give_the_same_bits_with_the_compiled_loops_and_without(mon
     the rows of a large block in an order that depends on the arrays' memory order, so each
     array the two paths hand it must be laid out alike."""
     returns, regressors, events = earnings(n_firms=300, per_firm=5, missing=0.02, seed=4)
-    runs = []
-    for on in (False, True):
-        monkeypatch.setattr(kernel, "wanted", lambda n, on=on: on)
-        runs.append(run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=5_000))
-    plain, compiled = (_frames(r) for r in runs)
+    plain, compiled = _with_and_without_loops(monkeypatch, returns, regressors, events, **KW, chunk_size=5_000)
     assert len(plain["events"]) > BLOCK and "grank" in set(plain["tests"].test)
-    for name, frame in plain.items():
-        numbers = frame.select_dtypes("number")
-        same_bits(numbers.to_numpy(), compiled[name][numbers.columns].to_numpy())
+    _same_frames(plain, compiled)
 
 
 def test_the_compiled_loops_are_used_on_large_work_only_and_only_with_numba(monkeypatch):

@@ -56,6 +56,14 @@ def earnings(n_firms=40, n_days=700, per_firm=6, missing=0.0, rho=0.2, seed=1, t
     return returns, regressors, events.reset_index(drop=True)
 
 
+def same_column(x: pd.Series, y: pd.Series, label: str) -> None:
+    """Numbers equal to 1e-10 (relative), anything else exactly."""
+    if pd.api.types.is_float_dtype(x):
+        np.testing.assert_allclose(y.to_numpy(), x.to_numpy(), rtol=TOL, atol=1e-14, err_msg=label)
+    else:
+        assert x.reset_index(drop=True).equals(y.reset_index(drop=True)), label
+
+
 def assert_same(a, b, rbar_exact=True):
     """Every frame of two results equal: numbers to 1e-10 (relative), the rest exactly."""
     for name in ("events", "car", "ar", "caar", "tests", "intervals"):
@@ -71,15 +79,9 @@ def assert_same(a, b, rbar_exact=True):
             if not rbar_exact:
                 keep &= ~fa.test.isin(READ_RBAR).to_numpy()
         for col in fa.columns:
-            if col == "rbar" and not rbar_exact:
-                continue
-            x, y = fa[col][keep], fb[col][keep]
-            if pd.api.types.is_float_dtype(x):
-                np.testing.assert_allclose(y.to_numpy(), x.to_numpy(), rtol=TOL, atol=1e-14, err_msg=f"{name}.{col}")
-            elif name == "tests" and col == "detail":
+            if (col == "rbar" and not rbar_exact) or (name == "tests" and col == "detail"):
                 continue  # r̄'s method is named in the detail
-            else:
-                assert x.reset_index(drop=True).equals(y.reset_index(drop=True)), f"{name}.{col}"
+            same_column(fa[col][keep], fb[col][keep], f"{name}.{col}")
     cols = ["event_id", "stage", "reason"]
     ea = a.excluded.sort_values(cols).reset_index(drop=True)
     eb = b.excluded.sort_values(cols).reset_index(drop=True)
@@ -427,10 +429,7 @@ def test_the_streamed_influence_table_drafted_beside_the_tests_is_the_in_memory_
     assert list(fa.columns) == list(fb.columns) and len(fa) == len(fb) and set(fa.group) == set(groups)
     assert ids[3] not in set(fb.event_id)
     for col in fa.columns.drop(["p_without", "drives"]):
-        if pd.api.types.is_float_dtype(fa[col]):
-            np.testing.assert_allclose(fb[col], fa[col], rtol=TOL, atol=1e-14, err_msg=col)
-        else:
-            assert fa[col].equals(fb[col]), col
+        same_column(fa[col], fb[col], f"influence.{col}")
     assert fb.p_without.isna().all() and fa.p_without.notna().any()
     lead = b.tests[b.tests.test == "kolari-pynnonen"].set_index(["group", "window"]).p
     assert (fb.test == "kolari-pynnonen").all()
