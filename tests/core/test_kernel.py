@@ -4,6 +4,7 @@ numba (the numpy path) gets the numbers of one with it."""
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 import numpy as np
@@ -304,3 +305,48 @@ def test_every_loop_is_handed_c_ordered_arrays_so_one_compilation_serves():
     for name in loops:  # the helpers they call are compiled into them, for their callers' arrays
         arrays = [a for sig in kernel.compiled(name).signatures for a in sig if hasattr(a, "layout")]
         assert arrays and all(a.layout == "C" for a in arrays), name
+
+
+def test_numba_is_set_up_aside_once_and_the_passes_wait_for_it(monkeypatch):
+    """The streamed engine sets numba up on a thread of its own while it places the firm-events;
+    the passes' load() then waits for that thread: one set-up a process."""
+    calls = []
+    real = kernel.compiled
+
+    def counted(name):
+        calls.append(name)
+        return real(name)
+
+    monkeypatch.setattr(kernel, "compiled", counted)
+    monkeypatch.setattr(kernel, "_READY", threading.Event())
+    kernel.load_aside.cache_clear()
+    try:
+        thread = kernel.load_aside()
+        assert kernel.load_aside() is thread
+        kernel.load()  # waits for the thread, then has nothing left to do
+        kernel.load()
+        thread.join()
+    finally:
+        kernel.load_aside.cache_clear()
+    assert calls == ["_block_sum"]
+
+
+def test_a_failed_set_up_aside_is_raised_by_the_passes_not_by_the_thread(monkeypatch):
+    """Numba installed but broken: the thread setting it up aside stays silent, and the passes'
+    load() tries again and raises what went wrong where the caller sees it."""
+    seen = []
+
+    def broken(name):
+        raise RuntimeError("no LLVM here")
+
+    monkeypatch.setattr(kernel, "compiled", broken)
+    monkeypatch.setattr(kernel, "_READY", threading.Event())
+    monkeypatch.setattr(threading, "excepthook", seen.append)
+    kernel.load_aside.cache_clear()
+    try:
+        kernel.load_aside().join()
+    finally:
+        kernel.load_aside.cache_clear()
+    assert seen == []
+    with pytest.raises(RuntimeError, match="no LLVM here"):
+        kernel.load()

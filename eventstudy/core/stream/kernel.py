@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -43,6 +44,38 @@ def wanted(n_events: int, runs: int = 1) -> bool:
     """Whether ``runs`` streamed runs of ``n_events`` firm-events each (a placebo's draws, say) are
     worth the compiled loops: enough firm-events in all, and numba installed."""
     return n_events * runs >= KERNEL_EVENTS and available()
+
+
+_READY = threading.Event()
+_LOADING = threading.Lock()
+
+
+def load() -> None:
+    """Import numba and set up its compiler: most of the 0.2–0.25 s the first compiled call of a
+        process takes (numba fills its registries of types then), whichever loop it is; here on one
+        value of the helper every row sum calls. Once a process: later calls return at once (each loop
+    then costs only reading it from numba's cache at its first call, a few ms)."""
+    with _LOADING:
+        if not _READY.is_set():
+            compiled("_block_sum")(np.zeros(1), 0, 1, False)
+            _READY.set()
+
+
+@functools.cache
+def load_aside() -> threading.Thread:
+    """:func:`load` on a thread of its own, started once a process, while the caller goes on (the
+    streamed engine places its firm-events meanwhile; its passes then call :func:`load`, which
+    waits for this thread, or tries again and raises what went wrong)."""
+    thread = threading.Thread(target=_try_load, name="eventstudy-numba")
+    thread.start()
+    return thread
+
+
+def _try_load() -> None:
+    try:
+        load()
+    except Exception:  # noqa: BLE001 — load() called again before the passes raises it there
+        return
 
 
 def required(compiled: bool) -> bool:
