@@ -29,11 +29,11 @@ def run(
     side = partial(draft_influence, lead=spec.lead) if spec.influence else None
     frames = _frames(spec, inputs, engine, keep_ar, progress, side)  # the passes' set-up let go before what follows
     table, drafted = frames.pop("table"), frames.pop("side")
-    if spec.influence:
-        frames["influence"] = caar_influence(table, frames["tests"], spec.lead, drafted=drafted)
-    if spec.intervals:
+    if spec.intervals:  # while the influence table's numbers are still drafted
         frames["car"] = car_intervals(frames["car"])
         frames["intervals"] = caar_intervals(table, frames["tests"])
+    if spec.influence:
+        frames["influence"] = caar_influence(table, frames["tests"], spec.lead, drafted=drafted.result())
     return EventStudyResult(
         model=spec.model, estimation=spec.estimation, windows=spec.windows, path=spec.path, engine=engine.name, **frames
     )

@@ -195,7 +195,8 @@ def finish(
 
     ``side``, when given, is called with the table on a thread of its own while the frames and
     the tests are made (the influence table's numbers: on two cores the two halves of the work
-    left after the passes run side by side); its result is under ``side``."""
+    left after the passes run side by side); under ``side`` is the future of its result (None
+    without), which the caller waits for once it has done what it can meanwhile."""
     frames = parts.frames
     placed_events, placed_car = frames.pop("events"), frames.pop("car")
     rows = placed_car.rows  # the fitted firm-events: each has its row and its CARs
@@ -209,30 +210,33 @@ def finish(
         {name: placed_car.column(name).reshape(shape) for name in ("car", "se")},
         layout.places(rows),
     )
-    with ThreadPoolExecutor(1) as pool:
-        later = None if side is None else pool.submit(side, table)
-        events = placed_events.frame(ids, tickers)
-        events.insert(2, "event_date", index[events.pop("pos").to_numpy()])
-        car = placed_car.frame(ids, tickers)
-        gathered = gather_cars(layout.member, np.repeat(rows, len(plan.windows)), car, plan)
-        car["window"] = windows.take(car["window"].to_numpy())
-        out = {
-            "events": events,
-            "car": car,
-            "tests": tests_rows(plan, parts.sums, specs, gathered),
-            "caar": caar_rows(plan, parts.sums),
-        }
-        if "ar" in frames:
-            ar = frames.pop("ar").frame(ids, tickers)
-            at = ar.pop("pos").to_numpy()
-            ar.insert(3, "date", index.take(np.clip(at, 0, len(index) - 1)).where((at >= 0) & (at < len(index))))
-            out["ar"] = ar
-        else:
-            out["ar"] = pd.DataFrame(columns=["event_id", "ticker", "day", "date", "ar", "se", "sar", "car"])
-        out["excluded"] = exclusions.table([layout.excluded, _table(frames.pop("excluded"), layout)])
-        out["groups"] = layout.kept(rows)
-        out["table"] = table
-        out["side"] = None if later is None else later.result()
+    later = None
+    if side is not None:
+        pool = ThreadPoolExecutor(1)
+        later = pool.submit(side, table)
+        pool.shutdown(wait=False)  # its thread ends with the task; the caller waits for the result
+    events = placed_events.frame(ids, tickers)
+    events.insert(2, "event_date", index[events.pop("pos").to_numpy()])
+    car = placed_car.frame(ids, tickers)
+    gathered = gather_cars(layout.member, np.repeat(rows, len(plan.windows)), car, plan)
+    car["window"] = windows.take(car["window"].to_numpy())
+    out = {
+        "events": events,
+        "car": car,
+        "tests": tests_rows(plan, parts.sums, specs, gathered),
+        "caar": caar_rows(plan, parts.sums),
+    }
+    if "ar" in frames:
+        ar = frames.pop("ar").frame(ids, tickers)
+        at = ar.pop("pos").to_numpy()
+        ar.insert(3, "date", index.take(np.clip(at, 0, len(index) - 1)).where((at >= 0) & (at < len(index))))
+        out["ar"] = ar
+    else:
+        out["ar"] = pd.DataFrame(columns=["event_id", "ticker", "day", "date", "ar", "se", "sar", "car"])
+    out["excluded"] = exclusions.table([layout.excluded, _table(frames.pop("excluded"), layout)])
+    out["groups"] = layout.kept(rows)
+    out["table"] = table
+    out["side"] = later
     return out
 
 
