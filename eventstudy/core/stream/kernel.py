@@ -30,7 +30,8 @@ import numpy as np
 KERNEL_EVENTS = 50_000
 """Firm-events (in one run, or in a placebo's draws together) from which the compiled loops are
 used. Loading them costs about 0.35 s a process (importing numba and reading the loops from its
-cache; compiling them the first time on a machine takes a few seconds more, once); a streamed run
+cache; compiling them the first time on a machine takes a few seconds more, once; most of it now
+on a thread of its own while the firm-events are placed, :func:`load_aside`); a streamed run
 on two threads in a fresh process (``benchmarks/bench_large.py``'s panel, the loops forced on and
 off, alternated) took 0.05–0.15 s longer with them at 20,000 and 35,000 firm-events, 0.05–0.15 s
 less at 50,000 and 0.2–0.3 s less at 80,000 (1.19–1.28 s against 1.46 s)."""
