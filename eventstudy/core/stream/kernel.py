@@ -53,8 +53,8 @@ _LOADING = threading.Lock()
 
 def load() -> None:
     """Import numba and set up its compiler: most of the 0.2–0.25 s the first compiled call of a
-        process takes (numba fills its registries of types then), whichever loop it is; here on one
-        value of the helper every row sum calls. Once a process: later calls return at once (each loop
+    process takes (numba fills its registries of types then), whichever loop it is; here on one
+    value of the helper every row sum calls. Once a process: later calls return at once (each loop
     then costs only reading it from numba's cache at its first call, a few ms)."""
     with _LOADING:
         if not _READY.is_set():
