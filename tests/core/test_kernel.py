@@ -307,7 +307,17 @@ def test_every_loop_is_handed_c_ordered_arrays_so_one_compilation_serves():
         assert arrays and all(a.layout == "C" for a in arrays), name
 
 
-def test_numba_is_set_up_aside_once_and_the_passes_wait_for_it(monkeypatch):
+@pytest.fixture
+def not_set_up(monkeypatch):
+    """A process as if numba had not been set up yet: no load done, no thread started (the real
+    state back afterwards)."""
+    monkeypatch.setattr(kernel, "_READY", threading.Event())
+    kernel.load_aside.cache_clear()
+    yield
+    kernel.load_aside.cache_clear()
+
+
+def test_numba_is_set_up_aside_once_and_the_passes_wait_for_it(monkeypatch, not_set_up):
     """The streamed engine sets numba up on a thread of its own while it places the firm-events;
     the passes' load() then waits for that thread: one set-up a process."""
     calls = []
@@ -318,20 +328,15 @@ def test_numba_is_set_up_aside_once_and_the_passes_wait_for_it(monkeypatch):
         return real(name)
 
     monkeypatch.setattr(kernel, "compiled", counted)
-    monkeypatch.setattr(kernel, "_READY", threading.Event())
-    kernel.load_aside.cache_clear()
-    try:
-        thread = kernel.load_aside()
-        assert kernel.load_aside() is thread
-        kernel.load()  # waits for the thread, then has nothing left to do
-        kernel.load()
-        thread.join()
-    finally:
-        kernel.load_aside.cache_clear()
+    thread = kernel.load_aside()
+    assert kernel.load_aside() is thread
+    kernel.load()  # waits for the thread, then has nothing left to do
+    kernel.load()
+    thread.join()
     assert calls == ["_block_sum"]
 
 
-def test_a_failed_set_up_aside_is_raised_by_the_passes_not_by_the_thread(monkeypatch):
+def test_a_failed_set_up_aside_is_raised_by_the_passes_not_by_the_thread(monkeypatch, not_set_up):
     """Numba installed but broken: the thread setting it up aside stays silent, and the passes'
     load() tries again and raises what went wrong where the caller sees it."""
     seen = []
@@ -340,13 +345,8 @@ def test_a_failed_set_up_aside_is_raised_by_the_passes_not_by_the_thread(monkeyp
         raise RuntimeError("no LLVM here")
 
     monkeypatch.setattr(kernel, "compiled", broken)
-    monkeypatch.setattr(kernel, "_READY", threading.Event())
     monkeypatch.setattr(threading, "excepthook", seen.append)
-    kernel.load_aside.cache_clear()
-    try:
-        kernel.load_aside().join()
-    finally:
-        kernel.load_aside.cache_clear()
+    kernel.load_aside().join()
     assert seen == []
     with pytest.raises(RuntimeError, match="no LLVM here"):
         kernel.load()
