@@ -186,3 +186,18 @@ def test_the_readme_python_examples_use_the_public_api():
     internal = [line for b in blocks for line in b.splitlines() if re.match(r"\s*(from|import) eventstudy\.", line)]
     assert not internal, internal
     assert all("import eventstudy as es" in b for b in blocks if re.search(r"\bes\.", b))
+
+
+def test_every_folder_of_the_package_is_one_the_wheel_lists():
+    """Each folder under ``eventstudy/`` (code, or data such as the snapshot) is in pyproject's
+    ``packages``: a folder of code left out is missing from the wheel, a folder of data left out
+    makes setuptools warn on every install that it "would be ignored"."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {
+        ".".join(p.relative_to(ROOT).parts)
+        for p in [PKG, *PKG.rglob("*")]
+        if p.is_dir() and p.name != "__pycache__" and "__pycache__" not in p.parts
+    }
+    assert folders - listed == set()
