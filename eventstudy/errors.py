@@ -23,8 +23,18 @@ class PricesMissingError(DataError):
             if hint is None
             else hint
         )
+        self.why, self.hint = why, hint
         self.reason = f"no prices between {start} and {end}: {why}. {hint}".rstrip()
         super().__init__(f"no prices for {', '.join(self.tickers)} between {start} and {end}: {why}. {hint}".rstrip())
+
+
+class NoNetworkError(PricesMissingError):
+    """The source could not be reached at all (no network): asking it for the other tickers
+    would only fail the same way, so a load stops asking (:meth:`again` says so for each)."""
+
+    def again(self, ticker: str, start: object, end: object) -> NoNetworkError:
+        """The same failure for ``ticker`` over ``[start, end]``, without asking the source."""
+        return NoNetworkError([ticker], start, end, why=self.why, hint=self.hint)
 
 
 class DownloadError(DataError):

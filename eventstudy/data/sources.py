@@ -18,7 +18,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from ..errors import DownloadError, PricesMissingError, RateLimitError
+from ..errors import DownloadError, NoNetworkError, PricesMissingError, RateLimitError
 from .store import PRICE_COLUMNS, conform
 
 _YF_COLUMNS = {
@@ -173,7 +173,7 @@ class YFinanceSource:
             self._no_network = _no_network(said) or self._no_network
             if self._no_network:  # yfinance then blames the ticker ("possibly delisted") for a while
                 why = f"no network: yfinance could not reach Yahoo ({self._no_network})"
-                raise PricesMissingError([ticker], a, b, why=why, hint="Check the network, or run --offline.")
+                raise NoNetworkError([ticker], a, b, why=why, hint="Check the network, or run --offline.")
             why = f"yfinance returned an empty frame ({said})" if said else ""
             raise PricesMissingError([ticker], a, b, why=why)
         return frame

@@ -413,3 +413,33 @@ def test_a_failed_download_beyond_the_snapshot_falls_back_to_the_snapshot(tmp_pa
     assert any(
         "NVDA: no network" in n and "the snapshot's data (2023-10-02..2025-06-30) are used" in n for n in got.notes
     )
+
+
+def test_without_a_network_the_source_is_asked_once_and_the_fallback_said_once(tmp_path):
+    """The source found no network for the first ticker: the others are not asked (yfinance takes
+    a quarter of a second a ticker to find that out again), each falls back to the snapshot's part
+    as the first did, and one note names them all."""
+    from eventstudy.errors import NoNetworkError
+
+    asked = []
+
+    class Offline:
+        name = "fake"
+
+        def fetch(self, ticker, start, end):
+            asked.append(ticker)
+            a, b = f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}"
+            raise NoNetworkError([ticker], a, b, why="no network: the fake could not reach it", hint="Check.")
+
+    tickers = ["NVDA", "MSFT", "GOOGL", "AMZN", "TSLA", "META", "AAPL", "AMD", "AVGO"]
+    got = load_prices(
+        tickers, "2025-06-02", "2025-09-30", offline=False, snapshot=default_snapshot(),
+        cache=PriceCache(tmp_path / "cache"), source=Offline(),
+    )  # fmt: skip
+    assert asked == ["NVDA"]
+    assert set(got.origin.values()) == {"snapshot"} and len(got.origin) == len(tickers) and not got.failed
+    said = [n for n in got.notes if "no network" in n]
+    assert said == [
+        "NVDA, MSFT, GOOGL, AMZN, TSLA, META and 3 more tickers: no prices between 2025-06-02 and 2025-09-30: "
+        "no network: the fake could not reach it. Check; the snapshot's data (2023-10-02..2025-06-30) are used"
+    ]
