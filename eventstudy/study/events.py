@@ -210,14 +210,20 @@ def _day0(given: pd.Series, time: pd.Series, exchange: str) -> tuple[pd.Series, 
     return day0, note, pd.Series(out, index=given.index)
 
 
-def _refuse_repeats(events: pd.DataFrame, rows: np.ndarray) -> None:
+def _refuse_repeats(events: pd.DataFrame, rows: np.ndarray, shown: int = 3) -> None:
+    """Refuse a file that gives one firm-event twice, naming each repeated one (the first
+    ``shown``) with its rows."""
     for keys, what in ((["event_id"], "event_id"), (["ticker", "event_date"], "ticker and day 0")):
         dup = events.duplicated(keys, keep=False).to_numpy()
         if dup.any():
-            first = events[dup].iloc[0]
-            where = ", ".join(str(r) for r in rows[dup][:6])
-            name = first.event_id if what == "event_id" else f"{first.ticker} on {first.event_date:%Y-%m-%d}"
+            repeated = events[dup].assign(row=rows[dup]).groupby(keys, sort=False).row
+            said = []
+            for key, at in list(repeated)[:shown]:
+                name = key[0] if what == "event_id" else f"{key[0]} on {key[1]:%Y-%m-%d}"
+                said.append(f"{name} on rows {', '.join(str(r) for r in at[:6])}{' …' if len(at) > 6 else ''}")
+            more = f"; {repeated.ngroups - shown} more" if repeated.ngroups > shown else ""
             raise ValueError(
-                f"repeated events: {dup.sum()} rows (rows {where}) share one {what} ({name}); "
+                f"repeated events: {dup.sum()} rows for {repeated.ngroups} firm-event"
+                f"{'s' if repeated.ngroups > 1 else ''} (by {what}): {'; '.join(said)}{more}; "
                 "each firm-event must appear once"
             )

@@ -116,7 +116,8 @@ def test_etfs_and_indices_are_no_events_and_an_issuer_counts_once(tmp_path):
     assert "GOOG is measured as its issuer's listing GOOGL (an issuer counts once)" in ev.note["GOOG:2024-06-10"]
     assert set(res.main.events.ticker) == {"GOOGL", "AAPL", "MSFT", "JPM", "KO", "XOM", "CVX"}
     both = SMALL + "GOOGL,2024-06-10,0.0025\n"
-    with pytest.raises(StudyFileError, match=r"repeated events: 2 rows \(rows 1, 10\) share one ticker and day 0"):
+    once = r"repeated events: 2 rows for 1 firm-event \(by ticker and day 0\): GOOGL on 2024-06-10 on rows 1, 10;"
+    with pytest.raises(StudyFileError, match=once):
         run_study(_copy(tmp_path / "b", BASE.replace('["yield_band"]', "[]"), events=both))
 
 
@@ -256,6 +257,14 @@ def test_repeated_events_in_the_file_are_refused(tmp_path):
     path = _copy(tmp_path, events="\n".join([*rows[:5], rows[3]]) + "\n")
     with pytest.raises(StudyFileError, match="events.file.*repeated events"):
         run_study(path)
+    ids = [r.split(",")[0] for r in rows[1:6]]
+    path = _copy(tmp_path / "many", events="\n".join([*rows[:6], *rows[1:6], rows[1]]) + "\n")
+    with pytest.raises(StudyFileError) as err:  # each repeated firm-event named with its rows
+        run_study(path)
+    assert (
+        f"repeated events: 11 rows for 5 firm-events (by event_id): {ids[0]} on rows 1, 6, 11; "
+        f"{ids[1]} on rows 2, 7; {ids[2]} on rows 3, 8; 2 more; each firm-event must appear once"
+    ) in str(err.value)
 
 
 def test_the_five_line_api_gives_the_studys_numbers(price):

@@ -77,11 +77,11 @@ def test_rows_that_cannot_be_used_are_listed_with_their_reason():
     [
         (
             pd.DataFrame({"ticker": ["A", "A"], "date": ["2025-01-25", "2025-01-27"]}),
-            "share one ticker and day 0 \\(A on 2025-01-27\\)",
+            "2 rows for 1 firm-event \\(by ticker and day 0\\): A on 2025-01-27 on rows",
         ),
         (
             pd.DataFrame({"ticker": ["A", "B"], "date": ["2025-01-24", "2025-01-27"], "event_id": ["x", "x"]}),
-            "share one event_id \\(x\\)",
+            "2 rows for 1 firm-event \\(by event_id\\): x on rows",
         ),
         (pd.DataFrame({"symbol": ["A"], "date": ["2025-01-24"]}), "needs the columns \\['ticker', 'date'\\]"),
     ],
