@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+
+def first_few(items: Sequence[object], shown: int, sep: str = ", ") -> str:
+    """The first ``shown`` of ``items`` named, and how many more: "a, b, c and 4 more"."""
+    named = sep.join(str(x) for x in items[:shown])
+    return named + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
 
 class EventStudyError(Exception):
     """Root of every error the toolkit raises on purpose."""
@@ -95,8 +103,7 @@ class NoFirmsLeftError(EventStudyError):
         for t, why in sorted(self.excluded.items()):
             by_reason.setdefault(why, []).append(t)
         lines = "; ".join(
-            f"{', '.join(ts[:6])}{f' and {len(ts) - 6} more' if len(ts) > 6 else ''}: {why}"
-            for why, ts in sorted(by_reason.items(), key=lambda kv: -len(kv[1]))
+            f"{first_few(ts, 6)}: {why}" for why, ts in sorted(by_reason.items(), key=lambda kv: -len(kv[1]))
         )
         head = f"no firm is left to study, every one was excluded{f' ({note})' if note else ''}"
         super().__init__(f"{head}: {lines}")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.calendar import sessions
-from ..errors import CacheCorruptError, DataError, NoNetworkError, PricesMissingError
+from ..errors import CacheCorruptError, DataError, NoNetworkError, PricesMissingError, first_few
 from .cache import PriceCache, missing_ranges
 from .snapshot import Snapshot, default_snapshot
 from .sources import PriceSource, YFinanceSource
@@ -76,7 +76,7 @@ class _Loader:
         self.fell_back.setdefault(f"{why.rstrip('.')}; {instead}", []).append(ticker)
 
     def all_notes(self) -> tuple[str, ...]:
-        grouped = [f"{_some(tickers)}: {said}" for said, tickers in self.fell_back.items()]
+        grouped = [f"{first_few(tickers, 6)}: {said}" for said, tickers in self.fell_back.items()]
         return (*self.notes, *grouped)
 
     def one(self, ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.DataFrame, str]:
@@ -213,13 +213,6 @@ class _Loader:
         if got.empty:
             raise PricesMissingError([ticker], f"{lo:%Y-%m-%d}", f"{hi:%Y-%m-%d}")
         return got
-
-
-def _some(tickers: list[str], shown: int = 6) -> str:
-    """``tickers`` named, the first few of a long list and how many more."""
-    if len(tickers) <= shown + 1:
-        return ", ".join(tickers)
-    return f"{', '.join(tickers[:shown])} and {len(tickers) - shown} more tickers"
 
 
 def _reached(last: pd.Timestamp, asked: pd.Timestamp) -> pd.Timestamp:

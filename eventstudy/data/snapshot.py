@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import CacheCorruptError, ChecksumError, DataError
+from ..errors import CacheCorruptError, ChecksumError, DataError, first_few
 from .pack import PackedPrices, write_packed
 from .store import PRICE_COLUMNS, Coverage, write_table
 
@@ -351,9 +351,7 @@ def _check_source(shared: Path) -> None:
     missing = [str(p) for p in needed if not p.exists()]
     if missing:
         raise DataError(
-            f"{shared} is not a shared data folder: missing {', '.join(missing[:5])}"
-            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            + ". The snapshot was not changed."
+            f"{shared} is not a shared data folder: missing {first_few(missing, 5)}. The snapshot was not changed."
         )
 
 

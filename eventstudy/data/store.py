@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..core.calendar import sessions
-from ..errors import CacheCorruptError, DataError
+from ..errors import CacheCorruptError, DataError, first_few
 
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume", "dividends", "splits"]
 PRICE_FIELDS = ["open", "high", "low", "close", "adj_close"]
@@ -111,9 +111,9 @@ def sanitize(frame: pd.DataFrame, ticker: str) -> tuple[pd.DataFrame, str]:
         return frame, ""
     days = bad.index[bad.any(axis=1)]
     fields = [c for c in bad.columns if bad[c].any()]
-    shown = ", ".join(f"{d:%Y-%m-%d}" for d in days[:3]) + (f" and {len(days) - 3} more" if len(days) > 3 else "")
     note = (
-        f"{ticker}: {len(days)} day(s) with an impossible {'/'.join(fields)} ({shown}: not a number from "
+        f"{ticker}: {len(days)} day(s) with an impossible {'/'.join(fields)} "
+        f"({first_few(days.strftime('%Y-%m-%d'), 3)}: not a number from "
         f"{PLAUSIBLE[0]:g} to {PLAUSIBLE[1]:g}) set missing: those days have no return"
     )
     return frame.mask(bad), note

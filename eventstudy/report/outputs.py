@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import EventStudyError
+from ..errors import EventStudyError, first_few
 
 MANIFEST = ".eventstudy-outputs.json"
 JOURNAL = ".eventstudy-commit.json"
@@ -104,10 +104,9 @@ class OutputSet:
         """Stop, naming them, when a run would overwrite files this set does not own."""
         taken = self.conflicts(candidates)
         if taken:
-            shown = ", ".join(str(p) for p in taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
             raise OutputError(
-                f"the outputs would overwrite {len(taken)} file(s) eventstudy did not write: {shown}. Move them "
-                "away, or write elsewhere with --out; nothing was changed"
+                f"the outputs would overwrite {len(taken)} file(s) eventstudy did not write: {first_few(taken, 5)}. "
+                "Move them away, or write elsewhere with --out; nothing was changed"
             )
 
     @contextlib.contextmanager

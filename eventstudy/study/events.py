@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.calendar import sessions
+from ..errors import first_few
 
 TIMES = ("before_open", "during", "after_close")
 REQUIRED = ("ticker", "date")
@@ -218,12 +219,11 @@ def _refuse_repeats(events: pd.DataFrame, rows: np.ndarray, shown: int = 3) -> N
         if dup.any():
             repeated = events[dup].assign(row=rows[dup]).groupby(keys, sort=False).row
             said = []
-            for key, at in list(repeated)[:shown]:
+            for key, at in repeated:
                 name = key[0] if what == "event_id" else f"{key[0]} on {key[1]:%Y-%m-%d}"
-                said.append(f"{name} on rows {', '.join(str(r) for r in at[:6])}{' …' if len(at) > 6 else ''}")
-            more = f"; {repeated.ngroups - shown} more" if repeated.ngroups > shown else ""
+                said.append(f"{name} on rows {first_few(at.tolist(), 6)}")
             raise ValueError(
                 f"repeated events: {dup.sum()} rows for {repeated.ngroups} firm-event"
-                f"{'s' if repeated.ngroups > 1 else ''} (by {what}): {'; '.join(said)}{more}; "
+                f"{'s' if repeated.ngroups > 1 else ''} (by {what}): {first_few(said, shown, sep='; ')}; "
                 "each firm-event must appear once"
             )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from ..errors import EventStudyError, StudyFileError
+from ..errors import EventStudyError, StudyFileError, first_few
 
 STUDY_FILE = "study.toml"
 PROJECT_FOLDER = "analyses"
@@ -181,9 +181,8 @@ def _copy_definition(source: Path, target: Path, text: str, force: bool = False)
         raise InitError(f"{shown(target)} is a file, not a folder: choose another name")
     there = sorted(p.name for p in target.iterdir()) if target.is_dir() else []
     if there and not force:
-        listed = ", ".join(there[:6]) + (f" and {len(there) - 6} more" if len(there) > 6 else "")
         raise InitError(
-            f"{shown(target)} already holds {listed}: nothing was written. Choose another name, or "
+            f"{shown(target)} already holds {first_few(there, 6)}: nothing was written. Choose another name, or "
             "--force to write only the files that are absent"
         )
     target.mkdir(parents=True, exist_ok=True)

@@ -440,6 +440,6 @@ def test_without_a_network_the_source_is_asked_once_and_the_fallback_said_once(t
     assert set(got.origin.values()) == {"snapshot"} and len(got.origin) == len(tickers) and not got.failed
     said = [n for n in got.notes if "no network" in n]
     assert said == [
-        "NVDA, MSFT, GOOGL, AMZN, TSLA, META and 3 more tickers: no prices between 2025-06-02 and 2025-09-30: "
+        "NVDA, MSFT, GOOGL, AMZN, TSLA, META and 3 more: no prices between 2025-06-02 and 2025-09-30: "
         "no network: the fake could not reach it. Check; the snapshot's data (2023-10-02..2025-06-30) are used"
     ]

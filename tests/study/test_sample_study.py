@@ -263,7 +263,7 @@ def test_repeated_events_in_the_file_are_refused(tmp_path):
         run_study(path)
     assert (
         f"repeated events: 11 rows for 5 firm-events (by event_id): {ids[0]} on rows 1, 6, 11; "
-        f"{ids[1]} on rows 2, 7; {ids[2]} on rows 3, 8; 2 more; each firm-event must appear once"
+        f"{ids[1]} on rows 2, 7; {ids[2]} on rows 3, 8 and 2 more; each firm-event must appear once"
     ) in str(err.value)
 
 
