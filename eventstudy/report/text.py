@@ -154,7 +154,7 @@ def _dollar_tables(res: StudyResults, md) -> list[str]:
 def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
     """The report's first screen: the event, the headline moves, each claim's verdict in one
     line, and the lead tests per group on day 0."""
-    s, w0 = res.study, DAY0.label
+    w0 = DAY0.label
     moves = ", ".join(f"{r.series} {_pct(r.ret)}" for r in res.indices.itertuples())
     focus = res.day0.loc[res.focus] if res.focus in res.day0.index else None
     ar0 = res.main.car_of(w0).car
@@ -178,7 +178,7 @@ def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
     return [
         "## Summary",
         "",
-        f"- **Event:** {res.event.date:%A %d %B %Y} — {s.label}; {_count(len(res.main.events), 'firm')} fitted in "
+        f"- **Event:** {_event_day(res)}; {_count(len(res.main.events), 'firm')} fitted in "
         f"{_count(len(res.groups), 'group')}; {res.model_text()}.",
         f"- **Day 0:** {moves}{focus_line}.",
         *(
@@ -214,6 +214,12 @@ def _driver_summary(res: StudyResults) -> list[str]:
         f"- **One event decides an estimate** in {n} group and window(s): "
         "[which, and the estimate without it](#does-one-event-decide-an-estimate)."
     ]
+
+
+def _event_day(res: StudyResults, bold: str = "") -> str:
+    """Day 0's date, and the study's label when it has one."""
+    label = res.study.label
+    return f"{bold}{res.event.date:%A %d %B %Y}{bold}" + (f" — {label}" if label else "")
 
 
 def _count(n: int, noun: str) -> str:
@@ -259,7 +265,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         *_summary(res, md, day0),
         "## Event",
         "",
-        f"- Day 0: **{res.event.date:%A %d %B %Y}** — {s.label}.",
+        f"- Day 0: {_event_day(res, '**')}.",
         _model_line(res),
         f"- Windows: {', '.join(w.label for w in res.main.windows)}; the daily path [{s.path.start}, {s.path.end}].",
         f"- Firms fitted: {len(res.main.events)}; groups: "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -108,3 +109,12 @@ def test_the_report_names_the_command_that_runs_this_study(tmp_path, monkeypatch
     )
     assert "`python -m eventstudy run mine/study.toml --model ff3`" in generated_by(copied, "x")
     assert named(copied) == "mine/study.toml"  # and so does the report's `eventstudy placebo` hint
+
+
+def test_day_0_is_named_with_the_label_and_without_a_dash_when_there_is_none():
+    res = run_study("tariff-pause-2025")
+    day0 = pd.DataFrame({"firm": ["A"], "ret": [0.01]})
+    labelled = "\n".join(_summary(res, markdown_table, day0))
+    assert f"- **Event:** Wednesday 09 April 2025 — {res.study.label};" in labelled
+    unlabelled = "\n".join(_summary(replace(res, study=replace(res.study, label="")), markdown_table, day0))
+    assert "- **Event:** Wednesday 09 April 2025; " in unlabelled
