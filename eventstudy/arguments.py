@@ -124,7 +124,10 @@ def parser() -> argparse.ArgumentParser:
         "--from", dest="template", default="deepseek-2025", help="the study to copy (default: deepseek-2025)"
     )
     init.add_argument(
-        "--with-claims", action="store_true", help="copy the template's claims too (they are about its own event)"
+        "--with-claims",
+        action="store_true",
+        help="a variant of the template's own event: keep what its study file says of that event (title, label, "
+        "description, claims, the report's notes and marks), which is otherwise left out",
     )
     init.add_argument(
         "--force", action="store_true", help="write into a folder that holds files: only the files that are absent"

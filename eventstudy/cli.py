@@ -260,6 +260,17 @@ def _cmd_init(a) -> int:
             f"wrote {shown(done.path.parent)}/ from {a.template} ({', '.join(done.written) or 'nothing'}){kept}: "
             f"edit {done.path.name}, then `eventstudy run {a.name}`"
         )
+        if done.left_out:
+            print(
+                f"left out what {a.template} said of its own event: {', '.join(done.left_out)} "
+                "(--with-claims keeps them)"
+            )
+    for said in done.not_left_out:  # said even with --quiet: the new study still tells the template's event
+        print(
+            f"note: {done.path.name} still has {a.template}'s {said} (written in a form init does not edit): set "
+            "it by hand",
+            file=sys.stderr,
+        )
     return 0
 
 

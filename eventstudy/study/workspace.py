@@ -19,12 +19,12 @@ from importlib.resources import files
 from pathlib import Path
 
 from ..errors import EventStudyError, StudyFileError, first_few
+from .template import NewStudyText, new_study_text
 
 STUDY_FILE = "study.toml"
 PROJECT_FOLDER = "analyses"
 FIGURE_FOLDER = "figures"
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # a study's name: a folder, never a path such as ../..
-_STUDY_NAME = re.compile(r'^(\[study\][^\[]*?^name\s*=\s*)"[^"\n]*"', re.MULTILINE | re.DOTALL)
 
 
 def shipped_root() -> Path:
@@ -90,11 +90,14 @@ class InitError(EventStudyError):
 
 @dataclass(frozen=True)
 class Copied:
-    """What :func:`init_study` did: the new study file, the files written and those kept."""
+    """What :func:`init_study` did: the new study file, the files written and those kept, and
+    what of the template's own event its study file left out (and could not)."""
 
     path: Path
     written: tuple[str, ...]
     kept: tuple[str, ...]
+    left_out: tuple[str, ...] = ()
+    not_left_out: tuple[str, ...] = ()
 
 
 def init_study(
@@ -102,9 +105,11 @@ def init_study(
 ) -> Copied:
     """Write a new study folder ./analyses/NAME from a template's definition: its study.toml with
     ``[study] name`` set to NAME, its events file and the scripts beside it — never its outputs,
-    never a folder. The template's claims are about its own event: they are left out unless
-    ``with_claims``. A target folder that holds anything is refused, naming what is there;
-    ``force`` writes only the files that are absent and keeps (lists) the rest."""
+    never a folder. What the study file says of the template's own event (its title, label,
+    description, claims, the report's notes and marks: :mod:`.template`) is left out unless
+    ``with_claims`` (a variant of the same event), the title set to NAME. A target folder that
+    holds anything is refused, naming what is there; ``force`` writes only the files that are
+    absent and keeps (lists) the rest."""
     if not NAME.fullmatch(name):
         raise InitError(f"the study name {name!r} must be lower case letters, digits, '.', '_' or '-' (at most 64)")
     try:
@@ -117,35 +122,13 @@ def init_study(
             f"the template's folder {shown(source.parent)} holds the new study's folder {shown(target)}: a study "
             "cannot be copied into itself; run init from another folder, or name another template"
         )
-    text = source.read_text() if with_claims else without_claims(source.read_text())
-    renamed = _STUDY_NAME.sub(lambda m: f'{m.group(1)}"{name}"', text, count=1)
-    if tomllib.loads(renamed).get("study", {}).get("name", name) != name:
+    try:
+        made = new_study_text(source.read_text(), name, source.parent.name, same_event=with_claims)
+    except tomllib.TOMLDecodeError as exc:
+        raise InitError(f"--from {template}: {shown(source)} is not valid TOML ({exc}): correct it first") from None
+    if tomllib.loads(made.text).get("study", {}).get("name", name) != name:
         raise EventStudyError(f"could not set [study] name in the copy of {source}: set it by hand")
-    return _copy_definition(source, target, renamed, force)
-
-
-CLAIMS_LEFT_OUT = """# [[claims]]: the template's claims were left out (they are about its own event; `eventstudy init
-# NAME --from TEMPLATE --with-claims` copies them). To check what articles said, write [[claims]]
-# tables as the README's section "Claims" describes.
-"""
-_TABLE = re.compile(r"^\s*\[")
-
-
-def without_claims(text: str) -> str:
-    """A study file's text without its ``[[claims]]`` tables, a comment in place of the first."""
-    out, inside, said = [], False, False
-    for line in text.splitlines(keepends=True):
-        if line.strip() == "[[claims]]":
-            inside = True
-            if not said:
-                out.append(CLAIMS_LEFT_OUT)
-                said = True
-            continue
-        if inside and _TABLE.match(line):
-            inside = False
-        if not inside:
-            out.append(line)
-    return "".join(out)
+    return _copy_definition(source, target, made.text, force, made)
 
 
 # the [data] keys that name files (data.files.spec.FILE_KEYS; not imported: finding and copying
@@ -174,9 +157,12 @@ def definition_files(study_file: Path) -> list[Path]:
     return [f for f in dict.fromkeys(files) if f.is_file() and f.name != "__init__.py"]
 
 
-def _copy_definition(source: Path, target: Path, text: str, force: bool = False) -> Copied:
-    """Copy a study's definition files into ``target``, its study file as ``text``: into an
-    empty or new folder, or with ``force`` only the files that are absent there."""
+def _copy_definition(
+    source: Path, target: Path, text: str, force: bool = False, made: NewStudyText | None = None
+) -> Copied:
+    """Copy a study's definition files into ``target``, its study file as ``text`` named
+    study.toml (what ``run NAME`` finds, whatever the template's file was called): into an empty
+    or new folder, or with ``force`` only the files that are absent there."""
     if target.exists() and not target.is_dir():
         raise InitError(f"{shown(target)} is a file, not a folder: choose another name")
     there = sorted(p.name for p in target.iterdir()) if target.is_dir() else []
@@ -190,14 +176,15 @@ def _copy_definition(source: Path, target: Path, text: str, force: bool = False)
 
     written, kept = [], []
     for item in definition_files(source):
-        dest = target / item.name
+        dest = target / (STUDY_FILE if item == source else item.name)
         if dest.exists() or dest.is_symlink():
-            kept.append(item.name)
+            kept.append(dest.name)
             continue
         content = text.encode() if item == source else item.read_bytes()
         write_atomic(dest, lambda tmp, c=content: tmp.write_bytes(c))  # each whole or not at all
-        written.append(item.name)
-    return Copied(target / STUDY_FILE, tuple(written), tuple(kept))
+        written.append(dest.name)
+    said = (made.left_out, made.not_left_out) if made and STUDY_FILE in written else ()
+    return Copied(target / STUDY_FILE, tuple(written), tuple(kept), *said)
 
 
 def default_out(path: Path) -> Path:

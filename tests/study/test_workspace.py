@@ -104,7 +104,62 @@ def test_init_from_the_shipped_deepseek_study_gives_a_study_that_loads(tmp_path,
     path = init_study("my-event").path
     assert tomllib.loads(path.read_text())["study"]["name"] == "my-event"
     s = load_study(path)
-    assert s.name == "my-event" and s.title == "The DeepSeek R1 sell-off"
+    assert s.name == "my-event" and s.title == "my-event"
+
+
+def test_init_for_another_event_keeps_how_to_measure_and_leaves_out_the_templates_event(tmp_path, monkeypatch):
+    """Everything the template measures survives; nothing it said of its own event (text a new
+    event's report would print as its own) does."""
+    monkeypatch.chdir(tmp_path)
+    template = load_study(find_study("deepseek-2025"))
+    done = init_study("my-event")
+    new = load_study(done.path)
+    assert (template.title, template.label, template.description) != ("my-event", "", "")
+    assert (new.title, new.label, new.description, new.claims) == ("my-event", "", "", ())
+    assert template.report.notes and template.report.drop_mark_pct and template.report.marks_bn
+    assert (new.report.notes, new.report.drop_mark_pct, new.report.marks_bn) == ((), None, ())
+    assert (new.report.focus, new.report.colour_groups) == (template.report.focus, template.report.colour_groups)
+    for field in ("event_date", "model", "benchmark", "estimation", "path", "groups", "benchmarks"):
+        assert getattr(new, field) == getattr(template, field), field
+    assert new.windows == tuple(w for w in template.windows if w.label != "day 0 to 6 Feb 2025")
+    text = done.path.read_text()
+    assert "DeepSeek" not in text.split("[study]")[0] and "started from deepseek-2025's definition" in text
+    assert done.left_out == (
+        "9 claims",
+        "title",
+        "label",
+        "description",
+        "the report's notes",
+        "drop_mark_pct",
+        "marks_bn",
+        "the window 'day 0 to 6 Feb 2025' (it ends on 2025-02-06)",
+    )
+    assert main(["init", "same", "--with-claims"]) == 0  # a variant of the same event: all of it, the name set
+    source = find_study("deepseek-2025").read_text()
+    assert (tmp_path / "analyses/same/study.toml").read_text() == source.replace(
+        'name = "deepseek-2025"', 'name = "same"'
+    )
+
+
+def test_init_says_what_it_left_out_and_what_it_could_not(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t/custom.toml").write_text(
+        "# The template's own event.\n"
+        'study = { title = "Its event", event_date = 2025-01-27 }\n'
+        'groups = { a = ["NVDA", "AMD"] }\n[report]\nnotes = ["about its event"]\n'
+    )
+    assert main(["init", "mine", "--from", "t/custom.toml"]) == 0
+    out, err = capsys.readouterr()
+    assert "left out what t/custom.toml said of its own event: the report's notes" in out
+    assert "note: study.toml still has t/custom.toml's title (written in a form init does not edit)" in err
+    written = tomllib.loads((tmp_path / "analyses/mine/study.toml").read_text())  # named study.toml, run finds it
+    assert written["study"]["title"] == "Its event" and "notes" not in written["report"]
+    assert "The template's own event" not in (tmp_path / "analyses/mine/study.toml").read_text()
+    (tmp_path / "t/broken.toml").write_text("[study\ntitle = 1\n")
+    assert main(["init", "other", "--from", "t/broken.toml"]) == 2
+    assert "t/broken.toml is not valid TOML" in capsys.readouterr().err
+    assert not (tmp_path / "analyses/other").exists()
 
 
 @pytest.mark.parametrize(
