@@ -132,7 +132,8 @@ class StudyResults(SummaryMixin):
             ]
         if len(self.excluded):
             parts += [f"\nExcluded or incomplete: {len(self.excluded)} (see the report)"]
-        title = f"{self.study.title} — event {self.event.date:%Y-%m-%d} ({self.study.label})"
+        label = f" ({self.study.label})" if self.study.label else ""
+        title = f"{self.study.title} — event {self.event.date:%Y-%m-%d}{label}"
         return Summary(title, tuple(parts))
 
 

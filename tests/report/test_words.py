@@ -111,10 +111,12 @@ def test_the_report_names_the_command_that_runs_this_study(tmp_path, monkeypatch
     assert named(copied) == "mine/study.toml"  # and so does the report's `eventstudy placebo` hint
 
 
-def test_day_0_is_named_with_the_label_and_without_a_dash_when_there_is_none():
+def test_day_0_is_named_with_the_label_and_without_empty_marks_when_there_is_none():
     res = run_study("tariff-pause-2025")
     day0 = pd.DataFrame({"firm": ["A"], "ret": [0.01]})
     labelled = "\n".join(_summary(res, markdown_table, day0))
     assert f"- **Event:** Wednesday 09 April 2025 — {res.study.label};" in labelled
-    unlabelled = "\n".join(_summary(replace(res, study=replace(res.study, label="")), markdown_table, day0))
-    assert "- **Event:** Wednesday 09 April 2025; " in unlabelled
+    assert str(res.summary()).startswith(f"{res.study.title} — event 2025-04-09 ({res.study.label})\n")
+    res = replace(res, study=replace(res.study, label=""))
+    assert "- **Event:** Wednesday 09 April 2025; " in "\n".join(_summary(res, markdown_table, day0))
+    assert str(res.summary()).startswith(f"{res.study.title} — event 2025-04-09\n")
