@@ -14,7 +14,7 @@ import pytest
 import statsmodels.api as sm
 
 import eventstudy as es
-from eventstudy.core import stream
+from eventstudy.core import exclusions, stream
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.inference import MEMORY_ONLY, READ_RBAR
 from eventstudy.core.stream.second_pass import _KEY_OF_INF, _sorted_rows
@@ -325,6 +325,47 @@ def test_chunks_hold_whole_firms_and_every_event_once():
     assert sorted(seen) == list(range(len(events)))
     firms = [set(layout.tickers[layout.chunk(returns.to_numpy(), s).order]) for s in layout.spans(13, len(returns))]
     assert sum(len(f) for f in firms) == len(set().union(*firms))  # no firm split between chunks
+
+
+def test_the_firm_order_is_lexsorts_and_chunks_take_firms_by_their_first_event():
+    """``firm_order`` (one sort of a combined key) against numpy's lexsort, with repeated
+    (firm, session) pairs, and the layout's order against a sort of Python tuples: firms by their
+    first event's session (ties by column), each firm's events by session, then by row."""
+    rng = np.random.default_rng(7)
+    col, pos = rng.integers(0, 40, 5_000), rng.integers(0, 300, 5_000)
+    assert np.array_equal(stream.plan.firm_order(col, pos), np.lexsort((pos, col)))
+    big = np.array([2**40, 2**40, 3, 3]), np.array([2**30, 5, 2**30, 5])  # a key beyond 63 bits
+    assert np.array_equal(stream.plan.firm_order(*big), np.lexsort(big[::-1]))
+    assert len(stream.plan.firm_order(col[:0], pos[:0])) == 0
+    first = {c: pos[col == c].min() for c in np.unique(col)}
+    expected = sorted(range(len(col)), key=lambda i: (first[col[i]], col[i], pos[i], i))
+    dates = pd.bdate_range("2020-01-01", periods=300)
+    tickers = pd.Index([f"T{c:02d}" for c in range(40)])
+    events = pd.DataFrame(
+        {"event_id": [f"e{i}" for i in range(len(col))], "ticker": tickers[col], "event_date": dates[pos]}
+    )
+    layout = stream.Layout.of(dates, tickers, events, {"all": events.event_id})
+    order, firms, starts, _, _ = layout._by_firm
+    assert order.tolist() == expected
+    assert np.array_equal(firms, sorted(first, key=lambda c: (first[c], c)))
+    assert np.array_equal(np.diff(starts), [np.sum(col == c) for c in firms])
+
+
+def test_events_without_a_ticker_or_a_session_are_placed_nowhere_with_their_reason():
+    dates = pd.bdate_range("2020-01-01", periods=10)
+    events = pd.DataFrame(
+        {
+            "event_id": ["a", "b", "c", "d"],
+            "ticker": ["B", None, "Z", "A"],
+            "event_date": [dates[2], dates[3], dates[4], pd.Timestamp("2020-01-04")],  # a Saturday
+        }
+    )
+    col, pos, excluded = exclusions.locate(dates, pd.Index(["A", "B"]), events)
+    assert col.tolist() == [1, -1, -1, 0] and pos.tolist() == [2, 3, 4, -1]
+    assert excluded.event_id.tolist() == ["b", "c", "d"]
+    assert excluded.reason.tolist() == ["no returns for this ticker"] * 2 + [
+        "the event date is not a session of the return data"
+    ]
 
 
 # --- Dask -------------------------------------------------------------------------------------

