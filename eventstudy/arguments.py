@@ -14,7 +14,7 @@ examples:
   eventstudy placebo deepseek-2025 --draws 200 # how often each test rejects on dates without the event
   eventstudy fetch deepseek-2025               # fill the cache for a study
   eventstudy show deepseek-2025                # print a finished study's tables
-  eventstudy init my-study --from deepseek-2025  # start a study of your own in analyses/my-study/
+  eventstudy init my-study --date 2024-08-05   # start a study of your own in analyses/my-study/
   eventstudy list
   eventstudy run exdiv-2024 --engine stream    # the core in chunks of firms (large samples)
   eventstudy panel returns/ --tickers AAPL MSFT --start 2024-01-02 --end 2025-06-30  # a parquet panel for Dask
@@ -131,6 +131,9 @@ def parser() -> argparse.ArgumentParser:
     )
     init.add_argument(
         "--force", action="store_true", help="write into a folder that holds files: only the files that are absent"
+    )
+    init.add_argument(
+        "--date", type=iso_date, help="the new event's date, YYYY-MM-DD: set as [study] event_date (not for a sample)"
     )
     panel = sub.add_parser(
         "panel",

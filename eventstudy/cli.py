@@ -8,6 +8,7 @@ traceback unless ``--verbose``.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import importlib.util
 import os
 import sys
@@ -251,7 +252,8 @@ def _cmd_init(a) -> int:
     from .study.workspace import InitError, init_study, shown
 
     try:
-        done = init_study(a.name, a.template, with_claims=a.with_claims, force=a.force)
+        date = datetime.date.fromisoformat(a.date) if a.date else None
+        done = init_study(a.name, a.template, with_claims=a.with_claims, force=a.force, event_date=date)
     except InitError as exc:
         raise UsageError(str(exc)) from None
     if not a.quiet:

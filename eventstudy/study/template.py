@@ -45,20 +45,33 @@ class NewStudyText:
     not_left_out: tuple[str, ...] = ()
 
 
-def new_study_text(text: str, name: str, template: str, same_event: bool) -> NewStudyText:
+def new_study_text(
+    text: str, name: str, template: str, same_event: bool, event_date: datetime.date | None = None
+) -> NewStudyText:
     """The template's study file ``text`` for the new study ``name``: ``[study] name`` set; for
     another event (not ``same_event``) the template's text about its own event left out, the
-    title set to ``name`` and an opening comment that says so."""
+    title set to ``name``, the event date to ``event_date`` when given, and an opening comment
+    that says so. ValueError when the date cannot be set (a sample's events have their own
+    dates; a variant of the same event keeps its date)."""
     text = set_key(text, "study", "name", name) or text
+    table = tomllib.loads(text)
+    if event_date is not None:
+        if same_event:
+            raise ValueError("a study of another date is another event: its claims (--with-claims) are the template's")
+        if "events" in table:
+            raise ValueError(f"{template} is a sample of firm-events on their own dates: its events file gives them")
+        dated = set_key(text, "study", "event_date", event_date)
+        if dated is None:
+            raise ValueError(f"{template}'s [study] event_date is not written as a line this edit can change")
+        text = dated
     if same_event:
         return NewStudyText(text, ())
-    table = tomllib.loads(text)
     left_out, not_left_out = [], []
     for said, edit in _own_event(table, name):
         edited = edit(text)
         (left_out if edited is not None else not_left_out).append(said)
         text = text if edited is None else edited
-    opening = _opening(name, template, left_out, "events" in table)
+    opening = _opening(name, template, left_out, "events" in table, event_date is not None)
     return NewStudyText(opening + _body(text), tuple(left_out), tuple(not_left_out))
 
 
@@ -91,8 +104,12 @@ def _without_claims_checked(text: str) -> str | None:
     return None if "claims" in tomllib.loads(edited) else edited
 
 
-def _opening(name: str, template: str, left_out: list[str], sample: bool) -> str:
-    what = "sample (title, and [events] and its file)" if sample else "event (title, event_date, label)"
+def _opening(name: str, template: str, left_out: list[str], sample: bool, dated: bool) -> str:
+    what = (
+        "sample (title, and [events] and its file)"
+        if sample
+        else f"event (title, {'' if dated else 'event_date, '}label)"
+    )
     said = (
         f"{name}: started from {template}'s definition by `eventstudy init`. What that file said of its own "
         f"{'sample' if sample else 'event'} was left out ({', '.join(left_out) or 'nothing'}; `--with-claims` keeps "

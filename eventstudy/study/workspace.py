@@ -12,6 +12,7 @@ them beside itself in ``figures/``.
 
 from __future__ import annotations
 
+import datetime
 import re
 import tomllib
 from dataclasses import dataclass
@@ -101,13 +102,18 @@ class Copied:
 
 
 def init_study(
-    name: str, template: str | Path = "deepseek-2025", with_claims: bool = False, force: bool = False
+    name: str,
+    template: str | Path = "deepseek-2025",
+    with_claims: bool = False,
+    force: bool = False,
+    event_date: datetime.date | None = None,
 ) -> Copied:
     """Write a new study folder ./analyses/NAME from a template's definition: its study.toml with
     ``[study] name`` set to NAME, its events file and the scripts beside it — never its outputs,
     never a folder. What the study file says of the template's own event (its title, label,
     description, claims, the report's notes and marks: :mod:`.template`) is left out unless
-    ``with_claims`` (a variant of the same event), the title set to NAME. A target folder that
+    ``with_claims`` (a variant of the same event), the title set to NAME, and ``[study]
+    event_date`` to ``event_date`` when given (not for a sample). A target folder that
     holds anything is refused, naming what is there; ``force`` writes only the files that are
     absent and keeps (lists) the rest."""
     if not NAME.fullmatch(name):
@@ -123,9 +129,11 @@ def init_study(
             "cannot be copied into itself; run init from another folder, or name another template"
         )
     try:
-        made = new_study_text(source.read_text(), name, source.parent.name, same_event=with_claims)
+        made = new_study_text(source.read_text(), name, source.parent.name, with_claims, event_date)
     except tomllib.TOMLDecodeError as exc:
         raise InitError(f"--from {template}: {shown(source)} is not valid TOML ({exc}): correct it first") from None
+    except ValueError as exc:
+        raise InitError(f"--date {event_date}: {exc}; nothing was written") from None
     if tomllib.loads(made.text).get("study", {}).get("name", name) != name:
         raise EventStudyError(f"could not set [study] name in the copy of {source}: set it by hand")
     return _copy_definition(source, target, made.text, force, made)

@@ -4,6 +4,10 @@ out by hand)."""
 
 from __future__ import annotations
 
+import datetime
+
+import pytest
+
 from eventstudy.study.template import drop_key, new_study_text, set_key, without_claims
 
 TEXT = '''# opening words about the template's event
@@ -85,3 +89,17 @@ def test_a_study_for_another_event_and_a_variant_of_the_same():
     assert other.text.startswith("# mine: started from old's definition by `eventstudy init`.")
     same = new_study_text(TEXT, "mine", "old", same_event=True)
     assert same.text == TEXT.replace('name = "old"', 'name = "mine"') and same.left_out == ()
+
+
+def test_the_new_events_date_is_set_in_place_and_refused_where_it_has_no_meaning():
+    made = new_study_text(TEXT, "mine", "old", same_event=False, event_date=datetime.date(2024, 8, 5))
+    assert "\nevent_date = 2024-08-05\n" in made.text and "2025-01-27" not in made.text
+    assert "set [study] to your event (title, label)" in " ".join(made.text.replace("# ", "").split())
+    as_string = TEXT.replace("event_date = 2025-01-27", 'event_date = "2025-01-27"  # a string works too')
+    made = new_study_text(as_string, "mine", "old", same_event=False, event_date=datetime.date(2024, 8, 5))
+    assert "\nevent_date = 2024-08-05  # a string works too\n" in made.text
+    with pytest.raises(ValueError, match="its claims \\(--with-claims\\) are the template's"):
+        new_study_text(TEXT, "mine", "old", same_event=True, event_date=datetime.date(2024, 8, 5))
+    sample = '[study]\ntitle = "S"\n[events]\nfile = "events.csv"\n'
+    with pytest.raises(ValueError, match="a sample of firm-events on their own dates"):
+        new_study_text(sample, "mine", "old", same_event=False, event_date=datetime.date(2024, 8, 5))

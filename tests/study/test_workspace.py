@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tomllib
 
+import pandas as pd
 import pytest
 
 from eventstudy.cli import main
@@ -134,6 +135,8 @@ def test_init_for_another_event_keeps_how_to_measure_and_leaves_out_the_template
         "marks_bn",
         "the window 'day 0 to 6 Feb 2025' (it ends on 2025-02-06)",
     )
+    assert main(["init", "august", "--date", "2024-08-05"]) == 0  # the new event's date, set in place
+    assert load_study(tmp_path / "analyses/august/study.toml").event_date == pd.Timestamp("2024-08-05")
     assert main(["init", "same", "--with-claims"]) == 0  # a variant of the same event: all of it, the name set
     source = find_study("deepseek-2025").read_text()
     assert (tmp_path / "analyses/same/study.toml").read_text() == source.replace(
@@ -156,6 +159,9 @@ def test_init_says_what_it_left_out_and_what_it_could_not(tmp_path, monkeypatch,
     written = tomllib.loads((tmp_path / "analyses/mine/study.toml").read_text())  # named study.toml, run finds it
     assert written["study"]["title"] == "Its event" and "notes" not in written["report"]
     assert "The template's own event" not in (tmp_path / "analyses/mine/study.toml").read_text()
+    assert main(["init", "later", "--from", "t/custom.toml", "--date", "2025-03-03"]) == 2  # an inline table
+    assert "event_date is not written as a line this edit can change; nothing was written" in capsys.readouterr().err
+    assert not (tmp_path / "analyses/later").exists()
     (tmp_path / "t/broken.toml").write_text("[study\ntitle = 1\n")
     assert main(["init", "other", "--from", "t/broken.toml"]) == 2
     assert "t/broken.toml is not valid TOML" in capsys.readouterr().err
