@@ -136,7 +136,7 @@ def init_study(
         raise InitError(f"--date {event_date}: {exc}; nothing was written") from None
     if tomllib.loads(made.text).get("study", {}).get("name", name) != name:
         raise EventStudyError(f"could not set [study] name in the copy of {source}: set it by hand")
-    return _copy_definition(source, target, made.text, force, made)
+    return _copy_definition(source, target, made, force)
 
 
 # the [data] keys that name files (data.files.spec.FILE_KEYS; not imported: finding and copying
@@ -165,10 +165,8 @@ def definition_files(study_file: Path) -> list[Path]:
     return [f for f in dict.fromkeys(files) if f.is_file() and f.name != "__init__.py"]
 
 
-def _copy_definition(
-    source: Path, target: Path, text: str, force: bool = False, made: NewStudyText | None = None
-) -> Copied:
-    """Copy a study's definition files into ``target``, its study file as ``text`` named
+def _copy_definition(source: Path, target: Path, made: NewStudyText, force: bool = False) -> Copied:
+    """Copy a study's definition files into ``target``, its study file as ``made``'s text named
     study.toml (what ``run NAME`` finds, whatever the template's file was called): into an empty
     or new folder, or with ``force`` only the files that are absent there."""
     if target.exists() and not target.is_dir():
@@ -188,10 +186,10 @@ def _copy_definition(
         if dest.exists() or dest.is_symlink():
             kept.append(dest.name)
             continue
-        content = text.encode() if item == source else item.read_bytes()
+        content = made.text.encode() if item == source else item.read_bytes()
         write_atomic(dest, lambda tmp, c=content: tmp.write_bytes(c))  # each whole or not at all
         written.append(dest.name)
-    said = (made.left_out, made.not_left_out) if made and STUDY_FILE in written else ()
+    said = (made.left_out, made.not_left_out) if STUDY_FILE in written else ()
     return Copied(target / STUDY_FILE, tuple(written), tuple(kept), *said)
 
 
@@ -218,7 +216,7 @@ def working_copy(path: Path) -> Path:
             )
         return target
     try:
-        return _copy_definition(path, target.parent, path.read_text()).path
+        return _copy_definition(path, target.parent, NewStudyText(path.read_text(), ())).path
     except InitError:
         raise EventStudyError(
             f"the shipped study {path.parent.name} runs from a copy in {shown(target.parent)}, which holds other files "
