@@ -147,7 +147,7 @@ def drop_key(text: str, section: str, key: str) -> str | None:
     span = _key_span(text, section, key)
     if span is None:
         return None
-    lines, start, end = span
+    lines, start, end, _ = span
     return "".join(lines[:start] + lines[end:])
 
 
@@ -157,13 +157,12 @@ def set_key(text: str, section: str, key: str, value: Any) -> str | None:
     span = _key_span(text, section, key)
     if span is None:
         return None
-    lines, start, end = span
+    lines, start, end, expected = span
     comment = re.search(r"\s+#[^\"']*$", lines[start].rstrip("\n")) if end == start + 1 else None
     indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
     line = f"{indent}{key} = {toml_value(value)}{comment.group(0) if comment else ''}\n"
     edited = "".join(lines[:start] + [line] + lines[end:])
-    expected = tomllib.loads(text)
-    expected[section][key] = value
+    expected[section] = {**expected[section], key: value}
     return edited if tomllib.loads(edited) == expected else None
 
 
@@ -183,8 +182,9 @@ def toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def _key_span(text: str, section: str, key: str) -> tuple[list[str], int, int] | None:
-    """The lines of ``text`` and the span [start, end) that writes ``[section] key``."""
+def _key_span(text: str, section: str, key: str) -> tuple[list[str], int, int, dict] | None:
+    """The lines of ``text``, the span [start, end) that writes ``[section] key``, and what the
+    text less those lines parses to (the file without the key)."""
     table = tomllib.loads(text)
     if key not in _table(table, section):
         return None
@@ -198,7 +198,7 @@ def _key_span(text: str, section: str, key: str) -> tuple[list[str], int, int] |
         elif inside and assignment.match(line):
             for end in range(start + 1, len(lines) + 1):
                 if _parses_to("".join(lines[:start] + lines[end:]), expected):
-                    return lines, start, end
+                    return lines, start, end, expected
     return None
 
 
