@@ -11,7 +11,7 @@ and id — whatever the order of the table's rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,7 @@ from ..errors import first_few
 
 TIMES = ("before_open", "during", "after_close")
 REQUIRED = ("ticker", "date")
+ROLES = ("ticker", "date", "time", "event_id")  # the columns a study file's [events.columns] may name
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,34 @@ class EventTable:
             f"{len(self.events)} firm-events on {dates} dates ({rolled} rolled to a later session), "
             f"{len(self.rejected)} rejected"
         )
+
+
+def named_columns(header: Sequence[object], columns: Mapping[str, str]) -> dict[str, str]:
+    """The renaming (the file's column → its role) of the columns that ``columns`` (role → a
+    column of the file, matched without regard to case, as ``[data.columns]`` matches) names,
+    so that a file whose firms are in ``permno`` and days in ``event_date`` is read as it is.
+    Raises ``ValueError`` for a role eventstudy does not know, a column the file lacks, or a
+    role the file already has under its own name besides the column named for it."""
+    names = [str(c) for c in header]
+    lower = {c.lower(): c for c in names}
+    renames: dict[str, str] = {}
+    for role, column in columns.items():
+        if role not in ROLES:
+            raise ValueError(f"[events.columns] {role} is not a column eventstudy reads (it reads {', '.join(ROLES)})")
+        found = lower.get(column.lower())
+        if found is None:
+            raise ValueError(f"[events.columns] {role} = {column!r} is not a column (columns: {', '.join(names[:20])})")
+        if found in renames:
+            raise ValueError(f"[events.columns] names the column {found!r} for both {renames[found]} and {role}")
+        renames[found] = role
+    after = [renames.get(c, c) for c in names]
+    twice = sorted({c for c in after if after.count(c) > 1})
+    if twice:
+        raise ValueError(
+            f"the file has a column {twice[0]!r} besides the one [events.columns] names for it: rename one, or "
+            f"leave {twice[0]} out of [events.columns]"
+        )
+    return renames
 
 
 _ISO = r"\d{4}-\d{2}-\d{2}"

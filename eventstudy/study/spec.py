@@ -83,12 +83,14 @@ class EventsSpec:
     """``[events]`` of a study file: a table of firm-events on their own dates (``file``,
     resolved against the study file's folder); ``group_by`` columns whose values make groups,
     ``characteristics`` columns that explain the CARs in the second stage, or characteristics
-    that eventstudy computes (:data:`DERIVED_CHARACTERISTICS`)."""
+    that eventstudy computes (:data:`DERIVED_CHARACTERISTICS`); ``columns``: the file's own
+    names of the columns eventstudy reads (``[events.columns]``: ``ticker = "permno"``)."""
 
     file: Path
     group_by: tuple[str, ...] = ()
     characteristics: tuple[str, ...] = ()
     date_format: str = ""  # how the file writes its dates when not YYYY-MM-DD (e.g. "%d/%m/%Y")
+    columns: dict[str, str] = field(default_factory=dict)  # role (ticker, date, ...) → the file's column
 
 
 RETURNS = ("total", "price")

@@ -31,6 +31,7 @@ from .claims.rules import RULE_FALL_ALIASES
 from .designtables import read_data, read_long, read_volatility, read_volume
 from .events import REQUIRED as REQUIRED_EVENT_COLUMNS
 from .events import RESERVED as RESERVED_EVENT_COLUMNS
+from .events import named_columns
 from .reader import BAD, Reader, read_date, read_window
 from .spec import DERIVED_CHARACTERISTICS, BenchmarkSpec, ClaimSpec, EventsSpec, GroupSpec, ReportSpec, Study
 from .workspace import find_study
@@ -118,12 +119,14 @@ def _events(r: Reader, study_file: Path) -> EventsSpec | None:
     """``[events]``: the table must exist beside the study file (a path that leaves the study's
     folder is refused, and no content of a file is ever echoed) and have the columns the study
     names."""
-    r.unknown({"file", "group_by", "characteristics", "date_format"})
+    r.unknown({"file", "group_by", "characteristics", "date_format", "columns"})
     name = r.get("file", str)
     date_format = r.get("date_format", str, "")
     if date_format and "%" not in date_format:
         r.fail("date_format", f'must be a strftime format such as "%d/%m/%Y", got {date_format!r}')
-    spec = EventsSpec(Path(), r.strings("group_by"), r.strings("characteristics"), date_format)
+    c = r.table("columns", required=False)  # the file's own names of ticker, date, time, event_id
+    columns = {role: column for role in c.data if (column := c.get(role, str)) is not BAD}
+    spec = EventsSpec(Path(), r.strings("group_by"), r.strings("characteristics"), date_format, columns)
     if name is BAD:
         return spec
     folder = study_file.parent.resolve()
@@ -137,6 +140,12 @@ def _events(r: Reader, study_file: Path) -> EventsSpec | None:
         why = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
         r.fail("file", f"{name} cannot be read as a CSV table ({why})")
         return replace(spec, file=file)
+    try:
+        renames = named_columns(header, spec.columns)
+        header = pd.Index([renames.get(str(c), c) for c in header])
+    except ValueError as exc:
+        r.fail("columns", f"{name}: {exc}")
+        return replace(spec, file=file)
     for key, columns in (
         ("file", REQUIRED_EVENT_COLUMNS),
         ("group_by", spec.group_by),
@@ -144,7 +153,8 @@ def _events(r: Reader, study_file: Path) -> EventsSpec | None:
     ):
         for c in columns:
             if c not in header:
-                r.fail(key, f"{name} has no column {c!r} (columns: {', '.join(map(str, header[:20]))})")
+                hint = f'; or name it in [events.columns]: {c} = "<its column>"' if key == "file" else ""
+                r.fail(key, f"{name} has no column {c!r} (columns: {', '.join(map(str, header[:20]))}){hint}")
     for c in sorted(set(header) & set(DERIVED_CHARACTERISTICS)):
         r.fail("file", f"{name} has a column {c!r}, the name of a characteristic eventstudy computes: rename it")
     for c in [c for c in RESERVED_EVENT_COLUMNS if c in header]:

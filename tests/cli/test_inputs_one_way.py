@@ -33,7 +33,7 @@ TICKERS = ["AAPL", "MSFT", "NVDA", "JPM", "XOM", "KO", "PG"]
 
 def _study(tmp_path, rows: str, extra: str = "", file: str = "events.csv"):
     folder = tmp_path / "s"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "study.toml").write_text(STUDY.format(file=file, extra=extra))
     if rows is not None:
         (folder / "events.csv").write_text(rows)
@@ -153,3 +153,47 @@ def test_an_events_file_outside_the_study_folder_is_refused_unread(tmp_path, cap
 def test_build_events_on_an_empty_table_says_so():
     with pytest.raises(ValueError, match="holds no event"):
         build_events(pd.DataFrame({"ticker": [], "date": []}))
+
+
+ROWS = [("AAPL", "2024-08-12", "after_close"), ("MSFT", "2024-08-15", "before_open"), ("NVDA", "2024-09-10", "")]
+
+
+def test_an_events_file_with_its_own_column_names_is_read_through_events_columns(tmp_path, capsys):
+    """A file whose firms are in Firm, days in event_date (a name the results write, so refused
+    as is) and timing in Timing reads as the file with eventstudy's names does, to the byte."""
+    plain = _study(tmp_path / "plain", "ticker,date,time\n" + "".join(f"{t},{d},{w}\n" for t, d, w in ROWS))
+    own = _study(
+        tmp_path / "own",
+        "Firm,event_date,Timing\n" + "".join(f"{t},{d},{w}\n" for t, d, w in ROWS),
+        extra='[events.columns]\nticker = "firm"\ndate = "event_date"\ntime = "Timing"',
+    )
+    for folder in (plain, own):
+        code, err = _run(folder, capsys)
+        assert code == 0, err
+    assert _events(own).equals(_events(plain))
+    assert _events(own).set_index("ticker").given_date.to_dict() == {
+        "AAPL": "2024-08-12",
+        "MSFT": "2024-08-15",
+        "NVDA": "2024-09-10",
+    }
+    assert (_events(own).set_index("ticker").event_date["AAPL"]) == "2024-08-13"  # after the close: the next session
+
+
+@pytest.mark.parametrize(
+    "header, columns, problem",
+    [
+        ("firm,date", 'ticker = "permno"', "[events.columns] ticker = 'permno' is not a column (columns: firm, date)"),
+        ("firm,date", 'firm = "firm"', "[events.columns] firm is not a column eventstudy reads"),
+        ("firm,date", 'ticker = "firm"\nevent_id = "firm"', "names the column 'firm' for both ticker and event_id"),
+        (
+            "ticker,date,event_date",
+            'date = "event_date"',
+            "the file has a column 'date' besides the one [events.columns] names for it",
+        ),
+        ("firm,date", "", "has no column 'ticker' (columns: firm, date); or name it in [events.columns]"),
+    ],
+)
+def test_events_columns_that_do_not_fit_the_file_are_a_study_file_error(tmp_path, capsys, header, columns, problem):
+    folder = _study(tmp_path, f"{header}\n" + "AAPL,2024-08-12,2024-08-12\n", extra=f"[events.columns]\n{columns}")
+    code, err = _run(folder, capsys)
+    assert code == 2 and problem in err
