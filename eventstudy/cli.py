@@ -232,6 +232,7 @@ def _cmd_show(a) -> int:
 def _cmd_list(a) -> int:
     """Every study with its date and title, the shipped ones marked; a study file with
     problems is listed as such (``eventstudy run`` on it prints them), never hiding the others."""
+    from .core.tables import count_of
     from .study.studyfile import load_study
     from .study.workspace import list_studies
 
@@ -240,7 +241,7 @@ def _cmd_list(a) -> int:
         try:
             s = load_study(entry.path)
         except StudyFileError as exc:
-            why = f"not valid: {len(exc.problems)} problem(s); run it to see them"
+            why = f"not valid: {count_of(len(exc.problems), 'problem')}; run it to see them"
             print(f"{entry.name:20s} {'-':10s} {mark:8s} ({why})")
             continue
         when = "sample" if s.is_sample else f"{s.event_date:%Y-%m-%d}"

@@ -29,6 +29,11 @@ def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -
     return "\n".join([head, rule, *("| " + " | ".join(r) + " |" for r in rows)])
 
 
+def count_of(n: int, noun: str) -> str:
+    """``n`` and the noun, in the plural unless one: "1 group", "3 groups"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _fmt(value: object, spec: str) -> str:
     """One cell: a missing or non-finite number is "–" (never 'nan' or 'inf'); a date is a date."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)) or value is pd.NaT:

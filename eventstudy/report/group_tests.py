@@ -8,6 +8,7 @@ import pandas as pd
 from ..core.inference import TESTS
 from ..core.influence import ALPHA
 from ..core.results import wide_tests
+from ..core.tables import count_of
 
 P_FORMATS = {"caar": "+.2%"}
 
@@ -147,7 +148,7 @@ def environment_line(result, origins) -> str:
 
     libs = ", ".join(f"{lib} {metadata.version(lib)}" for lib in ("numpy", "pandas", "scipy", "statsmodels"))
     counts = pd.Series(list(origins)).value_counts().sort_index()
-    where = ", ".join(f"{k} ({v} tickers)" for k, v in counts.items())
+    where = ", ".join(f"{k} ({count_of(v, 'ticker')})" for k, v in counts.items())
     return (
         f"Computed by eventstudy {__version__} with the {result.engine} engine"
         + (f" ({result.engine_reason})" if result.engine_reason else "")

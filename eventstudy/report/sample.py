@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.results import excluded_by_reason
+from ..core.tables import count_of
 from ..study.results import SampleResults
 from ..study.spec import DERIVED_CHARACTERISTICS
 from .designs import long_section, volatility_section, volume_section
@@ -62,7 +63,8 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         "(both listed below).",
         f"- The busiest dates: {', '.join(f'{r.event_date:%Y-%m-%d} ({r.n})' for r in busiest.itertuples())}.",
         f"- Estimation windows leave out the firm's other events: "
-        f"{int((ev.n_removed > 0).sum())} events lost {int(ev.n_removed.sum())} estimation returns to them."
+        f"{count_of(int((ev.n_removed > 0).sum()), 'event')} lost "
+        f"{count_of(int(ev.n_removed.sum()), 'estimation return')} to them."
         if s.exclude_other_events
         else "- Estimation windows keep the firm's other events (`exclude_other_events = false`).",
         *(f"- Note: {n}" for n in res.notes),

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..core.calendar import describe
 from ..core.results import wide_tests
+from ..core.tables import count_of
 from ..core.windows import DAY0
 from ..study.dollars import FLAG_COLUMNS
 from ..study.results import FOCUS_LIMIT, StudyResults
@@ -178,8 +179,8 @@ def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
     return [
         "## Summary",
         "",
-        f"- **Event:** {_event_day(res)}; {_count(len(res.main.events), 'firm')} fitted in "
-        f"{_count(len(res.groups), 'group')}; {res.model_text()}.",
+        f"- **Event:** {_event_day(res)}; {count_of(len(res.main.events), 'firm')} fitted in "
+        f"{count_of(len(res.groups), 'group')}; {res.model_text()}.",
         f"- **Day 0:** {moves}{focus_line}.",
         *(
             [f"- **Day 0 by firm** (the firms of the groups of at most {FOCUS_LIMIT} firms): {extremes}."]
@@ -220,11 +221,6 @@ def _event_day(res: StudyResults, bold: str = "") -> str:
     """Day 0's date, and the study's label when it has one."""
     label = res.study.label
     return f"{bold}{res.event.date:%A %d %B %Y}{bold}" + (f" — {label}" if label else "")
-
-
-def _count(n: int, noun: str) -> str:
-    """``n`` and the noun, in the plural unless one: "1 group", "3 groups"."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _bn(x: float) -> str:

@@ -17,6 +17,7 @@ from ..core.engine import Design
 from ..core.models import get_model, with_shifted_market
 from ..core.returns import factor_regressors, session_returns
 from ..core.runspec import AUTO, Engine
+from ..core.tables import count_of
 from ..core.volatility import abnormal_volatility
 from ..core.windows import DEFAULT_ESTIMATION, DEFAULT_PATH, Window, as_window
 from ..data import load_market_data, quality
@@ -268,7 +269,10 @@ def run_sample(
     notes = (*(_value_notes(fitted_events) if sized else ()), *dict.fromkeys(data.notes))
     rolled = int((kept.note != "").sum())
     if rolled:
-        notes = (f"{rolled} event(s) have day 0 on a later session than the date given (see events.csv: note)", *notes)
+        notes = (
+            f"{count_of(rolled, 'event')} with day 0 on a later session than the date given (see events.csv: note)",
+            *notes,
+        )
     res = SampleResults(
         study=study,
         events=events,

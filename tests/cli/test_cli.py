@@ -78,7 +78,7 @@ def test_list_shows_a_broken_study_beside_the_good_ones(tmp_path, capsys, monkey
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "good                 2025-01-27 local    G" in out
-    assert "bad" in out and "not valid: 2 problem(s)" in out
+    assert "bad" in out and "not valid: 2 problems" in out
     assert "deepseek-2025        2025-01-27 shipped  The DeepSeek R1 sell-off" in out
 
 
