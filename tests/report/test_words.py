@@ -11,7 +11,7 @@ import pytest
 
 from eventstudy import __version__
 from eventstudy.cli import main
-from eventstudy.core.tables import markdown_table
+from eventstudy.core.tables import count_of, markdown_table
 from eventstudy.report.text import _summary, generated_by, named
 from eventstudy.study import dollars
 from eventstudy.study.checks import with_overrides
@@ -120,3 +120,8 @@ def test_day_0_is_named_with_the_label_and_without_empty_marks_when_there_is_non
     res = replace(res, study=replace(res.study, label=""))
     assert "- **Event:** Wednesday 09 April 2025; " in "\n".join(_summary(res, markdown_table, day0))
     assert str(res.summary()).startswith(f"{res.study.title} — event 2025-04-09\n")
+
+
+@pytest.mark.parametrize("n, words", [(0, "0 tickers"), (1, "1 ticker"), (2, "2 tickers")])
+def test_a_count_is_in_the_plural_unless_one(n, words):
+    assert count_of(n, "ticker") == words
