@@ -22,6 +22,9 @@ def volume_section(md, volume, figs: dict[str, Path], design: str) -> list[str]:
     without ``[volume]``)."""
     if volume is None:
         return []
+    left_out = ["Left out of the volume study:", "", md(excluded_by_reason(volume.excluded)), ""]
+    if not len(volume.events):
+        return ["## Abnormal trading volume", "", "No firm-event could be measured.", "", *left_out]
     model = "market model on the market's log turnover" if volume.model.name == "market" else "firm's mean"
     out = [
         "## Abnormal trading volume",
@@ -33,9 +36,7 @@ def volume_section(md, volume, figs: dict[str, Path], design: str) -> list[str]:
     ]
     if "volume_paths" in figs:
         out += [f"![Abnormal trading volume]({figs['volume_paths']})", ""]
-    if len(volume.excluded):
-        out += ["Left out of the volume study:", "", md(excluded_by_reason(volume.excluded)), ""]
-    return out
+    return out + (left_out if len(volume.excluded) else [])
 
 
 VOLATILITY_METHOD = (

@@ -298,7 +298,7 @@ def design_jobs(results, groups: list[str]) -> list[FigureJob]:
     """The mean abnormal log turnover (``[volume]``) and the mean U* (``[volatility]``) by
     relative day, per group."""
     jobs = []
-    if results.volume is not None:
+    if results.volume is not None and len(results.volume.events):  # no figure of nothing measured
         shown = [g for g in groups if g in results.volume.groups][:8]
         jobs.append(FigureJob("volume_paths", "volume_paths", (results.volume.caar, shown)))
     if results.volatility is not None:

@@ -89,7 +89,8 @@ def run_study(
     res = _assemble(p, main, runs, notes)
     if ready is not None:
         ready(res)
-    res = replace(res, volume=_volume(p, engine))
+    abnormal_volume = _volume(p, engine)
+    res = replace(res, volume=abnormal_volume, notes=(*res.notes, *volume.unmeasured(abnormal_volume)))
     if study.volatility:
         res = replace(res, volatility=_volatility(res))
     return replace(res, long=_long(p)) if study.long is not None else res

@@ -290,9 +290,11 @@ def run_sample(
     )
     if ready is not None:
         ready(res)
+    abnormal_volume = _sample_volume(study, panel, fitted, engine)
     return replace(
         res,
-        volume=_sample_volume(study, panel, fitted, engine),
+        volume=abnormal_volume,
+        notes=(*notes, *volume.unmeasured(abnormal_volume)),
         volatility=abnormal_volatility(main, study.path) if study.volatility else None,
         long=_sample_long(study, panel, fitted),
     )

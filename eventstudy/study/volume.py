@@ -91,3 +91,12 @@ def run_volume(
         extra = pd.DataFrame(reasons, columns=exclusions.COLUMNS)
         result = replace(result, excluded=pd.concat([extra, result.excluded], ignore_index=True))
     return result
+
+
+def unmeasured(result: EventStudyResult | None) -> tuple[str, ...]:
+    """The note to print when the volume study measured no firm-event (a returns file without a
+    volume column, say), with why; none when it measured one or was not asked for."""
+    if result is None or len(result.events):
+        return ()
+    why = result.excluded.drop_duplicates("event_id").reason.value_counts()
+    return ("the volume study measured no firm-event: " + "; ".join(f"{r} ({n})" for r, n in why.items()),)

@@ -102,3 +102,26 @@ def test_turnover_says_why_a_stock_has_none():
     v, why = turnover(frames, mv, days)
     assert why == {"B": NO_SHARES, "C": NO_VOLUME}
     assert v.A.iloc[0] == pytest.approx(np.log(100 * 1e6 / 1e8 + C))  # shares = 1e9 / 10
+
+
+def test_a_file_without_volume_says_so_and_draws_nothing(tmp_path, capsys):
+    """Without a volume column no firm-event has turnover: the run says so (a note), the report's
+    section says so above the reasons, and no empty volume figure is drawn."""
+    from eventstudy.cli import main
+
+    ex = REPO / "analyses" / "crsp-format-example"
+    for f in ("dsi.csv", "stocknames.csv", "study.toml"):
+        shutil.copy(ex / f, tmp_path / f)
+    pd.read_csv(ex / "dsf.csv", dtype=str).drop(columns="VOL").to_csv(tmp_path / "dsf.csv", index=False)
+    (tmp_path / "study.toml").write_text((tmp_path / "study.toml").read_text() + "\n[volume]\n")
+    res = es.run_study(str(tmp_path / "study.toml"))
+    assert res.volume.events.empty
+    assert "the volume study measured no firm-event: no volume in the data (10)" in res.notes
+    assert main(["run", str(tmp_path / "study.toml"), "--offline", "--out", str(tmp_path / "out")]) == 0
+    assert "note: the volume study measured no firm-event: no volume in the data (10)" in capsys.readouterr().out
+    report = (tmp_path / "out" / "REPORT.md").read_text()
+    section = report.split("## Abnormal trading volume")[1].split("\n## ")[0]
+    assert "No firm-event could be measured." in section and "| volume | no volume in the data | 10 |" in section
+    assert "p_kolari-pynnonen" not in section
+    assert not list((tmp_path / "out").rglob("volume_paths*"))
+    assert list((tmp_path / "out").rglob("caar_paths*"))  # the figures were drawn there
