@@ -59,6 +59,14 @@ def describe(exchange: str) -> str:
     return f"an {exchange} session" if exchange[:1] in "AEFHILMNORSX" else f"a {exchange} session"
 
 
+def sessions_of(exchange: str) -> str:
+    """The sessions of a calendar in the plural, as a report counts them: "NYSE sessions", "XLON
+    sessions", "dates of the market series"."""
+    if exchange in _REGISTERED:
+        return "dates of the market series"
+    return f"{'NYSE' if exchange == EXCHANGE else exchange} sessions"
+
+
 class _DateCalendar:
     """Sessions given as dates (a study's market series), answering the questions the
     functions below ask of an ``exchange_calendars`` calendar."""

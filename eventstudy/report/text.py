@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.calendar import describe
+from ..core.calendar import sessions_of
 from ..core.results import wide_tests
 from ..core.tables import count_of
 from ..core.windows import DAY0
@@ -243,7 +243,7 @@ def _model_line(res: StudyResults) -> str:
     s = res.study
     return (
         f"- Model: {res.model_text()}; estimation window [{s.estimation.start}, {s.estimation.end}] "
-        f"NYSE sessions; at least {s.min_estimation_obs} valid returns."
+        f"{sessions_of(s.exchange)}; at least {s.min_estimation_obs} valid returns."
     )
 
 
@@ -454,7 +454,6 @@ def own_data_lines(md, study, provenance: pd.DataFrame) -> list[str]:
     size, rows and sha256 (``results/provenance.csv`` has them per series)."""
     d = study.data
     files = provenance.drop_duplicates("file")[["file", "role", "bytes", "rows", "sha256"]]
-    sessions = describe(study.exchange).removeprefix("an ").removeprefix("a ")
     return [
         f"The data are the study's own files ([data] of the study file): returns from `{d.returns.name}` "
         f"({d.units}; CRSP's missing-return codes made missing"
@@ -462,8 +461,8 @@ def own_data_lines(md, study, provenance: pd.DataFrame) -> list[str]:
         + "), "
         + (f"market series from `{d.market.name}`, " if d.market else "")
         + ("factors from " + ", ".join(f"`{f.name}`" for f in d.factors) if d.factors else "the shipped factors")
-        + f"; sessions are counted as {sessions}s (calendar {d.calendar}). Market values are |price| × shares "
-        "of the returns file on the session before day 0. Each file as read (sha256 over its bytes):",
+        + f"; sessions are counted as {sessions_of(study.exchange)} (calendar {d.calendar}). Market values are "
+        "|price| × shares of the returns file on the session before day 0. Each file as read (sha256 over its bytes):",
         "",
         md(files),
         "",

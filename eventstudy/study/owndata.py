@@ -9,11 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..core.calendar import EXCHANGE, sessions_of
+from ..core.models import get_model
 from ..data.files import FileData, NameBook, load_files, read_names
 from ..data.files.market import check_series
 from ..data.loader import MarketData, PriceData
 from ..data.snapshot import default_snapshot
 from ..errors import DataFileError
+from .horizons import CALENDAR_MODELS
 from .spec import Study
 
 FILE_FLAG = "file: |price| × shares"
@@ -72,6 +75,21 @@ def sample_labels(study: Study, events: pd.DataFrame) -> tuple[pd.DataFrame, Fir
     return events.assign(ticker=labels), Firms(ids, unknown, names)
 
 
+def _shipped_factors_note(study: Study, factors: dict[str, pd.DataFrame]) -> list[str]:
+    """A note when a study counted on another calendar than the NYSE's takes factors from the
+    shipped (US) Fama–French files: its model or its calendar-time regression needs them."""
+    needed = set(get_model(study.model).needs)
+    if study.long is not None:
+        needed |= set(CALENDAR_MODELS.get(study.long.calendar_time, ()))
+    shipped = set().union(*(table.columns for table in factors.values()))
+    if study.exchange == EXCHANGE or not needed & shipped:
+        return []
+    return [
+        f"the factors are the shipped US Fama–French factors, on NYSE dates, while sessions are counted as "
+        f"{sessions_of(study.exchange)}: name your market's factors in [data] factors"
+    ]
+
+
 def _lookup(book: NameBook, ticker: str, date: pd.Timestamp) -> str | None:
     if REUSED in ticker:
         return ticker.split(REUSED)[-1]
@@ -100,11 +118,12 @@ def read_study_files(
             returns[name] = files.market[name.lower()]
             origin[name] = f"file {spec.market.name}"
     factors = files.factors or default_snapshot().factors()
+    notes = (*files.notes, *([] if files.factors else _shipped_factors_note(study, factors)))
     stocks = list(returns.columns.difference(list(series), sort=False))
     companies = pd.DataFrame(
         {"ticker": stocks, "name": [firms.names.get(t, "") for t in stocks], "asset_type": "stock", "issuer": stocks}
     )
-    prices = PriceData(frames, origin, failed, files.notes)
+    prices = PriceData(frames, origin, failed, notes)
     empty = pd.DataFrame(columns=["ticker", "share_class", "price_ticker", "shares", "as_of", "source"])
     data = MarketData(prices, companies, empty, empty, factors, files.files)
     return files, data, returns

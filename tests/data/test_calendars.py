@@ -91,3 +91,10 @@ def test_the_command_keeps_the_sessions_in_its_cache_folder_and_lets_go_of_it(tm
     assert main(["run", "tariff-pause-2025", "--offline", "--quiet", "--cache-dir", str(tmp_path / "cache")]) == 0
     assert (tmp_path / "cache" / "calendars" / "XNYS.npz").is_file()
     assert calendar._STORE == []  # the store was the command's only
+
+
+def test_sessions_are_counted_in_the_calendar_s_own_words():
+    assert calendar.sessions_of("XNYS") == "NYSE sessions"
+    assert calendar.sessions_of("XLON") == "XLON sessions"
+    name = calendar.register_sessions("data:test-market.csv", pd.bdate_range("2024-01-01", periods=5))
+    assert calendar.sessions_of(name) == "dates of the market series"

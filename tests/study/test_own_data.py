@@ -12,6 +12,7 @@ import pytest
 
 import eventstudy as es
 from eventstudy.errors import DataFileError, StudyFileError
+from eventstudy.report.text import _model_line
 from tests.helpers import REPO
 
 EXAMPLE = REPO / "analyses" / "crsp-format-example"
@@ -155,3 +156,21 @@ def test_a_shipped_study_s_copy_takes_its_data_files():
     assert COPIED_KEYS == FILE_KEYS  # the study's copy takes every file [data] can name
     names = {f.name for f in definition_files(EXAMPLE / "study.toml")}
     assert {"study.toml", "dsf.csv", "dsi.csv", "stocknames.csv", "make_data.py"} <= names
+
+
+@pytest.mark.parametrize("calendar, noted", [("XNYS", False), ("data", True)])
+def test_the_shipped_us_factors_on_another_calendar_are_noted(example, calendar, noted):
+    """A factor model on files counted in another calendar than the NYSE's reads the shipped US
+    factors: the run says so; the report counts the estimation window in the study's sessions."""
+    text = (example / "study.toml").read_text().replace('calendar = "XNYS"', f'calendar = "{calendar}"')
+    text = text.replace('name = "market"', 'name = "ff3"').replace("[[claims]]", "[[dropped]]").split("[[dropped]]")[0]
+    (example / "study.toml").write_text(text)
+    res = es.run_study(str(example / "study.toml"))
+    note = (
+        "the factors are the shipped US Fama–French factors, on NYSE dates, while sessions are counted as dates "
+        "of the market series: name your market's factors in [data] factors"
+    )
+    assert (note in res.notes) is noted
+    assert not any("shipped US Fama–French" in n for n in res.notes if n != note)
+    sessions = "dates of the market series" if noted else "NYSE sessions"
+    assert _model_line(res).startswith(f"- Model: {res.model_text()}; estimation window [-250, -11] {sessions};")
