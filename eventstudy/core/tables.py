@@ -34,6 +34,16 @@ def count_of(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def money_bn(x: float, currency: str = "USD", signed: bool = False, digits: int = 0) -> str:
+    """An amount given in billions as a reader reads it: "$600 bn" in US dollars, "GBP 600 bn" in
+    another currency; ``signed`` puts + or − before it (a change), "–" when missing."""
+    if x != x:
+        return "–"
+    sign = ("−" if x < 0 else "+") if signed else ("-" if x < 0 else "")
+    unit = "$" if currency == "USD" else f"{currency} "
+    return f"{sign}{unit}{abs(x):,.{digits}f} bn"
+
+
 def _fmt(value: object, spec: str) -> str:
     """One cell: a missing or non-finite number is "–" (never 'nan' or 'inf'); a date is a date."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)) or value is pd.NaT:

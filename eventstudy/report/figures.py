@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core.tables import money_bn
+
 PALETTE = ["#1b6ca8", "#d1495b", "#edae49", "#66a182", "#8d6a9f", "#00798c", "#a05c34", "#6c757d"]
 
 
@@ -20,9 +22,9 @@ def _fig(w: float = 8.0, h: float = 4.5, **subplots):
     return fig, fig.subplots(**subplots)
 
 
-def price_path(prices: pd.DataFrame, ticker: str, drop_pct: float | None = None):
-    """Daily high–low range and close of ``ticker`` around day 0; a line marks ``drop_pct``
-    below the day −1 close (a claim's figure)."""
+def price_path(prices: pd.DataFrame, ticker: str, drop_pct: float | None = None, currency: str = "USD"):
+    """Daily high–low range and close of ``ticker`` around day 0 (in ``currency``); a line marks
+    ``drop_pct`` below the day −1 close (a claim's figure)."""
     fig, ax = _fig()
     p = prices[prices.ticker == ticker].set_index("day")
     ax.vlines(p.index, p.low, p.high, color="#9aa5b1", lw=6, label="daily high–low range")
@@ -31,7 +33,11 @@ def price_path(prices: pd.DataFrame, ticker: str, drop_pct: float | None = None)
         level = p.close.loc[-1] * (1 - drop_pct / 100)
         ax.axhline(level, color=PALETTE[1], ls="--", lw=1, label=f"−{drop_pct:g} % from the day −1 close")
     ax.axvline(0, color="black", lw=0.6)
-    ax.set(xlabel="sessions relative to the event (day 0)", ylabel="price (USD)", title=f"{ticker} around the event")
+    ax.set(
+        xlabel="sessions relative to the event (day 0)",
+        ylabel=f"price ({currency})",
+        title=f"{ticker} around the event",
+    )
     ax.legend(loc="best", fontsize=8)
     return fig
 
@@ -165,9 +171,9 @@ def caar_intervals(intervals: pd.DataFrame, groups: list[str]):
     return fig
 
 
-def mv_change_by_firm(day0: pd.DataFrame, marks_bn: list[float]):
-    """Day-0 market-value change by firm, raw vs abnormal (USD bn), with the claims' marks
-    drawn against the running total of losses."""
+def mv_change_by_firm(day0: pd.DataFrame, marks_bn: list[float], currency: str = "USD"):
+    """Day-0 market-value change by firm, raw vs abnormal (``currency`` bn), with the claims'
+    marks drawn against the running total of losses."""
     f = day0.rename_axis("firm").reset_index().sort_values(["mv_change", "firm"]).set_index("firm").head(25)
     fig, (ax, ax2) = _fig(10.0, 6.0, ncols=2, width_ratios=[3, 2])
     y = np.arange(len(f))
@@ -176,7 +182,7 @@ def mv_change_by_firm(day0: pd.DataFrame, marks_bn: list[float]):
     ax.set_yticks(y, f.index, fontsize=7)
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.6)
-    ax.set(xlabel="market-value change on day 0 (USD bn)", title="25 largest losses")
+    ax.set(xlabel=f"market-value change on day 0 ({currency} bn)", title="25 largest losses")
     ax.legend(fontsize=8, loc="lower left")
     total = (-f.mv_change / 1e9).cumsum()
     ax2.plot(total.to_numpy(), y, "o-", color=PALETTE[0], ms=3)
@@ -184,8 +190,8 @@ def mv_change_by_firm(day0: pd.DataFrame, marks_bn: list[float]):
     ax2.invert_yaxis()
     for m in marks_bn:
         ax2.axvline(m, color=PALETTE[1], ls="--", lw=1)
-        ax2.text(m, len(f) - 0.5, f" ${m:,.0f} bn", color=PALETTE[1], fontsize=8, va="bottom")
-    ax2.set(xlabel="running total of raw losses (USD bn)", title="Cumulated, largest first")
+        ax2.text(m, len(f) - 0.5, f" {money_bn(m, currency)}", color=PALETTE[1], fontsize=8, va="bottom")
+    ax2.set(xlabel=f"running total of raw losses ({currency} bn)", title="Cumulated, largest first")
     return fig
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..core.calendar import sessions_of
 from ..core.results import wide_tests
-from ..core.tables import count_of
+from ..core.tables import count_of, money_bn
 from ..core.windows import DAY0
 from ..study.dollars import FLAG_COLUMNS
 from ..study.results import FOCUS_LIMIT, StudyResults
@@ -136,11 +136,11 @@ def _dollar_tables(res: StudyResults, md) -> list[str]:
     counts = tot.drop_duplicates("group")[["group", "n_firms", *FLAG_COLUMNS, "adj_close_priced", "no_value"]]
     bn = dict.fromkeys(order, ",.1f")
     return [
-        "Raw change in market value, USD bn (MV at the window's end − MV before it):",
+        f"Raw change in market value, {res.study.currency} bn (MV at the window's end − MV before it):",
         "",
         md(wide("mv_raw"), bn),
         "",
-        "Abnormal change, USD bn (Σ MV_{τ−1}·AR_τ):",
+        f"Abnormal change, {res.study.currency} bn (Σ MV_{{τ−1}}·AR_τ):",
         "",
         md(wide("mv_abnormal"), bn),
         "",
@@ -161,7 +161,7 @@ def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
     ar0 = res.main.car_of(w0).car
     focus_line = (
         f"; the focus firm {res.focus} {_pct(focus.ret)} (abnormal {_pct(ar0.get(res.focus, float('nan')))}, "
-        f"{_bn(focus.mv_change)} of market value)"
+        f"{money_bn(focus.mv_change / 1e9, res.study.currency, signed=True, digits=1)} of market value)"
         if focus is not None
         else ""
     )
@@ -221,10 +221,6 @@ def _event_day(res: StudyResults, bold: str = "") -> str:
     """Day 0's date, and the study's label when it has one."""
     label = res.study.label
     return f"{bold}{res.event.date:%A %d %B %Y}{bold}" + (f" — {label}" if label else "")
-
-
-def _bn(x: float) -> str:
-    return "–" if x != x else f"{'−' if x < 0 else '+'}${abs(x) / 1e9:,.1f} bn"
 
 
 def named(study) -> str:

@@ -141,7 +141,7 @@ def write_results(results: StudyResults | SampleResults, out: Path, exports: tup
         frames[TABLE] = results.placebo.table
     for name, frame in frames.items():
         _csv(frame, out / name)
-    _guide(out, SAMPLE_COLUMNS if sample else COLUMNS)
+    _guide(out, SAMPLE_COLUMNS if sample else COLUMNS, results.study.currency)
     if exports:
         from .exports import write_exports
 
@@ -166,9 +166,10 @@ def _placebo_jobs(results: StudyResults | SampleResults, w: str) -> list[FigureJ
     ]
 
 
-def _guide(out: Path, columns: dict[str, str]) -> None:
-    guide = ["# Results: column guide", "", "Money in USD, returns as decimals (0.01 = 1 %).", ""]
-    guide += [f"- `{k}`: {v}" for k, v in columns.items()]
+def _guide(out: Path, columns: dict[str, str], currency: str) -> None:
+    """``RESULTS.md``: what each file's columns hold, money in the study's ``currency``."""
+    guide = ["# Results: column guide", "", f"Money in {currency}, returns as decimals (0.01 = 1 %).", ""]
+    guide += [f"- `{k}`: {v.replace('USD', currency)}" for k, v in columns.items()]
     (out / "RESULTS.md").write_text("\n".join(guide) + "\n")
 
 
@@ -260,7 +261,7 @@ def study_figures(results: StudyResults) -> list[FigureJob]:
     ev = results.main.events.set_index("ticker").loc[focus]
     fit = results.fit_data
     jobs = [
-        FigureJob("price_path", "price_path", (results.prices, focus, rep.drop_mark_pct)),
+        FigureJob("price_path", "price_path", (results.prices, focus, rep.drop_mark_pct, results.study.currency)),
         FigureJob(
             "ar_day0",
             "ar_by_firm",
@@ -272,7 +273,9 @@ def study_figures(results: StudyResults) -> list[FigureJob]:
             (results.main.caar, [g for g in results.groups if len(results.groups[g]) <= 40]),
         ),
         FigureJob("caar_intervals", "caar_intervals", (results.main.intervals, list(results.groups))),
-        FigureJob("mv_change", "mv_change_by_firm", (results.day0.loc[firms], list(rep.marks_bn))),
+        FigureJob(
+            "mv_change", "mv_change_by_firm", (results.day0.loc[firms], list(rep.marks_bn), results.study.currency)
+        ),
         FigureJob(
             "estimation_fit",
             "estimation_fit",

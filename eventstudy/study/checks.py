@@ -238,6 +238,12 @@ def _check_claims(study: Study, fail, explicit: set[str], open_ended: bool) -> N
             )
         if c.unit and c.unit != metric.unit:
             fail(f"{key}.unit", f"the metric {c.metric!r} is in {metric.unit!r}, got {c.unit!r}")
+        if metric.unit == "USD bn" and study.currency != "USD":
+            fail(
+                f"{key}.metric",
+                f"{c.metric!r} checks figures in USD bn; this study's market values are in {study.currency} "
+                "([data] currency): a claim in money cannot be checked here",
+            )
         if c.window and not metric.windowed:
             fail(f"{key}.window", f"the metric {c.metric!r} is measured on day 0 only")
         if metric.subject == "ticker":

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..core.calendar import EXCHANGE, check_exchange, register_sessions
@@ -29,6 +30,7 @@ DATA_KEYS = {
     "shares_scale",
     "performance_delisting_return",
     "date_format",
+    "currency",
 }
 
 
@@ -65,7 +67,10 @@ def read_data(r: Reader, study_file: Path) -> tuple[DataSpec | None, str]:
         shares_scale=float(scale) if scale is not None else None,
         performance_delisting_return=float(delist) if delist is not None else None,
         date_format=r.get("date_format", str, ""),
+        currency=r.get("currency", str, "USD"),
     )
+    if not re.fullmatch(r"[A-Z]{3}", spec.currency):
+        r.fail("currency", f'must be an ISO 4217 code of three capitals such as "GBP", got {spec.currency!r}')
     if spec.units not in UNITS:
         r.fail("units", f"must be one of {', '.join(UNITS)}, got {spec.units!r}")
     if spec.returns.is_file():

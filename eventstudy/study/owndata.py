@@ -141,7 +141,7 @@ def check_market(study: Study, files: FileData, returns: pd.DataFrame, firms: li
 
 
 def market_values(files: FileData, firms: Firms, labels: list[str], day: pd.Timestamp) -> tuple:
-    """Sessions × labels of market values (USD: |price| × shares × the layout's scale) and each
+    """Sessions × labels of market values (in [data] currency: |price| × shares × the layout's scale) and each
     firm's share basis (``firm, shares, flag, classes, price_basis``) as of ``day``."""
     label_of = {i: lab for lab, i in firms.ids.items()}
     mv = files.market_values.rename(columns=lambda i: label_of.get(i, i)).reindex(columns=labels)

@@ -122,7 +122,7 @@ class StudyResults(SummaryMixin):
             Table(
                 tot.assign(mv_raw=tot.mv_raw / 1e9, mv_abnormal=tot.mv_abnormal / 1e9)[["group", *TOTALS_COLUMNS]],
                 {"mv_raw": ",.1f", "mv_abnormal": ",.1f"},
-                f"Market-value change {w0} by universe (USD bn)",
+                f"Market-value change {w0} by universe ({self.study.currency} bn)",
             ),
         ]
         if len(self.flags):

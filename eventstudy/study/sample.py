@@ -51,14 +51,14 @@ class Panel:
     regressors: pd.DataFrame
     basis: pd.Series
     data: MarketData
-    values: pd.DataFrame | None = None  # a study's own data: sessions × firms of market values (USD)
+    values: pd.DataFrame | None = None  # a study's own data: sessions × firms of market values (its currency)
 
     @property
     def prices(self) -> PriceData:
         return self.data.prices
 
     def pre_event_values(self, events: pd.DataFrame) -> pd.DataFrame:
-        """Each event's market value at the close before day 0 (USD bn) and the kind of share
+        """Each event's market value at the close before day 0 (bn of the prices' currency) and the kind of share
         count it used (:func:`eventstudy.study.marketvalue.pre_event_values`)."""
         if self.values is not None:
             return owndata.pre_event_values(events, self.values)
@@ -380,7 +380,7 @@ def _value_notes(fitted: pd.DataFrame) -> list[str]:
 
 def _second_stages(study: Study, main, events: pd.DataFrame) -> dict:
     """Per window, the CARs on the study's characteristics (columns of the events file, or
-    ``log_market_value``: ln of the pre-event market value in USD bn) and the first stage's
+    ``log_market_value``: ln of the pre-event market value in bn of the prices' currency) and the first stage's
     beta and volatility (σ̂ of the estimation residuals)."""
     fitted = main.events.set_index("event_id")
     table = events.set_index("event_id")

@@ -97,7 +97,7 @@ RETURNS = ("total", "price")
 
 # characteristics computed for every event, which a study may name without a column of that name
 DERIVED_CHARACTERISTICS = {
-    "log_market_value": "ln of the firm's market value in USD bn at the close before day 0",
+    "log_market_value": "ln of the firm's market value in bn (of the prices' currency) at the close before day 0",
 }
 
 
@@ -156,6 +156,12 @@ class Study:
     def own_data(self) -> bool:
         """The study reads its own files (``[data]``), not the snapshot, the cache or yfinance."""
         return self.data is not None
+
+    @property
+    def currency(self) -> str:
+        """The ISO 4217 code of the study's prices and market values: ``[data] currency``, else
+        USD (the snapshot's and Yahoo's US listings)."""
+        return self.data.currency if self.data is not None else "USD"
 
     @property
     def folder(self) -> Path:

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 import eventstudy as es
+from eventstudy.cli import main
+from eventstudy.core.tables import money_bn
 from eventstudy.errors import DataFileError, StudyFileError
 from eventstudy.report.text import _model_line
 from tests.helpers import REPO
@@ -67,12 +69,15 @@ def test_market_series_missing_on_the_event_day(example):
 
 def test_study_file_problems_of_the_data_table(example):
     text = (example / "study.toml").read_text()
-    bad = text.replace('calendar = "XNYS"', 'calendar = "XNOPE"\nunits = "basis points"\nsurprise = 1')
+    bad = text.replace(
+        'calendar = "XNYS"', 'calendar = "XNOPE"\nunits = "basis points"\nsurprise = 1\ncurrency = "pounds"'
+    )
     (example / "study.toml").write_text(bad)
     with pytest.raises(StudyFileError) as err:
         es.load_study(str(example / "study.toml"))
     msg = str(err.value)
     assert "data.surprise" in msg and "data.units" in msg and "'XNOPE' is not an exchange calendar" in msg
+    assert "data.currency': must be an ISO 4217 code of three capitals" in msg
 
 
 def test_sample_on_own_files_matches_reused_tickers_on_their_dates(example):
@@ -174,3 +179,33 @@ def test_the_shipped_us_factors_on_another_calendar_are_noted(example, calendar,
     assert not any("shipped US Fama–French" in n for n in res.notes if n != note)
     sessions = "dates of the market series" if noted else "NYSE sessions"
     assert _model_line(res).startswith(f"- Model: {res.model_text()}; estimation window [-250, -11] {sessions};")
+
+
+def test_money_is_told_in_the_data_s_currency(example, tmp_path):
+    """[data] currency names the money of the files: the report, the results' guide and the CLI
+    summary say EUR where they said USD, and a claim in USD bn is refused rather than compared
+    with euros (the example's numbers are only relabelled here: the test is of the words)."""
+    text = (example / "study.toml").read_text().replace('calendar = "XNYS"', 'calendar = "XNYS"\ncurrency = "EUR"')
+    (example / "study.toml").write_text(text)
+    with pytest.raises(StudyFileError) as err:
+        es.load_study(str(example / "study.toml"))
+    assert "'mv_change' checks figures in USD bn; this study's market values are in EUR" in str(err.value)
+    assert "claims[0]" not in str(err.value)  # the percent claim is fine
+    (example / "study.toml").write_text(re.sub(r"\[\[claims\]\].*?(?=\n\[report\])", "", text, flags=re.S))
+    res = es.run_study(str(example / "study.toml"))
+    out = tmp_path / "out"
+    assert main(["run", str(example / "study.toml"), "--offline", "--quiet", "--out", str(out)]) == 0
+    report = (out / "REPORT.md").read_text()
+    nvda = res.day0.loc["NVDA"].mv_change / 1e9
+    assert "(abnormal " in report and f"−EUR {abs(nvda):,.1f} bn of market value)" in report
+    assert "Raw change in market value, EUR bn" in report and "USD" not in report and "$" not in report
+    assert "Money in EUR" in (out / "results" / "RESULTS.md").read_text()
+    assert "USD" not in (out / "results" / "RESULTS.md").read_text()
+    assert "by universe (EUR bn)" in res.summary().as_text()
+
+
+def test_money_in_billions_as_a_reader_reads_it():
+    assert money_bn(600) == "$600 bn"
+    assert money_bn(-12.34, "GBP", signed=True, digits=1) == "−GBP 12.3 bn"
+    assert money_bn(0.04, signed=True, digits=1) == "+$0.0 bn"
+    assert money_bn(float("nan"), "EUR") == "–"

@@ -57,7 +57,8 @@ class DataSpec:
     returns and market series; ``columns``: role → column for files in no known layout;
     ``shares_scale``: what one unit of the shares column counts (CRSP: 1000);
     ``performance_delisting_return``: the return put in for a performance delisting without
-    DLRET (Shumway 1997: −0.30; ``None``: left missing and said)."""
+    DLRET (Shumway 1997: −0.30; ``None``: left missing and said); ``currency``: the ISO 4217 code
+    of the prices (market values and their changes are in it)."""
 
     returns: Path
     market: Path | None = None
@@ -70,6 +71,7 @@ class DataSpec:
     shares_scale: float | None = None
     performance_delisting_return: float | None = None
     date_format: str = ""
+    currency: str = "USD"
 
     def files(self) -> dict[str, Path]:
         """Every file the table names, by role (``factors``, ``factors 2``, ... for several)."""
