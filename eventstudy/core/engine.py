@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from numbers import Integral
 
 import pandas as pd
 
@@ -150,14 +151,22 @@ def run_event_study(
         )
     if not isinstance(returns, pd.DataFrame) and engine != "dask":
         raise ValueError("returns given as a parquet panel need engine='dask'")
+    if isinstance(returns, pd.DataFrame):
+        returns = _dated(returns, "returns")
     if model_spec.fitter and engine != "memory":
         raise ValueError(f"the {model} model is fitted firm by firm: it runs on engine='memory', not {engine!r}")
-    regressors = models.with_shifted_market(_as_regressors(regressors), model_spec)
+    regressors = models.with_shifted_market(_dated(_as_regressors(regressors), "regressors"), model_spec)
     missing_cols = sorted(set(model_spec.needs) - set(regressors.columns))
     if missing_cols:
         raise ValueError(f"model {model!r} needs regressor columns {missing_cols}; got {list(regressors.columns)}")
     events = _as_events(events)
     estimation, path = as_window(estimation, "estimation"), as_window(path, "path")
+    if not isinstance(min_estimation_obs, Integral) or not 0 < min_estimation_obs <= estimation.length:
+        raise ValueError(
+            f"min_estimation_obs must be a number of sessions from 1 to {estimation.length}, the sessions of the "
+            f"estimation window [{estimation.start}, {estimation.end}]; got {min_estimation_obs!r} (the default is "
+            "120: set it for a shorter window)"
+        )
     windows = tuple(as_window(w) for w in windows)
     span = Window(min(w.start for w in (*windows, path)), max(w.end for w in (*windows, path)))
     one_date = pd.DatetimeIndex(events["event_date"]).nunique() <= 1
@@ -213,6 +222,32 @@ def _as_regressors(regressors: pd.DataFrame | pd.Series) -> pd.DataFrame:
             f"regressors must be a DataFrame of sessions × factors, or a Series; got {type(regressors).__name__}"
         )
     return regressors
+
+
+def _dated(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``frame`` with its rows in calendar order, checked to be one row per date: positions are
+    counted in rows, so a frame newest-first (as many exports come) is sorted, never read
+    backwards. The index must be dates (a DatetimeIndex, or ISO 8601 text: another order of day
+    and month is never guessed), without a time zone or a time of day, none twice."""
+    index = frame.index
+    if not isinstance(index, pd.DatetimeIndex):
+        try:
+            index = pd.DatetimeIndex(pd.to_datetime(index, format="ISO8601"))
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{what} must be indexed by dates (a DatetimeIndex, or YYYY-MM-DD text); got {index[:3].tolist()}"
+            ) from None
+    if index.tz is not None:
+        raise ValueError(f"{what}' dates carry a time zone ({index.tz}): give the sessions' dates without one")
+    if index.hasnans:
+        raise ValueError(f"{what} have a row without a date (NaT)")
+    if (index != index.normalize()).any():
+        raise ValueError(f"{what}' dates carry a time of day (first {index[index != index.normalize()][0]})")
+    twice = index[index.duplicated()]
+    if len(twice):
+        raise ValueError(f"{what} have {len(twice)} date(s) more than once (first {twice[0]:%Y-%m-%d})")
+    frame = frame if index is frame.index else frame.set_axis(index)
+    return frame if index.is_monotonic_increasing else frame.sort_index()
 
 
 def _as_events(events: pd.DataFrame) -> pd.DataFrame:

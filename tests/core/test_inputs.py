@@ -1,0 +1,73 @@
+"""The core's inputs read one way: positions are counted in rows, so the rows must be the
+sessions in calendar order, once each; a frame newest-first is put in order, never read
+backwards, and dates that could be misread are refused with what is wrong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eventstudy.core.engine import run_event_study
+
+from ..helpers import synthetic_panel
+
+DESIGN = dict(estimation=(-120, -11), windows=[(0, 0), (-1, 1)], path=(-5, 5), min_estimation_obs=90)
+
+
+@pytest.fixture(scope="module")
+def panel():
+    returns, regressors, events = synthetic_panel(n_firms=8, n_days=260, event_pos=200, injected=0.03)
+    later = pd.DataFrame({"event_id": ["late"], "ticker": ["F001"], "event_date": [returns.index[230]]})
+    return returns, regressors, pd.concat([events, later], ignore_index=True)
+
+
+@pytest.mark.parametrize("engine", ["memory", "stream"])
+@pytest.mark.parametrize("model", ["market", "dimson"])
+def test_a_frame_newest_first_gives_the_numbers_of_the_frame_in_order(panel, engine, model):
+    returns, regressors, events = panel
+    want = run_event_study(returns, regressors, events, model=model, engine=engine, **DESIGN)
+    got = run_event_study(returns.iloc[::-1], regressors.iloc[::-1], events, model=model, engine=engine, **DESIGN)
+    pd.testing.assert_frame_equal(got.car, want.car)
+    pd.testing.assert_frame_equal(got.tests, want.tests)
+    assert want.car.car.notna().all() and len(want.events) == len(events)
+
+
+def test_dates_written_as_iso_text_are_read_as_those_dates(panel):
+    returns, regressors, events = panel
+    want = run_event_study(returns, regressors, events, engine="memory", **DESIGN)
+    text = returns.set_axis(returns.index.strftime("%Y-%m-%d"))
+    got = run_event_study(text, regressors.set_axis(regressors.index.strftime("%Y-%m-%d")), events, **DESIGN)
+    pd.testing.assert_frame_equal(got.car, want.car)
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        (lambda f: f.set_axis(f.index.strftime("%d/%m/%Y")), r"must be indexed by dates \(a DatetimeIndex"),
+        (lambda f: f.tz_localize("America/New_York"), r"dates carry a time zone \(America/New_York\)"),
+        (lambda f: f.set_axis(f.index + pd.Timedelta("16h")), r"dates carry a time of day \(first 2020-01-01 16:00"),
+        (lambda f: pd.concat([f, f.iloc[[5]]]), r"have 1 date\(s\) more than once \(first 2020-01-08\)"),
+        (lambda f: f.set_axis(f.index.where(np.arange(len(f)) != 3)), r"have a row without a date"),
+    ],
+)
+@pytest.mark.parametrize("which", ["returns", "regressors"])
+def test_dates_that_could_be_misread_are_refused(panel, change, problem, which):
+    returns, regressors, events = panel
+    if which == "returns":
+        returns = change(returns)
+    else:
+        regressors = change(regressors)
+    with pytest.raises((TypeError, ValueError), match=f"^{which}'? {problem}" if "indexed" not in problem else problem):
+        run_event_study(returns, regressors, events, **DESIGN)
+
+
+def test_a_minimum_beyond_the_estimation_window_is_refused_not_every_firm_excluded(panel):
+    returns, regressors, events = panel
+    with pytest.raises(
+        ValueError, match=r"from 1 to 110, the sessions of the estimation window \[-120, -11\]; got 120"
+    ):
+        run_event_study(returns, regressors, events, estimation=(-120, -11))  # the default minimum, 120
+    res = run_event_study(returns, regressors, events, estimation=(-120, -11), min_estimation_obs=np.int64(110))
+    assert len(res.events) == len(events) - 1  # the later event of F001 loses its first event's days
+    assert res.excluded.reason.str.startswith("89 valid returns in the estimation window [-120,-11]").all()
