@@ -194,6 +194,8 @@ def fit(aligned: Aligned, *, model: Model) -> ModelFit:
     n_obs = mask.sum(axis=1)
     n, k = len(y), x.shape[2]
     params, xtx_inv = np.zeros((n, k)), np.zeros((n, k, k))
+    mean = np.where(mask, y, 0.0).sum(axis=1) / np.maximum(n_obs, 1)
+    centred = np.where(mask, y - mean[:, None], 0.0)
     if model.estimated:
         ar, ym = y.copy(), np.where(mask, y, 0.0)
         for c, rows in aligned.clusters():
@@ -203,11 +205,25 @@ def fit(aligned: Aligned, *, model: Model) -> ModelFit:
             ar[rows] -= params[rows] @ x[c].T
         resid = np.where(mask, ar, 0.0)
     else:
-        ar, mean = y, np.where(mask, y, 0.0).sum(axis=1) / np.maximum(n_obs, 1)
-        resid = np.where(mask, y - mean[:, None], 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sigma2 = np.einsum("ij,ij->i", resid, resid) / (n_obs - model.k)
+        ar, resid = y, centred
+    ssr = np.einsum("ij,ij->i", resid, resid)
+    sigma2 = residual_variance(ssr, np.einsum("ij,ij->i", centred, centred), n_obs - model.k)
     return ModelFit(model, params, sigma2, xtx_inv, n_obs, x, ar, mask, aligned.cluster)
+
+
+PERFECT_FIT = 1e-10
+"""The share of the returns' variation over the estimation window (Σ (y − ȳ)²) below which the
+residuals' sum of squares is rounding, not variance: a fit with R² above 1 − 1e-10 (a series
+that is its benchmark, or a suspended stock's constant return) has σ̂² = 0 and is excluded. The
+two engines' arithmetic differs there (explicit residuals, differences of running sums), so
+without this they kept such a firm or not by chance."""
+
+
+def residual_variance(ssr: Float64Array, tss: Float64Array, dof: Float64Array) -> Float64Array:
+    """σ̂² = SSR / dof, 0 where SSR is at most :data:`PERFECT_FIT` of the total sum of squares
+    ``tss`` (NaN stays NaN: a singular fit)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ssr > PERFECT_FIT * tss, ssr / dof, np.where(np.isnan(ssr), np.nan, 0.0))
 
 
 def _batched_inverse(xtx: Float64Array) -> Float64Array:

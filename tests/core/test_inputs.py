@@ -71,3 +71,22 @@ def test_a_minimum_beyond_the_estimation_window_is_refused_not_every_firm_exclud
     res = run_event_study(returns, regressors, events, estimation=(-120, -11), min_estimation_obs=np.int64(110))
     assert len(res.events) == len(events) - 1  # the later event of F001 loses its first event's days
     assert res.excluded.reason.str.startswith("89 valid returns in the estimation window [-120,-11]").all()
+
+
+@pytest.mark.parametrize("model", ["market", "market-adjusted", "constant-mean"])
+def test_a_fit_without_residual_variance_is_excluded_by_both_engines(panel, model):
+    """A firm whose returns are its benchmark, an exact line in it, or a suspended stock's
+    zeros has no residual variance: σ̂² is rounding, which the two engines compute differently,
+    so both exclude it (never one keeping it with a SAR of rounding over rounding)."""
+    returns, regressors, events = panel
+    returns = returns.assign(F000=regressors.mkt, F001=2 * regressors.mkt + 0.001, F002=0.0)
+    runs = {
+        e: run_event_study(returns, regressors, events, model=model, engine=e, **DESIGN) for e in ("memory", "stream")
+    }
+    degenerate = {"market": {"F000", "F001", "F002"}, "market-adjusted": {"F000"}, "constant-mean": {"F002"}}[model]
+    for res in runs.values():
+        gone = res.excluded[res.excluded.stage == "estimation"]
+        assert set(gone.ticker) == degenerate
+        assert (gone.reason == "singular regressors or zero residual variance").all()
+    tests = [r.tests.set_index(["window", "test"]).stat.drop(index="corrado-zivney", level=1) for r in runs.values()]
+    np.testing.assert_allclose(tests[0], tests[1], rtol=1e-10, atol=1e-12)

@@ -41,12 +41,22 @@ def test_dimson_coefficients_are_ols_on_the_lagged_and_leading_market():
 
 
 def test_dimson_exact_case_sums_to_the_true_beta():
-    """METHODS.md §4(c): R = 0.5 R_m,t + 0.5 R_m,t−1 without noise → β = (0.5 lag, 0.5, 0 lead), β_D = 1."""
+    """METHODS.md §4(c): R = 0.5 R_m,t + 0.5 R_m,t−1 → β = (0.5 lag, 0.5, 0 lead), β_D = 1, exactly:
+    the noise added is orthogonal to the regressors over the estimation window, so OLS returns
+    the true coefficients while the residuals keep a variance (without any noise the fit is
+    perfect, σ̂ = 0, and the firm is excluded: test_inputs)."""
     returns, regressors, events = synthetic_panel(1, 300, seed=2)
     m = regressors.mkt
-    returns = pd.DataFrame({returns.columns[0]: 0.5 * m + 0.5 * m.shift(1)}, index=returns.index)
+    x = with_shifted_market(regressors, get_model("dimson"))[["mkt_lag1", "mkt", "mkt_lead1"]]
+    day0 = returns.index.get_loc(events.event_date.iloc[0])
+    est = slice(day0 - 250, day0 - 10)
+    xe = sm.add_constant(x.iloc[est]).to_numpy()
+    u = np.random.default_rng(3).normal(0, 0.01, len(xe))
+    noise = pd.Series(0.0, index=returns.index)
+    noise.iloc[est] = u - xe @ np.linalg.lstsq(xe, u, rcond=None)[0]  # orthogonal to [1, lag, mkt, lead]
+    returns = pd.DataFrame({returns.columns[0]: 0.5 * m + 0.5 * m.shift(1) + noise}, index=returns.index)
     ev = run_event_study(returns, regressors, events, model="dimson", **KW).events.iloc[0]
-    np.testing.assert_allclose([ev.mkt_lag1, ev.beta, ev.mkt_lead1], [0.5, 0.5, 0.0], atol=1e-10)
+    np.testing.assert_allclose([ev.alpha, ev.mkt_lag1, ev.beta, ev.mkt_lead1], [0.0, 0.5, 0.5, 0.0], atol=1e-10)
     assert ev.mkt_lag1 + ev.beta + ev.mkt_lead1 == pytest.approx(1.0, abs=1e-10)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..._typing import BoolArray, Float64Array, IntArray
 from .. import exclusions
-from ..models import _batched_inverse
+from ..models import _batched_inverse, residual_variance
 from . import kernel
 from .plan import Chunk, Local, Plan, Rows, _flat_index, _take
 
@@ -161,14 +161,15 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
         xtx[:, 1 + i, 1 + j] = xtx[:, 1 + j, 1 + i] = m[:, at]
     xty, yty = m[:, iy : iy + k], m[:, -1]
     with np.errstate(invalid="ignore", divide="ignore"):
+        tss = yty - xty[:, 0] ** 2 / n_obs
         if plan.model.estimated:
             xtx_inv = _batched_inverse(xtx)
             theta = np.matmul(xtx_inv, xty[:, :, None])[:, :, 0]
             ssr = yty - np.einsum("nk,nk->n", theta, xty)
         else:
             xtx_inv, theta = np.zeros((len(m), 1, 1)), np.zeros((len(m), 1))
-            ssr = yty - xty[:, 0] ** 2 / n_obs
-        sigma2 = ssr / (n_obs - plan.model.k)
+            ssr = tss
+        sigma2 = residual_variance(ssr, tss, n_obs - plan.model.k)
     need = max(plan.min_obs, plan.model.k + 3)
     enough = n_obs >= need
     ok = enough & np.isfinite(theta).all(axis=1) & np.isfinite(sigma2) & (sigma2 > 0)
