@@ -56,7 +56,9 @@ def run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
         car=car,
         tests=tests,
         caar=_caar_frame(aligned, ab, members, spec.path),
-        excluded=exclusions.table([excluded, dropped, _incomplete(aligned, ab)]),
+        excluded=exclusions.table(
+            [excluded, _in_order(dropped, _incomplete(aligned, ab), inputs.events, spec.windows)]
+        ),
         groups=members,
         influence=_influence(aligned, ab, members, spec, ranks, table, tests) if spec.influence else _NO_INFLUENCE,
         intervals=caar_intervals(table, tests) if spec.intervals else pd.DataFrame(),
@@ -92,6 +94,17 @@ def _usable(aligned: Aligned, fit: models.ModelFit, need: int):
         return aligned, fit, out
     fit = fit.take(np.flatnonzero(ok))
     return aligned.subset(ok), fit, out
+
+
+def _in_order(dropped: pd.DataFrame, incomplete: pd.DataFrame, events: pd.DataFrame, windows) -> pd.DataFrame:
+    """The exclusions after alignment in the chunked engines' order: by firm-event as the sample
+    lists them, each one's estimation before its windows in the design's order (so the excluded
+    frame does not change with the engine ``auto`` picks)."""
+    rows = exclusions.table([dropped, incomplete])
+    stage = {"estimation": 0} | {f"window {w.label}": 1 + i for i, w in enumerate(windows)}
+    rank = rows.stage.map(stage).fillna(len(stage)).to_numpy()
+    position = pd.Index(events["event_id"]).get_indexer(rows.event_id)
+    return rows.iloc[np.lexsort((rank, position))].reset_index(drop=True)
 
 
 def _incomplete(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:

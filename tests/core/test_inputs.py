@@ -90,3 +90,27 @@ def test_a_fit_without_residual_variance_is_excluded_by_both_engines(panel, mode
         assert (gone.reason == "singular regressors or zero residual variance").all()
     tests = [r.tests.set_index(["window", "test"]).stat.drop(index="corrado-zivney", level=1) for r in runs.values()]
     np.testing.assert_allclose(tests[0], tests[1], rtol=1e-10, atol=1e-12)
+
+
+def test_the_excluded_frame_is_the_same_whichever_engine_runs(panel):
+    """An unknown ticker, a firm without returns, a firm-event short of estimation days and two
+    with a missing return in a window, listed in the sample's order (here not the calendar's),
+    each one's estimation before its windows: the frame ``auto`` gives does not change with the
+    engine it picks."""
+    returns, regressors, events = panel
+    returns = returns.assign(F003=np.nan)
+    returns.iloc[200, 4] = np.nan  # F004 on day 0
+    returns.iloc[201, 5] = np.nan  # F005 on day +1
+    events = pd.concat(
+        [events, pd.DataFrame({"event_id": ["zz"], "ticker": ["ZZZ"], "event_date": [returns.index[200]]})]
+    )
+    events = events.iloc[::-1].reset_index(drop=True)
+    runs = [run_event_study(returns, regressors, events, engine=e, **DESIGN).excluded for e in ("memory", "stream")]
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    assert runs[0][["event_id", "stage"]].values.tolist() == [
+        ["zz", "align"],
+        ["F005", "window [-1,+1]"],
+        ["F004", "window [0,0]"],
+        ["F004", "window [-1,+1]"],
+        ["F003", "estimation"],
+    ]
