@@ -21,6 +21,9 @@ from ..core.calendar import sessions
 from ..errors import first_few
 
 TIMES = ("before_open", "during", "after_close")
+# the earnings calendars' codes of the same times (before market open, during market hours or
+# trading, after market close), read as the times they name, in any case as the names are
+TIME_CODES = {"bmo": "before_open", "dmh": "during", "dmt": "during", "amc": "after_close"}
 REQUIRED = ("ticker", "date")
 ROLES = ("ticker", "date", "time", "event_id")  # the columns a study file's [events.columns] may name
 
@@ -156,11 +159,12 @@ def build_events(
     row = np.arange(1, len(frame) + 1)
     ticker = frame["ticker"].astype("string").str.strip()
     given, date_why = parse_dates(frame["date"], date_format)
-    time = (
+    written = (
         frame["time"].fillna("before_open").astype(str).str.strip()
         if "time" in frame
         else pd.Series("before_open", index=frame.index)
     )
+    time = written.str.lower().replace(TIME_CODES)
     reasons = pd.Series("", index=frame.index, dtype=object)
     reasons[ticker.isna() | (ticker == "")] = "no ticker"
     reasons[(reasons == "") & ticker.str.startswith("^").fillna(False)] = "an index, not a firm"
@@ -169,7 +173,7 @@ def build_events(
     dated = (reasons == "") & (date_why != "")
     reasons[dated] = date_why[dated]
     bad_time = (reasons == "") & ~time.isin(TIMES)
-    reasons[bad_time] = "time must be one of " + ", ".join(TIMES) + ": got " + time[bad_time]
+    reasons[bad_time] = "time must be one of " + ", ".join(TIMES) + " (or BMO, DMH, AMC): got " + written[bad_time]
     if "event_id" in frame:
         blank = (reasons == "") & (frame["event_id"].astype("string").str.strip().fillna("") == "")
         reasons[blank] = "the event_id is empty (leave the column out for ticker:date ids)"

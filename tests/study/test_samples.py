@@ -53,6 +53,24 @@ def test_day0_follows_the_session_rules():
     assert got.note["E"] == "" and got.sector["D"] == "x" and got.event_id["A"] == "A:2025-01-25"
 
 
+def test_the_earnings_calendars_time_codes_read_as_the_times_they_name():
+    """BMO, DMH (or DMT) and AMC, in any case, and the names in any case: the same day 0 as
+    before_open, during and after_close (a Friday after the close is Monday)."""
+    codes = ["BMO", "dmh", "DMT", "AMC", "After_Close", " before_open "]
+    table = pd.DataFrame({"ticker": list("ABCDEF"), "date": "2025-01-24", "time": codes})
+    got = build_events(table).events.set_index("ticker")
+    assert got.time.sort_index().tolist() == [
+        "before_open",
+        "during",
+        "during",
+        "after_close",
+        "after_close",
+        "before_open",
+    ]
+    friday, monday = T("2025-01-24"), T("2025-01-27")
+    assert got.event_date.sort_index().tolist() == [friday] * 3 + [monday] * 2 + [friday]
+
+
 def test_rows_that_cannot_be_used_are_listed_with_their_reason():
     table = pd.DataFrame(
         {
@@ -64,7 +82,7 @@ def test_rows_that_cannot_be_used_are_listed_with_their_reason():
     out = build_events(table)
     assert out.events.empty
     assert out.rejected.set_index("row").reason.to_dict() == {
-        1: "time must be one of before_open, during, after_close: got at lunch",
+        1: "time must be one of before_open, during, after_close (or BMO, DMH, AMC): got at lunch",
         2: "no ticker",
         3: "the date soon is not YYYY-MM-DD (or YYYYMMDD): set [events] date_format to read dates written another way"
         ' (e.g. "%d/%m/%Y")',
