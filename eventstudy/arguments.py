@@ -49,7 +49,9 @@ def parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--refresh", action="store_true", help="download every price again through yfinance")
     design.add_argument(
-        "--model", help="override the study's model (market, market-adjusted, constant-mean, ff3, carhart, ff5)"
+        "--model",
+        help="override the study's model (market, market-adjusted, constant-mean, dimson, scholes-williams, "
+        "trade-to-trade, garch, ff3, carhart, ff5)",
     )
     design.add_argument(
         "--estimation", nargs=2, type=int, metavar=("START", "END"), help="estimation window in sessions"

@@ -18,6 +18,15 @@ def test_help_teaches_with_an_example(capsys):
     assert "eventstudy run deepseek-2025" in capsys.readouterr().out
 
 
+def test_help_names_every_model(capsys):
+    from eventstudy.arguments import parser
+    from eventstudy.core.models import MODELS
+
+    run = parser()._subparsers._group_actions[0].choices["run"]
+    model = next(a for a in run._actions if a.dest == "model")
+    assert [m for m in MODELS if m not in model.help.replace(",", " ").strip(")").split("(")[1].split()] == []
+
+
 def test_usage_error_exits_2(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["run"])
