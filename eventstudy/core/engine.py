@@ -232,6 +232,8 @@ def _dated(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     index = frame.index
     if not isinstance(index, pd.DatetimeIndex):
         try:
+            if pd.api.types.infer_dtype(index) != "string":  # numbers are no dates (row numbers, epochs?)
+                raise TypeError
             index = pd.DatetimeIndex(pd.to_datetime(index, format="ISO8601"))
         except (TypeError, ValueError):
             raise TypeError(
