@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..core.calendar import EXCHANGE
 from ..core.windows import Window
+from ..data.files.table import other_separator
 from ..data.quality import QualitySpec
 from ..errors import StudyFileError
 from .checks import check
@@ -139,6 +140,9 @@ def _events(r: Reader, study_file: Path) -> EventsSpec | None:
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
         r.fail("file", f"{name} cannot be read as a CSV table ({why})")
+        return replace(spec, file=file)
+    if separator := other_separator(header):
+        r.fail("file", f"{name}: {separator}")
         return replace(spec, file=file)
     try:
         renames = named_columns(header, spec.columns)

@@ -197,3 +197,8 @@ def test_events_columns_that_do_not_fit_the_file_are_a_study_file_error(tmp_path
     folder = _study(tmp_path, f"{header}\n" + "AAPL,2024-08-12,2024-08-12\n", extra=f"[events.columns]\n{columns}")
     code, err = _run(folder, capsys)
     assert code == 2 and problem in err
+
+
+def test_an_events_file_separated_by_semicolons_says_so(tmp_path, capsys):
+    code, err = _run(_study(tmp_path, "ticker;date\nAAPL;2024-08-12\n"), capsys)
+    assert code == 2 and "events.csv: its header is one column, 'ticker;date': the file is separated by ';'" in err

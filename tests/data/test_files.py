@@ -62,6 +62,15 @@ def test_ciz_layout_and_mapped_columns(tmp_path):
         layout_of(DataSpec(returns=tmp_path / "other.csv"))
 
 
+@pytest.mark.parametrize("sep, said", [(";", "';'"), ("\t", "a tab")])
+def test_a_file_separated_otherwise_than_by_commas_says_so(tmp_path, sep, said):
+    long_file(tmp_path / "a.csv").to_csv(tmp_path / "semi.csv", sep=sep, index=False)
+    with pytest.raises(
+        DataFileError, match=f"its header is one column, 'PERMNO.{{1,2}}DATE.*: the file is separated by {said}"
+    ):
+        layout_of(DataSpec(returns=tmp_path / "semi.csv"))
+
+
 def test_crsp_codes_become_missing_with_a_note(tmp_path):
     f = long_file(tmp_path / "x.csv")
     f["RET"] = f.RET.astype(object)

@@ -31,11 +31,31 @@ def header(path: Path) -> list[str]:
     try:
         if is_parquet(path):
             return list(pq.read_schema(path).names)
-        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        names = [str(c) for c in pd.read_csv(path, nrows=0).columns]
     except FileNotFoundError:
         raise DataFileError(path, "no such file") from None
     except (OSError, pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
         raise DataFileError(path, f"cannot be read ({_why(exc)}): is it a complete CSV or parquet file?") from None
+    if separator := other_separator(names):
+        raise DataFileError(path, separator)
+    return names
+
+
+def other_separator(columns: Sequence[object]) -> str:
+    """What to say of a CSV header read as one column that holds semicolons or tabs (a
+    spreadsheet's export where the comma is the decimal mark): its columns are separated by
+    them, not by commas; "" for any other header."""
+    if len(columns) != 1:
+        return ""
+    name = str(columns[0])
+    found = next((sep for sep in (";", "\t") if sep in name), "")
+    if not found:
+        return ""
+    shown = "a tab" if found == "\t" else "';'"
+    return (
+        f"its header is one column, {name[:60]!r}: the file is separated by {shown}, not by commas (a "
+        "spreadsheet's export in a locale whose decimal mark is the comma); save it as CSV with commas"
+    )
 
 
 def _why(exc: Exception) -> str:
