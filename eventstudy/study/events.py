@@ -139,14 +139,19 @@ def build_events(
     issuer: Mapping[str, str] | None = None,
     not_firms: Mapping[str, str] | None = None,
     date_format: str = "",
+    columns: Mapping[str, str] | None = None,
 ) -> EventTable:
     """Day 0 of every row of ``table`` (see the module docstring); raises ``ValueError`` for a
-    table without the required columns or with repeated events.
+    table without the required columns or with repeated events. ``columns`` names the table's
+    own columns for ``ticker``, ``date``, ``time`` or ``event_id`` (``{"ticker": "permno"}``, as
+    a study file's ``[events.columns]``: :func:`named_columns`).
 
     A ticker that is not a firm — an index (``^IXIC``) or one that ``not_firms`` names with its
     reason (an ETF) — makes its row rejected; ``issuer`` maps a listing to the one that stands
     for its issuer (GOOG → GOOGL: an issuer counts once), said in the event's note, so that two
     rows of one issuer on one day 0 are repeated events. Dates are read by :func:`parse_dates`."""
+    if columns:
+        table = table.rename(columns=named_columns(table.columns, columns))
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
         raise ValueError(f"an events table needs the columns {list(REQUIRED)}; missing {missing}")

@@ -71,6 +71,17 @@ def test_the_earnings_calendars_time_codes_read_as_the_times_they_name():
     assert got.event_date.sort_index().tolist() == [friday] * 3 + [monday] * 2 + [friday]
 
 
+def test_build_events_reads_a_table_with_its_own_column_names():
+    own = pd.DataFrame(
+        {"PERMNO": ["10107", "14593"], "event_date": ["2025-01-24", "2025-01-24"], "when": ["bmo", "amc"]}
+    )
+    plain = own.set_axis(["ticker", "date", "time"], axis=1)
+    got = build_events(own, columns={"ticker": "permno", "date": "event_date", "time": "when"}).events
+    pd.testing.assert_frame_equal(got, build_events(plain).events)
+    with pytest.raises(ValueError, match="ticker = 'isin' is not a column"):
+        build_events(own, columns={"ticker": "isin"})
+
+
 def test_rows_that_cannot_be_used_are_listed_with_their_reason():
     table = pd.DataFrame(
         {
