@@ -227,24 +227,10 @@ def _as_regressors(regressors: pd.DataFrame | pd.Series) -> pd.DataFrame:
 def _dated(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     """``frame`` with its rows in calendar order, checked to be one row per date: positions are
     counted in rows, so a frame newest-first (as many exports come) is sorted, never read
-    backwards. The index must be dates (a DatetimeIndex, or ISO 8601 text: another order of day
-    and month is never guessed), without a time zone or a time of day, none twice."""
-    index = frame.index
-    if not isinstance(index, pd.DatetimeIndex):
-        try:
-            if pd.api.types.infer_dtype(index) != "string":  # numbers are no dates (row numbers, epochs?)
-                raise TypeError
-            index = pd.DatetimeIndex(pd.to_datetime(index, format="ISO8601"))
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"{what} must be indexed by dates (a DatetimeIndex, or YYYY-MM-DD text); got {index[:3].tolist()}"
-            ) from None
-    if index.tz is not None:
-        raise ValueError(f"{what}' dates carry a time zone ({index.tz}): give the sessions' dates without one")
+    backwards. Its index must be dates (:func:`_dates`), none missing, none twice."""
+    index = _dates(frame.index, f"{what}' dates")
     if index.hasnans:
         raise ValueError(f"{what} have a row without a date (NaT)")
-    if (index != index.normalize()).any():
-        raise ValueError(f"{what}' dates carry a time of day (first {index[index != index.normalize()][0]})")
     twice = index[index.duplicated()]
     if len(twice):
         raise ValueError(f"{what} have {len(twice)} date(s) more than once (first {twice[0]:%Y-%m-%d})")
@@ -252,14 +238,46 @@ def _dated(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     return frame if index.is_monotonic_increasing else frame.sort_index()
 
 
+def _dates(values, what: str) -> pd.DatetimeIndex:
+    """``values`` as dates (NaT kept): datetime64, date objects, or ISO 8601 text; another order
+    of day and month (12/08/2024) is never guessed, and numbers (row numbers, YYYYMMDD integers,
+    which pandas is about to read as epochs) are no dates. A time zone or a time of day is
+    refused: a session is a day."""
+    index = values if isinstance(values, pd.DatetimeIndex) else pd.Index(values)
+    if not isinstance(index, pd.DatetimeIndex):
+        kind = pd.api.types.infer_dtype(index, skipna=True)
+        try:
+            if kind == "string":
+                index = pd.DatetimeIndex(pd.to_datetime(index, format="ISO8601"))
+            elif kind in ("date", "datetime", "datetime64", "empty"):
+                index = pd.DatetimeIndex(index)
+            else:
+                raise TypeError
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{what} must be dates (datetime64, or YYYY-MM-DD text); got {index[:3].tolist()}"
+            ) from None
+    if index.tz is not None:
+        raise ValueError(f"{what} carry a time zone ({index.tz}): give the sessions' dates without one")
+    timed = index[index.notna() & (index != index.normalize())]
+    if len(timed):
+        raise ValueError(f"{what} carry a time of day (first {timed[0]}): a session is a day")
+    return index
+
+
 def _as_events(events: pd.DataFrame) -> pd.DataFrame:
+    """``events`` checked, day 0 as dates (:func:`_dates`; eventstudy.build_events sets it from
+    the news' date and time)."""
     need = ["event_id", "ticker", "event_date"]
     if not isinstance(events, pd.DataFrame) or set(need) - set(events.columns):
         got = list(events.columns) if isinstance(events, pd.DataFrame) else type(events).__name__
         raise ValueError(
             f"events must be a DataFrame with columns {need} (eventstudy.build_events makes one); got {got}"
         )
-    return events
+    if pd.api.types.is_datetime64_dtype(events["event_date"]):
+        _dates(pd.DatetimeIndex(events["event_date"]), "the event dates (event_date)")  # a time of day?
+        return events
+    return events.assign(event_date=_dates(events["event_date"], "the event dates (event_date)").to_numpy())
 
 
 def _checked_groups(groups: Mapping[str, Sequence[str]], events: pd.DataFrame) -> Mapping[str, Sequence[str]]:

@@ -39,16 +39,16 @@ def locate(index: pd.DatetimeIndex, columns: pd.Index, events: pd.DataFrame) -> 
         raise ValueError(f"event_id must identify one firm-event; repeated: {list(repeated[:5])}")
     codes, tickers = pd.factorize(events["ticker"])  # each distinct ticker looked up once (−1: none given)
     col = np.append(pd.Index(columns).get_indexer(tickers), -1)[codes]
-    pos = pd.DatetimeIndex(index).get_indexer(pd.DatetimeIndex(events["event_date"]))
+    dates = pd.DatetimeIndex(events["event_date"])
+    pos = pd.DatetimeIndex(index).get_indexer(dates)
     bad = (col < 0) | (pos < 0)
+    off = np.where(dates[bad].isna(), "the event date is missing", "the event date is not a session of the return data")
     excluded = pd.DataFrame(
         {
             "event_id": events["event_id"][bad],
             "ticker": events["ticker"][bad],
             "stage": "align",
-            "reason": np.where(
-                col[bad] < 0, "no returns for this ticker", "the event date is not a session of the return data"
-            ),
+            "reason": np.where(col[bad] < 0, "no returns for this ticker", off),
         }
     )
     return col, pos, excluded.reset_index(drop=True)

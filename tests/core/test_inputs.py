@@ -44,9 +44,12 @@ def test_dates_written_as_iso_text_are_read_as_those_dates(panel):
 @pytest.mark.parametrize(
     "change, problem",
     [
-        (lambda f: f.set_axis(f.index.strftime("%d/%m/%Y")), r"must be indexed by dates \(a DatetimeIndex"),
-        (lambda f: f.reset_index(drop=True), r"must be indexed by dates \(a DatetimeIndex"),
-        (lambda f: f.set_axis(f.index.strftime("%Y%m%d").astype(int)), r"must be indexed by dates \(a DatetimeIndex"),
+        (lambda f: f.set_axis(f.index.strftime("%d/%m/%Y")), r"dates must be dates \(datetime64, or YYYY-MM-DD text\)"),
+        (lambda f: f.reset_index(drop=True), r"dates must be dates \(datetime64, or YYYY-MM-DD text\)"),
+        (
+            lambda f: f.set_axis(f.index.strftime("%Y%m%d").astype(int)),
+            r"dates must be dates \(datetime64, or YYYY-MM-DD text\)",
+        ),
         (lambda f: f.tz_localize("America/New_York"), r"dates carry a time zone \(America/New_York\)"),
         (lambda f: f.set_axis(f.index + pd.Timedelta("16h")), r"dates carry a time of day \(first 2020-01-01 16:00"),
         (lambda f: pd.concat([f, f.iloc[[5]]]), r"have 1 date\(s\) more than once \(first 2020-01-08\)"),
@@ -60,7 +63,7 @@ def test_dates_that_could_be_misread_are_refused(panel, change, problem, which):
         returns = change(returns)
     else:
         regressors = change(regressors)
-    with pytest.raises((TypeError, ValueError), match=f"^{which}'? {problem}" if "indexed" not in problem else problem):
+    with pytest.raises((TypeError, ValueError), match=f"^{which}'? {problem}"):
         run_event_study(returns, regressors, events, **DESIGN)
 
 
@@ -116,3 +119,37 @@ def test_the_excluded_frame_is_the_same_whichever_engine_runs(panel):
         ["F004", "window [-1,+1]"],
         ["F003", "estimation"],
     ]
+
+
+@pytest.mark.parametrize(
+    "dates, problem",
+    [
+        (["08/10/2020", "09/10/2020"], r"must be dates \(datetime64, or YYYY-MM-DD text\); got \['08/10/2020'"),
+        ([20201008, 20201009], r"must be dates \(datetime64, or YYYY-MM-DD text\); got \[20201008"),
+        (pd.to_datetime(["2020-10-08 16:00", "2020-10-09 00:00"]), r"carry a time of day \(first 2020-10-08 16:00:00\)"),
+        (pd.to_datetime(["2020-10-08", "2020-10-09"]).tz_localize("UTC"), r"carry a time zone \(UTC\)"),
+    ],
+)
+def test_event_dates_that_could_be_misread_are_refused(panel, dates, problem):
+    """8/10/2020 is 8 October or 10 August: never guessed (the ISO text and dates are read)."""
+    returns, regressors, _ = panel
+    events = pd.DataFrame({"event_id": ["a", "b"], "ticker": ["F000", "F001"], "event_date": dates})
+    with pytest.raises((TypeError, ValueError), match=r"^the event dates \(event_date\) " + problem):
+        run_event_study(returns, regressors, events, **DESIGN)
+
+
+def test_event_dates_as_text_or_date_objects_are_those_days_and_a_missing_one_says_so(panel):
+    returns, regressors, _ = panel
+    days = returns.index[[200, 230]]
+    want = run_event_study(
+        returns,
+        regressors,
+        pd.DataFrame({"event_id": ["a", "b"], "ticker": ["F000", "F001"], "event_date": days}),
+        **DESIGN,
+    )
+    for given in (days.strftime("%Y-%m-%d"), list(days.date)):
+        events = pd.DataFrame({"event_id": ["a", "b"], "ticker": ["F000", "F001"], "event_date": given})
+        pd.testing.assert_frame_equal(run_event_study(returns, regressors, events, **DESIGN).car, want.car)
+    events = pd.DataFrame({"event_id": ["a", "b"], "ticker": ["F000", "F001"], "event_date": [pd.NaT, days[1]]})
+    res = run_event_study(returns, regressors, events, **DESIGN)
+    assert res.excluded.set_index("event_id").reason.to_dict() == {"a": "the event date is missing"}
