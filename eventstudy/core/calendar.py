@@ -49,6 +49,33 @@ class EventDay:
         )
 
 
+def as_dates(values, what: str) -> pd.DatetimeIndex:
+    """``values`` as dates (NaT kept): datetime64, date objects, or ISO 8601 text; another order
+    of day and month (12/08/2024) is never guessed, and numbers (row numbers, YYYYMMDD integers,
+    which pandas is about to read as epochs) are no dates. A time zone or a time of day is
+    refused: a session is a day."""
+    index = values if isinstance(values, pd.DatetimeIndex) else pd.Index(values)
+    if not isinstance(index, pd.DatetimeIndex):
+        kind = pd.api.types.infer_dtype(index, skipna=True)
+        try:
+            if kind == "string":
+                index = pd.DatetimeIndex(pd.to_datetime(index, format="ISO8601"))
+            elif kind in ("date", "datetime", "datetime64", "empty"):
+                index = pd.DatetimeIndex(index)
+            else:
+                raise TypeError
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{what} must be dates (datetime64, or YYYY-MM-DD text); got {index[:3].tolist()}"
+            ) from None
+    if index.tz is not None:
+        raise ValueError(f"{what} carry a time zone ({index.tz}): give the sessions' dates without one")
+    timed = index[index.notna() & (index != index.normalize())]
+    if len(timed):
+        raise ValueError(f"{what} carry a time of day (first {timed[0]}): a session is a day")
+    return index
+
+
 def describe(exchange: str) -> str:
     """How a report names a session of a calendar: "an NYSE session", "an XLON session", "a
     date of the market series" (a calendar of dates)."""

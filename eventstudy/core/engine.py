@@ -18,6 +18,7 @@ import pandas as pd
 
 from .._typing import EngineName, ModelName, TestName
 from . import chunked, exclusions, memory, models
+from .calendar import as_dates
 from .inference import ONE_DATE_TESTS, get_tests
 from .results import EventStudyResult
 from .runspec import AUTO, Engine, Inputs, RunSpec
@@ -227,8 +228,9 @@ def _as_regressors(regressors: pd.DataFrame | pd.Series) -> pd.DataFrame:
 def _dated(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     """``frame`` with its rows in calendar order, checked to be one row per date: positions are
     counted in rows, so a frame newest-first (as many exports come) is sorted, never read
-    backwards. Its index must be dates (:func:`_dates`), none missing, none twice."""
-    index = _dates(frame.index, f"{what}' dates")
+    backwards. Its index must be dates (:func:`~eventstudy.core.calendar.as_dates`), none missing,
+    none twice."""
+    index = as_dates(frame.index, f"{what}' dates")
     if index.hasnans:
         raise ValueError(f"{what} have a row without a date (NaT)")
     twice = index[index.duplicated()]
@@ -238,36 +240,9 @@ def _dated(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     return frame if index.is_monotonic_increasing else frame.sort_index()
 
 
-def _dates(values, what: str) -> pd.DatetimeIndex:
-    """``values`` as dates (NaT kept): datetime64, date objects, or ISO 8601 text; another order
-    of day and month (12/08/2024) is never guessed, and numbers (row numbers, YYYYMMDD integers,
-    which pandas is about to read as epochs) are no dates. A time zone or a time of day is
-    refused: a session is a day."""
-    index = values if isinstance(values, pd.DatetimeIndex) else pd.Index(values)
-    if not isinstance(index, pd.DatetimeIndex):
-        kind = pd.api.types.infer_dtype(index, skipna=True)
-        try:
-            if kind == "string":
-                index = pd.DatetimeIndex(pd.to_datetime(index, format="ISO8601"))
-            elif kind in ("date", "datetime", "datetime64", "empty"):
-                index = pd.DatetimeIndex(index)
-            else:
-                raise TypeError
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"{what} must be dates (datetime64, or YYYY-MM-DD text); got {index[:3].tolist()}"
-            ) from None
-    if index.tz is not None:
-        raise ValueError(f"{what} carry a time zone ({index.tz}): give the sessions' dates without one")
-    timed = index[index.notna() & (index != index.normalize())]
-    if len(timed):
-        raise ValueError(f"{what} carry a time of day (first {timed[0]}): a session is a day")
-    return index
-
-
 def _as_events(events: pd.DataFrame) -> pd.DataFrame:
-    """``events`` checked, day 0 as dates (:func:`_dates`; eventstudy.build_events sets it from
-    the news' date and time)."""
+    """``events`` checked, day 0 as dates (:func:`~eventstudy.core.calendar.as_dates`;
+    eventstudy.build_events sets it from the news' date and time)."""
     need = ["event_id", "ticker", "event_date"]
     if not isinstance(events, pd.DataFrame) or set(need) - set(events.columns):
         got = list(events.columns) if isinstance(events, pd.DataFrame) else type(events).__name__
@@ -275,9 +250,9 @@ def _as_events(events: pd.DataFrame) -> pd.DataFrame:
             f"events must be a DataFrame with columns {need} (eventstudy.build_events makes one); got {got}"
         )
     if pd.api.types.is_datetime64_dtype(events["event_date"]):
-        _dates(pd.DatetimeIndex(events["event_date"]), "the event dates (event_date)")  # a time of day?
+        as_dates(pd.DatetimeIndex(events["event_date"]), "the event dates (event_date)")  # a time of day?
         return events
-    return events.assign(event_date=_dates(events["event_date"], "the event dates (event_date)").to_numpy())
+    return events.assign(event_date=as_dates(events["event_date"], "the event dates (event_date)").to_numpy())
 
 
 def _checked_groups(groups: Mapping[str, Sequence[str]], events: pd.DataFrame) -> Mapping[str, Sequence[str]]:

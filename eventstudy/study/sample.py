@@ -88,8 +88,9 @@ def load_panel(
     ``offline``, ``refresh``, ``cache``, ``source``). A ticker that cannot be had is in
     ``prices.failed`` with its reason; a benchmark without data is an error."""
     estimation, path = as_window(estimation), as_window(path)
-    start = calendar.session_offset(events.event_date.min(), estimation.start - 1)
-    end = calendar.session_offset(events.event_date.max(), path.end)
+    days = calendar.as_dates(events.event_date, "the event dates (event_date)")
+    start = calendar.session_offset(days.min(), estimation.start - 1)
+    end = calendar.session_offset(days.max(), path.end)
     firms = list(dict.fromkeys(events.ticker))
     shares = (load_kwargs.get("snapshot") or default_snapshot()).table("shares_outstanding")
     classes = marketvalue.class_tickers(shares, firms)  # their closes value the firms' other classes

@@ -126,7 +126,10 @@ def test_the_excluded_frame_is_the_same_whichever_engine_runs(panel):
     [
         (["08/10/2020", "09/10/2020"], r"must be dates \(datetime64, or YYYY-MM-DD text\); got \['08/10/2020'"),
         ([20201008, 20201009], r"must be dates \(datetime64, or YYYY-MM-DD text\); got \[20201008"),
-        (pd.to_datetime(["2020-10-08 16:00", "2020-10-09 00:00"]), r"carry a time of day \(first 2020-10-08 16:00:00\)"),
+        (
+            pd.to_datetime(["2020-10-08 16:00", "2020-10-09 00:00"]),
+            r"carry a time of day \(first 2020-10-08 16:00:00\)",
+        ),
         (pd.to_datetime(["2020-10-08", "2020-10-09"]).tz_localize("UTC"), r"carry a time zone \(UTC\)"),
     ],
 )

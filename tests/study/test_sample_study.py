@@ -285,3 +285,13 @@ def test_the_five_line_api_gives_the_studys_numbers(price):
     pd.testing.assert_frame_equal(
         res.tests[res.tests.group == "all"], price.main.tests[price.main.tests.group == "all"]
     )
+
+
+def test_load_panel_refuses_day_first_dates_it_would_have_read_month_first():
+    """10/01/2025 is 10 January or 1 October: load_panel read it as October (pandas' guess) and
+    loaded another span; it is refused, as run_event_study refuses it."""
+    import eventstudy as es
+
+    events = pd.DataFrame({"event_id": ["a"], "ticker": ["AAPL"], "event_date": ["10/01/2025"]})
+    with pytest.raises(TypeError, match=r"the event dates \(event_date\) must be dates"):
+        es.load_panel(events, estimation=(-120, -11), path=(-5, 5), benchmark="SPY", offline=True)
