@@ -173,7 +173,7 @@ def _quality(r: Reader) -> QualitySpec:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (Windows' Notepad writes one) is no TOML
     except OSError as exc:
         raise StudyFileError(path, "(file)", f"cannot be read ({exc.strerror or exc})") from None
     except UnicodeDecodeError:

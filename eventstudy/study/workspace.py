@@ -129,7 +129,7 @@ def init_study(
             "cannot be copied into itself; run init from another folder, or name another template"
         )
     try:
-        made = new_study_text(source.read_text(), name, source.parent.name, with_claims, event_date)
+        made = new_study_text(source.read_text(encoding="utf-8-sig"), name, source.parent.name, with_claims, event_date)
     except tomllib.TOMLDecodeError as exc:
         raise InitError(f"--from {template}: {shown(source)} is not valid TOML ({exc}): correct it first") from None
     except ValueError as exc:

@@ -21,7 +21,7 @@ from eventstudy.study.checks import with_overrides
 from eventstudy.study.pipeline import run_study
 from eventstudy.study.studyfile import load_study
 
-from ..helpers import synthetic_panel
+from ..helpers import study_file, synthetic_panel
 
 
 def _toml_value(v) -> str:
@@ -443,3 +443,15 @@ def test_thin_trading_key_makes_the_market_model_dimson(tmp_path):
     path.write_text(text.replace('name = "market"', 'name = "market"\nthin_trading = "lagged"', 1))
     with pytest.raises(StudyFileError, match="thin_trading.*must be one of dimson"):
         load_study(path)
+
+
+def test_a_study_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path, monkeypatch):
+    """Windows' Notepad saves UTF-8 with a byte-order mark, which is no TOML: read as if absent,
+    by `run` and by `init --from`."""
+    path = study_file(tmp_path)
+    plain = load_study(str(path))
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_study(str(path)) == plain
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "copy", "--from", str(path), "--quiet"]) == 0
+    assert load_study(str(tmp_path / "analyses" / "copy" / "study.toml")).groups == plain.groups
