@@ -212,7 +212,13 @@ def _table(study: Study) -> pd.DataFrame:
     file = study.events.file
     renames = named_columns(pd.read_csv(file, nrows=0).columns, study.events.columns)
     ticker = next((column for column, role in renames.items() if role == "ticker"), "ticker")
-    return pd.read_csv(file, dtype={ticker: "string"})
+    try:
+        return pd.read_csv(file, dtype={ticker: "string"})
+    except UnicodeDecodeError as exc:  # a spreadsheet's export in the machine's code page
+        raise ValueError(
+            f"it is not UTF-8 text (it holds the byte {exc.object[exc.start]:#04x}, as a Windows code page writes an "
+            "accented letter): save it as UTF-8 (a spreadsheet's 'CSV UTF-8')"
+        ) from None
 
 
 def sample_groups(study: Study, events: pd.DataFrame) -> dict[str, list[str]]:

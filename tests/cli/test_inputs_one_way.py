@@ -202,3 +202,11 @@ def test_events_columns_that_do_not_fit_the_file_are_a_study_file_error(tmp_path
 def test_an_events_file_separated_by_semicolons_says_so(tmp_path, capsys):
     code, err = _run(_study(tmp_path, "ticker;date\nAAPL;2024-08-12\n"), capsys)
     assert code == 2 and "events.csv: its header is one column, 'ticker;date': the file is separated by ';'" in err
+
+
+def test_an_events_file_in_a_windows_code_page_says_to_save_it_as_utf8(tmp_path, capsys):
+    folder = _study(tmp_path, None)
+    (folder / "events.csv").write_bytes("ticker,date,name\nAAPL,2024-08-12,Soci\xe9t\xe9\n".encode("cp1252"))
+    code, err = _run(folder, capsys)
+    assert code == 2 and "events.csv: it is not UTF-8 text (it holds the byte 0xe9" in err
+    assert "save it as UTF-8" in err
