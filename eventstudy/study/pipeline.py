@@ -229,7 +229,7 @@ def prepare(
         raise NoFirmsLeftError({**left_out, **data.prices.failed})
     returns, basis = session_returns(data.prices.frames, start, end, study.returns)
     returns = model_returns(study.model, returns, data.prices.frames, firms)
-    check_event_in_data(event.date, returns)
+    check_event_in_data(event.date, returns, OFFLINE_REMEDY.format(name=study.name) if offline else "")
     flags, screened, fitted = _screen(study, data, returns, [f for f in firms if f in data.prices.frames], left_out)
     span_note = coverage_note(returns[fitted], start, end)
     mv, share_info = stock_values(data, returns, primary_of, companies, fitted, event.date)
@@ -253,6 +253,12 @@ def prepare(
     )
 
 
+OFFLINE_REMEDY = (
+    "offline, only the committed snapshot and the cache are read: run without --offline to download the prices "
+    "(eventstudy fetch {name} keeps them in the cache)"
+)
+
+
 def _prepare_own(study: Study, span: tuple[pd.Timestamp, pd.Timestamp] | None) -> Prepared:
     """:func:`prepare` for a study on its own files (``[data]``)."""
     ex = study.exchange
@@ -267,7 +273,7 @@ def _prepare_own(study: Study, span: tuple[pd.Timestamp, pd.Timestamp] | None) -
     groups, left_out, members = resolve_groups(study.groups, companies, {}, {}, None)
     wanted = sorted({f for g in groups.values() for f in g})
     _check_benchmark_not_a_firm(study, wanted)
-    check_event_in_data(event.date, returns)
+    check_event_in_data(event.date, returns, "the files of [data] hold none for that day")
     have = [f for f in wanted if f in data.prices.frames]
     if not have:
         raise NoFirmsLeftError({**left_out, **data.prices.failed})

@@ -57,8 +57,14 @@ def coverage_note(
     return "; ".join(notes)
 
 
-def check_event_in_data(date: pd.Timestamp, returns: pd.DataFrame) -> None:
+def check_event_in_data(date: pd.Timestamp, returns: pd.DataFrame, remedy: str = "") -> None:
+    """A :class:`CalendarError` when no firm has a return on the event day, saying which days the
+    data loaded do cover, and ``remedy`` (what to do about it) when given."""
     if date not in returns.index or returns.loc[date].isna().all():
         have = returns.dropna(how="all")
-        span = f"{have.index[0]:%Y-%m-%d} .. {have.index[-1]:%Y-%m-%d}" if len(have) else "none"
-        raise CalendarError(f"no returns on the event day {date:%Y-%m-%d}: the data covers {span}")
+        span = (
+            f"cover {have.index[0]:%Y-%m-%d} .. {have.index[-1]:%Y-%m-%d}" if len(have) else "cover no day of its span"
+        )
+        raise CalendarError(
+            f"no returns on the event day {date:%Y-%m-%d}: the data {span}" + (f"; {remedy}" if remedy else "")
+        )

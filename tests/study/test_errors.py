@@ -59,8 +59,12 @@ def test_future_event_is_refused(tmp_path):
 
 
 def test_event_before_the_data_is_refused(tmp_path):
-    with pytest.raises(CalendarError, match="no returns on the event day 2022-03-01"):
+    """Offline, the message says where the data came from and what to do."""
+    with pytest.raises(CalendarError) as err:
         run_study(study_file(tmp_path, event="2022-03-01"))
+    assert str(err.value).startswith("no returns on the event day 2022-03-01: the data cover no day of its span; ")
+    assert "offline, only the committed snapshot and the cache are read: run without --offline" in str(err.value)
+    assert "eventstudy fetch s keeps them" in str(err.value)
 
 
 def test_estimation_window_shorter_than_min_obs_is_refused_up_front(tmp_path):
