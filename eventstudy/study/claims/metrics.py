@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ...core.tables import money_bn
 from .context import (
     DAY0,
     ClaimContext,
@@ -22,7 +23,6 @@ from .context import (
     firm_facts,
     pct_text,
     sign_of,
-    signed_bn_text,
     window_label,
     window_row,
     window_span,
@@ -89,7 +89,8 @@ def mv_change(spec, ctx: ClaimContext) -> Measurement:
     text = f"{spec.ticker} {'gained' if change >= 0 else 'lost'} {bn_text(abs(change))} over {window_span(spec)}"
     low, high = (d.get(k, math.nan) / 1e9 for k in ("mv_change_at_low", "mv_change_at_high"))
     if window_label(spec) == DAY0 and math.isfinite(low) and math.isfinite(high):
-        text += f" close to close ({signed_bn_text(low)} at the intraday low, {signed_bn_text(high)} at the high)"
+        low_text, high_text = money_bn(low, signed=True), money_bn(high, signed=True)
+        text += f" close to close ({low_text} at the intraday low, {high_text} at the high)"
     return Measurement(sign_of(spec) * change, text)
 
 
@@ -137,9 +138,8 @@ def total_mv_change(spec, ctx: ClaimContext) -> Measurement:
     texts = []
     for p in parts:
         later = f"; not listed at the window's start: {', '.join(sorted(p.absent))}" if p.absent else ""
-        text = (
-            f"{p.universe} ({len(p.moves)} of {p.size} firms valued{later}) {signed_bn_text(sign_of(spec) * p.value)}"
-        )
+        moved = money_bn(sign_of(spec) * p.value, signed=True)
+        text = f"{p.universe} ({len(p.moves)} of {p.size} firms valued{later}) {moved}"
         texts.append(text if p.moves else f"{p.universe}: no firm valued")
     return Measurement(math.nan, "; ".join(texts), parts=parts)
 
