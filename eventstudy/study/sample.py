@@ -180,12 +180,7 @@ def read_events(study: Study, snapshot: Snapshot | None = None) -> EventTable:
     file = study.events.file
     if study.own_data:  # no company list: every row names a firm, as itself
         try:
-            built = build_events(
-                _table(study),
-                exchange=study.exchange,
-                date_format=study.events.date_format,
-                columns=study.events.columns,
-            )
+            built = build_events(_table(study), exchange=study.exchange, date_format=study.events.date_format)
         except (OSError, ValueError) as exc:
             raise StudyFileError(study.path_file, "events.file", f"{file.name}: {exc}") from None
         events, _ = owndata.sample_labels(study, built.events)
@@ -195,25 +190,19 @@ def read_events(study: Study, snapshot: Snapshot | None = None) -> EventTable:
     etfs = dict.fromkeys(companies.ticker[companies.asset_type == "etf"], "an ETF, never a firm")
     issuer = primary_listing(companies, snap.table("shares_outstanding"))
     try:
-        return build_events(
-            _table(study),
-            issuer=issuer,
-            not_firms=etfs,
-            date_format=study.events.date_format,
-            columns=study.events.columns,
-        )
+        return build_events(_table(study), issuer=issuer, not_firms=etfs, date_format=study.events.date_format)
     except (OSError, ValueError) as exc:
         raise StudyFileError(study.path_file, "events.file", f"{file.name}: {exc}") from None
 
 
 def _table(study: Study) -> pd.DataFrame:
-    """The events file as written, the firms' identifiers read as text (a PERMNO or a CUSIP with
-    leading zeros stays as written), in the column ``[events.columns]`` names for them."""
+    """The events file with its columns named as eventstudy reads them (``[events.columns]``), the
+    firms' identifiers read as text (a PERMNO or a CUSIP with leading zeros stays as written)."""
     file = study.events.file
     renames = named_columns(pd.read_csv(file, nrows=0).columns, study.events.columns)
     ticker = next((column for column, role in renames.items() if role == "ticker"), "ticker")
     try:
-        return pd.read_csv(file, dtype={ticker: "string"})
+        return pd.read_csv(file, dtype={ticker: "string"}).rename(columns=renames)
     except UnicodeDecodeError as exc:  # a spreadsheet's export in the machine's code page
         raise ValueError(
             f"it is not UTF-8 text (it holds the byte {exc.object[exc.start]:#04x}, as a Windows code page writes an "
