@@ -249,10 +249,10 @@ def _as_events(events: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(
             f"events must be a DataFrame with columns {need} (eventstudy.build_events makes one); got {got}"
         )
+    days = as_dates(events["event_date"], "the event dates (event_date)")
     if pd.api.types.is_datetime64_dtype(events["event_date"]):
-        as_dates(pd.DatetimeIndex(events["event_date"]), "the event dates (event_date)")  # a time of day?
         return events
-    return events.assign(event_date=as_dates(events["event_date"], "the event dates (event_date)").to_numpy())
+    return events.assign(event_date=days.to_numpy())
 
 
 def _checked_groups(groups: Mapping[str, Sequence[str]], events: pd.DataFrame) -> Mapping[str, Sequence[str]]:
