@@ -104,8 +104,7 @@ def read_study_files(
     market file's series the study names), and :class:`MarketData` in the form the stages read
     (price frames by label, the failures, the factor tables: the files' or the snapshot's)."""
     spec = study.data
-    ids = None if all_stocks else list(dict.fromkeys(firms.ids.values()))
-    files = load_files(spec, ids, start, end, study.exchange)
+    files = load_files(spec, list(firms.ids.values()), start, end, study.exchange, every=all_stocks)
     label_of = {i: lab for lab, i in firms.ids.items()}
     returns = files.returns.rename(columns=lambda i: label_of.get(i, i))
     frames = {label_of.get(i, i): f for i, f in files.frames.items()}

@@ -209,3 +209,15 @@ def test_money_in_billions_as_a_reader_reads_it():
     assert money_bn(-12.34, "GBP", signed=True, digits=1) == "−GBP 12.3 bn"
     assert money_bn(0.04, signed=True, digits=1) == "+$0.0 bn"
     assert money_bn(float("nan"), "EUR") == "–"
+
+
+def test_an_identifier_absent_from_the_file_is_excluded_when_every_security_is_read(example):
+    """A volume study reads every security of the file (the market's turnover): an identifier the
+    groups name but the file lacks is still excluded with its reason."""
+    text = (example / "study.toml").read_text().replace('names = "stocknames.csv"', "")
+    text = text[: text.index("[groups]")] + '[groups]\nchips = ["90001", "90007", "99999"]\n\n[volume]\n'
+    (example / "study.toml").write_text(text)
+    res = es.run_study(str(example / "study.toml"))
+    assert sorted(res.main.events.ticker) == ["90001", "90007"]
+    why = dict(zip(res.excluded.ticker, res.excluded.reason, strict=True))
+    assert why["99999"] == "no returns in dsf.csv from 2024-01-25 to 2025-02-10"

@@ -66,21 +66,21 @@ class FileData:
 
 
 def load_files(
-    spec: DataSpec, ids: list[str] | None, start: pd.Timestamp, end: pd.Timestamp, exchange: str
+    spec: DataSpec, ids: list[str], start: pd.Timestamp, end: pd.Timestamp, exchange: str, every: bool = False
 ) -> FileData:
-    """The rows of ``ids`` (every security when None: a constructed index needs them all) from
-    ``start`` to ``end`` on the calendar ``exchange``."""
+    """The rows of ``ids`` from ``start`` to ``end`` on the calendar ``exchange``, and those of
+    every other security of the file too when ``every`` (a constructed index, a market's
+    turnover needs them all); ``missing`` says why each of ``ids`` without returns has none."""
     layout = layout_of(spec)
     days = sessions(start, end, exchange)
-    got = read_returns(spec, layout, ids, start, end, exchange)
+    got = read_returns(spec, layout, None if every else ids, start, end, exchange)
     long = got.frame
-    wanted = list(dict.fromkeys(ids)) if ids is not None else sorted(set(long.id))
+    ids = list(dict.fromkeys(ids))
+    wanted = sorted(set(long.id)) if every else ids
     returns = _wide(long, "ret", days, wanted)
     present = set(long.id[long.ret.notna()])
     missing = {
-        i: f"no returns in {spec.returns.name} from {start:%Y-%m-%d} to {end:%Y-%m-%d}"
-        for i in wanted
-        if i not in present
+        i: f"no returns in {spec.returns.name} from {start:%Y-%m-%d} to {end:%Y-%m-%d}" for i in ids if i not in present
     }
     price = _wide(long, "price", days, wanted).abs()
     shares = _wide(long, "shares", days, wanted) * layout.shares_scale
