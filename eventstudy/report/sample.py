@@ -84,7 +84,7 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         + " Second stage: OLS of the CARs on the characteristics, HC1 standard errors with t(n − K) p-values "
         "(HC3 beside them), clustered by event date with t(G − 1) when dates repeat.",
         "",
-        *(own_data_lines(md, s, res.provenance) if s.own_data else []),
+        *(own_data_lines(md, s, res.provenance, res.events["shares_flag"]) if s.own_data else []),
         environment_line(main, series_origins(res.provenance)),
         "",
         "## Group tests",

@@ -11,6 +11,7 @@ from ..core.results import wide_tests
 from ..core.tables import count_of, money_bn
 from ..core.windows import DAY0
 from ..study.dollars import FLAG_COLUMNS
+from ..study.owndata import FILE_FLAG
 from ..study.results import FOCUS_LIMIT, StudyResults
 from ..study.workspace import shown
 from .designs import long_section, volatility_section, volume_section
@@ -278,7 +279,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "## Data and provenance",
         "",
         *(
-            own_data_lines(md, s, res.provenance)
+            own_data_lines(md, s, res.provenance, res.shares["flag"])
             if s.own_data
             else [
                 "Prices come from the committed snapshot `eventstudy/data/snapshot/` (real Yahoo-derived data; every "
@@ -445,9 +446,10 @@ def _sensitivity(res: StudyResults, figs, md, firms, w0) -> list[str]:
     ]
 
 
-def own_data_lines(md, study, provenance: pd.DataFrame) -> list[str]:
-    """The paragraph and table on a study's own files: what was read, the calendar, each file's
-    size, rows and sha256 (``results/provenance.csv`` has them per series)."""
+def own_data_lines(md, study, provenance: pd.DataFrame, share_flags: pd.Series) -> list[str]:
+    """The paragraph and table on a study's own files: what was read, the calendar, where market
+    values come from (``share_flags``: each firm's or firm-event's share basis; none may have
+    one), each file's size, rows and sha256 (``results/provenance.csv`` has them per series)."""
     d = study.data
     files = provenance.drop_duplicates("file")[["file", "role", "bytes", "rows", "sha256"]]
     return [
@@ -457,8 +459,14 @@ def own_data_lines(md, study, provenance: pd.DataFrame) -> list[str]:
         + "), "
         + (f"market series from `{d.market.name}`, " if d.market else "")
         + ("factors from " + ", ".join(f"`{f.name}`" for f in d.factors) if d.factors else "the shipped factors")
-        + f"; sessions are counted as {sessions_of(study.exchange)} (calendar {d.calendar}). Market values are "
-        "|price| × shares of the returns file on the session before day 0. Each file as read (sha256 over its bytes):",
+        + f"; sessions are counted as {sessions_of(study.exchange)} (calendar {d.calendar}). "
+        + (
+            "Market values are |price| × shares of the returns file on the session before day 0"
+            if (share_flags == FILE_FLAG).any()
+            else "There are no market values (the returns file gives no price and shares on the session before "
+            "day 0), so nothing is in money"
+        )
+        + ". Each file as read (sha256 over its bytes):",
         "",
         md(files),
         "",

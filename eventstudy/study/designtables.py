@@ -9,7 +9,7 @@ from pathlib import Path
 from ..core.calendar import EXCHANGE, check_exchange, register_sessions
 from ..core.longrun import MIN_PORTFOLIO
 from ..core.windows import Window
-from ..data.files import UNITS, DataSpec, data_calendar, layout_of
+from ..data.files import SHAPES, UNITS, DataSpec, data_calendar, layout_of
 from ..data.files.spec import ROLES as DATA_ROLES
 from ..errors import CalendarError, DataFileError
 from .horizons import CALENDAR_MODELS, LongSpec
@@ -31,6 +31,7 @@ DATA_KEYS = {
     "performance_delisting_return",
     "date_format",
     "currency",
+    "layout",
 }
 
 
@@ -68,9 +69,12 @@ def read_data(r: Reader, study_file: Path) -> tuple[DataSpec | None, str]:
         performance_delisting_return=float(delist) if delist is not None else None,
         date_format=r.get("date_format", str, ""),
         currency=r.get("currency", str, "USD"),
+        layout=r.get("layout", str, "long"),
     )
     if not re.fullmatch(r"[A-Z]{3}", spec.currency):
         r.fail("currency", f'must be an ISO 4217 code of three capitals such as "GBP", got {spec.currency!r}')
+    if spec.layout not in SHAPES:
+        r.fail("layout", f"must be one of {', '.join(SHAPES)}, got {spec.layout!r}")
     if spec.units not in UNITS:
         r.fail("units", f"must be one of {', '.join(UNITS)}, got {spec.units!r}")
     if spec.returns.is_file():

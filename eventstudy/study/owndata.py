@@ -184,14 +184,15 @@ def no_trading_only(flags: pd.DataFrame) -> pd.DataFrame:
 def basis_of(files: FileData, data: MarketData, firms: Firms) -> pd.Series:
     """Each series' return basis: the returns file's column (with the delisting return where
     one was compounded in), or the market file's."""
-    ret, market = files.layout.columns["ret"], set(files.market.columns)
+    ret, market = files.layout.columns.get("ret"), set(files.market.columns)
     out = {}
     for t in data.prices.origin:
         if t.lower() in market and t not in firms.ids:
             out[t] = f"{t.lower()} of the market file"
         else:
             delisted = firms.ids.get(t, t) in files.delisted
-            out[t] = f"{ret} of the returns file" + (" + delisting return" if delisted else "")
+            column = ret or f"column {firms.ids.get(t, t)}"  # a wide file: the security's own column
+            out[t] = f"{column} of the returns file" + (" + delisting return" if delisted else "")
     return pd.Series(out, name="return_basis", dtype="object")
 
 

@@ -62,6 +62,49 @@ def test_ciz_layout_and_mapped_columns(tmp_path):
         layout_of(DataSpec(returns=tmp_path / "other.csv"))
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_wide_file_reads_as_the_long_one(tmp_path, suffix):
+    """A date column and a column per security, newest first, the dates not the first column,
+    another security's column unreadable: the study's columns give the long file's returns."""
+    f = long_file(tmp_path / "dsf.csv", ids=("10001", "10002", "10003"))
+    wide = f.pivot(index="DATE", columns="PERMNO", values="RET").iloc[::-1]
+    wide.columns = wide.columns.astype(str)
+    wide = wide.reset_index().rename(columns={"DATE": "day"})[["10002", "day", "10001", "10003"]]
+    wide["10003"] = "not a number"  # never read: the study does not name it
+    path = tmp_path / f"wide{suffix}"
+    wide.to_parquet(path) if suffix == ".parquet" else wide.to_csv(path, index=False)
+    got = load(path, ids=("10001", "10002", "10009"), layout="wide", columns={"date": "day"})
+    want = load(tmp_path / "dsf.csv", ids=("10001", "10002", "10009"))
+    pd.testing.assert_frame_equal(got.returns, want.returns)
+    assert got.missing == {"10009": f"no returns in wide{suffix} from 2024-01-02 to 2024-06-28"}
+    assert got.layout.wide and not got.layout.has("price") and got.market_values.isna().all().all()
+
+
+def test_a_wide_file_is_told_from_a_long_one(tmp_path):
+    f = long_file(tmp_path / "dsf.csv")
+    wide = f.pivot(index="DATE", columns="PERMNO", values="RET").reset_index()
+    wide.to_csv(tmp_path / "wide.csv", index=False)
+    with pytest.raises(DataFileError, match='no id / date / ret column.*is wide: set \\[data\\] layout = "wide"'):
+        layout_of(DataSpec(returns=tmp_path / "wide.csv"))
+    assert layout_of(DataSpec(returns=tmp_path / "wide.csv", layout="wide")).columns == {"date": "DATE"}
+    with pytest.raises(DataFileError, match="\\[data.columns\\] ret: a wide file .* name only its date column"):
+        layout_of(DataSpec(returns=tmp_path / "wide.csv", layout="wide", columns={"ret": "10001"}))
+    with pytest.raises(DataFileError, match="date = 'when' is not a column"):
+        layout_of(DataSpec(returns=tmp_path / "wide.csv", layout="wide", columns={"date": "when"}))
+    wide[["DATE"]].to_csv(tmp_path / "dates.csv", index=False)
+    with pytest.raises(DataFileError, match="a column per security; it has only 'DATE'"):
+        layout_of(DataSpec(returns=tmp_path / "dates.csv", layout="wide"))
+    pd.concat([wide, wide.iloc[[4]]]).to_csv(tmp_path / "twice.csv", index=False)
+    twice = r"\(column DATE, line 6\).*column 10001 on 2024-01-08 appears 2 times \(lines 6, 126\)"
+    with pytest.raises(DataFileError, match=twice):
+        load(tmp_path / "twice.csv", layout="wide")
+    low = wide.copy()
+    low.loc[7, 10002] = -1.5
+    low.to_csv(tmp_path / "low.csv", index=False)
+    with pytest.raises(DataFileError, match=r"\(column 10002, line 9\): a return of -1.5 is below"):
+        load(tmp_path / "low.csv", layout="wide")
+
+
 @pytest.mark.parametrize("sep, said", [(";", "';'"), ("\t", "a tab")])
 def test_a_file_separated_otherwise_than_by_commas_says_so(tmp_path, sep, said):
     long_file(tmp_path / "a.csv").to_csv(tmp_path / "semi.csv", sep=sep, index=False)

@@ -211,6 +211,30 @@ def test_money_in_billions_as_a_reader_reads_it():
     assert money_bn(float("nan"), "EUR") == "–"
 
 
+def test_a_wide_returns_file_gives_the_long_file_s_numbers(example, tmp_path):
+    """The example's returns as a column per PERMNO (its letter codes kept): the same ARs, CARs
+    and tests; no market values, which the report says (and a claim in money cannot be checked)."""
+    dsf = pd.read_csv(example / "dsf.csv", dtype={"RET": str})
+    dsf.pivot(index="DATE", columns="PERMNO", values="RET").to_csv(example / "wide.csv")
+    long = es.run_study(str(example / "study.toml"))
+    text = (example / "study.toml").read_text()
+    text = text.replace('returns = "dsf.csv"', 'returns = "wide.csv"\nlayout = "wide"')
+    (example / "study.toml").write_text(text.replace('"TSLA"]', '"TSLA", "NOPE"]', 1))
+    wide = es.run_study(str(example / "study.toml"))
+    for name in ("ar", "car", "tests"):
+        pd.testing.assert_frame_equal(getattr(wide.main, name), getattr(long.main, name))
+    assert dict(zip(wide.excluded.ticker, wide.excluded.reason, strict=True)) == {
+        "NOPE": "no identifier in stocknames.csv for the ticker NOPE on 2025-01-27"
+    }
+    assert wide.shares.flag.eq("no share count").all() and long.shares.flag.ne("no share count").all()
+    assert set(wide.provenance.return_basis.dropna()) >= {"column 90001 of the returns file"}
+    out = tmp_path / "out"
+    assert main(["run", str(example / "study.toml"), "--offline", "--quiet", "--out", str(out)]) == 0
+    report = (out / "REPORT.md").read_text()
+    assert "There are no market values (the returns file gives no price and shares" in report
+    assert "Market values are |price| × shares" not in report
+
+
 def test_an_identifier_absent_from_the_file_is_excluded_when_every_security_is_read(example):
     """A volume study reads every security of the file (the market's turnover): an identifier the
     groups name but the file lacks is still excluded with its reason."""

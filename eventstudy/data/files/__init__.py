@@ -1,7 +1,8 @@
 """A study's own data files (``[data]`` of a study file): CRSP's daily stock file in its legacy
-or CIZ layout, or any long file of returns; a market file; CRSP's delisting file; Ken French's
-factor files; a names file; each read lazily (only the study's securities and span), checked,
-and described (path, size, rows, sha256) for the provenance.
+or CIZ layout, any long file of returns, or a wide one (a column per security); a market file;
+CRSP's delisting file; Ken French's factor files; a names file; each read lazily (only the
+study's securities and span), checked, and described (path, size, rows, sha256) for the
+provenance.
 
 May import: ``eventstudy.core`` (the calendar), ``eventstudy.errors``.
 """
@@ -21,11 +22,12 @@ from .market import read_market
 from .names import NameBook, read_names
 from .provenance import file_facts
 from .returns import read_returns
-from .spec import UNITS, DataSpec, Layout, resolve_layout
+from .spec import SHAPES, UNITS, DataSpec, Layout, resolve_layout
 
 FRAME_COLUMNS = ("open", "high", "low", "close", "adj_close", "dividends", "splits", "volume")
 
 __all__ = [
+    "SHAPES",
     "UNITS",
     "DataSpec",
     "FileData",
@@ -42,7 +44,7 @@ __all__ = [
 
 def layout_of(spec: DataSpec) -> Layout:
     """The returns file's layout, from its header (the file itself is not read)."""
-    return resolve_layout(spec.returns, table.header(spec.returns), spec.columns, spec.shares_scale)
+    return resolve_layout(spec.returns, table.header(spec.returns), spec.columns, spec.shares_scale, spec.layout)
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,11 @@ def read_returns(
 ) -> Returns:
     """Rows of ``ids`` from ``start`` to ``end``, checked and in decimals (see the module)."""
     path, cols = spec.returns, layout.columns
-    frame = table.read(path, list(dict.fromkeys(cols.values())), cols["id"], ids, (cols["date"], start, end))
-    frame = frame.rename(columns={v: k for k, v in cols.items()})
+    if layout.wide:
+        frame, cols = _melted(path, cols["date"], ids, start, end), cols | WIDE_ROLES
+    else:
+        frame = table.read(path, list(dict.fromkeys(cols.values())), cols["id"], ids, (cols["date"], start, end))
+        frame = frame.rename(columns={v: k for k, v in cols.items()})
     rows_read = len(frame)
     frame["date"] = _dates(path, frame, cols, spec.date_format)
     frame = frame[(frame.date >= start) & (frame.date <= end)].reset_index(drop=True)
@@ -71,6 +74,22 @@ def read_returns(
         frame, said = compound_delistings(frame, read_delistings(spec.delisting, ids), spec)
         notes += said
     return Returns(frame.sort_values(["id", "date"], ignore_index=True), tuple(notes), rows_read)
+
+
+WIDE_ROLES = {"id": "", "ret": ""}  # a wide file's identifiers are its column names; its values the returns
+
+
+def _melted(path: Path, date: str, ids: list[str] | None, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """A wide file's columns of ``ids`` (every column but the dates when None) as long rows
+    ``date, id, ret`` (and each CSV row's line): only those columns are read."""
+    names = [c for c in table.header(path) if c != date]
+    wanted = None if ids is None else set(map(str, ids))
+    keep = [c for c in names if wanted is None or c.strip() in wanted]
+    frame = table.read(path, [date, *keep], span=(date, start, end))
+    lines = [table.ROW] if table.ROW in frame else []
+    long = frame.melt(id_vars=[date, *lines], value_vars=keep, var_name="id", value_name="ret")
+    long["id"] = long["id"].str.strip()
+    return long.rename(columns={date: "date"})
 
 
 def _dates(path: Path, frame: pd.DataFrame, cols: dict[str, str], date_format: str) -> pd.Series:
@@ -96,9 +115,9 @@ def _no_duplicates(path: Path, frame: pd.DataFrame, cols: dict[str, str]) -> Non
         lines = "lines " + ", ".join(map(str, rows[table.ROW])) if table.ROW in rows else f"{len(rows)} rows"
         raise DataFileError(
             path,
-            f"{int(twice.sum())} rows repeat an (identifier, date): {cols['id']} {frame.id.iloc[i]} on "
+            f"{int(twice.sum())} rows repeat an (identifier, date): {cols['id'] or 'column'} {frame.id.iloc[i]} on "
             f"{frame.date.iloc[i]:%Y-%m-%d} appears {len(rows)} times ({lines}); keep one row per security and day",
-            cols["id"],
+            cols["id"] or cols["date"],
             table.where(frame, i, "id", "date"),
         )
 
@@ -135,10 +154,11 @@ def _in_units(path: Path, frame: pd.DataFrame, cols: dict[str, str], units: str)
     if len(have) >= MIN_CHECKED:
         med, positive = float(have.median()), float((ret.dropna() > 0).mean())
         if positive > 0.95 and med > 1.0:
+            named = " (name the return column in [data.columns] ret = ...)" if cols["ret"] else ", one per column"
             raise DataFileError(
                 path,
                 f"the returns look like prices, not returns: {positive:.0%} are positive and the median is {med:.4g}; "
-                "give daily returns (name the return column in [data.columns] ret = ...)",
+                f"give daily returns{named}",
                 cols["ret"],
             )
         refuse_percent(path, med, units, cols["ret"], "ret")
@@ -155,7 +175,7 @@ def _in_units(path: Path, frame: pd.DataFrame, cols: dict[str, str], units: str)
         raise DataFileError(
             path,
             f"a return of {ret.iloc[i]:g} is below −100 % ({len(below)} such rows): not a return",
-            cols["ret"],
+            cols["ret"] or frame.id.iloc[i],
             table.where(frame, i, "id", "date"),
         )
     return out
