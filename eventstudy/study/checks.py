@@ -8,7 +8,7 @@ import math
 import re
 from dataclasses import replace
 
-from ..core.calendar import roll_event_date
+from ..core.calendar import as_dates, roll_event_date
 from ..core.models import MODELS
 from ..core.windows import as_window, event_grid
 from ..data.quality import KINDS as QUALITY_KINDS
@@ -125,6 +125,16 @@ def _check_sample(study: Study, fail) -> None:
 def _check_windows(study: Study, fail, partial: bool) -> None:
     if study.event_date is None and not study.is_sample:
         return
+    if study.event_date is not None:
+        day = study.event_date
+        try:
+            as_dates([day], "the event date")  # a Study built in Python: 01/02/2025 is not guessed
+        except TypeError:
+            fail("study.event_date", f"must be a date (a date, a Timestamp or YYYY-MM-DD text), got {day!r}")
+            return
+        except ValueError:
+            fail("study.event_date", f"must be a date without a time of day or time zone, got {day!r}")
+            return
     try:
         if study.event_date is not None:
             roll_event_date(study.event_date, study.exchange)

@@ -4,6 +4,7 @@ reading goes on; dates and windows."""
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 import pandas as pd
@@ -67,6 +68,13 @@ def read_date(r: Reader, key: str, value: Any) -> pd.Timestamp | None:
             return None
     elif not isinstance(value, str | datetime.date):
         r.fail(key, f"must be a date (YYYY-MM-DD), got {type(value).__name__} {value!r}")
+        return None
+    elif isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value.strip()):
+        r.fail(
+            key,
+            f"{value!r} is not a date YYYY-MM-DD: a date in another order is never guessed (01/02/2025 is 2 January "
+            "in one country and 1 February in another); write it YYYY-MM-DD",
+        )
         return None
     try:
         ts = pd.Timestamp(value)

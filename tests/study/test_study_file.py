@@ -5,9 +5,11 @@ error — never another exception, never a verdict over no evidence."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import re
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -158,6 +160,8 @@ BROKEN = {
     ),
     "time-zone event date": ({"study.event_date": Raw("2025-01-27T00:00:00Z")}, "study.event_date", "time zone"),
     "event date with a time": ({"study.event_date": Raw("2025-01-27T15:30:00")}, "study.event_date", "date and time"),
+    "day-first event date": ({"study.event_date": "27/01/2025"}, "study.event_date", "never guessed"),
+    "event date in words": ({"study.event_date": "Jan 27 2025"}, "study.event_date", "is not a date YYYY-MM-DD"),
     "no windows": ({"model.windows": []}, "model.windows", "at least one event window"),
     "huge estimation window": (
         {"model.estimation": [-5_000_000, -11]},
@@ -252,6 +256,22 @@ def test_an_override_that_removes_a_claims_window_makes_it_not_checkable(tmp_pat
     assert row.verdict == "not checkable" and "'[0,+2]' is not among this run's windows ([0,0], [0,+1])" in row.reason
     # the dollar claim is judged on day 0, not on the first window
     assert res.claims.set_index("id").loc["mv", "window"] == "day 0"
+
+
+@pytest.mark.parametrize(
+    "date, why",
+    [
+        ("01/02/2025", "must be a date (a date, a Timestamp or YYYY-MM-DD text), got '01/02/2025'"),
+        (20250127, "must be a date (a date, a Timestamp or YYYY-MM-DD text), got 20250127"),
+        (pd.Timestamp("2025-01-27 15:00"), "must be a date without a time of day or time zone"),
+    ],
+)
+def test_a_study_built_in_python_never_guesses_its_event_date(tmp_path, date, why):
+    """A Study changed in Python is checked as a study file is: text in another order than
+    YYYY-MM-DD (2 January or 1 February?) or a YYYYMMDD number (1970 to pandas) is refused."""
+    study = load_study(write(tmp_path, BASE))
+    with pytest.raises(StudyFileError, match=re.escape(why)):
+        run_study(dataclasses.replace(study, event_date=date))
 
 
 def test_day0_table_uses_day0_statistics_whatever_the_windows(tmp_path):
