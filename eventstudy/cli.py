@@ -278,6 +278,7 @@ def _cmd_init(a) -> int:
 
 
 def _cmd_panel(a) -> int:
+    from .core.tables import count_of
     from .data.panel import read_returns_csv, write_panel
     from .study.workspace import shown
 
@@ -302,7 +303,7 @@ def _cmd_panel(a) -> int:
         returns = returns[[t for t in returns.columns if t in data.prices.frames]]
     made = write_panel(returns, a.folder, a.per_file)
     size = f"{len(made.columns)} tickers × {len(made.index)} sessions"
-    _say(a, f"wrote {shown(made.path)}/: {size} in {len(made.files)} file(s)")
+    _say(a, f"wrote {shown(made.path)}/: {size} in {count_of(len(made.files), 'file')}")
     return 0
 
 

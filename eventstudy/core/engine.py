@@ -23,6 +23,7 @@ from .inference import ONE_DATE_TESTS, get_tests
 from .results import EventStudyResult
 from .runspec import AUTO, Engine, Inputs, RunSpec
 from .stream.plan import CHUNK_EVENTS
+from .tables import count_of
 from .windows import DEFAULT_ESTIMATION, DEFAULT_PATH, DEFAULT_WINDOWS, Window, as_window, event_grid
 
 EXCLUDED_COLUMNS = exclusions.COLUMNS
@@ -235,7 +236,7 @@ def _dated(frame: pd.DataFrame, what: str) -> pd.DataFrame:
         raise ValueError(f"{what} have a row without a date (NaT)")
     twice = index[index.duplicated()]
     if len(twice):
-        raise ValueError(f"{what} have {len(twice)} date(s) more than once (first {twice[0]:%Y-%m-%d})")
+        raise ValueError(f"{what} have {count_of(len(twice), 'date')} more than once (first {twice[0]:%Y-%m-%d})")
     frame = frame if index is frame.index else frame.set_axis(index)
     return frame if index.is_monotonic_increasing else frame.sort_index()
 

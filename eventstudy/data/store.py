@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..core.calendar import sessions
+from ..core.tables import count_of
 from ..errors import CacheCorruptError, DataError, first_few
 
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume", "dividends", "splits"]
@@ -112,7 +113,7 @@ def sanitize(frame: pd.DataFrame, ticker: str) -> tuple[pd.DataFrame, str]:
     days = bad.index[bad.any(axis=1)]
     fields = [c for c in bad.columns if bad[c].any()]
     note = (
-        f"{ticker}: {len(days)} day(s) with an impossible {'/'.join(fields)} "
+        f"{ticker}: {count_of(len(days), 'day')} with an impossible {'/'.join(fields)} "
         f"({first_few(days.strftime('%Y-%m-%d'), 3)}: not a number from "
         f"{PLAUSIBLE[0]:g} to {PLAUSIBLE[1]:g}) set missing: those days have no return"
     )
@@ -253,7 +254,8 @@ def _check_dates(path: Path, dates: pd.Index, coverage: Coverage) -> None:
         raise CacheCorruptError(path, "a row has no date")
     if dates.has_duplicates:
         dup = dates[dates.duplicated()]
-        raise CacheCorruptError(path, f"{len(dup)} date(s) appear more than once (first {dup[0]:%Y-%m-%d})")
+        verb = "appears" if len(dup) == 1 else "appear"
+        raise CacheCorruptError(path, f"{count_of(len(dup), 'date')} {verb} more than once (first {dup[0]:%Y-%m-%d})")
     if not dates.is_monotonic_increasing:
         raise CacheCorruptError(path, "its dates are not in order")
     lo, hi = pd.Timestamp(coverage.start), pd.Timestamp(coverage.end)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.tables import count_of
 from ..errors import EventStudyError, first_few
 
 MANIFEST = ".eventstudy-outputs.json"
@@ -105,7 +106,8 @@ class OutputSet:
         taken = self.conflicts(candidates)
         if taken:
             raise OutputError(
-                f"the outputs would overwrite {len(taken)} file(s) eventstudy did not write: {first_few(taken, 5)}. "
+                f"the outputs would overwrite {count_of(len(taken), 'file')} eventstudy did not write: "
+                f"{first_few(taken, 5)}. "
                 "Move them away, or write elsewhere with --out; nothing was changed"
             )
 

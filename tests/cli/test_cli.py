@@ -278,7 +278,7 @@ def test_panel_writes_a_parquet_panel_from_a_csv(tmp_path, capsys):
     wide = pd.DataFrame({"date": pd.bdate_range("2024-01-02", periods=5), "AAA": 0.01, "BBB": -0.02})
     wide.to_csv(tmp_path / "r.csv", index=False)
     assert main(["panel", str(tmp_path / "p"), "--csv", str(tmp_path / "r.csv"), "--per-file", "1"]) == 0
-    assert "2 tickers × 5 sessions in 2 file(s)" in capsys.readouterr().out
+    assert "2 tickers × 5 sessions in 2 files" in capsys.readouterr().out
     panel = ParquetPanel.open(tmp_path / "p")
     assert list(panel.columns) == ["AAA", "BBB"] and len(panel.index) == 5
     assert main(["panel", str(tmp_path / "q"), "--tickers", "AAPL"]) == 2

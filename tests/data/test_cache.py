@@ -94,7 +94,7 @@ def _crafted(kind, path):
 CRAFTED = {
     "wrong ticker": "holds the prices of 'MSFT', not of 'X'",
     "no date column": "no date column",
-    "duplicate dates": "appear more than once",
+    "duplicate dates": "1 date appears more than once",
     "unsorted dates": "not in order",
     "rows outside the record": "outside the 2025-01-10..2025-01-31",
     "row count": "record says 25",
@@ -147,7 +147,7 @@ def test_a_damaged_1e300_price_is_set_missing_not_fitted(tmp_path):
     got = load_prices(["X"], DAYS[0], DAYS[-1], offline=True, cache=cache)
     assert got.frames["X"].loc[DAYS[6], ["close", "adj_close"]].isna().all()
     assert got.notes == (
-        "X: 1 day(s) with an impossible close/adj_close (2025-01-13: not a number from 1e-06 to 1e+09) set "
+        "X: 1 day with an impossible close/adj_close (2025-01-13: not a number from 1e-06 to 1e+09) set "
         "missing: those days have no return",
     )
 
@@ -188,7 +188,7 @@ def test_a_bad_price_in_the_cache_drops_that_day_with_a_note(tmp_path, bad):
     got = load_prices(["X"], "2025-01-02", "2025-01-31", offline=True, cache=cache)
     assert np.isnan(got.frames["X"].close[DAYS[10]])
     assert got.notes == (
-        "X: 1 day(s) with an impossible close (2025-01-17: not a number from 1e-06 to 1e+09) set missing: "
+        "X: 1 day with an impossible close (2025-01-17: not a number from 1e-06 to 1e+09) set missing: "
         "those days have no return",
     )
     ret, _ = session_returns(got.frames, DAYS[0], DAYS[-1])
@@ -406,7 +406,7 @@ def test_a_data_note_reaches_the_summary_and_the_report(tmp_path, monkeypatch):
     cache.write("NVDX", frame, Coverage("NVDX", cov.start, cov.end, "test", cov.fetched_at, cov.rows))
     monkeypatch.setenv("EVENTSTUDY_CACHE", str(cache.root))
     res = run_study(study_file(tmp_path, tickers='["NVDX", "MSFT"]'), offline=True)
-    note = "NVDX: 1 day(s) with an impossible close (2024-11-05: not a number from 1e-06 to 1e+09) set missing"
+    note = "NVDX: 1 day with an impossible close (2024-11-05: not a number from 1e-06 to 1e+09) set missing"
     assert note in res.summary()
     assert note in report.write(res).read_text()
     est = res.fit_data[res.fit_data.ticker == "NVDX"].set_index("date").ret

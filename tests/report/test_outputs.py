@@ -275,7 +275,7 @@ def test_a_users_file_named_like_an_output_stops_the_run_before_the_analysis(tmp
     monkeypatch.setattr(pipeline, "run_study", lambda *a, **k: pytest.fail("the analysis ran"))
     assert cli.main(["run", str(study_file(tmp_path)), "--offline", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "would overwrite 1 file(s) eventstudy did not write" in err and "results/car.csv" in err
+    assert "would overwrite 1 file eventstudy did not write" in err and "results/car.csv" in err
     assert (out / "results" / "car.csv").read_text() == "my own CARs\n"
 
 

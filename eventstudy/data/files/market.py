@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ...core.tables import count_of
 from ...errors import DataFileError
 from . import table
 from .returns import refuse_percent
@@ -51,7 +52,7 @@ def check_series(path: Path, market: pd.DataFrame, name: str, need: pd.DatetimeI
         first = ", ".join(f"{d:%Y-%m-%d}" for d in gone[:3])
         raise DataFileError(
             path,
-            f"the market series has no value on {len(gone)} session(s) the study needs ({first}"
+            f"the market series has no value on {count_of(len(gone), 'session')} the study needs ({first}"
             f"{', ...' if len(gone) > 3 else ''}): the event day and the estimation window need the market",
             name,
         )
