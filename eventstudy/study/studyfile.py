@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..core.calendar import EXCHANGE
 from ..core.windows import Window
-from ..data.files.table import other_separator
+from ..data.files.table import other_separator, spreadsheet
 from ..data.quality import QualitySpec
 from ..errors import StudyFileError
 from .checks import check
@@ -134,6 +134,9 @@ def _events(r: Reader, study_file: Path) -> EventsSpec | None:
     file = (study_file.parent / name).resolve()
     if folder not in file.parents:
         r.fail("file", f"{name} leaves the study's folder: an events file lies beside study.toml (or below it)")
+        return replace(spec, file=file)
+    if said := spreadsheet(file, "a CSV file"):
+        r.fail("file", f"{name} {said}")
         return replace(spec, file=file)
     try:
         header = pd.read_csv(file, nrows=0).columns

@@ -210,3 +210,15 @@ def test_an_events_file_in_a_windows_code_page_says_to_save_it_as_utf8(tmp_path,
     code, err = _run(folder, capsys)
     assert code == 2 and "events.csv: it is not UTF-8 text (it holds the byte 0xe9" in err
     assert "save it as UTF-8" in err
+
+
+def test_a_spreadsheet_given_as_a_table_says_to_save_it_as_csv(tmp_path, capsys):
+    """A spreadsheet's own file (zipped XML) is not read as garbled text: the events file and a
+    [data] file both say what to do with it."""
+    folder = _study(tmp_path, None, extra='[data]\nreturns = "returns.xlsx"\n', file="events.xlsx")
+    (folder / "events.xlsx").write_bytes(b"PK\x03\x04 not a table")
+    (folder / "returns.xlsx").write_bytes(b"PK\x03\x04 not a table")
+    code, err = _run(folder, capsys)
+    assert code == 2
+    assert "events.xlsx is a spreadsheet (.xlsx), not a CSV file: save it from the spreadsheet as 'CSV UTF-8'" in err
+    assert "returns.xlsx: is a spreadsheet (.xlsx), not a CSV or parquet file" in err

@@ -18,8 +18,19 @@ CSV_CHUNK = 1_000_000
 ROW = "_line"  # a CSV row's line in its file (the header is line 1)
 
 
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+
+
 def is_parquet(path: Path) -> bool:
     return path.suffix.lower() in PARQUET
+
+
+def spreadsheet(path: Path, wanted: str = "a CSV or parquet file") -> str:
+    """What to say of a spreadsheet's own file given where a table is read (its bytes would be
+    read as garbled text); "" for any other file."""
+    if path.suffix.lower() not in SPREADSHEETS:
+        return ""
+    return f"is a spreadsheet ({path.suffix}), not {wanted}: save it from the spreadsheet as 'CSV UTF-8'"
 
 
 def header(path: Path) -> list[str]:
@@ -28,6 +39,8 @@ def header(path: Path) -> list[str]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if said := spreadsheet(path):
+        raise DataFileError(path, said)
     try:
         if is_parquet(path):
             return list(pq.read_schema(path).names)
