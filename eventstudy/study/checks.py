@@ -16,7 +16,7 @@ from ..errors import CalendarError, StudyFileError
 from .claims.context import DIRECTIONS
 from .claims.metrics import METRICS
 from .claims.rules import RULES
-from .spec import GROUP_TABLES, MAX_SESSIONS, RETURNS, TICKER, GroupSpec, Study
+from .spec import GROUP_TABLES, IDENTIFIER, MAX_SESSIONS, RETURNS, TICKER, GroupSpec, Study
 from .workspace import NAME
 
 
@@ -177,7 +177,13 @@ def _check_groups(study: Study, fail) -> set[str]:
         if g.from_table and g.from_table not in GROUP_TABLES:
             fail(f"groups.{name}.from_table", f"unknown table {g.from_table!r} (known: {', '.join(GROUP_TABLES)})")
         for t in g.tickers:
-            if not TICKER.fullmatch(t):
+            if study.own_data and not t.startswith("^"):
+                if not IDENTIFIER.fullmatch(t):
+                    fail(
+                        f"groups.{name}.tickers",
+                        f"{t!r} is not an identifier (1 to 40 characters, no '|', '#' or spaces around them)",
+                    )
+            elif not TICKER.fullmatch(t):
                 fail(f"groups.{name}.tickers", f"{t!r} is not a ticker (upper-case letters, digits, '.', '-')")
             elif t.startswith("^"):
                 fail(f"groups.{name}.tickers", f"{t!r} is an index, not a firm: list it under model.indices")

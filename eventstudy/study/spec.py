@@ -173,3 +173,6 @@ GROUP_TABLES = ("market_values_2026",)
 MAX_SESSIONS = 2520  # ten years of sessions: the farthest any window may reach from day 0
 
 TICKER = re.compile(r"\^?[A-Z0-9][A-Z0-9.=-]{0,14}")
+# a security of a study's own files, as its returns file names it (an ISIN, a PERMNO, "700 HK",
+# "vod.l"): no index mark, no spaces around it, nothing that breaks a table or a reused ticker
+IDENTIFIER = re.compile(r"[^\s|#^](?:[^|#\n\r\t]{0,38}[^\s|#])?")

@@ -245,3 +245,27 @@ def test_an_identifier_absent_from_the_file_is_excluded_when_every_security_is_r
     assert sorted(res.main.events.ticker) == ["90001", "90007"]
     why = dict(zip(res.excluded.ticker, res.excluded.reason, strict=True))
     assert why["99999"] == "no returns in dsf.csv from 2024-01-25 to 2025-02-10"
+
+
+def test_a_study_on_its_own_files_names_securities_as_its_file_does(example):
+    """Identifiers of one's own file need not be yfinance tickers ("700 HK Equity", "vod.l",
+    "BT/A"); only what breaks a table or a reused ticker ('|', '#') or spaces around them are
+    refused. A study on the snapshot keeps the ticker rule."""
+    dsf = pd.read_csv(example / "dsf.csv", dtype=str)
+    names = {"90001": "700 HK Equity", "90007": "vod.l", "90008": "BT/A"}
+    dsf.assign(PERMNO=dsf.PERMNO.map(names).fillna(dsf.PERMNO)).to_csv(example / "dsf.csv", index=False)
+    text = (example / "study.toml").read_text().replace('names = "stocknames.csv"', "")
+    head = text[: text.index("[groups]")]
+    (example / "study.toml").write_text(head + '[groups]\nsome = ["700 HK Equity", "vod.l", "BT/A"]\n')
+    res = es.run_study(str(example / "study.toml"))
+    assert sorted(res.main.events.ticker) == ["700 HK Equity", "BT/A", "vod.l"]
+    (example / "study.toml").write_text(head + '[groups]\nsome = ["a|b", " vod.l", "x#1"]\n')
+    with pytest.raises(StudyFileError) as err:
+        es.load_study(str(example / "study.toml"))
+    assert [why for _, why in err.value.problems] == [
+        f"{t!r} is not an identifier (1 to 40 characters, no '|', '#' or spaces around them)"
+        for t in ("a|b", " vod.l", "x#1")
+    ]
+    (example / "study.toml").write_text(from_snapshot(head) + '[groups]\nsome = ["vod.l"]\n')
+    with pytest.raises(StudyFileError, match=r"'vod.l' is not a ticker \(upper-case letters"):
+        es.load_study(str(example / "study.toml"))
