@@ -90,6 +90,12 @@ class StudyResults(SummaryMixin):
         test that holds its size under cross-correlation (groups and windows in the study's order)."""
         return lead_tests_of(self.main)
 
+    def _return_basis(self) -> str:
+        """What a day's return is, in a few words."""
+        if self.study.own_data:
+            return "the returns file's"
+        return "close to close incl. dividends" if self.study.returns == "total" else "close to close, no dividends"
+
     def summary(self) -> Summary:
         """The event, the day-0 moves, the claims' verdicts, the lead tests and the dollars: a
         :class:`~eventstudy.core.summary.Summary`."""
@@ -109,7 +115,7 @@ class StudyResults(SummaryMixin):
                 .assign(mv_change=lambda f: f.mv_change / 1e9)
                 .rename(columns={"mv_change": "mv_change_bn"}),
                 {"ret": "+.2%", "low_ret": "+.2%", "ar": "+.2%", "t": ".2f", "mv_change_bn": ",.1f"},
-                "Day 0 by firm (ret = close to close incl. dividends; AR vs the model)",
+                f"Day 0 by firm (ret = {self._return_basis()}; AR vs the model)",
             ),
             "\nClaims (verdict, id: why)" if len(self.claims) else "\nClaims: none in the study file",
             *(f"  {c.verdict:>{width}s}  {c.id}: {c.reason}" for c in self.claims.itertuples()),

@@ -202,6 +202,7 @@ def test_money_is_told_in_the_data_s_currency(example, tmp_path):
     assert "Money in EUR" in (out / "results" / "RESULTS.md").read_text()
     assert "USD" not in (out / "results" / "RESULTS.md").read_text()
     assert "by universe (EUR bn)" in res.summary().as_text()
+    assert "Day 0 by firm (ret = the returns file's; AR vs the model)" in res.summary().as_text()
 
 
 def test_money_in_billions_as_a_reader_reads_it():

@@ -96,6 +96,16 @@ def test_sensitivity_runs_under_both_benchmarks(res):
 def test_summary_is_readable(res):
     text = res.summary()
     assert "Claims" in text and "kolari-pynnonen" in text and "NVDA" in text
+    assert "Day 0 by firm (ret = close to close incl. dividends; AR vs the model)" in text
+
+
+def test_the_summary_says_what_a_price_return_is():
+    from dataclasses import replace
+
+    from eventstudy.study.studyfile import load_study
+
+    study = replace(load_study("deepseek-2025"), returns="price")
+    assert "Day 0 by firm (ret = close to close, no dividends; AR vs the model)" in run_study(study).summary()
 
 
 def test_a_damaged_snapshot_file_makes_universes_without_nvidia_uncheckable(tmp_path):
