@@ -106,9 +106,12 @@ def test_sample_on_own_files_matches_reused_tickers_on_their_dates(example):
     assert np.isclose(ar.ar.iloc[0], amd - fitted.alpha - fitted.beta * spy, atol=1e-12)
 
 
-def test_identifiers_without_a_names_file_and_one_absent_from_the_file(example):
+@pytest.mark.parametrize("design", ["", "\n[volume]\n"])
+def test_identifiers_without_a_names_file_and_one_absent_from_the_file(example, design):
+    """The absent one is excluded with its reason, also when every security of the file is read
+    (a [volume] study: the market's turnover)."""
     text = (example / "study.toml").read_text().replace('names = "stocknames.csv"', "")
-    text = text[: text.index("[groups]")] + '[groups]\nchips = ["90001", "90007", "99999"]\n'
+    text = text[: text.index("[groups]")] + '[groups]\nchips = ["90001", "90007", "99999"]\n' + design
     (example / "study.toml").write_text(text)
     res = es.run_study(str(example / "study.toml"))
     assert sorted(res.main.events.ticker) == ["90001", "90007"]
@@ -234,18 +237,6 @@ def test_a_wide_returns_file_gives_the_long_file_s_numbers(example, tmp_path):
     report = (out / "REPORT.md").read_text()
     assert "There are no market values (the returns file gives no price and shares" in report
     assert "Market values are |price| × shares" not in report
-
-
-def test_an_identifier_absent_from_the_file_is_excluded_when_every_security_is_read(example):
-    """A volume study reads every security of the file (the market's turnover): an identifier the
-    groups name but the file lacks is still excluded with its reason."""
-    text = (example / "study.toml").read_text().replace('names = "stocknames.csv"', "")
-    text = text[: text.index("[groups]")] + '[groups]\nchips = ["90001", "90007", "99999"]\n\n[volume]\n'
-    (example / "study.toml").write_text(text)
-    res = es.run_study(str(example / "study.toml"))
-    assert sorted(res.main.events.ticker) == ["90001", "90007"]
-    why = dict(zip(res.excluded.ticker, res.excluded.reason, strict=True))
-    assert why["99999"] == "no returns in dsf.csv from 2024-01-25 to 2025-02-10"
 
 
 def test_a_study_on_its_own_files_names_securities_as_its_file_does(example):
