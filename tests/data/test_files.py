@@ -98,6 +98,9 @@ def test_a_wide_file_is_told_from_a_long_one(tmp_path):
     twice = r"\(column DATE, line 6\).*column 10001 on 2024-01-08 appears 2 times \(lines 6, 126\)"
     with pytest.raises(DataFileError, match=twice):
         load(tmp_path / "twice.csv", layout="wide")
+    (tmp_path / "same.csv").write_text((tmp_path / "wide.csv").read_text().replace("10002", "10001", 1))
+    with pytest.raises(DataFileError, match="its header names two columns '10001': name each column once"):
+        load(tmp_path / "same.csv", layout="wide")
     low = wide.copy()
     low.loc[7, 10002] = -1.5
     low.to_csv(tmp_path / "low.csv", index=False)

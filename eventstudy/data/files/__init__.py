@@ -43,8 +43,12 @@ __all__ = [
 
 
 def layout_of(spec: DataSpec) -> Layout:
-    """The returns file's layout, from its header (the file itself is not read)."""
-    return resolve_layout(spec.returns, table.header(spec.returns), spec.columns, spec.shares_scale, spec.layout)
+    """The returns file's layout, from its header (the file itself is not read); a name given
+    to two columns is refused (which one holds the returns?)."""
+    names = table.header(spec.returns)
+    if twice := table.repeated(spec.returns):
+        raise DataFileError(spec.returns, f"its header names two columns {twice[0]!r}: name each column once")
+    return resolve_layout(spec.returns, names, spec.columns, spec.shares_scale, spec.layout)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ only the rows of some identifiers (pyarrow dataset filters on parquet, chunks on
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,6 +53,16 @@ def header(path: Path) -> list[str]:
     if separator := other_separator(names):
         raise DataFileError(path, separator)
     return names
+
+
+def repeated(path: Path) -> list[str]:
+    """The names a CSV's header gives more than one column (pandas would read the second ``X``
+    as ``X.1``, silently); none for parquet."""
+    if is_parquet(path):
+        return []
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
+        names = [name.strip() for name in next(csv.reader(f), [])]
+    return sorted({name for name in names if names.count(name) > 1})
 
 
 def other_separator(columns: Sequence[object]) -> str:
