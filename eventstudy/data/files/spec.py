@@ -111,18 +111,13 @@ def resolve_layout(
     column."""
     lower = {str(c).lower(): str(c) for c in header}
     if shape == "wide":
-        return _wide_layout(path, header, lower, mapping)
+        return _wide_layout(path, header, mapping)
     name, roles = "columns named in [data.columns]", {}
     for layout, names in LAYOUTS.items():
         if names["id"] in lower and names["ret"] in lower and names["date"] in lower:
             name, roles = layout, {r: lower[c] for r, c in names.items() if c in lower}
             break
-    for role, column in mapping.items():
-        if column.lower() not in lower:
-            raise DataFileError(
-                path, f"[data.columns] {role} = {column!r} is not a column (columns: {', '.join(header[:20])})"
-            )
-        roles[role] = lower[column.lower()]
+    roles |= _mapped(path, header, mapping)
     missing = [r for r in REQUIRED if r not in roles]
     if missing:
         raise DataFileError(
@@ -141,7 +136,19 @@ def resolve_layout(
     return Layout(name, roles, scale)
 
 
-def _wide_layout(path: Path, header: list[str], lower: dict[str, str], mapping: dict[str, str]) -> Layout:
+def _mapped(path: Path, header: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    """``mapping``'s roles with the header's own spelling of their columns (matched without regard
+    to case); a column the header lacks is an error naming it."""
+    lower = {str(c).lower(): str(c) for c in header}
+    for role, column in mapping.items():
+        if column.lower() not in lower:
+            raise DataFileError(
+                path, f"[data.columns] {role} = {column!r} is not a column (columns: {', '.join(header[:20])})"
+            )
+    return {role: lower[column.lower()] for role, column in mapping.items()}
+
+
+def _wide_layout(path: Path, header: list[str], mapping: dict[str, str]) -> Layout:
     """A wide file's layout: its date column, and at least one column of a security beside it."""
     other = sorted(set(mapping) - {"date"})
     if other:
@@ -150,11 +157,7 @@ def _wide_layout(path: Path, header: list[str], lower: dict[str, str], mapping: 
             f'[data.columns] {", ".join(other)}: a wide file (layout = "wide") has a date column and one column of '
             "returns per security, named by its identifier; name only its date column (date = ...)",
         )
-    if "date" in mapping and mapping["date"].lower() not in lower:
-        raise DataFileError(
-            path, f"[data.columns] date = {mapping['date']!r} is not a column (columns: {', '.join(header[:20])})"
-        )
-    date = lower[mapping["date"].lower()] if "date" in mapping else str(header[0])
+    date = _mapped(path, header, mapping).get("date", str(header[0]))
     if len(header) < 2:
         raise DataFileError(path, f"a wide file has a date column and a column per security; it has only {date!r}")
     return Layout(WIDE, {"date": date}, 1.0, wide=True)
