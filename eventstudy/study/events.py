@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.calendar import sessions
+from ..core.tables import count_of
 from ..errors import first_few
 
 TIMES = ("before_open", "during", "after_close")
@@ -261,7 +262,7 @@ def _refuse_repeats(events: pd.DataFrame, rows: np.ndarray, shown: int = 3) -> N
                 name = key[0] if what == "event_id" else f"{key[0]} on {key[1]:%Y-%m-%d}"
                 said.append(f"{name} on rows {first_few(at.tolist(), 6)}")
             raise ValueError(
-                f"repeated events: {dup.sum()} rows for {repeated.ngroups} firm-event"
-                f"{'s' if repeated.ngroups > 1 else ''} (by {what}): {first_few(said, shown, sep='; ')}; "
+                f"repeated events: {dup.sum()} rows for {count_of(repeated.ngroups, 'firm-event')} (by {what}): "
+                f"{first_few(said, shown, sep='; ')}; "
                 "each firm-event must appear once"
             )

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.tables import count_of
+
 # the template's text about its own event, left out of a study for another event: (table, key, as said)
 OWN_EVENT = (
     ("study", "label", "label"),
@@ -80,7 +82,7 @@ def _own_event(table: dict, name: str) -> Iterator[tuple[str, Callable[[str], st
     (None when the edit cannot be made)."""
     claims = table.get("claims") if isinstance(table.get("claims"), list) else []
     if claims:
-        yield f"{len(claims)} claim{'s' * (len(claims) != 1)}", _without_claims_checked
+        yield count_of(len(claims), "claim"), _without_claims_checked
     if "title" in _table(table, "study"):
         yield "title", lambda t: set_key(t, "study", "title", name)
     for section, key, said in OWN_EVENT:
