@@ -82,11 +82,14 @@ def estimation_reasons(n_obs: IntArray, removed: IntArray, enough: BoolArray, es
     ]
 
 
-def missing_days(grid: IntArray, no_return: BoolArray, no_factor: dict[str, BoolArray]) -> str:
-    """Why a window has no CAR: the days (relative to the event) on which the firm's return, or
-    a regressor series of the model, is missing."""
-    parts = [f"missing return on day(s) {_days(grid[no_return])}"] if no_return.any() else []
-    parts += [f"no {name} data on day(s) {_days(grid[m])}" for name, m in no_factor.items() if m.any()]
+def missing_days(grid: IntArray, late: BoolArray, no_return: BoolArray, no_factor: dict[str, BoolArray]) -> str:
+    """Why a window has no CAR: its days (relative to the event) after the last session of the
+    return data (``late``; none can come before the first, as the estimation window, which
+    precedes every window, would then have no return), and the days within the data on which
+    the firm's return, or a regressor series of the model, is missing."""
+    parts = [f"day(s) {_days(grid[late])} after the last session of the data"] if late.any() else []
+    gaps = {"missing return": no_return & ~late} | {f"no {name} data": m & ~late for name, m in no_factor.items()}
+    parts += [f"{what} on day(s) {_days(grid[m])}" for what, m in gaps.items() if m.any()]
     return "; ".join(parts) + ": no CAR"
 
 

@@ -108,8 +108,9 @@ def _in_order(dropped: pd.DataFrame, incomplete: pd.DataFrame, events: pd.DataFr
 
 
 def _incomplete(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
-    """Firm-events without a CAR in a window, and why: the firm's return or the model's
-    regressors (a benchmark or factor series) are missing on the days named."""
+    """Firm-events without a CAR in a window, and why: the window reaches past the return data,
+    or the firm's return or the model's regressors (a benchmark or factor series) are missing on
+    the days named."""
     rows = []
     for j, w in enumerate(ab.windows):
         for i in np.flatnonzero(ab.n_missing[:, j]):
@@ -117,6 +118,7 @@ def _incomplete(aligned: Aligned, ab: abnormal.AbnormalReturns) -> pd.DataFrame:
             no_x = ~np.isfinite(aligned.factors[aligned.cluster[i]])
             why = exclusions.missing_days(
                 aligned.grid,
+                gap & pd.isna(aligned.cluster_dates[aligned.cluster[i]]),
                 gap & ~np.isfinite(aligned.y[i]),
                 {name: gap & no_x[:, k] for k, name in enumerate(aligned.factor_names)},
             )

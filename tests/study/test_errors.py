@@ -89,6 +89,18 @@ def test_missing_return_inside_an_event_window_is_reported():
     assert np.isnan(res.car_of("[-1,+1]").car.loc["F001"]) and np.isfinite(res.car_of("[0,0]").car.loc["F001"])
 
 
+@pytest.mark.parametrize("engine", ["memory", "stream"])
+def test_a_window_past_the_end_of_the_data_is_said_to_be_so_not_missing(engine):
+    """Days after the last session are not gaps in the firm's returns: the reason names them apart."""
+    returns, regressors, events = synthetic_panel(n_firms=3)
+    events.loc[0, "event_date"] = returns.index[-2]  # day +1 is the last session
+    returns.iloc[271, 1] = np.nan  # day +1 of firm F001
+    res = run_event_study(returns, regressors, events, windows=[Window(0, 0), Window(-1, 3)], engine=engine)
+    reasons = res.excluded.set_index("ticker").reason
+    assert reasons["F000"] == "day(s) +2, +3 after the last session of the data: no CAR"
+    assert reasons["F001"] == "missing return on day(s) +1: no CAR"
+
+
 def test_repeated_event_id_is_refused():
     """Two firm-events with one id would be indistinguishable in every result table."""
     returns, regressors, events = synthetic_panel(n_firms=3)

@@ -435,14 +435,15 @@ def _incomplete_rows(plan: Plan, fit: Fit, ev: Chunk, chunk: Chunk, n_missing, s
     inside = np.stack([plan.inside(w) for w in plan.windows])[j]
     gap = inside & ~np.isfinite(fit.ar[i])
     ret = np.where(ok, chunk.returns[np.clip(at - chunk.start, 0, len(chunk.returns) - 1), ev.col[i, None]], np.nan)
-    masks = [gap & ~np.isfinite(ret)] + [gap & ~(np.isfinite(plan.x[at, k]) & ok) for k in range(len(plan.names))]
+    masks = [gap & ~ok, gap & ~np.isfinite(ret)]
+    masks += [gap & ~(np.isfinite(plan.x[at, k]) & ok) for k in range(len(plan.names))]
     packed = np.packbits(np.stack(masks, axis=1), axis=2).reshape(len(i), -1)  # each row's pattern
     reasons = []
     for k, pattern in enumerate(packed):
         why = said.get(key := pattern.tobytes())
         if why is None:
-            no_x = {name: m[k] for name, m in zip(plan.names, masks[1:], strict=True)}
-            why = said[key] = exclusions.missing_days(plan.grid, masks[0][k], no_x)
+            no_x = {name: m[k] for name, m in zip(plan.names, masks[2:], strict=True)}
+            why = said[key] = exclusions.missing_days(plan.grid, masks[0][k], masks[1][k], no_x)
         reasons.append(why)
     stage = np.array([f"window {w.label}" for w in plan.windows], object)[j]
     return [{"order": ev.order[i], "stage": stage, "reason": np.array(reasons, object)}]
