@@ -94,4 +94,12 @@ def missing_days(grid: IntArray, late: BoolArray, no_return: BoolArray, no_facto
 
 
 def _days(days: np.ndarray) -> str:
-    return ", ".join(f"{d:+d}" for d in days)
+    """The days, in order, each run of three or more consecutive days as its first and last
+    ("+2, +5 to +9"): a window far past the data would otherwise list hundreds."""
+    days = np.asarray(days)
+    starts = np.flatnonzero(np.r_[True, np.diff(days) != 1])
+    ends = np.r_[starts[1:], len(days)] - 1
+    parts = []
+    for a, b in zip(days[starts], days[ends], strict=True):
+        parts += [f"{a:+d} to {b:+d}"] if b - a >= 2 else [f"{d:+d}" for d in range(a, b + 1)]
+    return ", ".join(parts)

@@ -95,10 +95,13 @@ def test_a_window_past_the_end_of_the_data_is_said_to_be_so_not_missing(engine):
     returns, regressors, events = synthetic_panel(n_firms=3)
     events.loc[0, "event_date"] = returns.index[-2]  # day +1 is the last session
     returns.iloc[271, 1] = np.nan  # day +1 of firm F001
-    res = run_event_study(returns, regressors, events, windows=[Window(0, 0), Window(-1, 3)], engine=engine)
+    returns.iloc[[268, 272, 273, 274], 2] = np.nan  # days -2, +2, +3 and +4 of firm F002
+    windows = [Window(0, 0), Window(-2, 4)]
+    res = run_event_study(returns, regressors, events, windows=windows, path=Window(-5, 5), engine=engine)
     reasons = res.excluded.set_index("ticker").reason
-    assert reasons["F000"] == "day(s) +2, +3 after the last session of the data: no CAR"
+    assert reasons["F000"] == "day(s) +2 to +4 after the last session of the data: no CAR"
     assert reasons["F001"] == "missing return on day(s) +1: no CAR"
+    assert reasons["F002"] == "missing return on day(s) -2, +2 to +4: no CAR"  # a run of three days as one
 
 
 def test_repeated_event_id_is_refused():
