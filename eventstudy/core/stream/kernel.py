@@ -3,7 +3,7 @@
 them: the first pass's running sums of every estimation window (:func:`estimation_sums`), and
 the second pass's ARs on the grid (:func:`grid_residuals`), each row's sort keys
 (:func:`row_keys`; numpy sorts them) and the ranks from their order (:func:`place_ranks`),
-GRANK's comparisons of each row's SARs with its SCAR* (:func:`compare_rows`), and r̄'s
+GRANK's comparisons of each row's SARs with its SCAR* and their weighted sums (:func:`compare_rows`), and r̄'s
 standardized rows (:func:`standardized_rows`) and their sums by calendar position
 (:func:`position_sums`).
 
@@ -258,23 +258,27 @@ def grid_residuals(
 
 
 def compare_rows(
-    values: np.ndarray, rows: np.ndarray, bar: np.ndarray, up: np.ndarray, above: np.ndarray, tied: np.ndarray
+    values: np.ndarray,
+    rows: np.ndarray,
+    bar: np.ndarray,
+    weight: np.ndarray,
+    total: np.ndarray,
+    above: np.ndarray,
+    tied: np.ndarray,
 ) -> None:
-    """Row ``rows[a]`` of ``values`` against ``bar[a]``: ``up[a]`` 1 where above, ½ where equal,
-    0 elsewhere (NaN included), and the counts ``above[a]`` and ``tied[a]``. Loops, for numba."""
+    """Row ``rows[a]`` of ``values`` against ``bar[a]``: 1 where above, ½ where equal, 0 elsewhere
+    (NaN included), times ``weight[a]``, added into ``total`` (zero) row after row, and each row's
+    counts ``above[a]`` and ``tied[a]``. Without a branch on the comparisons (they come out either
+    way as often): adding a zero leaves a sum of non-negative values as it was. Loops, for numba."""
     for a in range(len(rows)):
-        i, b = rows[a], bar[a]
+        i, b, w = rows[a], bar[a], weight[a]
         n_above = n_tied = 0
         for d in range(values.shape[1]):
             s = values[i, d]
-            if s > b:
-                up[a, d] = 1.0
-                n_above += 1
-            elif s == b:
-                up[a, d] = 0.5
-                n_tied += 1
-            else:
-                up[a, d] = 0.0
+            up, equal = s > b, s == b
+            n_above += up
+            n_tied += equal
+            total[d] += w * (1.0 if up else (0.5 if equal else 0.0))
         above[a], tied[a] = n_above, n_tied
 
 

@@ -155,29 +155,26 @@ def _grank_sums(
             take = weights[:, j, g]
             every = take.all()
             v = (scar[:, j] if every else scar[take, j]) * scale[j, g]
-            up, n_above, n_tied = _compare(plan, sar, None if every else take, v)
             w_inv = inv if every else inv[take]
-            u[j, g] += w_inv @ up
+            up, n_above, n_tied = _compare(plan, sar, None if every else take, v, w_inv)
+            u[j, g] += up
             below = (size if every else size[take]) - 1 - n_above - n_tied
             event[j, g] = ((1 + below + 0.5 * n_tied) * w_inv - 0.5).sum()
     return {"grank_u": u, "grank_n": count, "grank_event": event}
 
 
 def _compare(
-    plan: Plan, sar: Float64Array, take: BoolArray | None, v: Float64Array
+    plan: Plan, sar: Float64Array, take: BoolArray | None, v: Float64Array, weight: Float64Array
 ) -> tuple[Float64Array, IntArray, IntArray]:
     """The SARs of the rows ``take`` (all when None) against their SCAR* ``v``: 1 where above,
-    ½ where tied (a SAR equal to SCAR*, rare, shares the two ranks), 0 elsewhere; and each
-    row's counts above and tied."""
+    ½ where tied (a SAR equal to SCAR*, rare, shares the two ranks), 0 elsewhere, each row's
+    times its ``weight``, summed over the rows one after another (numpy's sum over the first
+    axis, which the compiled loop does in its order); and each row's counts above and tied."""
     if plan.kernel:
         rows = np.arange(len(sar)) if take is None else np.flatnonzero(take)
-        up, above, tied = (
-            np.empty((len(rows), sar.shape[1])),
-            np.empty(len(rows), np.int64),
-            np.empty(len(rows), np.int64),
-        )
-        kernel.compiled("compare_rows")(sar, rows, v, up, above, tied)
-        return up, above, tied
+        total, above, tied = np.zeros(sar.shape[1]), np.empty(len(rows), np.int64), np.empty(len(rows), np.int64)
+        kernel.compiled("compare_rows")(sar, rows, v, weight, total, above, tied)
+        return total, above, tied
     s = sar if take is None else sar[take]
     above = s > v[:, None]
     tied = s == v[:, None]
@@ -185,7 +182,8 @@ def _compare(
     n_tied = np.count_nonzero(tied, axis=1)
     if n_tied.any():
         up += 0.5 * tied
-    return up, np.count_nonzero(above, axis=1), n_tied
+    up *= weight[:, None]
+    return np.add.reduce(up, axis=0), np.count_nonzero(above, axis=1), n_tied
 
 
 def _by_window(weights: Float64Array, values: Float64Array) -> Float64Array:
