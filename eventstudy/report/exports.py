@@ -67,14 +67,26 @@ def _fixed_dates(path: Path) -> None:
             out.writestr(info, data)
 
 
+STATA_RESERVED = frozenset(
+    "aggregate array boolean break byte case catch class colvector complex const continue default delegate delete do "
+    "double else eltypedef end enum explicit export external float for friend function global goto if in inline int "
+    "local long NULL pragma protected quad rowvector short strL typedef typename using virtual with "
+    "_all _b _coef _cons _n _N _pi _pred _rc _se _skip".split()
+)
+"""Names Stata keeps for itself or for future use (its manual's [U] 11.3, and str1 … str2045)."""
+
+
 def stata_names(columns) -> list[str]:
     """Column names as Stata variable names: letters, digits and _, at most 32 characters, not
-    starting with a digit, distinct."""
+    starting with a digit, none of Stata's reserved names (:data:`STATA_RESERVED`: ``short``, a
+    BHAR's flag, becomes ``short_``), distinct."""
     out: list[str] = []
     for c in columns:
         name = re.sub(r"\W", "_", str(c).replace("-", "_"))[:32] or "v"
         if name[0].isdigit():
             name = f"_{name}"[:32]
+        if name in STATA_RESERVED or re.fullmatch(r"str\d+", name):
+            name = f"{name}_"
         base, k = name, 1
         while name in out:
             k += 1
@@ -84,9 +96,12 @@ def stata_names(columns) -> list[str]:
 
 
 def write_dta(frame: pd.DataFrame, path: Path) -> None:
-    """One table as a Stata file: text columns as strings (missing as ""), flags as 0/1."""
+    """One table as a Stata file: text columns as strings (missing as ""), flags as 0/1; a column
+    whose name Stata would not take carries it as its variable label."""
     data = _plain(frame)
-    data.columns = stata_names(data.columns)
+    names = stata_names(data.columns)
+    labels = {new: str(old)[:80] for new, old in zip(names, data.columns, strict=True) if new != str(old)}
+    data.columns = names
     for c in data.columns:
         col = data[c]
         if pd.api.types.is_bool_dtype(col):
@@ -94,7 +109,7 @@ def write_dta(frame: pd.DataFrame, path: Path) -> None:
         elif not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col)):
             data[c] = col.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
     long = [c for c in data.columns if data[c].dtype == object and data[c].str.len().max() > STATA_STRING]
-    data.to_stata(path, write_index=False, version=118, time_stamp=STAMP, convert_strl=long)
+    data.to_stata(path, write_index=False, version=118, time_stamp=STAMP, convert_strl=long, variable_labels=labels)
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:

@@ -4,13 +4,14 @@ and as Stata files — each the same numbers as the CSVs, and the same bytes on 
 from __future__ import annotations
 
 import struct
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from eventstudy.cli import main
-from eventstudy.report.exports import stata_names
+from eventstudy.report.exports import stata_names, write_dta
 
 from ..helpers import study_file
 
@@ -74,10 +75,29 @@ def test_excel_and_stata_hold_the_csvs_numbers(study, tmp_path):
 
 
 def test_stata_names():
-    assert stata_names(["p_kolari-pynnonen", "1st", "a b", "x" * 40, "x" * 40]) == [
+    assert stata_names(["p_kolari-pynnonen", "1st", "a b", "x" * 40, "x" * 40, "short", "str12", "_n", "strong"]) == [
         "p_kolari_pynnonen",
         "_1st",
         "a_b",
         "x" * 32,
         "x" * 30 + "_2",
+        "short_",
+        "str12_",
+        "_n_",
+        "strong",
     ]
+
+
+def test_a_column_stata_reserves_is_renamed_by_us_and_keeps_its_name_as_label(tmp_path):
+    """BHAR's table has a column ``short``, a name Stata reserves: pandas would rename it itself
+    with a warning on the user's screen."""
+    frame = pd.DataFrame({"ticker": ["A", "B"], "bhar": [0.1, -0.2], "short": [False, True], "ci-lo": [0.0, 1.0]})
+    path = tmp_path / "bhar.dta"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_dta(frame, path)
+    with pd.io.stata.StataReader(path) as reader:
+        back, labels = reader.read(), reader.variable_labels()
+    assert list(back.columns) == ["ticker", "bhar", "short_", "ci_lo"]
+    assert labels["short_"] == "short" and labels["ci_lo"] == "ci-lo" and labels["bhar"] == ""
+    assert back.short_.tolist() == [0, 1]
