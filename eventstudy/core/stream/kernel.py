@@ -3,9 +3,9 @@
 them: the first pass's running sums of every estimation window (:func:`estimation_sums`), and
 the second pass's ARs on the grid (:func:`grid_residuals`), each row's sort keys
 (:func:`row_keys`; numpy sorts them) and the ranks from their order (:func:`place_ranks`),
-GRANK's comparisons of each row's SARs with its SCAR* and their weighted sums (:func:`compare_rows`), and r̄'s
-standardized rows (:func:`standardized_rows`) and their sums by calendar position
-(:func:`position_sums`).
+GRANK's comparisons of each row's SARs with its SCAR* and their weighted sums over the rows
+(:func:`compare_rows`), and r̄'s standardized rows (:func:`standardized_rows`) and their sums by
+calendar position (:func:`position_sums`).
 
 Each does the numpy steps' arithmetic in their order (the same products, the running sums added
 session after session, integer ranks and counts, the same one division, each row's sums in
@@ -15,7 +15,7 @@ compiled loops and the numpy steps they stand in for
 :func:`eventstudy.core.stream.second_pass._ranks`, ``_compare``, ``_zero_filled_rows`` and
 ``_RbarSums.add``) give the same bits: which one runs changes the time, never a number
 (tests/core/test_kernel.py holds them to it). Sums whose order BLAS chooses (GRANK's per-day
-sums, the windows' sums over firm-events) stay numpy's.
+sums of the SARs' ranks, the windows' sums over firm-events) stay numpy's.
 """
 
 from __future__ import annotations

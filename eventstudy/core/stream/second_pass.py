@@ -156,8 +156,8 @@ def _grank_sums(
             every = take.all()
             v = (scar[:, j] if every else scar[take, j]) * scale[j, g]
             w_inv = inv if every else inv[take]
-            up, n_above, n_tied = _compare(plan, sar, None if every else take, v, w_inv)
-            u[j, g] += up
+            summed, n_above, n_tied = _compare(plan, sar, None if every else take, v, w_inv)
+            u[j, g] += summed
             below = (size if every else size[take]) - 1 - n_above - n_tied
             event[j, g] = ((1 + below + 0.5 * n_tied) * w_inv - 0.5).sum()
     return {"grank_u": u, "grank_n": count, "grank_event": event}
@@ -432,9 +432,9 @@ def _incomplete_rows(plan: Plan, fit: Fit, ev: Chunk, chunk: Chunk, n_missing, s
     np.clip(at, 0, t - 1, out=at)
     inside = np.stack([plan.inside(w) for w in plan.windows])[j]
     gap = inside & ~np.isfinite(fit.ar[i])
-    ret = np.where(ok, chunk.returns[np.clip(at - chunk.start, 0, len(chunk.returns) - 1), ev.col[i, None]], np.nan)
-    masks = [gap & ~ok, gap & ~np.isfinite(ret)]
-    masks += [gap & ~(np.isfinite(plan.x[at, k]) & ok) for k in range(len(plan.names))]
+    ret = chunk.returns[np.clip(at - chunk.start, 0, len(chunk.returns) - 1), ev.col[i, None]]
+    # the days past the data first (missing_days names them so, whatever the clipped look-ups read there)
+    masks = [gap & ~ok, gap & ~np.isfinite(ret)] + [gap & ~np.isfinite(plan.x[at, k]) for k in range(len(plan.names))]
     packed = np.packbits(np.stack(masks, axis=1), axis=2).reshape(len(i), -1)  # each row's pattern
     reasons = []
     for k, pattern in enumerate(packed):
