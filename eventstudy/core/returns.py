@@ -55,6 +55,15 @@ def session_returns(
     return returns, pd.Series(basis, index=returns.columns, name="return_basis", dtype="object")
 
 
+def through_data_end(returns: pd.DataFrame) -> pd.DataFrame:
+    """``returns`` up to the last session on which any of its series has a return. The frames are
+    built on the exchange's calendar out to the farthest day the windows reach; an event near the
+    end of the data would leave sessions there on which nothing has a return yet, and the engines
+    would read their days as the firms' missing returns instead of days after the data."""
+    have = np.flatnonzero(returns.notna().to_numpy().any(axis=1))
+    return returns.iloc[: have[-1] + 1] if len(have) else returns
+
+
 def stack(frames: Mapping[str, pd.DataFrame], days: pd.DatetimeIndex, *columns: str) -> tuple[np.ndarray, ...]:
     """Days × tickers of each named column of every frame (NaN where a frame has no row that
     day), one array per column."""

@@ -16,7 +16,7 @@ from ..core.engine import Design, firm_events
 from ..core.longrun import LongRun
 from ..core.models import Model, get_model, with_shifted_market
 from ..core.results import EventStudyResult
-from ..core.returns import factor_regressors, session_returns
+from ..core.returns import factor_regressors, session_returns, through_data_end
 from ..core.runspec import AUTO, Engine
 from ..core.volatility import Volatility, abnormal_volatility
 from ..core.windows import DAY0, Window
@@ -178,7 +178,7 @@ class Prepared:
         """The study's design on the fitted firms with these regressors."""
         s = self.study
         return Design(
-            self.returns[self.fitted],
+            through_data_end(self.returns[self.fitted]),
             regressors,
             self.fitted_groups,
             s.model,
@@ -350,7 +350,8 @@ def _assemble(p: Prepared, main: EventStudyResult, runs: dict, notes: tuple[str,
     days = returns.index
     pos = days.get_loc(event.date)
     mv = p.mv[p.fitted]
-    ar = main.ar.pivot(index="date", columns="ticker", values="ar")
+    # days past the data have no date (the returns the engine ran on end with the data)
+    ar = main.ar.dropna(subset=["date"]).pivot(index="date", columns="ticker", values="ar")
     ret0, ar0 = returns.loc[event.date], ar.loc[event.date] if event.date in ar.index else pd.Series(dtype=float)
     day0 = dollars.day0_facts(data.prices.frames, mv, ret0, ar0, event.date, days[pos - 1])
     effects = dollars.window_effects(mv, returns, ar, days, pos, main.windows)

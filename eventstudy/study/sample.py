@@ -15,7 +15,7 @@ import pandas as pd
 from ..core import calendar
 from ..core.engine import Design
 from ..core.models import get_model, with_shifted_market
-from ..core.returns import factor_regressors, session_returns
+from ..core.returns import factor_regressors, session_returns, through_data_end
 from ..core.runspec import AUTO, Engine
 from ..core.tables import count_of
 from ..core.volatility import abnormal_volatility
@@ -159,7 +159,7 @@ def sample_design(study: Study, panel: Panel, events: pd.DataFrame, engine: Engi
     """The study's design for ``events`` (the events file's rows, for their groups) on
     ``panel``, run by ``engine``."""
     return Design(
-        panel.returns[sorted(set(events.ticker))],
+        through_data_end(panel.returns[sorted(set(events.ticker))]),
         panel.regressors,
         sample_groups(study, events),
         study.model,

@@ -340,6 +340,11 @@ def test_windows_past_the_end_of_the_data_name_it(tmp_path):
     res = run_study(write(tmp_path, edited(**{"study.event_date": Raw("2025-06-27")})))
     assert any("but the data end on 2025-06-30: windows past that day have no CAR" in n for n in res.notes)
     assert res.claims.set_index("id").verdict["all"] == "not checkable"  # its window [0,+2] ends on 1 July
+    # the sessions past the data are no firm's missing returns, whichever engine runs the study
+    past = res.excluded[res.excluded.stage.str.startswith("window")]
+    assert set(past.ticker) == set(res.main.events.ticker)
+    assert set(past.reason) >= {"day(s) +2 after the last session of the data: no CAR"}
+    assert not past.reason.str.contains("missing return|no mkt data").any()
 
 
 def test_offline_run_before_the_data_does_not_advise_going_offline(tmp_path, capsys):
