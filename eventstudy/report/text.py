@@ -15,6 +15,7 @@ from ..study.owndata import FILE_FLAG
 from ..study.results import FOCUS_LIMIT, StudyResults
 from ..study.workspace import shown
 from .designs import long_section, volatility_section, volume_section
+from .excluded import excluded_table
 from .group_tests import (
     dependence_sentence,
     environment_line,
@@ -357,7 +358,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
     out += [
         "## Excluded or incomplete",
         "",
-        md(res.excluded) if len(res.excluded) else "None.",
+        excluded_table(res.excluded, md, len(res.main.events)),
         "",
         "## Data-quality flags",
         "",

@@ -12,6 +12,7 @@ import pytest
 from eventstudy import __version__
 from eventstudy.cli import main
 from eventstudy.core.tables import count_of, markdown_table
+from eventstudy.report.excluded import excluded_table
 from eventstudy.report.text import _summary, generated_by, named
 from eventstudy.study import dollars
 from eventstudy.study.checks import with_overrides
@@ -125,3 +126,27 @@ def test_day_0_is_named_with_the_label_and_without_empty_marks_when_there_is_non
 @pytest.mark.parametrize("n, words", [(0, "0 tickers"), (1, "1 ticker"), (2, "2 tickers")])
 def test_a_count_is_in_the_plural_unless_one(n, words):
     assert count_of(n, "ticker") == words
+
+
+def test_the_excluded_table_gives_one_row_to_a_reason_many_firms_share():
+    """A window past the data's end leaves every firm without its CAR: one row says so, after the
+    firms excluded outright, and points to the file that lists each."""
+    tickers = [f"F{i:02d}" for i in range(9)]
+    past = "day(s) +3, +4 after the last session of the data: no CAR"
+    excluded = pd.DataFrame(
+        {
+            "ticker": [*tickers, *tickers[:7], "ZZ"],
+            "stage": ["window [0,+4]"] * 9 + ["window [-5,+5]"] * 7 + ["estimation"],
+            "reason": [past] * 9 + ["day(s) +3 to +5 after the last session of the data: no CAR"] * 7 + ["few"],
+        }
+    )
+    lines = excluded_table(excluded, markdown_table, fitted=9).splitlines()
+    assert lines[2] == "| ZZ | estimation | few |"
+    assert lines[3] == f"| every fitted firm (9) | window [0,+4] | {past} |"
+    assert lines[4].startswith("| F00, F01, F02, F03, F04 and 2 more | window [-5,+5] |")
+    assert lines[-1] == "Each firm with its reason: `results/excluded.csv`."
+    few = excluded_table(excluded[excluded.ticker.isin(["F00", "ZZ"])], markdown_table, fitted=9)
+    assert "| F00 | window [0,+4] |" in few and "excluded.csv" not in few
+    assert excluded_table(excluded.iloc[:0], markdown_table, fitted=9) == "None."
+    outright = excluded_table(excluded.assign(stage="estimation"), markdown_table, fitted=9)
+    assert "every fitted firm" not in outright  # firms excluded before the fit are never "fitted"
