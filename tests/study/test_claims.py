@@ -94,6 +94,13 @@ def test_a_move_the_other_way_contradicts_a_scalar_claim():
     assert verdict == "contradicted" and "the article's 17 % fall" in reason
 
 
+def test_a_gain_against_a_claimed_loss_in_money_is_written_as_money():
+    spec = _spec(metric="mv_change", rule="close_to", figure=600.0, ticker="X", universes=())
+    verdict, reason = rules.RULES["close_to"].func(spec, context.Measurement(-5.0, "t"))
+    assert verdict == "contradicted"
+    assert reason.startswith("moved the other way: -$5 bn against the article's $600 bn fall"), reason
+
+
 def _ctx(day0=None, windows=None, groups=None, excluded=None, spans=None, trading=None):
     cols = ["firm", "window", "ret", "car", "mv_raw"]
     return context.ClaimContext(

@@ -127,10 +127,6 @@ def pct_text(x: float) -> str:
     return f"{x:.1f} %"
 
 
-def bn_text(x: float) -> str:
-    return f"${x:,.0f} bn"
-
-
 def figure_text(x: float, unit: str) -> str:
     """An article's figure as the article gives it: 17 %, $600 bn."""
     return f"{x:g} %" if unit == "%" else f"${x:,g} bn"

@@ -18,7 +18,6 @@ from .context import (
     Measurement,
     NotCheckable,
     Part,
-    bn_text,
     finite,
     firm_facts,
     pct_text,
@@ -86,7 +85,7 @@ def mv_change(spec, ctx: ClaimContext) -> Measurement:
     """The firm's market-value change over the claim's window (day 0 by default), USD bn."""
     d, w = window_row(spec, ctx)
     change = finite(w.mv_raw, f"{spec.ticker}'s market value (no share count)") / 1e9
-    text = f"{spec.ticker} {'gained' if change >= 0 else 'lost'} {bn_text(abs(change))} over {window_span(spec)}"
+    text = f"{spec.ticker} {'gained' if change >= 0 else 'lost'} {money_bn(abs(change))} over {window_span(spec)}"
     low, high = (d.get(k, math.nan) / 1e9 for k in ("mv_change_at_low", "mv_change_at_high"))
     if window_label(spec) == DAY0 and math.isfinite(low) and math.isfinite(high):
         low_text, high_text = money_bn(low, signed=True), money_bn(high, signed=True)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .context import Measurement, NotCheckable, Part, bn_text, figure_text, sign_of, window_span
+from ...core.tables import money_bn
+from .context import Measurement, NotCheckable, Part, figure_text, sign_of, window_span
 from .metrics import METRICS
 
 
@@ -111,7 +112,7 @@ def _scalar(rule: Callable[[float, float], str]):
     def apply(spec, m: Measurement) -> tuple[str, str]:
         unit = METRICS[spec.metric].unit
         places = max(1, decimals(spec.figure) + 1)
-        shown = (lambda v: f"{v:.{places}f} %") if unit == "%" else bn_text
+        shown = (lambda v: f"{v:.{places}f} %") if unit == "%" else money_bn
         article = figure_text(spec.figure, unit)
 
         def said(verdict: str, y: float) -> str:
