@@ -12,7 +12,7 @@ import pandas as pd
 from ..core.longrun import LongRun
 from ..core.results import EventStudyResult, SummaryMixin, lead_tests_of
 from ..core.summary import Summary, Table
-from ..core.tables import stars
+from ..core.tables import count_of, stars
 from ..core.volatility import Volatility
 from ..core.windows import DAY0
 from ..data.quality import COLUMNS as FLAG_COLUMNS
@@ -137,10 +137,24 @@ class StudyResults(SummaryMixin):
                 *(f"{f.ticker}: {f.detail}" for f in self.flags.itertuples()),
             ]
         if len(self.excluded):
-            parts += [f"\nExcluded or incomplete: {len(self.excluded)} (see the report)"]
+            parts += ["\n" + _left_out(self.excluded)]
         label = f" ({self.study.label})" if self.study.label else ""
         title = f"{self.study.title} — event {self.event.date:%Y-%m-%d}{label}"
         return Summary(title, tuple(parts))
+
+
+def _left_out(excluded: pd.DataFrame) -> str:
+    """The summary's line on the firms excluded, and those without a CAR in some window."""
+    window = excluded.stage.astype(str).str.startswith("window")
+    out, short = list(excluded.ticker[~window].unique()), excluded[window]
+    said = [f"Excluded: {count_of(len(out), 'firm')} ({', '.join(out[:5])}{', ...' if len(out) > 5 else ''})"] * bool(
+        out
+    )
+    if len(short):
+        windows = ", ".join(w.removeprefix("window ") for w in short.stage.astype(str).unique())
+        said.append(f"without a CAR in {windows}: {count_of(short.ticker.nunique(), 'firm')}")
+    line = "; ".join(said)
+    return line[:1].upper() + line[1:] + " (see the report)"
 
 
 @dataclass(frozen=True, repr=False)

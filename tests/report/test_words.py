@@ -17,6 +17,7 @@ from eventstudy.report.text import _summary, generated_by, named
 from eventstudy.study import dollars
 from eventstudy.study.checks import with_overrides
 from eventstudy.study.pipeline import run_study
+from eventstudy.study.results import _left_out
 from eventstudy.study.studyfile import load_study
 
 from ..helpers import study_file
@@ -150,3 +151,16 @@ def test_the_excluded_table_gives_one_row_to_a_reason_many_firms_share():
     assert excluded_table(excluded.iloc[:0], markdown_table, fitted=9) == "None."
     outright = excluded_table(excluded.assign(stage="estimation"), markdown_table, fitted=9)
     assert "every fitted firm" not in outright  # firms excluded before the fit are never "fitted"
+
+
+def test_the_summary_counts_firms_left_out_apart_from_firms_short_of_a_window():
+    rows = pd.DataFrame(
+        {
+            "ticker": ["A", "B", "A", "B", "C"],
+            "stage": ["window [0,+4]", "window [0,+4]", "window [-5,+5]", "window [-5,+5]", "estimation"],
+            "reason": "r",
+        }
+    )
+    assert _left_out(rows) == "Excluded: 1 firm (C); without a CAR in [0,+4], [-5,+5]: 2 firms (see the report)"
+    assert _left_out(rows.iloc[:2]) == "Without a CAR in [0,+4]: 2 firms (see the report)"
+    assert _left_out(rows.iloc[4:]) == "Excluded: 1 firm (C) (see the report)"
