@@ -257,10 +257,13 @@ def _as_events(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def _checked_groups(groups: Mapping[str, Sequence[str]], events: pd.DataFrame) -> Mapping[str, Sequence[str]]:
+    """``groups``, each id checked to be an event's. Looked up in the events' index (a hash table
+    made once): pandas 3's ``isin`` on its strings took 0.3 s a group at 100,000 firm-events, most
+    of a streamed run's time with seven groups."""
     known = pd.Index(events["event_id"])
     for name, ids in groups.items():
         ids = pd.Index(list(ids))
-        unknown = ids[~ids.isin(known)]
+        unknown = ids[known.get_indexer_for(ids) < 0]
         if len(unknown):
             raise ValueError(
                 f"group {name!r} names {len(unknown)} id(s) that are no event_id of the events: "
