@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import first_few
+
 SHOWN_FIRMS = 6  # firms named in a row of the excluded table; more are counted (all in results/excluded.csv)
 
 
@@ -16,7 +18,8 @@ def excluded_table(excluded: pd.DataFrame, md, fitted: int) -> str:
         return "None."
     rows = excluded.groupby(["stage", "reason"], sort=False).ticker.agg(list).reset_index()
     window = rows.stage.str.startswith("window").to_numpy()
-    rows, window = rows.iloc[np.argsort(window, kind="stable")], np.sort(window, kind="stable")
+    order = np.argsort(window, kind="stable")
+    rows, window = rows.iloc[order], window[order]
     firms = [_firms(t, fitted if w else None) for t, w in zip(rows.ticker, window, strict=True)]
     counted = any(len(t) > SHOWN_FIRMS for t in rows.ticker)
     note = "\n\nEach firm with its reason: `results/excluded.csv`." if counted else ""
@@ -26,7 +29,7 @@ def excluded_table(excluded: pd.DataFrame, md, fitted: int) -> str:
 def _firms(tickers: list[str], fitted: int | None) -> str:
     """The firms of a row; a window's row that has every fitted firm says so."""
     if len(tickers) <= SHOWN_FIRMS:
-        return ", ".join(tickers)
+        return first_few(tickers, SHOWN_FIRMS)
     if len(tickers) == fitted:
         return f"every fitted firm ({fitted})"
-    return ", ".join(tickers[: SHOWN_FIRMS - 1]) + f" and {len(tickers) - SHOWN_FIRMS + 1} more"
+    return first_few(tickers, SHOWN_FIRMS - 1)

@@ -147,9 +147,9 @@ def _left_out(excluded: pd.DataFrame) -> str:
     """The summary's line on the firms excluded, and those without a CAR in some window."""
     window = excluded.stage.astype(str).str.startswith("window")
     out, short = list(excluded.ticker[~window].unique()), excluded[window]
-    said = [f"Excluded: {count_of(len(out), 'firm')} ({', '.join(out[:5])}{', ...' if len(out) > 5 else ''})"] * bool(
-        out
-    )
+    said = []
+    if out:
+        said.append(f"excluded: {count_of(len(out), 'firm')} ({', '.join(out[:5])}{', ...' if len(out) > 5 else ''})")
     if len(short):
         windows = ", ".join(w.removeprefix("window ") for w in short.stage.astype(str).unique())
         said.append(f"without a CAR in {windows}: {count_of(short.ticker.nunique(), 'firm')}")
