@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -39,13 +40,32 @@ def caar_frame(group: str, grid, aar, est_days, inside, level: float = 0.95) -> 
     )
 
 
+_COUNT = re.compile(r"(?<![\d\-\[,+])(\d+) (?!are needed)")  # a count in a reason: not a date, bound or need
+
+
 def excluded_by_reason(excluded: pd.DataFrame) -> pd.DataFrame:
-    """``stage, reason, events``: exclusions counted by reason, the most frequent first (a
-    count in a reason, as in "45 valid returns (3 left out ...)", reads "N valid returns (N left
-    out ...)"; dates, window bounds and what is needed are kept)."""
-    reason = excluded.reason.astype(str).str.replace(r"(?<![\d\-\[,])\d+ (?!are needed)", "N ", regex=True)
-    counts = excluded.assign(reason=reason).groupby(["stage", "reason"]).size().rename("events").reset_index()
-    return counts.sort_values(["events", "stage", "reason"], ascending=[False, True, True]).reset_index(drop=True)
+    """``stage, reason, events``: exclusions counted by reason, the most frequent first. Reasons
+    that differ only in their counts are one, each count given as its range over the events:
+    "45 valid returns (3 left out ...)" and "52 valid returns (9 left out ...)" read "45–52 valid
+    returns (3–9 left out ...)"; dates, window bounds and what is needed are kept."""
+    reason = excluded.reason.astype(str)
+    pattern = reason.str.replace(_COUNT, "\0 ", regex=True)
+    counts = reason.map(lambda r: tuple(int(n) for n in _COUNT.findall(r)))
+    rows = [
+        (stage, _ranged(text, np.array(list(part), dtype=np.int64).reshape(len(part), text.count("\0"))), len(part))
+        for (stage, text), part in counts.groupby([excluded.stage.astype(str), pattern], sort=False)
+    ]
+    out = pd.DataFrame(rows, columns=["stage", "reason", "events"])
+    return out.sort_values(["events", "stage", "reason"], ascending=[False, True, True]).reset_index(drop=True)
+
+
+def _ranged(pattern: str, counts: np.ndarray) -> str:
+    """``pattern`` with each of its NUL marks replaced by the range of its count over the events
+    (``counts``: events × marks): "45", or "45–52" when they differ."""
+    pieces = pattern.split("\0")
+    lows, highs = counts.min(axis=0), counts.max(axis=0)
+    said = [f"{lo}" if lo == hi else f"{lo}–{hi}" for lo, hi in zip(lows, highs, strict=True)]
+    return pieces[0] + "".join(n + piece for n, piece in zip(said, pieces[1:], strict=True))
 
 
 @dataclass(frozen=True)

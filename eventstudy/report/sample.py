@@ -57,10 +57,8 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         *_summary(res, md, lead, first),
         "## Sample",
         "",
-        f"- {len(ev)} firm-events of {ev.ticker.nunique()} firms on {ev.event_date.nunique()} dates, "
-        f"{ev.event_date.min():%Y-%m-%d} to {ev.event_date.max():%Y-%m-%d}; "
-        f"{len(res.rejected)} rows of the events file rejected, {_excluded_events(res)} events excluded "
-        "(both listed below).",
+        f"- {_extent(ev)}, {_span(ev)}; {count_of(len(res.rejected), 'row')} of the events file rejected, "
+        f"{count_of(_excluded_events(res), 'event')} excluded (both listed below).",
         f"- The busiest dates: {', '.join(f'{r.event_date:%Y-%m-%d} ({r.n})' for r in busiest.itertuples())}.",
         f"- Estimation windows leave out the firm's other events: "
         f"{count_of(int((ev.n_removed > 0).sum()), 'event')} lost "
@@ -135,6 +133,18 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
     return "\n".join(out)
 
 
+def _extent(ev: pd.DataFrame) -> str:
+    """ "7 firm-events of 4 firms on 7 dates"."""
+    return (
+        f"{count_of(len(ev), 'firm-event')} of {count_of(ev.ticker.nunique(), 'firm')} on "
+        f"{count_of(ev.event_date.nunique(), 'date')}"
+    )
+
+
+def _span(ev: pd.DataFrame) -> str:
+    return f"{ev.event_date.min():%Y-%m-%d} to {ev.event_date.max():%Y-%m-%d}"
+
+
 def _excluded_events(res: SampleResults) -> int:
     return int(res.excluded[~res.excluded.stage.astype(str).str.startswith("window")].event_id.nunique())
 
@@ -157,10 +167,9 @@ def _summary(res: SampleResults, md, lead, first: str) -> list[str]:
     lines = [
         "## Summary",
         "",
-        f"- **Sample:** {len(ev)} firm-events of {ev.ticker.nunique()} firms on {ev.event_date.nunique()} dates "
-        f"({ev.event_date.min():%Y-%m-%d} to {ev.event_date.max():%Y-%m-%d}); {res.main.model.description}, "
-        f"benchmark `{res.study.benchmark}`, {res.study.returns} returns; {len(res.rejected)} rows rejected, "
-        f"{_excluded_events(res)} events excluded.",
+        f"- **Sample:** {_extent(ev)} ({_span(ev)}); {res.main.model.description}, "
+        f"benchmark `{res.study.benchmark}`, {res.study.returns} returns; "
+        f"{count_of(len(res.rejected), 'row')} rejected, {count_of(_excluded_events(res), 'event')} excluded.",
         f"- **Lead tests per group, CAR {first}** (every window under [Group tests](#group-tests)):",
         "",
         md(head, {"caar": "+.3%", **{c: ".4f" for c in head.columns if c.startswith("p_")}}),

@@ -16,6 +16,7 @@ from ..core.tables import count_of, stars
 from ..core.volatility import Volatility
 from ..core.windows import DAY0
 from ..data.quality import COLUMNS as FLAG_COLUMNS
+from ..errors import first_few
 from .dollars import TOTALS_COLUMNS
 
 FOCUS_LIMIT = 40  # firms of groups up to this size are listed firm by firm (a top-200 list is summarised)
@@ -143,16 +144,19 @@ class StudyResults(SummaryMixin):
         return Summary(title, tuple(parts))
 
 
-def _left_out(excluded: pd.DataFrame) -> str:
-    """The summary's line on the firms excluded, and those without a CAR in some window."""
+def _left_out(excluded: pd.DataFrame, unit: str = "firm", rejected: int = 0) -> str:
+    """The summary's line on what was left out: the ``rejected`` rows of an events file, the
+    firms (``unit`` "firm", by ticker) or firm-events ("event", by event id) excluded, and those
+    without a CAR in some window."""
+    key = "ticker" if unit == "firm" else "event_id"
     window = excluded.stage.astype(str).str.startswith("window")
-    out, short = list(excluded.ticker[~window].unique()), excluded[window]
-    said = []
+    out, short = list(excluded[key][~window].unique()), excluded[window]
+    said = [f"rejected: {count_of(rejected, 'row')} of the events file"] if rejected else []
     if out:
-        said.append(f"excluded: {count_of(len(out), 'firm')} ({', '.join(out[:5])}{', ...' if len(out) > 5 else ''})")
+        said.append(f"excluded: {count_of(len(out), unit)} ({first_few(out, 5)})")
     if len(short):
         windows = ", ".join(w.removeprefix("window ") for w in short.stage.astype(str).unique())
-        said.append(f"without a CAR in {windows}: {count_of(short.ticker.nunique(), 'firm')}")
+        said.append(f"without a CAR in {windows}: {count_of(short[key].nunique(), unit)}")
     line = "; ".join(said)
     return line[:1].upper() + line[1:] + " (see the report)"
 
@@ -227,9 +231,9 @@ class SampleResults(SummaryMixin):
         if len(self.flags):
             parts += [f"\nData-quality flags: {len(self.flags)} (see the report)"]
         if len(self.rejected) or len(self.excluded):
-            parts += [
-                f"\nRejected rows: {len(self.rejected)}; excluded events or windows: {len(self.excluded)} "
-                "(see the report)"
-            ]
-        title = f"{self.study.title} — {n} firm-events on {dates} dates, {main.events.ticker.nunique()} firms"
+            parts += ["\n" + _left_out(self.excluded, "event", len(self.rejected))]
+        title = (
+            f"{self.study.title} — {count_of(n, 'firm-event')} on {count_of(dates, 'date')}, "
+            f"{count_of(main.events.ticker.nunique(), 'firm')}"
+        )
         return Summary(title, tuple(parts))

@@ -11,6 +11,7 @@ import pytest
 
 from eventstudy import __version__
 from eventstudy.cli import main
+from eventstudy.core.results import excluded_by_reason
 from eventstudy.core.tables import count_of, markdown_table
 from eventstudy.report.excluded import excluded_table
 from eventstudy.report.text import _summary, generated_by, named
@@ -164,3 +165,49 @@ def test_the_summary_counts_firms_left_out_apart_from_firms_short_of_a_window():
     assert _left_out(rows) == "Excluded: 1 firm (C); without a CAR in [0,+4], [-5,+5]: 2 firms (see the report)"
     assert _left_out(rows.iloc[:2]) == "Without a CAR in [0,+4]: 2 firms (see the report)"
     assert _left_out(rows.iloc[4:]) == "Excluded: 1 firm (C) (see the report)"
+
+
+def test_the_summary_of_a_sample_counts_rows_rejected_and_events_left_out():
+    rows = pd.DataFrame(
+        {
+            "event_id": ["e1", "e2", "e3", "e3", *(f"x{i}" for i in range(7))],
+            "ticker": ["A", "A", "B", "B", *("C" * 7)],
+            "stage": ["window [0,+1]", "window [-1,+1]", "window [0,+1]", "window [-1,+1]", *["estimation"] * 7],
+            "reason": "r",
+        }
+    )
+    assert _left_out(rows, "event", rejected=1) == (
+        "Rejected: 1 row of the events file; excluded: 7 events (x0, x1, x2, x3, x4 and 2 more); "
+        "without a CAR in [0,+1], [-1,+1]: 3 events (see the report)"
+    )
+    assert _left_out(rows.iloc[:0], "event", rejected=2) == "Rejected: 2 rows of the events file (see the report)"
+
+
+def test_reasons_that_differ_only_in_their_counts_are_one_row_with_each_counts_range():
+    def short(have, left=None):
+        out = f"{have} valid returns in the estimation window [-120,-11]"
+        return out + (f" ({left} left out: the firm's other events)" if left else "") + "; 80 are needed"
+
+    excluded = pd.DataFrame(
+        {
+            "stage": ["estimation"] * 4 + ["window [0,+1]"] * 2 + ["data"],
+            "reason": [
+                short(52, 9),
+                short(45, 3),
+                short(61, 12),
+                short(21),
+                "missing return on day(s) +1",
+                "missing return on day(s) +3 after the last session of the data",
+                "no prices between 2023-05-24 and 2025-07-07",
+            ],
+        }
+    )
+    table = excluded_by_reason(excluded)
+    assert table.values.tolist() == [
+        ["estimation", short("45–61", "3–12"), 3],  # the most frequent first, each count's range
+        ["data", "no prices between 2023-05-24 and 2025-07-07", 1],  # dates kept
+        ["estimation", short(21), 1],  # one event: its own count
+        ["window [0,+1]", "missing return on day(s) +1", 1],  # relative days are not counts
+        ["window [0,+1]", "missing return on day(s) +3 after the last session of the data", 1],
+    ]
+    assert excluded_by_reason(excluded.iloc[:0]).columns.tolist() == ["stage", "reason", "events"]
