@@ -263,7 +263,8 @@ def load_study(name_or_path: str | Path) -> Study:
         volatility=read_volatility(top.table("volatility")) if "volatility" in top.data else False,
         long=read_long(top.table("long"), benchmarks, benchmark) if "long" in top.data else None,
     )
-    problems += check(study, partial=partial)
+    said = {f for f, _ in problems}  # a field's problem once: not again as the cross-checks meet its default
+    problems += [(f, why) for f, why in check(study, partial=partial) if f not in said]
     if problems:
         raise StudyFileError(path, problems)
     return study

@@ -80,6 +80,25 @@ def test_a_wide_file_reads_as_the_long_one(tmp_path, suffix):
     assert got.layout.wide and not got.layout.has("price") and got.market_values.isna().all().all()
 
 
+def test_a_date_format_reads_the_files_written_so_and_iso_files_as_they_are(tmp_path):
+    """[data] date_format = "%d/%m/%Y" for a wide file whose 03/01/2024 is 3 January, beside a
+    market file written YYYY-MM-DD: each file is read its one way, none of its rows guessed."""
+    f = long_file(tmp_path / "dsf.csv")
+    wide = f.pivot(index="DATE", columns="PERMNO", values="RET")
+    wide.columns = wide.columns.astype(str)
+    wide.index = pd.to_datetime(wide.index, format="%Y%m%d").strftime("%d/%m/%Y")
+    wide.rename_axis("day").reset_index().to_csv(tmp_path / "wide.csv", index=False)
+    market = pd.DataFrame({"date": DAYS.strftime("%Y-%m-%d"), "vwretd": np.linspace(-0.01, 0.01, len(DAYS))})
+    market.to_csv(tmp_path / "dsi.csv", index=False)
+    spec = {"layout": "wide", "date_format": "%d/%m/%Y", "market": tmp_path / "dsi.csv"}
+    got = load(tmp_path / "wide.csv", **spec)
+    pd.testing.assert_frame_equal(got.returns, load(tmp_path / "dsf.csv").returns)
+    assert np.array_equal(got.market.vwretd.to_numpy(), market.vwretd.to_numpy())
+    market.assign(date=DAYS.strftime("%m/%d/%Y")).to_csv(tmp_path / "dsi.csv", index=False)  # month first: no
+    with pytest.raises(DataFileError, match="is not a date"):
+        load(tmp_path / "wide.csv", **spec)
+
+
 def test_a_wide_file_is_told_from_a_long_one(tmp_path):
     f = long_file(tmp_path / "dsf.csv")
     wide = f.pivot(index="DATE", columns="PERMNO", values="RET").reset_index()

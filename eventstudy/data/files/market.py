@@ -11,7 +11,7 @@ import pandas as pd
 from ...core.tables import count_of
 from ...errors import DataFileError
 from . import table
-from .returns import refuse_percent
+from .returns import refuse_other_units
 
 DATES = ("date", "caldt", "dlycaldt", "mthcaldt")
 
@@ -56,5 +56,6 @@ def check_series(path: Path, market: pd.DataFrame, name: str, need: pd.DatetimeI
             f"{', ...' if len(gone) > 3 else ''}): the event day and the estimation window need the market",
             name,
         )
-    refuse_percent(path, float(s.abs().median()) if len(s) else 0.0, units, name, name)
+    if len(s):  # as the file writes it (read_market has put percent in decimals)
+        refuse_other_units(path, float(s.abs().median()) * (100.0 if units == "percent" else 1.0), units, name)
     return s

@@ -136,6 +136,7 @@ def _daily(path: Path, frame: pd.DataFrame, cols: dict[str, str]) -> None:
 
 
 PERCENT_MEDIAN = 0.2  # a median |daily return| above this is percent given as decimals (decimals: ~0.01)
+DECIMAL_MEDIAN = 0.05  # one below this is decimals given as percent (percent: ~1)
 
 
 def refuse_percent(path: Path, median: float, units: str, column: str, label: str) -> None:
@@ -143,6 +144,21 @@ def refuse_percent(path: Path, median: float, units: str, column: str, label: st
     if units == "decimal" and median > PERCENT_MEDIAN:
         raise DataFileError(
             path, f'returns look like percent: median |{label}| is {median:.1f}; set units = "percent"', column
+        )
+
+
+def refuse_other_units(path: Path, median: float, units: str, name: str) -> None:
+    """A market series (``median``: its median |value| as the file writes it) in other units
+    than ``units``, which the returns file has passed: the two files are written alike."""
+    other = "percent" if units == "decimal" and median > PERCENT_MEDIAN else ""
+    other = other or ("decimals" if units == "percent" and median < DECIMAL_MEDIAN else "")
+    if other:
+        raise DataFileError(
+            path,
+            f"the market series {name!r} looks like {other} (median |{name}| is {median:.4g}), but the returns "
+            f"are read with units = \"{units}\": [data] units is the returns' and the market file's; write the "
+            "market series in the returns' units",
+            name,
         )
 
 
@@ -162,7 +178,7 @@ def _in_units(path: Path, frame: pd.DataFrame, cols: dict[str, str], units: str)
                 cols["ret"],
             )
         refuse_percent(path, med, units, cols["ret"], "ret")
-        if units == "percent" and med < 0.05:
+        if units == "percent" and med < DECIMAL_MEDIAN:
             raise DataFileError(
                 path,
                 f'units = "percent", but the returns look like decimals: median |ret| is {med:.4f}; remove units',

@@ -194,7 +194,10 @@ def where(frame: pd.DataFrame, i: int, key: str, date: str) -> str:
 
 def parse_dates(values: pd.Series, date_format: str = "") -> pd.Series:
     """Dates written as dates, as YYYYMMDD numbers or text, as ISO text, or in ``date_format``;
-    NaT where a value is no date."""
+    NaT where a value is no date. One way for the whole column, never a guess per row: the
+    format reads every value, unless it reads none and the column is written YYYY-MM-DD or
+    YYYYMMDD (a [data] table's format is that of its returns file; its market file may be
+    written the usual way)."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return pd.to_datetime(values).dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
     first = values.dropna().iloc[0] if values.notna().any() else None
@@ -202,7 +205,9 @@ def parse_dates(values: pd.Series, date_format: str = "") -> pd.Series:
         return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]")
     text = values.astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
     if date_format:
-        return pd.to_datetime(text, format=date_format, errors="coerce").astype("datetime64[ns]")
+        parsed = pd.to_datetime(text, format=date_format, errors="coerce").astype("datetime64[ns]")
+        if parsed.notna().any() or values.isna().all():
+            return parsed
     compact = text.str.fullmatch(r"\d{8}")
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     if compact.any():
