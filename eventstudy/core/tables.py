@@ -29,6 +29,12 @@ def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -
     return "\n".join([head, rule, *("| " + " | ".join(r) + " |" for r in rows)])
 
 
+def given(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without its columns of no value at all (a returns file without prices has no
+    day's low and no market value: a column of dashes tells a reader nothing)."""
+    return frame.loc[:, frame.notna().any().to_numpy() | (len(frame) == 0)]
+
+
 def count_of(n: int, noun: str) -> str:
     """``n`` and the noun, in the plural unless one: "1 group", "3 groups"."""
     return f"{n} {noun}{'' if n == 1 else 's'}"

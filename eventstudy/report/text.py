@@ -8,9 +8,9 @@ import pandas as pd
 
 from ..core.calendar import sessions_of
 from ..core.results import wide_tests
-from ..core.tables import count_of, money_bn
+from ..core.tables import count_of, given, money_bn
 from ..core.windows import DAY0
-from ..study.dollars import FLAG_COLUMNS
+from ..study.dollars import FLAG_COLUMNS, UNVALUED
 from ..study.owndata import FILE_FLAG
 from ..study.results import FOCUS_LIMIT, StudyResults
 from ..study.workspace import shown
@@ -126,8 +126,11 @@ def _placebo_section(res: StudyResults, figs, md) -> list[str]:
     return placebo_section(plac, DAY0.label, intro, figs, md)
 
 
-def _dollar_tables(res: StudyResults, md) -> list[str]:
-    """Raw and abnormal changes as group × window tables, and the share counts behind them."""
+def _dollar_tables(res: StudyResults, md, figure: str) -> list[str]:
+    """Raw and abnormal changes as group × window tables, the share counts behind them and the
+    ``figure``; a sentence when no firm has a market value."""
+    if not res.valued:
+        return [UNVALUED, ""]
     tot = res.totals
     order = list(dict.fromkeys(tot.window))
 
@@ -151,6 +154,8 @@ def _dollar_tables(res: StudyResults, md) -> list[str]:
         "",
         md(counts),
         "",
+        f"![Market-value change]({figure})",
+        "",
     ]
 
 
@@ -162,8 +167,8 @@ def _summary(res: StudyResults, md, day0: pd.DataFrame) -> list[str]:
     focus = res.day0.loc[res.focus] if res.focus in res.day0.index else None
     ar0 = res.main.car_of(w0).car
     focus_line = (
-        f"; the focus firm {res.focus} {_pct(focus.ret)} (abnormal {_pct(ar0.get(res.focus, float('nan')))}, "
-        f"{money_bn(focus.mv_change / 1e9, res.study.currency, signed=True, digits=1)} of market value)"
+        f"; the focus firm {res.focus} {_pct(focus.ret)} (abnormal {_pct(ar0.get(res.focus, float('nan')))}"
+        + (f", {money_bn(focus.mv_change / 1e9, res.study.currency, True, 1)} of market value)" if res.valued else ")")
         if focus is not None
         else ""
     )
@@ -313,7 +318,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         md(res.indices.assign(ret=[_pct(x) for x in res.indices.ret])),
         "",
         md(
-            day0[["firm", "ret", "low_ret", "open_gap", "ar", "t", "p", "mv_change", "mv_abnormal"]].rename(
+            given(day0[["firm", "ret", "low_ret", "open_gap", "ar", "t", "p", "mv_change", "mv_abnormal"]]).rename(
                 columns={"mv_change": "mv_change_bn", "mv_abnormal": "mv_abnormal_bn"}
             ),
             {
@@ -330,8 +335,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         "",
         f"![Day-0 abnormal returns]({figs['ar_day0']})",
         "",
-        f"![{res.focus} price path]({figs['price_path']})",
-        "",
+        *([f"![{res.focus} price path]({figs['price_path']})", ""] if "price_path" in figs else []),
         "## Group tests",
         "",
         *test_sections(md, res.main, DAY0.label, "every firm shares one event date"),
@@ -350,9 +354,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         *_placebo_section(res, figs, md),
         "## Dollar effects by universe",
         "",
-        *_dollar_tables(res, md),
-        f"![Market-value change]({figs['mv_change']})",
-        "",
+        *_dollar_tables(res, md, figs.get("mv_change", "")),
     ]
     out += _sensitivity(res, figs, md, firms, w0)
     out += [

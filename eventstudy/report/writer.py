@@ -261,7 +261,6 @@ def study_figures(results: StudyResults) -> list[FigureJob]:
     ev = results.main.events.set_index("ticker").loc[focus]
     fit = results.fit_data
     jobs = [
-        FigureJob("price_path", "price_path", (results.prices, focus, rep.drop_mark_pct, results.study.currency)),
         FigureJob(
             "ar_day0",
             "ar_by_firm",
@@ -274,9 +273,6 @@ def study_figures(results: StudyResults) -> list[FigureJob]:
         ),
         FigureJob("caar_intervals", "caar_intervals", (results.main.intervals, list(results.groups))),
         FigureJob(
-            "mv_change", "mv_change_by_firm", (results.day0.loc[firms], list(rep.marks_bn), results.study.currency)
-        ),
-        FigureJob(
             "estimation_fit",
             "estimation_fit",
             (
@@ -287,6 +283,12 @@ def study_figures(results: StudyResults) -> list[FigureJob]:
             ),
         ),
     ]
+    if results.prices.close[results.prices.ticker == focus].notna().any():  # a returns file has no prices
+        prices = (results.prices, focus, rep.drop_mark_pct, results.study.currency)
+        jobs.append(FigureJob("price_path", "price_path", prices))
+    if results.valued:  # no money figure where nothing is in money
+        money = (results.day0.loc[firms], list(rep.marks_bn), results.study.currency)
+        jobs.append(FigureJob("mv_change", "mv_change_by_firm", money))
     if len(results.sensitivity) > 1:
         frames = [
             r.car_of(w0).reindex(firms).assign(benchmark=b).reset_index()[["ticker", "benchmark", "car"]]

@@ -14,6 +14,10 @@ import pandas as pd
 from ..core.returns import stack
 from ..core.windows import Window
 
+UNVALUED = (
+    "No firm has a market value before day 0 (the data give no price and shares outstanding), so nothing is in money."
+)
+
 
 def day0_facts(
     ohlc: Mapping[str, pd.DataFrame],

@@ -12,12 +12,12 @@ import pandas as pd
 from ..core.longrun import LongRun
 from ..core.results import EventStudyResult, SummaryMixin, lead_tests_of
 from ..core.summary import Summary, Table
-from ..core.tables import count_of, stars
+from ..core.tables import count_of, given, stars
 from ..core.volatility import Volatility
 from ..core.windows import DAY0
 from ..data.quality import COLUMNS as FLAG_COLUMNS
 from ..errors import first_few
-from .dollars import TOTALS_COLUMNS
+from .dollars import TOTALS_COLUMNS, UNVALUED
 
 FOCUS_LIMIT = 40  # firms of groups up to this size are listed firm by firm (a top-200 list is summarised)
 
@@ -69,6 +69,12 @@ class StudyResults(SummaryMixin):
     def __repr__(self) -> str:
         return f"StudyResults({self.study.name!r}, firms={len(self.main.events)}, claims={len(self.claims)})"
 
+    @property
+    def valued(self) -> bool:
+        """Whether some firm has a market value before day 0 (a returns file without prices and
+        shares gives none: then nothing is in money)."""
+        return bool(self.day0.mv_prev.notna().any())
+
     def focus_firms(self, limit: int = FOCUS_LIMIT) -> tuple[str, ...]:
         """The firms of the study's groups of at most ``limit`` firms (a table-wide group such as
         a top-200 list is summarised, not listed firm by firm)."""
@@ -112,9 +118,7 @@ class StudyResults(SummaryMixin):
             f"model: {self.model_text()}" + "".join(f"; {o}" for o in self.study.overrides),
             Table(self.indices, {"ret": "+.2%"}, "Day-0 moves of the benchmark and indices"),
             Table(
-                day0[["firm", "ret", "low_ret", "ar", "t", "sig", "mv_change"]]
-                .assign(mv_change=lambda f: f.mv_change / 1e9)
-                .rename(columns={"mv_change": "mv_change_bn"}),
+                given(day0[["firm", "ret", "low_ret", "ar", "t", "sig"]].assign(mv_change_bn=day0.mv_change / 1e9)),
                 {"ret": "+.2%", "low_ret": "+.2%", "ar": "+.2%", "t": ".2f", "mv_change_bn": ",.1f"},
                 f"Day 0 by firm (ret = {self._return_basis()}; AR vs the model)",
             ),
@@ -130,7 +134,9 @@ class StudyResults(SummaryMixin):
                 tot.assign(mv_raw=tot.mv_raw / 1e9, mv_abnormal=tot.mv_abnormal / 1e9)[["group", *TOTALS_COLUMNS]],
                 {"mv_raw": ",.1f", "mv_abnormal": ",.1f"},
                 f"Market-value change {w0} by universe ({self.study.currency} bn)",
-            ),
+            )
+            if self.valued
+            else f"\n{UNVALUED}",
         ]
         if len(self.flags):
             parts += [

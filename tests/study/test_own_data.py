@@ -14,6 +14,7 @@ import eventstudy as es
 from eventstudy.cli import main
 from eventstudy.core.tables import money_bn
 from eventstudy.errors import DataFileError, StudyFileError
+from eventstudy.study.dollars import UNVALUED
 from eventstudy.report.text import _model_line
 from tests.helpers import REPO
 
@@ -65,6 +66,25 @@ def test_market_series_missing_on_the_event_day(example):
     with pytest.raises(DataFileError, match=r"dsi.csv \(column spy\): the market series has no value on 1 session"):
         es.run_study(str(example / "study.toml"))
     assert (example / "dsi.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize("units", ["percent", "decimal"])
+def test_a_market_file_in_other_units_than_the_returns_is_refused(example, units):
+    """units is the returns' and the market file's: a market series left in decimals beside
+    returns in percent (or the reverse) would put the day's market move off by 100 (and β), so
+    it is refused; the returns file, read first, is in the units said."""
+    dsf, dsi = pd.read_csv(example / "dsf.csv", dtype=str), pd.read_csv(example / "dsi.csv")
+    if units == "percent":  # the returns in percent, the market left in decimals
+        dsf["RET"] = (pd.to_numeric(dsf.RET, errors="coerce") * 100).astype(str)
+        dsf.to_csv(example / "dsf.csv", index=False)
+    else:  # the returns in decimals, the market in percent
+        dsi[["spy", "qqq"]] *= 100
+        dsi.to_csv(example / "dsi.csv", index=False)
+    text = (example / "study.toml").read_text()
+    (example / "study.toml").write_text(text.replace('calendar = "XNYS"', f'calendar = "XNYS"\nunits = "{units}"'))
+    other = "decimals" if units == "percent" else "percent"
+    with pytest.raises(DataFileError, match=rf"dsi.csv \(column spy\): the market series 'spy' looks like {other}"):
+        es.run_study(str(example / "study.toml"))
 
 
 def test_study_file_problems_of_the_data_table(example):
@@ -131,6 +151,20 @@ def test_calendar_of_the_market_file_dates(example):
     assert "2025-01-27 is not a date of the market series; the event was rolled forward to 2025-01-28" in res.notes
     day0 = res.main.ar[res.main.ar.day == 0]
     assert set(day0.date) == {pd.Timestamp("2025-01-28")}
+
+
+def test_a_calendar_from_an_unreadable_market_file_is_one_problem(example):
+    """The market file's dates cannot be read: that is the one problem of data.calendar, not
+    followed by a second saying the study counts on another calendar (the default it fell back on)."""
+    market = pd.read_csv(example / "dsi.csv")
+    market.assign(DATE="soon").to_csv(example / "dsi.csv", index=False)
+    text = (example / "study.toml").read_text().replace('calendar = "XNYS"', 'calendar = "data"')
+    (example / "study.toml").write_text(text)
+    with pytest.raises(StudyFileError) as caught:
+        es.load_study(str(example / "study.toml"))
+    said = str(caught.value)
+    assert "field 'data.calendar'" in said and "'soon' is not a date" in said
+    assert said.count("field 'data.calendar'") == 1 and "set both alike" not in said
 
 
 def test_changed_data_makes_the_placebo_fingerprint_change(example):
@@ -237,6 +271,16 @@ def test_a_wide_returns_file_gives_the_long_file_s_numbers(example, tmp_path):
     report = (out / "REPORT.md").read_text()
     assert "There are no market values (the returns file gives no price and shares" in report
     assert "Market values are |price| × shares" not in report
+    # nothing in money, no day's range: no tables or figures of dashes, in the report or the summary
+    assert UNVALUED in report and "Raw change in market value" not in report and "of market value)" not in report
+    day0 = next(line for line in report.splitlines() if line.startswith("| firm | ret |"))
+    assert day0 == "| firm | ret | ar | t | p |"
+    assert "price_path" not in report and "mv_change" not in report
+    figures = {f.stem for f in (out / "figures").iterdir()}
+    assert "ar_day0" in figures and "price_path" not in figures and "mv_change" not in figures
+    summary = wide.summary().as_text()
+    assert UNVALUED in summary and "mv_change_bn" not in summary and "low_ret" not in summary
+    assert "USD bn" not in summary and "mv_change_bn" in long.summary().as_text()
 
 
 def test_a_study_on_its_own_files_names_securities_as_its_file_does(example):
