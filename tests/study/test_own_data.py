@@ -14,8 +14,8 @@ import eventstudy as es
 from eventstudy.cli import main
 from eventstudy.core.tables import money_bn
 from eventstudy.errors import DataFileError, StudyFileError
-from eventstudy.study.dollars import UNVALUED
 from eventstudy.report.text import _model_line
+from eventstudy.study.dollars import UNVALUED
 from tests.helpers import REPO
 
 EXAMPLE = REPO / "analyses" / "crsp-format-example"
