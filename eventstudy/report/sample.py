@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..core.results import excluded_by_reason
 from ..core.tables import count_of
-from ..study.results import SampleResults
+from ..study.results import SampleResults, outright
 from ..study.spec import DERIVED_CHARACTERISTICS
 from .designs import long_section, volatility_section, volume_section
 from .group_tests import (
@@ -58,7 +58,7 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         "## Sample",
         "",
         f"- {_extent(ev)}, {_span(ev)}; {count_of(len(res.rejected), 'row')} of the events file rejected, "
-        f"{count_of(_excluded_events(res), 'event')} excluded (both listed below).",
+        f"{count_of(len(outright(res.excluded)), 'event')} excluded (both listed below).",
         f"- The busiest dates: {', '.join(f'{r.event_date:%Y-%m-%d} ({r.n})' for r in busiest.itertuples())}.",
         f"- Estimation windows leave out the firm's other events: "
         f"{count_of(int((ev.n_removed > 0).sum()), 'event')} lost "
@@ -145,10 +145,6 @@ def _span(ev: pd.DataFrame) -> str:
     return f"{ev.event_date.min():%Y-%m-%d} to {ev.event_date.max():%Y-%m-%d}"
 
 
-def _excluded_events(res: SampleResults) -> int:
-    return int(res.excluded[~res.excluded.stage.astype(str).str.startswith("window")].event_id.nunique())
-
-
 def _excluded_table(res: SampleResults, md) -> str:
     if not len(res.excluded):
         return "No event was excluded."
@@ -169,7 +165,7 @@ def _summary(res: SampleResults, md, lead, first: str) -> list[str]:
         "",
         f"- **Sample:** {_extent(ev)} ({_span(ev)}); {res.main.model.description}, "
         f"benchmark `{res.study.benchmark}`, {res.study.returns} returns; "
-        f"{count_of(len(res.rejected), 'row')} rejected, {count_of(_excluded_events(res), 'event')} excluded.",
+        f"{count_of(len(res.rejected), 'row')} rejected, {count_of(len(outright(res.excluded)), 'event')} excluded.",
         f"- **Lead tests per group, CAR {first}** (every window under [Group tests](#group-tests)):",
         "",
         md(head, {"caar": "+.3%", **{c: ".4f" for c in head.columns if c.startswith("p_")}}),

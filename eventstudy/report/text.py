@@ -126,9 +126,9 @@ def _placebo_section(res: StudyResults, figs, md) -> list[str]:
     return placebo_section(plac, DAY0.label, intro, figs, md)
 
 
-def _dollar_tables(res: StudyResults, md, figure: str) -> list[str]:
-    """Raw and abnormal changes as group × window tables, the share counts behind them and the
-    ``figure``; a sentence when no firm has a market value."""
+def _dollar_tables(res: StudyResults, md, figs) -> list[str]:
+    """Raw and abnormal changes as group × window tables, the share counts behind them and their
+    figure; a sentence when no firm has a market value (and there is no figure)."""
     if not res.valued:
         return [UNVALUED, ""]
     tot = res.totals
@@ -154,7 +154,7 @@ def _dollar_tables(res: StudyResults, md, figure: str) -> list[str]:
         "",
         md(counts),
         "",
-        f"![Market-value change]({figure})",
+        f"![Market-value change]({figs['mv_change']})",
         "",
     ]
 
@@ -354,7 +354,7 @@ def render(res: StudyResults, figs: dict[str, Path], md) -> str:
         *_placebo_section(res, figs, md),
         "## Dollar effects by universe",
         "",
-        *_dollar_tables(res, md, figs.get("mv_change", "")),
+        *_dollar_tables(res, md, figs),
     ]
     out += _sensitivity(res, figs, md, firms, w0)
     out += [

@@ -150,13 +150,19 @@ class StudyResults(SummaryMixin):
         return Summary(title, tuple(parts))
 
 
+def outright(excluded: pd.DataFrame, key: str = "event_id") -> list:
+    """The firms (``key`` "ticker") or firm-events ("event_id") excluded before any window: not
+    those only without a CAR in some window."""
+    return list(excluded[key][~excluded.stage.astype(str).str.startswith("window")].unique())
+
+
 def _left_out(excluded: pd.DataFrame, unit: str = "firm", rejected: int = 0) -> str:
     """The summary's line on what was left out: the ``rejected`` rows of an events file, the
     firms (``unit`` "firm", by ticker) or firm-events ("event", by event id) excluded, and those
     without a CAR in some window."""
     key = "ticker" if unit == "firm" else "event_id"
-    window = excluded.stage.astype(str).str.startswith("window")
-    out, short = list(excluded[key][~window].unique()), excluded[window]
+    out = outright(excluded, key)
+    short = excluded[excluded.stage.astype(str).str.startswith("window")]
     said = [f"rejected: {count_of(rejected, 'row')} of the events file"] if rejected else []
     if out:
         said.append(f"excluded: {count_of(len(out), unit)} ({first_few(out, 5)})")

@@ -139,20 +139,20 @@ PERCENT_MEDIAN = 0.2  # a median |daily return| above this is percent given as d
 DECIMAL_MEDIAN = 0.05  # one below this is decimals given as percent (percent: ~1)
 
 
-def refuse_percent(path: Path, median: float, units: str, column: str, label: str) -> None:
-    """An error saying to set units when a column in decimals has the median |value| of percent."""
+def other_units(median: float, units: str) -> str:
+    """The units a column of daily returns is in by its median |value| (as the file writes it),
+    where they are not ``units``: "percent", "decimals", or "" when they are."""
     if units == "decimal" and median > PERCENT_MEDIAN:
-        raise DataFileError(
-            path, f'returns look like percent: median |{label}| is {median:.1f}; set units = "percent"', column
-        )
+        return "percent"
+    if units == "percent" and median < DECIMAL_MEDIAN:
+        return "decimals"
+    return ""
 
 
 def refuse_other_units(path: Path, median: float, units: str, name: str) -> None:
     """A market series (``median``: its median |value| as the file writes it) in other units
     than ``units``, which the returns file has passed: the two files are written alike."""
-    other = "percent" if units == "decimal" and median > PERCENT_MEDIAN else ""
-    other = other or ("decimals" if units == "percent" and median < DECIMAL_MEDIAN else "")
-    if other:
+    if other := other_units(median, units):
         raise DataFileError(
             path,
             f"the market series {name!r} looks like {other} (median |{name}| is {median:.4g}), but the returns "
@@ -177,8 +177,12 @@ def _in_units(path: Path, frame: pd.DataFrame, cols: dict[str, str], units: str)
                 f"give daily returns{named}",
                 cols["ret"],
             )
-        refuse_percent(path, med, units, cols["ret"], "ret")
-        if units == "percent" and med < DECIMAL_MEDIAN:
+        other = other_units(med, units)
+        if other == "percent":
+            raise DataFileError(
+                path, f'returns look like percent: median |ret| is {med:.1f}; set units = "percent"', cols["ret"]
+            )
+        if other == "decimals":
             raise DataFileError(
                 path,
                 f'units = "percent", but the returns look like decimals: median |ret| is {med:.4f}; remove units',
