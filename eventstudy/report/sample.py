@@ -65,7 +65,7 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         f"{count_of(int(ev.n_removed.sum()), 'estimation return')} to them."
         if s.exclude_other_events
         else "- Estimation windows keep the firm's other events (`exclude_other_events = false`).",
-        *(f"- Note: {n}" for n in res.notes),
+        *(f"- Note: {n}" for n in (*res.notes, *s.report.notes)),  # the run's, then the study file's
         "",
         md(per_group),
         "",
@@ -229,7 +229,8 @@ def _stage_drivers(res: SampleResults) -> list[str]:
                 on = events[events.event_date.dt.strftime("%Y-%m-%d") == unit].index
                 top = list(cars.reindex(sorted(on)).abs().sort_values(ascending=False, kind="stable").index[:3])
                 named = ", ".join(f"{e} (CAR {100 * cars[e]:+.1f} %)" for e in top)
-                what = f"the {r.events} events of {unit}, among them {named}"
+                some = "the event" if r.events == 1 else f"the {r.events} events"
+                what = f"{some} of {unit}{': ' if r.events <= len(top) else ', among them '}{named}"
             else:
                 top = [unit]
                 what = f"{unit} (CAR {100 * cars.get(unit, float('nan')):+.1f} %)"

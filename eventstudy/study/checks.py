@@ -48,12 +48,12 @@ def check(study: Study, partial: bool = False) -> list[tuple[str, str]]:
             fail("model.indices", f"{t!r} is not a ticker")
     _check_claims(study, fail, explicit, open_ended)
     rep = study.report
-    if rep.focus and rep.focus not in explicit and not open_ended:
+    if rep.focus and rep.focus not in explicit and not open_ended and not study.is_sample:
         fail("report.focus", f"{rep.focus!r} is not a firm of any group")
     for key, values in (("drop_mark_pct", [rep.drop_mark_pct]), ("marks_bn", rep.marks_bn)):
         if any(v is not None and not math.isfinite(v) for v in values):
             fail(f"report.{key}", "must be finite numbers")
-    for g in rep.colour_groups:
+    for g in rep.colour_groups if not study.is_sample else ():
         if g not in study.groups:
             fail("report.colour_groups", f"unknown group {g!r}")
     if study.returns not in RETURNS:
@@ -120,6 +120,20 @@ def _check_sample(study: Study, fail) -> None:
         fail("model.sensitivity", "a sample ([events]) runs under one benchmark")
     if any(g.from_table for g in study.groups.values()):
         fail("groups", "a sample's groups are lists of tickers or [events] group_by columns, not tables")
+    rep = study.report
+    one_date = {
+        "focus": rep.focus,
+        "drop_mark_pct": rep.drop_mark_pct,
+        "marks_bn": rep.marks_bn,
+        "colour_groups": rep.colour_groups,
+    }
+    for key, value in one_date.items():
+        if value is not None and (not hasattr(value, "__len__") or len(value)):
+            fail(
+                f"report.{key}",
+                "belongs to the figures of one event date (a focus firm's prices, the firms' market values, "
+                "coloured by group); a sample ([events]) draws none: remove it (report.notes is read)",
+            )
 
 
 def _check_windows(study: Study, fail, partial: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from eventstudy.cli import main
 from eventstudy.core.results import excluded_by_reason
 from eventstudy.core.tables import count_of, markdown_table
 from eventstudy.report.excluded import excluded_table
+from eventstudy.report.sample import _stage_drivers
 from eventstudy.report.text import _summary, generated_by, named
 from eventstudy.study import dollars
 from eventstudy.study.checks import with_overrides
@@ -211,3 +213,23 @@ def test_reasons_that_differ_only_in_their_counts_are_one_row_with_each_counts_r
         ["window [0,+1]", "missing return on day(s) +3 after the last session of the data", 1],
     ]
     assert excluded_by_reason(excluded.iloc[:0]).columns.tolist() == ["stage", "reason", "events"]
+
+
+def test_a_second_stage_driver_names_its_dates_events_in_words_that_fit_their_number():
+    ids = ["A:1", "B:2", "C:2", "D:3", "E:3", "F:3", "G:3"]
+    days = ["2024-10-24", "2024-11-01", "2024-11-01", *["2024-12-02"] * 4]
+    events = pd.DataFrame({"event_id": ids, "ticker": [i[0] for i in ids], "event_date": pd.to_datetime(days)})
+    car = pd.DataFrame({"event_id": ids, "window": "[0,0]", "car": [0.2, 0.1, -0.3, 0.01, 0.02, -0.03, 0.04]})
+    influence = pd.DataFrame(
+        {"left_out": ["2024-10-24", "2024-11-01", "2024-12-02"], "events": [1, 2, 4], "term": "x", "coef": 1.0}
+        | {"coef_without": 0.5, "p": 0.01, "p_without": 0.2, "cooks_d": 0.9}
+    )
+    res = SimpleNamespace(
+        main=SimpleNamespace(events=events, car=car),
+        flags=pd.DataFrame(),
+        second_stage={"[0,0]": SimpleNamespace(drivers=lambda: influence)},
+    )
+    one, two, four = _stage_drivers(res)
+    assert "without the event of 2024-10-24: A:1 (CAR +20.0 %), the coefficient" in one
+    assert "without the 2 events of 2024-11-01: C:2 (CAR -30.0 %), B:2 (CAR +10.0 %), the" in two
+    assert "without the 4 events of 2024-12-02, among them G:3 (CAR +4.0 %), F:3 (CAR -3.0 %), E:3" in four

@@ -178,6 +178,13 @@ def test_the_report_of_a_sample(price, tmp_path):
     assert "dividend_yield" in price.summary()
 
 
+def test_a_sample_report_prints_the_study_files_notes(price, tmp_path):
+    mine = replace(price.study, report=replace(price.study.report, notes=("Our own caveat.",)))
+    text = report.write(replace(price, study=mine), tmp_path / "out").read_text()
+    sample = text[text.index("## Sample") : text.index("## Method in brief")]
+    assert "- Note: Our own caveat." in sample
+
+
 def _copy(tmp_path, text: str | None = None, events: str | None = None):
     folder = tmp_path / "s"
     shutil.copytree(EXDIV, folder, ignore=shutil.ignore_patterns("results", "REPORT.md", "*.py"))
@@ -214,6 +221,8 @@ CLAIM += 'ticker = "AAPL"\n'
             "claims",
             "a sample",
         ),
+        (lambda t: t + '\n[report]\nfocus = "AAPL"\n', "report.focus", "a sample ([events]) draws none"),
+        (lambda t: t + '\n[report]\ncolour_groups = ["all"]\n', "report.colour_groups", "draws none"),
         (
             lambda t: t.replace(
                 "windows = [[0, 0], [-1, 1]]", 'windows = [[0, 0], { label = "x", start = 0, end = "2025-01-31" }]'
@@ -295,3 +304,11 @@ def test_load_panel_refuses_day_first_dates_it_would_have_read_month_first():
     events = pd.DataFrame({"event_id": ["a"], "ticker": ["AAPL"], "event_date": ["10/01/2025"]})
     with pytest.raises(TypeError, match=r"the event dates \(event_date\) must be dates"):
         es.load_panel(events, estimation=(-120, -11), path=(-5, 5), benchmark="SPY", offline=True)
+
+
+def test_a_sample_refuses_the_one_date_figures_keys_for_what_they_are(tmp_path):
+    path = _copy(tmp_path, BASE + '\n[report]\nfocus = "AAPL"\nmarks_bn = [1.0]\nnotes = ["ours"]\n')
+    with pytest.raises(StudyFileError) as err:
+        load_study(path)
+    assert sorted(f for f, _ in err.value.problems) == ["report.focus", "report.marks_bn"]  # notes are read
+    assert not any("not a firm of any group" in why for _, why in err.value.problems)
