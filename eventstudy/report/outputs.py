@@ -104,12 +104,20 @@ class OutputSet:
     def refuse(self, candidates: Iterable[Path]) -> None:
         """Stop, naming them, when a run would overwrite files this set does not own."""
         taken = self.conflicts(candidates)
-        if taken:
+        if not taken:
+            return
+        files = f"{count_of(len(taken), 'file')}"
+        record = self.out / MANIFEST
+        if record.exists():
             raise OutputError(
-                f"the outputs would overwrite {count_of(len(taken), 'file')} eventstudy did not write: "
-                f"{first_few(taken, 5)}. "
+                f"the outputs would overwrite {files} eventstudy did not write: {first_few(taken, 5)}. "
                 "Move them away, or write elsewhere with --out; nothing was changed"
             )
+        raise OutputError(  # a study folder removed and made again leaves its figures without their record
+            f"the outputs would overwrite {files} that no record of an earlier run claims ({record} is missing): "
+            f"{first_few(taken, 5)}. If they are the outputs of a run whose folder was removed, delete them; "
+            "else move them away, or write elsewhere with --out; nothing was changed"
+        )
 
     @contextlib.contextmanager
     def claim(self) -> Iterator[None]:

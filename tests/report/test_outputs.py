@@ -68,9 +68,27 @@ def test_a_set_replaces_its_own_files_and_leaves_the_users(tmp_path):
 def test_a_file_the_set_does_not_own_is_never_overwritten(tmp_path):
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "0.csv").write_text("a user's table named like an output")
-    with pytest.raises(OutputError, match="would overwrite 1 file.* eventstudy did not write: .*results/0.csv"):
+    with pytest.raises(OutputError, match="would overwrite 1 file that no record of an earlier run claims"):
         _set(tmp_path, "new")
     assert _visible(tmp_path) == {"results/0.csv": b"a user's table named like an output"}
+
+
+def test_beside_a_record_a_file_it_does_not_list_is_one_eventstudy_did_not_write(tmp_path):
+    _set(tmp_path, "old", n=1)
+    (tmp_path / "results" / "1.csv").write_text("a user's table named like a new output")
+    with pytest.raises(OutputError, match="would overwrite 1 file eventstudy did not write: .*results/1.csv"):
+        _set(tmp_path, "new", n=2)
+    assert (tmp_path / "results" / "1.csv").read_text() == "a user's table named like a new output"
+
+
+def test_the_outputs_of_a_run_whose_folder_was_removed_are_named_as_such(tmp_path):
+    _set(tmp_path / "study", "old")
+    (tmp_path / "study" / MANIFEST).unlink()  # the study folder removed and made again; its figures stayed
+    (tmp_path / "study" / "results" / "0.csv").unlink()
+    with pytest.raises(OutputError) as err:
+        _set(tmp_path / "study", "new")
+    assert f"({tmp_path / 'study' / MANIFEST} is missing)" in str(err.value)
+    assert "If they are the outputs of a run whose folder was removed, delete them" in str(err.value)
 
 
 def test_a_failure_while_writing_leaves_the_old_set(tmp_path):
@@ -275,7 +293,7 @@ def test_a_users_file_named_like_an_output_stops_the_run_before_the_analysis(tmp
     monkeypatch.setattr(pipeline, "run_study", lambda *a, **k: pytest.fail("the analysis ran"))
     assert cli.main(["run", str(study_file(tmp_path)), "--offline", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "would overwrite 1 file eventstudy did not write" in err and "results/car.csv" in err
+    assert "would overwrite 1 file that no record of an earlier run claims" in err and "results/car.csv" in err
     assert (out / "results" / "car.csv").read_text() == "my own CARs\n"
 
 
