@@ -73,7 +73,7 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         "",
         "## Method in brief",
         "",
-        f"{main.model.description}; benchmark `{s.benchmark}`; {s.returns} returns"
+        f"{res.model_text()}; {s.returns} returns"
         + (" (the close alone: an ex-dividend day falls by about the dividend)" if s.returns == "price" else "")
         + f". Estimation window [{s.estimation.start}, {s.estimation.end}] sessions around each event's own day 0 "
         "(an event after the close, or on a day without a session, has day 0 on the next session). "
@@ -163,8 +163,7 @@ def _summary(res: SampleResults, md, lead, first: str) -> list[str]:
     lines = [
         "## Summary",
         "",
-        f"- **Sample:** {_extent(ev)} ({_span(ev)}); {res.main.model.description}, "
-        f"benchmark `{res.study.benchmark}`, {res.study.returns} returns; "
+        f"- **Sample:** {_extent(ev)} ({_span(ev)}); {res.model_text()}; {res.study.returns} returns; "
         f"{count_of(len(res.rejected), 'row')} rejected, {count_of(len(outright(res.excluded)), 'event')} excluded.",
         f"- **Lead tests per group, CAR {first}** (every window under [Group tests](#group-tests)):",
         "",

@@ -22,8 +22,23 @@ from .dollars import TOTALS_COLUMNS, UNVALUED
 FOCUS_LIMIT = 40  # firms of groups up to this size are listed firm by firm (a top-200 list is summarised)
 
 
+class _Modelled(SummaryMixin):
+    """A study's results (one date or a sample): what their model was fitted on."""
+
+    def model_text(self) -> str:
+        """The model and what it is fitted on: the benchmark, or the factor regressors."""
+        model = self.main.model
+        if model.uses_benchmark:
+            basis = f"benchmark `{self.study.benchmark}`"
+        elif model.excess:
+            basis = f"regressors {', '.join(model.columns)} (Fama–French daily factors), returns in excess of rf"
+        else:
+            basis = "no regressors"
+        return f"{model.description}; {basis}"
+
+
 @dataclass(frozen=True, repr=False)
-class StudyResults(SummaryMixin):
+class StudyResults(_Modelled):
     """Everything a study run produced. Frames (tidy, fixed columns):
 
     - ``day0``: per firm, day-0 prices, returns, AR and market-value changes (USD);
@@ -80,17 +95,6 @@ class StudyResults(SummaryMixin):
         a top-200 list is summarised, not listed firm by firm)."""
         small = [g for g in self.groups.values() if len(g) <= limit]
         return tuple(dict.fromkeys(f for g in small for f in g if f in self.day0.index))
-
-    def model_text(self) -> str:
-        """The model and what it is fitted on: the benchmark, or the factor regressors."""
-        model = self.main.model
-        if model.uses_benchmark:
-            basis = f"benchmark `{self.study.benchmark}`"
-        elif model.excess:
-            basis = f"regressors {', '.join(model.columns)} (Fama–French daily factors), returns in excess of rf"
-        else:
-            basis = "no regressors"
-        return f"{model.description}; {basis}"
 
     def lead_tests(self) -> pd.DataFrame:
         """One row per group and window: the CAAR, the number of firms and the p-value of each
@@ -174,7 +178,7 @@ def _left_out(excluded: pd.DataFrame, unit: str = "firm", rejected: int = 0) -> 
 
 
 @dataclass(frozen=True, repr=False)
-class SampleResults(SummaryMixin):
+class SampleResults(_Modelled):
     """A sample of firm-events on their own dates, run end to end.
 
     - ``events``: every firm-event kept, with its day 0, the date given, ``time`` and ``note``
@@ -224,7 +228,7 @@ class SampleResults(SummaryMixin):
         lead = self.lead_tests()
         parts: list[str | Table] = [
             *(f"note: {x}" for x in self.notes),
-            f"model: {main.model.description}; benchmark `{self.study.benchmark}`; {self.study.returns} returns",
+            f"model: {self.model_text()}; {self.study.returns} returns",
             Table(
                 lead,
                 {"caar": "+.3%", **{c: ".4f" for c in lead.columns if c.startswith("p_")}},

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from eventstudy.core.models import get_model
 from eventstudy.data import default_snapshot
 from eventstudy.errors import StudyFileError
 from eventstudy.report import writer as report
@@ -176,6 +177,15 @@ def test_the_report_of_a_sample(price, tmp_path):
     assert "r̄_eff" in (tmp_path / "out" / "results" / "tests.csv").read_text()
     assert (tmp_path / "out" / "figures" / "car_distribution.png").is_file()
     assert "dividend_yield" in price.summary()
+
+
+def test_a_sample_on_factors_names_its_regressors_not_a_benchmark(price, tmp_path):
+    ff3 = replace(price, main=replace(price.main, model=get_model("ff3")))
+    said = "Fama–French 3-factor on excess returns; regressors mkt_rf, smb, hml (Fama–French daily factors)"
+    assert said in str(ff3.summary()) and "benchmark `SPY`" not in str(ff3.summary())
+    text = report.write(ff3, tmp_path / "out").read_text()
+    assert said in text and "benchmark `SPY`" not in text
+    assert "market model: R = α + β R_m + ε; benchmark `SPY`; price returns" in str(price.summary())
 
 
 def test_a_sample_report_prints_the_study_files_notes(price, tmp_path):
