@@ -141,6 +141,7 @@ def build_events(
     not_firms: Mapping[str, str] | None = None,
     date_format: str = "",
     columns: Mapping[str, str] | None = None,
+    fold_case: bool = False,
 ) -> EventTable:
     """Day 0 of every row of ``table`` (see the module docstring); raises ``ValueError`` for a
     table without the required columns or with repeated events. ``columns`` names the table's
@@ -150,7 +151,9 @@ def build_events(
     A ticker that is not a firm — an index (``^IXIC``) or one that ``not_firms`` names with its
     reason (an ETF) — makes its row rejected; ``issuer`` maps a listing to the one that stands
     for its issuer (GOOG → GOOGL: an issuer counts once), said in the event's note, so that two
-    rows of one issuer on one day 0 are repeated events. Dates are read by :func:`parse_dates`."""
+    rows of one issuer on one day 0 are repeated events. With ``fold_case`` tickers are read without
+    regard to case, as yfinance and a names file read them (``aapl`` is AAPL). Dates are read by
+    :func:`parse_dates`."""
     if columns:
         table = table.rename(columns=named_columns(table.columns, columns))
     missing = [c for c in REQUIRED if c not in table.columns]
@@ -164,6 +167,7 @@ def build_events(
     frame = table.reset_index(drop=True).copy()
     row = np.arange(1, len(frame) + 1)
     ticker = frame["ticker"].astype("string").str.strip()
+    ticker = ticker.str.upper() if fold_case else ticker
     given, date_why = parse_dates(frame["date"], date_format)
     written = (
         frame["time"].fillna("before_open").astype(str).str.strip()

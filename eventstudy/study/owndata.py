@@ -43,7 +43,7 @@ def name_firms(study: Study, wanted: list[tuple[str, pd.Timestamp]]) -> Firms:
             continue
         found = _lookup(book, label, date)
         if found is None:
-            unknown[label] = f"no identifier in {book.path.name} for the ticker {label} on {date:%Y-%m-%d}"
+            unknown[label] = _no_identifier(book, label, date)
             continue
         ids[label], names[label] = found, book.company(found, date)[1]
     return Firms(ids, unknown, names)
@@ -63,13 +63,11 @@ def sample_labels(study: Study, events: pd.DataFrame) -> tuple[pd.DataFrame, Fir
     found = [(t, _lookup(book, t, d)) for t, d in pairs]
     per_ticker: dict[str, set] = {}
     for t, i in found:
-        per_ticker.setdefault(t, set()).add(i)
-    labels = [t if len(per_ticker[t]) == 1 or REUSED in t else f"{t}{REUSED}{i}" for t, i in found]
+        per_ticker.setdefault(t, set()).update({i} - {None})
+    labels = [_label(t, i, per_ticker[t]) for t, i in found]
     ids = {lab: i for lab, (_, i) in zip(labels, found, strict=True) if i is not None}
     unknown = {
-        lab: f"no identifier in {book.path.name} for the ticker {t} on {d:%Y-%m-%d}"
-        for lab, (t, i), (_, d) in zip(labels, found, pairs, strict=True)
-        if i is None
+        lab: _no_identifier(book, t, d) for lab, (t, i), (_, d) in zip(labels, found, pairs, strict=True) if i is None
     }
     names = {lab: book.company(i, d)[1] for lab, (_, i), (_, d) in zip(labels, found, pairs, strict=True) if i}
     return events.assign(ticker=labels), Firms(ids, unknown, names)
@@ -90,9 +88,23 @@ def _shipped_factors_note(study: Study, factors: dict[str, pd.DataFrame]) -> lis
     ]
 
 
+def _no_identifier(book: NameBook, label: str, date: pd.Timestamp) -> str:
+    return f"no identifier in {book.path.name} for the ticker {label.split(REUSED)[0]} on {date:%Y-%m-%d}"
+
+
+def _label(ticker: str, found: str | None, ids: set) -> str:
+    """An event's firm label: its ticker when the ticker names one identifier on all its events'
+    dates (or none), else ``ticker#identifier``; ``ticker#?`` for an event on a date the ticker
+    names no identifier, while its other events have one (they are measured, it is not)."""
+    if REUSED in ticker or (found is None and not ids) or (found is not None and len(ids) == 1):
+        return ticker
+    return f"{ticker}{REUSED}{'?' if found is None else found}"
+
+
 def _lookup(book: NameBook, ticker: str, date: pd.Timestamp) -> str | None:
     if REUSED in ticker:
-        return ticker.split(REUSED)[-1]
+        found = ticker.split(REUSED)[-1]
+        return None if found == "?" else found
     found = book.lookup(ticker.upper(), date)
     return ticker if found is None and ticker.isdigit() else found
 

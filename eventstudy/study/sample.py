@@ -180,7 +180,12 @@ def read_events(study: Study, snapshot: Snapshot | None = None) -> EventTable:
     file = study.events.file
     if study.own_data:  # no company list: every row names a firm, as itself
         try:
-            built = build_events(_table(study), exchange=study.exchange, date_format=study.events.date_format)
+            built = build_events(
+                _table(study),
+                exchange=study.exchange,
+                date_format=study.events.date_format,
+                fold_case=study.data.names is not None,  # a names file's tickers; else identifiers as written
+            )
         except (OSError, ValueError) as exc:
             raise StudyFileError(study.path_file, "events.file", f"{file.name}: {exc}") from None
         events, _ = owndata.sample_labels(study, built.events)
@@ -190,7 +195,9 @@ def read_events(study: Study, snapshot: Snapshot | None = None) -> EventTable:
     etfs = dict.fromkeys(companies.ticker[companies.asset_type == "etf"], "an ETF, never a firm")
     issuer = primary_listing(companies, snap.table("shares_outstanding"))
     try:
-        return build_events(_table(study), issuer=issuer, not_firms=etfs, date_format=study.events.date_format)
+        return build_events(
+            _table(study), issuer=issuer, not_firms=etfs, date_format=study.events.date_format, fold_case=True
+        )
     except (OSError, ValueError) as exc:
         raise StudyFileError(study.path_file, "events.file", f"{file.name}: {exc}") from None
 

@@ -126,6 +126,35 @@ def test_sample_on_own_files_matches_reused_tickers_on_their_dates(example):
     assert np.isclose(ar.ar.iloc[0], amd - fitted.alpha - fitted.beta * spy, atol=1e-12)
 
 
+def _sample(example, rows: dict[str, tuple[str, str]]) -> es.SampleResults:
+    """The example's data under a sample of ``rows`` (event_id → ticker, date)."""
+    ids, pairs = list(rows), list(rows.values())
+    pd.DataFrame({"event_id": ids, "ticker": [t for t, _ in pairs], "date": [d for _, d in pairs]}).to_csv(
+        example / "events.csv", index=False
+    )
+    text = (example / "study.toml").read_text()
+    head = text[: text.index("[model]")].replace("event_date = 2025-01-27\n", "")
+    (example / "study.toml").write_text(head + '[events]\nfile = "events.csv"\n\n[model]\nbenchmark = "spy"\n')
+    return es.run_study(str(example / "study.toml"))
+
+
+def test_a_names_files_tickers_are_read_without_regard_to_case(example):
+    res = _sample(example, {"a": ("nvda", "2024-12-02"), "b": ("NVDA", "2025-01-27"), "c": ("Msft", "2025-01-27")})
+    assert dict(zip(res.main.events.event_id, res.main.events.ticker, strict=True)) == {
+        "a": "NVDA",
+        "b": "NVDA",
+        "c": "MSFT",
+    }
+    assert res.excluded.empty
+
+
+def test_an_event_before_its_ticker_names_an_identifier_is_excluded_alone(example):
+    res = _sample(example, {"early": ("NVDA", "2023-06-01"), "a": ("NVDA", "2024-12-02"), "b": ("NVDA", "2025-01-27")})
+    assert list(res.main.events.ticker) == ["NVDA", "NVDA"]  # one identifier: no NVDA#90001
+    why = res.excluded.set_index("event_id").loc["early"]
+    assert why.ticker == "NVDA#?" and why.reason == "no identifier in stocknames.csv for the ticker NVDA on 2023-06-01"
+
+
 @pytest.mark.parametrize("design", ["", "\n[volume]\n"])
 def test_identifiers_without_a_names_file_and_one_absent_from_the_file(example, design):
     """The absent one is excluded with its reason, also when every security of the file is read

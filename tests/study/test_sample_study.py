@@ -17,6 +17,7 @@ from eventstudy.data import default_snapshot
 from eventstudy.errors import StudyFileError
 from eventstudy.report import writer as report
 from eventstudy.study.pipeline import run_study
+from eventstudy.study.sample import read_events
 from eventstudy.study.studyfile import load_study
 from eventstudy.study.workspace import shipped_root
 
@@ -284,6 +285,15 @@ def test_repeated_events_in_the_file_are_refused(tmp_path):
         f"repeated events: 11 rows for 5 firm-events (by event_id): {ids[0]} on rows 1, 6, 11; "
         f"{ids[1]} on rows 2, 7; {ids[2]} on rows 3, 8 and 2 more; each firm-event must appear once"
     ) in str(err.value)
+
+
+def test_tickers_are_read_without_regard_to_case_as_yfinance_reads_them(tmp_path):
+    rows = (EXDIV / "events.csv").read_text().splitlines()
+    lower = [",".join([r.split(",")[0], r.split(",")[1].lower(), *r.split(",")[2:]]) for r in rows[1:4]]
+    got = read_events(load_study(_copy(tmp_path, events="\n".join([rows[0], *lower, *rows[4:]]) + "\n"))).events
+    pd.testing.assert_frame_equal(got, read_events(load_study(_copy(tmp_path / "as-is"))).events)
+    with pytest.raises(StudyFileError, match="repeated events"):  # aapl and AAPL on one day are one firm-event
+        read_events(load_study(_copy(tmp_path / "twice", events="\n".join([rows[0], *lower, *rows[1:]]) + "\n")))
 
 
 def test_the_five_line_api_gives_the_studys_numbers(price):
