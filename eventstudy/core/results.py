@@ -40,32 +40,38 @@ def caar_frame(group: str, grid, aar, est_days, inside, level: float = 0.95) -> 
     )
 
 
-_COUNT = re.compile(r"(?<![\d\-\[,+])(\d+) (?!are needed)")  # a count in a reason: not a date, bound or need
+_NUMBER = re.compile(  # a count in a reason (not a date, bound or need), or a value it names (ω = 0.0134)
+    r"(?<![\d\-\[,+])(\d+) (?!are needed)|(?<= = )(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
+)
+_MARK = {True: "\0", False: "\1"}  # where a count was, where a value was
 
 
 def excluded_by_reason(excluded: pd.DataFrame) -> pd.DataFrame:
     """``stage, reason, events``: exclusions counted by reason, the most frequent first. Reasons
-    that differ only in their counts are one, each count given as its range over the events:
-    "45 valid returns (3 left out ...)" and "52 valid returns (9 left out ...)" read "45–52 valid
-    returns (3–9 left out ...)"; dates, window bounds and what is needed are kept."""
+    that differ only in their counts, or in the values they name, are one, each number given as
+    its range over the events: "45 valid returns (3 left out ...)" and "52 valid returns (9 left
+    out ...)" read "45–52 valid returns (3–9 left out ...)", "(ω = 0.0134, ...)" and "(ω =
+    0.0028, ...)" read "(ω = 0.0028–0.0134, ...)"; dates, window bounds and what is needed are kept."""
     reason = excluded.reason.astype(str)
-    pattern = reason.str.replace(_COUNT, "\0 ", regex=True)
-    counts = reason.map(lambda r: tuple(int(n) for n in _COUNT.findall(r)))
+    pattern = reason.str.replace(_NUMBER, lambda m: "\0 " if m.group(1) else "\1", regex=True)
+    numbers = reason.map(lambda r: tuple(float(c or v) for c, v in _NUMBER.findall(r)))
     rows = [
-        (stage, _ranged(text, np.array(list(part), dtype=np.int64).reshape(len(part), text.count("\0"))), len(part))
-        for (stage, text), part in counts.groupby([excluded.stage.astype(str), pattern], sort=False)
+        (stage, _ranged(text, np.array(list(part), dtype=float).reshape(len(part), -1)), len(part))
+        for (stage, text), part in numbers.groupby([excluded.stage.astype(str), pattern], sort=False)
     ]
     out = pd.DataFrame(rows, columns=["stage", "reason", "events"])
     return out.sort_values(["events", "stage", "reason"], ascending=[False, True, True]).reset_index(drop=True)
 
 
-def _ranged(pattern: str, counts: np.ndarray) -> str:
-    """``pattern`` with each of its NUL marks replaced by the range of its count over the events
-    (``counts``: events × marks): "45", or "45–52" when they differ."""
-    pieces = pattern.split("\0")
-    lows, highs = counts.min(axis=0), counts.max(axis=0)
-    said = [f"{lo}" if lo == hi else f"{lo}–{hi}" for lo, hi in zip(lows, highs, strict=True)]
-    return pieces[0] + "".join(n + piece for n, piece in zip(said, pieces[1:], strict=True))
+def _ranged(pattern: str, numbers: np.ndarray) -> str:
+    """``pattern`` with each of its marks replaced by the range of its number over the events
+    (``numbers``: events × marks): "45", or "45–52" when they differ (values to 3 digits)."""
+    pieces = re.split("([\0\1])", pattern)
+    said = []
+    for (lo, hi), mark in zip(zip(numbers.min(axis=0), numbers.max(axis=0), strict=True), pieces[1::2], strict=True):
+        shown = [f"{x:.0f}" if mark == _MARK[True] or x.is_integer() else f"{x:.3g}" for x in (lo, hi)]
+        said.append(shown[0] if shown[0] == shown[1] else "–".join(shown))
+    return pieces[0] + "".join(n + piece for n, piece in zip(said, pieces[2::2], strict=True))
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,31 @@ def test_reasons_that_differ_only_in_their_counts_are_one_row_with_each_counts_r
     assert excluded_by_reason(excluded.iloc[:0]).columns.tolist() == ["stage", "reason", "events"]
 
 
+def test_reasons_that_differ_only_in_the_values_they_name_are_one_row_with_each_values_range():
+    def garch(omega, a, b):  # as eventstudy.core.garch._rejected writes it
+        return f"the GARCH parameters are out of range (ω = {omega:.3g}, a = {a:.3g}, b = {b:.3g}; a + b must be < 1)"
+
+    excluded = pd.DataFrame(
+        {
+            "stage": "estimation",
+            "reason": [
+                garch(0.0134, 0, 1),
+                garch(0.00278, 2.16e-12, 1),
+                garch(0.005, 0, 1),
+                "r̄ = 1.200 is out of range",
+            ],
+        }
+    )
+    assert excluded_by_reason(excluded).values.tolist() == [
+        [
+            "estimation",
+            "the GARCH parameters are out of range (ω = 0.00278–0.0134, a = 0–2.16e-12, b = 1; a + b must be < 1)",
+            3,
+        ],
+        ["estimation", "r̄ = 1.2 is out of range", 1],
+    ]
+
+
 def test_a_second_stage_driver_names_its_dates_events_in_words_that_fit_their_number():
     ids = ["A:1", "B:2", "C:2", "D:3", "E:3", "F:3", "G:3"]
     days = ["2024-10-24", "2024-11-01", "2024-11-01", *["2024-12-02"] * 4]
