@@ -43,7 +43,7 @@ def caar_frame(group: str, grid, aar, est_days, inside, level: float = 0.95) -> 
 _NUMBER = re.compile(  # a count in a reason (not a date, bound or need), or a value it names (ω = 0.0134)
     r"(?<![\d\-\[,+])(\d+) (?!are needed)|(?<= = )(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
 )
-_MARK = {True: "\0", False: "\1"}  # where a count was, where a value was
+COUNT, VALUE = "\0", "\1"  # a reason's pattern marks where a count was, and where a value was
 
 
 def excluded_by_reason(excluded: pd.DataFrame) -> pd.DataFrame:
@@ -53,7 +53,7 @@ def excluded_by_reason(excluded: pd.DataFrame) -> pd.DataFrame:
     out ...)" read "45–52 valid returns (3–9 left out ...)", "(ω = 0.0134, ...)" and "(ω =
     0.0028, ...)" read "(ω = 0.0028–0.0134, ...)"; dates, window bounds and what is needed are kept."""
     reason = excluded.reason.astype(str)
-    pattern = reason.str.replace(_NUMBER, lambda m: "\0 " if m.group(1) else "\1", regex=True)
+    pattern = reason.str.replace(_NUMBER, lambda m: f"{COUNT} " if m.group(1) else VALUE, regex=True)
     numbers = reason.map(lambda r: tuple(float(c or v) for c, v in _NUMBER.findall(r)))
     rows = [
         (stage, _ranged(text, np.array(list(part), dtype=float).reshape(len(part), -1)), len(part))
@@ -66,10 +66,10 @@ def excluded_by_reason(excluded: pd.DataFrame) -> pd.DataFrame:
 def _ranged(pattern: str, numbers: np.ndarray) -> str:
     """``pattern`` with each of its marks replaced by the range of its number over the events
     (``numbers``: events × marks): "45", or "45–52" when they differ (values to 3 digits)."""
-    pieces = re.split("([\0\1])", pattern)
+    pieces = re.split(f"([{COUNT}{VALUE}])", pattern)
     said = []
     for (lo, hi), mark in zip(zip(numbers.min(axis=0), numbers.max(axis=0), strict=True), pieces[1::2], strict=True):
-        shown = [f"{x:.0f}" if mark == _MARK[True] or x.is_integer() else f"{x:.3g}" for x in (lo, hi)]
+        shown = [f"{x:.0f}" if mark == COUNT or x.is_integer() else f"{x:.3g}" for x in (lo, hi)]
         said.append(shown[0] if shown[0] == shown[1] else "–".join(shown))
     return pieces[0] + "".join(n + piece for n, piece in zip(said, pieces[2::2], strict=True))
 

@@ -106,7 +106,7 @@ class OutputSet:
         taken = self.conflicts(candidates)
         if not taken:
             return
-        files = f"{count_of(len(taken), 'file')}"
+        files = count_of(len(taken), "file")
         record = self.out / MANIFEST
         if record.exists():
             raise OutputError(

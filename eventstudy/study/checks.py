@@ -48,14 +48,15 @@ def check(study: Study, partial: bool = False) -> list[tuple[str, str]]:
             fail("model.indices", f"{t!r} is not a ticker")
     _check_claims(study, fail, explicit, open_ended)
     rep = study.report
-    if rep.focus and rep.focus not in explicit and not open_ended and not study.is_sample:
-        fail("report.focus", f"{rep.focus!r} is not a firm of any group")
+    if not study.is_sample:  # a sample draws none of one date's figures: _check_sample refuses their keys
+        if rep.focus and rep.focus not in explicit and not open_ended:
+            fail("report.focus", f"{rep.focus!r} is not a firm of any group")
+        for g in rep.colour_groups:
+            if g not in study.groups:
+                fail("report.colour_groups", f"unknown group {g!r}")
     for key, values in (("drop_mark_pct", [rep.drop_mark_pct]), ("marks_bn", rep.marks_bn)):
         if any(v is not None and not math.isfinite(v) for v in values):
             fail(f"report.{key}", "must be finite numbers")
-    for g in rep.colour_groups if not study.is_sample else ():
-        if g not in study.groups:
-            fail("report.colour_groups", f"unknown group {g!r}")
     if study.returns not in RETURNS:
         fail("model.returns", f"must be one of {', '.join(RETURNS)}, got {study.returns!r}")
     if study.is_sample:
