@@ -90,7 +90,12 @@ def read_data(r: Reader, study_file: Path) -> tuple[DataSpec | None, str]:
             return spec, register_sessions(f"data:{spec.market}", data_calendar(spec))
         return spec, check_exchange(spec.calendar)
     except (DataFileError, CalendarError) as exc:
-        r.fail("calendar", str(exc))
+        read = (
+            '"data" counts sessions in the market file\'s dates, which cannot be read: '
+            if spec.calendar == "data"
+            else ""
+        )
+        r.fail("calendar", read + str(exc))
         return spec, EXCHANGE
 
 

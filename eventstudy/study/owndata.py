@@ -35,7 +35,7 @@ class Firms:
 def name_firms(study: Study, wanted: list[tuple[str, pd.Timestamp]]) -> Firms:
     """Identifiers of (ticker or identifier, event date) pairs: through the names file when
     there is one (the identifier the ticker named that day), else the names are identifiers."""
-    book = read_names(study.data.names) if study.data.names else None
+    book = read_names(study.data.names, study.data.date_format) if study.data.names else None
     ids, unknown, names = {}, {}, {}
     for label, date in wanted:
         if book is None:
@@ -57,7 +57,7 @@ def sample_labels(study: Study, events: pd.DataFrame) -> tuple[pd.DataFrame, Fir
     identifier on all its events' dates, else ``ticker#identifier`` (a reused ticker). Labels
     made before are kept (the placebo relabels the labelled events)."""
     pairs = list(zip(events.ticker, events.event_date, strict=True))
-    book = read_names(study.data.names) if study.data.names else None
+    book = read_names(study.data.names, study.data.date_format) if study.data.names else None
     if book is None:
         return events, name_firms(study, list(dict.fromkeys(pairs)))
     found = [(t, _lookup(book, t, d)) for t, d in pairs]

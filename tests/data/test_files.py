@@ -277,6 +277,46 @@ def test_ticker_reuse_across_two_ranges(tmp_path):
         read_names(tmp_path / "both.csv").lookup("ABC", pd.Timestamp("2015-03-02"))
 
 
+def test_every_file_reads_its_dates_one_way_and_never_guesses_an_order(tmp_path):
+    """A names file and a tidy factor file read [data] date_format as the returns file does; a
+    date that is not one in it (or, without it, in YYYY-MM-DD or YYYYMMDD) is an error naming the
+    file, the column and the line, never a date read another way or an open name range."""
+    names = pd.DataFrame(
+        {"PERMNO": [1, 2], "TICKER": ["ABC", "ABC"], "NAMEDT": ["01/02/2000", "01/03/2015"], "NAMEENDT": ["", ""]}
+    )
+    names.assign(NAMEENDT=["28/02/2015", ""]).to_csv(tmp_path / "n.csv", index=False)
+    book = read_names(tmp_path / "n.csv", "%d/%m/%Y")
+    assert (
+        book.lookup("ABC", pd.Timestamp("2015-02-27")) == "1" and book.lookup("ABC", pd.Timestamp("2015-03-02")) == "2"
+    )
+    assert book.lookup("ABC", pd.Timestamp("2000-01-31")) is None  # 1 February, not 2 January
+    with pytest.raises(DataFileError, match=r"\(column NAMEDT, line 2\): '01/02/2000' is not a date YYYY-MM-DD or YYY"):
+        read_names(tmp_path / "n.csv")
+    # an end that is no date was an open range before: PERMNO 1 then named ABC for ever, beside PERMNO 2
+    names.assign(NAMEDT=[20000201, 20150301], NAMEENDT=["2/28/2015", "99991231"]).to_csv(
+        tmp_path / "e.csv", index=False
+    )
+    with pytest.raises(DataFileError, match=r"\(column NAMEENDT, line 2\): '2/28/2015' is not a date .*date_format"):
+        read_names(tmp_path / "e.csv")
+    names.assign(NAMEDT=[20000201, 20150301], NAMEENDT=["2015-02-28", "9999-12-31"]).to_csv(
+        tmp_path / "o.csv", index=False
+    )
+    assert read_names(tmp_path / "o.csv").lookup("ABC", pd.Timestamp("2026-06-01")) == "2"  # CIZ's open end
+    tidy = pd.DataFrame({"date": ["30/12/2024", "31/12/2024"], "mkt_rf": [-1.09, -0.46], "smb": 0.1, "hml": 0.2})
+    tidy.assign(rf=0.02).to_csv(tmp_path / "tidy.csv", index=False)
+    got = read_factors(tmp_path / "tidy.csv", "%d/%m/%Y")["ff3"]
+    assert list(got.index) == list(pd.to_datetime(["2024-12-30", "2024-12-31"])) and got.mkt_rf.tolist() == [
+        -1.09,
+        -0.46,
+    ]
+    with pytest.raises(
+        DataFileError, match=r"\(column date, line 2\): '30/12/2024' is not a date YYYY-MM-DD.*\(2 such"
+    ):
+        read_factors(tmp_path / "tidy.csv")
+    with pytest.raises(DataFileError, match="in \\[data\\] date_format '%m/%d/%Y' \\(2 such rows\\)"):
+        read_factors(tmp_path / "tidy.csv", "%m/%d/%Y")
+
+
 def test_names_file_with_overlapping_ranges(tmp_path):
     pd.DataFrame(
         {"PERMNO": [1, 1], "TICKER": ["A", "B"], "NAMEDT": [20000101, 20100101], "NAMEENDT": [20121231, 20201231]}

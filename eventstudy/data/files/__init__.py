@@ -94,7 +94,7 @@ def load_files(
     market = read_market(spec.market, spec.units, spec.date_format).reindex(days) if spec.market else None
     factors = {}
     for f in spec.factors:
-        factors |= read_factors(f)
+        factors |= read_factors(f, spec.date_format)
     facts = [file_facts(role, path) for role, path in spec.files().items()]
     files = pd.DataFrame(facts).assign(rows_read=lambda f: np.where(f.role == "returns", got.rows_read, np.nan))
     marked = long[long.delisted != ""] if "delisted" in long else None

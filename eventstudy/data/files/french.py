@@ -19,11 +19,12 @@ ROW = re.compile(r"^\s*(\d{6}|\d{8})\s*,")
 MISSING = (-99.99, -999.0)
 
 
-def read_factors(path: Path) -> dict[str, pd.DataFrame]:
-    """The tables in ``path`` by kind (``ff3``, ``ff5``, ``mom``), indexed by date, in percent."""
+def read_factors(path: Path, date_format: str = "") -> dict[str, pd.DataFrame]:
+    """The tables in ``path`` by kind (``ff3``, ``ff5``, ``mom``), indexed by date, in percent
+    (a tidy file's dates in ``date_format`` too: :func:`~eventstudy.data.files.table.parse_dates`)."""
     columns, rows = _french(path) if not table.is_parquet(path) else (None, None)
     if columns is None:
-        frame = _tidy(path)
+        frame = _tidy(path, date_format)
     else:
         frame = _frame(path, columns, rows)
     return _kinds(path, frame)
@@ -64,15 +65,15 @@ def _frame(path: Path, columns: list[str], rows: list[list[str]]) -> pd.DataFram
     return frame.apply(pd.to_numeric, errors="coerce")
 
 
-def _tidy(path: Path) -> pd.DataFrame:
+def _tidy(path: Path, date_format: str) -> pd.DataFrame:
     """A table with a date column and factor columns (percent; decimals are converted)."""
     cols = table.header(path)
     dates = [c for c in cols if c.lower() in ("date", "dates", "caldt")]
     if not dates:
         raise DataFileError(path, _unknown(cols))
     frame = table.read(path, cols)
-    frame.index = pd.DatetimeIndex(table.parse_dates(frame.pop(dates[0])), name="date")
-    frame = frame.drop(columns=[table.ROW], errors="ignore").apply(pd.to_numeric, errors="coerce")
+    frame.index = pd.DatetimeIndex(table.dates(path, frame, dates[0], date_format), name="date")
+    frame = frame.drop(columns=[dates[0], table.ROW], errors="ignore").apply(pd.to_numeric, errors="coerce")
     frame.columns = [c.lower().strip() for c in frame.columns]
     market = [c for c in frame if NAMES.get(c) == "mkt_rf"]
     if market and frame[market[0]].abs().median() < 0.05:  # decimals: the models read percent

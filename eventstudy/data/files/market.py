@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ...core.tables import count_of
@@ -23,12 +22,7 @@ def read_market(path: Path, units: str, date_format: str = "") -> pd.DataFrame:
     if date is None:
         raise DataFileError(path, f"a market file has a date column ({', '.join(DATES)}); columns: {', '.join(cols)}")
     frame = table.read(path, cols)
-    dates = table.parse_dates(frame[date], date_format)
-    bad = np.flatnonzero(dates.isna().to_numpy())
-    if len(bad):
-        raise DataFileError(
-            path, f"{frame[date].iloc[bad[0]]!r} is not a date", date, table.where(frame, bad[0], date, date)
-        )
+    dates = table.dates(path, frame, date, date_format)
     series = frame.drop(columns=[date, table.ROW], errors="ignore").apply(pd.to_numeric, errors="coerce")
     series.columns = [c.lower() for c in series.columns]
     series.index = pd.DatetimeIndex(dates, name="date")

@@ -53,7 +53,10 @@ class NameBook:
         return str(r.ticker), str(r["name"])
 
 
-def read_names(path: Path) -> NameBook:
+OPEN_END = pd.Timestamp("2262-01-01")  # a name still in use (no end, or CRSP's 99991231: past pandas' dates)
+
+
+def read_names(path: Path, date_format: str = "") -> NameBook:
     cols = table.header(path)
     lower = {c.lower(): c for c in cols}
     roles = {r: next((lower[n] for n in names if n in lower), None) for r, names in ROLES.items()}
@@ -68,13 +71,14 @@ def read_names(path: Path) -> NameBook:
     frame = table.read(path, list(use.values()), use["id"]).rename(columns={v: k for k, v in use.items()})
     frame["ticker"] = frame.ticker.astype(str).str.strip().str.upper()
     frame["name"] = frame["name"].astype(str).str.strip() if "name" in frame else ""
-    frame["start"] = table.parse_dates(frame.start)
-    frame["end"] = table.parse_dates(frame.end).fillna(pd.Timestamp("2262-01-01")) if "end" in frame else pd.NaT
-    if "end" not in use:
-        frame["end"] = pd.Timestamp("2262-01-01")
-    bad = np.flatnonzero(frame.start.isna().to_numpy())
-    if len(bad):
-        raise DataFileError(path, "a start date is no date", use["start"], table.where(frame, bad[0], "id", "start"))
+    frame["start"] = table.dates(path, frame, "start", date_format, key="id", name=use["start"])
+    if "end" in frame:
+        text = frame.end.astype("string").str.strip()
+        still = text.isna() | (text == "") | (text.str.extract(r"^(\d{4})", expand=False).astype(float) > OPEN_END.year)
+        ends = table.dates(path, frame, "end", date_format, key="id", name=use["end"], blank=still)
+        frame["end"] = ends.mask(still, OPEN_END)
+    else:
+        frame["end"] = OPEN_END
     frame = frame.sort_values(["id", "start"], ignore_index=True)
     _no_overlaps(path, frame, use["id"])
     return NameBook(path, frame[["id", "ticker", "name", "start", "end"]], use["id"])

@@ -56,7 +56,7 @@ def read_returns(
         frame = table.read(path, list(dict.fromkeys(cols.values())), cols["id"], ids, (cols["date"], start, end))
         frame = frame.rename(columns={v: k for k, v in cols.items()})
     rows_read = len(frame)
-    frame["date"] = _dates(path, frame, cols, spec.date_format)
+    frame["date"] = table.dates(path, frame, "date", spec.date_format, key="id", name=cols["date"])
     frame = frame[(frame.date >= start) & (frame.date <= end)].reset_index(drop=True)
     frame["ret"], codes = numbers(frame["ret"])
     for role in ("price", "volume", "shares", "open", "high", "low"):
@@ -90,21 +90,6 @@ def _melted(path: Path, date: str, ids: list[str] | None, start: pd.Timestamp, e
     long = frame.melt(id_vars=[date, *lines], value_vars=keep, var_name="id", value_name="ret")
     long["id"] = long["id"].str.strip()
     return long.rename(columns={date: "date"})
-
-
-def _dates(path: Path, frame: pd.DataFrame, cols: dict[str, str], date_format: str) -> pd.Series:
-    dates = table.parse_dates(frame["date"], date_format)
-    bad = np.flatnonzero(dates.isna().to_numpy())
-    if len(bad):
-        i = bad[0]
-        raise DataFileError(
-            path,
-            f"{frame['date'].iloc[i]!r} is not a date ({len(bad)} such rows): write dates as YYYY-MM-DD or "
-            f"YYYYMMDD, or give [data] date_format",
-            cols["date"],
-            table.where(frame.assign(date=frame["date"]), i, "id", "date"),
-        )
-    return dates
 
 
 def _no_duplicates(path: Path, frame: pd.DataFrame, cols: dict[str, str]) -> None:
@@ -230,7 +215,7 @@ def read_delistings(path: Path, ids: list[str]) -> pd.DataFrame:
         raise DataFileError(path, f"a delisting file has PERMNO, DLSTDT and DLRET; it lacks {', '.join(missing)}")
     roles = {r: lower[c] for r, c in DELISTING.items() if c in lower}
     frame = table.read(path, list(roles.values()), roles["id"], ids).rename(columns={v: k for k, v in roles.items()})
-    frame["date"] = _dates(path, frame, roles, "")
+    frame["date"] = table.dates(path, frame, "date", key="id", name=roles["date"])
     frame["dlret"] = numbers(frame["dlret"])[0]
     frame["code"] = numbers(frame["code"])[0] if "code" in frame else np.nan
     return frame[["id", "date", "dlret", "code"]]

@@ -7,6 +7,7 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ...errors import DataFileError
@@ -192,6 +193,40 @@ def where(frame: pd.DataFrame, i: int, key: str, date: str) -> str:
     return f"the row of {key} {frame[key].iloc[i]} on {frame[date].iloc[i]}"
 
 
+def dates(
+    path: Path,
+    frame: pd.DataFrame,
+    column: str,
+    date_format: str = "",
+    *,
+    key: str = "",
+    name: str = "",
+    blank: pd.Series | None = None,
+) -> pd.Series:
+    """The dates of ``frame[column]`` (:func:`parse_dates`); a value that is no date is an error
+    naming the file, the column (``name``: as the file writes it), the row (its line, else its
+    ``key`` and value) and how many such rows there are, and how to write them. ``blank``: the
+    rows whose value may be no date (NaT)."""
+    out = parse_dates(frame[column], date_format)
+    no_date = out.isna() if blank is None else out.isna() & ~blank
+    bad = np.flatnonzero(no_date.to_numpy())
+    if len(bad):
+        i = bad[0]
+        how = (
+            f"in [data] date_format {date_format!r} ({len(bad)} such rows): one format reads the whole column"
+            if date_format
+            else f"YYYY-MM-DD or YYYYMMDD ({len(bad)} such rows): give [data] date_format "
+            '(e.g. "%d/%m/%Y") for another order'
+        )
+        raise DataFileError(
+            path,
+            f"{frame[column].iloc[i]!r} is not a date {how}; a date such as 01/02/2025 is never guessed",
+            name or column,
+            where(frame, i, key or column, column),
+        )
+    return out
+
+
 def parse_dates(values: pd.Series, date_format: str = "") -> pd.Series:
     """Dates written as dates, as YYYYMMDD numbers or text, as ISO text, or in ``date_format``;
     NaT where a value is no date. One way for the whole column, never a guess per row: the
@@ -199,19 +234,25 @@ def parse_dates(values: pd.Series, date_format: str = "") -> pd.Series:
     YYYYMMDD (a [data] table's format is that of its returns file; its market file may be
     written the usual way)."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        return pd.to_datetime(values).dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
+        return _ns(pd.to_datetime(values).dt.tz_localize(None).dt.normalize())
     first = values.dropna().iloc[0] if values.notna().any() else None
     if hasattr(first, "year"):  # datetime.date objects (a parquet date32 column)
-        return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]")
+        return _ns(pd.to_datetime(values, errors="coerce"))
     text = values.astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
     if date_format:
-        parsed = pd.to_datetime(text, format=date_format, errors="coerce").astype("datetime64[ns]")
+        parsed = _ns(pd.to_datetime(text, format=date_format, errors="coerce"))
         if parsed.notna().any() or values.isna().all():
             return parsed
     compact = text.str.fullmatch(r"\d{8}")
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     if compact.any():
-        out[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
+        out[compact] = _ns(pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce"))
     if (~compact).any():
-        out[~compact] = pd.to_datetime(text[~compact], format="ISO8601", errors="coerce")
+        out[~compact] = _ns(pd.to_datetime(text[~compact], format="ISO8601", errors="coerce"))
     return out
+
+
+def _ns(parsed: pd.Series) -> pd.Series:
+    """``parsed`` in nanoseconds, the study's unit; a date past its range (CRSP's and CIZ's open end
+    9999-12-31, which pandas reads in microseconds) is NaT, as no date."""
+    return parsed.where(parsed.between(pd.Timestamp.min, pd.Timestamp.max)).astype("datetime64[ns]")
