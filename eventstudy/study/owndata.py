@@ -118,9 +118,10 @@ def read_study_files(
     spec = study.data
     files = load_files(spec, list(firms.ids.values()), start, end, study.exchange, every=all_stocks)
     label_of = {i: lab for lab, i in firms.ids.items()}
-    returns = files.returns.rename(columns=lambda i: label_of.get(i, i))
-    frames = {label_of.get(i, i): f for i, f in files.frames.items()}
     failed = {**firms.unknown, **{label_of.get(i, i): why for i, why in files.missing.items()}}
+    returns = files.returns.rename(columns=lambda i: label_of.get(i, i))
+    returns = returns.drop(columns=[c for c in failed if c in returns])  # excluded with their reasons, not all-NaN
+    frames = {label_of.get(i, i): f for i, f in files.frames.items()}
     frames = {k: v for k, v in frames.items() if k not in failed}
     origin = dict.fromkeys(frames, f"file {spec.returns.name}")
     series = study.series

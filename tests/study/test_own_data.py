@@ -312,6 +312,18 @@ def test_a_wide_returns_file_gives_the_long_file_s_numbers(example, tmp_path):
     assert "USD bn" not in summary and "mv_change_bn" in long.summary().as_text()
 
 
+def test_a_sample_without_a_names_file_excludes_an_identifier_absent_from_the_file(example):
+    """Its events are excluded with their reason, and the others fitted (the absent identifier's
+    column of no returns crashed the sample's data-quality checks with a KeyError)."""
+    text = (example / "study.toml").read_text().replace('names = "stocknames.csv"', "")
+    (example / "study.toml").write_text(text)
+    res = _sample(example, {"a": ("90001", "2025-01-27"), "b": ("99999", "2025-01-27"), "c": ("90007", "2024-12-02")})
+    assert sorted(res.main.events.event_id) == ["a", "c"]
+    assert res.excluded[["event_id", "ticker", "stage", "reason"]].values.tolist() == [
+        ["b", "99999", "data", "no returns in dsf.csv from 2023-12-01 to 2025-02-10"]
+    ]
+
+
 def test_a_study_on_its_own_files_names_securities_as_its_file_does(example):
     """Identifiers of one's own file need not be yfinance tickers ("700 HK Equity", "vod.l",
     "BT/A"); only what breaks a table or a reused ticker ('|', '#') or spaces around them are
