@@ -7,7 +7,7 @@ business days: a Monday event's day −1 is the Friday before, and market closur
 in the dates of its market series instead (:func:`register_sessions`).
 
 An exchange's sessions are built once a process from ``exchange_calendars``' rules (importing it
-and building XNYS from 1990 take about 0.25 s, pandas' holiday machinery); given a
+and building XNYS from 1926 take about 0.25 s, pandas' holiday machinery); given a
 :class:`SessionStore` (:func:`keep_sessions_in`: the command line keeps them in its cache folder),
 they are kept there for the day and read back by later processes. Either way the calendar
 answers from the list of sessions (:class:`_DateCalendar`), so a stored calendar answers as a
@@ -28,6 +28,12 @@ import pandas as pd
 from ..errors import CalendarError
 
 EXCHANGE = "XNYS"
+FIRST_SESSIONS = {"XNYS": "1926-01-02"}
+"""Where an exchange's sessions start (else 1990, or its calendar's first): the NYSE's with CRSP's
+daily files (``exchange_calendars`` keeps its closures back to the 19th century, the 1968
+paperwork crisis among them), so a study of the 1987 crash counts its sessions as CRSP does. It has
+no Saturdays, on which the NYSE also traded until 1952: a file with such rows is refused as not on
+the calendar, and ``calendar = "data"`` counts them."""
 
 
 @dataclass(frozen=True)
@@ -114,10 +120,12 @@ class _DateCalendar:
         pos = self.days.searchsorted(ts, side="left" if direction == "next" else "right")
         return self.days[min(pos, len(self.days) - 1) if direction == "next" else max(pos - 1, 0)]
 
-    def session_offset(self, ts: pd.Timestamp, n: int) -> pd.Timestamp:
+    def session_offset(self, ts: pd.Timestamp, n: int, clip: bool = False) -> pd.Timestamp:
         pos = self.days.get_indexer([ts])[0]
         if pos < 0:
             raise CalendarError(f"{ts:%Y-%m-%d} is not a date of the calendar of dates")
+        if clip:
+            return self.days[min(max(pos + n, 0), len(self.days) - 1)]
         if not 0 <= pos + n < len(self.days):
             raise CalendarError(
                 f"{n:+d} sessions from {ts:%Y-%m-%d} is outside the calendar of dates "
@@ -181,12 +189,12 @@ def _calendar(exchange: str = EXCHANGE) -> _DateCalendar:
 
 @functools.cache
 def _exchange(exchange: str) -> _DateCalendar:
-    """The exchange's sessions from 1990 (or its calendar's first) to a year from today, as
+    """The exchange's sessions from :data:`FIRST_SESSIONS` (1990, or its calendar's first) to a year from today, as
     ``exchange_calendars`` builds them today: from the store when it kept them today with this
     version of ``exchange_calendars``, else built (and kept)."""
     if not _STORE:
         return _DateCalendar(_build(exchange))
-    stamp = _stamp()
+    stamp = _stamp(exchange)
     days = _STORE[0].load(exchange, stamp)
     if days is None:
         days = _build(exchange)
@@ -194,10 +202,11 @@ def _exchange(exchange: str) -> _DateCalendar:
     return _DateCalendar(days)
 
 
-def _stamp() -> str:
-    """What a calendar's sessions depend on: the version of ``exchange_calendars`` and the day
-    (it builds them through a year from today)."""
-    return f"exchange_calendars {importlib.metadata.version('exchange_calendars')}, {pd.Timestamp.now():%Y-%m-%d}"
+def _stamp(exchange: str) -> str:
+    """What a calendar's sessions depend on: the version of ``exchange_calendars``, the first
+    session asked of it and the day (it builds them through a year from today)."""
+    version = importlib.metadata.version("exchange_calendars")
+    return f"exchange_calendars {version}, from {FIRST_SESSIONS.get(exchange, '1990')}, {pd.Timestamp.now():%Y-%m-%d}"
 
 
 def _build(exchange: str) -> pd.DatetimeIndex:
@@ -209,7 +218,7 @@ def _build(exchange: str) -> pd.DatetimeIndex:
         warnings.filterwarnings("ignore", message=".*drops timezone information.*")
         code = check_exchange(exchange)
         try:
-            cal = xcals.get_calendar(code, start="1990-01-02")
+            cal = xcals.get_calendar(code, start=FIRST_SESSIONS.get(code, "1990-01-02"))
         except ValueError:  # a calendar that starts later (XTKS: 1997) starts where it can
             cal = xcals.get_calendar(code, start=xcals.get_calendar(code).bound_min())
     return pd.DatetimeIndex(cal.sessions)
@@ -247,10 +256,12 @@ def _within(cal: _DateCalendar, ts: pd.Timestamp, exchange: str) -> None:
         )
 
 
-def session_offset(date: object, offset: int, exchange: str = EXCHANGE) -> pd.Timestamp:
-    """The session ``offset`` sessions after the session ``date`` (negative: before)."""
+def session_offset(date: object, offset: int, exchange: str = EXCHANGE, clip: bool = False) -> pd.Timestamp:
+    """The session ``offset`` sessions after the session ``date`` (negative: before); past the
+    calendar's first or last session an error, or with ``clip`` that session (a span to read: the
+    days beyond have no data either, and the firm-events that need them are excluded one by one)."""
     cal = _calendar(exchange)
-    return pd.Timestamp(cal.session_offset(pd.Timestamp(date), offset))
+    return pd.Timestamp(cal.session_offset(pd.Timestamp(date), offset, clip))
 
 
 def offset_of(event: object, date: object, exchange: str = EXCHANGE) -> int:

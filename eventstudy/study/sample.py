@@ -139,8 +139,8 @@ def _own_panel(study: Study, events: pd.DataFrame) -> Panel:
     file (checked on every session a firm has a return), factors, market values."""
     ex = study.exchange
     far = study.reach
-    start = calendar.session_offset(events.event_date.min(), study.estimation.start - 1, ex)
-    end = calendar.session_offset(events.event_date.max(), far, ex)
+    start = calendar.session_offset(events.event_date.min(), study.estimation.start - 1, ex, clip=True)
+    end = calendar.session_offset(events.event_date.max(), far, ex, clip=True)
     events, firms = owndata.sample_labels(study, events)
     files, data, returns = owndata.read_study_files(study, firms, start, end, all_stocks=study.volume is not None)
     returns = model_returns(study.model, returns, data.prices.frames, list(firms.ids))

@@ -28,7 +28,7 @@ def fresh(monkeypatch):
 def _xnys() -> pd.DatetimeIndex:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pd.DatetimeIndex(xcals.get_calendar("XNYS", start="1990-01-02").sessions)
+        return pd.DatetimeIndex(xcals.get_calendar("XNYS", start="1926-01-02").sessions)
 
 
 def _built_again(monkeypatch) -> list[str]:
@@ -41,10 +41,10 @@ def _built_again(monkeypatch) -> list[str]:
 def test_sessions_kept_for_the_day_are_read_back_and_answer_as_the_built_calendar(tmp_path, fresh, monkeypatch):
     built = _built_again(monkeypatch)
     calendar.keep_sessions_in(SessionFiles(tmp_path))
-    first = calendar.sessions("1990-01-01", "2027-12-31")
+    first = calendar.sessions("1926-01-01", "2027-12-31")
     assert built == ["XNYS"] and first.equals(_xnys())
     calendar._exchange.cache_clear()  # as a second process would start
-    again = calendar.sessions("1990-01-01", "2027-12-31")
+    again = calendar.sessions("1926-01-01", "2027-12-31")
     assert built == ["XNYS"]  # read back, not built
     assert again.equals(first) and again.dtype == first.dtype and again.name == "date"
     assert calendar.session_offset("2025-01-10", -1) == pd.Timestamp("2025-01-08")  # the 9 Jan 2025 closure
@@ -61,7 +61,7 @@ def test_a_stale_or_damaged_file_is_built_again_and_replaced(tmp_path, fresh, mo
     path = tmp_path / "calendars" / "XNYS.npz"
     path.parent.mkdir()
     days = np.array(["2025-01-02", "2025-01-03", "2025-01-06"], "datetime64[D]")
-    stamp = calendar._stamp()
+    stamp = calendar._stamp("XNYS")
     if damage == "stale":
         np.savez(path, code=np.str_("XNYS"), stamp=np.str_("exchange_calendars 0.1, 2020-01-01"), days=days)
     elif damage == "garbage":
@@ -98,3 +98,14 @@ def test_sessions_are_counted_in_the_calendar_s_own_words():
     assert calendar.sessions_of("XLON") == "XLON sessions"
     name = calendar.register_sessions("data:test-market.csv", pd.bdate_range("2024-01-01", periods=5))
     assert calendar.sessions_of(name) == "dates of the market series"
+
+
+def test_the_nyse_s_sessions_reach_back_to_crsp_s_first_year(fresh):
+    """A study of CRSP's older years counts in the NYSE's own sessions: the 1987 crash's weekend
+    rolls to Monday 19 October, the 1968 paperwork crisis's Wednesday closures are no sessions,
+    and an estimation window in 1926 is counted (the calendar started in 1990: "-251 sessions
+    from 1990-03-01 is outside the calendar")."""
+    assert calendar.roll_event_date("1987-10-17").date == pd.Timestamp("1987-10-19")
+    assert calendar.session_offset("1968-06-13", -1) == pd.Timestamp("1968-06-11")  # closed Wednesday 12 June
+    assert calendar.session_offset("1990-03-01", -251) == pd.Timestamp("1989-03-03")
+    assert calendar.sessions("1900-01-01", "1926-01-31")[0] == pd.Timestamp("1926-01-04")  # 2 January: a Saturday

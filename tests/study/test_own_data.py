@@ -182,6 +182,20 @@ def test_calendar_of_the_market_file_dates(example):
     assert set(day0.date) == {pd.Timestamp("2025-01-28")}
 
 
+def test_a_sample_on_the_market_file_s_dates_reaching_past_them(example):
+    """Counted in the market file's dates, a sample whose first estimation window starts before
+    them, or whose [long] window ends after them, is read over the dates there are: the events
+    short of data are excluded or told short one by one (the whole study stopped with "+250
+    sessions from 2025-01-27 is outside the calendar of dates")."""
+    text = (example / "study.toml").read_text().replace('calendar = "XNYS"', 'calendar = "data"')
+    (example / "study.toml").write_text(text.replace("[model]", "[long]\n\n[model]"))
+    res = _sample(example, {"early": ("NVDA", "2024-01-05"), "a": ("MSFT", "2024-12-02"), "b": ("NVDA", "2025-01-27")})
+    assert sorted(res.main.events.event_id) == ["a", "b"]
+    assert res.excluded.set_index("event_id").loc["early", "stage"] == "estimation"
+    short = res.long.bhar.set_index("event_id").short
+    assert short.to_dict() == {"a": "the data end: 143 of 251 sessions", "b": "the data end: 107 of 251 sessions"}
+
+
 def test_a_calendar_from_an_unreadable_market_file_is_one_problem(example):
     """The market file's dates cannot be read: that is the one problem of data.calendar, not
     followed by a second saying the study counts on another calendar (the default it fell back on)."""

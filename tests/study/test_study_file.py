@@ -149,9 +149,9 @@ BROKEN = {
         "refers to itself: chips → big → chips",
     ),
     "event date before the calendar": (
-        {"study.event_date": Raw("1985-01-02")},
+        {"study.event_date": Raw("1920-01-02")},
         "study.event_date",
-        "1985-01-02 is outside the XNYS calendar",
+        "1920-01-02 is outside the XNYS calendar",
     ),
     "window end outside the calendar": (
         {"model.windows": [[0, 0], {"label": "long", "start": 0, "end": "2199-01-01"}]},
