@@ -310,10 +310,13 @@ def test_every_file_reads_its_dates_one_way_and_never_guesses_an_order(tmp_path)
         -0.46,
     ]
     with pytest.raises(
-        DataFileError, match=r"\(column date, line 2\): '30/12/2024' is not a date YYYY-MM-DD.*\(2 such"
+        DataFileError,
+        match=r"\(column date, line 2\): '30/12/2024' is not a date YYYY-MM-DD or YYYYMMDD \(2 rows without one\)",
     ):
         read_factors(tmp_path / "tidy.csv")
-    with pytest.raises(DataFileError, match="in \\[data\\] date_format '%m/%d/%Y' \\(2 such rows\\)"):
+    with pytest.raises(
+        DataFileError, match="in \\[data\\] date_format '%m/%d/%Y' \\(2 rows without one\\): one format reads"
+    ):
         read_factors(tmp_path / "tidy.csv", "%m/%d/%Y")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ...core.tables import count_of
 from ...errors import DataFileError
 
 # pyarrow is imported where a file is read: importing it reserves much address space, which a
@@ -211,16 +212,14 @@ def dates(
     no_date = out.isna() if blank is None else out.isna() & ~blank
     bad = np.flatnonzero(no_date.to_numpy())
     if len(bad):
-        i = bad[0]
-        how = (
-            f"in [data] date_format {date_format!r} ({len(bad)} such rows): one format reads the whole column"
-            if date_format
-            else f"YYYY-MM-DD or YYYYMMDD ({len(bad)} such rows): give [data] date_format "
-            '(e.g. "%d/%m/%Y") for another order'
-        )
+        i, value = bad[0], frame[column].iloc[bad[0]]
+        form = f"in [data] date_format {date_format!r}" if date_format else "YYYY-MM-DD or YYYYMMDD"
+        fix = "one format reads the whole column" if date_format else 'give [data] date_format (e.g. "%d/%m/%Y")'
+        said = "the row has no date" if pd.isna(value) or not str(value).strip() else f"{value!r} is not a date"
         raise DataFileError(
             path,
-            f"{frame[column].iloc[i]!r} is not a date {how}; a date such as 01/02/2025 is never guessed",
+            f"{said} {form} ({count_of(len(bad), 'row')} without one): {fix}; "
+            "a date such as 01/02/2025 is never guessed",
             name or column,
             where(frame, i, key or column, column),
         )
