@@ -60,9 +60,7 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         f"- {_extent(ev)}, {_span(ev)}; {count_of(len(res.rejected), 'row')} of the events file rejected, "
         f"{count_of(len(outright(res.excluded)), 'event')} excluded (both listed below).",
         f"- The busiest dates: {', '.join(f'{r.event_date:%Y-%m-%d} ({r.n})' for r in busiest.itertuples())}.",
-        f"- Estimation windows leave out the firm's other events: "
-        f"{count_of(int((ev.n_removed > 0).sum()), 'event')} lost "
-        f"{count_of(int(ev.n_removed.sum()), 'estimation return')} to them."
+        _left_out_for_others(ev)
         if s.exclude_other_events
         else "- Estimation windows keep the firm's other events (`exclude_other_events = false`).",
         *(f"- Note: {n}" for n in (*res.notes, *s.report.notes)),  # the run's, then the study file's
@@ -131,6 +129,17 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _left_out_for_others(ev: pd.DataFrame) -> str:
+    """The line on the estimation returns the firms' other events took (none: said so)."""
+    lost = int((ev.n_removed > 0).sum())
+    if not lost:
+        return "- Estimation windows leave out the firm's other events: no event's estimation window held one."
+    return (
+        f"- Estimation windows leave out the firm's other events: {count_of(lost, 'event')} lost "
+        f"{count_of(int(ev.n_removed.sum()), 'estimation return')} to them."
+    )
 
 
 def _extent(ev: pd.DataFrame) -> str:

@@ -196,6 +196,16 @@ def test_a_sample_report_prints_the_study_files_notes(price, tmp_path):
     assert "- Note: Our own caveat." in sample
 
 
+def test_the_sample_report_counts_the_estimation_returns_other_events_took(price, tmp_path):
+    ev = price.main.events
+    lost, returns = int((ev.n_removed > 0).sum()), int(ev.n_removed.sum())
+    text = report.write(price, tmp_path / "out").read_text()
+    assert f"other events: {lost} events lost {returns} estimation returns to them." in text
+    none = replace(price, main=replace(price.main, events=ev.assign(n_removed=0)))
+    text = report.write(none, tmp_path / "none").read_text()
+    assert "other events: no event's estimation window held one." in text and "0 events lost" not in text
+
+
 def _copy(tmp_path, text: str | None = None, events: str | None = None):
     folder = tmp_path / "s"
     shutil.copytree(EXDIV, folder, ignore=shutil.ignore_patterns("results", "REPORT.md", "*.py"))
