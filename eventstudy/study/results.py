@@ -23,7 +23,8 @@ FOCUS_LIMIT = 40  # firms of groups up to this size are listed firm by firm (a t
 
 
 class _Modelled(SummaryMixin):
-    """A study's results (one date or a sample): what their model was fitted on."""
+    """A study's results (one date or a sample): what their model was fitted on, and the designs
+    beside the returns (``volume``, ``volatility``, ``long``; None when the study has none)."""
 
     def model_text(self) -> str:
         """The model and what it is fitted on: the benchmark, or the factor regressors."""
@@ -35,6 +36,34 @@ class _Modelled(SummaryMixin):
         else:
             basis = "no regressors"
         return f"{model.description}; {basis}"
+
+    def design_parts(self) -> list[str | Table]:
+        """The summary's tables of the designs beside the returns the study has: abnormal volume's
+        group CAV and robust tests, abnormal volatility's tests, the long horizons' tests (every
+        number and left-out event in the report)."""
+        parts: list[str | Table] = []
+        if self.volume is not None and not len(self.volume.events):
+            parts.append("\nAbnormal volume: no firm-event could be measured (see the report)")
+        elif self.volume is not None:
+            lead = lead_tests_of(self.volume).rename(columns={"caar": "cav"})
+            lead = lead[[c for c in lead.columns if not c.startswith("ci_")]]  # intervals in percent: returns only
+            formats = {"cav": "+.3f", **{c: ".4f" for c in lead.columns if c.startswith("p_")}}
+            parts.append(Table(lead, formats, "Abnormal volume: mean CAV (log turnover, log points) by window"))
+        if self.volatility is not None:
+            vol = self.volatility.tests[["group", "window", "test", "mean_u", "stat", "p", "n_firms"]]
+            parts.append(
+                Table(vol, {"mean_u": ".3f", "stat": ".3f", "p": ".4f"}, "Abnormal volatility (U* = 1: as usual)")
+            )
+        if self.long is not None:
+            long = self.long.tests[["group", "window", "test", "estimate", "stat", "p", "n"]]
+            parts.append(Table(long, {"estimate": "+.2%", "stat": ".3f", "p": ".4f"}, "Long horizons"))
+            short = (self.long.bhar.short != "").sum()
+            if short:
+                parts.append(
+                    f"{short} of {count_of(len(self.long.bhar), 'window')} shorter than asked, or without a BHAR "
+                    "(see the report)"
+                )
+        return parts
 
 
 @dataclass(frozen=True, repr=False)
@@ -142,6 +171,7 @@ class StudyResults(_Modelled):
             if self.valued
             else f"\n{UNVALUED}",
         ]
+        parts += self.design_parts()
         if len(self.flags):
             parts += [
                 "\nData-quality flags (see the report)",
@@ -244,6 +274,7 @@ class SampleResults(_Modelled):
                         f"Second stage, CAR {label} ({stage.table['cov'].iloc[0]}; n = {stage.table['n'].iloc[0]})",
                     )
                 )
+        parts += self.design_parts()
         if len(self.flags):
             parts += [f"\nData-quality flags: {len(self.flags)} (see the report)"]
         if len(self.rejected) or len(self.excluded):

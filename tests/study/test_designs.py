@@ -69,3 +69,28 @@ def test_long_horizon_bhar_from_the_files_by_hand(example):
 def test_long_horizons_of_a_sample_use_its_benchmark(example):
     res = es.run_study(str(_as_sample(example, "[long]\nwindows = [[1, 40]]\n")))
     assert res.long.bhar.bhar.notna().sum() == 3 and res.long.reference == "spy"
+
+
+def _tables(res) -> dict:
+    from eventstudy.core.summary import Table
+
+    return {p.caption: p.frame for p in res.summary().parts if isinstance(p, Table)}
+
+
+def test_the_summary_shows_the_designs_beside_the_returns(example):
+    """What the command line prints of a study with [volatility] and [long] (one date) or [volume]
+    (a sample): each design's tests, their numbers the results' own; before, none of them."""
+    text = (example / "study.toml").read_text() + "\n[volatility]\n\n[long]\nwindows = [[1, 20], [1, 200]]\n"
+    (example / "study.toml").write_text(text)
+    res = es.run_study(str(example / "study.toml"))
+    tables = _tables(res)
+    vol = tables["Abnormal volatility (U* = 1: as usual)"]
+    assert vol.stat.tolist() == res.volatility.tests.stat.tolist() and len(vol) == len(res.volatility.tests)
+    long = tables["Long horizons"]
+    assert long.estimate.tolist() == res.long.tests.estimate.tolist() and set(long.window) == {"[+1,+20]", "[+1,+200]"}
+    short = int((res.long.bhar.short != "").sum())  # [1, 200] runs past the files' last day
+    assert short == 10 and f"{short} of 20 windows shorter than asked" in str(res.summary())
+    res = es.run_study(str(_as_sample(example, "[volume]\n")))
+    volume = _tables(res)["Abnormal volume: mean CAV (log turnover, log points) by window"]
+    lead = es.core.results.lead_tests_of(res.volume)
+    assert volume.cav.tolist() == lead.caar.tolist() and not any(c.startswith("ci_") for c in volume)
