@@ -37,23 +37,24 @@ class _Modelled(SummaryMixin):
             basis = "no regressors"
         return f"{model.description}; {basis}"
 
-    def design_parts(self) -> list[str | Table]:
+    def design_parts(self, window: str = "") -> list[str | Table]:
         """The summary's tables of the designs beside the returns the study has: abnormal volume's
-        group CAV and robust tests, abnormal volatility's tests, the long horizons' tests (every
-        number and left-out event in the report)."""
+        group CAV and robust tests and abnormal volatility's tests (in ``window`` only, when given,
+        as the returns' table of one date), the long horizons' tests (every number and left-out
+        event in the report)."""
         parts: list[str | Table] = []
+        only = f" {window} (every window in the report)" if window else " by window"
         if self.volume is not None and not len(self.volume.events):
             parts.append("\nAbnormal volume: no firm-event could be measured (see the report)")
         elif self.volume is not None:
-            lead = lead_tests_of(self.volume).rename(columns={"caar": "cav"})
+            lead = _in(lead_tests_of(self.volume).rename(columns={"caar": "cav"}), window)
             lead = lead[[c for c in lead.columns if not c.startswith("ci_")]]  # intervals in percent: returns only
             formats = {"cav": "+.3f", **{c: ".4f" for c in lead.columns if c.startswith("p_")}}
-            parts.append(Table(lead, formats, "Abnormal volume: mean CAV (log turnover, log points) by window"))
+            parts.append(Table(lead, formats, f"Abnormal volume: mean CAV (log turnover, log points){only}"))
         if self.volatility is not None:
-            vol = self.volatility.tests[["group", "window", "test", "mean_u", "stat", "p", "n_firms"]]
-            parts.append(
-                Table(vol, {"mean_u": ".3f", "stat": ".3f", "p": ".4f"}, "Abnormal volatility (U* = 1: as usual)")
-            )
+            vol = _in(self.volatility.tests[["group", "window", "test", "mean_u", "stat", "p", "n_firms"]], window)
+            formats = {"mean_u": ".3f", "stat": ".3f", "p": ".4f"}
+            parts.append(Table(vol, formats, f"Abnormal volatility, U* (1: as usual){only}"))
         if self.long is not None:
             long = self.long.tests[["group", "window", "test", "estimate", "stat", "p", "n"]]
             parts.append(Table(long, {"estimate": "+.2%", "stat": ".3f", "p": ".4f"}, "Long horizons"))
@@ -64,6 +65,11 @@ class _Modelled(SummaryMixin):
                     "(see the report)"
                 )
         return parts
+
+
+def _in(table: pd.DataFrame, window: str) -> pd.DataFrame:
+    """The rows of ``window`` without the column (all rows when no window is given)."""
+    return table[table.window == window].drop(columns="window") if window else table
 
 
 @dataclass(frozen=True, repr=False)
@@ -171,7 +177,7 @@ class StudyResults(_Modelled):
             if self.valued
             else f"\n{UNVALUED}",
         ]
-        parts += self.design_parts()
+        parts += self.design_parts(w0)
         if len(self.flags):
             parts += [
                 "\nData-quality flags (see the report)",

@@ -84,13 +84,14 @@ def test_the_summary_shows_the_designs_beside_the_returns(example):
     (example / "study.toml").write_text(text)
     res = es.run_study(str(example / "study.toml"))
     tables = _tables(res)
-    vol = tables["Abnormal volatility (U* = 1: as usual)"]
-    assert vol.stat.tolist() == res.volatility.tests.stat.tolist() and len(vol) == len(res.volatility.tests)
+    vol = tables["Abnormal volatility, U* (1: as usual) [0,0] (every window in the report)"]
+    day0 = res.volatility.tests[res.volatility.tests.window == "[0,0]"]
+    assert vol.stat.tolist() == day0.stat.tolist() and len(vol) == 6 and "window" not in vol  # 3 groups × 2 forms
     long = tables["Long horizons"]
     assert long.estimate.tolist() == res.long.tests.estimate.tolist() and set(long.window) == {"[+1,+20]", "[+1,+200]"}
     short = int((res.long.bhar.short != "").sum())  # [1, 200] runs past the files' last day
     assert short == 10 and f"{short} of 20 windows shorter than asked" in str(res.summary())
     res = es.run_study(str(_as_sample(example, "[volume]\n")))
-    volume = _tables(res)["Abnormal volume: mean CAV (log turnover, log points) by window"]
+    volume = _tables(res)["Abnormal volume: mean CAV (log turnover, log points) by window"]  # a sample: all
     lead = es.core.results.lead_tests_of(res.volume)
     assert volume.cav.tolist() == lead.caar.tolist() and not any(c.startswith("ci_") for c in volume)
