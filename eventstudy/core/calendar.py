@@ -29,11 +29,12 @@ from ..errors import CalendarError
 
 EXCHANGE = "XNYS"
 FIRST_SESSIONS = {"XNYS": "1926-01-02"}
-"""Where an exchange's sessions start (else 1990, or its calendar's first): the NYSE's with CRSP's
+"""Where an exchange's sessions start (else :data:`FIRST_SESSION`, or its calendar's first): the NYSE's with CRSP's
 daily files (``exchange_calendars`` keeps its closures back to the 19th century, the 1968
 paperwork crisis among them), so a study of the 1987 crash counts its sessions as CRSP does. It has
 no Saturdays, on which the NYSE also traded until 1952: a file with such rows is refused as not on
 the calendar, and ``calendar = "data"`` counts them."""
+FIRST_SESSION = "1990-01-02"
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,12 @@ def _stamp(exchange: str) -> str:
     """What a calendar's sessions depend on: the version of ``exchange_calendars``, the first
     session asked of it and the day (it builds them through a year from today)."""
     version = importlib.metadata.version("exchange_calendars")
-    return f"exchange_calendars {version}, from {FIRST_SESSIONS.get(exchange, '1990')}, {pd.Timestamp.now():%Y-%m-%d}"
+    return f"exchange_calendars {version}, from {_first(exchange)}, {pd.Timestamp.now():%Y-%m-%d}"
+
+
+def _first(exchange: str) -> str:
+    """The first session asked of ``exchange``'s calendar (:data:`FIRST_SESSIONS`)."""
+    return FIRST_SESSIONS.get(exchange, FIRST_SESSION)
 
 
 def _build(exchange: str) -> pd.DatetimeIndex:
@@ -218,7 +224,7 @@ def _build(exchange: str) -> pd.DatetimeIndex:
         warnings.filterwarnings("ignore", message=".*drops timezone information.*")
         code = check_exchange(exchange)
         try:
-            cal = xcals.get_calendar(code, start=FIRST_SESSIONS.get(code, "1990-01-02"))
+            cal = xcals.get_calendar(code, start=_first(code))
         except ValueError:  # a calendar that starts later (XTKS: 1997) starts where it can
             cal = xcals.get_calendar(code, start=xcals.get_calendar(code).bound_min())
     return pd.DatetimeIndex(cal.sessions)

@@ -134,12 +134,12 @@ def render_sample(res: SampleResults, figs: dict[str, Path], md) -> str:
 def _left_out_for_others(ev: pd.DataFrame) -> str:
     """The line on the estimation returns the firms' other events took (none: said so)."""
     lost = int((ev.n_removed > 0).sum())
-    if not lost:
-        return "- Estimation windows leave out the firm's other events: no event's estimation window held one."
-    return (
-        f"- Estimation windows leave out the firm's other events: {count_of(lost, 'event')} lost "
-        f"{count_of(int(ev.n_removed.sum()), 'estimation return')} to them."
+    said = (
+        f"{count_of(lost, 'event')} lost {count_of(int(ev.n_removed.sum()), 'estimation return')} to them"
+        if lost
+        else "no event's estimation window held one"
     )
+    return f"- Estimation windows leave out the firm's other events: {said}."
 
 
 def _extent(ev: pd.DataFrame) -> str:
