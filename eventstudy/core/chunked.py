@@ -50,9 +50,7 @@ def _frames(
     """What the two passes give (:func:`eventstudy.core.stream.finish.finish`): the tidy rows, the
     tests, the CAAR, each group's fitted firm-events, the table of CARs and ``side``'s result."""
     groups = {"all": inputs.events["event_id"]} if inputs.groups is None else inputs.groups
-    loops = kernel.wanted(len(inputs.events)) if engine.compiled is None else kernel.required(engine.compiled)
-    if loops and engine.name == "stream":  # numba set up while the firm-events are placed
-        kernel.load_aside()
+    loops = kernel.required(engine.compiled)
     setup = _Chunked(
         inputs.returns,
         inputs.regressors[list(spec.model.needs)],

@@ -129,10 +129,9 @@ def run_event_study(
     within about 10⁻³ of the pairwise r̄). ``keep_ar=False`` leaves the per-day ``ar`` frame
     empty (at a million firm-events it is tens of millions of rows). ``progress`` is called
     with 1 for each chunk done. ``compiled``: whether the chunked engines run their heaviest loops
-    compiled with numba (:mod:`eventstudy.core.stream.kernel`, ``pip install
-    'eventstudy-workbench[fast]'``), which changes the time, never a number: None (the default)
-    from :data:`~eventstudy.core.stream.kernel.KERNEL_EVENTS` firm-events when numba is
-    installed, True always (an error without numba), False never.
+    compiled (:mod:`eventstudy.core.stream.kernel`: C, built when the package was installed where
+    a C compiler is), which changes the time, never a number: None (the default) when they were
+    built, True always (an ImportError when they were not), False never.
 
     ``influence`` (default True) adds every event's leave-one-out diagnostics per group and
     window (:func:`eventstudy.core.influence.caar_influence`): the in-memory engine recomputes the lead

@@ -29,7 +29,6 @@ import pandas as pd
 
 from .._typing import BoolArray, IntArray
 from ..core.engine import Design, firm_events
-from ..core.stream import kernel
 
 DRAW_COLUMNS = ["draw", "date", "offset", "group", "window", "test", "robust", "stat", "p", "n_firms"]
 FEW_DRAWS = 8  # fewer draws than this run in this process: starting workers would cost more
@@ -154,13 +153,10 @@ def run_draws(
     Dask ``scheduler`` (a client, an address, or ``"local"`` for a cluster of this machine) the
     draws go to its workers; else to ``workers`` processes (default: the machine's cores; 1, or
     fewer than :data:`FEW_DRAWS` draws: this process). A draw runs the core on the design's
-    engine (by default chosen by the draw's size), with its compiled loops when the draws
-    together are large enough to pay for loading them (:func:`eventstudy.core.stream.kernel.wanted`;
-    each worker loads them once)."""
+    engine (by default chosen by the draw's size), with the compiled loops where they were built
+    (:mod:`eventstudy.core.stream.kernel`)."""
     if not draws:
         return pd.DataFrame(columns=DRAW_COLUMNS)
-    if design.engine.compiled is None and kernel.wanted(len(events_of), len(draws)):
-        design = replace(design, engine=replace(design.engine, compiled=True))
     n = min(workers or os.cpu_count() or 1, len(draws))
     if scheduler is not None:
         results = _on_dask(_one_thread(design), events_of, draws, scheduler)

@@ -147,7 +147,6 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
         m = np.zeros((len(chunk), 2 * k + len(pairs) + 2))
         at = np.array(pairs, np.int64).reshape(-1, 2)
         set_aside = np.logical_and(loc.blocked, np.isfinite(chunk.returns), order="C")
-        kernel.load()  # the chunk made while numba was still set up aside
         kernel.compiled("estimation_sums")(valid, x0, y, shift, set_aside, a, b, chunk.col, at, m)
     else:
         m = window_sums(moments, (t, 2 * k + len(pairs) + 2, f), a, b, chunk.col)

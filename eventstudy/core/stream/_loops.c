@@ -1,0 +1,768 @@
+/* The streamed passes' heaviest loops in C (eventstudy.core.stream.kernel says what each stands
+ * in for). Each does the numpy steps' arithmetic in their order, so that which one runs changes
+ * the time, never a number: built without fused multiply-adds or any reassociation
+ * (-ffp-contract=off, no -ffast-math; pyproject.toml), each row's sums in numpy's pairwise order.
+ * The arrays come through the buffer protocol, C-contiguous, of the kinds each loop names; the
+ * loops run without the GIL, so the stream's threads run them side by side. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Each loop compiled for the processor's wider vectors too, the one to run chosen when the module
+ * loads (GCC's function multi-versioning; where that is not supported, for the compiler's default
+ * target): a module built on one machine runs on any of its architecture. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define WIDE __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define WIDE
+#endif
+
+/* ---- arrays from the buffer protocol ------------------------------------------------------ */
+
+enum kind { F8, F4, I8, U8, U4, B1 };
+
+typedef struct {
+    Py_buffer views[16];
+    int n;
+} Held;
+
+static void release(Held *held)
+{
+    for (int i = 0; i < held->n; i++)
+        PyBuffer_Release(&held->views[i]);
+    held->n = 0;
+}
+
+static int kind_of(const Py_buffer *v)
+{
+    const char *f = v->format ? v->format : "B";
+    while (*f == '@' || *f == '=' || *f == '<' || *f == '>' || *f == '!')
+        f++;
+    if (f[0] == '\0' || f[1] != '\0')
+        return -1;
+    switch (f[0]) {
+    case 'd': return v->itemsize == 8 ? F8 : -1;
+    case 'f': return v->itemsize == 4 ? F4 : -1;
+    case 'q': case 'l': case 'n': return v->itemsize == 8 ? I8 : -1;
+    case 'Q': case 'L': case 'N': return v->itemsize == 8 ? U8 : (v->itemsize == 4 ? U4 : -1);
+    case 'I': return v->itemsize == 4 ? U4 : -1;
+    case '?': return v->itemsize == 1 ? B1 : -1;
+    default: return -1;
+    }
+}
+
+static const char *KIND_NAMES[] = {"float64", "float32", "int64", "uint64", "uint32", "bool"};
+
+/* ``obj`` as a C-contiguous array of ``kind`` and ``ndim`` dimensions (writable when asked),
+ * held in ``held`` until released; its data, or NULL with a Python error set. */
+static void *array(Held *held, PyObject *obj, const char *name, int kind, int ndim, int writable, Py_ssize_t *shape)
+{
+    Py_buffer *v = &held->views[held->n];
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, v, flags) < 0) {
+        PyErr_Format(PyExc_TypeError, "%s must be a C-contiguous%s array of %s", name, writable ? " writable" : "",
+                     KIND_NAMES[kind]);
+        return NULL;
+    }
+    held->n++;
+    if (kind_of(v) != kind || v->ndim != ndim) {
+        PyErr_Format(PyExc_TypeError, "%s must be a %d-dimensional array of %s", name, ndim, KIND_NAMES[kind]);
+        return NULL;
+    }
+    for (int i = 0; i < ndim; i++)
+        shape[i] = v->shape[i];
+    return v->buf;
+}
+
+static int same_shape(const char *name, Py_ssize_t got, Py_ssize_t want)
+{
+    if (got == want)
+        return 1;
+    PyErr_Format(PyExc_ValueError, "%s has %zd where %zd was expected", name, got, want);
+    return 0;
+}
+
+/* ---- the ARs' sort keys and ranks --------------------------------------------------------- */
+
+/* Each value's 64-bit sort key, unsorted: the value in single precision (+inf where not finite,
+ * -0 made +0), its bits made to order as the values do (every bit flipped when negative, else
+ * the sign bit set) in the high half, its column in the low. */
+WIDE static void row_keys(const double *restrict ar, uint64_t *restrict keys, float *restrict single, Py_ssize_t n,
+                     Py_ssize_t g)
+{
+    const uint32_t *bits = (const uint32_t *)single;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *row = ar + i * g;
+        uint64_t *out = keys + i * g;
+        for (Py_ssize_t c = 0; c < g; c++) {
+            float f = (float)row[c];
+            single[c] = (fabs(row[c]) <= DBL_MAX ? f : INFINITY) + 0.0f; /* +inf where not finite */
+        }
+        for (Py_ssize_t c = 0; c < g; c++) {
+            uint32_t b = bits[c];
+            b ^= (uint32_t)((int32_t)b >> 31) | 0x80000000u; /* every bit flipped when negative, else the sign bit set */
+            out[c] = ((uint64_t)b << 32) | (uint64_t)c;
+        }
+    }
+}
+
+/* From each row's sorted keys: its standardized ranks ``u`` (rank / (1 + the row's valid
+ * values), zero where not valid); in ``rank`` (``r_cols`` columns; none when GRANK is not a
+ * test) each estimation day's rank among the row's estimation days with a key (``est_at``: a
+ * column's estimation day, or -1; zero where not valid); ``near``: whether two keys of the row
+ * other than ``missing`` are equal. */
+WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int64_t *est_at, uint32_t missing, double *u,
+                        double *rank, Py_ssize_t r_cols, char *near, double *standardized, Py_ssize_t n, Py_ssize_t g)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const uint64_t *row = keys + i * g;
+        const char *ok = valid + i * g;
+        double *ui = u + i * g;
+        double *ri = rank + i * r_cols;
+        int64_t n_valid = 0;
+        for (Py_ssize_t c = 0; c < g; c++)
+            n_valid += ok[c] != 0;
+        double denom = 1.0 + (double)n_valid;
+        for (Py_ssize_t p = 0; p < g; p++)
+            standardized[p] = ((double)p + 1.0) / denom;
+        int64_t count = 0;
+        uint64_t last = missing;
+        for (Py_ssize_t p = 0; p < g; p++) {
+            Py_ssize_t col = (Py_ssize_t)(row[p] & 0xFFFFFFFFu);
+            uint64_t key = row[p] >> 32;
+            if (p && key == last && key != missing)
+                near[i] = 1;
+            last = key;
+            ui[col] = ok[col] ? standardized[p] : 0.0;
+            if (r_cols && est_at[col] >= 0) {
+                if (key != missing)
+                    count++;
+                ri[est_at[col]] = ok[col] ? (double)count : 0.0;
+            }
+        }
+    }
+}
+
+/* ---- the first pass's running sums -------------------------------------------------------- */
+
+/* Into ``out`` (events x moments, zero): the sum over the sessions [start, stop) of the firm
+ * ``col``'s moments -- 1, x, x_i x_j (``pairs``), y - shift, (y - shift) x, (y - shift)^2, each
+ * where ``valid`` (zero elsewhere), and 1 where a return is ``set_aside`` -- as S[stop] - S[start]
+ * of the running sums S, added session after session; ``by_start`` and ``by_stop``: the events
+ * in the order of their starts and stops. */
+WIDE static void estimation_sums(const char *valid, const double *x0, const double *y, const double *shift,
+                            const char *set_aside, const int64_t *starts, const int64_t *stops, const int64_t *cols,
+                            const int64_t *pairs, const int64_t *by_start, const int64_t *by_stop, double *out,
+                            double *running, double *w, double *yc, Py_ssize_t t, Py_ssize_t f, Py_ssize_t k1,
+                            Py_ssize_t n_pairs, Py_ssize_t n, Py_ssize_t m)
+{
+    Py_ssize_t k = k1 + 1, iy = k + n_pairs;
+    Py_ssize_t ps = 0, pe = 0;
+    memset(running, 0, sizeof(double) * (size_t)(m * f));
+    while (ps < n && starts[by_start[ps]] <= 0) /* S[0] is zero */
+        ps++;
+    while (pe < n && stops[by_stop[pe]] <= 0)
+        pe++;
+    for (Py_ssize_t r = 0; r < t; r++) {
+        const char *ok = valid + r * f, *aside = set_aside + r * f;
+        const double *yr = y + r * f, *xr = x0 + r * k1;
+        for (Py_ssize_t c = 0; c < f; c++) {
+            w[c] = ok[c] ? 1.0 : 0.0;
+            yc[c] = ok[c] ? yr[c] - shift[c] : 0.0;
+            running[c] += w[c];
+            running[iy * f + c] += yc[c];
+            running[(iy + k) * f + c] += yc[c] * yc[c];
+            running[(iy + k + 1) * f + c] += aside[c] ? 1.0 : 0.0;
+        }
+        for (Py_ssize_t i = 0; i < k1; i++) {
+            double xi = xr[i];
+            double *sx = running + (1 + i) * f, *sxy = running + (iy + 1 + i) * f;
+            for (Py_ssize_t c = 0; c < f; c++) {
+                sx[c] += w[c] * xi;
+                sxy[c] += yc[c] * xi;
+            }
+        }
+        for (Py_ssize_t p = 0; p < n_pairs; p++) {
+            double product = xr[pairs[2 * p]] * xr[pairs[2 * p + 1]];
+            double *sxx = running + (k + p) * f;
+            for (Py_ssize_t c = 0; c < f; c++)
+                sxx[c] += w[c] * product;
+        }
+        while (ps < n && starts[by_start[ps]] == r + 1) { /* S[r + 1] is the running sums now */
+            int64_t e = by_start[ps];
+            for (Py_ssize_t j = 0; j < m; j++)
+                out[e * m + j] += -1.0 * running[j * f + cols[e]];
+            ps++;
+        }
+        while (pe < n && stops[by_stop[pe]] == r + 1) {
+            int64_t e = by_stop[pe];
+            for (Py_ssize_t j = 0; j < m; j++)
+                out[e * m + j] += running[j * f + cols[e]];
+            pe++;
+        }
+    }
+}
+
+/* ---- the second pass's ARs on the grid ---------------------------------------------------- */
+
+/* Each firm-event's (firm ``cols[e]``, session ``pos[e]``) AR on every relative day of ``grid``:
+ * y - shift - theta_0 - sum theta_i (x_i - mean x_i) (y - shift alone when not ``estimated``),
+ * NaN outside the data (``y``: firms x sessions) and on estimation days (``in_est``) that are
+ * not ``valid``; ``ok``: the estimation days that are; ``counts`` (events x 2): how many they
+ * are, and how many of them have an AR above zero. */
+WIDE static void grid_residuals(const double *y, const char *valid, const double *x, const int64_t *pos,
+                           const int64_t *cols, const int64_t *grid, const char *in_est, const double *shift,
+                           const double *x_mean, const double *theta, int estimated, double *ar, char *ok,
+                           int64_t *counts, Py_ssize_t n, Py_ssize_t g, Py_ssize_t t, Py_ssize_t k1)
+{
+    Py_ssize_t k = k1 + 1;
+    for (Py_ssize_t e = 0; e < n; e++) {
+        int64_t c = cols[e];
+        const double *yc = y + c * t, *th = theta + e * k;
+        const char *vc = valid + c * t;
+        double *are = ar + e * g;
+        char *oke = ok + e * g;
+        for (Py_ssize_t d = 0; d < g; d++) {
+            int64_t at = pos[e] + grid[d];
+            int good = 0;
+            double value = NAN;
+            if (0 <= at && at < t) {
+                value = yc[at] - shift[c];
+                if (estimated) {
+                    value = value - th[0];
+                    for (Py_ssize_t i = 0; i < k1; i++)
+                        value -= th[1 + i] * (x[at * k1 + i] - x_mean[i]);
+                }
+                good = in_est[d] && vc[at];
+            }
+            if (in_est[d] && !good)
+                value = NAN;
+            are[d] = value;
+            oke[d] = (char)good;
+        }
+        int64_t n_ok = 0, n_up = 0;
+        for (Py_ssize_t d = 0; d < g; d++) { /* a loop of its own: the one above stays free of the counts' branches */
+            n_ok += oke[d];
+            n_up += oke[d] & (are[d] > 0);
+        }
+        counts[2 * e] = n_ok;
+        counts[2 * e + 1] = n_up;
+    }
+}
+
+/* ---- GRANK's comparisons ------------------------------------------------------------------ */
+
+/* Row ``rows[a]`` of ``values`` against ``bar[a]``: 1 where above, 1/2 where equal, 0 elsewhere
+ * (NaN included), times ``weight[a]``, added into ``total`` (zero) row after row, and each row's
+ * counts ``above[a]`` and ``tied[a]``. */
+WIDE static void compare_rows(const double *values, const int64_t *rows, const double *bar, const double *weight,
+                         double *total, int64_t *above, int64_t *tied, Py_ssize_t n_rows, Py_ssize_t d_cols)
+{
+    for (Py_ssize_t a = 0; a < n_rows; a++) {
+        const double *row = values + rows[a] * d_cols;
+        double b = bar[a], w = weight[a];
+        int64_t n_above = 0, n_tied = 0;
+        for (Py_ssize_t d = 0; d < d_cols; d++) {
+            double s = row[d];
+            int up = s > b, equal = s == b;
+            n_above += up;
+            n_tied += equal;
+            total[d] += w * (up ? 1.0 : (equal ? 0.5 : 0.0));
+        }
+        above[a] = n_above;
+        tied[a] = n_tied;
+    }
+}
+
+/* ---- r-bar's standardized rows and their sums by position --------------------------------- */
+
+static inline double value_at(const double *a, Py_ssize_t i, int squares)
+{
+    return squares ? a[i] * a[i] : a[i];
+}
+
+/* numpy's sum of at most 128 values: fewer than 8 one after another from 0.0, else 8 running sums
+ * added as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)) and the rest one after another
+ * (numpy starts the 8 sums at the first 8 values; from 0.0 they differ at most in the sign of a
+ * zero sum, which the reduction's 0.0 + result takes away). */
+static double block_sum(const double *a, Py_ssize_t lo, Py_ssize_t n, int squares)
+{
+    if (n < 8) {
+        double res = 0.0;
+        for (Py_ssize_t i = lo; i < lo + n; i++)
+            res += value_at(a, i, squares);
+        return res;
+    }
+    double r0 = 0.0, r1 = 0.0, r2 = 0.0, r3 = 0.0, r4 = 0.0, r5 = 0.0, r6 = 0.0, r7 = 0.0;
+    Py_ssize_t i = 0;
+    for (; i < n - n % 8; i += 8) {
+        Py_ssize_t at = lo + i;
+        r0 += value_at(a, at, squares);
+        r1 += value_at(a, at + 1, squares);
+        r2 += value_at(a, at + 2, squares);
+        r3 += value_at(a, at + 3, squares);
+        r4 += value_at(a, at + 4, squares);
+        r5 += value_at(a, at + 5, squares);
+        r6 += value_at(a, at + 6, squares);
+        r7 += value_at(a, at + 7, squares);
+    }
+    double res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7));
+    for (; i < n; i++)
+        res += value_at(a, lo + i, squares);
+    return res;
+}
+
+/* The sum of a[lo : lo + n] (of the squares when ``squares``) in numpy's order: its pairwise
+ * summation of a contiguous row (``pairwise_sum`` in numpy's loops_utils.h): up to 128 values as
+ * block_sum adds them, more split in two at a multiple of 8, each half summed so and the two
+ * added. A reduction adds the result to 0.0 (np.add.reduce's start), which its callers do. */
+static double pairwise_sum(const double *a, Py_ssize_t lo, Py_ssize_t n, int squares)
+{
+    if (n <= 128)
+        return block_sum(a, lo, n, squares);
+    Py_ssize_t half = n / 2;
+    half -= half % 8;
+    return pairwise_sum(a, lo, half, squares) + pairwise_sum(a, lo + half, n - half, squares);
+}
+
+/* r-bar's standardized rows of the residuals ar[:, lo:hi] (NaN where not valid): ``z`` each row
+ * demeaned over its valid days and scaled to unit length (zero elsewhere), ``w`` its valid days'
+ * indicators over the square root of their number, ``ok`` the rows that count (3 days or more,
+ * some variance); rows that do not count are zero. */
+WIDE static void standardized_rows(const double *ar, Py_ssize_t g, Py_ssize_t lo, Py_ssize_t hi, double *z, double *w,
+                              char *ok, char *finite, Py_ssize_t n)
+{
+    Py_ssize_t length = hi - lo;
+    for (Py_ssize_t r = 0; r < n; r++) {
+        const double *row = ar + r * g + lo;
+        double *zr = z + r * length, *wr = w + r * length;
+        int64_t count = 0;
+        for (Py_ssize_t d = 0; d < length; d++) {
+            double v = row[d];
+            finite[d] = (char)isfinite(v);
+            zr[d] = finite[d] ? v : 0.0;
+            count += finite[d];
+        }
+        double mean = (0.0 + pairwise_sum(zr, 0, length, 0)) / (double)(count > 1 ? count : 1);
+        for (Py_ssize_t d = 0; d < length; d++)
+            zr[d] = finite[d] ? zr[d] - mean : (zr[d] - mean) * 0.0; /* numpy's z x valid: a zero with the sign it gives */
+        double norm = sqrt(0.0 + pairwise_sum(zr, 0, length, 1));
+        int good = count >= 3 && norm > 0;
+        double scale = good ? 1.0 / norm : 0.0;
+        double weight = good ? 1.0 / sqrt((double)count) : 0.0;
+        for (Py_ssize_t d = 0; d < length; d++) {
+            zr[d] = zr[d] * scale;
+            wr[d] = (finite[d] ? 1.0 : 0.0) * weight;
+        }
+        ok[r] = (char)good;
+    }
+}
+
+/* Into ``sum_z``, ``sum_w`` and ``at`` at each calendar position: the rows ``order`` of ``z`` and
+ * ``w`` (sorted by their position ``pos``, each position's rows in ascending order) added up, and
+ * their number, as scipy's sparse products do: each position's rows summed from zero one after
+ * another, then added to what the position holds. */
+WIDE static void position_sums(const double *z, const double *w, const int64_t *order, Py_ssize_t n_order,
+                          const int64_t *pos, double *sum_z, double *sum_w, double *at, double *tz, double *tw,
+                          Py_ssize_t length)
+{
+    Py_ssize_t i = 0;
+    while (i < n_order) {
+        int64_t p = pos[order[i]];
+        for (Py_ssize_t d = 0; d < length; d++)
+            tz[d] = tw[d] = 0.0;
+        Py_ssize_t j = i;
+        for (; j < n_order && pos[order[j]] == p; j++) {
+            const double *zr = z + order[j] * length, *wr = w + order[j] * length;
+            for (Py_ssize_t d = 0; d < length; d++) {
+                tz[d] += zr[d];
+                tw[d] += wr[d];
+            }
+        }
+        double *sz = sum_z + p * length, *sw = sum_w + p * length;
+        for (Py_ssize_t d = 0; d < length; d++) {
+            sz[d] = sz[d] + tz[d];
+            sw[d] = sw[d] + tw[d];
+        }
+        at[p] = at[p] + (double)(j - i);
+        i = j;
+    }
+}
+
+/* ---- the module: each loop's arrays checked, then the loop run without the GIL ------------- */
+
+#define ARRAY(var, type, obj, kind, ndim, writable, shape)                                         \
+    type *var = (type *)array(&held, obj, #var, kind, ndim, writable, shape);                   \
+    if (!var)                                                                                   \
+        goto fail;
+#define CHECK(name, got, want)                                                                  \
+    if (!same_shape(name, got, want))                                                           \
+        goto fail;
+
+static PyObject *py_row_keys(PyObject *self, PyObject *args)
+{
+    PyObject *o_ar, *o_keys;
+    Held held = {.n = 0};
+    Py_ssize_t s_ar[2], s_keys[2];
+    float *single = NULL;
+    if (!PyArg_ParseTuple(args, "OO:row_keys", &o_ar, &o_keys))
+        return NULL;
+    ARRAY(ar, const double, o_ar, F8, 2, 0, s_ar)
+    ARRAY(keys, uint64_t, o_keys, U8, 2, 1, s_keys)
+    CHECK("keys' rows", s_keys[0], s_ar[0])
+    CHECK("keys' columns", s_keys[1], s_ar[1])
+    single = PyMem_RawMalloc(sizeof(float) * (size_t)(s_ar[1] + 1));
+    if (!single) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    row_keys(ar, keys, single, s_ar[0], s_ar[1]);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(single);
+    release(&held);
+    Py_RETURN_NONE;
+fail:
+    PyMem_RawFree(single);
+    release(&held);
+    return NULL;
+}
+
+static PyObject *py_place_ranks(PyObject *self, PyObject *args)
+{
+    PyObject *o_keys, *o_valid, *o_est_at, *o_u, *o_rank, *o_near;
+    Py_ssize_t missing;
+    Held held = {.n = 0};
+    Py_ssize_t s_keys[2], s_valid[2], s_est[1], s_u[2], s_rank[2], s_near[1];
+    double *standardized = NULL;
+    if (!PyArg_ParseTuple(args, "OOOnOOO:place_ranks", &o_keys, &o_valid, &o_est_at, &missing, &o_u, &o_rank, &o_near))
+        return NULL;
+    ARRAY(keys, const uint64_t, o_keys, U8, 2, 0, s_keys)
+    ARRAY(valid, const char, o_valid, B1, 2, 0, s_valid)
+    ARRAY(est_at, const int64_t, o_est_at, I8, 1, 0, s_est)
+    ARRAY(u, double, o_u, F8, 2, 1, s_u)
+    ARRAY(rank, double, o_rank, F8, 2, 1, s_rank)
+    ARRAY(near, char, o_near, B1, 1, 1, s_near)
+    Py_ssize_t n = s_keys[0], g = s_keys[1];
+    CHECK("valid's rows", s_valid[0], n)
+    CHECK("valid's columns", s_valid[1], g)
+    CHECK("est_at's length", s_est[0], g)
+    CHECK("u's rows", s_u[0], n)
+    CHECK("u's columns", s_u[1], g)
+    CHECK("rank's rows", s_rank[0], n)
+    CHECK("near's length", s_near[0], n)
+    for (Py_ssize_t c = 0; c < g; c++)
+        if (est_at[c] >= s_rank[1] && s_rank[1]) {
+            PyErr_SetString(PyExc_ValueError, "est_at names a column past rank's");
+            goto fail;
+        }
+    standardized = PyMem_RawMalloc(sizeof(double) * (size_t)(g ? g : 1));
+    if (!standardized) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    place_ranks(keys, valid, est_at, (uint32_t)missing, u, rank, s_rank[1], near, standardized, n, g);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(standardized);
+    release(&held);
+    Py_RETURN_NONE;
+fail:
+    PyMem_RawFree(standardized);
+    release(&held);
+    return NULL;
+}
+
+/* The events' order by ``keys`` (a stable counting sort over the sessions 0 .. t; a key below
+ * zero counts as 0, one past t as t + 1): the order the running sums reach them. */
+static void order_by(const int64_t *keys, Py_ssize_t n, Py_ssize_t t, int64_t *order, int64_t *bucket)
+{
+    memset(bucket, 0, sizeof(int64_t) * (size_t)(t + 3));
+    for (Py_ssize_t e = 0; e < n; e++) {
+        int64_t b = keys[e] < 0 ? 0 : (keys[e] > t ? t + 1 : keys[e]);
+        bucket[b + 1]++;
+    }
+    for (Py_ssize_t b = 1; b < t + 3; b++)
+        bucket[b] += bucket[b - 1];
+    for (Py_ssize_t e = 0; e < n; e++) {
+        int64_t b = keys[e] < 0 ? 0 : (keys[e] > t ? t + 1 : keys[e]);
+        order[bucket[b]++] = e;
+    }
+}
+
+static PyObject *py_estimation_sums(PyObject *self, PyObject *args)
+{
+    PyObject *o_valid, *o_x0, *o_y, *o_shift, *o_aside, *o_starts, *o_stops, *o_cols, *o_pairs, *o_out;
+    Held held = {.n = 0};
+    Py_ssize_t s_valid[2], s_x0[2], s_y[2], s_shift[1], s_aside[2], s_starts[1], s_stops[1], s_cols[1], s_pairs[2],
+        s_out[2];
+    char *scratch = NULL;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOO:estimation_sums", &o_valid, &o_x0, &o_y, &o_shift, &o_aside, &o_starts,
+                          &o_stops, &o_cols, &o_pairs, &o_out))
+        return NULL;
+    ARRAY(valid, const char, o_valid, B1, 2, 0, s_valid)
+    ARRAY(x0, const double, o_x0, F8, 2, 0, s_x0)
+    ARRAY(y, const double, o_y, F8, 2, 0, s_y)
+    ARRAY(shift, const double, o_shift, F8, 1, 0, s_shift)
+    ARRAY(set_aside, const char, o_aside, B1, 2, 0, s_aside)
+    ARRAY(starts, const int64_t, o_starts, I8, 1, 0, s_starts)
+    ARRAY(stops, const int64_t, o_stops, I8, 1, 0, s_stops)
+    ARRAY(cols, const int64_t, o_cols, I8, 1, 0, s_cols)
+    ARRAY(pairs, const int64_t, o_pairs, I8, 2, 0, s_pairs)
+    ARRAY(out, double, o_out, F8, 2, 1, s_out)
+    Py_ssize_t t = s_y[0], f = s_y[1], k1 = s_x0[1], n = s_out[0], m = s_out[1], n_pairs = s_pairs[0];
+    CHECK("valid's sessions", s_valid[0], t)
+    CHECK("valid's firms", s_valid[1], f)
+    CHECK("set_aside's sessions", s_aside[0], t)
+    CHECK("set_aside's firms", s_aside[1], f)
+    CHECK("x0's sessions", s_x0[0], t)
+    CHECK("shift's length", s_shift[0], f)
+    CHECK("starts' length", s_starts[0], n)
+    CHECK("stops' length", s_stops[0], n)
+    CHECK("cols' length", s_cols[0], n)
+    CHECK("pairs' columns", s_pairs[1], 2)
+    CHECK("out's moments", m, 2 * (k1 + 1) + n_pairs + 2)
+    size_t doubles = (size_t)(m * f + 2 * f), ints = (size_t)(2 * n + t + 3);
+    scratch = PyMem_RawMalloc(sizeof(double) * doubles + sizeof(int64_t) * ints + 8);
+    if (!scratch) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    double *running = (double *)scratch, *w = running + m * f, *yc = w + f;
+    int64_t *by_start = (int64_t *)(yc + f), *by_stop = by_start + n, *bucket = by_stop + n;
+    Py_BEGIN_ALLOW_THREADS
+    order_by(starts, n, t, by_start, bucket);
+    order_by(stops, n, t, by_stop, bucket);
+    estimation_sums(valid, x0, y, shift, set_aside, starts, stops, cols, pairs, by_start, by_stop, out, running, w, yc,
+                    t, f, k1, n_pairs, n, m);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(scratch);
+    release(&held);
+    Py_RETURN_NONE;
+fail:
+    PyMem_RawFree(scratch);
+    release(&held);
+    return NULL;
+}
+
+static PyObject *py_grid_residuals(PyObject *self, PyObject *args)
+{
+    PyObject *o_y, *o_valid, *o_x, *o_pos, *o_cols, *o_grid, *o_in_est, *o_shift, *o_x_mean, *o_theta, *o_ar, *o_ok,
+        *o_counts;
+    int estimated;
+    Held held = {.n = 0};
+    Py_ssize_t s_y[2], s_valid[2], s_x[2], s_pos[1], s_cols[1], s_grid[1], s_in[1], s_shift[1], s_mean[1],
+        s_theta[2], s_ar[2], s_ok[2], s_counts[2];
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOpOOO:grid_residuals", &o_y, &o_valid, &o_x, &o_pos, &o_cols, &o_grid,
+                          &o_in_est, &o_shift, &o_x_mean, &o_theta, &estimated, &o_ar, &o_ok, &o_counts))
+        return NULL;
+    ARRAY(y, const double, o_y, F8, 2, 0, s_y)
+    ARRAY(valid, const char, o_valid, B1, 2, 0, s_valid)
+    ARRAY(x, const double, o_x, F8, 2, 0, s_x)
+    ARRAY(pos, const int64_t, o_pos, I8, 1, 0, s_pos)
+    ARRAY(cols, const int64_t, o_cols, I8, 1, 0, s_cols)
+    ARRAY(grid, const int64_t, o_grid, I8, 1, 0, s_grid)
+    ARRAY(in_est, const char, o_in_est, B1, 1, 0, s_in)
+    ARRAY(shift, const double, o_shift, F8, 1, 0, s_shift)
+    ARRAY(x_mean, const double, o_x_mean, F8, 1, 0, s_mean)
+    ARRAY(theta, const double, o_theta, F8, 2, 0, s_theta)
+    ARRAY(ar, double, o_ar, F8, 2, 1, s_ar)
+    ARRAY(ok, char, o_ok, B1, 2, 1, s_ok)
+    ARRAY(counts, int64_t, o_counts, I8, 2, 1, s_counts)
+    Py_ssize_t f = s_y[0], t = s_y[1], k1 = s_x[1], n = s_ar[0], g = s_ar[1];
+    CHECK("valid's firms", s_valid[0], f)
+    CHECK("valid's sessions", s_valid[1], t)
+    CHECK("x's sessions", s_x[0], t)
+    CHECK("pos' length", s_pos[0], n)
+    CHECK("cols' length", s_cols[0], n)
+    CHECK("grid's length", s_grid[0], g)
+    CHECK("in_est's length", s_in[0], g)
+    CHECK("shift's length", s_shift[0], f)
+    CHECK("x_mean's length", s_mean[0], k1)
+    CHECK("theta's rows", s_theta[0], n)
+    if (estimated) {
+        CHECK("theta's columns", s_theta[1], k1 + 1)
+    }
+    CHECK("ok's rows", s_ok[0], n)
+    CHECK("ok's columns", s_ok[1], g)
+    CHECK("counts' rows", s_counts[0], n)
+    CHECK("counts' columns", s_counts[1], 2)
+    Py_BEGIN_ALLOW_THREADS
+    grid_residuals(y, valid, x, pos, cols, grid, in_est, shift, x_mean, theta, estimated, ar, ok, counts, n, g, t, k1);
+    Py_END_ALLOW_THREADS
+    release(&held);
+    Py_RETURN_NONE;
+fail:
+    release(&held);
+    return NULL;
+}
+
+static PyObject *py_compare_rows(PyObject *self, PyObject *args)
+{
+    PyObject *o_values, *o_rows, *o_bar, *o_weight, *o_total, *o_above, *o_tied;
+    Held held = {.n = 0};
+    Py_ssize_t s_values[2], s_rows[1], s_bar[1], s_weight[1], s_total[1], s_above[1], s_tied[1];
+    if (!PyArg_ParseTuple(args, "OOOOOOO:compare_rows", &o_values, &o_rows, &o_bar, &o_weight, &o_total, &o_above,
+                          &o_tied))
+        return NULL;
+    ARRAY(values, const double, o_values, F8, 2, 0, s_values)
+    ARRAY(rows, const int64_t, o_rows, I8, 1, 0, s_rows)
+    ARRAY(bar, const double, o_bar, F8, 1, 0, s_bar)
+    ARRAY(weight, const double, o_weight, F8, 1, 0, s_weight)
+    ARRAY(total, double, o_total, F8, 1, 1, s_total)
+    ARRAY(above, int64_t, o_above, I8, 1, 1, s_above)
+    ARRAY(tied, int64_t, o_tied, I8, 1, 1, s_tied)
+    Py_ssize_t n = s_rows[0];
+    CHECK("bar's length", s_bar[0], n)
+    CHECK("weight's length", s_weight[0], n)
+    CHECK("above's length", s_above[0], n)
+    CHECK("tied's length", s_tied[0], n)
+    CHECK("total's length", s_total[0], s_values[1])
+    Py_BEGIN_ALLOW_THREADS
+    compare_rows(values, rows, bar, weight, total, above, tied, n, s_values[1]);
+    Py_END_ALLOW_THREADS
+    release(&held);
+    Py_RETURN_NONE;
+fail:
+    release(&held);
+    return NULL;
+}
+
+static PyObject *py_standardized_rows(PyObject *self, PyObject *args)
+{
+    PyObject *o_ar, *o_z, *o_w, *o_ok;
+    Py_ssize_t lo, hi;
+    Held held = {.n = 0};
+    Py_ssize_t s_ar[2], s_z[2], s_w[2], s_ok[1];
+    char *finite = NULL;
+    if (!PyArg_ParseTuple(args, "OnnOOO:standardized_rows", &o_ar, &lo, &hi, &o_z, &o_w, &o_ok))
+        return NULL;
+    ARRAY(ar, const double, o_ar, F8, 2, 0, s_ar)
+    ARRAY(z, double, o_z, F8, 2, 1, s_z)
+    ARRAY(w, double, o_w, F8, 2, 1, s_w)
+    ARRAY(ok, char, o_ok, B1, 1, 1, s_ok)
+    Py_ssize_t n = s_ar[0];
+    if (lo < 0 || hi < lo || hi > s_ar[1]) {
+        PyErr_SetString(PyExc_ValueError, "the estimation days lo:hi are not inside ar's columns");
+        goto fail;
+    }
+    CHECK("z's rows", s_z[0], n)
+    CHECK("z's columns", s_z[1], hi - lo)
+    CHECK("w's rows", s_w[0], n)
+    CHECK("w's columns", s_w[1], hi - lo)
+    CHECK("ok's length", s_ok[0], n)
+    finite = PyMem_RawMalloc((size_t)(hi - lo + 1));
+    if (!finite) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    standardized_rows(ar, s_ar[1], lo, hi, z, w, ok, finite, n);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(finite);
+    release(&held);
+    Py_RETURN_NONE;
+fail:
+    PyMem_RawFree(finite);
+    release(&held);
+    return NULL;
+}
+
+static PyObject *py_position_sums(PyObject *self, PyObject *args)
+{
+    PyObject *o_z, *o_w, *o_order, *o_pos, *o_sum_z, *o_sum_w, *o_at;
+    Held held = {.n = 0};
+    Py_ssize_t s_z[2], s_w[2], s_order[1], s_pos[1], s_sz[2], s_sw[2], s_at[1];
+    double *scratch = NULL;
+    if (!PyArg_ParseTuple(args, "OOOOOOO:position_sums", &o_z, &o_w, &o_order, &o_pos, &o_sum_z, &o_sum_w, &o_at))
+        return NULL;
+    ARRAY(z, const double, o_z, F8, 2, 0, s_z)
+    ARRAY(w, const double, o_w, F8, 2, 0, s_w)
+    ARRAY(order, const int64_t, o_order, I8, 1, 0, s_order)
+    ARRAY(pos, const int64_t, o_pos, I8, 1, 0, s_pos)
+    ARRAY(sum_z, double, o_sum_z, F8, 2, 1, s_sz)
+    ARRAY(sum_w, double, o_sum_w, F8, 2, 1, s_sw)
+    ARRAY(at, double, o_at, F8, 1, 1, s_at)
+    Py_ssize_t length = s_z[1];
+    CHECK("w's rows", s_w[0], s_z[0])
+    CHECK("w's columns", s_w[1], length)
+    CHECK("pos' length", s_pos[0], s_z[0])
+    CHECK("sum_z's columns", s_sz[1], length)
+    CHECK("sum_w's positions", s_sw[0], s_sz[0])
+    CHECK("sum_w's columns", s_sw[1], length)
+    CHECK("at's length", s_at[0], s_sz[0])
+    scratch = PyMem_RawMalloc(sizeof(double) * (size_t)(2 * length + 1));
+    if (!scratch) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    position_sums(z, w, order, s_order[0], pos, sum_z, sum_w, at, scratch, scratch + length, length);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(scratch);
+    release(&held);
+    Py_RETURN_NONE;
+fail:
+    PyMem_RawFree(scratch);
+    release(&held);
+    return NULL;
+}
+
+static PyObject *py_pairwise_sum(PyObject *self, PyObject *args)
+{
+    PyObject *o_a;
+    Py_ssize_t lo, n;
+    int squares;
+    Held held = {.n = 0};
+    Py_ssize_t s_a[1];
+    if (!PyArg_ParseTuple(args, "Onnp:pairwise_sum", &o_a, &lo, &n, &squares))
+        return NULL;
+    ARRAY(a, const double, o_a, F8, 1, 0, s_a)
+    if (lo < 0 || n < 0 || lo + n > s_a[0]) {
+        PyErr_SetString(PyExc_ValueError, "a[lo : lo + n] is not inside a");
+        goto fail;
+    }
+    double sum = pairwise_sum(a, lo, n, squares);
+    release(&held);
+    return PyFloat_FromDouble(sum);
+fail:
+    release(&held);
+    return NULL;
+}
+
+static PyMethodDef METHODS[] = {
+    {"row_keys", py_row_keys, METH_VARARGS, "row_keys(ar, keys): each value's sort key, unsorted."},
+    {"place_ranks", py_place_ranks, METH_VARARGS,
+     "place_ranks(keys, valid, est_at, missing, u, rank, near): the ranks from each row's sorted keys."},
+    {"estimation_sums", py_estimation_sums, METH_VARARGS,
+     "estimation_sums(valid, x0, y, shift, set_aside, starts, stops, cols, pairs, out): the estimation windows' sums."},
+    {"grid_residuals", py_grid_residuals, METH_VARARGS,
+     "grid_residuals(y, valid, x, pos, cols, grid, in_est, shift, x_mean, theta, estimated, ar, ok, counts): the ARs."},
+    {"compare_rows", py_compare_rows, METH_VARARGS,
+     "compare_rows(values, rows, bar, weight, total, above, tied): GRANK's comparisons and their sums."},
+    {"standardized_rows", py_standardized_rows, METH_VARARGS,
+     "standardized_rows(ar, lo, hi, z, w, ok): r-bar's standardized rows."},
+    {"position_sums", py_position_sums, METH_VARARGS,
+     "position_sums(z, w, order, pos, sum_z, sum_w, at): r-bar's rows summed by calendar position."},
+    {"pairwise_sum", py_pairwise_sum, METH_VARARGS,
+     "pairwise_sum(a, lo, n, squares): the sum of a[lo : lo + n] (of the squares) in numpy's order."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef MODULE = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_loops",
+    .m_doc = "The streamed passes' heaviest loops in C (eventstudy.core.stream.kernel).",
+    .m_size = -1,
+    .m_methods = METHODS,
+};
+
+PyMODINIT_FUNC PyInit__loops(void)
+{
+    return PyModule_Create(&MODULE);
+}
