@@ -15,8 +15,17 @@ import pytest
 
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.stream import kernel
-from eventstudy.core.stream.first_pass import window_sums
-from eventstudy.core.stream.second_pass import BLOCK, _compare, _ranks, _RbarSums, _sort_keys, _zero_filled_rows
+from eventstudy.core.stream.first_pass import _moments, firm_shift, window_sums
+from eventstudy.core.stream.second_pass import (
+    BLOCK,
+    ByPosition,
+    Partial,
+    _compare,
+    _ranks,
+    _RbarSums,
+    _sort_keys,
+    _zero_filled_rows,
+)
 
 from .test_stream import KW, earnings
 
@@ -96,47 +105,38 @@ def test_sars_against_scar_from_the_compiled_loop_are_numpys(take):
     same_bits(compiled[0], total)
 
 
-@pytest.mark.parametrize("k1", [0, 1, 3])
-def test_running_sums_from_the_compiled_loop_are_numpys(k1):
-    """estimation_sums against window_sums on the moments the first pass sums: every look-up,
-    windows starting at the first session and ending at the last, days set aside."""
-    rng = np.random.default_rng(k1)
-    t, f, n = 300, 7, 60
-    y = rng.standard_normal((t, f)) * 0.02
-    y[rng.random((t, f)) < 0.05] = np.nan
-    x0 = rng.standard_normal((t, k1)) * 0.01
-    set_aside = rng.random((t, f)) < 0.1
-    valid = np.isfinite(y) & ~set_aside
-    shift = rng.standard_normal(f) * 0.001
+@pytest.mark.parametrize(("k1", "f"), [(0, 7), (1, 7), (3, 7), (1, 1)])
+def test_running_sums_from_the_compiled_loop_are_numpys(k1, f):
+    """estimation_sums against the numpy steps (firm_shift, window_sums over the first pass's
+    moments): every firm's shift and every look-up, windows starting at the first session and
+    ending at the last, empty windows, days set aside, a return set aside that is missing, a
+    firm without events, one firm alone."""
+    rng = np.random.default_rng(k1 + f)
+    t, n = 300, 60
+    returns = np.asfortranarray(rng.standard_normal((t, f)) * 0.02)
+    returns[rng.random((t, f)) < 0.05] = np.nan
+    y = returns - 0.0001  # the excess returns
+    x = rng.standard_normal((t, k1)) * 0.01
+    blocked = np.asfortranarray(rng.random((t, f)) < 0.1)
+    valid = np.isfinite(y) & ~blocked
+    assert valid.flags.f_contiguous
     starts = rng.integers(0, t, n)
     stops = np.minimum(starts + rng.integers(0, 120, n), t)
-    starts[:3], stops[3:6] = 0, t
-    cols = rng.integers(0, f, n)
+    starts[:3], stops[3:6], stops[6] = 0, t, starts[6]
+    cols = rng.integers(0, max(f - 1, 1), n)  # the last of several firms has no event
     pairs = [(i, j) for i in range(k1) for j in range(i, k1)]
-    k = k1 + 1
-
-    def moments(rows, cells):  # first_pass.estimate's moments, for these arrays
-        ok, xr = valid[rows], x0[rows]
-        cells[:, 0] = ok
-        for i in range(k1):
-            np.multiply(ok, xr[:, i : i + 1], out=cells[:, 1 + i])
-        for at, (i, j) in enumerate(pairs, start=k):
-            np.multiply(ok, xr[:, i : i + 1] * xr[:, j : j + 1], out=cells[:, at])
-        yc = cells[:, k + len(pairs)]
-        np.subtract(y[rows], shift, out=yc)
-        yc[~ok] = 0.0
-        for i in range(k1):
-            np.multiply(yc, xr[:, i : i + 1], out=cells[:, k + len(pairs) + 1 + i])
-        np.multiply(yc, yc, out=cells[:, k + len(pairs) + k])
-        np.logical_and(set_aside[rows], np.isfinite(y[rows]), out=cells[:, -1], casting="unsafe")
-
-    width = 2 * k + len(pairs) + 2
-    expected = window_sums(moments, (t, width, f), starts, stops, cols, block=64)
-    out = np.zeros((n, width))
+    width = 2 * (k1 + 1) + len(pairs) + 2
+    loc = SimpleNamespace(valid=valid, y=y, blocked=blocked, chunk=SimpleNamespace(returns=returns))
+    shift = firm_shift(y, valid)
+    expected = window_sums(_moments(loc, x, shift, pairs), (t, width, f), starts, stops, cols, block=64)
+    out, got = np.zeros((n, width)), np.empty(f)
     at = np.array(pairs, np.int64).reshape(-1, 2)
-    removed = set_aside & np.isfinite(y)
-    kernel.compiled("estimation_sums")(valid, x0, y, shift, removed, starts, stops, cols, at, out)
+    kernel.compiled("estimation_sums")(valid.T, x, y.T, returns.T, blocked.T, starts, stops, cols, at, got, out)
+    same_bits(shift, got)
     same_bits(expected, out)
+    assert (expected[:, -1] > 0).any()  # returns were set aside
+    with pytest.raises(ValueError, match="cols names a firm outside y"):
+        kernel.compiled("estimation_sums")(valid.T, x, y.T, returns.T, blocked.T, starts, stops, cols + f, at, got, out)
 
 
 def test_pairwise_sums_from_the_compiled_loop_are_numpys():
@@ -187,10 +187,10 @@ def test_rbar_rows_and_their_sums_by_position_from_the_compiled_loops_are_numpys
             kernel=on,
         )
         rows = _zero_filled_rows(plan, ar)
-        rbar = _RbarSums(plan)
+        rbar = _RbarSums(plan, np.unique(pos))  # the chunk's positions only
         rbar.add(fit, ev)
         rbar.add(fit, ev)  # a second block adds to what the first left
-        sums.append((rows, rbar.sums))
+        sums.append((rows, Partial().add(Partial(rbar.result())).sums))  # placed among every position
     (rows0, sums0), (rows1, sums1) = sums
     for a, b in zip(rows0, rows1, strict=True):
         same_bits(a, b)
@@ -295,3 +295,18 @@ def test_a_loop_refuses_arrays_it_cannot_read_instead_of_reading_past_them():
         kernel.compiled("standardized_rows")(ar, 2, 7, z, w, ok)
     with pytest.raises(TypeError, match="ok must be a 1-dimensional array of bool"):
         kernel.compiled("standardized_rows")(ar, 0, 5, z, w, ok.astype(np.int64))
+
+
+def test_a_chunks_sums_by_position_add_into_every_sessions_table_as_the_dense_ones_did():
+    """A chunk keeps r̄'s sums at its own positions only: placed among every session's, chunk
+    after chunk, they are the dense tables' sums, bit for bit (the sessions no chunk has stay 0)."""
+    rng = np.random.default_rng(9)
+    dense, placed = np.zeros((2, 10, 3)), Partial()
+    for rows in (np.array([1, 4, 5]), np.array([0, 4, 9]), np.array([], np.int64)):
+        values = 0.0 + rng.standard_normal((2, len(rows), 3))
+        full = np.zeros((2, 10, 3))
+        full[:, rows] = values
+        dense += full
+        placed.add(Partial({"z": ByPosition(rows, values, 10)}))
+    same_bits(placed.sums["z"], dense)
+    assert not placed.sums["z"][:, [2, 3, 6, 7, 8]].any()

@@ -150,60 +150,100 @@ WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int6
 
 /* ---- the first pass's running sums -------------------------------------------------------- */
 
-/* Into ``out`` (events x moments, zero): the sum over the sessions [start, stop) of the firm
- * ``col``'s moments -- 1, x, x_i x_j (``pairs``), y - shift, (y - shift) x, (y - shift)^2, each
- * where ``valid`` (zero elsewhere), and 1 where a return is ``set_aside`` -- as S[stop] - S[start]
- * of the running sums S, added session after session; ``by_start`` and ``by_stop``: the events
- * in the order of their starts and stops. */
-WIDE static void estimation_sums(const char *valid, const double *x0, const double *y, const double *shift,
-                            const char *set_aside, const int64_t *starts, const int64_t *stops, const int64_t *cols,
-                            const int64_t *pairs, const int64_t *by_start, const int64_t *by_stop, double *out,
-                            double *running, double *w, double *yc, Py_ssize_t t, Py_ssize_t f, Py_ssize_t k1,
-                            Py_ssize_t n_pairs, Py_ssize_t n, Py_ssize_t m)
+static double pairwise_sum(const double *a, Py_ssize_t lo, Py_ssize_t n, int squares);
+
+enum { TILE = 64 }; /* sessions turned session-major at a time: a few hundred kB, kept in cache */
+
+/* From firm-major arrays (``y``, ``valid``, ``returns`` and ``blocked``: firms x sessions): each
+ * firm's ``shift``, the mean of its valid returns (their sum in numpy's pairwise order over the
+ * firm's row, the others zero, over their number), and into ``out`` (events x moments, zero) the
+ * sum over the sessions [start, stop) of the firm ``cols[e]``'s moments -- 1, x, x_i x_j
+ * (``pairs``), y - shift, (y - shift) x, (y - shift)^2, each where ``valid`` (zero elsewhere), and
+ * 1 where a return (finite) is ``blocked`` for another event -- as S[stop] - S[start] of the
+ * running sums S, added session after session, every firm's at once (``running``: moments x
+ * firms). The sessions are turned session-major :data:`TILE` at a time (``tile_y``, ``tile_ok``,
+ * ``tile_aside``: TILE x firms; ``any_blocked``: each firm's, whether it has days blocked); ``by_start`` and ``by_stop``: the events in the order of their
+ * starts and stops. */
+WIDE static void estimation_sums(const char *restrict valid, const double *restrict x0, const double *restrict y,
+                                 const double *restrict returns, const char *restrict blocked,
+                                 const int64_t *restrict starts, const int64_t *restrict stops,
+                                 const int64_t *restrict cols, const int64_t *restrict by_start,
+                                 const int64_t *restrict by_stop, const int64_t *restrict pairs,
+                                 double *restrict shift, double *restrict out, double *restrict running,
+                                 double *restrict masked, double *restrict tile_y, char *restrict tile_ok,
+                                 char *restrict tile_aside, char *restrict any_blocked, double *restrict w, double *restrict yc, Py_ssize_t t,
+                                 Py_ssize_t f, Py_ssize_t k1, Py_ssize_t n_pairs, Py_ssize_t n, Py_ssize_t m)
 {
     Py_ssize_t k = k1 + 1, iy = k + n_pairs;
-    Py_ssize_t ps = 0, pe = 0;
+    for (Py_ssize_t c = 0; c < f; c++) {
+        const char *ok = valid + c * t;
+        const double *yr = y + c * t;
+        int64_t count = 0;
+        for (Py_ssize_t r = 0; r < t; r++) {
+            masked[r] = ok[r] ? yr[r] : 0.0;
+            count += ok[r] != 0;
+        }
+        shift[c] = (0.0 + pairwise_sum(masked, 0, t, 0)) / (double)(count > 1 ? count : 1);
+        any_blocked[c] = memchr(blocked + c * t, 1, (size_t)t) != NULL;
+    }
     memset(running, 0, sizeof(double) * (size_t)(m * f));
+    Py_ssize_t ps = 0, pe = 0;
     while (ps < n && starts[by_start[ps]] <= 0) /* S[0] is zero */
         ps++;
     while (pe < n && stops[by_stop[pe]] <= 0)
         pe++;
-    for (Py_ssize_t r = 0; r < t; r++) {
-        const char *ok = valid + r * f, *aside = set_aside + r * f;
-        const double *yr = y + r * f, *xr = x0 + r * k1;
+    for (Py_ssize_t r0 = 0; r0 < t; r0 += TILE) {
+        Py_ssize_t rows = t - r0 < TILE ? t - r0 : TILE;
+        memset(tile_aside, 0, (size_t)(rows * f));
         for (Py_ssize_t c = 0; c < f; c++) {
-            w[c] = ok[c] ? 1.0 : 0.0;
-            yc[c] = ok[c] ? yr[c] - shift[c] : 0.0;
-            running[c] += w[c];
-            running[iy * f + c] += yc[c];
-            running[(iy + k) * f + c] += yc[c] * yc[c];
-            running[(iy + k + 1) * f + c] += aside[c] ? 1.0 : 0.0;
-        }
-        for (Py_ssize_t i = 0; i < k1; i++) {
-            double xi = xr[i];
-            double *sx = running + (1 + i) * f, *sxy = running + (iy + 1 + i) * f;
-            for (Py_ssize_t c = 0; c < f; c++) {
-                sx[c] += w[c] * xi;
-                sxy[c] += yc[c] * xi;
+            const double *yr = y + c * t + r0, *rr = returns + c * t + r0;
+            const char *ok = valid + c * t + r0, *aside = blocked + c * t + r0;
+            for (Py_ssize_t i = 0; i < rows; i++) {
+                tile_y[i * f + c] = yr[i];
+                tile_ok[i * f + c] = ok[i];
             }
+            if (any_blocked[c]) /* most firms have none: their returns need not be read */
+                for (Py_ssize_t i = 0; i < rows; i++)
+                    tile_aside[i * f + c] = aside[i] && fabs(rr[i]) <= DBL_MAX;
         }
-        for (Py_ssize_t p = 0; p < n_pairs; p++) {
-            double product = xr[pairs[2 * p]] * xr[pairs[2 * p + 1]];
-            double *sxx = running + (k + p) * f;
-            for (Py_ssize_t c = 0; c < f; c++)
-                sxx[c] += w[c] * product;
-        }
-        while (ps < n && starts[by_start[ps]] == r + 1) { /* S[r + 1] is the running sums now */
-            int64_t e = by_start[ps];
-            for (Py_ssize_t j = 0; j < m; j++)
-                out[e * m + j] += -1.0 * running[j * f + cols[e]];
-            ps++;
-        }
-        while (pe < n && stops[by_stop[pe]] == r + 1) {
-            int64_t e = by_stop[pe];
-            for (Py_ssize_t j = 0; j < m; j++)
-                out[e * m + j] += running[j * f + cols[e]];
-            pe++;
+        for (Py_ssize_t i = 0; i < rows; i++) {
+            Py_ssize_t r = r0 + i;
+            const char *ok = tile_ok + i * f, *aside = tile_aside + i * f;
+            const double *yr = tile_y + i * f, *xr = x0 + r * k1;
+            for (Py_ssize_t c = 0; c < f; c++) {
+                w[c] = ok[c] ? 1.0 : 0.0;
+                yc[c] = ok[c] ? yr[c] - shift[c] : 0.0;
+                running[c] += w[c];
+                running[iy * f + c] += yc[c];
+                running[(iy + k) * f + c] += yc[c] * yc[c];
+                running[(iy + k + 1) * f + c] += aside[c] ? 1.0 : 0.0;
+            }
+            for (Py_ssize_t j = 0; j < k1; j++) {
+                double xj = xr[j];
+                double *sx = running + (1 + j) * f, *sxy = running + (iy + 1 + j) * f;
+                for (Py_ssize_t c = 0; c < f; c++) {
+                    sx[c] += w[c] * xj;
+                    sxy[c] += yc[c] * xj;
+                }
+            }
+            for (Py_ssize_t p = 0; p < n_pairs; p++) {
+                double product = xr[pairs[2 * p]] * xr[pairs[2 * p + 1]];
+                double *sxx = running + (k + p) * f;
+                for (Py_ssize_t c = 0; c < f; c++)
+                    sxx[c] += w[c] * product;
+            }
+            while (ps < n && starts[by_start[ps]] == r + 1) { /* S[r + 1] is the running sums now */
+                int64_t e = by_start[ps];
+                for (Py_ssize_t j = 0; j < m; j++)
+                    out[e * m + j] += -1.0 * running[j * f + cols[e]];
+                ps++;
+            }
+            while (pe < n && stops[by_stop[pe]] == r + 1) {
+                int64_t e = by_stop[pe];
+                for (Py_ssize_t j = 0; j < m; j++)
+                    out[e * m + j] += running[j * f + cols[e]];
+                pe++;
+            }
         }
     }
 }
@@ -478,48 +518,48 @@ fail:
     return NULL;
 }
 
-/* The events' order by ``keys`` (a stable counting sort over the sessions 0 .. t; a key below
- * zero counts as 0, one past t as t + 1): the order the running sums reach them. */
+/* The rows 0 .. n - 1 in the order of their ``keys`` (a stable counting sort over the sessions
+ * 0 .. t; a key below zero counts as 0, one past t as t + 1): the order the running sums reach
+ * them. */
 static void order_by(const int64_t *keys, Py_ssize_t n, Py_ssize_t t, int64_t *order, int64_t *bucket)
 {
     memset(bucket, 0, sizeof(int64_t) * (size_t)(t + 3));
-    for (Py_ssize_t e = 0; e < n; e++) {
-        int64_t b = keys[e] < 0 ? 0 : (keys[e] > t ? t + 1 : keys[e]);
-        bucket[b + 1]++;
-    }
+    for (Py_ssize_t e = 0; e < n; e++)
+        bucket[(keys[e] < 0 ? 0 : (keys[e] > t ? t + 1 : keys[e])) + 1]++;
     for (Py_ssize_t b = 1; b < t + 3; b++)
         bucket[b] += bucket[b - 1];
-    for (Py_ssize_t e = 0; e < n; e++) {
-        int64_t b = keys[e] < 0 ? 0 : (keys[e] > t ? t + 1 : keys[e]);
-        order[bucket[b]++] = e;
-    }
+    for (Py_ssize_t e = 0; e < n; e++)
+        order[bucket[keys[e] < 0 ? 0 : (keys[e] > t ? t + 1 : keys[e])]++] = e;
 }
 
 static PyObject *py_estimation_sums(PyObject *self, PyObject *args)
 {
-    PyObject *o_valid, *o_x0, *o_y, *o_shift, *o_aside, *o_starts, *o_stops, *o_cols, *o_pairs, *o_out;
+    PyObject *o_valid, *o_x0, *o_y, *o_returns, *o_blocked, *o_starts, *o_stops, *o_cols, *o_pairs, *o_shift, *o_out;
     Held held = {.n = 0};
-    Py_ssize_t s_valid[2], s_x0[2], s_y[2], s_shift[1], s_aside[2], s_starts[1], s_stops[1], s_cols[1], s_pairs[2],
-        s_out[2];
+    Py_ssize_t s_valid[2], s_x0[2], s_y[2], s_ret[2], s_blocked[2], s_starts[1], s_stops[1], s_cols[1], s_pairs[2],
+        s_shift[1], s_out[2];
     char *scratch = NULL;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOO:estimation_sums", &o_valid, &o_x0, &o_y, &o_shift, &o_aside, &o_starts,
-                          &o_stops, &o_cols, &o_pairs, &o_out))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO:estimation_sums", &o_valid, &o_x0, &o_y, &o_returns, &o_blocked,
+                          &o_starts, &o_stops, &o_cols, &o_pairs, &o_shift, &o_out))
         return NULL;
     ARRAY(valid, const char, o_valid, B1, 2, 0, s_valid)
     ARRAY(x0, const double, o_x0, F8, 2, 0, s_x0)
     ARRAY(y, const double, o_y, F8, 2, 0, s_y)
-    ARRAY(shift, const double, o_shift, F8, 1, 0, s_shift)
-    ARRAY(set_aside, const char, o_aside, B1, 2, 0, s_aside)
+    ARRAY(returns, const double, o_returns, F8, 2, 0, s_ret)
+    ARRAY(blocked, const char, o_blocked, B1, 2, 0, s_blocked)
     ARRAY(starts, const int64_t, o_starts, I8, 1, 0, s_starts)
     ARRAY(stops, const int64_t, o_stops, I8, 1, 0, s_stops)
     ARRAY(cols, const int64_t, o_cols, I8, 1, 0, s_cols)
     ARRAY(pairs, const int64_t, o_pairs, I8, 2, 0, s_pairs)
+    ARRAY(shift, double, o_shift, F8, 1, 1, s_shift)
     ARRAY(out, double, o_out, F8, 2, 1, s_out)
-    Py_ssize_t t = s_y[0], f = s_y[1], k1 = s_x0[1], n = s_out[0], m = s_out[1], n_pairs = s_pairs[0];
-    CHECK("valid's sessions", s_valid[0], t)
-    CHECK("valid's firms", s_valid[1], f)
-    CHECK("set_aside's sessions", s_aside[0], t)
-    CHECK("set_aside's firms", s_aside[1], f)
+    Py_ssize_t f = s_y[0], t = s_y[1], k1 = s_x0[1], n = s_out[0], m = s_out[1], n_pairs = s_pairs[0];
+    CHECK("valid's firms", s_valid[0], f)
+    CHECK("valid's sessions", s_valid[1], t)
+    CHECK("returns' firms", s_ret[0], f)
+    CHECK("returns' sessions", s_ret[1], t)
+    CHECK("blocked's firms", s_blocked[0], f)
+    CHECK("blocked's sessions", s_blocked[1], t)
     CHECK("x0's sessions", s_x0[0], t)
     CHECK("shift's length", s_shift[0], f)
     CHECK("starts' length", s_starts[0], n)
@@ -527,19 +567,32 @@ static PyObject *py_estimation_sums(PyObject *self, PyObject *args)
     CHECK("cols' length", s_cols[0], n)
     CHECK("pairs' columns", s_pairs[1], 2)
     CHECK("out's moments", m, 2 * (k1 + 1) + n_pairs + 2)
-    size_t doubles = (size_t)(m * f + 2 * f), ints = (size_t)(2 * n + t + 3);
-    scratch = PyMem_RawMalloc(sizeof(double) * doubles + sizeof(int64_t) * ints + 8);
+    for (Py_ssize_t e = 0; e < n; e++)
+        if (cols[e] < 0 || cols[e] >= f) {
+            PyErr_SetString(PyExc_ValueError, "cols names a firm outside y");
+            goto fail;
+        }
+    for (Py_ssize_t p = 0; p < 2 * n_pairs; p++)
+        if (pairs[p] < 0 || pairs[p] >= k1) {
+            PyErr_SetString(PyExc_ValueError, "pairs names a regressor outside x0");
+            goto fail;
+        }
+    size_t doubles = (size_t)(m * f + t + 1 + TILE * f + 2 * f), ints = (size_t)(2 * n + t + 3),
+           bytes = (size_t)(2 * TILE * f + f);
+    scratch = PyMem_RawMalloc(sizeof(double) * doubles + sizeof(int64_t) * ints + bytes);
     if (!scratch) {
         PyErr_NoMemory();
         goto fail;
     }
-    double *running = (double *)scratch, *w = running + m * f, *yc = w + f;
+    double *running = (double *)scratch, *masked = running + m * f, *tile_y = masked + t + 1, *w = tile_y + TILE * f,
+           *yc = w + f;
     int64_t *by_start = (int64_t *)(yc + f), *by_stop = by_start + n, *bucket = by_stop + n;
+    char *tile_ok = (char *)(bucket + t + 3), *tile_aside = tile_ok + TILE * f, *any_blocked = tile_aside + TILE * f;
     Py_BEGIN_ALLOW_THREADS
     order_by(starts, n, t, by_start, bucket);
     order_by(stops, n, t, by_stop, bucket);
-    estimation_sums(valid, x0, y, shift, set_aside, starts, stops, cols, pairs, by_start, by_stop, out, running, w, yc,
-                    t, f, k1, n_pairs, n, m);
+    estimation_sums(valid, x0, y, returns, blocked, starts, stops, cols, by_start, by_stop, pairs, shift, out, running,
+                    masked, tile_y, tile_ok, tile_aside, any_blocked, w, yc, t, f, k1, n_pairs, n, m);
     Py_END_ALLOW_THREADS
     PyMem_RawFree(scratch);
     release(&held);
@@ -740,7 +793,8 @@ static PyMethodDef METHODS[] = {
     {"place_ranks", py_place_ranks, METH_VARARGS,
      "place_ranks(keys, valid, est_at, missing, u, rank, near): the ranks from each row's sorted keys."},
     {"estimation_sums", py_estimation_sums, METH_VARARGS,
-     "estimation_sums(valid, x0, y, shift, set_aside, starts, stops, cols, pairs, out): the estimation windows' sums."},
+     "estimation_sums(valid, x0, y, returns, blocked, starts, stops, cols, pairs, shift, out): each firm's shift and "
+     "its estimation windows' sums (firms x sessions)."},
     {"grid_residuals", py_grid_residuals, METH_VARARGS,
      "grid_residuals(y, valid, x, pos, cols, grid, in_est, shift, x_mean, theta, estimated, ar, ok, counts): the ARs."},
     {"compare_rows", py_compare_rows, METH_VARARGS,

@@ -41,7 +41,7 @@ class Estimates:
 
     def valid(self) -> BoolArray:
         """Sessions × firms, firm-major (the second pass's order)."""
-        return np.unpackbits(self.valid_bits, axis=1, count=self.sessions).astype(bool).T
+        return np.ascontiguousarray(np.unpackbits(self.valid_bits, axis=1, count=self.sessions)).view(bool).T
 
     def block(self, rows: slice) -> Estimates:
         """The estimates of some of the usable firm-events (the exclusions stay with the whole)."""
@@ -101,6 +101,41 @@ def window_sums(
     return out
 
 
+def firm_shift(y: Float64Array, valid: BoolArray) -> Float64Array:
+    """Each firm's mean valid return (``y``: sessions × firms): the sum of its row of sessions,
+    the others zero, in numpy's pairwise order, over their number — as the compiled running sums
+    work it out."""
+    return np.where(valid.T, y.T, 0.0).sum(axis=1) / np.maximum(valid.sum(axis=0), 1)
+
+
+def _moments(loc: Local, x0: Float64Array, shift: Float64Array, pairs: list[tuple[int, int]]):
+    """The moments :func:`window_sums` sums (the numpy steps), from session-major copies of the
+    chunk's arrays: ``moments(rows, cells)`` writes the sessions ``rows``' count, Σx, Σxx′ (upper
+    triangle), Σy, Σxy, Σyy (y centred, zero where not valid), and the returns set aside."""
+    valid, y = np.ascontiguousarray(loc.valid), np.ascontiguousarray(loc.y)
+    set_aside = np.logical_and(loc.blocked, np.isfinite(loc.chunk.returns), order="C")
+    k1 = x0.shape[1]
+    k = k1 + 1
+    iy = k + len(pairs)
+
+    def moments(rows: slice, cells: Float64Array) -> None:
+        ok, x0r = valid[rows], x0[rows]
+        np.copyto(cells[:, 0], ok)
+        for i in range(k1):
+            np.multiply(ok, x0r[:, i : i + 1], out=cells[:, 1 + i])
+        for at, (i, j) in enumerate(pairs, start=k):
+            np.multiply(ok, x0r[:, i : i + 1] * x0r[:, j : j + 1], out=cells[:, at])
+        yc = cells[:, iy]
+        np.subtract(y[rows], shift, out=yc)
+        yc[~ok] = 0.0
+        for i in range(k1):
+            np.multiply(yc, x0r[:, i : i + 1], out=cells[:, iy + 1 + i])
+        np.multiply(yc, yc, out=cells[:, iy + k])
+        np.copyto(cells[:, -1], set_aside[rows])
+
+    return moments
+
+
 def estimate(plan: Plan, chunk: Chunk) -> Estimates:
     """The first pass: every firm-event of the chunk estimated from running sums in calendar
     order, then its CARs from the days of the event windows only.
@@ -120,36 +155,19 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
     x_mean = x[x_ok].mean(axis=0) if x_ok.any() else np.zeros(k1)
     x0 = np.where(x_ok[:, None], x - x_mean, 0.0)
     pairs = [(i, j) for i in range(k1) for j in range(i, k1)]
-    shift = y.sum(axis=0, where=valid) / np.maximum(valid.sum(axis=0), 1)
     iy = k + len(pairs)
-
-    def moments(rows: slice, cells: Float64Array) -> None:
-        """The sessions ``rows``' moments, written in place: count, Σx, Σxx′ (upper triangle),
-        Σy, Σxy, Σyy (y centred, zero where not valid), and the returns set aside."""
-        ok, x0r = valid[rows], x0[rows]
-        np.copyto(cells[:, 0], ok)
-        for i in range(k1):
-            np.multiply(ok, x0r[:, i : i + 1], out=cells[:, 1 + i])
-        for at, (i, j) in enumerate(pairs, start=k):
-            np.multiply(ok, x0r[:, i : i + 1] * x0r[:, j : j + 1], out=cells[:, at])
-        yc = cells[:, iy]
-        np.subtract(y[rows], shift, out=yc)
-        yc[~ok] = 0.0
-        for i in range(k1):
-            np.multiply(yc, x0r[:, i : i + 1], out=cells[:, iy + 1 + i])
-        np.multiply(yc, yc, out=cells[:, iy + k])
-        np.logical_and(loc.blocked[rows], np.isfinite(chunk.returns[rows]), out=cells[:, -1], casting="unsafe")
-
     est = plan.estimation
     a = np.clip(chunk.pos + est.start, 0, t)
     b = np.clip(chunk.pos + est.end + 1, 0, t)
+    width = 2 * k + len(pairs) + 2
     if plan.kernel:
-        m = np.zeros((len(chunk), 2 * k + len(pairs) + 2))
+        m, shift = np.zeros((len(chunk), width)), np.empty(f)
         at = np.array(pairs, np.int64).reshape(-1, 2)
-        set_aside = np.logical_and(loc.blocked, np.isfinite(chunk.returns), order="C")
-        kernel.compiled("estimation_sums")(valid, x0, y, shift, set_aside, a, b, chunk.col, at, m)
+        firm_major = (valid.T, x0, y.T, np.asfortranarray(chunk.returns).T, loc.blocked.T)
+        kernel.compiled("estimation_sums")(*firm_major, a, b, chunk.col, at, shift, m)
     else:
-        m = window_sums(moments, (t, 2 * k + len(pairs) + 2, f), a, b, chunk.col)
+        shift = firm_shift(y, valid)
+        m = window_sums(_moments(loc, x0, shift, pairs), (t, width, f), a, b, chunk.col)
     removed = np.rint(m[:, -1]).astype(np.int64)
     m = m[:, :-1]
     n_obs = np.rint(m[:, 0]).astype(np.int64)

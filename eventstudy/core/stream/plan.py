@@ -127,10 +127,10 @@ class Local:
             if series is not None:
                 y = y - series[lo:hi, None]
         t, f = y.shape
-        blocked = np.zeros((t, f), bool)
-        if valid is not None:  # the second pass gathers each firm-event's days: firm-major
-            return cls(chunk, np.asfortranarray(y), x, np.asfortranarray(valid), blocked, lo)
-        y = np.ascontiguousarray(y)  # the first pass sums session by session: session-major
+        blocked = np.zeros((t, f), bool, order="F")
+        y = np.asfortranarray(y)  # firm-major, as the returns are (a copy only where they are not)
+        if valid is not None:
+            return cls(chunk, y, x, np.asfortranarray(valid), blocked, lo)
         if plan.other_events is not None and len(chunk):
             many = np.bincount(chunk.col, minlength=f)[chunk.col] > 1  # an event blocks its span for the others
             span = plan.other_events

@@ -34,7 +34,9 @@ class Partial:
         ``other`` is not changed. Returns this partial."""
         for key, v in other.sums.items():
             mine = self.sums.get(key)
-            if mine is None:
+            if isinstance(v, ByPosition):
+                v.add_into(self.sums.setdefault(key, v.zeros()))
+            elif mine is None:
                 self.sums[key] = np.array(v, copy=True)
             else:
                 how = np.minimum if key.startswith("min_") else np.maximum if key.startswith("max_") else np.add
@@ -45,6 +47,25 @@ class Partial:
         for key, rows in other.frames.items():
             self.frames.setdefault(key, []).extend(rows)
         return self
+
+
+@dataclass(frozen=True)
+class ByPosition:
+    """Sums by calendar position (groups × sessions × …) of one chunk, which holds only the
+    positions its firm-events are at (``rows``, ascending; ``values``: groups × rows × …), so a
+    chunk's r̄ sums take the memory of its positions, not of every session. Added into the table
+    of every position: where a chunk has none the table keeps what it holds, as adding the zeros
+    did (its sums are never −0: each is 0.0 plus the rows' sum)."""
+
+    rows: IntArray
+    values: np.ndarray
+    sessions: int
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros((self.values.shape[0], self.sessions, *self.values.shape[2:]))
+
+    def add_into(self, table: np.ndarray) -> None:
+        table[:, self.rows] += self.values
 
 
 def total(parts: Iterable[Partial]) -> Partial:
@@ -78,12 +99,12 @@ def chunk_partial(plan: Plan, chunk: Chunk, est: Estimates, scale: Float64Array 
     :data:`BLOCK` firm-events at a time. ``scale`` (windows × groups, 1 / s(SCAR) from the first
     pass) is needed when GRANK is a test."""
     loc = Local.of(plan, chunk, est.valid())
-    rbar = _RbarSums(plan)
+    rbar = _RbarSums(plan, np.unique(chunk.pos[est.rows]))
     said: dict[bytes, str] = {}  # each pattern of missing days put in words once a chunk
     out = Partial(frames={"excluded": [est.dropped]})
     for lo in range(0, max(len(est.rows), 1), BLOCK):
         out.add(_block_partial(plan, chunk, loc, est.block(slice(lo, lo + BLOCK)), scale, rbar, said))
-    out.sums.update(rbar.sums)
+    out.sums.update(rbar.result())
     return out
 
 
@@ -227,14 +248,15 @@ class _RbarSums:
     """Per group and calendar position: the sums of the standardized residuals z and of the day
     weights w over the firm-events there, and their number; per group the rows that count, the
     valid estimation days and the days any row has (to tell complete residuals). r̄ needs
-    nothing else; blocks of firm-events add into them in place."""
+    nothing else; blocks of firm-events add into them in place. The positions are the chunk's
+    (``positions``, ascending: those of its firm-events) until :meth:`result`."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, positions: IntArray):
         groups, length = len(plan.groups), len(plan.est_cols)
         self.sums = {
-            "z": np.zeros((groups, plan.sessions, length)),
-            "w": np.zeros((groups, plan.sessions, length)),
-            "at": np.zeros((groups, plan.sessions)),
+            "z": np.zeros((groups, len(positions), length)),
+            "w": np.zeros((groups, len(positions), length)),
+            "at": np.zeros((groups, len(positions))),
             "ok": np.zeros(groups),
             "valid_days": np.zeros(groups),
             "day_any": np.zeros((groups, length), bool),
@@ -245,7 +267,12 @@ class _RbarSums:
                 "w_band": np.zeros((groups, BANDS, length)),
                 "n_band": np.zeros((groups, BANDS)),
             }
-        self.plan = plan
+        self.plan, self.positions = plan, positions
+
+    def result(self) -> dict[str, np.ndarray | ByPosition]:
+        """The sums, those by position placed among every session's (:class:`ByPosition`)."""
+        placed = {k: ByPosition(self.positions, self.sums[k], self.plan.sessions) for k in ("z", "w", "at")}
+        return self.sums | placed
 
     def add(self, fit: Fit, ev: Chunk) -> None:
         plan, out = self.plan, self.sums
@@ -253,15 +280,16 @@ class _RbarSums:
         valid = fit.valid[:, plan.est_slice]
         days = fit.n_valid  # each row's valid estimation days
         band = coverage_band(days, valid.shape[1]) if "z_band" in out else None
+        place = np.searchsorted(self.positions, ev.pos)  # each row's among the chunk's positions
         for g in range(len(plan.groups)):
             rows = np.flatnonzero(ev.member[:, g])
             if not len(rows):
                 continue
             if plan.kernel:
-                order = rows[np.argsort(ev.pos[rows], kind="stable")]
-                kernel.compiled("position_sums")(z, w, order, ev.pos, out["z"][g], out["w"][g], out["at"][g])
+                order = rows[np.argsort(place[rows], kind="stable")]
+                kernel.compiled("position_sums")(z, w, order, place, out["z"][g], out["w"][g], out["at"][g])
             else:
-                at, where = np.unique(ev.pos[rows], return_inverse=True)
+                at, where = np.unique(place[rows], return_inverse=True)
                 by_position = sparse.csr_matrix((np.ones(len(rows)), (where, rows)), shape=(len(at), len(z)))
                 out["z"][g, at] += by_position @ z
                 out["w"][g, at] += by_position @ w
