@@ -288,7 +288,7 @@ def test_a_loop_refuses_arrays_it_cannot_read_instead_of_reading_past_them():
     frozen.flags.writeable = False
     with pytest.raises(TypeError, match="writable"):
         kernel.compiled("row_keys")(ar, frozen)
-    with pytest.raises(ValueError, match="keys' rows has 3 where 4 was expected"):
+    with pytest.raises(ValueError, match="keys has 3 along axis 0 where 4 was expected"):
         kernel.compiled("row_keys")(ar, keys[:3])
     z, w, ok = np.empty((4, 5)), np.empty((4, 5)), np.empty(4, bool)
     with pytest.raises(ValueError, match="not inside"):

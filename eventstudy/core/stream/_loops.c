@@ -22,12 +22,12 @@
 #define WIDE
 #endif
 
-/* ---- arrays from the buffer protocol ------------------------------------------------------ */
+/* ---- the arguments: arrays from the buffer protocol, checked against a signature ---------- */
 
-enum kind { F8, F4, I8, U8, U4, B1 };
+enum { MAX_ARGS = 16 };
 
 typedef struct {
-    Py_buffer views[16];
+    Py_buffer views[MAX_ARGS];
     int n;
 } Held;
 
@@ -38,53 +38,130 @@ static void release(Held *held)
     held->n = 0;
 }
 
-static int kind_of(const Py_buffer *v)
+/* One argument: an array's data and shape, or a scalar's value. */
+typedef struct {
+    void *data;
+    Py_ssize_t shape[2];
+    Py_ssize_t value;
+} Arg;
+
+/* The type letter of an array's items (d float64, q int64, Q uint64, ? bool), or 0. */
+static char letter_of(const Py_buffer *v)
 {
     const char *f = v->format ? v->format : "B";
     while (*f == '@' || *f == '=' || *f == '<' || *f == '>' || *f == '!')
         f++;
     if (f[0] == '\0' || f[1] != '\0')
-        return -1;
+        return 0;
     switch (f[0]) {
-    case 'd': return v->itemsize == 8 ? F8 : -1;
-    case 'f': return v->itemsize == 4 ? F4 : -1;
-    case 'q': case 'l': case 'n': return v->itemsize == 8 ? I8 : -1;
-    case 'Q': case 'L': case 'N': return v->itemsize == 8 ? U8 : (v->itemsize == 4 ? U4 : -1);
-    case 'I': return v->itemsize == 4 ? U4 : -1;
-    case '?': return v->itemsize == 1 ? B1 : -1;
-    default: return -1;
+    case 'd': return v->itemsize == 8 ? 'd' : 0;
+    case 'q': case 'l': case 'n': return v->itemsize == 8 ? 'q' : 0;
+    case 'Q': case 'L': case 'N': return v->itemsize == 8 ? 'Q' : 0;
+    case '?': return v->itemsize == 1 ? '?' : 0;
+    default: return 0;
     }
 }
 
-static const char *KIND_NAMES[] = {"float64", "float32", "int64", "uint64", "uint32", "bool"};
-
-/* ``obj`` as a C-contiguous array of ``kind`` and ``ndim`` dimensions (writable when asked),
- * held in ``held`` until released; its data, or NULL with a Python error set. */
-static void *array(Held *held, PyObject *obj, const char *name, int kind, int ndim, int writable, Py_ssize_t *shape)
+static const char *type_name(char letter)
 {
-    Py_buffer *v = &held->views[held->n];
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, v, flags) < 0) {
-        PyErr_Format(PyExc_TypeError, "%s must be a C-contiguous%s array of %s", name, writable ? " writable" : "",
-                     KIND_NAMES[kind]);
-        return NULL;
-    }
-    held->n++;
-    if (kind_of(v) != kind || v->ndim != ndim) {
-        PyErr_Format(PyExc_TypeError, "%s must be a %d-dimensional array of %s", name, ndim, KIND_NAMES[kind]);
-        return NULL;
-    }
-    for (int i = 0; i < ndim; i++)
-        shape[i] = v->shape[i];
-    return v->buf;
+    return letter == 'd' ? "float64" : letter == 'q' ? "int64" : letter == 'Q' ? "uint64" : "bool";
 }
 
-static int same_shape(const char *name, Py_ssize_t got, Py_ssize_t want)
+/* The next space-separated word of ``*at`` into ``word`` (at most 31 characters); 0 at the end. */
+static int next_word(const char **at, char *word)
 {
-    if (got == want)
-        return 1;
-    PyErr_Format(PyExc_ValueError, "%s has %zd where %zd was expected", name, got, want);
-    return 0;
+    while (**at == ' ')
+        (*at)++;
+    int n = 0;
+    while (**at && **at != ' ' && n < 31)
+        word[n++] = *(*at)++;
+    word[n] = '\0';
+    return n;
+}
+
+/* ``args`` as a loop's arguments, checked against its ``signature``: one word an argument, an
+ * array as its type letter and its dimensions, e.g. d(n,g)! -- each dimension a letter naming a
+ * size every array with that letter shares (``sizes``, by letter) or a number; a trailing ! when
+ * the loop writes it -- or a scalar, n (an index) or p (a truth value). Arrays must be
+ * C-contiguous (the loops read raw memory). ``names`` names the arguments, one word each, for the
+ * errors. Fills ``out``; 0 with a Python error set when an argument does not fit. */
+static int unpack(PyObject *args, const char *signature, const char *names, Held *held, Arg *out, Py_ssize_t *sizes)
+{
+    char sig[32], name[32];
+    const char *s = signature, *nm = names;
+    for (int i = 0; i < 26; i++)
+        sizes[i] = -1;
+    Py_ssize_t count = PyTuple_GET_SIZE(args), i = 0;
+    for (; next_word(&s, sig) && next_word(&nm, name); i++) {
+        if (i >= count || i >= MAX_ARGS) {
+            PyErr_Format(PyExc_TypeError, "the loop takes the arguments (%s); %zd were given", names, count);
+            return 0;
+        }
+        PyObject *obj = PyTuple_GET_ITEM(args, i);
+        if (sig[0] == 'n' || sig[0] == 'p') {
+            out[i].value = sig[0] == 'n' ? PyNumber_AsSsize_t(obj, PyExc_OverflowError) : PyObject_IsTrue(obj);
+            if (out[i].value == -1 && PyErr_Occurred())
+                return 0;
+            continue;
+        }
+        int writable = strchr(sig, '!') != NULL, ndim = sig[3] == ')' ? 1 : 2;
+        Py_buffer *v = &held->views[held->n];
+        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(obj, v, flags) < 0) {
+            PyErr_Format(PyExc_TypeError, "%s must be a C-contiguous%s array of %s", name, writable ? " writable" : "",
+                         type_name(sig[0]));
+            return 0;
+        }
+        held->n++;
+        if (letter_of(v) != sig[0] || v->ndim != ndim) {
+            PyErr_Format(PyExc_TypeError, "%s must be a %d-dimensional array of %s", name, ndim, type_name(sig[0]));
+            return 0;
+        }
+        out[i].data = v->buf;
+        for (int d = 0; d < ndim; d++) {
+            char dim = sig[2 + 2 * d];
+            Py_ssize_t got = v->shape[d], *want = dim >= 'a' && dim <= 'z' ? &sizes[dim - 'a'] : NULL;
+            Py_ssize_t expected = want ? *want : dim - '0';
+            if (want && *want < 0)
+                *want = got;
+            else if (got != expected) {
+                PyErr_Format(PyExc_ValueError, "%s has %zd along axis %d where %zd was expected", name, got, d, expected);
+                return 0;
+            }
+            out[i].shape[d] = got;
+        }
+    }
+    if (i != count) {
+        PyErr_Format(PyExc_TypeError, "the loop takes the arguments (%s); %zd were given", names, count);
+        return 0;
+    }
+    return 1;
+}
+
+/* Scratch memory for a loop (freed by done), or NULL with MemoryError set. */
+static void *scratch_of(size_t bytes)
+{
+    void *p = PyMem_RawMalloc(bytes ? bytes : 1);
+    if (!p)
+        PyErr_NoMemory();
+    return p;
+}
+
+/* A wrapper's end: its scratch freed and its arrays released; None, or NULL when it failed (the
+ * error set). */
+static PyObject *done(Held *held, void *scratch, int failed)
+{
+    PyMem_RawFree(scratch);
+    release(held);
+    if (failed)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *refuse(const char *message)
+{
+    PyErr_SetString(PyExc_ValueError, message);
+    return NULL;
 }
 
 /* ---- the ARs' sort keys and ranks --------------------------------------------------------- */
@@ -434,88 +511,44 @@ WIDE static void position_sums(const double *z, const double *w, const int64_t *
     }
 }
 
-/* ---- the module: each loop's arrays checked, then the loop run without the GIL ------------- */
+/* ---- the module: each loop's arguments checked, then the loop run without the GIL ---------- */
 
-#define ARRAY(var, type, obj, kind, ndim, writable, shape)                                         \
-    type *var = (type *)array(&held, obj, #var, kind, ndim, writable, shape);                   \
-    if (!var)                                                                                   \
-        goto fail;
-#define CHECK(name, got, want)                                                                  \
-    if (!same_shape(name, got, want))                                                           \
-        goto fail;
+/* The arguments of a wrapper (``a``: its Arg list; ``z``: the sizes by letter). */
+#define ARGS(signature, names)                                                                   \
+    Held held = {.n = 0};                                                                        \
+    Arg a[MAX_ARGS];                                                                             \
+    Py_ssize_t z[26];                                                                            \
+    void *scratch = NULL;                                                                        \
+    if (!unpack(args, signature, names, &held, a, z))                                            \
+        return done(&held, scratch, 1);
+#define SIZE(letter) z[(letter) - 'a']
+#define FAIL(message) return refuse(message), done(&held, scratch, 1)
 
 static PyObject *py_row_keys(PyObject *self, PyObject *args)
 {
-    PyObject *o_ar, *o_keys;
-    Held held = {.n = 0};
-    Py_ssize_t s_ar[2], s_keys[2];
-    float *single = NULL;
-    if (!PyArg_ParseTuple(args, "OO:row_keys", &o_ar, &o_keys))
-        return NULL;
-    ARRAY(ar, const double, o_ar, F8, 2, 0, s_ar)
-    ARRAY(keys, uint64_t, o_keys, U8, 2, 1, s_keys)
-    CHECK("keys' rows", s_keys[0], s_ar[0])
-    CHECK("keys' columns", s_keys[1], s_ar[1])
-    single = PyMem_RawMalloc(sizeof(float) * (size_t)(s_ar[1] + 1));
-    if (!single) {
-        PyErr_NoMemory();
-        goto fail;
-    }
+    ARGS("d(n,g) Q(n,g)!", "ar keys")
+    if (!(scratch = scratch_of(sizeof(float) * (size_t)(SIZE('g') + 1))))
+        return done(&held, scratch, 1);
     Py_BEGIN_ALLOW_THREADS
-    row_keys(ar, keys, single, s_ar[0], s_ar[1]);
+    row_keys(a[0].data, a[1].data, scratch, SIZE('n'), SIZE('g'));
     Py_END_ALLOW_THREADS
-    PyMem_RawFree(single);
-    release(&held);
-    Py_RETURN_NONE;
-fail:
-    PyMem_RawFree(single);
-    release(&held);
-    return NULL;
+    return done(&held, scratch, 0);
 }
 
 static PyObject *py_place_ranks(PyObject *self, PyObject *args)
 {
-    PyObject *o_keys, *o_valid, *o_est_at, *o_u, *o_rank, *o_near;
-    Py_ssize_t missing;
-    Held held = {.n = 0};
-    Py_ssize_t s_keys[2], s_valid[2], s_est[1], s_u[2], s_rank[2], s_near[1];
-    double *standardized = NULL;
-    if (!PyArg_ParseTuple(args, "OOOnOOO:place_ranks", &o_keys, &o_valid, &o_est_at, &missing, &o_u, &o_rank, &o_near))
-        return NULL;
-    ARRAY(keys, const uint64_t, o_keys, U8, 2, 0, s_keys)
-    ARRAY(valid, const char, o_valid, B1, 2, 0, s_valid)
-    ARRAY(est_at, const int64_t, o_est_at, I8, 1, 0, s_est)
-    ARRAY(u, double, o_u, F8, 2, 1, s_u)
-    ARRAY(rank, double, o_rank, F8, 2, 1, s_rank)
-    ARRAY(near, char, o_near, B1, 1, 1, s_near)
-    Py_ssize_t n = s_keys[0], g = s_keys[1];
-    CHECK("valid's rows", s_valid[0], n)
-    CHECK("valid's columns", s_valid[1], g)
-    CHECK("est_at's length", s_est[0], g)
-    CHECK("u's rows", s_u[0], n)
-    CHECK("u's columns", s_u[1], g)
-    CHECK("rank's rows", s_rank[0], n)
-    CHECK("near's length", s_near[0], n)
-    for (Py_ssize_t c = 0; c < g; c++)
-        if (est_at[c] >= s_rank[1] && s_rank[1]) {
-            PyErr_SetString(PyExc_ValueError, "est_at names a column past rank's");
-            goto fail;
-        }
-    standardized = PyMem_RawMalloc(sizeof(double) * (size_t)(g ? g : 1));
-    if (!standardized) {
-        PyErr_NoMemory();
-        goto fail;
-    }
+    ARGS("Q(n,g) ?(n,g) q(g) n d(n,g)! d(n,r)! ?(n)!", "keys valid est_at missing u rank near")
+    const int64_t *est_at = a[2].data;
+    for (Py_ssize_t c = 0; c < SIZE('g'); c++)
+        if (SIZE('r') && est_at[c] >= SIZE('r'))
+            FAIL("est_at names a column past rank's");
+    if (!(scratch = scratch_of(sizeof(double) * (size_t)SIZE('g'))))
+        return done(&held, scratch, 1);
     Py_BEGIN_ALLOW_THREADS
-    place_ranks(keys, valid, est_at, (uint32_t)missing, u, rank, s_rank[1], near, standardized, n, g);
+    place_ranks(a[0].data, a[1].data, est_at, (uint32_t)a[3].value, a[4].data, a[5].data, SIZE('r'), a[6].data,
+                scratch, SIZE('n'), SIZE('g'));
     Py_END_ALLOW_THREADS
-    PyMem_RawFree(standardized);
-    release(&held);
-    Py_RETURN_NONE;
-fail:
-    PyMem_RawFree(standardized);
-    release(&held);
-    return NULL;
+    return done(&held, scratch, 0);
 }
 
 /* The rows 0 .. n - 1 in the order of their ``keys`` (a stable counting sort over the sessions
@@ -534,258 +567,97 @@ static void order_by(const int64_t *keys, Py_ssize_t n, Py_ssize_t t, int64_t *o
 
 static PyObject *py_estimation_sums(PyObject *self, PyObject *args)
 {
-    PyObject *o_valid, *o_x0, *o_y, *o_returns, *o_blocked, *o_starts, *o_stops, *o_cols, *o_pairs, *o_shift, *o_out;
-    Held held = {.n = 0};
-    Py_ssize_t s_valid[2], s_x0[2], s_y[2], s_ret[2], s_blocked[2], s_starts[1], s_stops[1], s_cols[1], s_pairs[2],
-        s_shift[1], s_out[2];
-    char *scratch = NULL;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO:estimation_sums", &o_valid, &o_x0, &o_y, &o_returns, &o_blocked,
-                          &o_starts, &o_stops, &o_cols, &o_pairs, &o_shift, &o_out))
-        return NULL;
-    ARRAY(valid, const char, o_valid, B1, 2, 0, s_valid)
-    ARRAY(x0, const double, o_x0, F8, 2, 0, s_x0)
-    ARRAY(y, const double, o_y, F8, 2, 0, s_y)
-    ARRAY(returns, const double, o_returns, F8, 2, 0, s_ret)
-    ARRAY(blocked, const char, o_blocked, B1, 2, 0, s_blocked)
-    ARRAY(starts, const int64_t, o_starts, I8, 1, 0, s_starts)
-    ARRAY(stops, const int64_t, o_stops, I8, 1, 0, s_stops)
-    ARRAY(cols, const int64_t, o_cols, I8, 1, 0, s_cols)
-    ARRAY(pairs, const int64_t, o_pairs, I8, 2, 0, s_pairs)
-    ARRAY(shift, double, o_shift, F8, 1, 1, s_shift)
-    ARRAY(out, double, o_out, F8, 2, 1, s_out)
-    Py_ssize_t f = s_y[0], t = s_y[1], k1 = s_x0[1], n = s_out[0], m = s_out[1], n_pairs = s_pairs[0];
-    CHECK("valid's firms", s_valid[0], f)
-    CHECK("valid's sessions", s_valid[1], t)
-    CHECK("returns' firms", s_ret[0], f)
-    CHECK("returns' sessions", s_ret[1], t)
-    CHECK("blocked's firms", s_blocked[0], f)
-    CHECK("blocked's sessions", s_blocked[1], t)
-    CHECK("x0's sessions", s_x0[0], t)
-    CHECK("shift's length", s_shift[0], f)
-    CHECK("starts' length", s_starts[0], n)
-    CHECK("stops' length", s_stops[0], n)
-    CHECK("cols' length", s_cols[0], n)
-    CHECK("pairs' columns", s_pairs[1], 2)
-    CHECK("out's moments", m, 2 * (k1 + 1) + n_pairs + 2)
+    ARGS("?(f,t) d(t,k) d(f,t) d(f,t) ?(f,t) q(n) q(n) q(n) q(p,2) d(f)! d(n,m)!",
+         "valid x0 y returns blocked starts stops cols pairs shift out")
+    Py_ssize_t f = SIZE('f'), t = SIZE('t'), k1 = SIZE('k'), n = SIZE('n'), m = SIZE('m'), n_pairs = SIZE('p');
+    const int64_t *cols = a[7].data, *pairs = a[8].data;
+    if (m != 2 * (k1 + 1) + n_pairs + 2)
+        FAIL("out must have a column for each moment: 2 (K + 1) + the pairs + 2");
     for (Py_ssize_t e = 0; e < n; e++)
-        if (cols[e] < 0 || cols[e] >= f) {
-            PyErr_SetString(PyExc_ValueError, "cols names a firm outside y");
-            goto fail;
-        }
-    for (Py_ssize_t p = 0; p < 2 * n_pairs; p++)
-        if (pairs[p] < 0 || pairs[p] >= k1) {
-            PyErr_SetString(PyExc_ValueError, "pairs names a regressor outside x0");
-            goto fail;
-        }
+        if (cols[e] < 0 || cols[e] >= f)
+            FAIL("cols names a firm outside y");
+    for (Py_ssize_t q = 0; q < 2 * n_pairs; q++)
+        if (pairs[q] < 0 || pairs[q] >= k1)
+            FAIL("pairs names a regressor outside x0");
     size_t doubles = (size_t)(m * f + t + 1 + TILE * f + 2 * f), ints = (size_t)(2 * n + t + 3),
            bytes = (size_t)(2 * TILE * f + f);
-    scratch = PyMem_RawMalloc(sizeof(double) * doubles + sizeof(int64_t) * ints + bytes);
-    if (!scratch) {
-        PyErr_NoMemory();
-        goto fail;
-    }
-    double *running = (double *)scratch, *masked = running + m * f, *tile_y = masked + t + 1, *w = tile_y + TILE * f,
+    if (!(scratch = scratch_of(sizeof(double) * doubles + sizeof(int64_t) * ints + bytes)))
+        return done(&held, scratch, 1);
+    double *running = scratch, *masked = running + m * f, *tile_y = masked + t + 1, *w = tile_y + TILE * f,
            *yc = w + f;
     int64_t *by_start = (int64_t *)(yc + f), *by_stop = by_start + n, *bucket = by_stop + n;
     char *tile_ok = (char *)(bucket + t + 3), *tile_aside = tile_ok + TILE * f, *any_blocked = tile_aside + TILE * f;
     Py_BEGIN_ALLOW_THREADS
-    order_by(starts, n, t, by_start, bucket);
-    order_by(stops, n, t, by_stop, bucket);
-    estimation_sums(valid, x0, y, returns, blocked, starts, stops, cols, by_start, by_stop, pairs, shift, out, running,
-                    masked, tile_y, tile_ok, tile_aside, any_blocked, w, yc, t, f, k1, n_pairs, n, m);
+    order_by(a[5].data, n, t, by_start, bucket);
+    order_by(a[6].data, n, t, by_stop, bucket);
+    estimation_sums(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data, cols, by_start,
+                    by_stop, pairs, a[9].data, a[10].data, running, masked, tile_y, tile_ok, tile_aside, any_blocked, w,
+                    yc, t, f, k1, n_pairs, n, m);
     Py_END_ALLOW_THREADS
-    PyMem_RawFree(scratch);
-    release(&held);
-    Py_RETURN_NONE;
-fail:
-    PyMem_RawFree(scratch);
-    release(&held);
-    return NULL;
+    return done(&held, scratch, 0);
 }
 
 static PyObject *py_grid_residuals(PyObject *self, PyObject *args)
 {
-    PyObject *o_y, *o_valid, *o_x, *o_pos, *o_cols, *o_grid, *o_in_est, *o_shift, *o_x_mean, *o_theta, *o_ar, *o_ok,
-        *o_counts;
-    int estimated;
-    Held held = {.n = 0};
-    Py_ssize_t s_y[2], s_valid[2], s_x[2], s_pos[1], s_cols[1], s_grid[1], s_in[1], s_shift[1], s_mean[1],
-        s_theta[2], s_ar[2], s_ok[2], s_counts[2];
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOpOOO:grid_residuals", &o_y, &o_valid, &o_x, &o_pos, &o_cols, &o_grid,
-                          &o_in_est, &o_shift, &o_x_mean, &o_theta, &estimated, &o_ar, &o_ok, &o_counts))
-        return NULL;
-    ARRAY(y, const double, o_y, F8, 2, 0, s_y)
-    ARRAY(valid, const char, o_valid, B1, 2, 0, s_valid)
-    ARRAY(x, const double, o_x, F8, 2, 0, s_x)
-    ARRAY(pos, const int64_t, o_pos, I8, 1, 0, s_pos)
-    ARRAY(cols, const int64_t, o_cols, I8, 1, 0, s_cols)
-    ARRAY(grid, const int64_t, o_grid, I8, 1, 0, s_grid)
-    ARRAY(in_est, const char, o_in_est, B1, 1, 0, s_in)
-    ARRAY(shift, const double, o_shift, F8, 1, 0, s_shift)
-    ARRAY(x_mean, const double, o_x_mean, F8, 1, 0, s_mean)
-    ARRAY(theta, const double, o_theta, F8, 2, 0, s_theta)
-    ARRAY(ar, double, o_ar, F8, 2, 1, s_ar)
-    ARRAY(ok, char, o_ok, B1, 2, 1, s_ok)
-    ARRAY(counts, int64_t, o_counts, I8, 2, 1, s_counts)
-    Py_ssize_t f = s_y[0], t = s_y[1], k1 = s_x[1], n = s_ar[0], g = s_ar[1];
-    CHECK("valid's firms", s_valid[0], f)
-    CHECK("valid's sessions", s_valid[1], t)
-    CHECK("x's sessions", s_x[0], t)
-    CHECK("pos' length", s_pos[0], n)
-    CHECK("cols' length", s_cols[0], n)
-    CHECK("grid's length", s_grid[0], g)
-    CHECK("in_est's length", s_in[0], g)
-    CHECK("shift's length", s_shift[0], f)
-    CHECK("x_mean's length", s_mean[0], k1)
-    CHECK("theta's rows", s_theta[0], n)
-    if (estimated) {
-        CHECK("theta's columns", s_theta[1], k1 + 1)
-    }
-    CHECK("ok's rows", s_ok[0], n)
-    CHECK("ok's columns", s_ok[1], g)
-    CHECK("counts' rows", s_counts[0], n)
-    CHECK("counts' columns", s_counts[1], 2)
+    ARGS("d(f,t) ?(f,t) d(t,k) q(n) q(n) q(g) ?(g) d(f) d(k) d(n,j) p d(n,g)! ?(n,g)! q(n,2)!",
+         "y valid x pos cols grid in_est shift x_mean theta estimated ar ok counts")
+    int estimated = (int)a[10].value;
+    if (estimated && SIZE('j') != SIZE('k') + 1)
+        FAIL("theta must have a column for the constant and each regressor");
     Py_BEGIN_ALLOW_THREADS
-    grid_residuals(y, valid, x, pos, cols, grid, in_est, shift, x_mean, theta, estimated, ar, ok, counts, n, g, t, k1);
+    grid_residuals(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data, a[7].data, a[8].data,
+                   a[9].data, estimated, a[11].data, a[12].data, a[13].data, SIZE('n'), SIZE('g'), SIZE('t'),
+                   SIZE('k'));
     Py_END_ALLOW_THREADS
-    release(&held);
-    Py_RETURN_NONE;
-fail:
-    release(&held);
-    return NULL;
+    return done(&held, scratch, 0);
 }
 
 static PyObject *py_compare_rows(PyObject *self, PyObject *args)
 {
-    PyObject *o_values, *o_rows, *o_bar, *o_weight, *o_total, *o_above, *o_tied;
-    Held held = {.n = 0};
-    Py_ssize_t s_values[2], s_rows[1], s_bar[1], s_weight[1], s_total[1], s_above[1], s_tied[1];
-    if (!PyArg_ParseTuple(args, "OOOOOOO:compare_rows", &o_values, &o_rows, &o_bar, &o_weight, &o_total, &o_above,
-                          &o_tied))
-        return NULL;
-    ARRAY(values, const double, o_values, F8, 2, 0, s_values)
-    ARRAY(rows, const int64_t, o_rows, I8, 1, 0, s_rows)
-    ARRAY(bar, const double, o_bar, F8, 1, 0, s_bar)
-    ARRAY(weight, const double, o_weight, F8, 1, 0, s_weight)
-    ARRAY(total, double, o_total, F8, 1, 1, s_total)
-    ARRAY(above, int64_t, o_above, I8, 1, 1, s_above)
-    ARRAY(tied, int64_t, o_tied, I8, 1, 1, s_tied)
-    Py_ssize_t n = s_rows[0];
-    CHECK("bar's length", s_bar[0], n)
-    CHECK("weight's length", s_weight[0], n)
-    CHECK("above's length", s_above[0], n)
-    CHECK("tied's length", s_tied[0], n)
-    CHECK("total's length", s_total[0], s_values[1])
+    ARGS("d(v,d) q(n) d(n) d(n) d(d)! q(n)! q(n)!", "values rows bar weight total above tied")
     Py_BEGIN_ALLOW_THREADS
-    compare_rows(values, rows, bar, weight, total, above, tied, n, s_values[1]);
+    compare_rows(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data, SIZE('n'), SIZE('d'));
     Py_END_ALLOW_THREADS
-    release(&held);
-    Py_RETURN_NONE;
-fail:
-    release(&held);
-    return NULL;
+    return done(&held, scratch, 0);
 }
 
 static PyObject *py_standardized_rows(PyObject *self, PyObject *args)
 {
-    PyObject *o_ar, *o_z, *o_w, *o_ok;
-    Py_ssize_t lo, hi;
-    Held held = {.n = 0};
-    Py_ssize_t s_ar[2], s_z[2], s_w[2], s_ok[1];
-    char *finite = NULL;
-    if (!PyArg_ParseTuple(args, "OnnOOO:standardized_rows", &o_ar, &lo, &hi, &o_z, &o_w, &o_ok))
-        return NULL;
-    ARRAY(ar, const double, o_ar, F8, 2, 0, s_ar)
-    ARRAY(z, double, o_z, F8, 2, 1, s_z)
-    ARRAY(w, double, o_w, F8, 2, 1, s_w)
-    ARRAY(ok, char, o_ok, B1, 1, 1, s_ok)
-    Py_ssize_t n = s_ar[0];
-    if (lo < 0 || hi < lo || hi > s_ar[1]) {
-        PyErr_SetString(PyExc_ValueError, "the estimation days lo:hi are not inside ar's columns");
-        goto fail;
-    }
-    CHECK("z's rows", s_z[0], n)
-    CHECK("z's columns", s_z[1], hi - lo)
-    CHECK("w's rows", s_w[0], n)
-    CHECK("w's columns", s_w[1], hi - lo)
-    CHECK("ok's length", s_ok[0], n)
-    finite = PyMem_RawMalloc((size_t)(hi - lo + 1));
-    if (!finite) {
-        PyErr_NoMemory();
-        goto fail;
-    }
+    ARGS("d(n,g) n n d(n,l)! d(n,l)! ?(n)!", "ar lo hi z w ok")
+    Py_ssize_t lo = a[1].value, hi = a[2].value;
+    if (lo < 0 || hi < lo || hi > SIZE('g') || hi - lo != SIZE('l'))
+        FAIL("the estimation days lo:hi are not inside ar's columns, or not z's and w's");
+    if (!(scratch = scratch_of((size_t)(hi - lo + 1))))
+        return done(&held, scratch, 1);
     Py_BEGIN_ALLOW_THREADS
-    standardized_rows(ar, s_ar[1], lo, hi, z, w, ok, finite, n);
+    standardized_rows(a[0].data, SIZE('g'), lo, hi, a[3].data, a[4].data, a[5].data, scratch, SIZE('n'));
     Py_END_ALLOW_THREADS
-    PyMem_RawFree(finite);
-    release(&held);
-    Py_RETURN_NONE;
-fail:
-    PyMem_RawFree(finite);
-    release(&held);
-    return NULL;
+    return done(&held, scratch, 0);
 }
 
 static PyObject *py_position_sums(PyObject *self, PyObject *args)
 {
-    PyObject *o_z, *o_w, *o_order, *o_pos, *o_sum_z, *o_sum_w, *o_at;
-    Held held = {.n = 0};
-    Py_ssize_t s_z[2], s_w[2], s_order[1], s_pos[1], s_sz[2], s_sw[2], s_at[1];
-    double *scratch = NULL;
-    if (!PyArg_ParseTuple(args, "OOOOOOO:position_sums", &o_z, &o_w, &o_order, &o_pos, &o_sum_z, &o_sum_w, &o_at))
-        return NULL;
-    ARRAY(z, const double, o_z, F8, 2, 0, s_z)
-    ARRAY(w, const double, o_w, F8, 2, 0, s_w)
-    ARRAY(order, const int64_t, o_order, I8, 1, 0, s_order)
-    ARRAY(pos, const int64_t, o_pos, I8, 1, 0, s_pos)
-    ARRAY(sum_z, double, o_sum_z, F8, 2, 1, s_sz)
-    ARRAY(sum_w, double, o_sum_w, F8, 2, 1, s_sw)
-    ARRAY(at, double, o_at, F8, 1, 1, s_at)
-    Py_ssize_t length = s_z[1];
-    CHECK("w's rows", s_w[0], s_z[0])
-    CHECK("w's columns", s_w[1], length)
-    CHECK("pos' length", s_pos[0], s_z[0])
-    CHECK("sum_z's columns", s_sz[1], length)
-    CHECK("sum_w's positions", s_sw[0], s_sz[0])
-    CHECK("sum_w's columns", s_sw[1], length)
-    CHECK("at's length", s_at[0], s_sz[0])
-    scratch = PyMem_RawMalloc(sizeof(double) * (size_t)(2 * length + 1));
-    if (!scratch) {
-        PyErr_NoMemory();
-        goto fail;
-    }
+    ARGS("d(n,l) d(n,l) q(o) q(n) d(s,l)! d(s,l)! d(s)!", "z w order pos sum_z sum_w at")
+    Py_ssize_t length = SIZE('l');
+    if (!(scratch = scratch_of(sizeof(double) * (size_t)(2 * length + 1))))
+        return done(&held, scratch, 1);
+    double *tz = scratch;
     Py_BEGIN_ALLOW_THREADS
-    position_sums(z, w, order, s_order[0], pos, sum_z, sum_w, at, scratch, scratch + length, length);
+    position_sums(a[0].data, a[1].data, a[2].data, SIZE('o'), a[3].data, a[4].data, a[5].data, a[6].data, tz,
+                  tz + length, length);
     Py_END_ALLOW_THREADS
-    PyMem_RawFree(scratch);
-    release(&held);
-    Py_RETURN_NONE;
-fail:
-    PyMem_RawFree(scratch);
-    release(&held);
-    return NULL;
+    return done(&held, scratch, 0);
 }
 
 static PyObject *py_pairwise_sum(PyObject *self, PyObject *args)
 {
-    PyObject *o_a;
-    Py_ssize_t lo, n;
-    int squares;
-    Held held = {.n = 0};
-    Py_ssize_t s_a[1];
-    if (!PyArg_ParseTuple(args, "Onnp:pairwise_sum", &o_a, &lo, &n, &squares))
-        return NULL;
-    ARRAY(a, const double, o_a, F8, 1, 0, s_a)
-    if (lo < 0 || n < 0 || lo + n > s_a[0]) {
-        PyErr_SetString(PyExc_ValueError, "a[lo : lo + n] is not inside a");
-        goto fail;
-    }
-    double sum = pairwise_sum(a, lo, n, squares);
+    ARGS("d(l) n n p", "a lo n squares")
+    Py_ssize_t lo = a[1].value, n = a[2].value;
+    if (lo < 0 || n < 0 || lo + n > SIZE('l'))
+        FAIL("a[lo : lo + n] is not inside a");
+    double sum = pairwise_sum(a[0].data, lo, n, (int)a[3].value);
     release(&held);
     return PyFloat_FromDouble(sum);
-fail:
-    release(&held);
-    return NULL;
 }
 
 static PyMethodDef METHODS[] = {
