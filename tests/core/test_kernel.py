@@ -297,6 +297,38 @@ def test_a_loop_refuses_arrays_it_cannot_read_instead_of_reading_past_them():
         kernel.compiled("standardized_rows")(ar, 0, 5, z, w, ok.astype(np.int64))
 
 
+def test_a_loop_refuses_an_index_that_points_outside_the_array_it_indexes():
+    """Firms, rows, positions and a key's column that fall outside the array they index are
+    refused before (or instead of) a read or a write there."""
+    with pytest.raises(ValueError, match="rows names a row outside values"):
+        kernel.compiled("compare_rows")(
+            np.zeros((3, 4)),
+            np.array([0, 3]),
+            np.zeros(2),
+            np.ones(2),
+            np.zeros(4),
+            np.empty(2, np.int64),
+            np.empty(2, np.int64),
+        )
+    z = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="pos a position outside sum_z"):
+        kernel.compiled("position_sums")(
+            z, z, np.array([0, 1]), np.array([0, 5]), np.zeros((5, 3)), np.zeros((5, 3)), np.zeros(5)
+        )
+    keys = np.empty((1, 3), np.uint64)
+    kernel.compiled("row_keys")(np.array([[0.3, 0.1, 0.2]]), keys)
+    keys[0, 1] |= np.uint64(7)  # column 7 of a row of 3
+    with pytest.raises(ValueError, match="keys names a column past the row's"):
+        kernel.compiled("place_ranks")(
+            keys, np.ones((1, 3), bool), np.arange(3), 0, np.empty((1, 3)), np.empty((1, 3)), np.zeros(1, bool)
+        )
+    grid = (np.zeros((2, 5)), np.ones((2, 5), bool), np.zeros((5, 1)), np.array([1]), np.array([2]), np.arange(2))
+    rest = (np.ones(2, bool), np.zeros(2), np.zeros(1), np.zeros((1, 2)), True)
+    out = (np.empty((1, 2)), np.empty((1, 2), bool), np.empty((1, 2), np.int64))
+    with pytest.raises(ValueError, match="cols names a firm outside y"):
+        kernel.compiled("grid_residuals")(*grid, *rest, *out)
+
+
 def test_a_chunks_sums_by_position_add_into_every_sessions_table_as_the_dense_ones_did():
     """A chunk keeps r̄'s sums at its own positions only: placed among every session's, chunk
     after chunk, they are the dense tables' sums, bit for bit (the sessions no chunk has stay 0)."""

@@ -1,9 +1,10 @@
 /* The streamed passes' heaviest loops in C (eventstudy.core.stream.kernel says what each stands
  * in for). Each does the numpy steps' arithmetic in their order, so that which one runs changes
  * the time, never a number: built without fused multiply-adds or any reassociation
- * (-ffp-contract=off, no -ffast-math; pyproject.toml), each row's sums in numpy's pairwise order.
- * The arrays come through the buffer protocol, C-contiguous, of the kinds each loop names; the
- * loops run without the GIL, so the stream's threads run them side by side. */
+ * (-ffp-contract=off, no -ffast-math; setup.py), each row's sums in numpy's pairwise order.
+ * The arrays come through the buffer protocol, C-contiguous, of the kinds each loop names, and
+ * every index into another array is checked to fall inside it; the loops run without the GIL,
+ * so the stream's threads run them side by side. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -125,7 +126,8 @@ static int unpack(PyObject *args, const char *signature, const char *names, Held
             if (want && *want < 0)
                 *want = got;
             else if (got != expected) {
-                PyErr_Format(PyExc_ValueError, "%s has %zd along axis %d where %zd was expected", name, got, d, expected);
+                PyErr_Format(PyExc_ValueError, "%s has %zd along axis %d where %zd was expected", name, got, d,
+                             expected);
                 return 0;
             }
             out[i].shape[d] = got;
@@ -164,6 +166,16 @@ static PyObject *refuse(const char *message)
     return NULL;
 }
 
+/* Whether each of the ``n`` indices ``idx`` falls in [0, bound): what a loop reads or writes at
+ * them is inside the array they index. */
+static int inside(const int64_t *idx, Py_ssize_t n, Py_ssize_t bound)
+{
+    int64_t bad = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        bad |= (idx[i] < 0) | (idx[i] >= bound);
+    return !bad;
+}
+
 /* ---- the ARs' sort keys and ranks --------------------------------------------------------- */
 
 /* Each value's 64-bit sort key, unsorted: the value in single precision (+inf where not finite,
@@ -182,7 +194,8 @@ WIDE static void row_keys(const double *restrict ar, uint64_t *restrict keys, fl
         }
         for (Py_ssize_t c = 0; c < g; c++) {
             uint32_t b = bits[c];
-            b ^= (uint32_t)((int32_t)b >> 31) | 0x80000000u; /* every bit flipped when negative, else the sign bit set */
+            /* every bit flipped when negative, else the sign bit set */
+            b ^= (uint32_t)((int32_t)b >> 31) | 0x80000000u;
             out[c] = ((uint64_t)b << 32) | (uint64_t)c;
         }
     }
@@ -193,8 +206,9 @@ WIDE static void row_keys(const double *restrict ar, uint64_t *restrict keys, fl
  * test) each estimation day's rank among the row's estimation days with a key (``est_at``: a
  * column's estimation day, or -1; zero where not valid); ``near``: whether two keys of the row
  * other than ``missing`` are equal. */
-WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int64_t *est_at, uint32_t missing, double *u,
-                        double *rank, Py_ssize_t r_cols, char *near, double *standardized, Py_ssize_t n, Py_ssize_t g)
+WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int64_t *est_at, uint32_t missing,
+                             double *u, double *rank, Py_ssize_t r_cols, char *near, double *standardized,
+                             Py_ssize_t n, Py_ssize_t g)
 {
     for (Py_ssize_t i = 0; i < n; i++) {
         const uint64_t *row = keys + i * g;
@@ -225,6 +239,16 @@ WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int6
     }
 }
 
+/* Whether each of the ``n`` sort keys names a column (its low half) below ``g``: a pass of its
+ * own, vectorized (checked inside place_ranks' loop it took a fifth of the loop's time). */
+WIDE static int columns_inside(const uint64_t *keys, Py_ssize_t n, Py_ssize_t g)
+{
+    uint64_t bad = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        bad |= (keys[i] & 0xFFFFFFFFu) >= (uint64_t)g;
+    return !bad;
+}
+
 /* ---- the first pass's running sums -------------------------------------------------------- */
 
 static double pairwise_sum(const double *a, Py_ssize_t lo, Py_ssize_t n, int squares);
@@ -238,9 +262,9 @@ enum { TILE = 64 }; /* sessions turned session-major at a time: a few hundred kB
  * (``pairs``), y - shift, (y - shift) x, (y - shift)^2, each where ``valid`` (zero elsewhere), and
  * 1 where a return (finite) is ``blocked`` for another event -- as S[stop] - S[start] of the
  * running sums S, added session after session, every firm's at once (``running``: moments x
- * firms). The sessions are turned session-major :data:`TILE` at a time (``tile_y``, ``tile_ok``,
- * ``tile_aside``: TILE x firms; ``any_blocked``: each firm's, whether it has days blocked); ``by_start`` and ``by_stop``: the events in the order of their
- * starts and stops. */
+ * firms). The sessions are turned session-major TILE at a time (``tile_y``, ``tile_ok``,
+ * ``tile_aside``: TILE x firms; ``any_blocked``: each firm's, whether it has days blocked);
+ * ``by_start`` and ``by_stop``: the events in the order of their starts and stops. */
 WIDE static void estimation_sums(const char *restrict valid, const double *restrict x0, const double *restrict y,
                                  const double *restrict returns, const char *restrict blocked,
                                  const int64_t *restrict starts, const int64_t *restrict stops,
@@ -248,8 +272,9 @@ WIDE static void estimation_sums(const char *restrict valid, const double *restr
                                  const int64_t *restrict by_stop, const int64_t *restrict pairs,
                                  double *restrict shift, double *restrict out, double *restrict running,
                                  double *restrict masked, double *restrict tile_y, char *restrict tile_ok,
-                                 char *restrict tile_aside, char *restrict any_blocked, double *restrict w, double *restrict yc, Py_ssize_t t,
-                                 Py_ssize_t f, Py_ssize_t k1, Py_ssize_t n_pairs, Py_ssize_t n, Py_ssize_t m)
+                                 char *restrict tile_aside, char *restrict any_blocked, double *restrict w,
+                                 double *restrict yc, Py_ssize_t t, Py_ssize_t f, Py_ssize_t k1, Py_ssize_t n_pairs,
+                                 Py_ssize_t n, Py_ssize_t m)
 {
     Py_ssize_t k = k1 + 1, iy = k + n_pairs;
     for (Py_ssize_t c = 0; c < f; c++) {
@@ -466,8 +491,8 @@ WIDE static void standardized_rows(const double *ar, Py_ssize_t g, Py_ssize_t lo
             count += finite[d];
         }
         double mean = (0.0 + pairwise_sum(zr, 0, length, 0)) / (double)(count > 1 ? count : 1);
-        for (Py_ssize_t d = 0; d < length; d++)
-            zr[d] = finite[d] ? zr[d] - mean : (zr[d] - mean) * 0.0; /* numpy's z x valid: a zero with the sign it gives */
+        for (Py_ssize_t d = 0; d < length; d++) /* numpy's z x valid: where not valid a zero with the sign it gives */
+            zr[d] = finite[d] ? zr[d] - mean : (zr[d] - mean) * 0.0;
         double norm = sqrt(0.0 + pairwise_sum(zr, 0, length, 1));
         int good = count >= 3 && norm > 0;
         double scale = good ? 1.0 / norm : 0.0;
@@ -544,10 +569,15 @@ static PyObject *py_place_ranks(PyObject *self, PyObject *args)
             FAIL("est_at names a column past rank's");
     if (!(scratch = scratch_of(sizeof(double) * (size_t)SIZE('g'))))
         return done(&held, scratch, 1);
+    int placed;
     Py_BEGIN_ALLOW_THREADS
-    place_ranks(a[0].data, a[1].data, est_at, (uint32_t)a[3].value, a[4].data, a[5].data, SIZE('r'), a[6].data,
-                scratch, SIZE('n'), SIZE('g'));
+    placed = columns_inside(a[0].data, SIZE('n') * SIZE('g'), SIZE('g'));
+    if (placed)
+        place_ranks(a[0].data, a[1].data, est_at, (uint32_t)a[3].value, a[4].data, a[5].data, SIZE('r'), a[6].data,
+                    scratch, SIZE('n'), SIZE('g'));
     Py_END_ALLOW_THREADS
+    if (!placed)
+        FAIL("keys names a column past the row's");
     return done(&held, scratch, 0);
 }
 
@@ -573,12 +603,10 @@ static PyObject *py_estimation_sums(PyObject *self, PyObject *args)
     const int64_t *cols = a[7].data, *pairs = a[8].data;
     if (m != 2 * (k1 + 1) + n_pairs + 2)
         FAIL("out must have a column for each moment: 2 (K + 1) + the pairs + 2");
-    for (Py_ssize_t e = 0; e < n; e++)
-        if (cols[e] < 0 || cols[e] >= f)
-            FAIL("cols names a firm outside y");
-    for (Py_ssize_t q = 0; q < 2 * n_pairs; q++)
-        if (pairs[q] < 0 || pairs[q] >= k1)
-            FAIL("pairs names a regressor outside x0");
+    if (!inside(cols, n, f))
+        FAIL("cols names a firm outside y");
+    if (!inside(pairs, 2 * n_pairs, k1))
+        FAIL("pairs names a regressor outside x0");
     size_t doubles = (size_t)(m * f + t + 1 + TILE * f + 2 * f), ints = (size_t)(2 * n + t + 3),
            bytes = (size_t)(2 * TILE * f + f);
     if (!(scratch = scratch_of(sizeof(double) * doubles + sizeof(int64_t) * ints + bytes)))
@@ -604,6 +632,8 @@ static PyObject *py_grid_residuals(PyObject *self, PyObject *args)
     int estimated = (int)a[10].value;
     if (estimated && SIZE('j') != SIZE('k') + 1)
         FAIL("theta must have a column for the constant and each regressor");
+    if (!inside(a[4].data, SIZE('n'), SIZE('f')))
+        FAIL("cols names a firm outside y");
     Py_BEGIN_ALLOW_THREADS
     grid_residuals(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data, a[7].data, a[8].data,
                    a[9].data, estimated, a[11].data, a[12].data, a[13].data, SIZE('n'), SIZE('g'), SIZE('t'),
@@ -615,6 +645,8 @@ static PyObject *py_grid_residuals(PyObject *self, PyObject *args)
 static PyObject *py_compare_rows(PyObject *self, PyObject *args)
 {
     ARGS("d(v,d) q(n) d(n) d(n) d(d)! q(n)! q(n)!", "values rows bar weight total above tied")
+    if (!inside(a[1].data, SIZE('n'), SIZE('v')))
+        FAIL("rows names a row outside values");
     Py_BEGIN_ALLOW_THREADS
     compare_rows(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data, SIZE('n'), SIZE('d'));
     Py_END_ALLOW_THREADS
@@ -638,6 +670,8 @@ static PyObject *py_standardized_rows(PyObject *self, PyObject *args)
 static PyObject *py_position_sums(PyObject *self, PyObject *args)
 {
     ARGS("d(n,l) d(n,l) q(o) q(n) d(s,l)! d(s,l)! d(s)!", "z w order pos sum_z sum_w at")
+    if (!inside(a[2].data, SIZE('o'), SIZE('n')) || !inside(a[3].data, SIZE('n'), SIZE('s')))
+        FAIL("order names a row outside z, or pos a position outside sum_z");
     Py_ssize_t length = SIZE('l');
     if (!(scratch = scratch_of(sizeof(double) * (size_t)(2 * length + 1))))
         return done(&held, scratch, 1);

@@ -35,7 +35,9 @@ class Partial:
         for key, v in other.sums.items():
             mine = self.sums.get(key)
             if isinstance(v, ByPosition):
-                v.add_into(self.sums.setdefault(key, v.zeros()))
+                if mine is None:
+                    mine = self.sums[key] = v.zeros()
+                v.add_into(mine)
             elif mine is None:
                 self.sums[key] = np.array(v, copy=True)
             else:
