@@ -161,27 +161,28 @@ def test_pairwise_sums_from_the_compiled_loop_are_numpys():
 def test_rbar_rows_and_their_sums_by_position_from_the_compiled_loops_are_numpys(length, one_date):
     """r̄'s standardized rows and their sums by calendar position (and by coverage band on one
     date) against the numpy steps: rows all missing, with two days, of no variance, of −0 and
-    of large values; positions repeated and out of order; two groups, one of them empty."""
+    of large values; positions repeated and out of order; two groups, one of them empty, and rows
+    in both; the estimation days after other days of the grid."""
     rng = np.random.default_rng(length)
-    n, g = 300, length + 11
+    n, g, lo = 300, length + 11, 5
     ar = rng.standard_normal((n, g)) * 10.0 ** rng.integers(-6, 6, (n, g))
     ar[rng.random((n, g)) < 0.1] = np.nan
     ar[0] = np.nan
-    ar[1, 2:] = np.nan
+    ar[1, lo + 2 :] = np.nan
     ar[2] = 0.25
     ar[3] = -0.0
     ar[4, ::2] = -0.0
     pos = np.zeros(n, np.int64) if one_date else rng.integers(0, 40, n)
-    member = np.stack([rng.random(n) < 0.7, np.zeros(n, bool)], axis=1)
+    member = np.stack([rng.random(n) < 0.7, np.zeros(n, bool), rng.random(n) < 0.5], axis=1)
     valid = np.isfinite(ar)
-    fit = SimpleNamespace(ar=ar, valid=valid, n_valid=np.count_nonzero(valid[:, :length], axis=1))
+    fit = SimpleNamespace(ar=ar, valid=valid, n_valid=np.count_nonzero(valid[:, lo : lo + length], axis=1))
     ev = SimpleNamespace(member=member, pos=pos)
     sums = []
     for on in (False, True):
         plan = SimpleNamespace(
-            groups=("some", "none"),
-            est_cols=np.arange(length),
-            est_slice=slice(0, length),
+            groups=("some", "none", "half"),
+            est_cols=np.arange(lo, lo + length),
+            est_slice=slice(lo, lo + length),
             sessions=40,
             apart=not one_date,
             kernel=on,
@@ -198,7 +199,8 @@ def test_rbar_rows_and_their_sums_by_position_from_the_compiled_loops_are_numpys
     assert sums0.keys() == sums1.keys()
     for key in sums0:
         same_bits(sums0[key], sums1[key])
-    assert sums0["at"].sum() == 2 * member[:, 0].sum()
+    same_bits(sums0["at"].sum(axis=1), 2.0 * member.sum(axis=0))  # each group's rows, twice
+    assert sums0["day_any"][0].any() and not sums0["day_any"][1].any()
 
 
 def _with_and_without_loops(monkeypatch, returns, regressors, events, **kw) -> tuple[dict, dict]:
@@ -262,7 +264,7 @@ def test_the_compiled_loops_are_used_whenever_they_were_built(monkeypatch):
     real = kernel.compiled
     monkeypatch.setattr(kernel, "compiled", lambda name: used.append(name) or real(name))
     run_event_study(returns, regressors, events, engine="stream", **KW)
-    assert {"estimation_sums", "grid_residuals", "row_keys", "place_ranks", "position_sums"} <= set(used)
+    assert {"estimation_sums", "grid_residuals", "row_keys", "place_ranks", "rbar_sums"} <= set(used)
     monkeypatch.setattr(kernel, "_loops", None)  # as installed without a C compiler
     assert not kernel.available() and not kernel.required(None)
     with pytest.raises(ImportError, match="C compiler"):
@@ -310,10 +312,15 @@ def test_a_loop_refuses_an_index_that_points_outside_the_array_it_indexes():
             np.empty(2, np.int64),
             np.empty(2, np.int64),
         )
-    z = np.zeros((2, 3))
+    ar, sums = np.zeros((2, 4)), (np.zeros((1, 5, 3)), np.zeros((1, 5, 3)), np.zeros((1, 5)), np.zeros((1, 3), bool))
+    rows = (np.ones((2, 4), bool), 1, np.ones((2, 1), bool))
     with pytest.raises(ValueError, match="pos a position outside sum_z"):
-        kernel.compiled("position_sums")(
-            z, z, np.array([0, 1]), np.array([0, 5]), np.zeros((5, 3)), np.zeros((5, 3)), np.zeros(5)
+        kernel.compiled("rbar_sums")(ar, *rows, np.array([0, 1]), np.array([0, 5]), *sums, np.empty(2, bool))
+    with pytest.raises(ValueError, match="order names a row outside ar"):
+        kernel.compiled("rbar_sums")(ar, *rows, np.array([0, 2]), np.array([0, 4]), *sums, np.empty(2, bool))
+    with pytest.raises(ValueError, match="not inside ar's columns"):
+        kernel.compiled("rbar_sums")(
+            ar, np.ones((2, 4), bool), 2, rows[2], np.array([0, 1]), np.array([0, 4]), *sums, np.empty(2, bool)
         )
     keys = np.empty((1, 3), np.uint64)
     kernel.compiled("row_keys")(np.array([[0.3, 0.1, 0.2]]), keys)

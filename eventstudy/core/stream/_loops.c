@@ -42,7 +42,7 @@ static void release(Held *held)
 /* One argument: an array's data and shape, or a scalar's value. */
 typedef struct {
     void *data;
-    Py_ssize_t shape[2];
+    Py_ssize_t shape[3];
     Py_ssize_t value;
 } Arg;
 
@@ -105,7 +105,9 @@ static int unpack(PyObject *args, const char *signature, const char *names, Held
                 return 0;
             continue;
         }
-        int writable = strchr(sig, '!') != NULL, ndim = sig[3] == ')' ? 1 : 2;
+        int writable = strchr(sig, '!') != NULL, ndim = 1;
+        for (const char *c = sig + 2; *c && *c != ')'; c++)
+            ndim += *c == ',';
         Py_buffer *v = &held->views[held->n];
         int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
         if (PyObject_GetBuffer(obj, v, flags) < 0) {
@@ -210,6 +212,7 @@ WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int6
                              double *u, double *rank, Py_ssize_t r_cols, char *near, double *standardized,
                              Py_ssize_t n, Py_ssize_t g)
 {
+    int64_t table_for = -1; /* the valid values' number ``standardized`` holds the ranks of */
     for (Py_ssize_t i = 0; i < n; i++) {
         const uint64_t *row = keys + i * g;
         const char *ok = valid + i * g;
@@ -218,9 +221,38 @@ WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int6
         int64_t n_valid = 0;
         for (Py_ssize_t c = 0; c < g; c++)
             n_valid += ok[c] != 0;
-        double denom = 1.0 + (double)n_valid;
-        for (Py_ssize_t p = 0; p < g; p++)
-            standardized[p] = ((double)p + 1.0) / denom;
+        if (n_valid != table_for) {
+            double denom = 1.0 + (double)n_valid;
+            for (Py_ssize_t p = 0; p < g; p++)
+                standardized[p] = ((double)p + 1.0) / denom;
+            table_for = n_valid;
+        }
+        Py_ssize_t keyed = g; /* the keys before the missing ones, sorted last */
+        while (keyed > 0 && (row[keyed - 1] >> 32) == missing)
+            keyed--;
+        if (keyed == n_valid) { /* the keyed values are the valid ones: no look-up of ``valid`` */
+            uint64_t last = missing;
+            int64_t count = 0;
+            char tie = 0;
+            for (Py_ssize_t p = 0; p < keyed; p++) {
+                Py_ssize_t col = (Py_ssize_t)(row[p] & 0xFFFFFFFFu);
+                uint64_t key = row[p] >> 32;
+                tie |= key == last;
+                last = key;
+                ui[col] = standardized[p];
+                if (r_cols && est_at[col] >= 0)
+                    ri[est_at[col]] = (double)++count;
+            }
+            if (tie)
+                near[i] = 1;
+            for (Py_ssize_t p = keyed; p < g; p++) {
+                Py_ssize_t col = (Py_ssize_t)(row[p] & 0xFFFFFFFFu);
+                ui[col] = 0.0;
+                if (r_cols && est_at[col] >= 0)
+                    ri[est_at[col]] = 0.0;
+            }
+            continue;
+        }
         int64_t count = 0;
         uint64_t last = missing;
         for (Py_ssize_t p = 0; p < g; p++) {
@@ -472,66 +504,92 @@ static double pairwise_sum(const double *a, Py_ssize_t lo, Py_ssize_t n, int squ
     return pairwise_sum(a, lo, half, squares) + pairwise_sum(a, lo + half, n - half, squares);
 }
 
-/* r-bar's standardized rows of the residuals ar[:, lo:hi] (NaN where not valid): ``z`` each row
- * demeaned over its valid days and scaled to unit length (zero elsewhere), ``w`` its valid days'
- * indicators over the square root of their number, ``ok`` the rows that count (3 days or more,
- * some variance); rows that do not count are zero. */
+/* r-bar's standardized row of the residuals ``row`` (``length`` of them, NaN where not valid):
+ * into ``zr`` the row demeaned over its valid days and scaled to unit length (zero elsewhere),
+ * into ``wr`` its valid days' indicators over the square root of their number; whether the row
+ * counts (3 days or more, some variance). A row that does not count is zero. */
+static inline int standardized_row(const double *row, Py_ssize_t length, double *zr, double *wr, char *finite)
+{
+    int64_t count = 0;
+    for (Py_ssize_t d = 0; d < length; d++) {
+        double v = row[d];
+        finite[d] = (char)isfinite(v);
+        zr[d] = finite[d] ? v : 0.0;
+        count += finite[d];
+    }
+    double mean = (0.0 + pairwise_sum(zr, 0, length, 0)) / (double)(count > 1 ? count : 1);
+    for (Py_ssize_t d = 0; d < length; d++) /* numpy's z x valid: where not valid a zero with the sign it gives */
+        zr[d] = finite[d] ? zr[d] - mean : (zr[d] - mean) * 0.0;
+    double norm = sqrt(0.0 + pairwise_sum(zr, 0, length, 1));
+    int good = count >= 3 && norm > 0;
+    double scale = good ? 1.0 / norm : 0.0;
+    double weight = good ? 1.0 / sqrt((double)count) : 0.0;
+    for (Py_ssize_t d = 0; d < length; d++) {
+        zr[d] = zr[d] * scale;
+        wr[d] = (finite[d] ? 1.0 : 0.0) * weight;
+    }
+    return good;
+}
+
+/* standardized_row of each row of ar[:, lo:hi] into ``z`` and ``w``, whether it counts into ``ok``. */
 WIDE static void standardized_rows(const double *ar, Py_ssize_t g, Py_ssize_t lo, Py_ssize_t hi, double *z, double *w,
                               char *ok, char *finite, Py_ssize_t n)
 {
     Py_ssize_t length = hi - lo;
-    for (Py_ssize_t r = 0; r < n; r++) {
-        const double *row = ar + r * g + lo;
-        double *zr = z + r * length, *wr = w + r * length;
-        int64_t count = 0;
-        for (Py_ssize_t d = 0; d < length; d++) {
-            double v = row[d];
-            finite[d] = (char)isfinite(v);
-            zr[d] = finite[d] ? v : 0.0;
-            count += finite[d];
-        }
-        double mean = (0.0 + pairwise_sum(zr, 0, length, 0)) / (double)(count > 1 ? count : 1);
-        for (Py_ssize_t d = 0; d < length; d++) /* numpy's z x valid: where not valid a zero with the sign it gives */
-            zr[d] = finite[d] ? zr[d] - mean : (zr[d] - mean) * 0.0;
-        double norm = sqrt(0.0 + pairwise_sum(zr, 0, length, 1));
-        int good = count >= 3 && norm > 0;
-        double scale = good ? 1.0 / norm : 0.0;
-        double weight = good ? 1.0 / sqrt((double)count) : 0.0;
-        for (Py_ssize_t d = 0; d < length; d++) {
-            zr[d] = zr[d] * scale;
-            wr[d] = (finite[d] ? 1.0 : 0.0) * weight;
-        }
-        ok[r] = (char)good;
-    }
+    for (Py_ssize_t r = 0; r < n; r++)
+        ok[r] = (char)standardized_row(ar + r * g + lo, length, z + r * length, w + r * length, finite);
 }
 
-/* Into ``sum_z``, ``sum_w`` and ``at`` at each calendar position: the rows ``order`` of ``z`` and
- * ``w`` (sorted by their position ``pos``, each position's rows in ascending order) added up, and
- * their number, as scipy's sparse products do: each position's rows summed from zero one after
- * another, then added to what the position holds. */
-WIDE static void position_sums(const double *z, const double *w, const int64_t *order, Py_ssize_t n_order,
-                          const int64_t *pos, double *sum_z, double *sum_w, double *at, double *tz, double *tw,
-                          Py_ssize_t length)
+/* r-bar's sums by calendar position, each row read once: into each group's ``sum_z`` and ``sum_w``
+ * (groups x positions x length) and ``at`` (groups x positions), the standardized rows
+ * (standardized_row of ar[:, lo:lo + length]) of the group's rows (``member``: rows x groups)
+ * added up and counted, position by position: ``order`` holds the rows sorted by their position
+ * ``pos``, each position's rows in ascending order, and each position's rows are summed from zero
+ * one after another, then added to what the position holds (as scipy's sparse products do).
+ * Each row's ``ok``; into ``day_any`` (groups x length) whether any of the group's rows has the
+ * day ``valid`` (rows x g). ``zr``, ``wr``, ``finite``: a row's; ``tz``, ``tw`` (groups x length)
+ * and ``count``: a position's. */
+WIDE static void rbar_sums(const double *ar, const char *valid, Py_ssize_t g, Py_ssize_t lo, Py_ssize_t length,
+                           const char *member, Py_ssize_t groups, const int64_t *order, Py_ssize_t n,
+                           const int64_t *pos, Py_ssize_t positions, double *sum_z, double *sum_w, double *at,
+                           char *day_any, char *ok, double *zr, double *wr, char *finite, double *tz, double *tw,
+                           int64_t *count)
 {
     Py_ssize_t i = 0;
-    while (i < n_order) {
+    while (i < n) {
         int64_t p = pos[order[i]];
-        for (Py_ssize_t d = 0; d < length; d++)
-            tz[d] = tw[d] = 0.0;
+        memset(tz, 0, sizeof(double) * (size_t)(groups * length));
+        memset(tw, 0, sizeof(double) * (size_t)(groups * length));
+        memset(count, 0, sizeof(int64_t) * (size_t)groups);
         Py_ssize_t j = i;
-        for (; j < n_order && pos[order[j]] == p; j++) {
-            const double *zr = z + order[j] * length, *wr = w + order[j] * length;
-            for (Py_ssize_t d = 0; d < length; d++) {
-                tz[d] += zr[d];
-                tw[d] += wr[d];
+        for (; j < n && pos[order[j]] == p; j++) {
+            int64_t r = order[j];
+            ok[r] = (char)standardized_row(ar + r * g + lo, length, zr, wr, finite);
+            const char *days = valid + r * g + lo;
+            for (Py_ssize_t h = 0; h < groups; h++) {
+                if (!member[r * groups + h])
+                    continue;
+                double *a = tz + h * length, *b = tw + h * length;
+                char *any = day_any + h * length;
+                for (Py_ssize_t d = 0; d < length; d++) {
+                    a[d] += zr[d];
+                    b[d] += wr[d];
+                    any[d] |= days[d];
+                }
+                count[h]++;
             }
         }
-        double *sz = sum_z + p * length, *sw = sum_w + p * length;
-        for (Py_ssize_t d = 0; d < length; d++) {
-            sz[d] = sz[d] + tz[d];
-            sw[d] = sw[d] + tw[d];
+        for (Py_ssize_t h = 0; h < groups; h++) {
+            if (!count[h])
+                continue;
+            double *sz = sum_z + (h * positions + p) * length, *sw = sum_w + (h * positions + p) * length;
+            const double *a = tz + h * length, *b = tw + h * length;
+            for (Py_ssize_t d = 0; d < length; d++) {
+                sz[d] = sz[d] + a[d];
+                sw[d] = sw[d] + b[d];
+            }
+            at[h * positions + p] = at[h * positions + p] + (double)count[h];
         }
-        at[p] = at[p] + (double)(j - i);
         i = j;
     }
 }
@@ -667,18 +725,24 @@ static PyObject *py_standardized_rows(PyObject *self, PyObject *args)
     return done(&held, scratch, 0);
 }
 
-static PyObject *py_position_sums(PyObject *self, PyObject *args)
+static PyObject *py_rbar_sums(PyObject *self, PyObject *args)
 {
-    ARGS("d(n,l) d(n,l) q(o) q(n) d(s,l)! d(s,l)! d(s)!", "z w order pos sum_z sum_w at")
-    if (!inside(a[2].data, SIZE('o'), SIZE('n')) || !inside(a[3].data, SIZE('n'), SIZE('s')))
-        FAIL("order names a row outside z, or pos a position outside sum_z");
-    Py_ssize_t length = SIZE('l');
-    if (!(scratch = scratch_of(sizeof(double) * (size_t)(2 * length + 1))))
+    ARGS("d(n,g) ?(n,g) n ?(n,h) q(n) q(n) d(h,s,l)! d(h,s,l)! d(h,s)! ?(h,l)! ?(n)!",
+         "ar valid lo member order pos sum_z sum_w at day_any ok")
+    Py_ssize_t lo = a[2].value, length = SIZE('l'), groups = SIZE('h');
+    if (lo < 0 || lo + length > SIZE('g'))
+        FAIL("the estimation days lo:lo + length are not inside ar's columns");
+    if (!inside(a[4].data, SIZE('n'), SIZE('n')) || !inside(a[5].data, SIZE('n'), SIZE('s')))
+        FAIL("order names a row outside ar, or pos a position outside sum_z");
+    size_t doubles = (size_t)(2 * length + 2 * groups * length), bytes = sizeof(double) * doubles;
+    if (!(scratch = scratch_of(bytes + sizeof(int64_t) * (size_t)groups + (size_t)length)))
         return done(&held, scratch, 1);
-    double *tz = scratch;
+    double *zr = scratch, *wr = zr + length, *tz = wr + length, *tw = tz + groups * length;
+    int64_t *count = (int64_t *)(zr + doubles);
+    char *finite = (char *)(count + groups);
     Py_BEGIN_ALLOW_THREADS
-    position_sums(a[0].data, a[1].data, a[2].data, SIZE('o'), a[3].data, a[4].data, a[5].data, a[6].data, tz,
-                  tz + length, length);
+    rbar_sums(a[0].data, a[1].data, SIZE('g'), lo, length, a[3].data, groups, a[4].data, SIZE('n'), a[5].data,
+              SIZE('s'), a[6].data, a[7].data, a[8].data, a[9].data, a[10].data, zr, wr, finite, tz, tw, count);
     Py_END_ALLOW_THREADS
     return done(&held, scratch, 0);
 }
@@ -707,8 +771,9 @@ static PyMethodDef METHODS[] = {
      "compare_rows(values, rows, bar, weight, total, above, tied): GRANK's comparisons and their sums."},
     {"standardized_rows", py_standardized_rows, METH_VARARGS,
      "standardized_rows(ar, lo, hi, z, w, ok): r-bar's standardized rows."},
-    {"position_sums", py_position_sums, METH_VARARGS,
-     "position_sums(z, w, order, pos, sum_z, sum_w, at): r-bar's rows summed by calendar position."},
+    {"rbar_sums", py_rbar_sums, METH_VARARGS,
+     "rbar_sums(ar, valid, lo, member, order, pos, sum_z, sum_w, at, day_any, ok): r-bar's rows summed by calendar "
+     "position, each group's."},
     {"pairwise_sum", py_pairwise_sum, METH_VARARGS,
      "pairwise_sum(a, lo, n, squares): the sum of a[lo : lo + n] (of the squares) in numpy's order."},
     {NULL, NULL, 0, NULL},

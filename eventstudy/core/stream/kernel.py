@@ -4,9 +4,10 @@ where none is, and the numpy steps run). They are the first pass's running sums 
 estimation window (``estimation_sums``), and the second pass's ARs on the grid
 (``grid_residuals``), each row's sort keys (``row_keys``; numpy sorts them) and the ranks from
 their order (``place_ranks``), GRANK's comparisons of each row's SARs with its SCAR* and their
-weighted sums over the rows (``compare_rows``), and r̄'s standardized rows
-(``standardized_rows``, with numpy's pairwise sums, ``pairwise_sum``) and their sums by calendar
-position (``position_sums``).
+weighted sums over the rows (``compare_rows``), and r̄'s standardized rows summed by calendar
+position, each row standardized where it is read (``rbar_sums``; with numpy's pairwise sums,
+``pairwise_sum``; ``standardized_rows`` gives the rows themselves, for the sums by coverage
+stratum of a sample on one date).
 
 Each does the numpy steps' arithmetic in their order (the same products, the running sums added
 session after session, integer ranks and counts, the same one division, each row's sums in
