@@ -166,6 +166,73 @@ def test_blas_keeps_to_one_thread_during_the_passes_and_is_given_back_after(monk
     assert seen and all(threads == {1} for threads in seen)
 
 
+def test_threads_take_turns_at_the_gil_quickly_during_the_passes_and_the_callers_interval_is_back_after(
+    monkeypatch,
+):
+    """On threads the passes shorten Python's switch interval to TURN and give the caller's back;
+    with one worker (no threads), or a caller's interval already shorter, it is left alone."""
+    import sys
+
+    stream_run = importlib.import_module("eventstudy.core.stream.run")
+    seen = []
+    first = stream_run._first_pass
+
+    def first_pass(span):
+        seen.append(sys.getswitchinterval())
+        return first(span)
+
+    monkeypatch.setattr(stream_run, "_first_pass", first_pass)
+    returns, regressors, events = earnings()
+    caller = sys.getswitchinterval()
+    try:
+        for interval, workers, during in ((0.005, 2, stream_run.TURN), (0.005, 1, 0.005), (0.0002, 2, 0.0002)):
+            sys.setswitchinterval(interval)
+            seen.clear()
+            run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=60, workers=workers)
+            assert seen and all(t == pytest.approx(during) for t in seen)
+            assert sys.getswitchinterval() == pytest.approx(interval)
+    finally:
+        sys.setswitchinterval(caller)
+
+
+def test_huge_pages_are_advised_during_the_passes_not_while_the_frames_are_written(monkeypatch):
+    """numpy's advice of huge pages for its large arrays stays on for the passes, is off while the
+    result's frames are made, and is the caller's again after the run (whatever it was)."""
+    stream_run = importlib.import_module("eventstudy.core.stream.run")
+    advise = stream_run._huge_page_switch()
+    if advise is None:
+        pytest.skip("this numpy gives no advice of huge pages")
+
+    def advised():
+        before = advise(False)
+        advise(before)
+        return before
+
+    seen = {}
+    first, finish = stream_run._first_pass, stream_run.finish
+
+    def first_pass(span):
+        seen.setdefault("passes", advised())
+        return first(span)
+
+    def frames(*args):
+        seen.setdefault("frames", advised())
+        return finish(*args)
+
+    monkeypatch.setattr(stream_run, "_first_pass", first_pass)
+    monkeypatch.setattr(stream_run, "finish", frames)
+    returns, regressors, events = earnings()
+    caller = advise(True)
+    try:
+        for setting in (True, False):
+            advise(setting)
+            seen.clear()
+            run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=60, workers=2)
+            assert seen == {"passes": setting, "frames": False} and advised() == setting
+    finally:
+        advise(caller)
+
+
 def test_rows_placed_as_they_come_are_the_rows_sorted_at_the_end():
     """Chunks' rows written at their final places as they come (in any order of chunks, two rows
     a firm-event) give the frame that sorting them all at the end gives; rows of a firm-event the
