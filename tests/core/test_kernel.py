@@ -203,6 +203,46 @@ def test_rbar_rows_and_their_sums_by_position_from_the_compiled_loops_are_numpys
     assert sums0["day_any"][0].any() and not sums0["day_any"][1].any()
 
 
+@pytest.mark.parametrize("k1", [0, 1, 3])
+@pytest.mark.parametrize("gap", [False, True])
+def test_ars_on_the_grid_from_the_compiled_loop_are_the_formulas(k1, gap):
+    """grid_residuals against y − shift − θ₀ − Σ θ_i (x_i − x̄_i), worked in that order: rows inside
+    the data (a run of consecutive sessions, the loop's quick way) and rows that reach past
+    either end (NaN there), a grid with a gap (each day looked up), estimation days not valid
+    (NaN, not ok), and the mean-adjusted model (y − shift alone)."""
+    rng = np.random.default_rng(k1 + 10 * gap)
+    f, t, n = 4, 80, 40
+    grid = np.r_[np.arange(-30, -5), np.arange(-2, 4)] if gap else np.arange(-30, 4)
+    g = len(grid)
+    y = rng.standard_normal((f, t))
+    valid = rng.random((f, t)) < 0.9
+    x = rng.standard_normal((t, k1)) if k1 else np.zeros((t, 0))
+    pos = rng.integers(0, t, n)
+    pos[:3] = [0, t - 1, 40]  # past the start, past the end, inside
+    cols = rng.integers(0, f, n)
+    in_est = grid < -5
+    shift, x_mean = rng.standard_normal(f), rng.standard_normal(k1)
+    theta = rng.standard_normal((n, k1 + 1))
+    for estimated in (True, False):
+        ar, ok, counts = np.empty((n, g)), np.empty((n, g), bool), np.empty((n, 2), np.int64)
+        args = (y, valid, x, pos, cols, grid, in_est, shift, x_mean, theta, estimated, ar, ok, counts)
+        kernel.compiled("grid_residuals")(*args)
+        at = pos[:, None] + grid[None, :]
+        inside = (at >= 0) & (at < t)
+        at = np.clip(at, 0, t - 1)
+        expected = y[cols[:, None], at] - shift[cols][:, None]
+        if estimated:
+            expected = expected - theta[:, [0]]
+            for i in range(k1):
+                expected -= theta[:, [1 + i]] * (x[at, i] - x_mean[i])
+        good = inside & in_est[None, :] & valid[cols[:, None], at]
+        expected[~inside | (in_est[None, :] & ~good)] = np.nan
+        same_bits(ar, expected)
+        same_bits(ok, good)
+        same_bits(counts, np.stack([good.sum(axis=1), (good & (expected > 0)).sum(axis=1)], axis=1))
+    assert not np.isfinite(ar[0, :5]).any() and np.isfinite(ar[2, ~in_est]).all()
+
+
 def _with_and_without_loops(monkeypatch, returns, regressors, events, **kw) -> tuple[dict, dict]:
     """Every frame of a streamed run with the compiled loops forced off, then on."""
     names = ("events", "car", "ar", "caar", "tests", "excluded", "intervals", "influence")

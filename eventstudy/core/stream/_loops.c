@@ -395,29 +395,58 @@ WIDE static void grid_residuals(const double *y, const char *valid, const double
                            int64_t *counts, Py_ssize_t n, Py_ssize_t g, Py_ssize_t t, Py_ssize_t k1)
 {
     Py_ssize_t k = k1 + 1;
+    int consecutive = 1; /* the grid's days one after another: a row inside the data is a run of it */
+    for (Py_ssize_t d = 1; d < g; d++)
+        consecutive &= grid[d] == grid[d - 1] + 1;
     for (Py_ssize_t e = 0; e < n; e++) {
         int64_t c = cols[e];
         const double *yc = y + c * t, *th = theta + e * k;
         const char *vc = valid + c * t;
         double *are = ar + e * g;
         char *oke = ok + e * g;
-        for (Py_ssize_t d = 0; d < g; d++) {
-            int64_t at = pos[e] + grid[d];
-            int good = 0;
-            double value = NAN;
-            if (0 <= at && at < t) {
-                value = yc[at] - shift[c];
-                if (estimated) {
-                    value = value - th[0];
-                    for (Py_ssize_t i = 0; i < k1; i++)
-                        value -= th[1 + i] * (x[at * k1 + i] - x_mean[i]);
+        int64_t first = g ? pos[e] + grid[0] : 0;
+        if (consecutive && first >= 0 && first + g <= t) {
+            /* the same operations in the same order as below, a step at a time over the row */
+            const double *ye = yc + first;
+            const char *ve = vc + first;
+            double s = shift[c];
+            for (Py_ssize_t d = 0; d < g; d++)
+                are[d] = ye[d] - s;
+            if (estimated) {
+                double t0 = th[0];
+                for (Py_ssize_t d = 0; d < g; d++)
+                    are[d] = are[d] - t0;
+                for (Py_ssize_t i = 0; i < k1; i++) {
+                    const double *xi = x + first * k1 + i;
+                    double b = th[1 + i], m = x_mean[i];
+                    for (Py_ssize_t d = 0; d < g; d++)
+                        are[d] -= b * (xi[d * k1] - m);
                 }
-                good = in_est[d] && vc[at];
             }
-            if (in_est[d] && !good)
-                value = NAN;
-            are[d] = value;
-            oke[d] = (char)good;
+            for (Py_ssize_t d = 0; d < g; d++) {
+                char good = (char)(in_est[d] && ve[d]);
+                oke[d] = good;
+                are[d] = in_est[d] && !good ? NAN : are[d];
+            }
+        } else {
+            for (Py_ssize_t d = 0; d < g; d++) {
+                int64_t at = pos[e] + grid[d];
+                int good = 0;
+                double value = NAN;
+                if (0 <= at && at < t) {
+                    value = yc[at] - shift[c];
+                    if (estimated) {
+                        value = value - th[0];
+                        for (Py_ssize_t i = 0; i < k1; i++)
+                            value -= th[1 + i] * (x[at * k1 + i] - x_mean[i]);
+                    }
+                    good = in_est[d] && vc[at];
+                }
+                if (in_est[d] && !good)
+                    value = NAN;
+                are[d] = value;
+                oke[d] = (char)good;
+            }
         }
         int64_t n_ok = 0, n_up = 0;
         for (Py_ssize_t d = 0; d < g; d++) { /* a loop of its own: the one above stays free of the counts' branches */
