@@ -195,11 +195,16 @@ def test_threads_take_turns_at_the_gil_quickly_during_the_passes_and_the_callers
         sys.setswitchinterval(caller)
 
 
-def test_huge_pages_are_advised_during_the_passes_not_while_the_frames_are_written(monkeypatch):
-    """numpy's advice of huge pages for its large arrays stays on for the passes, is off while the
-    result's frames are made, and is the caller's again after the run (whatever it was)."""
+def test_huge_pages_are_advised_for_the_passes_arrays_not_for_memory_written_once(monkeypatch):
+    """numpy's advice of huge pages for its large arrays stays on for the passes' own arrays, is
+    off while the result's blocks the passes place rows into are made and while the frames are
+    made after, and is the caller's again after the run (whatever it was)."""
+    from contextlib import contextmanager
+
     stream_run = importlib.import_module("eventstudy.core.stream.run")
-    advise = stream_run._huge_page_switch()
+    finish_module = importlib.import_module("eventstudy.core.stream.finish")
+    memory = importlib.import_module("eventstudy.core.stream.memory")
+    advise = memory.huge_page_switch()
     if advise is None:
         pytest.skip("this numpy gives no advice of huge pages")
 
@@ -209,7 +214,7 @@ def test_huge_pages_are_advised_during_the_passes_not_while_the_frames_are_writt
         return before
 
     seen = {}
-    first, finish = stream_run._first_pass, stream_run.finish
+    first, finish, small = stream_run._first_pass, stream_run.finish, memory.small_pages
 
     def first_pass(span):
         seen.setdefault("passes", advised())
@@ -219,8 +224,15 @@ def test_huge_pages_are_advised_during_the_passes_not_while_the_frames_are_writt
         seen.setdefault("frames", advised())
         return finish(*args)
 
+    @contextmanager
+    def blocks():
+        with small():
+            seen.setdefault("blocks", advised())
+            yield
+
     monkeypatch.setattr(stream_run, "_first_pass", first_pass)
     monkeypatch.setattr(stream_run, "finish", frames)
+    monkeypatch.setattr(finish_module, "small_pages", blocks)
     returns, regressors, events = earnings()
     caller = advise(True)
     try:
@@ -228,7 +240,7 @@ def test_huge_pages_are_advised_during_the_passes_not_while_the_frames_are_writt
             advise(setting)
             seen.clear()
             run_event_study(returns, regressors, events, **KW, engine="stream", chunk_size=60, workers=2)
-            assert seen == {"passes": setting, "frames": False} and advised() == setting
+            assert seen == {"passes": setting, "blocks": False, "frames": False} and advised() == setting
     finally:
         advise(caller)
 

@@ -16,6 +16,7 @@ from .. import exclusions
 from ..inference import TEST_COLUMNS, TestSpec, test_row
 from ..inference.rbar import IDENTITY_METHOD, overlap_rbar, stratified_identity
 from ..results import CarTable, caar_frame
+from .memory import small_pages
 from .plan import ESTIMATION_METHOD, Layout, Plan, Rows
 from .second_pass import Partial
 
@@ -276,7 +277,8 @@ class Placed:
     def put(self, rows: Rows) -> None:
         if not self.runs:  # the first rows say the columns and their types
             size = len(self.rows) * self.per
-            self.runs = [(run, np.empty((len(run), size), rows[run[0]].dtype)) for run in _runs(rows)]
+            with small_pages():  # written once, a chunk's rows all over each block
+                self.runs = [(run, np.empty((len(run), size), rows[run[0]].dtype)) for run in _runs(rows)]
         at = self.place[rows["order"][:: self.per]]
         assert (at >= 0).all(), "rows of a firm-event the first pass excluded"
         self.written += len(at)

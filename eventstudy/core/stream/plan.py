@@ -58,11 +58,13 @@ class Plan:
         event reaches."""
         return int(self.grid[0]), int(self.grid[-1])
 
-    @property
+    @cached_property  # asked for in every block: worked out once (a frozen plan's grid does not change)
     def est_cols(self) -> IntArray:
-        return np.flatnonzero((self.grid >= self.estimation.start) & (self.grid <= self.estimation.end))
+        cols = np.flatnonzero((self.grid >= self.estimation.start) & (self.grid <= self.estimation.end))
+        cols.flags.writeable = False  # shared by every block and thread
+        return cols
 
-    @property
+    @cached_property
     def est_slice(self) -> slice:
         """The estimation days of the grid, which come first and are consecutive."""
         cols = self.est_cols

@@ -3,7 +3,6 @@ the GIL), at most two chunks per worker in flight, the partial sums added as the
 
 from __future__ import annotations
 
-import ctypes
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -19,6 +18,7 @@ from ..inference import TestSpec
 from ..results import CarTable
 from .finish import finish, placing, scar_scale
 from .first_pass import Estimates, estimate
+from .memory import TRIM_EVENTS, small_pages, trim_heap
 from .plan import CHUNK_EVENTS, Chunk, Layout, Plan
 from .second_pass import Partial, chunk_partial, scar_partial
 
@@ -160,59 +160,6 @@ def run(
         raise ValueError(f"chunk_size must be a positive number of firm-events; got {chunk_size!r}")
     parts = run_chunks(plan, layout, returns, chunk_size, workers, progress)
     if len(layout.pos) >= TRIM_EVENTS:
-        _trim_heap()
-    with _small_pages():
+        trim_heap()
+    with small_pages():
         return finish(plan, parts, specs, index, layout, side)
-
-
-TRIM_EVENTS = 250_000
-"""Firm-events from which a streamed run hands the heap's free pages back after its passes (before
-the frames, the tests and the influence table are made): at 1,000,000 that is about 250 MB, while
-on small runs the pages handed back only have to be faulted in again (10,000 firm-events took
-about 20 ms longer with it)."""
-
-
-def _trim_heap() -> None:
-    """Hand the pages malloc holds free back to the system (glibc's ``malloc_trim``; nothing where
-    the C library has none). The passes leave the heap full of holes: each block's temporaries
-    are freed around the small row arrays kept until the end, and glibc keeps those pages, so
-    the frames, the tests and the influence table, made next on two threads (each with its own
-    arena), would take fresh memory on top of them (about 250 MB at 1,000,000 firm-events;
-    ``benchmarks/bench_large.py``)."""
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError, TypeError):  # not glibc, or no C library to ask (Windows)
-        return
-    trim(0)
-
-
-@contextmanager
-def _small_pages():
-    """numpy's new arrays without its advice to back them with huge pages, meanwhile (numpy gives
-    it for arrays of 4 MB or more; the setting is restored after). The frames, the tests and the
-    influence table are written once, from start to end, into fresh memory: where the system
-    compacts its memory to find a huge page at the first write (Linux's default for memory so
-    advised), each such page waits for it. At 1,000,000 firm-events the influence table's numbers
-    took 1.0 s to draft with the advice and 0.6 s without, nearly all of it the first writes (the
-    same drafted again into the pages it had freed: 0.1 s). The passes keep the advice: without
-    it they measured slower (the rows they place land all over the result's blocks)."""
-    advise = _huge_page_switch()
-    before = advise(False) if advise is not None else None
-    try:
-        yield
-    finally:
-        if before is not None:
-            advise(before)
-
-
-def _huge_page_switch():
-    """numpy's switch of that advice (it returns the setting it replaces), or None where this numpy
-    has none (it is private, as the NUMPY_MADVISE_HUGEPAGE variable's setting in code)."""
-    try:
-        from numpy._core.multiarray import _set_madvise_hugepage
-    except ImportError:  # numpy 1
-        try:
-            from numpy.core.multiarray import _set_madvise_hugepage
-        except ImportError:
-            return None
-    return _set_madvise_hugepage
