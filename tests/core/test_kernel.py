@@ -16,14 +16,13 @@ import pytest
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.stream import kernel
 from eventstudy.core.stream.first_pass import _moments, firm_shift, window_sums
+from eventstudy.core.stream.ranks import grid_ranks, sort_keys
 from eventstudy.core.stream.second_pass import (
     BLOCK,
     ByPosition,
     Partial,
     _compare,
-    _ranks,
     _RbarSums,
-    _sort_keys,
     _zero_filled_rows,
 )
 
@@ -63,7 +62,7 @@ def test_ranks_from_the_compiled_loop_are_numpys(tests):
     fit = SimpleNamespace(ar=ar, sigma2=np.full(len(ar), 0.5))
     plans = [SimpleNamespace(tests=tests, est_cols=np.arange(30), est_slice=slice(0, 30), kernel=k) for k in (0, 1)]
     with np.errstate(over="ignore"):
-        (u0, r0), (u1, r1) = (_ranks(p, fit) for p in plans)
+        (u0, r0), (u1, r1) = (grid_ranks(p, fit) for p in plans)
     same_bits(u0, u1)
     if tests:
         same_bits(r0, r1)
@@ -80,7 +79,7 @@ def test_sort_keys_from_the_compiled_loop_are_numpys():
     kernel.compiled("row_keys")(ar, keys)
     keys.sort(axis=1)
     with np.errstate(over="ignore"):
-        same_bits(keys, _sort_keys(np.where(np.isfinite(ar), ar, np.inf)))
+        same_bits(keys, sort_keys(np.where(np.isfinite(ar), ar, np.inf)))
 
 
 @pytest.mark.parametrize("take", [None, "some"])

@@ -17,7 +17,7 @@ import eventstudy as es
 from eventstudy.core import exclusions, stream
 from eventstudy.core.engine import run_event_study
 from eventstudy.core.inference import MEMORY_ONLY, READ_RBAR
-from eventstudy.core.stream.second_pass import _KEY_OF_INF, _sorted_rows
+from eventstudy.core.stream.ranks import KEY_OF_INF, sorted_rows
 from eventstudy.core.windows import Window
 
 from ..helpers import synthetic_panel
@@ -291,12 +291,12 @@ def test_sort_keys_order_rows_as_an_argsort_does():
     values = rng.normal(0, 0.02, (300, 41)) * rng.choice([1e-30, 1.0, 1e30], (300, 41))
     values[rng.random(values.shape) < 0.1] = np.inf
     values[0, :3] = [-0.0, 0.0, -1e-300]  # round to single-precision zeros: a tie
-    order, keys = _sorted_rows(values)
+    order, keys = sorted_rows(values)
     single = values.astype(np.float32)
     expected = np.sort(single, axis=1)
     np.testing.assert_array_equal(np.take_along_axis(single, order, axis=1), expected)
     assert ((keys[:, 1:] == keys[:, :-1]) == (expected[:, 1:] == expected[:, :-1])).all()  # equal keys: ties
-    assert ((keys == _KEY_OF_INF) == np.isinf(expected)).all()
+    assert ((keys == KEY_OF_INF) == np.isinf(expected)).all()
 
 
 def test_ties_in_returns_rank_as_the_in_memory_engine_ranks_them():

@@ -31,8 +31,10 @@ SCAR by the sample's s(SCAR), known only once every chunk's first pass is summed
 each firm-event's SARs with its scaled SCAR.
 
 The modules, in the order a run goes through them: :mod:`.plan` (what a run shares, the layout,
-the chunks), :mod:`.first_pass`, :mod:`.second_pass`, :mod:`.finish`, and :mod:`.run` (the
-passes over the chunks on threads; :mod:`eventstudy.core.distributed` runs them on Dask).
+the chunks), :mod:`.first_pass`, :mod:`.second_pass` (with :mod:`.ranks`, each row's ranks),
+:mod:`.finish`, and :mod:`.run` (the passes over the chunks on threads, with :mod:`.memory` for
+the process's memory around them; :mod:`eventstudy.core.distributed` runs them on Dask);
+:mod:`.kernel` loads the compiled loops.
 """
 
 from __future__ import annotations

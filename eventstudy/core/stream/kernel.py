@@ -14,10 +14,10 @@ session after session, integer ranks and counts, the same one division, each row
 numpy's pairwise order, each position's rows as scipy's sparse product adds them), so the
 compiled loops and the numpy steps they stand in for
 (:func:`eventstudy.core.stream.first_pass.window_sums` and ``abnormal``,
-:func:`eventstudy.core.stream.second_pass._ranks`, ``_compare``, ``_zero_filled_rows`` and
-``_RbarSums.add``) give the same bits: which one runs changes the time, never a number
-(tests/core/test_kernel.py holds them to it). Sums whose order BLAS chooses (GRANK's per-day
-sums of the SARs' ranks, the windows' sums over firm-events) stay numpy's.
+:func:`eventstudy.core.stream.ranks.grid_ranks`, ``second_pass._compare``, ``_zero_filled_rows``
+and ``_RbarSums.add``) give the same bits: which one runs changes the time, never a number
+(tests/core/test_kernel.py holds them to it). Sums whose order BLAS chooses (the sums over a
+block's firm-events by group and window) stay numpy's.
 
 The loops run without the GIL (the stream's threads run them side by side) and take only
 C-contiguous arrays of the types they name (a TypeError otherwise). Loading them is importing one

@@ -12,12 +12,12 @@ from scipy import sparse
 
 from ..._typing import BoolArray, Float64Array, IntArray
 from .. import exclusions
-from ..inference.rank import row_ranks, standardized_ranks
 from ..inference.rbar import BANDS, coverage_band
 from ..inference.statistic import t_two_sided
 from . import kernel
 from .first_pass import Estimates, Fit, abnormal
 from .plan import Chunk, Local, Plan, Rows, _take
+from .ranks import grid_ranks, sars
 
 
 @dataclass
@@ -120,8 +120,8 @@ def _block_partial(
     member = ev.member
     sums: dict[str, np.ndarray] = {}
     finite = np.isfinite(cars)
-    sar = _sar(plan, fit) if "grank" in plan.tests else None  # once, for the ranks and GRANK's sums
-    ranks, sar_ranks = _ranks(plan, fit, sar)
+    sar = sars(plan, fit) if "grank" in plan.tests else None  # once, for the ranks and GRANK's sums
+    ranks, sar_ranks = grid_ranks(plan, fit, sar)
     share = fit.n_up / np.maximum(fit.n_valid, 1)
     ar_ok = np.isfinite(fit.ar)
     ar0 = np.where(ar_ok, fit.ar, 0.0)
@@ -137,11 +137,12 @@ def _block_partial(
         sums[key] = np.stack([value @ wf[:, j] for j in range(len(plan.windows))])
     sums["min_dof"] = np.where(weights, dof[:, None, None], np.inf).min(axis=0, initial=np.inf)
     ar_n = ar_ok.astype(np.float64)
-    for key, value in {"ar": ar0, "ar_n": ar_n, "u": ranks}.items():
-        sums[key] = _by_window(wf, value)
     m = member.astype(np.float64)
-    sums["group_ar"] = m.T @ ar0
-    sums["group_ar_n"] = m.T @ ar_n
+    sums["group_ar"] = _group_sums(m, ar0)
+    sums["group_ar_n"] = _group_sums(m, ar_n)
+    totals = {"ar": sums["group_ar"], "ar_n": sums["group_ar_n"], "u": _group_sums(m, ranks)}
+    for key, value in {"ar": ar0, "ar_n": ar_n, "u": ranks}.items():
+        sums[key] = _less_missing(totals[key], value, m, finite)
     sums["group_n"] = m.sum(axis=0)
     sums["min_pos"] = np.where(member, ev.pos[:, None], 2**62).min(axis=0, initial=2**62)
     sums["max_pos"] = np.where(member, ev.pos[:, None], -1).max(axis=0, initial=-1)
@@ -150,7 +151,8 @@ def _block_partial(
         sums.update(_calendar_sums(plan, fit, ev, weights))
     if "grank" in plan.tests:
         assert scale is not None, "GRANK needs the first pass's 1 / s(SCAR)"
-        sums.update(_grank_sums(plan, fit, sar, sar_ranks, t, weights, scale, sums["ar_n"][:, :, plan.est_slice]))
+        count = sums["ar_n"][:, :, plan.est_slice]
+        sums.update(_grank_sums(plan, fit, sar, sar_ranks, t, member, finite, scale, count))
     frames = {"events": [_events_rows(plan, fit, ev)]}
     frames["car"] = [_car_rows(plan, ev, fit, cars, var_car, t, dof, n_missing)]
     frames["excluded"] = _incomplete_rows(plan, fit, ev, chunk, n_missing, said)
@@ -160,22 +162,32 @@ def _block_partial(
 
 
 def _grank_sums(
-    plan: Plan, fit: Fit, sar: Float64Array, rank, scar, weights: BoolArray, scale: Float64Array, count: Float64Array
+    plan: Plan,
+    fit: Fit,
+    sar: Float64Array,
+    rank,
+    scar,
+    member: BoolArray,
+    finite: BoolArray,
+    scale: Float64Array,
+    count: Float64Array,
 ) -> dict[str, np.ndarray]:
     """GRANK's sums (Kolari & Pynnönen 2011): per window, group and estimation day, Σ U_it and
     the firm-events with a value (``count``: the AR counts' sums on the estimation days, a SAR
     being there where the AR is); Σ of the cumulative event day's U. Each firm-event's T_i SARs
     (``fit.n_valid``) and its SCAR* = SCAR · scale are ranked together: an estimation day's rank
-    is its rank among the SARs (``sar``: :func:`_sar`; ``rank``, zero where there is none), one
-    up when above SCAR* (a half when tied), over T_i + 2."""
+    is its rank among the SARs (``sar``: :func:`~eventstudy.core.stream.ranks.sars`; ``rank``,
+    zero where there is none), one up when above SCAR* (a half when tied), over T_i + 2. A
+    window's firm-events are those of the group (``member``) with the window's SCAR (``finite``:
+    n × W)."""
     size = fit.n_valid + 1.0
     inv = 1.0 / (size + 1)
-    wf = weights.astype(np.float64)
-    u = _by_window(wf * inv[:, None, None], rank) - 0.5 * count
+    by_group = member * inv[:, None]  # each row's 1 / (T_i + 2) in its groups
+    u = _less_missing(_group_sums(by_group, rank), rank, by_group, finite) - 0.5 * count
     event = np.zeros((len(plan.windows), len(plan.groups)))
     for j in range(len(plan.windows)):
         for g in range(len(plan.groups)):
-            take = weights[:, j, g]
+            take = member[:, g] & finite[:, j]
             every = take.all()
             v = (scar[:, j] if every else scar[take, j]) * scale[j, g]
             w_inv = inv if every else inv[take]
@@ -209,16 +221,26 @@ def _compare(
     return np.add.reduce(up, axis=0), np.count_nonzero(above, axis=1), n_tied
 
 
-def _by_window(weights: Float64Array, values: Float64Array) -> Float64Array:
-    """Σ over firm-events of ``values`` (n × D) for each window and group (W × groups × D), from
-    ``weights`` (n × W × groups): one matrix product, values′ · weights (D × n by n × W·groups),
-    which BLAS does in 0.13 ms over a block of 1,024 firm-events and 261 days. Not one
-    vector-matrix product per window and group: those took as long and ran one thread at a time
-    (OpenBLAS's row-vector product serializes the threads that call it: the second pass's two
-    threads waited on each other there), nor weights′ · values, twice as long."""
-    n, windows, groups = weights.shape
-    summed = np.dot(values.T, weights.reshape(n, windows * groups))  # D × (W · groups)
-    return np.ascontiguousarray(summed.T).reshape(windows, groups, values.shape[1])
+def _group_sums(member: Float64Array, values: Float64Array) -> Float64Array:
+    """Σ over firm-events of ``values`` (n × D) for each group (groups × D; ``member``: n × groups,
+    1 or 0): values′ · member, as BLAS multiplies a matrix by a column. Not member′ · values: that
+    is OpenBLAS's row-vector product with one group, which runs one thread at a time."""
+    return np.dot(values.T, member).T
+
+
+def _less_missing(totals: Float64Array, values: Float64Array, member: Float64Array, finite: BoolArray) -> Float64Array:
+    """Σ over the firm-events with a CAR in each window of ``values`` (n × D) times their weight in
+    each group (``member``: n × groups, 1 or 0 or a weight), for each window and group (W × groups
+    × D): each group's ``totals`` (:func:`_group_sums` of the same) less the rows without the
+    window's CAR (``finite``: n × W), few where any. The block's values are read once for every
+    window: a product for each window and group read them again each time (BLAS does a product
+    of 1,024 × 261 values in about 0.13 ms, at the speed they come from memory)."""
+    out = np.repeat(totals[None], finite.shape[1], axis=0)
+    for j in range(finite.shape[1]):
+        missing = ~finite[:, j]
+        if missing.any():
+            out[j] -= _group_sums(member[missing], values[missing])
+    return out
 
 
 def _zero_filled_rows(plan: Plan, ar: Float64Array) -> tuple[Float64Array, Float64Array, BoolArray]:
@@ -329,86 +351,6 @@ def _calendar_sums(plan: Plan, fit: Fit, ev: Chunk, weights: BoolArray) -> dict[
             out_s[j, g] = np.bincount(session[take], ar[take], minlength=t)[:t]
             out_n[j, g] = np.bincount(session[take], minlength=t)[:t]
     return {"cal": out_s, "cal_n": out_n}
-
-
-def _sar(plan: Plan, fit: Fit) -> Float64Array:
-    """SAR_it = ε̂_it / σ̂_i on the estimation days."""
-    return fit.ar[:, plan.est_slice] / np.sqrt(fit.sigma2)[:, None]  # NaN on days that are not valid
-
-
-_KEY_OF_INF = 0xFF800000  # the sort key of +inf in single precision
-
-
-def _sort_keys(values: Float64Array) -> np.ndarray:
-    """Each row's 64-bit sort keys, sorted: the single-precision value's bits made to order as the
-    values do (the sign bit flipped, or every bit when negative; −0 counted as +0) in the high
-    half, the column in the low. Sorting these is several times faster than an argsort (numpy
-    sorts unsigned integers with SIMD); equal high halves are equal single-precision values."""
-    single = values.astype(np.float32)
-    single += np.float32(0.0)  # −0 becomes +0
-    signed = single.view(np.int32)
-    flip = signed >> 31  # all ones where negative (an arithmetic shift)
-    flip |= np.int32(-(2**31))
-    signed ^= flip
-    keys = signed.view(np.uint32).astype(np.uint64)
-    keys <<= np.uint64(32)
-    keys |= np.arange(values.shape[1], dtype=np.uint64)
-    keys.sort(axis=1)
-    return keys
-
-
-def _sorted_rows(values: Float64Array) -> tuple[IntArray, np.ndarray]:
-    """Each row's order (argsort) and its values' sort keys (:func:`_sort_keys`) in that order."""
-    keys = _sort_keys(values)
-    return (keys & np.uint64(0xFFFFFFFF)).astype(np.intp), (keys >> np.uint64(32)).astype(np.uint32)
-
-
-def _ranks(plan: Plan, fit: Fit, sar: Float64Array | None = None) -> tuple[Float64Array, Float64Array | None]:
-    """Each firm-event's standardized ranks of its ARs over the grid (Corrado's U; zero where there
-    is no AR, as the sums add them), and, when GRANK is among the tests, the ranks of its SARs
-    among its estimation days (zero where there is no SAR), from one sort of
-    each row (in single precision, whose order is the double-precision order where no two values
-    of a row round to the same single): an estimation day's rank among the estimation days is the
-    count of estimation days at or before it in the row's order. A row with a tie or a near-tie
-    (two values equal in single precision) is ranked again the long way, ties sharing their mean
-    rank, as :func:`eventstudy.core.inference.rank.row_ranks` ranks them (the SARs ``sar``, when
-    the caller has them; else :func:`_sar`)."""
-    ar = fit.ar
-    n, g = ar.shape
-    valid = np.isfinite(ar)
-    missing = np.uint32(_KEY_OF_INF)
-    grank = "grank" in plan.tests
-    if plan.kernel:
-        est_at = np.full(g, -1, np.int64)
-        est_at[plan.est_cols] = np.arange(len(plan.est_cols))
-        u, rank, near = np.empty((n, g)), np.empty((n, len(plan.est_cols) if grank else 0)), np.zeros(n, bool)
-        keys = np.empty((n, g), np.uint64)
-        kernel.compiled("row_keys")(ar, keys)  # _sort_keys' keys of the values, missing last
-        keys.sort(axis=1)
-        kernel.compiled("place_ranks")(keys, valid, est_at, missing, u, rank, near)
-        rank = rank if grank else None
-    else:
-        order, ordered = _sorted_rows(np.where(valid, ar, np.inf))
-        near = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != missing)).any(axis=1)
-        code = np.broadcast_to(np.arange(1, g + 1, dtype=np.int64), (n, g))
-        if grank:
-            is_est = np.zeros(g, bool)
-            is_est[plan.est_cols] = True
-            code = code + (np.cumsum(is_est[order] & (ordered != missing), axis=1, dtype=np.int64) << 32)
-        placed = np.empty((n, g), np.int64)
-        np.put_along_axis(placed, order, code, axis=1)
-        u = (placed & 0xFFFFFFFF) / (1.0 + valid.sum(axis=1, keepdims=True))
-        u[~valid] = 0.0
-        rank = None
-        if grank:  # C-ordered as the compiled loop's: BLAS sums the two orders' rows in different orders
-            rank = np.where(valid[:, plan.est_cols], placed[:, plan.est_cols] >> 32, 0).astype(np.float64, order="C")
-    if near.any():
-        u[near] = np.where(valid[near], standardized_ranks(ar[near]), 0.0)
-        if grank:
-            rank[near] = np.where(
-                valid[near][:, plan.est_cols], row_ranks((_sar(plan, fit) if sar is None else sar)[near]), 0.0
-            )
-    return u, rank
 
 
 def _events_rows(plan: Plan, fit: Fit, ev: Chunk) -> Rows:

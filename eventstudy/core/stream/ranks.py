@@ -1,0 +1,94 @@
+"""Each firm-event's ranks over the grid in the second pass: Corrado's standardized ranks of its ARs
+and, for GRANK, the ranks of its SARs among its estimation days, from one sort of each row (its
+values' single-precision sort keys; the compiled loops make the keys and place the ranks where
+they were built), with rows that hold near-ties ranked again the long way."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..._typing import Float64Array, IntArray
+from ..inference.rank import row_ranks, standardized_ranks
+from . import kernel
+from .first_pass import Fit
+from .plan import Plan
+
+
+def sars(plan: Plan, fit: Fit) -> Float64Array:
+    """SAR_it = ε̂_it / σ̂_i on the estimation days."""
+    return fit.ar[:, plan.est_slice] / np.sqrt(fit.sigma2)[:, None]  # NaN on days that are not valid
+
+
+KEY_OF_INF = 0xFF800000  # the sort key of +inf in single precision
+
+
+def sort_keys(values: Float64Array) -> np.ndarray:
+    """Each row's 64-bit sort keys, sorted: the single-precision value's bits made to order as the
+    values do (the sign bit flipped, or every bit when negative; −0 counted as +0) in the high
+    half, the column in the low. Sorting these is several times faster than an argsort (numpy
+    sorts unsigned integers with SIMD); equal high halves are equal single-precision values."""
+    single = values.astype(np.float32)
+    single += np.float32(0.0)  # −0 becomes +0
+    signed = single.view(np.int32)
+    flip = signed >> 31  # all ones where negative (an arithmetic shift)
+    flip |= np.int32(-(2**31))
+    signed ^= flip
+    keys = signed.view(np.uint32).astype(np.uint64)
+    keys <<= np.uint64(32)
+    keys |= np.arange(values.shape[1], dtype=np.uint64)
+    keys.sort(axis=1)
+    return keys
+
+
+def sorted_rows(values: Float64Array) -> tuple[IntArray, np.ndarray]:
+    """Each row's order (argsort) and its values' sort keys (:func:`sort_keys`) in that order."""
+    keys = sort_keys(values)
+    return (keys & np.uint64(0xFFFFFFFF)).astype(np.intp), (keys >> np.uint64(32)).astype(np.uint32)
+
+
+def grid_ranks(plan: Plan, fit: Fit, sar: Float64Array | None = None) -> tuple[Float64Array, Float64Array | None]:
+    """Each firm-event's standardized ranks of its ARs over the grid (Corrado's U; zero where there
+    is no AR, as the sums add them), and, when GRANK is among the tests, the ranks of its SARs
+    among its estimation days (zero where there is no SAR), from one sort of
+    each row (in single precision, whose order is the double-precision order where no two values
+    of a row round to the same single): an estimation day's rank among the estimation days is the
+    count of estimation days at or before it in the row's order. A row with a tie or a near-tie
+    (two values equal in single precision) is ranked again the long way, ties sharing their mean
+    rank, as :func:`eventstudy.core.inference.rank.row_ranks` ranks them (the SARs ``sar``, when
+    the caller has them; else :func:`sars`)."""
+    ar = fit.ar
+    n, g = ar.shape
+    valid = np.isfinite(ar)
+    missing = np.uint32(KEY_OF_INF)
+    grank = "grank" in plan.tests
+    if plan.kernel:
+        est_at = np.full(g, -1, np.int64)
+        est_at[plan.est_cols] = np.arange(len(plan.est_cols))
+        u, rank, near = np.empty((n, g)), np.empty((n, len(plan.est_cols) if grank else 0)), np.zeros(n, bool)
+        keys = np.empty((n, g), np.uint64)
+        kernel.compiled("row_keys")(ar, keys)  # sort_keys' keys of the values, missing last
+        keys.sort(axis=1)
+        kernel.compiled("place_ranks")(keys, valid, est_at, missing, u, rank, near)
+        rank = rank if grank else None
+    else:
+        order, ordered = sorted_rows(np.where(valid, ar, np.inf))
+        near = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != missing)).any(axis=1)
+        code = np.broadcast_to(np.arange(1, g + 1, dtype=np.int64), (n, g))
+        if grank:
+            is_est = np.zeros(g, bool)
+            is_est[plan.est_cols] = True
+            code = code + (np.cumsum(is_est[order] & (ordered != missing), axis=1, dtype=np.int64) << 32)
+        placed = np.empty((n, g), np.int64)
+        np.put_along_axis(placed, order, code, axis=1)
+        u = (placed & 0xFFFFFFFF) / (1.0 + valid.sum(axis=1, keepdims=True))
+        u[~valid] = 0.0
+        rank = None
+        if grank:  # C-ordered as the compiled loop's: BLAS sums the two orders' rows in different orders
+            rank = np.where(valid[:, plan.est_cols], placed[:, plan.est_cols] >> 32, 0).astype(np.float64, order="C")
+    if near.any():
+        u[near] = np.where(valid[near], standardized_ranks(ar[near]), 0.0)
+        if grank:
+            rank[near] = np.where(
+                valid[near][:, plan.est_cols], row_ranks((sars(plan, fit) if sar is None else sar)[near]), 0.0
+            )
+    return u, rank
