@@ -375,16 +375,25 @@ def test_a_loop_refuses_an_index_that_points_outside_the_array_it_indexes():
         kernel.compiled("grid_residuals")(*grid, *rest, *out)
 
 
-def test_a_chunks_sums_by_position_add_into_every_sessions_table_as_the_dense_ones_did():
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_chunks_sums_by_position_add_into_every_sessions_table_as_the_dense_ones_did(compiled):
     """A chunk keeps r̄'s sums at its own positions only: placed among every session's, chunk
-    after chunk, they are the dense tables' sums, bit for bit (the sessions no chunk has stay 0)."""
+    after chunk (by numpy's indexing, or in place by the compiled loop), they are the dense
+    tables' sums, bit for bit (the sessions no chunk has stay 0); counts (a number a position)
+    too."""
     rng = np.random.default_rng(9)
-    dense, placed = np.zeros((2, 10, 3)), Partial()
+    dense, counts, placed = np.zeros((2, 10, 3)), np.zeros((2, 10)), Partial()
     for rows in (np.array([1, 4, 5]), np.array([0, 4, 9]), np.array([], np.int64)):
         values = 0.0 + rng.standard_normal((2, len(rows), 3))
+        at = rng.integers(1, 4, (2, len(rows))).astype(np.float64)
         full = np.zeros((2, 10, 3))
         full[:, rows] = values
         dense += full
-        placed.add(Partial({"z": ByPosition(rows, values, 10)}))
+        counts[:, rows] += at
+        by_position = {"z": ByPosition(rows, values, 10, compiled), "at": ByPosition(rows, at, 10, compiled)}
+        placed.add(Partial(by_position))
     same_bits(placed.sums["z"], dense)
+    same_bits(placed.sums["at"], counts)
     assert not placed.sums["z"][:, [2, 3, 6, 7, 8]].any()
+    with pytest.raises(ValueError, match="rows names a row outside table"):
+        ByPosition(np.array([10]), np.zeros((2, 1, 3)), 10, True).add_into(np.zeros((2, 10, 3)))

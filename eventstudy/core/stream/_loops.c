@@ -623,6 +623,21 @@ WIDE static void rbar_sums(const double *ar, const char *valid, Py_ssize_t g, Py
     }
 }
 
+/* Into the rows ``rows`` (distinct) of each group's ``table`` (groups x sessions x width) the rows of
+ * ``values`` (groups x rows x width), each value added once, in place: numpy's
+ * table[:, rows] += values, without its gathered copy and its sum's. */
+WIDE static void add_rows(double *table, const int64_t *rows, const double *values, Py_ssize_t groups,
+                          Py_ssize_t sessions, Py_ssize_t n, Py_ssize_t width)
+{
+    for (Py_ssize_t h = 0; h < groups; h++)
+        for (Py_ssize_t r = 0; r < n; r++) {
+            double *t = table + (h * sessions + rows[r]) * width;
+            const double *v = values + (h * n + r) * width;
+            for (Py_ssize_t d = 0; d < width; d++)
+                t[d] = t[d] + v[d];
+        }
+}
+
 /* ---- the module: each loop's arguments checked, then the loop run without the GIL ---------- */
 
 /* The arguments of a wrapper (``a``: its Arg list; ``z``: the sizes by letter). */
@@ -776,6 +791,17 @@ static PyObject *py_rbar_sums(PyObject *self, PyObject *args)
     return done(&held, scratch, 0);
 }
 
+static PyObject *py_add_rows(PyObject *self, PyObject *args)
+{
+    ARGS("d(h,s,w)! q(n) d(h,n,w)", "table rows values")
+    if (!inside(a[1].data, SIZE('n'), SIZE('s')))
+        FAIL("rows names a row outside table");
+    Py_BEGIN_ALLOW_THREADS
+    add_rows(a[0].data, a[1].data, a[2].data, SIZE('h'), SIZE('s'), SIZE('n'), SIZE('w'));
+    Py_END_ALLOW_THREADS
+    return done(&held, scratch, 0);
+}
+
 static PyObject *py_pairwise_sum(PyObject *self, PyObject *args)
 {
     ARGS("d(l) n n p", "a lo n squares")
@@ -803,6 +829,8 @@ static PyMethodDef METHODS[] = {
     {"rbar_sums", py_rbar_sums, METH_VARARGS,
      "rbar_sums(ar, valid, lo, member, order, pos, sum_z, sum_w, at, day_any, ok): r-bar's rows summed by calendar "
      "position, each group's."},
+    {"add_rows", py_add_rows, METH_VARARGS,
+     "add_rows(table, rows, values): values added into the rows of each group's table, in place."},
     {"pairwise_sum", py_pairwise_sum, METH_VARARGS,
      "pairwise_sum(a, lo, n, squares): the sum of a[lo : lo + n] (of the squares) in numpy's order."},
     {NULL, NULL, 0, NULL},

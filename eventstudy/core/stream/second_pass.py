@@ -62,12 +62,19 @@ class ByPosition:
     rows: IntArray
     values: np.ndarray
     sessions: int
+    compiled: bool = False  # added by the compiled loop (the same bits, in place)
 
     def zeros(self) -> np.ndarray:
         return np.zeros((self.values.shape[0], self.sessions, *self.values.shape[2:]))
 
     def add_into(self, table: np.ndarray) -> None:
-        table[:, self.rows] += self.values
+        if self.compiled and kernel.available():  # a process the sums travel to may not have it
+            values = np.ascontiguousarray(self.values)
+            if table.ndim == 2:  # a number at each position
+                table, values = table[..., None], values[..., None]
+            kernel.compiled("add_rows")(table, self.rows, values)
+        else:
+            table[:, self.rows] += self.values
 
 
 def total(parts: Iterable[Partial]) -> Partial:
@@ -294,7 +301,8 @@ class _RbarSums:
 
     def result(self) -> dict[str, np.ndarray | ByPosition]:
         """The sums, those by position placed among every session's (:class:`ByPosition`)."""
-        placed = {k: ByPosition(self.positions, self.sums[k], self.plan.sessions) for k in ("z", "w", "at")}
+        plan = self.plan
+        placed = {k: ByPosition(self.positions, self.sums[k], plan.sessions, plan.kernel) for k in ("z", "w", "at")}
         return self.sums | placed
 
     def add(self, fit: Fit, ev: Chunk) -> None:
