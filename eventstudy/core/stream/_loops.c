@@ -650,16 +650,19 @@ WIDE static void add_rows(double *table, const int64_t *rows, const double *valu
         return done(&held, scratch, 1);
 #define SIZE(letter) z[(letter) - 'a']
 #define FAIL(message) return refuse(message), done(&held, scratch, 1)
+/* A wrapper's end: ``call``, the loop, run without the GIL, then its arrays released. */
+#define WITHOUT_GIL(call)                                                                        \
+    do {                                                                                         \
+        Py_BEGIN_ALLOW_THREADS call;                                                             \
+        Py_END_ALLOW_THREADS return done(&held, scratch, 0);                                     \
+    } while (0)
 
 static PyObject *py_row_keys(PyObject *self, PyObject *args)
 {
     ARGS("d(n,g) Q(n,g)!", "ar keys")
     if (!(scratch = scratch_of(sizeof(float) * (size_t)(SIZE('g') + 1))))
         return done(&held, scratch, 1);
-    Py_BEGIN_ALLOW_THREADS
-    row_keys(a[0].data, a[1].data, scratch, SIZE('n'), SIZE('g'));
-    Py_END_ALLOW_THREADS
-    return done(&held, scratch, 0);
+    WITHOUT_GIL(row_keys(a[0].data, a[1].data, scratch, SIZE('n'), SIZE('g')));
 }
 
 static PyObject *py_place_ranks(PyObject *self, PyObject *args)
@@ -736,12 +739,9 @@ static PyObject *py_grid_residuals(PyObject *self, PyObject *args)
         FAIL("theta must have a column for the constant and each regressor");
     if (!inside(a[4].data, SIZE('n'), SIZE('f')))
         FAIL("cols names a firm outside y");
-    Py_BEGIN_ALLOW_THREADS
-    grid_residuals(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data, a[7].data, a[8].data,
-                   a[9].data, estimated, a[11].data, a[12].data, a[13].data, SIZE('n'), SIZE('g'), SIZE('t'),
-                   SIZE('k'));
-    Py_END_ALLOW_THREADS
-    return done(&held, scratch, 0);
+    WITHOUT_GIL(grid_residuals(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data,
+                               a[7].data, a[8].data, a[9].data, estimated, a[11].data, a[12].data, a[13].data,
+                               SIZE('n'), SIZE('g'), SIZE('t'), SIZE('k')));
 }
 
 static PyObject *py_compare_rows(PyObject *self, PyObject *args)
@@ -749,10 +749,8 @@ static PyObject *py_compare_rows(PyObject *self, PyObject *args)
     ARGS("d(v,d) q(n) d(n) d(n) d(d)! q(n)! q(n)!", "values rows bar weight total above tied")
     if (!inside(a[1].data, SIZE('n'), SIZE('v')))
         FAIL("rows names a row outside values");
-    Py_BEGIN_ALLOW_THREADS
-    compare_rows(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data, SIZE('n'), SIZE('d'));
-    Py_END_ALLOW_THREADS
-    return done(&held, scratch, 0);
+    WITHOUT_GIL(compare_rows(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data, SIZE('n'),
+                             SIZE('d')));
 }
 
 static PyObject *py_standardized_rows(PyObject *self, PyObject *args)
@@ -763,10 +761,7 @@ static PyObject *py_standardized_rows(PyObject *self, PyObject *args)
         FAIL("the estimation days lo:hi are not inside ar's columns, or not z's and w's");
     if (!(scratch = scratch_of((size_t)(hi - lo + 1))))
         return done(&held, scratch, 1);
-    Py_BEGIN_ALLOW_THREADS
-    standardized_rows(a[0].data, SIZE('g'), lo, hi, a[3].data, a[4].data, a[5].data, scratch, SIZE('n'));
-    Py_END_ALLOW_THREADS
-    return done(&held, scratch, 0);
+    WITHOUT_GIL(standardized_rows(a[0].data, SIZE('g'), lo, hi, a[3].data, a[4].data, a[5].data, scratch, SIZE('n')));
 }
 
 static PyObject *py_rbar_sums(PyObject *self, PyObject *args)
@@ -784,11 +779,9 @@ static PyObject *py_rbar_sums(PyObject *self, PyObject *args)
     double *zr = scratch, *wr = zr + length, *tz = wr + length, *tw = tz + groups * length;
     int64_t *count = (int64_t *)(zr + doubles);
     char *finite = (char *)(count + groups);
-    Py_BEGIN_ALLOW_THREADS
-    rbar_sums(a[0].data, a[1].data, SIZE('g'), lo, length, a[3].data, groups, a[4].data, SIZE('n'), a[5].data,
-              SIZE('s'), a[6].data, a[7].data, a[8].data, a[9].data, a[10].data, zr, wr, finite, tz, tw, count);
-    Py_END_ALLOW_THREADS
-    return done(&held, scratch, 0);
+    WITHOUT_GIL(rbar_sums(a[0].data, a[1].data, SIZE('g'), lo, length, a[3].data, groups, a[4].data, SIZE('n'),
+                          a[5].data, SIZE('s'), a[6].data, a[7].data, a[8].data, a[9].data, a[10].data, zr, wr, finite,
+                          tz, tw, count));
 }
 
 static PyObject *py_add_rows(PyObject *self, PyObject *args)
@@ -796,10 +789,7 @@ static PyObject *py_add_rows(PyObject *self, PyObject *args)
     ARGS("d(h,s,w)! q(n) d(h,n,w)", "table rows values")
     if (!inside(a[1].data, SIZE('n'), SIZE('s')))
         FAIL("rows names a row outside table");
-    Py_BEGIN_ALLOW_THREADS
-    add_rows(a[0].data, a[1].data, a[2].data, SIZE('h'), SIZE('s'), SIZE('n'), SIZE('w'));
-    Py_END_ALLOW_THREADS
-    return done(&held, scratch, 0);
+    WITHOUT_GIL(add_rows(a[0].data, a[1].data, a[2].data, SIZE('h'), SIZE('s'), SIZE('n'), SIZE('w')));
 }
 
 static PyObject *py_pairwise_sum(PyObject *self, PyObject *args)
