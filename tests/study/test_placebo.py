@@ -362,6 +362,30 @@ def test_a_one_date_placebo_is_the_same_on_one_process_two_and_a_dask_cluster(da
     assert one.draws.equals(on_dask.draws)
 
 
+def test_every_draw_holds_blas_to_one_thread_in_this_process_as_the_workers_do(monkeypatch):
+    """A draw's numbers must not depend on where it runs: BLAS on more threads may add a product's
+    terms in another order (one draw of deepseek-2025's 1,000 differed in the last bits of its
+    r̄), so a draw run here holds BLAS to one thread, as a worker process does, and the caller's
+    setting is back after."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from eventstudy.study import drawing
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    seen = []
+    real_draw = drawing.draw_tests
+    monkeypatch.setattr(drawing, "draw_tests", lambda *a: seen.append(blas_threads()) or real_draw(*a))
+    design, event = _panel(n_firms=15)
+    real = design.at(event).tests
+    with threadpool_limits(2, user_api="blas"):
+        before = blas_threads()
+        draw_placebo(design, event, 10, 5, real, workers=1)
+        assert blas_threads() == before
+    assert len(seen) == 10 and all(threads == {1} for threads in seen)
+
+
 def test_draws_stopped_early_end_their_worker_processes_at_once():
     """An error (or Ctrl-C) in this process while the workers draw: it reaches the caller, and no
     worker is left running the draws already handed out."""
