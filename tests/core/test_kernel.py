@@ -21,10 +21,12 @@ from eventstudy.core.stream.second_pass import (
     BLOCK,
     ByPosition,
     Partial,
+    _calendar_sums,
     _compare,
     _RbarSums,
     _zero_filled_rows,
 )
+from eventstudy.core.windows import Window
 
 from .test_stream import KW, earnings
 
@@ -240,6 +242,37 @@ def test_ars_on_the_grid_from_the_compiled_loop_are_the_formulas(k1, gap):
         same_bits(ok, good)
         same_bits(counts, np.stack([good.sum(axis=1), (good & (expected > 0)).sum(axis=1)], axis=1))
     assert not np.isfinite(ar[0, :5]).any() and np.isfinite(ar[2, ~in_est]).all()
+
+
+def test_calendar_time_sums_from_the_compiled_loop_are_numpys():
+    """The calendar-time test's sums and counts by session, compiled and numpy's: missing ARs,
+    days before and after the data, two groups (one empty), windows of one day and of several,
+    sessions shared by many firm-events (bincount's order of adding)."""
+    rng = np.random.default_rng(6)
+    n, t = 200, 30
+    grid = np.arange(-8, 4)
+    ar = rng.standard_normal((n, len(grid)))
+    ar[rng.random(ar.shape) < 0.1] = np.nan
+    pos = rng.integers(0, t, n)
+    pos[:2] = [1, t - 1]  # days before the first session and after the last: no AR there, as the ARs' loop gives
+    session = pos[:, None] + grid[None, :]
+    ar[(session < 0) | (session >= t)] = np.nan
+    windows = (Window(0, 0), Window(-1, 1), Window(-5, 3))
+    plan = SimpleNamespace(
+        sessions=t,
+        windows=windows,
+        groups=("some", "none"),
+        grid=grid,
+        kernel=False,
+        inside=lambda w: (grid >= w.start) & (grid <= w.end),
+    )
+    weights = np.stack([rng.random((n, 3)) < 0.8, np.zeros((n, 3), bool)], axis=2)
+    fit, ev = SimpleNamespace(ar=ar), SimpleNamespace(pos=pos)
+    numpy_path = _calendar_sums(plan, fit, ev, weights)
+    compiled = _calendar_sums(SimpleNamespace(**{**vars(plan), "kernel": True}), fit, ev, weights)
+    for key in ("cal", "cal_n"):
+        same_bits(numpy_path[key], compiled[key])
+    assert numpy_path["cal_n"][:, 0].sum() > 0 and not numpy_path["cal_n"][:, 1].any()
 
 
 def _with_and_without_loops(monkeypatch, returns, regressors, events, **kw) -> tuple[dict, dict]:

@@ -623,6 +623,33 @@ WIDE static void rbar_sums(const double *ar, const char *valid, Py_ssize_t g, Py
     }
 }
 
+/* The calendar-time test's sums: for each window j (the grid's columns spans[j][0] .. spans[j][1] - 1)
+ * and group g, into out_s[j][g][s] and out_n[j][g][s] the finite ARs of the firm-events with
+ * ``weights`` [e][j][g] on the calendar session s = pos[e] + grid[c] (inside 0 .. t - 1), and
+ * their number: added firm-event after firm-event, day after day, from zero (numpy's bincount
+ * of the ARs taken row after row). */
+WIDE static void calendar_sums(const double *ar, const int64_t *pos, const int64_t *grid, const int64_t *spans,
+                               const char *weights, double *out_s, double *out_n, Py_ssize_t n, Py_ssize_t g,
+                               Py_ssize_t windows, Py_ssize_t groups, Py_ssize_t t)
+{
+    for (Py_ssize_t j = 0; j < windows; j++)
+        for (Py_ssize_t h = 0; h < groups; h++) {
+            double *sums = out_s + (j * groups + h) * t, *counts = out_n + (j * groups + h) * t;
+            for (Py_ssize_t e = 0; e < n; e++) {
+                if (!weights[(e * windows + j) * groups + h])
+                    continue;
+                const double *row = ar + e * g;
+                for (int64_t c = spans[2 * j]; c < spans[2 * j + 1]; c++) {
+                    int64_t at = pos[e] + grid[c];
+                    if (isfinite(row[c]) && at >= 0 && at < t) {
+                        sums[at] += row[c];
+                        counts[at] += 1.0;
+                    }
+                }
+            }
+        }
+}
+
 /* Into the rows ``rows`` (distinct) of each group's ``table`` (groups x sessions x width) the rows of
  * ``values`` (groups x rows x width), each value added once, in place: numpy's
  * table[:, rows] += values, without its gathered copy and its sum's. */
@@ -784,6 +811,17 @@ static PyObject *py_rbar_sums(PyObject *self, PyObject *args)
                           tz, tw, count));
 }
 
+static PyObject *py_calendar_sums(PyObject *self, PyObject *args)
+{
+    ARGS("d(n,g) q(n) q(g) q(w,2) ?(n,w,h) d(w,h,t)! d(w,h,t)!", "ar pos grid spans weights out_s out_n")
+    const int64_t *spans = a[3].data;
+    for (Py_ssize_t j = 0; j < SIZE('w'); j++)
+        if (spans[2 * j] < 0 || spans[2 * j + 1] < spans[2 * j] || spans[2 * j + 1] > SIZE('g'))
+            FAIL("spans names columns outside ar's");
+    WITHOUT_GIL(calendar_sums(a[0].data, a[1].data, a[2].data, spans, a[4].data, a[5].data, a[6].data, SIZE('n'),
+                              SIZE('g'), SIZE('w'), SIZE('h'), SIZE('t')));
+}
+
 static PyObject *py_add_rows(PyObject *self, PyObject *args)
 {
     ARGS("d(h,s,w)! q(n) d(h,n,w)", "table rows values")
@@ -819,6 +857,8 @@ static PyMethodDef METHODS[] = {
     {"rbar_sums", py_rbar_sums, METH_VARARGS,
      "rbar_sums(ar, valid, lo, member, order, pos, sum_z, sum_w, at, day_any, ok): r-bar's rows summed by calendar "
      "position, each group's."},
+    {"calendar_sums", py_calendar_sums, METH_VARARGS,
+     "calendar_sums(ar, pos, grid, spans, weights, out_s, out_n): the calendar-time test's sums by session."},
     {"add_rows", py_add_rows, METH_VARARGS,
      "add_rows(table, rows, values): values added into the rows of each group's table, in place."},
     {"pairwise_sum", py_pairwise_sum, METH_VARARGS,

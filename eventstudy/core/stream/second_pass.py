@@ -345,10 +345,16 @@ class _RbarSums:
 
 
 def _calendar_sums(plan: Plan, fit: Fit, ev: Chunk, weights: BoolArray) -> dict[str, np.ndarray]:
-    """Per window and group: the sum and count of the ARs on each calendar session."""
+    """Per window and group: the sum and count of the ARs on each calendar session (the compiled
+    loop adds them in bincount's order, from the same zeros)."""
     t = plan.sessions
     out_s = np.zeros((len(plan.windows), len(plan.groups), t))
     out_n = np.zeros_like(out_s)
+    if plan.kernel:
+        spans = np.array([[c[0], c[-1] + 1] for c in (np.flatnonzero(plan.inside(w)) for w in plan.windows)])
+        compiled = kernel.compiled("calendar_sums")
+        compiled(fit.ar, ev.pos, plan.grid, spans, np.ascontiguousarray(weights), out_s, out_n)
+        return {"cal": out_s, "cal_n": out_n}
     for j, w in enumerate(plan.windows):
         cols = np.flatnonzero(plan.inside(w))
         ar = fit.ar[:, cols]
