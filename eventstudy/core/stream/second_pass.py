@@ -328,7 +328,7 @@ class _RbarSums:
                 out["z"][g, at] += by_position @ z
                 out["w"][g, at] += by_position @ w
                 out["at"][g, at] += np.bincount(where, minlength=len(at))
-            out["day_any"] |= (ev.member.T.astype(np.float64) @ valid.astype(np.float64)) > 0  # its pairs' sum, > 0
+            out["day_any"] |= (ev.member.T.astype(np.float64) @ valid.astype(np.float64)) > 0  # a group row has it
         if "z_band" in out:
             if z is None:
                 z, w, _ = _zero_filled_rows(plan, fit.ar)
