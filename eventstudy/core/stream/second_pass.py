@@ -310,6 +310,7 @@ class _RbarSums:
         valid = fit.valid[:, plan.est_slice]
         days = fit.n_valid  # each row's valid estimation days
         place = np.searchsorted(self.positions, ev.pos)  # each row's among the chunk's positions
+        m = ev.member.astype(np.float64)
         z = None
         if plan.kernel:  # each row standardized and added where it is in cache: no z and w of the block
             ok = np.empty(len(place), bool)
@@ -328,7 +329,7 @@ class _RbarSums:
                 out["z"][g, at] += by_position @ z
                 out["w"][g, at] += by_position @ w
                 out["at"][g, at] += np.bincount(where, minlength=len(at))
-            out["day_any"] |= (ev.member.T.astype(np.float64) @ valid.astype(np.float64)) > 0  # a group row has it
+            out["day_any"] |= (m.T @ valid.astype(np.float64)) > 0  # a row of the group has the day
         if "z_band" in out:
             if z is None:
                 z, w, _ = _zero_filled_rows(plan, fit.ar)
@@ -339,7 +340,6 @@ class _RbarSums:
                 out["z_band"][g] += by_band @ z
                 out["w_band"][g] += by_band @ w
                 out["n_band"][g] += np.bincount(band[rows], minlength=BANDS)
-        m = ev.member.astype(np.float64)
         out["ok"] += m.T @ ok.astype(np.float64)
         out["valid_days"] += m.T @ days.astype(np.float64)
 
