@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .inference.statistic import t_quantile, t_two_sided, z_two_sided
+from .inference.statistic import sum_cubed, t_quantile, t_two_sided, z_two_sided
 from .windows import Window
 
 BOOTSTRAP = 1000
@@ -113,7 +113,7 @@ def _path(r: np.ndarray, b: np.ndarray) -> np.ndarray:
 def skewness_adjusted(x: np.ndarray) -> tuple[float, float, float]:
     """(t_sa, γ̂, S) of Johnson (1978) as Lyon, Barber & Tsai (1999) use it."""
     n, s = len(x), x.std(ddof=1)
-    big_s, gamma = x.mean() / s, np.sum((x - x.mean()) ** 3) / (n * s**3)
+    big_s, gamma = x.mean() / s, sum_cubed(x - x.mean()) / (n * s**3)
     return float(np.sqrt(n) * (big_s + gamma * big_s**2 / 3 + gamma / (6 * n))), float(gamma), float(big_s)
 
 
@@ -126,7 +126,7 @@ def bootstrap_p(x: np.ndarray, t_sa: float, draws: int = BOOTSTRAP, seed: int = 
     s_b = sample.std(axis=1, ddof=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         big_s = (sample.mean(axis=1) - x.mean()) / s_b
-        gamma = np.sum((sample - sample.mean(axis=1, keepdims=True)) ** 3, axis=1) / (size * s_b**3)
+        gamma = sum_cubed(sample - sample.mean(axis=1, keepdims=True), axis=1) / (size * s_b**3)
         t_b = np.sqrt(size) * (big_s + gamma * big_s**2 / 3 + gamma / (6 * size))
     t_b = t_b[np.isfinite(t_b)]
     tail = min(int((t_b >= t_sa).sum()), int((t_b <= t_sa).sum()))

@@ -38,6 +38,21 @@ def test_wilcoxon_worked_case():
     assert big.stat == pytest.approx((w - n * (n + 1) / 4) / np.sqrt(var)) and big.dist == "N(0,1)"
 
 
+def test_wilcoxon_with_many_ties_and_both_signs_matches_scipy():
+    """Values rounded to 0.001 tie often, with both signs on one |CAR| (the one sort ranks |x| and
+    keeps each sign): z and p as scipy's normal approximation with the tie-corrected variance."""
+    x = np.round(np.random.default_rng(7).normal(0.002, 0.01, 401), 3)
+    x = x[x != 0]
+    assert (np.abs(x)[:, None] == -x[None, :]).any()  # a value and its opposite, tied in |x|
+    strided = np.repeat(x, 2)[::2]  # the same CARs, not contiguous
+    ours = wilcoxon(SimpleNamespace(cars=lambda: strided, n=len(x)))
+    scipy = stats.wilcoxon(x, zero_method="wilcox", correction=False, method="approx")
+    w_plus = stats.rankdata(np.abs(x))[x > 0].sum()  # scipy's z is of the smaller rank sum: the sign from W⁺
+    assert ours.detail.startswith(f"W⁺ = {w_plus:g} of n = {len(x)}")
+    assert ours.stat == pytest.approx(np.sign(w_plus - len(x) * (len(x) + 1) / 4) * abs(scipy.zstatistic), rel=1e-12)
+    assert ours.pvalue == pytest.approx(scipy.pvalue, rel=1e-10)
+
+
 def test_patell_kp_worked_case():
     dof = np.full(10, 98.0)
     variance = float(np.sum(dof / (dof - 2)))

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..._typing import BoolArray, Float64Array
-from .statistic import InvalidTestStatistic, Summary, TestStatistic, t_result, z_result
+from .statistic import InvalidTestStatistic, Summary, TestStatistic, sum_cubed, t_result, z_result
 
 
 def csect_t(s: Summary) -> TestStatistic | InvalidTestStatistic:
@@ -56,8 +56,8 @@ def skewness_t(s: Summary) -> TestStatistic | InvalidTestStatistic:
 def hall_t(x: Float64Array) -> tuple[float, float]:
     """Hall's (1992) skewness-corrected t of the mean of ``x`` against 0, and γ̂ (see
     :func:`skewness_t`)."""
-    n, sd = len(x), x.std(ddof=1)
-    big_s, gamma = x.mean() / sd, np.sum((x - x.mean()) ** 3) / (n * sd**3)
+    n, sd, mean = len(x), x.std(ddof=1), x.mean()
+    big_s, gamma = mean / sd, sum_cubed(x - mean) / (n * sd**3)
     return float(np.sqrt(n) * (big_s + gamma * big_s**2 / 3 + gamma**2 * big_s**3 / 27 + gamma / (6 * n))), float(gamma)
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..._typing import BoolArray, Float64Array
+from ..._typing import BoolArray, Float64Array, IntArray
 from .statistic import InvalidTestStatistic, Summary, TestStatistic, t_result, z_result
 
 
@@ -121,9 +121,7 @@ def wilcoxon(s: Summary) -> TestStatistic | InvalidTestStatistic:
     n = len(x)
     if n < 2:
         return InvalidTestStatistic("wilcoxon", "fewer than 2 non-zero CARs", n)
-    ranks = row_ranks(np.abs(x)[None, :])[0]
-    w_plus = ranks[x > 0].sum()
-    _, counts = np.unique(np.abs(x), return_counts=True)
+    w_plus, counts = _signed_rank_sum(x)
     var = n * (n + 1) * (2 * n + 1) / 24 - np.sum(counts**3 - counts) / 48
     z = (w_plus - n * (n + 1) / 4) / np.sqrt(var)
     detail = f"W⁺ = {w_plus:g} of n = {n}"
@@ -133,6 +131,20 @@ def wilcoxon(s: Summary) -> TestStatistic | InvalidTestStatistic:
         p = min(1.0, 2 * min(null[: w + 1].sum(), null[w:].sum()))
         return TestStatistic("wilcoxon", float(z), float(p), "exact signed-rank", n, detail=detail + ", exact p")
     return replace(z_result("wilcoxon", z, n), detail=detail)
+
+
+def _signed_rank_sum(x: Float64Array) -> tuple[float, IntArray]:
+    """W⁺, the sum of the average ranks of |x| where x > 0, and the sizes of the runs of tied |x|,
+    from one sort of keys that order as |x| does and carry x's sign: the bits of |x| (which order
+    as the numbers do, being positive) moved up one, the sign bit in the lowest. The ranks are
+    halves of whole numbers: their sum is exact in any order."""
+    bits = x.view(np.uint64)
+    keys = np.sort((bits << np.uint64(1)) | (bits >> np.uint64(63)))
+    size = keys >> np.uint64(1)
+    starts = np.flatnonzero(np.r_[True, size[1:] != size[:-1]])
+    counts = np.diff(np.r_[starts, len(x)])
+    ranks = np.repeat(starts + (counts + 1) / 2, counts)  # a run's mean rank, in sorted order
+    return ranks[(keys & np.uint64(1)) == 0].sum(), counts
 
 
 @functools.cache
