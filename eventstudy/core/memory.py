@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from . import abnormal, exclusions, garch, models, scholes, tradetotrade
 from .inference import TEST_COLUMNS, test_row
@@ -24,7 +25,18 @@ FITTERS = {"garch": garch, "scholes-williams": scholes, "trade-to-trade": tradet
 
 
 def run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
-    """The result of ``spec`` on ``inputs`` (checked by the caller), every firm-event in memory."""
+    """The result of ``spec`` on ``inputs`` (checked by the caller), every firm-event in memory.
+
+    BLAS is held to one thread meanwhile, as in the streamed passes and the placebo's draws: on
+    more threads it may add a product's terms in another order, and a result's last bits must not
+    depend on the machine's cores (on two threads one placebo draw of deepseek-2025 differed in
+    the last bits of its r̄). The products here are of one sample's firm-events, too small for
+    threads to pay (benchmarks/bench_core.py: 0.105-0.113 s before, the same after)."""
+    with threadpool_limits(1, user_api="blas"):
+        return _run(spec, inputs)
+
+
+def _run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
     aligned, excluded = align(
         inputs.returns,
         inputs.regressors[list(spec.model.needs)],

@@ -87,3 +87,18 @@ def test_a_group_in_any_order_gives_the_same_tests(seed, order):
     res = run_event_study(returns, regressors, events, groups={"a": ids, "b": [ids[i] for i in order]}, **KW)
     a, b = (res.tests[res.tests.group == g].reset_index(drop=True) for g in "ab")
     np.testing.assert_allclose(a.stat, b.stat, rtol=1e-12, atol=1e-12)
+
+
+def test_in_memory_numbers_do_not_depend_on_the_callers_blas_threads():
+    """The same bits whether the caller lets BLAS run one thread or two: 800 firms' products are
+    large enough for OpenBLAS to split them (every frame differed in its last bits before the
+    engine held BLAS to one thread). On a one-core machine both runs take one thread."""
+    from threadpoolctl import threadpool_limits
+
+    returns, regressors, events = synthetic_panel(800, 300, rho=0.1, seed=3)
+    runs = []
+    for threads in (1, 2):
+        with threadpool_limits(threads, user_api="blas"):
+            runs.append(run_event_study(returns, regressors, events, engine="memory"))
+    for name in ("events", "car", "tests", "caar", "influence", "intervals"):
+        pd.testing.assert_frame_equal(getattr(runs[0], name), getattr(runs[1], name), check_exact=True, obj=name)
