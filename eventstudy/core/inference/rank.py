@@ -138,7 +138,7 @@ def _signed_rank_sum(x: Float64Array) -> tuple[float, IntArray]:
     from one sort of keys that order as |x| does and carry x's sign: the bits of |x| (which order
     as the numbers do, being positive) moved up one, the sign bit in the lowest. The ranks are
     halves of whole numbers: their sum is exact in any order."""
-    bits = x.view(np.uint64)
+    bits = np.asarray(x, dtype=np.float64).view(np.uint64)
     keys = np.sort((bits << np.uint64(1)) | (bits >> np.uint64(63)))
     size = keys >> np.uint64(1)
     starts = np.flatnonzero(np.r_[True, size[1:] != size[:-1]])
