@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from . import abnormal, exclusions, garch, models, scholes, tradetotrade
 from .inference import TEST_COLUMNS, test_row
@@ -25,19 +24,7 @@ FITTERS = {"garch": garch, "scholes-williams": scholes, "trade-to-trade": tradet
 
 
 def run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
-    """The result of ``spec`` on ``inputs`` (checked by the caller), every firm-event in memory.
-
-    BLAS is held to one thread meanwhile, as in the streamed passes and the placebo's draws: on
-    more threads it may add a product's terms in another order, and a result's last bits must not
-    depend on the machine's cores (on two threads an 800-firm sample's every frame moved in its
-    last bits, and the GARCH model's fits in their 7th digit, as arch's optimizer ends elsewhere).
-    Threads did not pay here: 2,000 and 10,000 firm-events took 0.23-0.25 s and 1.0-1.2 s in
-    memory either way (best of three, three runs each)."""
-    with threadpool_limits(1, user_api="blas"):
-        return _run(spec, inputs)
-
-
-def _run(spec: RunSpec, inputs: Inputs) -> EventStudyResult:
+    """The result of ``spec`` on ``inputs`` (checked by the caller), every firm-event in memory."""
     aligned, excluded = align(
         inputs.returns,
         inputs.regressors[list(spec.model.needs)],

@@ -182,18 +182,7 @@ def _one_thread(design: Design) -> Design:
 
 
 def _here(design: Design, events_of: EventsOf, draws: Sequence[Draw]) -> Iterator[pd.DataFrame]:
-    return (_on_one_blas_thread(design, events_of, d) for d in draws)
-
-
-def _on_one_blas_thread(design: Design, events_of: EventsOf, draw: Draw) -> pd.DataFrame:
-    """:func:`draw_tests` with numpy's BLAS held to one thread, as the worker processes hold it
-    (:func:`_adopt`): on more threads BLAS may add a product's terms in another order, and a
-    draw's numbers must not depend on where it runs (on two threads one draw of deepseek-2025's
-    1,000 differed from the workers' in the last bits of its r̄)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="blas"):
-        return draw_tests(design, events_of, draw)
+    return (draw_tests(design, events_of, d) for d in draws)
 
 
 _SHARED: list = []  # a worker process's design and maker of firm-events, set once when it starts
@@ -241,7 +230,7 @@ def _on_dask(design: Design, events_of: EventsOf, draws: Sequence[Draw], schedul
     client, cluster = connect(None if scheduler == "local" else scheduler)
     try:
         shared, maker = client.scatter([design, events_of], broadcast=True)
-        futures = client.map(_on_one_blas_thread, [shared] * len(draws), [maker] * len(draws), draws, pure=False)
+        futures = client.map(draw_tests, [shared] * len(draws), [maker] * len(draws), draws, pure=False)
         for future in futures:
             yield future.result()
     finally:

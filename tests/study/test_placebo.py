@@ -365,20 +365,20 @@ def test_a_one_date_placebo_is_the_same_on_one_process_two_and_a_dask_cluster(da
 def test_every_draw_holds_blas_to_one_thread_in_this_process_as_the_workers_do(monkeypatch):
     """A draw's numbers must not depend on where it runs: BLAS on more threads may add a product's
     terms in another order (one draw of deepseek-2025's 1,000 differed in the last bits of its
-    r̄), so a draw run here holds BLAS to one thread, as a worker process does, and the caller's
-    setting is back after."""
+    r̄), so a draw run here computes with BLAS on one thread (the core holds it so for every run),
+    as a worker process does, and the caller's setting is back after."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from eventstudy.study import drawing
+    from eventstudy.core import memory
 
     def blas_threads():
         return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
 
-    seen = []
-    real_draw = drawing.draw_tests
-    monkeypatch.setattr(drawing, "draw_tests", lambda *a: seen.append(blas_threads()) or real_draw(*a))
     design, event = _panel(n_firms=15)
     real = design.at(event).tests
+    seen = []
+    real_run = memory.run  # the draws of 15 firms run in memory
+    monkeypatch.setattr(memory, "run", lambda *a: seen.append(blas_threads()) or real_run(*a))
     with threadpool_limits(2, user_api="blas"):
         before = blas_threads()
         draw_placebo(design, event, 10, 5, real, workers=1)
