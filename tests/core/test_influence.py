@@ -129,6 +129,22 @@ def test_a_repeated_label_is_the_column_pandas_makes_of_it(infer_string):
     pd.testing.assert_series_equal(joined, expected)
 
 
+@pytest.mark.parametrize("extra", [0, 3])
+def test_a_long_repeated_label_is_one_piece_referred_to_again(extra):
+    """Past :data:`~eventstudy.core.influence.PIECE` rows a repeated label is the same column, its
+    chunks the one piece's buffers (no memory of its own for each row), the last one cut short."""
+    from eventstudy.core.influence import PIECE, _repeated
+
+    n = 2 * PIECE + extra
+    made = pd.Series(_repeated("kolari-pynnonen", n))
+    want = pd.Series(np.full(n, "kolari-pynnonen", dtype=object), dtype=made.dtype)
+    pd.testing.assert_series_equal(made, want)
+    if isinstance(made.dtype, pd.StringDtype) and made.dtype.storage == "pyarrow":
+        chunks = made.array._pa_array.chunks
+        assert [len(c) for c in chunks] == [PIECE, PIECE] + ([extra] if extra else [])
+        assert len({c.buffers()[2].address for c in chunks}) == 1  # one piece's characters
+
+
 def test_car_table_places_rows_by_event_and_window_and_each_event_keeps_its_ticker():
     # rows out of order, an event without a row in one window, a window with two CARs only
     car = pd.DataFrame(
