@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
+from .labels import tiled
 from .results import CarTable
 
 ALPHA = 0.05  # the level at which a p-value "crosses": the report's 5 %
@@ -206,30 +206,14 @@ def draft_influence(table: CarTable, lead: str) -> list[Drafted]:
             runs.append((j, start, n))
             start += n
         labels = {
-            "group": _repeated(group, start),
-            "window": _joined([_repeated(table.windows[j], n) for j, _, n in runs]),
+            "group": tiled([group], start),
+            "window": _joined([tiled([table.windows[j]], n) for j, _, n in runs]),
             "event_id": _joined([table.event_ids.take(rows) for rows in events]),
             "ticker": _joined([table.tickers.take(rows) for rows in events]),
-            "test": _repeated(lead, start),
+            "test": tiled([lead], start),
         }
         out.append(Drafted(group, pd.DataFrame(labels), block, tuple(runs), events))
     return out
-
-
-def _repeated(label: str, n: int):
-    """``label`` ``n`` times, as the column pandas makes of a repeated string. Where pandas keeps its
-    strings in pyarrow, the column's chunks are one piece of :data:`PIECE` labels, referred to again
-    and again (pyarrow's chunks share their buffers): the same values and type as one array of n,
-    in 1 MB instead of n × (the label's bytes + 8). At 3,000,000 rows the four such columns of the
-    influence table had taken about 200 MB, each page of it new to the process (on a virtual
-    machine the host backs such a page when it is first written: 0.45 s of the drafting's 1.2 s)."""
-    dtype = pd.Series([label]).dtype
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        piece = pa.repeat(pa.scalar(label, pa.large_string()), min(n, PIECE))
-        whole, rest = divmod(n, PIECE)
-        chunks = [piece] * whole + ([piece.slice(0, rest)] if rest else [])
-        return pd.array(pa.chunked_array(chunks, pa.large_string()), dtype=dtype)
-    return pd.array(np.full(n, label, dtype=object), dtype=dtype)
 
 
 def _joined(parts: list) -> pd.Series:

@@ -109,40 +109,20 @@ def test_influence_frame_from_frames_by_hand():
 
 
 @pytest.mark.parametrize("infer_string", [True, False])
-def test_a_repeated_label_is_the_column_pandas_makes_of_it(infer_string):
-    """The influence table's repeated labels (group, test, each window's) are built at once, as
-    pyarrow strings when pandas keeps its strings there, else as objects: the column pandas makes
-    of the label, either way; joined window after window, the values in order."""
+def test_windows_labels_joined_are_the_column_pandas_makes_of_them(infer_string):
+    """The influence table's window column: each window's repeated label, joined window after
+    window, the values in order and the column's type pandas' for strings."""
     import warnings
 
-    from eventstudy.core.influence import _joined, _repeated
+    from eventstudy.core.influence import _joined
+    from eventstudy.core.labels import tiled
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the option is deprecated in pandas 3
         with pd.option_context("future.infer_string", infer_string):
-            made = pd.Series(_repeated("[-1,+1]", 4))
-            want = pd.DataFrame({"window": "[-1,+1]"}, index=range(4)).window.rename(None)
-            joined = _joined([_repeated("a", 2), _repeated("bc", 3), pd.Index(["x"], dtype=want.dtype)])
-            expected = pd.Series(["a", "a", "bc", "bc", "bc", "x"], dtype=want.dtype)
-    assert want.dtype == (pd.StringDtype("pyarrow", na_value=np.nan) if infer_string else object)
-    pd.testing.assert_series_equal(made, want)
-    pd.testing.assert_series_equal(joined, expected)
-
-
-@pytest.mark.parametrize("extra", [0, 3])
-def test_a_long_repeated_label_is_one_piece_referred_to_again(extra):
-    """Past :data:`~eventstudy.core.influence.PIECE` rows a repeated label is the same column, its
-    chunks the one piece's buffers (no memory of its own for each row), the last one cut short."""
-    from eventstudy.core.influence import PIECE, _repeated
-
-    n = 2 * PIECE + extra
-    made = pd.Series(_repeated("kolari-pynnonen", n))
-    want = pd.Series(np.full(n, "kolari-pynnonen", dtype=object), dtype=made.dtype)
-    pd.testing.assert_series_equal(made, want)
-    if isinstance(made.dtype, pd.StringDtype) and made.dtype.storage == "pyarrow":
-        chunks = made.array._pa_array.chunks
-        assert [len(c) for c in chunks] == [PIECE, PIECE] + ([extra] if extra else [])
-        assert len({c.buffers()[2].address for c in chunks}) == 1  # one piece's characters
+            want = pd.Series(["a", "a", "bc", "bc", "bc", "x"])
+            joined = _joined([tiled(["a"], 2), tiled(["bc"], 3), pd.Index(["x"], dtype=want.dtype)])
+    pd.testing.assert_series_equal(joined, want)
 
 
 def test_car_table_places_rows_by_event_and_window_and_each_event_keeps_its_ticker():

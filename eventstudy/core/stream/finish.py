@@ -11,10 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..._typing import BoolArray, Float64Array, IntArray
+from ..._typing import BoolArray, Float64Array
 from .. import exclusions
 from ..inference import TEST_COLUMNS, TestSpec, test_row
 from ..inference.rbar import IDENTITY_METHOD, overlap_rbar, stratified_identity
+from ..labels import tiled
 from ..results import CarTable, caar_frame
 from .memory import small_pages
 from .plan import ESTIMATION_METHOD, Layout, Plan, Rows
@@ -219,8 +220,8 @@ def finish(
     events = placed_events.frame(ids, tickers)
     events.insert(2, "event_date", index[events.pop("pos").to_numpy()])
     car = placed_car.frame(ids, tickers)
-    gathered = gather_cars(layout.member, np.repeat(rows, len(plan.windows)), car, plan)
-    car["window"] = windows.take(car["window"].to_numpy())
+    car.insert(2, "window", tiled(windows, len(rows)))  # each firm-event's rows: the windows in order
+    gathered = gather_cars(layout.member[rows], table.values["car"], plan)
     out = {
         "events": events,
         "car": car,
@@ -241,17 +242,12 @@ def finish(
     return out
 
 
-def gather_cars(member: np.ndarray, rows: IntArray, car: pd.DataFrame, plan: Plan) -> dict:
-    """(window, group) → the CARs of the group's firm-events in the window, from the per-event
-    rows (``rows``: each row's firm-event): what a test that ranks the CARs needs, gathered once
-    (it cannot be summed over chunks)."""
-    values, window = car["car"].to_numpy(), car["window"].to_numpy()
-    ok = np.isfinite(values)
-    return {
-        (j, g): values[ok & (window == j) & member[rows, g]]
-        for j in range(len(plan.windows))
-        for g in range(len(plan.groups))
-    }
+def gather_cars(member: BoolArray, cars: Float64Array, plan: Plan) -> dict:
+    """(window, group) → the CARs of the group's firm-events in the window (``cars``: the fitted
+    firm-events' CARs, one column a window; ``member``: their groups), in their order: what a test
+    that ranks the CARs needs, gathered once (it cannot be summed over chunks)."""
+    ok = np.isfinite(cars)
+    return {(j, g): cars[ok[:, j] & member[:, g], j] for j in range(len(plan.windows)) for g in range(len(plan.groups))}
 
 
 class Placed:

@@ -386,7 +386,6 @@ def _car_rows(plan: Plan, ev: Chunk, fit: Fit, cars, var_car, t, dof, n_missing)
     n, nw = cars.shape
     return {
         "order": np.repeat(ev.order, nw),
-        "window": np.tile(np.arange(nw), n),
         "car": cars.ravel(),
         "se": np.sqrt(var_car).ravel(),
         "t": t.ravel(),
