@@ -106,12 +106,13 @@ def test_sars_against_scar_from_the_compiled_loop_are_numpys(take):
     same_bits(compiled[0], total)
 
 
-@pytest.mark.parametrize(("k1", "f"), [(0, 7), (1, 7), (3, 7), (1, 1)])
+@pytest.mark.parametrize(("k1", "f"), [(0, 7), (1, 7), (2, 7), (3, 7), (9, 7), (1, 1)])
 def test_running_sums_from_the_compiled_loop_are_numpys(k1, f):
     """estimation_sums against the numpy steps (firm_shift, window_sums over the first pass's
     moments): every firm's shift and every look-up, windows starting at the first session and
     ending at the last, empty windows, days set aside, a return set aside that is missing, a
-    firm without events, one firm alone."""
+    firm without events, one firm alone; the models whose sums the loop keeps in registers (0,
+    1 and 3 regressors), another, and one with more moments (67) than it keeps on the stack."""
     rng = np.random.default_rng(k1 + f)
     t, n = 300, 60
     returns = np.asfortranarray(rng.standard_normal((t, f)) * 0.02)
