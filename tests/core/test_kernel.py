@@ -163,8 +163,9 @@ def test_pairwise_sums_from_the_compiled_loop_are_numpys():
 def test_rbar_rows_and_their_sums_by_position_from_the_compiled_loops_are_numpys(length, one_date):
     """r̄'s standardized rows and their sums by calendar position (and by coverage band on one
     date) against the numpy steps: rows all missing, with two days, of no variance, of −0 and
-    of large values; positions repeated and out of order; two groups, one of them empty, and rows
-    in both; the estimation days after other days of the grid."""
+    of large values; positions repeated and out of order, and positions of one row (the compiled
+    loop adds those at once); two groups, one of them empty, and rows in both; the estimation days
+    after other days of the grid."""
     rng = np.random.default_rng(length)
     n, g, lo = 300, length + 11, 5
     ar = rng.standard_normal((n, g)) * 10.0 ** rng.integers(-6, 6, (n, g))
@@ -175,6 +176,8 @@ def test_rbar_rows_and_their_sums_by_position_from_the_compiled_loops_are_numpys
     ar[3] = -0.0
     ar[4, ::2] = -0.0
     pos = np.zeros(n, np.int64) if one_date else rng.integers(0, 40, n)
+    if not one_date:
+        pos[::15] = 40 + np.arange(len(pos[::15]))  # 20 positions of one row each, rows 0 and 3 among them
     member = np.stack([rng.random(n) < 0.7, np.zeros(n, bool), rng.random(n) < 0.5], axis=1)
     valid = np.isfinite(ar)
     fit = SimpleNamespace(ar=ar, valid=valid, n_valid=np.count_nonzero(valid[:, lo : lo + length], axis=1))
@@ -185,7 +188,7 @@ def test_rbar_rows_and_their_sums_by_position_from_the_compiled_loops_are_numpys
             groups=("some", "none", "half"),
             est_cols=np.arange(lo, lo + length),
             est_slice=slice(lo, lo + length),
-            sessions=40,
+            sessions=60,
             apart=not one_date,
             kernel=on,
         )

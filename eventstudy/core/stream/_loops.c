@@ -364,7 +364,8 @@ WIDE static void estimation_sums(const char *restrict valid, const double *restr
         }
         double s = (0.0 + pairwise_sum(masked, 0, t, 0)) / (double)(count > 1 ? count : 1);
         shift[c] = s;
-        int any_blocked = memchr(aside, 1, (size_t)t) != NULL; /* most firms have none: their returns need not be read */
+        /* most firms have no days blocked: their returns need not be read */
+        int any_blocked = memchr(aside, 1, (size_t)t) != NULL;
         Py_ssize_t ps = firm_lo[c], pe = firm_lo[c], end = firm_lo[c + 1];
         while (ps < end && starts[by_start[ps]] <= 0) /* S[0] is zero */
             ps++;
@@ -590,6 +591,26 @@ WIDE static void rbar_sums(const double *ar, const char *valid, Py_ssize_t g, Py
     Py_ssize_t i = 0;
     while (i < n) {
         int64_t p = pos[order[i]];
+        if (i + 1 == n || pos[order[i + 1]] != p) { /* a position of one row: its sums 0 + the row's, added at once */
+            int64_t r = order[i];
+            ok[r] = (char)standardized_row(ar + r * g + lo, length, zr, wr, finite);
+            const char *restrict days = valid + r * g + lo;
+            for (Py_ssize_t h = 0; h < groups; h++) {
+                if (!member[r * groups + h])
+                    continue;
+                double *restrict sz = sum_z + (h * positions + p) * length;
+                double *restrict sw = sum_w + (h * positions + p) * length;
+                char *restrict any = day_any + h * length;
+                for (Py_ssize_t d = 0; d < length; d++) {
+                    sz[d] = sz[d] + (0.0 + zr[d]);
+                    sw[d] = sw[d] + (0.0 + wr[d]);
+                    any[d] |= days[d];
+                }
+                at[h * positions + p] = at[h * positions + p] + 1.0;
+            }
+            i++;
+            continue;
+        }
         memset(tz, 0, sizeof(double) * (size_t)(groups * length));
         memset(tw, 0, sizeof(double) * (size_t)(groups * length));
         memset(count, 0, sizeof(int64_t) * (size_t)groups);
@@ -597,12 +618,12 @@ WIDE static void rbar_sums(const double *ar, const char *valid, Py_ssize_t g, Py
         for (; j < n && pos[order[j]] == p; j++) {
             int64_t r = order[j];
             ok[r] = (char)standardized_row(ar + r * g + lo, length, zr, wr, finite);
-            const char *days = valid + r * g + lo;
+            const char *restrict days = valid + r * g + lo;
             for (Py_ssize_t h = 0; h < groups; h++) {
                 if (!member[r * groups + h])
                     continue;
-                double *a = tz + h * length, *b = tw + h * length;
-                char *any = day_any + h * length;
+                double *restrict a = tz + h * length, *restrict b = tw + h * length;
+                char *restrict any = day_any + h * length;
                 for (Py_ssize_t d = 0; d < length; d++) {
                     a[d] += zr[d];
                     b[d] += wr[d];
