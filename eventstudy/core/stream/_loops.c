@@ -591,38 +591,28 @@ WIDE static void rbar_sums(const double *ar, const char *valid, Py_ssize_t g, Py
     Py_ssize_t i = 0;
     while (i < n) {
         int64_t p = pos[order[i]];
-        if (i + 1 == n || pos[order[i + 1]] != p) { /* a position of one row: its sums 0 + the row's, added at once */
-            int64_t r = order[i];
-            ok[r] = (char)standardized_row(ar + r * g + lo, length, zr, wr, finite);
-            const char *restrict days = valid + r * g + lo;
-            for (Py_ssize_t h = 0; h < groups; h++) {
-                if (!member[r * groups + h])
-                    continue;
-                double *restrict sz = sum_z + (h * positions + p) * length;
-                double *restrict sw = sum_w + (h * positions + p) * length;
-                char *restrict any = day_any + h * length;
-                for (Py_ssize_t d = 0; d < length; d++) {
-                    sz[d] = sz[d] + (0.0 + zr[d]);
-                    sw[d] = sw[d] + (0.0 + wr[d]);
-                    any[d] |= days[d];
-                }
-                at[h * positions + p] = at[h * positions + p] + 1.0;
-            }
-            i++;
-            continue;
+        Py_ssize_t j = i + 1;
+        while (j < n && pos[order[j]] == p)
+            j++;
+        /* the rows i .. j - 1 are the position's: summed in tz and tw from zero, then added to its
+         * sums; a position of one row is added to them at once (0 + z is z to the bit here: sums
+         * that start at +0 and only add are never -0) */
+        int alone = j == i + 1;
+        double *zs = alone ? sum_z + p * length : tz, *ws = alone ? sum_w + p * length : tw;
+        Py_ssize_t step = alone ? positions * length : length; /* from one group's row to the next */
+        if (!alone) {
+            memset(tz, 0, sizeof(double) * (size_t)(groups * length));
+            memset(tw, 0, sizeof(double) * (size_t)(groups * length));
         }
-        memset(tz, 0, sizeof(double) * (size_t)(groups * length));
-        memset(tw, 0, sizeof(double) * (size_t)(groups * length));
         memset(count, 0, sizeof(int64_t) * (size_t)groups);
-        Py_ssize_t j = i;
-        for (; j < n && pos[order[j]] == p; j++) {
-            int64_t r = order[j];
+        for (Py_ssize_t k = i; k < j; k++) {
+            int64_t r = order[k];
             ok[r] = (char)standardized_row(ar + r * g + lo, length, zr, wr, finite);
             const char *restrict days = valid + r * g + lo;
             for (Py_ssize_t h = 0; h < groups; h++) {
                 if (!member[r * groups + h])
                     continue;
-                double *restrict a = tz + h * length, *restrict b = tw + h * length;
+                double *restrict a = zs + h * step, *restrict b = ws + h * step;
                 char *restrict any = day_any + h * length;
                 for (Py_ssize_t d = 0; d < length; d++) {
                     a[d] += zr[d];
@@ -635,11 +625,13 @@ WIDE static void rbar_sums(const double *ar, const char *valid, Py_ssize_t g, Py
         for (Py_ssize_t h = 0; h < groups; h++) {
             if (!count[h])
                 continue;
-            double *sz = sum_z + (h * positions + p) * length, *sw = sum_w + (h * positions + p) * length;
-            const double *a = tz + h * length, *b = tw + h * length;
-            for (Py_ssize_t d = 0; d < length; d++) {
-                sz[d] = sz[d] + a[d];
-                sw[d] = sw[d] + b[d];
+            if (!alone) {
+                double *sz = sum_z + (h * positions + p) * length, *sw = sum_w + (h * positions + p) * length;
+                const double *a = tz + h * length, *b = tw + h * length;
+                for (Py_ssize_t d = 0; d < length; d++) {
+                    sz[d] = sz[d] + a[d];
+                    sw[d] = sw[d] + b[d];
+                }
             }
             at[h * positions + p] = at[h * positions + p] + (double)count[h];
         }
