@@ -11,7 +11,6 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from ..._typing import Float64Array
 from ..inference import TestSpec
@@ -55,7 +54,8 @@ def run_chunks(
     many chunks at once, in threads; the sums are added in the chunks' order, so the result
     does not depend on timing.
 
-    BLAS keeps to one thread meanwhile: its products here are of one block of firm-events
+    BLAS keeps to one thread meanwhile, as :func:`~eventstudy.core.engine.run_event_study` holds it
+    for every engine: its products here are of one block of firm-events
     (:data:`~eventstudy.core.stream.second_pass.BLOCK`), too small to share, and OpenBLAS's own
     threads, two for each of the stream's on a 2-core machine, only took the cores from the
     other chunks (1,000,000 firm-events: the passes 7.6 s → 6.9 s with two workers, 10.9 s →
@@ -63,7 +63,7 @@ def run_chunks(
     spans = layout.spans(size, len(returns), plan.reach)
     _JOB.update(plan=plan, layout=layout, returns=returns)
     try:
-        with threadpool_limits(1, user_api="blas"), _pool(min(workers, len(spans))) as pool, _turns(pool):
+        with _pool(min(workers, len(spans))) as pool, _turns(pool):
             kept, first = deque(), Partial()
             for est, partial in _bounded_map(pool, _first_pass, spans, workers):
                 kept.append(est)
