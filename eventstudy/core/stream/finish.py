@@ -221,7 +221,7 @@ def finish(
     events.insert(2, "event_date", index[events.pop("pos").to_numpy()])
     car = placed_car.frame(ids, tickers)
     car.insert(2, "window", tiled(windows, len(rows)))  # each firm-event's rows: the windows in order
-    gathered = gather_cars(layout.member[rows], table.values["car"], plan)
+    gathered = gather_cars(layout.member[rows], table.values["car"])
     out = {
         "events": events,
         "car": car,
@@ -242,12 +242,12 @@ def finish(
     return out
 
 
-def gather_cars(member: BoolArray, cars: Float64Array, plan: Plan) -> dict:
+def gather_cars(member: BoolArray, cars: Float64Array) -> dict:
     """(window, group) → the CARs of the group's firm-events in the window (``cars``: the fitted
-    firm-events' CARs, one column a window; ``member``: their groups), in their order: what a test
-    that ranks the CARs needs, gathered once (it cannot be summed over chunks)."""
+    firm-events' CARs, one column a window; ``member``: their groups, one column a group), in their
+    order: what a test that ranks the CARs needs, gathered once (it cannot be summed over chunks)."""
     ok = np.isfinite(cars)
-    return {(j, g): cars[ok[:, j] & member[:, g], j] for j in range(len(plan.windows)) for g in range(len(plan.groups))}
+    return {(j, g): cars[ok[:, j] & member[:, g], j] for j in range(cars.shape[1]) for g in range(member.shape[1])}
 
 
 class Placed:
