@@ -112,8 +112,8 @@ def _path(r: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def skewness_adjusted(x: np.ndarray) -> tuple[float, float, float]:
     """(t_sa, γ̂, S) of Johnson (1978) as Lyon, Barber & Tsai (1999) use it."""
-    n, s = len(x), x.std(ddof=1)
-    big_s, gamma = x.mean() / s, sum_cubed(x - x.mean()) / (n * s**3)
+    n, s, mean = len(x), x.std(ddof=1), x.mean()
+    big_s, gamma = mean / s, sum_cubed(x - mean) / (n * s**3)
     return float(np.sqrt(n) * (big_s + gamma * big_s**2 / 3 + gamma / (6 * n))), float(gamma), float(big_s)
 
 
