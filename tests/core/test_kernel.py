@@ -25,6 +25,7 @@ from eventstudy.core.stream.second_pass import (
     _compare,
     _RbarSums,
     _zero_filled_rows,
+    group_window_sums,
 )
 from eventstudy.core.windows import Window
 
@@ -246,6 +247,39 @@ def test_ars_on_the_grid_from_the_compiled_loop_are_the_formulas(k1, gap):
         same_bits(ok, good)
         same_bits(counts, np.stack([good.sum(axis=1), (good & (expected > 0)).sum(axis=1)], axis=1))
     assert not np.isfinite(ar[0, :5]).any() and np.isfinite(ar[2, ~in_est]).all()
+
+
+@pytest.mark.parametrize("counted", [False, True])
+@pytest.mark.parametrize("n", [0, 1, 300])
+def test_sums_by_group_and_window_from_the_compiled_loop_are_numpys(counted, n):
+    """Each group's weighted sums of a block's values, and each window's less the firm-events
+    without its CAR, compiled and numpy's, and both as a loop adds them row after row from 0.0:
+    missing values (0, or not counted), weights of 1, 0 and fractions, a group of no firm-event,
+    a window every firm-event has, negative values where the weight is 0 (−0 terms), no rows."""
+    rng = np.random.default_rng(8)
+    values = rng.standard_normal((n, 7)) * np.exp(rng.standard_normal((n, 7)) * 4)
+    values[rng.random(values.shape) < 0.1] = np.nan
+    weights = np.stack([rng.random(n) < 0.7, 1.0 / rng.integers(20, 40, n), np.zeros(n)], axis=1).astype(float)
+    finite = np.stack([rng.random(n) < 0.8, np.ones(n, bool)], axis=1)
+    numpy_path, compiled = (
+        group_window_sums(SimpleNamespace(kernel=k), values, weights, finite, counted) for k in (0, 1)
+    )
+    for a, b in zip(numpy_path, compiled, strict=True):
+        same_bits(a, b)
+    terms = np.isfinite(values).astype(float) if counted else np.nan_to_num(values, nan=0.0)
+
+    def by_loop(rows):
+        sums = np.zeros((3, 7))
+        for i in np.flatnonzero(rows):
+            sums = sums + weights[i][:, None] * terms[i][None, :]
+        return sums
+
+    total, out = compiled
+    same_bits(total, by_loop(np.ones(n, bool)))
+    same_bits(out[1], total)
+    expected = total - by_loop(~finite[:, 0]) if (~finite[:, 0]).any() else total
+    same_bits(out[0], expected)
+    assert not total[2].any() and (n < 300 or (~finite[:, 0]).any())
 
 
 def test_calendar_time_sums_from_the_compiled_loop_are_numpys():

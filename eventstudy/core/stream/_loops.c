@@ -486,6 +486,62 @@ WIDE static void compare_rows(const double *values, const int64_t *rows, const d
     }
 }
 
+/* ---- the sums over a block's firm-events by group and window ------------------------------ */
+
+/* ``wg`` times each value of ``row`` (``dc`` of them; a value that is not finite counts as 0, and
+ * ``counted``: each as 1 where finite, else 0) added into ``sum``. */
+static inline void add_weighted(const double *restrict row, double wg, int counted, double *restrict sum,
+                                Py_ssize_t dc)
+{
+    if (counted)
+        for (Py_ssize_t d = 0; d < dc; d++)
+            sum[d] += wg * (fabs(row[d]) <= DBL_MAX ? 1.0 : 0.0);
+    else
+        for (Py_ssize_t d = 0; d < dc; d++)
+            sum[d] += wg * (fabs(row[d]) <= DBL_MAX ? row[d] : 0.0);
+}
+
+/* Σ over the rows ``take`` (all when NULL; else rows where ``take[i * stride]`` is 0) of each
+ * group's weighted values (add_weighted), one row after another from 0.0, into ``sum`` (h x dc).
+ * A row of weight 0 adds nothing: its terms are ±0, which leave a sum started at 0.0 as it is. */
+static void weighted_sums(const double *restrict values, const double *restrict weights, const char *take,
+                          Py_ssize_t stride, int counted, double *restrict sum, Py_ssize_t n, Py_ssize_t dc,
+                          Py_ssize_t h)
+{
+    memset(sum, 0, sizeof(double) * (size_t)(h * dc));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (take && take[i * stride])
+            continue;
+        for (Py_ssize_t g = 0; g < h; g++)
+            if (weights[i * h + g] != 0.0)
+                add_weighted(values + i * dc, weights[i * h + g], counted, sum + g * dc, dc);
+    }
+}
+
+/* Each group's sums of its rows' weighted ``values`` (n x dc; weights n x h) into ``total`` (h x
+ * dc), and for each window j (``finite``: n x w, whether a row has the window's CAR) the total
+ * less the same sums of the rows without it into ``out`` (w x h x dc; the total itself where every
+ * row has it). ``less``: room for h x dc. */
+WIDE static void group_window_sums(const double *values, const double *weights, const char *finite, int counted,
+                                   double *total, double *out, double *less, Py_ssize_t n, Py_ssize_t dc,
+                                   Py_ssize_t h, Py_ssize_t w)
+{
+    weighted_sums(values, weights, NULL, 0, counted, total, n, dc, h);
+    for (Py_ssize_t j = 0; j < w; j++) {
+        double *oj = out + j * h * dc;
+        int any = 0;
+        for (Py_ssize_t i = 0; i < n && !any; i++)
+            any = !finite[i * w + j];
+        if (!any) {
+            memcpy(oj, total, sizeof(double) * (size_t)(h * dc));
+            continue;
+        }
+        weighted_sums(values, weights, finite + j, w, counted, less, n, dc, h);
+        for (Py_ssize_t k = 0; k < h * dc; k++)
+            oj[k] = total[k] - less[k];
+    }
+}
+
 /* ---- r-bar's standardized rows and their sums by position --------------------------------- */
 
 static inline double value_at(const double *a, Py_ssize_t i, int squares)
@@ -804,6 +860,15 @@ static PyObject *py_compare_rows(PyObject *self, PyObject *args)
                              SIZE('d')));
 }
 
+static PyObject *py_group_window_sums(PyObject *self, PyObject *args)
+{
+    ARGS("d(n,d) d(n,h) ?(n,w) p d(h,d)! d(w,h,d)!", "values weights finite counted total out")
+    if (!(scratch = scratch_of(sizeof(double) * (size_t)(SIZE('h') * SIZE('d')))))
+        return done(&held, scratch, 1);
+    WITHOUT_GIL(group_window_sums(a[0].data, a[1].data, a[2].data, (int)a[3].value, a[4].data, a[5].data, scratch,
+                                  SIZE('n'), SIZE('d'), SIZE('h'), SIZE('w')));
+}
+
 static PyObject *py_standardized_rows(PyObject *self, PyObject *args)
 {
     ARGS("d(n,g) n n d(n,l)! d(n,l)! ?(n)!", "ar lo hi z w ok")
@@ -876,6 +941,8 @@ static PyMethodDef METHODS[] = {
      "grid_residuals(y, valid, x, pos, cols, grid, in_est, shift, x_mean, theta, estimated, ar, ok, counts): the ARs."},
     {"compare_rows", py_compare_rows, METH_VARARGS,
      "compare_rows(values, rows, bar, weight, total, above, tied): GRANK's comparisons and their sums."},
+    {"group_window_sums", py_group_window_sums, METH_VARARGS,
+     "group_window_sums(values, weights, finite, counted, total, out): each group's weighted sums, and each window's."},
     {"standardized_rows", py_standardized_rows, METH_VARARGS,
      "standardized_rows(ar, lo, hi, z, w, ok): r-bar's standardized rows."},
     {"rbar_sums", py_rbar_sums, METH_VARARGS,

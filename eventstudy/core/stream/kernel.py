@@ -7,8 +7,9 @@ their order (``place_ranks``), GRANK's comparisons of each row's SARs with its S
 weighted sums over the rows (``compare_rows``), and r̄'s standardized rows summed by calendar
 position, each row standardized where it is read (``rbar_sums``; with numpy's pairwise sums,
 ``pairwise_sum``; ``standardized_rows`` gives the rows themselves, for the sums by coverage
-stratum of a sample on one date), the calendar-time test's sums by session (``calendar_sums``),
-and the chunks' r̄ sums added into the total (``add_rows``).
+stratum of a sample on one date), the sums of a block's ARs, their counts and ranks by group
+and window (``group_window_sums``), the calendar-time test's sums by session
+(``calendar_sums``), and the chunks' r̄ sums added into the total (``add_rows``).
 
 Each does the numpy steps' arithmetic in their order (the same products, the running sums added
 session after session, integer ranks and counts, the same one division, each row's sums in
@@ -16,9 +17,10 @@ numpy's pairwise order, each position's rows as scipy's sparse product adds them
 compiled loops and the numpy steps they stand in for
 (:func:`eventstudy.core.stream.first_pass.window_sums` and ``abnormal``,
 :func:`eventstudy.core.stream.ranks.grid_ranks`, ``second_pass._compare``, ``_zero_filled_rows``,
-``_RbarSums.add``, ``_calendar_sums`` and ``ByPosition.add_into``) give the same bits: which one
-runs changes the time, never a number (tests/core/test_kernel.py holds them to it). Sums whose
-order BLAS chooses (the sums over a block's firm-events by group and window) stay numpy's.
+``_RbarSums.add``, ``group_window_sums``, ``_calendar_sums`` and ``ByPosition.add_into``) give
+the same bits: which one runs changes the time, never a number (tests/core/test_kernel.py holds
+them to it). The few sums whose order BLAS chooses (a block's dot products by window) stay
+numpy's.
 
 The loops run without the GIL (the stream's threads run them side by side) and take only
 C-contiguous arrays of the types they name (a TypeError otherwise). Loading them is importing one

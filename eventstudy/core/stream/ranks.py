@@ -83,7 +83,7 @@ def grid_ranks(plan: Plan, fit: Fit, sar: Float64Array | None = None) -> tuple[F
         u = (placed & 0xFFFFFFFF) / (1.0 + valid.sum(axis=1, keepdims=True))
         u[~valid] = 0.0
         rank = None
-        if grank:  # C-ordered as the compiled loop's: BLAS sums the two orders' rows in different orders
+        if grank:  # C-ordered as the compiled loop's, which the sums read
             rank = np.where(valid[:, plan.est_cols], placed[:, plan.est_cols] >> 32, 0).astype(np.float64, order="C")
     if near.any():
         u[near] = np.where(valid[near], standardized_ranks(ar[near]), 0.0)
