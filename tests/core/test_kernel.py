@@ -85,26 +85,42 @@ def test_sort_keys_from_the_compiled_loop_are_numpys():
         same_bits(keys, sort_keys(np.where(np.isfinite(ar), ar, np.inf)))
 
 
-@pytest.mark.parametrize("take", [None, "some"])
-def test_sars_against_scar_from_the_compiled_loop_are_numpys(take):
+@pytest.mark.parametrize("every", [True, False])
+def test_sars_against_scar_from_the_compiled_loop_are_numpys(every):
+    """GRANK's comparisons of each row's SARs (its ARs on the estimation days over σ̂) with its
+    SCAR* of each window and group, compiled and numpy's, and as a loop adds them: ties with SCAR*,
+    missing SARs and a missing SCAR*, days outside the estimation window, rows no window or group
+    takes (all taken, or some)."""
     rng = np.random.default_rng(2)
-    sar = np.round(rng.standard_normal((200, 30)), 1)  # ties with SCAR* too
+    n, lo, days = 200, 3, 30
+    sigma2 = rng.uniform(0.5, 2.0, n)
+    sar = np.round(rng.standard_normal((n, days)), 1)  # ties with SCAR* too
     sar[rng.random(sar.shape) < 0.05] = np.nan
-    rows = None if take is None else rng.random(200) < 0.6
-    v = np.round(rng.standard_normal(200 if rows is None else int(rows.sum())), 1)
-    v[0] = np.nan
-    weight = 1.0 / rng.integers(20, 40, len(v))
-    numpy_path, compiled = (_compare(SimpleNamespace(kernel=k), sar, rows, v, weight) for k in (False, True))
+    ar = np.full((n, lo + days + 4), 7.0)  # not estimation days: never read
+    ar[:, lo : lo + days] = sar * np.sqrt(sigma2)[:, None]
+    fit = SimpleNamespace(ar=ar, sigma2=sigma2)
+    plans = [
+        SimpleNamespace(kernel=k, est_cols=np.arange(lo, lo + days), est_slice=slice(lo, lo + days)) for k in (0, 1)
+    ]
+    take = np.ones((n, 2, 3), bool) if every else rng.random((n, 2, 3)) < 0.6
+    bar = np.round(rng.standard_normal((n, 2, 3)), 1)
+    bar[0] = np.nan
+    weight = 1.0 / rng.integers(20, 40, n)
+    numpy_path, compiled = (_compare(p, fit, None, take, bar, weight) for p in plans)
     for a, b in zip(numpy_path, compiled, strict=True):
         same_bits(a, b)
     assert (compiled[2] > 0).any()  # ties were there to be counted
-    # the sum, row after row in the order given, as a loop adds it
-    chosen = sar if rows is None else sar[rows]
-    up = np.where(chosen > v[:, None], 1.0, np.where(chosen == v[:, None], 0.5, 0.0))
-    total = np.zeros(sar.shape[1])
-    for a in range(len(up)):
-        total = total + weight[a] * up[a]
-    same_bits(compiled[0], total)
+    # the sums, row after row in their order, as a loop adds them, from the SARs as numpy works them out
+    sars = ar[:, lo : lo + days] / np.sqrt(sigma2)[:, None]
+    for j in range(2):
+        for g in range(3):
+            total = np.zeros(days)
+            for i in np.flatnonzero(take[:, j, g]):
+                up = np.where(sars[i] > bar[i, j, g], 1.0, np.where(sars[i] == bar[i, j, g], 0.5, 0.0))
+                total = total + weight[i] * up
+                assert compiled[1][i, j, g] == (sars[i] > bar[i, j, g]).sum()
+            same_bits(compiled[0][j, g], total)
+            assert not compiled[1][~take[:, j, g], j, g].any()
 
 
 @pytest.mark.parametrize(("k1", "f"), [(0, 7), (1, 7), (2, 7), (3, 7), (9, 7), (1, 1)])
@@ -412,15 +428,17 @@ def test_a_loop_refuses_arrays_it_cannot_read_instead_of_reading_past_them():
 def test_a_loop_refuses_an_index_that_points_outside_the_array_it_indexes():
     """Firms, rows, positions and a key's column that fall outside the array they index are
     refused before (or instead of) a read or a write there."""
-    with pytest.raises(ValueError, match="rows names a row outside values"):
-        kernel.compiled("compare_rows")(
+    counts = (np.empty((3, 2), np.int64), np.empty((3, 2), np.int64))
+    with pytest.raises(ValueError, match="estimation days lo:lo \\+ days are not inside ar's columns"):
+        kernel.compiled("compare_sars")(
             np.zeros((3, 4)),
-            np.array([0, 3]),
-            np.zeros(2),
-            np.ones(2),
-            np.zeros(4),
-            np.empty(2, np.int64),
-            np.empty(2, np.int64),
+            2,
+            np.ones(3),
+            np.ones((3, 2), bool),
+            np.zeros((3, 2)),
+            np.ones(3),
+            np.zeros((2, 3)),
+            *counts,
         )
     ar, sums = np.zeros((2, 4)), (np.zeros((1, 5, 3)), np.zeros((1, 5, 3)), np.zeros((1, 5)), np.zeros((1, 3), bool))
     rows = (np.ones((2, 4), bool), 1, np.ones((2, 1), bool))

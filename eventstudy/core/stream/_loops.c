@@ -464,25 +464,44 @@ WIDE static void grid_residuals(const double *y, const char *valid, const double
 
 /* ---- GRANK's comparisons ------------------------------------------------------------------ */
 
-/* Row ``rows[a]`` of ``values`` against ``bar[a]``: 1 where above, 1/2 where equal, 0 elsewhere
- * (NaN included), times ``weight[a]``, added into ``total`` (zero) row after row, and each row's
- * counts ``above[a]`` and ``tied[a]``. */
-WIDE static void compare_rows(const double *values, const int64_t *rows, const double *bar, const double *weight,
-                         double *total, int64_t *above, int64_t *tied, Py_ssize_t n_rows, Py_ssize_t d_cols)
+/* GRANK's comparisons (Kolari & Pynnönen 2011) of each row's SARs, ar[i, lo : lo + dc] / sigma[i],
+ * with its SCAR* of each window and group, bar[i, k] (k = window x groups + group; take[i, k]:
+ * whether the row is the window's and the group's): 1 where above, 1/2 where equal, 0 elsewhere
+ * (NaN included), times weight[i], added into total[k] (zero) row after row; each row's counts
+ * above[i, k] and tied[i, k] (0 where not taken). A row's SARs are worked out once, into ``sar``
+ * (room for dc), for all its windows and groups. */
+WIDE static void compare_sars(const double *ar, Py_ssize_t g_cols, Py_ssize_t lo, const double *sigma,
+                              const char *take, const double *bar, const double *weight, double *total,
+                              int64_t *above, int64_t *tied, double *restrict sar, Py_ssize_t n, Py_ssize_t dc,
+                              Py_ssize_t kc)
 {
-    for (Py_ssize_t a = 0; a < n_rows; a++) {
-        const double *row = values + rows[a] * d_cols;
-        double b = bar[a], w = weight[a];
-        int64_t n_above = 0, n_tied = 0;
-        for (Py_ssize_t d = 0; d < d_cols; d++) {
-            double s = row[d];
-            int up = s > b, equal = s == b;
-            n_above += up;
-            n_tied += equal;
-            total[d] += w * (up ? 1.0 : (equal ? 0.5 : 0.0));
+    memset(total, 0, sizeof(double) * (size_t)(kc * dc));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *ti = take + i * kc;
+        char any = 0;
+        for (Py_ssize_t k = 0; k < kc; k++)
+            any |= ti[k];
+        if (any) {
+            const double *row = ar + i * g_cols + lo;
+            double s = sigma[i];
+            for (Py_ssize_t d = 0; d < dc; d++)
+                sar[d] = row[d] / s;
         }
-        above[a] = n_above;
-        tied[a] = n_tied;
+        for (Py_ssize_t k = 0; k < kc; k++) {
+            int64_t n_above = 0, n_tied = 0;
+            if (ti[k]) {
+                double b = bar[i * kc + k], w = weight[i];
+                double *restrict tk = total + k * dc;
+                for (Py_ssize_t d = 0; d < dc; d++) {
+                    int up = sar[d] > b, equal = sar[d] == b;
+                    n_above += up;
+                    n_tied += equal;
+                    tk[d] += w * (up ? 1.0 : (equal ? 0.5 : 0.0));
+                }
+            }
+            above[i * kc + k] = n_above;
+            tied[i * kc + k] = n_tied;
+        }
     }
 }
 
@@ -851,13 +870,16 @@ static PyObject *py_grid_residuals(PyObject *self, PyObject *args)
                                SIZE('n'), SIZE('g'), SIZE('t'), SIZE('k')));
 }
 
-static PyObject *py_compare_rows(PyObject *self, PyObject *args)
+static PyObject *py_compare_sars(PyObject *self, PyObject *args)
 {
-    ARGS("d(v,d) q(n) d(n) d(n) d(d)! q(n)! q(n)!", "values rows bar weight total above tied")
-    if (!inside(a[1].data, SIZE('n'), SIZE('v')))
-        FAIL("rows names a row outside values");
-    WITHOUT_GIL(compare_rows(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data, SIZE('n'),
-                             SIZE('d')));
+    ARGS("d(n,g) n d(n) ?(n,k) d(n,k) d(n) d(k,d)! q(n,k)! q(n,k)!", "ar lo sigma take bar weight total above tied")
+    Py_ssize_t lo = a[1].value;
+    if (lo < 0 || lo + SIZE('d') > SIZE('g'))
+        FAIL("the estimation days lo:lo + days are not inside ar's columns");
+    if (!(scratch = scratch_of(sizeof(double) * (size_t)SIZE('d'))))
+        return done(&held, scratch, 1);
+    WITHOUT_GIL(compare_sars(a[0].data, SIZE('g'), lo, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data,
+                             a[7].data, a[8].data, scratch, SIZE('n'), SIZE('d'), SIZE('k')));
 }
 
 static PyObject *py_group_window_sums(PyObject *self, PyObject *args)
@@ -939,8 +961,8 @@ static PyMethodDef METHODS[] = {
      "its estimation windows' sums (firms x sessions)."},
     {"grid_residuals", py_grid_residuals, METH_VARARGS,
      "grid_residuals(y, valid, x, pos, cols, grid, in_est, shift, x_mean, theta, estimated, ar, ok, counts): the ARs."},
-    {"compare_rows", py_compare_rows, METH_VARARGS,
-     "compare_rows(values, rows, bar, weight, total, above, tied): GRANK's comparisons and their sums."},
+    {"compare_sars", py_compare_sars, METH_VARARGS,
+     "compare_sars(ar, lo, sigma, take, bar, weight, total, above, tied): GRANK's comparisons and their sums."},
     {"group_window_sums", py_group_window_sums, METH_VARARGS,
      "group_window_sums(values, weights, finite, counted, total, out): each group's weighted sums, and each window's."},
     {"standardized_rows", py_standardized_rows, METH_VARARGS,

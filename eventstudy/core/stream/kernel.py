@@ -1,15 +1,15 @@
 """The streamed passes' heaviest loops, compiled: the C extension ``_loops`` (``_loops.c`` beside
-this file), built when the package is installed where a C compiler is (``setup.py``; left out
-where none is, and the numpy steps run). They are the first pass's running sums of every
-estimation window (``estimation_sums``), and the second pass's ARs on the grid
-(``grid_residuals``), each row's sort keys (``row_keys``; numpy sorts them) and the ranks from
-their order (``place_ranks``), GRANK's comparisons of each row's SARs with its SCAR* and their
-weighted sums over the rows (``compare_rows``), and r̄'s standardized rows summed by calendar
-position, each row standardized where it is read (``rbar_sums``; with numpy's pairwise sums,
-``pairwise_sum``; ``standardized_rows`` gives the rows themselves, for the sums by coverage
-stratum of a sample on one date), the sums of a block's ARs, their counts and ranks by group
-and window (``group_window_sums``), the calendar-time test's sums by session
-(``calendar_sums``), and the chunks' r̄ sums added into the total (``add_rows``).
+this file), built when the package is installed where a C compiler is (``setup.py``; left out where
+none is, and the numpy steps run). They are the first pass's running sums of every estimation window
+(``estimation_sums``), and the second pass's ARs on the grid (``grid_residuals``), each row's sort
+keys (``row_keys``; numpy sorts them) and the ranks from their order (``place_ranks``), GRANK's
+comparisons of each row's SARs with its SCAR* and their weighted sums over the rows
+(``compare_sars``, each row's SARs worked out as it is read), and r̄'s standardized rows summed by
+calendar position, each row standardized where it is read (``rbar_sums``; with numpy's pairwise
+sums, ``pairwise_sum``; ``standardized_rows`` gives the rows themselves, for the sums by coverage
+stratum of a sample on one date), the sums of a block's ARs, their counts and ranks by group and
+window (``group_window_sums``), the calendar-time test's sums by session (``calendar_sums``), and
+the chunks' r̄ sums added into the total (``add_rows``).
 
 Each does the numpy steps' arithmetic in their order (the same products, the running sums added
 session after session, integer ranks and counts, the same one division, each row's sums in

@@ -127,7 +127,8 @@ def _block_partial(
     member = ev.member
     sums: dict[str, np.ndarray] = {}
     finite = np.isfinite(cars)
-    sar = sars(plan, fit) if "grank" in plan.tests else None  # once, for the ranks and GRANK's sums
+    # once, for the ranks and GRANK's sums (the compiled loops work out those they need as they go)
+    sar = sars(plan, fit) if "grank" in plan.tests and not plan.kernel else None
     ranks, sar_ranks = grid_ranks(plan, fit, sar)
     share = fit.n_up / np.maximum(fit.n_valid, 1)
     weights = np.stack([member & finite[:, [j]] for j in range(len(plan.windows))], axis=1)  # n × W × groups
@@ -186,41 +187,51 @@ def _grank_sums(
     inv = 1.0 / (size + 1)
     by_group = member * inv[:, None]  # each row's 1 / (T_i + 2) in its groups
     u = group_window_sums(plan, rank, by_group, finite)[1] - 0.5 * count
+    take = finite[:, :, None] & member[:, None, :]  # n × W × groups
+    summed, above, tied = _compare(plan, fit, sar, take, scar[:, :, None] * scale[None], inv)
+    u += summed
     event = np.zeros((len(plan.windows), len(plan.groups)))
     for j in range(len(plan.windows)):
         for g in range(len(plan.groups)):
-            take = member[:, g] & finite[:, j]
-            every = take.all()
-            v = (scar[:, j] if every else scar[take, j]) * scale[j, g]
-            w_inv = inv if every else inv[take]
-            summed, n_above, n_tied = _compare(plan, sar, None if every else take, v, w_inv)
-            u[j, g] += summed
-            below = (size if every else size[take]) - 1 - n_above - n_tied
-            event[j, g] = ((1 + below + 0.5 * n_tied) * w_inv - 0.5).sum()
+            rows = take[:, j, g]
+            below = size[rows] - 1 - above[rows, j, g] - tied[rows, j, g]
+            event[j, g] = ((1 + below + 0.5 * tied[rows, j, g]) * inv[rows] - 0.5).sum()
     return {"grank_u": u, "grank_n": count, "grank_event": event}
 
 
 def _compare(
-    plan: Plan, sar: Float64Array, take: BoolArray | None, v: Float64Array, weight: Float64Array
+    plan: Plan, fit: Fit, sar: Float64Array | None, take: BoolArray, bar: Float64Array, weight: Float64Array
 ) -> tuple[Float64Array, IntArray, IntArray]:
-    """The SARs of the rows ``take`` (all when None) against their SCAR* ``v``: 1 where above,
-    ½ where tied (a SAR equal to SCAR*, rare, shares the two ranks), 0 elsewhere, each row's
-    times its ``weight``, summed over the rows one after another (numpy's sum over the first
-    axis, which the compiled loop does in its order); and each row's counts above and tied."""
+    """Each row's SARs (``sar``: :func:`~eventstudy.core.stream.ranks.sars`; worked out when None)
+    against its SCAR* of each window and group (``bar``, n × W × groups), where it is the window's
+    and the group's (``take``): 1 where above, ½ where tied (a SAR equal to SCAR*, rare, shares
+    the two ranks), 0 elsewhere, times the row's ``weight``, summed over the rows one after
+    another (numpy's sum over the first axis; the compiled loop adds them in its order, from each
+    row's SARs as it reads the row) for each window and group (W × groups × estimation days); and
+    each row's counts above and tied (n × W × groups; 0 where not taken)."""
+    n, w, h = take.shape
+    days = len(plan.est_cols)
     if plan.kernel:
-        rows = np.arange(len(sar)) if take is None else np.flatnonzero(take)
-        total, above, tied = np.zeros(sar.shape[1]), np.empty(len(rows), np.int64), np.empty(len(rows), np.int64)
-        kernel.compiled("compare_rows")(sar, rows, v, weight, total, above, tied)
-        return total, above, tied
-    s = sar if take is None else sar[take]
-    above = s > v[:, None]
-    tied = s == v[:, None]
-    up = above.astype(np.float64)
-    n_tied = np.count_nonzero(tied, axis=1)
-    if n_tied.any():
-        up += 0.5 * tied
-    up *= weight[:, None]
-    return np.add.reduce(up, axis=0), np.count_nonzero(above, axis=1), n_tied
+        total, above, tied = np.empty((w * h, days)), np.empty((n, w * h), np.int64), np.empty((n, w * h), np.int64)
+        flat = (np.ascontiguousarray(a.reshape(n, w * h)) for a in (take, bar))
+        sigma = np.sqrt(fit.sigma2)
+        kernel.compiled("compare_sars")(fit.ar, plan.est_slice.start, sigma, *flat, weight, total, above, tied)
+        return total.reshape(w, h, days), above.reshape(n, w, h), tied.reshape(n, w, h)
+    sar = sars(plan, fit) if sar is None else sar
+    total, above, tied = np.empty((w, h, days)), np.zeros((n, w, h), np.int64), np.zeros((n, w, h), np.int64)
+    for j in range(w):
+        for g in range(h):
+            rows = take[:, j, g]
+            s = sar if rows.all() else sar[rows]
+            v = bar[rows, j, g]
+            up, equal = s > v[:, None], s == v[:, None]
+            above[rows, j, g], tied[rows, j, g] = np.count_nonzero(up, axis=1), np.count_nonzero(equal, axis=1)
+            terms = up.astype(np.float64)
+            if tied[rows, j, g].any():
+                terms += 0.5 * equal
+            terms *= weight[rows][:, None]
+            total[j, g] = np.add.reduce(terms, axis=0, initial=0.0)
+    return total, above, tied
 
 
 def group_window_sums(
