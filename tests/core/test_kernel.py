@@ -299,9 +299,10 @@ def test_sums_by_group_and_window_from_the_compiled_loop_are_numpys(counted, n):
 
 
 def test_calendar_time_sums_from_the_compiled_loop_are_numpys():
-    """The calendar-time test's sums and counts by session, compiled and numpy's: missing ARs,
-    days before and after the data, two groups (one empty), windows of one day and of several,
-    sessions shared by many firm-events (bincount's order of adding)."""
+    """The calendar-time test's sums and counts by session, compiled and numpy's, and as a loop
+    adds them: missing ARs, days before and after the data, two groups (one empty), windows of
+    one day and of several, sessions shared by many firm-events, two blocks adding to the same
+    sums."""
     rng = np.random.default_rng(6)
     n, t = 200, 30
     grid = np.arange(-8, 4)
@@ -321,12 +322,25 @@ def test_calendar_time_sums_from_the_compiled_loop_are_numpys():
         inside=lambda w: (grid >= w.start) & (grid <= w.end),
     )
     weights = np.stack([rng.random((n, 3)) < 0.8, np.zeros((n, 3), bool)], axis=2)
-    fit, ev = SimpleNamespace(ar=ar), SimpleNamespace(pos=pos)
-    numpy_path = _calendar_sums(plan, fit, ev, weights)
-    compiled = _calendar_sums(SimpleNamespace(**{**vars(plan), "kernel": True}), fit, ev, weights)
+    sums = []
+    for p in (plan, SimpleNamespace(**{**vars(plan), "kernel": True})):
+        out = {k: np.zeros((3, 2, t)) for k in ("cal", "cal_n")}
+        for block in (slice(0, 120), slice(120, n)):
+            fit, ev = SimpleNamespace(ar=ar[block]), SimpleNamespace(pos=pos[block])
+            _calendar_sums(p, fit, ev, weights[block], out)
+        sums.append(out)
+    loop = {k: np.zeros((3, 2, t)) for k in ("cal", "cal_n")}
+    for j, w in enumerate(windows):
+        for g in range(2):
+            for e in range(n):
+                for c in np.flatnonzero(plan.inside(w)):
+                    if weights[e, j, g] and np.isfinite(ar[e, c]):
+                        loop["cal"][j, g, session[e, c]] += ar[e, c]
+                        loop["cal_n"][j, g, session[e, c]] += 1.0
     for key in ("cal", "cal_n"):
-        same_bits(numpy_path[key], compiled[key])
-    assert numpy_path["cal_n"][:, 0].sum() > 0 and not numpy_path["cal_n"][:, 1].any()
+        same_bits(sums[0][key], sums[1][key])
+        same_bits(sums[1][key], loop[key])
+    assert loop["cal_n"][:, 0].sum() > 0 and not loop["cal_n"][:, 1].any()
 
 
 def _with_and_without_loops(monkeypatch, returns, regressors, events, **kw) -> tuple[dict, dict]:

@@ -109,16 +109,27 @@ def chunk_partial(plan: Plan, chunk: Chunk, est: Estimates, scale: Float64Array 
     pass) is needed when GRANK is a test."""
     loc = Local.of(plan, chunk, est.valid())
     rbar = _RbarSums(plan, np.unique(chunk.pos[est.rows]))
+    calendar = {}  # the calendar-time test's sums by session, which each block adds to
+    if "calendar-time" in plan.tests:
+        calendar = {k: np.zeros((len(plan.windows), len(plan.groups), plan.sessions)) for k in ("cal", "cal_n")}
     said: dict[bytes, str] = {}  # each pattern of missing days put in words once a chunk
     out = Partial(frames={"excluded": [est.dropped]})
     for lo in range(0, max(len(est.rows), 1), BLOCK):
-        out.add(_block_partial(plan, chunk, loc, est.block(slice(lo, lo + BLOCK)), scale, rbar, said))
-    out.sums.update(rbar.result())
+        block = est.block(slice(lo, lo + BLOCK))
+        out.add(_block_partial(plan, chunk, loc, block, scale, rbar, calendar, said))
+    out.sums.update(rbar.result() | calendar)
     return out
 
 
 def _block_partial(
-    plan: Plan, chunk: Chunk, loc: Local, est: Estimates, scale, rbar: _RbarSums, said: dict[bytes, str]
+    plan: Plan,
+    chunk: Chunk,
+    loc: Local,
+    est: Estimates,
+    scale,
+    rbar: _RbarSums,
+    calendar: dict[str, np.ndarray],
+    said: dict[bytes, str],
 ) -> Partial:
     fit = abnormal(plan, loc, est)
     ev = _take(chunk, est.rows)
@@ -150,8 +161,8 @@ def _block_partial(
     sums["min_pos"] = np.where(member, ev.pos[:, None], 2**62).min(axis=0, initial=2**62)
     sums["max_pos"] = np.where(member, ev.pos[:, None], -1).max(axis=0, initial=-1)
     rbar.add(fit, ev)
-    if "calendar-time" in plan.tests:
-        sums.update(_calendar_sums(plan, fit, ev, weights))
+    if calendar:
+        _calendar_sums(plan, fit, ev, weights, calendar)
     if "grank" in plan.tests:
         assert scale is not None, "GRANK needs the first pass's 1 / s(SCAR)"
         count = sums["ar_n"][:, :, plan.est_slice]
@@ -362,27 +373,27 @@ class _RbarSums:
         out["valid_days"] += m.T @ days.astype(np.float64)
 
 
-def _calendar_sums(plan: Plan, fit: Fit, ev: Chunk, weights: BoolArray) -> dict[str, np.ndarray]:
-    """Per window and group: the sum and count of the ARs on each calendar session (the compiled
-    loop adds them in bincount's order, from the same zeros)."""
+def _calendar_sums(plan: Plan, fit: Fit, ev: Chunk, weights: BoolArray, out: dict[str, np.ndarray]) -> None:
+    """Per window and group: the ARs on each calendar session and their count, added into
+    ``out``'s ``cal`` and ``cal_n`` (windows × groups × sessions, a chunk's: its blocks add to the
+    same sums, with no sums of their own to add up), firm-event after firm-event, day after day
+    (numpy's unbuffered ``add.at`` in the compiled loop's order). Before, each block's sums were
+    added into the chunk's: two tables of every session zeroed and added a block."""
     t = plan.sessions
-    out_s = np.zeros((len(plan.windows), len(plan.groups), t))
-    out_n = np.zeros_like(out_s)
     if plan.kernel:
         spans = np.array([[c[0], c[-1] + 1] for c in (np.flatnonzero(plan.inside(w)) for w in plan.windows)])
         compiled = kernel.compiled("calendar_sums")
-        compiled(fit.ar, ev.pos, plan.grid, spans, np.ascontiguousarray(weights), out_s, out_n)
-        return {"cal": out_s, "cal_n": out_n}
+        compiled(fit.ar, ev.pos, plan.grid, spans, np.ascontiguousarray(weights), out["cal"], out["cal_n"])
+        return
     for j, w in enumerate(plan.windows):
         cols = np.flatnonzero(plan.inside(w))
         ar = fit.ar[:, cols]
         session = ev.pos[:, None] + plan.grid[cols][None, :]
-        ok = np.isfinite(ar)
+        ok = np.isfinite(ar) & (session >= 0) & (session < t)
         for g in range(len(plan.groups)):
             take = ok & weights[:, j, g][:, None]
-            out_s[j, g] = np.bincount(session[take], ar[take], minlength=t)[:t]
-            out_n[j, g] = np.bincount(session[take], minlength=t)[:t]
-    return {"cal": out_s, "cal_n": out_n}
+            np.add.at(out["cal"][j, g], session[take], ar[take])
+            np.add.at(out["cal_n"][j, g], session[take], 1.0)
 
 
 def _events_rows(plan: Plan, fit: Fit, ev: Chunk) -> Rows:
