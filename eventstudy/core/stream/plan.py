@@ -303,7 +303,7 @@ class Layout:
         pos = self.pos[rows]
         lo, hi = (0, len(returns)) if reach is None else _reached(pos, reach, len(returns))
         return Chunk(
-            returns[lo:hi, cols],
+            np.asfortranarray(returns[lo:hi, cols]),  # firm-major, as the passes read them: one copy at most
             np.repeat(np.arange(len(cols)), np.diff(bounds[start : stop + 1])),  # each event's firm in the chunk
             pos,
             rows,
