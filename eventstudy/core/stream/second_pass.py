@@ -143,7 +143,7 @@ def _block_partial(
     sar = sars(plan, fit) if "grank" in plan.tests and not plan.kernel else None
     ranks, sar_ranks = grid_ranks(plan, fit, sar)
     share = fit.n_up / np.maximum(fit.n_valid, 1)
-    weights = np.stack([member & finite[:, [j]] for j in range(len(plan.windows))], axis=1)  # n × W × groups
+    weights = finite[:, :, None] & member[:, None, :]  # n × W × groups
     c0, t0 = np.where(finite, cars, 0.0), np.where(finite, t, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         patell = np.where(dof > 2, dof / (dof - 2.0), 0.0)
@@ -203,15 +203,11 @@ def _grank_sums(
     inv = 1.0 / (size + 1)
     by_group = member * inv[:, None]  # each row's 1 / (T_i + 2) in its groups
     u = group_window_sums(plan, rank, by_group, finite)[1] - 0.5 * count
-    take = finite[:, :, None] & member[:, None, :]  # n × W × groups
+    take = finite[:, :, None] & member[:, None, :]  # n × W × groups: the window's and the group's rows
     summed, above, tied = _compare(plan, fit, sar, take, scar[:, :, None] * scale[None], inv)
     u += summed
-    event = np.zeros((len(plan.windows), len(plan.groups)))
-    for j in range(len(plan.windows)):
-        for g in range(len(plan.groups)):
-            rows = take[:, j, g]
-            below = size[rows] - 1 - above[rows, j, g] - tied[rows, j, g]
-            event[j, g] = ((1 + below + 0.5 * tied[rows, j, g]) * inv[rows] - 0.5).sum()
+    below = size[:, None, None] - 1 - above - tied  # each row's SARs below its SCAR* (n × W × groups)
+    event = np.where(take, (1 + below + 0.5 * tied) * inv[:, None, None] - 0.5, 0.0).sum(axis=0)
     return {"grank_u": u, "grank_n": count, "grank_event": event}
 
 
