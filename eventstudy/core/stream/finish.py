@@ -225,11 +225,8 @@ def finish(
     events = placed_events.frame(ids, tickers)
     events.insert(2, "event_date", index[events.pop("pos").to_numpy()])
     gathered = gather_cars(layout.member[rows], table.values["car"])
-    tests, caar = tests_rows(plan, parts.sums, specs, gathered), caar_rows(plan, parts.sums)
-    car = placed_car.frame(ids, tickers)
-    car.insert(2, "window", tiled(windows, len(rows)))  # each firm-event's rows: the windows in order
-    car.insert(car.columns.get_loc("t") + 1, "p", p_values.result())
-    out = {"events": events, "car": car, "tests": tests, "caar": caar}
+    out = {"events": events, "car": None, "tests": tests_rows(plan, parts.sums, specs, gathered)}
+    out["caar"] = caar_rows(plan, parts.sums)
     if "ar" in frames:
         ar = frames.pop("ar").frame(ids, tickers)
         at = ar.pop("pos").to_numpy()
@@ -241,6 +238,11 @@ def finish(
     out["groups"] = layout.kept(rows)
     out["table"] = table
     out["side"] = later
+    # the CAR frame last: its p-values are the other thread's
+    car = placed_car.frame(ids, tickers)
+    car.insert(2, "window", tiled(windows, len(rows)))  # each firm-event's rows: the windows in order
+    car.insert(car.columns.get_loc("t") + 1, "p", p_values.result())
+    out["car"] = car
     return out
 
 
