@@ -123,14 +123,16 @@ class Local:
         (then nothing is set aside again)."""
         x, rf, mkt = plan.design()
         lo, hi = _reached(chunk.pos, plan.reach, plan.sessions)
-        chunk = replace(chunk, returns=chunk.returns[lo - chunk.start : hi - chunk.start], pos=chunk.pos - lo, start=lo)
-        y, x = chunk.returns, x[lo:hi]
+        # firm-major, as the passes read them (a copy only where they are not), y and the estimates' returns alike
+        returns = np.asfortranarray(chunk.returns[lo - chunk.start : hi - chunk.start])
+        chunk = replace(chunk, returns=returns, pos=chunk.pos - lo, start=lo)
+        y, x = returns, x[lo:hi]
         for series in (rf, mkt):
             if series is not None:
                 y = y - series[lo:hi, None]
         t, f = y.shape
         blocked = np.zeros((t, f), bool, order="F")
-        y = np.asfortranarray(y)  # firm-major, as the returns are (a copy only where they are not)
+        y = np.asfortranarray(y)  # y − a series keeps the returns' order; this only makes sure
         if valid is not None:
             return cls(chunk, y, x, np.asfortranarray(valid), blocked, lo)
         if plan.other_events is not None and len(chunk):
@@ -303,7 +305,7 @@ class Layout:
         pos = self.pos[rows]
         lo, hi = (0, len(returns)) if reach is None else _reached(pos, reach, len(returns))
         return Chunk(
-            np.asfortranarray(returns[lo:hi, cols]),  # firm-major, as the passes read them: one copy at most
+            returns[lo:hi, cols],
             np.repeat(np.arange(len(cols)), np.diff(bounds[start : stop + 1])),  # each event's firm in the chunk
             pos,
             rows,
