@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, partial
 
@@ -29,11 +30,14 @@ def run(
     side = partial(draft_influence, lead=spec.lead) if spec.influence else None
     frames = _frames(spec, inputs, engine, keep_ar, progress, side)  # the passes' set-up let go before what follows
     table, drafted = frames.pop("table"), frames.pop("side")
-    if spec.intervals:  # while the influence table's numbers are still drafted
-        frames["car"] = car_intervals(frames["car"])
-        frames["intervals"] = caar_intervals(table, frames["tests"])
-    if spec.influence:
-        frames["influence"] = caar_influence(table, frames["tests"], spec.lead, drafted=drafted.result())
+    with ThreadPoolExecutor(1) as pool:  # each CAR's interval on a thread beside the groups' intervals and influence
+        car = pool.submit(car_intervals, frames["car"]) if spec.intervals else None
+        if spec.intervals:  # while the influence table's numbers are still drafted
+            frames["intervals"] = caar_intervals(table, frames["tests"])
+        if spec.influence:
+            frames["influence"] = caar_influence(table, frames["tests"], spec.lead, drafted=drafted.result())
+        if car is not None:
+            frames["car"] = car.result()
     return EventStudyResult(
         model=spec.model, estimation=spec.estimation, windows=spec.windows, path=spec.path, engine=engine.name, **frames
     )
