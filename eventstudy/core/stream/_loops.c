@@ -693,11 +693,12 @@ WIDE static void rbar_sums(const double *ar, const char *valid, Py_ssize_t g, Py
                     continue;
                 double *restrict a = zs + h * step, *restrict b = ws + h * step;
                 char *restrict any = day_any + h * length;
-                for (Py_ssize_t d = 0; d < length; d++) {
+                for (Py_ssize_t d = 0; d < length; d++) { /* apart from the flags: with them, not vectorized */
                     a[d] += zr[d];
                     b[d] += wr[d];
-                    any[d] |= days[d];
                 }
+                for (Py_ssize_t d = 0; d < length; d++)
+                    any[d] |= days[d];
                 count[h]++;
             }
         }
