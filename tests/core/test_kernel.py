@@ -56,12 +56,18 @@ def awkward_rows(seed=0, n=300, g=40):
     ar[6, 0] = 1e300
     ar[7, :3] = [0.0, -0.0, 0.0]
     ar[8] = np.round(ar[8], 1)  # many ties
+    ar[10, :2] = [1e308, -1e308]  # a range past the largest float64
+    ar[11] = 0.25  # one value throughout
+    ar[12, 1] = ar[12, 2] + 1e-9  # apart, but closer than a step of the row's range in 2**23
+    ar[13, :] = np.nan
+    ar[13, 4] = 2.0  # one value
     return ar
 
 
+@pytest.mark.parametrize("g", [40, 600])  # 32-bit keys (row_codes) up to 512 columns, 64-bit beyond
 @pytest.mark.parametrize("tests", [("grank",), ()])
-def test_ranks_from_the_compiled_loop_are_numpys(tests):
-    ar = awkward_rows()
+def test_ranks_from_the_compiled_loop_are_numpys(tests, g):
+    ar = awkward_rows(g=g)
     fit = SimpleNamespace(ar=ar, sigma2=np.full(len(ar), 0.5))
     plans = [SimpleNamespace(tests=tests, est_cols=np.arange(30), est_slice=slice(0, 30), kernel=k) for k in (0, 1)]
     with np.errstate(over="ignore"):
@@ -83,6 +89,40 @@ def test_sort_keys_from_the_compiled_loop_are_numpys():
     keys.sort(axis=1)
     with np.errstate(over="ignore"):
         same_bits(keys, sort_keys(np.where(np.isfinite(ar), ar, np.inf)))
+
+
+def test_32_bit_keys_keep_each_rows_order_and_put_missing_values_last():
+    """row_codes: each value's code is its place on the row's range of finite values in 2**23 − 1
+    steps, in the high 23 bits, its column in the low 9: values in order have codes in order (equal
+    ones only when closer than a step, then ranked again from 64-bit keys), equal values equal
+    codes, values that are not finite the largest code; a row with no two distinct values, or
+    whose range is past the largest float64, shares codes (and is ranked again)."""
+    ar = awkward_rows(n=60, g=300)
+    ar[14, :4] = [np.inf, -np.inf, 5e-324, -5e-324]
+    keys = np.empty(ar.shape, np.uint32)
+    kernel.compiled("row_codes")(ar, keys)
+    codes, cols = keys >> 9, keys & 511
+    assert (cols == np.arange(300)).all()
+    finite = np.isfinite(ar)
+    assert (codes[~finite] == 0x7FFFFF).all() and (codes[finite] <= 0x7FFFFE).all()
+    for i in range(len(ar)):
+        v, c = ar[i, finite[i]], codes[i, finite[i]].astype(np.int64)
+        order = np.argsort(v, kind="stable")
+        assert (np.diff(c[order]) >= 0).all()  # the values' order kept
+        with np.errstate(over="ignore"):  # row 10's range is past the largest float64
+            span = np.ptp(v) if len(v) else 0.0
+        if span > 0 and np.isfinite(span):
+            assert c.min() == 0 and c.max() >= 0x7FFFFE - 1
+            step = span / 0x7FFFFE
+            apart = np.abs(v[:, None] - v[None, :]) > 2 * step
+            assert (c[:, None] != c[None, :])[apart].all()  # values two steps apart never share a code
+        else:  # one value, or a range past the largest float64: codes shared, so ranked again
+            assert len(v) < 2 or len(np.unique(c)) < len(v)
+    assert codes[3, 5] == codes[3, 9] and codes[12, 1] == codes[12, 2]
+    with pytest.raises(ValueError, match="more columns than a 32-bit key names"):
+        kernel.compiled("row_codes")(np.zeros((2, 513)), np.empty((2, 513), np.uint32))
+    with pytest.raises(TypeError, match="keys must be a 2-dimensional array of uint32"):
+        kernel.compiled("row_codes")(ar, np.empty(ar.shape, np.uint64))  # 64-bit keys are row_keys'
 
 
 @pytest.mark.parametrize("every", [True, False])
@@ -404,7 +444,7 @@ def test_the_compiled_loops_are_used_whenever_they_were_built(monkeypatch):
     real = kernel.compiled
     monkeypatch.setattr(kernel, "compiled", lambda name: used.append(name) or real(name))
     run_event_study(returns, regressors, events, engine="stream", **KW)
-    assert {"estimation_sums", "grid_residuals", "row_keys", "place_ranks", "rbar_sums"} <= set(used)
+    assert {"estimation_sums", "grid_residuals", "row_codes", "place_codes", "rbar_sums"} <= set(used)
     monkeypatch.setattr(kernel, "_loops", None)  # as installed without a C compiler
     assert not kernel.available() and not kernel.required(None)
     with pytest.raises(ImportError, match="C compiler"):
@@ -467,10 +507,14 @@ def test_a_loop_refuses_an_index_that_points_outside_the_array_it_indexes():
     keys = np.empty((1, 3), np.uint64)
     kernel.compiled("row_keys")(np.array([[0.3, 0.1, 0.2]]), keys)
     keys[0, 1] |= np.uint64(7)  # column 7 of a row of 3
-    with pytest.raises(ValueError, match="keys names a column past the row's"):
-        kernel.compiled("place_ranks")(
-            keys, np.ones((1, 3), bool), np.arange(3), 0, np.empty((1, 3)), np.empty((1, 3)), np.zeros(1, bool)
-        )
+    codes = np.empty((1, 3), np.uint32)
+    kernel.compiled("row_codes")(np.array([[0.3, 0.1, 0.2]]), codes)
+    codes[0, 1] |= np.uint32(7)
+    for name, k in (("place_ranks", keys), ("place_codes", codes)):
+        with pytest.raises(ValueError, match="keys names a column past the row's"):
+            kernel.compiled(name)(
+                k, np.ones((1, 3), bool), np.arange(3), 0, np.empty((1, 3)), np.empty((1, 3)), np.zeros(1, bool)
+            )
     grid = (np.zeros((2, 5)), np.ones((2, 5), bool), np.zeros((5, 1)), np.array([1]), np.array([2]), np.arange(2))
     rest = (np.ones(2, bool), np.zeros(2), np.zeros(1), np.zeros((1, 2)), True)
     out = (np.empty((1, 2)), np.empty((1, 2), bool), np.empty((1, 2), np.int64))

@@ -46,7 +46,7 @@ typedef struct {
     Py_ssize_t value;
 } Arg;
 
-/* The type letter of an array's items (d float64, q int64, Q uint64, ? bool), or 0. */
+/* The type letter of an array's items (d float64, q int64, Q uint64, I uint32, ? bool), or 0. */
 static char letter_of(const Py_buffer *v)
 {
     const char *f = v->format ? v->format : "B";
@@ -57,7 +57,8 @@ static char letter_of(const Py_buffer *v)
     switch (f[0]) {
     case 'd': return v->itemsize == 8 ? 'd' : 0;
     case 'q': case 'l': case 'n': return v->itemsize == 8 ? 'q' : 0;
-    case 'Q': case 'L': case 'N': return v->itemsize == 8 ? 'Q' : 0;
+    case 'Q': case 'L': case 'N': return v->itemsize == 8 ? 'Q' : v->itemsize == 4 ? 'I' : 0;
+    case 'I': return v->itemsize == 4 ? 'I' : 0;
     case '?': return v->itemsize == 1 ? '?' : 0;
     default: return 0;
     }
@@ -65,7 +66,11 @@ static char letter_of(const Py_buffer *v)
 
 static const char *type_name(char letter)
 {
-    return letter == 'd' ? "float64" : letter == 'q' ? "int64" : letter == 'Q' ? "uint64" : "bool";
+    return letter == 'd'   ? "float64"
+           : letter == 'q' ? "int64"
+           : letter == 'Q' ? "uint64"
+           : letter == 'I' ? "uint32"
+                           : "bool";
 }
 
 /* The next space-separated word of ``*at`` into ``word`` (at most 31 characters); 0 at the end. */
@@ -180,6 +185,11 @@ static int inside(const int64_t *idx, Py_ssize_t n, Py_ssize_t bound)
 
 /* ---- the ARs' sort keys and ranks --------------------------------------------------------- */
 
+enum { CODE_BITS = 9 }; /* a 32-bit key's bits for the column (row_codes) */
+#define CODE_COLUMNS (1 << CODE_BITS)
+#define CODE_MAX 0x7FFFFEu     /* the largest code of a finite value */
+#define CODE_MISSING 0x7FFFFFu /* the code of a value that is not finite: after every other */
+
 /* Each value's 64-bit sort key, unsorted: the value in single precision (+inf where not finite,
  * -0 made +0), its bits made to order as the values do (every bit flipped when negative, else
  * the sign bit set) in the high half, its column in the low. */
@@ -203,18 +213,81 @@ WIDE static void row_keys(const double *restrict ar, uint64_t *restrict keys, fl
     }
 }
 
-/* From each row's sorted keys: its standardized ranks ``u`` (rank / (1 + the row's valid
+/* Whether ``v`` is finite, from its bits (as the fast-math build of row_range reads it too). */
+static inline int finite_bits(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return ((b >> 52) & 0x7FF) != 0x7FF;
+}
+
+/* The least and largest finite values of ``row`` (``lo`` > ``hi`` when none). Built to treat every
+ * value it compares as finite and signed zeros as one (the values that are not finite are left
+ * out by their bits, and a zero's sign does not change a code), so that GCC vectorizes it. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("finite-math-only", "no-signed-zeros")))
+#endif
+WIDE static void row_range(const double *restrict row, Py_ssize_t g, double *lo_out, double *hi_out)
+{
+    double lo = DBL_MAX, hi = -DBL_MAX;
+    int any = 0;
+    for (Py_ssize_t c = 0; c < g; c++) {
+        double v = row[c];
+        int ok = finite_bits(v);
+        any |= ok;
+        double a = ok ? v : DBL_MAX, b = ok ? v : -DBL_MAX;
+        lo = a < lo ? a : lo;
+        hi = b > hi ? b : hi;
+    }
+    *lo_out = any ? lo : 1.0;
+    *hi_out = any ? hi : 0.0;
+}
+
+/* Each value's 32-bit sort key, unsorted, for rows of at most CODE_COLUMNS columns: its place on the
+ * row's range [lo, hi] of finite values in CODE_MAX + 1 steps, (v - lo) x CODE_MAX / (hi - lo)
+ * truncated (an order-keeping map: values a step apart or more keep their order, closer ones may
+ * share a code), in the high 23 bits, its column in the low 9; CODE_MISSING where not finite. A row
+ * without two distinct finite values (or whose range overflows) shares codes among its finite
+ * values (then it is ranked again from 64-bit keys). */
+WIDE static void row_codes(const double *restrict ar, uint32_t *restrict keys, Py_ssize_t n, Py_ssize_t g)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double *row = ar + i * g;
+        uint32_t *out = keys + i * g;
+        double lo, hi;
+        row_range(row, g, &lo, &hi);
+        double scale = (double)CODE_MAX / (hi - lo);
+        if (!(scale >= 0.0 && scale <= DBL_MAX))
+            scale = 0.0;
+        for (Py_ssize_t c = 0; c < g; c++) {
+            double v = row[c], at = (v - lo) * scale;
+            /* below CODE_MAX (< 2^31): converted through int32, which every vector set has */
+            int32_t code = fabs(v) <= DBL_MAX ? (at < (double)CODE_MAX ? (int32_t)at : (int32_t)CODE_MAX)
+                                              : (int32_t)CODE_MISSING;
+            out[c] = (uint32_t)code << CODE_BITS | (uint32_t)c;
+        }
+    }
+}
+
+/* A sorted key's value (its code) and its column, of 64-bit keys (row_keys) or, ``narrow``, 32-bit ones
+ * (row_codes). */
+#define KEY_AT(p) (narrow ? (uint64_t)(row32[p] >> CODE_BITS) : row[p] >> 32)
+#define COL_AT(p) (narrow ? (Py_ssize_t)(row32[p] & (CODE_COLUMNS - 1)) : (Py_ssize_t)(row[p] & 0xFFFFFFFFu))
+
+/* From each row's sorted keys (64-bit, or ``narrow`` 32-bit): its standardized ranks ``u`` (rank / (1 + the row's valid
  * values), zero where not valid); in ``rank`` (``r_cols`` columns; none when GRANK is not a
  * test) each estimation day's rank among the row's estimation days with a key (``est_at``: a
  * column's estimation day, or -1; zero where not valid); ``near``: whether two keys of the row
  * other than ``missing`` are equal. */
-WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int64_t *est_at, uint32_t missing,
-                             double *u, double *rank, Py_ssize_t r_cols, char *near, double *standardized,
-                             Py_ssize_t n, Py_ssize_t g)
+static inline __attribute__((always_inline)) void ranks_of(const void *keys, int narrow, const char *valid,
+                                                             const int64_t *est_at, uint32_t missing, double *u,
+                                                             double *rank, Py_ssize_t r_cols, char *near,
+                                                             double *standardized, Py_ssize_t n, Py_ssize_t g)
 {
     int64_t table_for = -1; /* the valid values' number ``standardized`` holds the ranks of */
     for (Py_ssize_t i = 0; i < n; i++) {
-        const uint64_t *row = keys + i * g;
+        const uint64_t *row = (const uint64_t *)keys + i * g;
+        const uint32_t *row32 = (const uint32_t *)keys + i * g;
         const char *ok = valid + i * g;
         double *ui = u + i * g;
         double *ri = rank + i * r_cols;
@@ -228,15 +301,15 @@ WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int6
             table_for = n_valid;
         }
         Py_ssize_t keyed = g; /* the keys before the missing ones, sorted last */
-        while (keyed > 0 && (row[keyed - 1] >> 32) == missing)
+        while (keyed > 0 && KEY_AT(keyed - 1) == missing)
             keyed--;
         if (keyed == n_valid) { /* the keyed values are the valid ones: no look-up of ``valid`` */
             uint64_t last = missing;
             int64_t count = 0;
             char tie = 0;
             for (Py_ssize_t p = 0; p < keyed; p++) {
-                Py_ssize_t col = (Py_ssize_t)(row[p] & 0xFFFFFFFFu);
-                uint64_t key = row[p] >> 32;
+                Py_ssize_t col = COL_AT(p);
+                uint64_t key = KEY_AT(p);
                 tie |= key == last;
                 last = key;
                 ui[col] = standardized[p];
@@ -246,7 +319,7 @@ WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int6
             if (tie)
                 near[i] = 1;
             for (Py_ssize_t p = keyed; p < g; p++) {
-                Py_ssize_t col = (Py_ssize_t)(row[p] & 0xFFFFFFFFu);
+                Py_ssize_t col = COL_AT(p);
                 ui[col] = 0.0;
                 if (r_cols && est_at[col] >= 0)
                     ri[est_at[col]] = 0.0;
@@ -256,8 +329,8 @@ WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int6
         int64_t count = 0;
         uint64_t last = missing;
         for (Py_ssize_t p = 0; p < g; p++) {
-            Py_ssize_t col = (Py_ssize_t)(row[p] & 0xFFFFFFFFu);
-            uint64_t key = row[p] >> 32;
+            Py_ssize_t col = COL_AT(p);
+            uint64_t key = KEY_AT(p);
             if (p && key == last && key != missing)
                 near[i] = 1;
             last = key;
@@ -271,13 +344,34 @@ WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int6
     }
 }
 
-/* Whether each of the ``n`` sort keys names a column (its low half) below ``g``: a pass of its
+#undef KEY_AT
+#undef COL_AT
+
+WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int64_t *est_at, uint32_t missing,
+                             double *u, double *rank, Py_ssize_t r_cols, char *near, double *standardized,
+                             Py_ssize_t n, Py_ssize_t g)
+{
+    ranks_of(keys, 0, valid, est_at, missing, u, rank, r_cols, near, standardized, n, g);
+}
+
+WIDE static void place_codes(const uint32_t *keys, const char *valid, const int64_t *est_at, uint32_t missing,
+                             double *u, double *rank, Py_ssize_t r_cols, char *near, double *standardized,
+                             Py_ssize_t n, Py_ssize_t g)
+{
+    ranks_of(keys, 1, valid, est_at, missing, u, rank, r_cols, near, standardized, n, g);
+}
+
+/* Whether each of the ``n`` sort keys (``narrow``: 32-bit) names a column below ``g``: a pass of its
  * own, vectorized (checked inside place_ranks' loop it took a fifth of the loop's time). */
-WIDE static int columns_inside(const uint64_t *keys, Py_ssize_t n, Py_ssize_t g)
+WIDE static int columns_inside(const void *keys, int narrow, Py_ssize_t n, Py_ssize_t g)
 {
     uint64_t bad = 0;
-    for (Py_ssize_t i = 0; i < n; i++)
-        bad |= (keys[i] & 0xFFFFFFFFu) >= (uint64_t)g;
+    if (narrow)
+        for (Py_ssize_t i = 0; i < n; i++)
+            bad |= (((const uint32_t *)keys)[i] & (CODE_COLUMNS - 1)) >= (uint64_t)g;
+    else
+        for (Py_ssize_t i = 0; i < n; i++)
+            bad |= (((const uint64_t *)keys)[i] & 0xFFFFFFFFu) >= (uint64_t)g;
     return !bad;
 }
 
@@ -788,9 +882,19 @@ static PyObject *py_row_keys(PyObject *self, PyObject *args)
     WITHOUT_GIL(row_keys(a[0].data, a[1].data, scratch, SIZE('n'), SIZE('g')));
 }
 
-static PyObject *py_place_ranks(PyObject *self, PyObject *args)
+static PyObject *py_row_codes(PyObject *self, PyObject *args)
 {
-    ARGS("Q(n,g) ?(n,g) q(g) n d(n,g)! d(n,r)! ?(n)!", "keys valid est_at missing u rank near")
+    ARGS("d(n,g) I(n,g)!", "ar keys")
+    if (SIZE('g') > CODE_COLUMNS)
+        FAIL("rows of more columns than a 32-bit key names");
+    WITHOUT_GIL(row_codes(a[0].data, a[1].data, SIZE('n'), SIZE('g')));
+}
+
+/* place_ranks and place_codes: the ranks from sorted keys of 64 bits or (``narrow``) 32. */
+static PyObject *ranks_from(PyObject *args, int narrow)
+{
+    ARGS(narrow ? "I(n,g) ?(n,g) q(g) n d(n,g)! d(n,r)! ?(n)!" : "Q(n,g) ?(n,g) q(g) n d(n,g)! d(n,r)! ?(n)!",
+         "keys valid est_at missing u rank near")
     const int64_t *est_at = a[2].data;
     for (Py_ssize_t c = 0; c < SIZE('g'); c++)
         if (SIZE('r') && est_at[c] >= SIZE('r'))
@@ -799,14 +903,27 @@ static PyObject *py_place_ranks(PyObject *self, PyObject *args)
         return done(&held, scratch, 1);
     int placed;
     Py_BEGIN_ALLOW_THREADS
-    placed = columns_inside(a[0].data, SIZE('n') * SIZE('g'), SIZE('g'));
-    if (placed)
+    placed = columns_inside(a[0].data, narrow, SIZE('n') * SIZE('g'), SIZE('g'));
+    if (placed && narrow)
+        place_codes(a[0].data, a[1].data, est_at, (uint32_t)a[3].value, a[4].data, a[5].data, SIZE('r'), a[6].data,
+                    scratch, SIZE('n'), SIZE('g'));
+    else if (placed)
         place_ranks(a[0].data, a[1].data, est_at, (uint32_t)a[3].value, a[4].data, a[5].data, SIZE('r'), a[6].data,
                     scratch, SIZE('n'), SIZE('g'));
     Py_END_ALLOW_THREADS
     if (!placed)
         FAIL("keys names a column past the row's");
     return done(&held, scratch, 0);
+}
+
+static PyObject *py_place_ranks(PyObject *self, PyObject *args)
+{
+    return ranks_from(args, 0);
+}
+
+static PyObject *py_place_codes(PyObject *self, PyObject *args)
+{
+    return ranks_from(args, 1);
 }
 
 /* The rows 0 .. n - 1 in the order of their ``keys`` (a stable counting sort over the sessions
@@ -959,8 +1076,11 @@ static PyObject *py_pairwise_sum(PyObject *self, PyObject *args)
 
 static PyMethodDef METHODS[] = {
     {"row_keys", py_row_keys, METH_VARARGS, "row_keys(ar, keys): each value's sort key, unsorted."},
+    {"row_codes", py_row_codes, METH_VARARGS, "row_codes(ar, keys): each value's 32-bit sort key, unsorted."},
     {"place_ranks", py_place_ranks, METH_VARARGS,
      "place_ranks(keys, valid, est_at, missing, u, rank, near): the ranks from each row's sorted keys."},
+    {"place_codes", py_place_codes, METH_VARARGS,
+     "place_codes(keys, valid, est_at, missing, u, rank, near): place_ranks from 32-bit keys (row_codes)."},
     {"estimation_sums", py_estimation_sums, METH_VARARGS,
      "estimation_sums(valid, x0, y, returns, blocked, starts, stops, cols, pairs, shift, out): each firm's shift and "
      "its estimation windows' sums (firms x sessions)."},
