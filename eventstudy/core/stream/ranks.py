@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._typing import Float64Array, IntArray
-from ..inference.rank import row_ranks, standardized_ranks
+from ..inference.rank import row_ranks
 from . import kernel
 from .first_pass import Fit
 from .plan import Plan
@@ -45,6 +45,15 @@ def sorted_rows(values: Float64Array) -> tuple[IntArray, np.ndarray]:
     """Each row's order (argsort) and its values' sort keys (:func:`sort_keys`) in that order."""
     keys = sort_keys(values)
     return (keys & np.uint64(0xFFFFFFFF)).astype(np.intp), (keys >> np.uint64(32)).astype(np.uint32)
+
+
+def _standardized(ranks, valid) -> Float64Array:
+    """Corrado's U of each row's ``ranks``: rank × 1 / (1 + the row's valid values), zero where not
+    valid. A product by the row's one reciprocal, as the compiled loop works it out: the quotients,
+    before, took it a division for each value of every row whose number of valid values differed
+    from the last row's (a third of its time); they differ from the products in the last bit at
+    most."""
+    return np.where(valid, ranks * (1.0 / (1.0 + valid.sum(axis=1, keepdims=True))), 0.0)
 
 
 CODE_COLUMNS = 512  # the most columns a row's 32-bit keys (the compiled ``row_codes``) name
@@ -105,13 +114,12 @@ def grid_ranks(plan: Plan, fit: Fit, sar: Float64Array | None = None) -> tuple[F
             code = code + (np.cumsum(is_est[order] & (ordered != missing), axis=1, dtype=np.int64) << 32)
         placed = np.empty((n, g), np.int64)
         np.put_along_axis(placed, order, code, axis=1)
-        u = (placed & 0xFFFFFFFF) / (1.0 + valid.sum(axis=1, keepdims=True))
-        u[~valid] = 0.0
+        u = _standardized(placed & 0xFFFFFFFF, valid)
         rank = None
         if grank:  # C-ordered as the compiled loop's, which the sums read
             rank = np.where(valid[:, plan.est_cols], placed[:, plan.est_cols] >> 32, 0).astype(np.float64, order="C")
     if near.any():
-        u[near] = np.where(valid[near], standardized_ranks(ar[near]), 0.0)
+        u[near] = _standardized(row_ranks(np.where(valid[near], ar[near], np.nan)), valid[near])
         if grank:
             rank[near] = np.where(
                 valid[near][:, plan.est_cols], row_ranks((sars(plan, fit) if sar is None else sar)[near]), 0.0
