@@ -510,11 +510,10 @@ def test_a_loop_refuses_an_index_that_points_outside_the_array_it_indexes():
     codes = np.empty((1, 3), np.uint32)
     kernel.compiled("row_codes")(np.array([[0.3, 0.1, 0.2]]), codes)
     codes[0, 1] |= np.uint32(7)
-    for name, k in (("place_ranks", keys), ("place_codes", codes)):
+    rest = (np.arange(3), 0, np.empty((1, 3)), np.empty((1, 3)), np.zeros(1, bool))
+    for name, args in (("place_ranks", (keys, np.ones((1, 3), bool), *rest)), ("place_codes", (codes, *rest))):
         with pytest.raises(ValueError, match="keys names a column past the row's"):
-            kernel.compiled(name)(
-                k, np.ones((1, 3), bool), np.arange(3), 0, np.empty((1, 3)), np.empty((1, 3)), np.zeros(1, bool)
-            )
+            kernel.compiled(name)(*args)
     grid = (np.zeros((2, 5)), np.ones((2, 5), bool), np.zeros((5, 1)), np.array([1]), np.array([2]), np.arange(2))
     rest = (np.ones(2, bool), np.zeros(2), np.zeros(1), np.zeros((1, 2)), True)
     out = (np.empty((1, 2)), np.empty((1, 2), bool), np.empty((1, 2), np.int64))

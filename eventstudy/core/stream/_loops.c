@@ -289,24 +289,28 @@ static inline __attribute__((always_inline)) void ranks_of(const void *keys, int
     for (Py_ssize_t i = 0; i < n; i++) {
         const uint64_t *row = (const uint64_t *)keys + i * g;
         const uint32_t *row32 = (const uint32_t *)keys + i * g;
-        const char *ok = valid + i * g;
+        const char *ok = narrow ? NULL : valid + i * g;
         double *ui = u + i * g;
         double *ri = rank + i * r_cols;
-        int64_t n_valid = 0;
-        for (Py_ssize_t c = 0; c < g; c++)
-            n_valid += ok[c] != 0;
+        Py_ssize_t keyed = g; /* the keys before the missing ones, sorted last */
+        while (keyed > 0 && KEY_AT(keyed - 1) == missing)
+            keyed--;
+        int64_t n_valid = keyed; /* a 32-bit key is missing exactly where its value is not finite */
+        if (!narrow) {
+            n_valid = 0;
+            for (Py_ssize_t c = 0; c < g; c++)
+                n_valid += ok[c] != 0;
+        }
         if (n_valid != table_for) { /* a product by one reciprocal: a division each took a third of the loop */
             double scale = 1.0 / (1.0 + (double)n_valid);
             for (Py_ssize_t p = 0; p < g; p++)
                 standardized[p] = ((double)p + 1.0) * scale;
             table_for = n_valid;
         }
-        Py_ssize_t keyed = g; /* the keys before the missing ones, sorted last */
-        while (keyed > 0 && KEY_AT(keyed - 1) == missing)
-            keyed--;
         if (keyed == n_valid) { /* the keyed values are the valid ones: no look-up of ``valid`` */
-            uint64_t last = missing;
             char tie = 0;
+            for (Py_ssize_t p = 1; p < keyed; p++) /* a pass of its own, vectorized */
+                tie |= KEY_AT(p) == KEY_AT(p - 1);
             if (r_cols) {
                 /* each column's rank among the estimation days, ``by_col``: its rank less the other
                  * days before it (without a branch on which are estimation days: a few a row, at
@@ -315,9 +319,6 @@ static inline __attribute__((always_inline)) void ranks_of(const void *keys, int
                 int64_t others = 0;
                 for (Py_ssize_t p = 0; p < keyed; p++) {
                     Py_ssize_t col = COL_AT(p);
-                    uint64_t key = KEY_AT(p);
-                    tie |= key == last;
-                    last = key;
                     ui[col] = standardized[p];
                     others += est_at[col] < 0;
                     by_col[col] = (double)(p + 1 - others);
@@ -331,13 +332,8 @@ static inline __attribute__((always_inline)) void ranks_of(const void *keys, int
                     if (est_at[c] >= 0)
                         ri[est_at[c]] = by_col[c];
             } else {
-                for (Py_ssize_t p = 0; p < keyed; p++) {
-                    Py_ssize_t col = COL_AT(p);
-                    uint64_t key = KEY_AT(p);
-                    tie |= key == last;
-                    last = key;
-                    ui[col] = standardized[p];
-                }
+                for (Py_ssize_t p = 0; p < keyed; p++)
+                    ui[COL_AT(p)] = standardized[p];
                 for (Py_ssize_t p = keyed; p < g; p++)
                     ui[COL_AT(p)] = 0.0;
             }
@@ -912,9 +908,11 @@ static PyObject *py_row_codes(PyObject *self, PyObject *args)
 /* place_ranks and place_codes: the ranks from sorted keys of 64 bits or (``narrow``) 32. */
 static PyObject *ranks_from(PyObject *args, int narrow)
 {
-    ARGS(narrow ? "I(n,g) ?(n,g) q(g) n d(n,g)! d(n,r)! ?(n)!" : "Q(n,g) ?(n,g) q(g) n d(n,g)! d(n,r)! ?(n)!",
-         "keys valid est_at missing u rank near")
-    const int64_t *est_at = a[2].data;
+    ARGS(narrow ? "I(n,g) q(g) n d(n,g)! d(n,r)! ?(n)!" : "Q(n,g) ?(n,g) q(g) n d(n,g)! d(n,r)! ?(n)!",
+         narrow ? "keys est_at missing u rank near" : "keys valid est_at missing u rank near")
+    Arg *b = a + !narrow; /* the arguments after ``valid`` (which 32-bit keys need not: see ranks_of) */
+    const char *valid = narrow ? NULL : a[1].data;
+    const int64_t *est_at = b[1].data;
     for (Py_ssize_t c = 0; c < SIZE('g'); c++)
         if (SIZE('r') && est_at[c] >= SIZE('r'))
             FAIL("est_at names a column past rank's");
@@ -925,10 +923,10 @@ static PyObject *ranks_from(PyObject *args, int narrow)
     Py_BEGIN_ALLOW_THREADS
     placed = columns_inside(a[0].data, narrow, SIZE('n') * SIZE('g'), SIZE('g'));
     if (placed && narrow)
-        place_codes(a[0].data, a[1].data, est_at, (uint32_t)a[3].value, a[4].data, a[5].data, SIZE('r'), a[6].data,
+        place_codes(a[0].data, valid, est_at, (uint32_t)b[2].value, b[3].data, b[4].data, SIZE('r'), b[5].data,
                     scratch, by_col, SIZE('n'), SIZE('g'));
     else if (placed)
-        place_ranks(a[0].data, a[1].data, est_at, (uint32_t)a[3].value, a[4].data, a[5].data, SIZE('r'), a[6].data,
+        place_ranks(a[0].data, valid, est_at, (uint32_t)b[2].value, b[3].data, b[4].data, SIZE('r'), b[5].data,
                     scratch, by_col, SIZE('n'), SIZE('g'));
     Py_END_ALLOW_THREADS
     if (!placed)
@@ -1100,7 +1098,7 @@ static PyMethodDef METHODS[] = {
     {"place_ranks", py_place_ranks, METH_VARARGS,
      "place_ranks(keys, valid, est_at, missing, u, rank, near): the ranks from each row's sorted keys."},
     {"place_codes", py_place_codes, METH_VARARGS,
-     "place_codes(keys, valid, est_at, missing, u, rank, near): place_ranks from 32-bit keys (row_codes)."},
+     "place_codes(keys, est_at, missing, u, rank, near): place_ranks from 32-bit keys (row_codes)."},
     {"estimation_sums", py_estimation_sums, METH_VARARGS,
      "estimation_sums(valid, x0, y, returns, blocked, starts, stops, cols, pairs, shift, out): each firm's shift and "
      "its estimation windows' sums (firms x sessions)."},

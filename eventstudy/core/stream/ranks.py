@@ -15,9 +15,9 @@ from .first_pass import Fit
 from .plan import Plan
 
 
-def sars(plan: Plan, fit: Fit) -> Float64Array:
-    """SAR_it = ε̂_it / σ̂_i on the estimation days."""
-    return fit.ar[:, plan.est_slice] / np.sqrt(fit.sigma2)[:, None]  # NaN on days that are not valid
+def sars(plan: Plan, fit: Fit, rows=slice(None)) -> Float64Array:
+    """SAR_it = ε̂_it / σ̂_i on the estimation days (of the firm-events ``rows``)."""
+    return fit.ar[rows, plan.est_slice] / np.sqrt(fit.sigma2[rows])[:, None]  # NaN on days that are not valid
 
 
 KEY_OF_INF = 0xFF800000  # the sort key of +inf in single precision
@@ -60,7 +60,7 @@ CODE_COLUMNS = 512  # the most columns a row's 32-bit keys (the compiled ``row_c
 CODE_MISSING = 0x7FFFFF  # their code of a value that is not finite
 
 
-def _compiled_ranks(ar: Float64Array, valid, est_at: IntArray, width: int, narrow: bool):
+def _compiled_ranks(ar: Float64Array, est_at: IntArray, width: int, narrow: bool):
     """The compiled loops' standardized ranks, GRANK's ranks (``width`` columns) and near-ties of
     the rows of ``ar``: from 32-bit keys (``narrow``: ``row_codes``, each value's place on its
     row's range in 2²³ − 1 steps, the column in 9 bits; a near-tie is two values of one code, about
@@ -71,8 +71,10 @@ def _compiled_ranks(ar: Float64Array, valid, est_at: IntArray, width: int, narro
     keys = np.empty((n, g), np.uint32 if narrow else np.uint64)
     kernel.compiled("row_codes" if narrow else "row_keys")(ar, keys)  # unsorted, missing last
     keys.sort(axis=1)
-    missing = np.uint32(CODE_MISSING if narrow else KEY_OF_INF)
-    kernel.compiled("place_codes" if narrow else "place_ranks")(keys, valid, est_at, missing, u, rank, near)
+    if narrow:  # a value's code is missing exactly where it is not finite
+        kernel.compiled("place_codes")(keys, est_at, np.uint32(CODE_MISSING), u, rank, near)
+    else:
+        kernel.compiled("place_ranks")(keys, np.isfinite(ar), est_at, np.uint32(KEY_OF_INF), u, rank, near)
     return u, rank, near
 
 
@@ -91,19 +93,19 @@ def grid_ranks(plan: Plan, fit: Fit, sar: Float64Array | None = None) -> tuple[F
     double-precision order, with no tie."""
     ar = fit.ar
     n, g = ar.shape
-    valid = np.isfinite(ar)
     grank = "grank" in plan.tests
     if plan.kernel:
         est_at = np.full(g, -1, np.int64)
         est_at[plan.est_cols] = np.arange(len(plan.est_cols))
         width = len(plan.est_cols) if grank else 0
         narrow = g <= CODE_COLUMNS
-        u, rank, near = _compiled_ranks(ar, valid, est_at, width, narrow)
+        u, rank, near = _compiled_ranks(ar, est_at, width, narrow)
         if narrow and near.any():  # rows with two values of one code: from their 64-bit keys, as numpy's steps
             redo = np.flatnonzero(near)
-            u[redo], rank[redo], near[redo] = _compiled_ranks(ar[redo], valid[redo], est_at, width, False)
+            u[redo], rank[redo], near[redo] = _compiled_ranks(ar[redo], est_at, width, False)
         rank = rank if grank else None
     else:
+        valid = np.isfinite(ar)
         order, ordered = sorted_rows(np.where(valid, ar, np.inf))
         missing = np.uint32(KEY_OF_INF)
         near = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] != missing)).any(axis=1)
@@ -119,9 +121,10 @@ def grid_ranks(plan: Plan, fit: Fit, sar: Float64Array | None = None) -> tuple[F
         if grank:  # C-ordered as the compiled loop's, which the sums read
             rank = np.where(valid[:, plan.est_cols], placed[:, plan.est_cols] >> 32, 0).astype(np.float64, order="C")
     if near.any():
-        u[near] = _standardized(row_ranks(np.where(valid[near], ar[near], np.nan)), valid[near])
+        near = np.flatnonzero(near)  # a few rows: their SARs only, when the caller has none
+        valid = np.isfinite(ar[near])
+        u[near] = _standardized(row_ranks(np.where(valid, ar[near], np.nan)), valid)
         if grank:
-            rank[near] = np.where(
-                valid[near][:, plan.est_cols], row_ranks((sars(plan, fit) if sar is None else sar)[near]), 0.0
-            )
+            of_near = sars(plan, fit, near) if sar is None else sar[near]
+            rank[near] = np.where(valid[:, plan.est_cols], row_ranks(of_near), 0.0)
     return u, rank
