@@ -107,8 +107,9 @@ class Chunk:
 @dataclass(frozen=True)
 class Local:
     """A chunk restricted to the sessions its events reach (a few hundred on one event date):
-    the dependent variable y, the regressors x, the valid estimation days and the count of
-    returns set aside for the firm's other events, and the chunk with positions made local."""
+    the dependent variable y, the regressors x, the valid estimation days and the returns set
+    aside for the firm's other events (none in the second pass, which has the valid days from the
+    first), and the chunk with positions made local."""
 
     chunk: Chunk
     y: Float64Array
@@ -131,18 +132,20 @@ class Local:
             if series is not None:
                 y = y - series[lo:hi, None]
         t, f = y.shape
-        blocked = np.zeros((t, f), bool, order="F")
         y = np.asfortranarray(y)  # y − a series keeps the returns' order; this only makes sure
-        if valid is not None:
-            return cls(chunk, y, x, np.asfortranarray(valid), blocked, lo)
+        if valid is not None:  # the second pass: nothing is set aside again
+            return cls(chunk, y, x, np.asfortranarray(valid), np.zeros((0, f), bool), lo)
+        blocked = np.zeros((t, f), bool, order="F")
         if plan.other_events is not None and len(chunk):
             many = np.bincount(chunk.col, minlength=f)[chunk.col] > 1  # an event blocks its span for the others
             span = plan.other_events
             days = chunk.pos[many, None] + np.arange(span.start, span.end + 1)
-            cols = np.broadcast_to(chunk.col[many, None], days.shape)
             inside = (days >= 0) & (days < t)
-            blocked[days[inside], cols[inside]] = True
-        valid = np.isfinite(y) & np.isfinite(x).all(axis=1)[:, None] & ~blocked
+            days += (chunk.col[many] * t)[:, None]  # each day's place in the firm-major block
+            blocked.ravel(order="F")[days[inside]] = True  # a view: one index, not two
+        valid = np.isfinite(y)  # firm-major as y; the steps below in place, with no array of their own
+        valid &= np.isfinite(x).all(axis=1)[:, None]
+        np.greater(valid, blocked, out=valid)  # and not blocked
         return cls(chunk, y, x, valid, blocked, lo)
 
     def gather(self, plan: Plan, cols: IntArray, shift: Float64Array, x_mean: Float64Array):
