@@ -141,10 +141,15 @@ def _signed_rank_sum(x: Float64Array) -> tuple[float, IntArray]:
     bits = np.asarray(x, dtype=np.float64).view(np.uint64)
     keys = np.sort((bits << np.uint64(1)) | (bits >> np.uint64(63)))
     size = keys >> np.uint64(1)
-    starts = np.flatnonzero(np.r_[True, size[1:] != size[:-1]])
+    tied = size[1:] == size[:-1]
+    positive = (keys & np.uint64(1)) == 0
+    if not tied.any():  # each value its own rank, its place + 1: no run's mean rank spread out
+        at = np.flatnonzero(positive)
+        return float(at.sum() + len(at)), np.ones(len(x), np.int64)
+    starts = np.flatnonzero(np.r_[True, ~tied])
     counts = np.diff(np.r_[starts, len(x)])
-    ranks = np.repeat(starts + (counts + 1) / 2, counts)  # a run's mean rank, in sorted order
-    return ranks[(keys & np.uint64(1)) == 0].sum(), counts
+    # each run's mean rank times its positive values (the sorted keys' runs, each a |x|)
+    return float(((starts + (counts + 1) / 2) * np.add.reduceat(positive, starts)).sum()), counts
 
 
 @functools.cache
