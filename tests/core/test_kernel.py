@@ -215,6 +215,29 @@ def test_pairwise_sums_from_the_compiled_loop_are_numpys():
         pairwise(shifted, 400, 101, False)
 
 
+@pytest.mark.parametrize(("positions", "length", "lags"), [(40, 260, 11), (5, 7, 9), (1, 30, 3), (12, 3, 5)])
+def test_rbar_lag_products_from_the_compiled_loop_are_numpys(positions, length, lags):
+    """r̄'s sums of products of its sums by position at each distance (finish.lag_products), compiled
+    and numpy's, and as a plain loop adds them: each row's dot product in numpy's pairwise order,
+    the positions one after another; more distances than positions or days (their sums 0), rows
+    of zeros and of negative zeros, days split in two for the pairwise sum (260)."""
+    from eventstudy.core.stream.finish import lag_products
+
+    rng = np.random.default_rng(9)
+    table = rng.standard_normal((positions, length)) * 10.0 ** rng.integers(-3, 3, (positions, length))
+    table[0, : length // 2] = -0.0
+    table[-1] = 0.0
+    numpy_path, compiled = lag_products(table, lags, False), lag_products(table, lags, True)
+    same_bits(numpy_path, compiled)
+    for d in range(lags):
+        rows = [np.multiply(table[p, d:], table[p + d, : max(length - d, 0)]).sum() for p in range(positions - d)]
+        total = rows[0] if rows else 0.0
+        for r in rows[1:]:
+            total = total + r
+        same_bits(np.float64(total), compiled[d])
+    assert len(lag_products(table, 0, True)) == 0
+
+
 @pytest.mark.parametrize("length", [30, 7, 260])  # under 8, up to 128 and split in two: each way numpy sums
 @pytest.mark.parametrize("one_date", [False, True])
 def test_rbar_rows_and_their_sums_by_position_from_the_compiled_loops_are_numpys(length, one_date):

@@ -392,7 +392,7 @@ WIDE static int columns_inside(const void *keys, int narrow, Py_ssize_t n, Py_ss
 
 /* ---- the first pass's running sums -------------------------------------------------------- */
 
-WIDE static double pairwise_sum(const double *a, Py_ssize_t lo, Py_ssize_t n, int squares);
+WIDE static double pairwise_sum(const double *a, const double *b, Py_ssize_t lo, Py_ssize_t n, int squares);
 
 enum { MOST_MOMENTS = 64 }; /* the moments of a firm's running sums kept on the stack: 2 (K + 1) + K (K + 1) / 2 + 2 */
 
@@ -471,7 +471,7 @@ WIDE static void estimation_sums(const char *restrict valid, const double *restr
             masked[r] = ok[r] ? yr[r] : 0.0;
             count += ok[r] != 0;
         }
-        double s = (0.0 + pairwise_sum(masked, 0, t, 0)) / (double)(count > 1 ? count : 1);
+        double s = (0.0 + pairwise_sum(masked, NULL, 0, t, 0)) / (double)(count > 1 ? count : 1);
         shift[c] = s;
         /* most firms have no days blocked: their returns need not be read */
         int any_blocked = memchr(aside, 1, (size_t)t) != NULL;
@@ -673,9 +673,9 @@ WIDE static void group_window_sums(const double *values, const double *weights, 
 
 /* ---- r-bar's standardized rows and their sums by position --------------------------------- */
 
-static inline double value_at(const double *a, Py_ssize_t i, int squares)
+static inline double value_at(const double *a, const double *b, Py_ssize_t i, int squares)
 {
-    return squares ? a[i] * a[i] : a[i];
+    return b ? a[i] * b[i] : squares ? a[i] * a[i] : a[i];
 }
 
 /* numpy's sum of at most 128 values: fewer than 8 one after another from 0.0, else 8 running sums
@@ -684,45 +684,63 @@ static inline double value_at(const double *a, Py_ssize_t i, int squares)
  * zero sum, which the reduction's 0.0 + result takes away). Inlined into pairwise_sum's builds
  * for each instruction set, so that the eight sums are one vector's lanes (each lane's additions
  * in the same order): rbar_sums took 18 % less time than with it built for the oldest set only. */
-static inline __attribute__((always_inline)) double block_sum(const double *a, Py_ssize_t lo, Py_ssize_t n,
-                                                               int squares)
+static inline __attribute__((always_inline)) double block_sum(const double *a, const double *b, Py_ssize_t lo,
+                                                               Py_ssize_t n, int squares)
 {
     if (n < 8) {
         double res = 0.0;
         for (Py_ssize_t i = lo; i < lo + n; i++)
-            res += value_at(a, i, squares);
+            res += value_at(a, b, i, squares);
         return res;
     }
     double r0 = 0.0, r1 = 0.0, r2 = 0.0, r3 = 0.0, r4 = 0.0, r5 = 0.0, r6 = 0.0, r7 = 0.0;
     Py_ssize_t i = 0;
     for (; i < n - n % 8; i += 8) {
         Py_ssize_t at = lo + i;
-        r0 += value_at(a, at, squares);
-        r1 += value_at(a, at + 1, squares);
-        r2 += value_at(a, at + 2, squares);
-        r3 += value_at(a, at + 3, squares);
-        r4 += value_at(a, at + 4, squares);
-        r5 += value_at(a, at + 5, squares);
-        r6 += value_at(a, at + 6, squares);
-        r7 += value_at(a, at + 7, squares);
+        r0 += value_at(a, b, at, squares);
+        r1 += value_at(a, b, at + 1, squares);
+        r2 += value_at(a, b, at + 2, squares);
+        r3 += value_at(a, b, at + 3, squares);
+        r4 += value_at(a, b, at + 4, squares);
+        r5 += value_at(a, b, at + 5, squares);
+        r6 += value_at(a, b, at + 6, squares);
+        r7 += value_at(a, b, at + 7, squares);
     }
     double res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7));
     for (; i < n; i++)
-        res += value_at(a, lo + i, squares);
+        res += value_at(a, b, lo + i, squares);
     return res;
 }
 
-/* The sum of a[lo : lo + n] (of the squares when ``squares``) in numpy's order: its pairwise
- * summation of a contiguous row (``pairwise_sum`` in numpy's loops_utils.h): up to 128 values as
- * block_sum adds them, more split in two at a multiple of 8, each half summed so and the two
- * added. A reduction adds the result to 0.0 (np.add.reduce's start), which its callers do. */
-WIDE static double pairwise_sum(const double *a, Py_ssize_t lo, Py_ssize_t n, int squares)
+/* The sum of a[lo : lo + n] (of the squares when ``squares``; of the products a[i] b[i] when ``b``
+ * is not NULL) in numpy's order: its pairwise summation of a contiguous row (``pairwise_sum`` in
+ * numpy's loops_utils.h): up to 128 values as block_sum adds them, more split in two at a multiple
+ * of 8, each half summed so and the two added. A reduction adds the result to 0.0 (np.add.reduce's
+ * start), which its callers do. */
+WIDE static double pairwise_sum(const double *a, const double *b, Py_ssize_t lo, Py_ssize_t n, int squares)
 {
     if (n <= 128)
-        return block_sum(a, lo, n, squares);
+        return block_sum(a, b, lo, n, squares);
     Py_ssize_t half = n / 2;
     half -= half % 8;
-    return pairwise_sum(a, lo, half, squares) + pairwise_sum(a, lo + half, n - half, squares);
+    return pairwise_sum(a, b, lo, half, squares) + pairwise_sum(a, b, lo + half, n - half, squares);
+}
+
+/* r-bar's sums of products at each distance d < lags of a table (s positions x l days; r-bar's
+ * sums by position): out[d] = sum over p of the dot product of table[p, d:] and table[p + d, :l - d],
+ * each in numpy's pairwise order of its products, the positions' added one after another from the
+ * first (numpy's cumulative sum of the rows' sums); 0 where no position is that far from another.
+ * A position at a time, with the rows it meets still in cache. */
+WIDE static void lag_products(const double *table, Py_ssize_t s, Py_ssize_t l, Py_ssize_t lags, double *out)
+{
+    for (Py_ssize_t d = 0; d < lags; d++)
+        out[d] = 0.0;
+    for (Py_ssize_t p = 0; p < s; p++)
+        for (Py_ssize_t d = 0; d < lags && p + d < s; d++) {
+            Py_ssize_t n = l > d ? l - d : 0;
+            double r = pairwise_sum(table + p * l + (n ? d : 0), table + (p + d) * l, 0, n, 0);
+            out[d] = p == 0 ? r : out[d] + r;
+        }
 }
 
 /* r-bar's standardized row of the residuals ``row`` (``length`` of them, NaN where not valid):
@@ -738,10 +756,10 @@ static inline int standardized_row(const double *row, Py_ssize_t length, double 
         zr[d] = finite[d] ? v : 0.0;
         count += finite[d];
     }
-    double mean = (0.0 + pairwise_sum(zr, 0, length, 0)) / (double)(count > 1 ? count : 1);
+    double mean = (0.0 + pairwise_sum(zr, NULL, 0, length, 0)) / (double)(count > 1 ? count : 1);
     for (Py_ssize_t d = 0; d < length; d++) /* numpy's z x valid: where not valid a zero with the sign it gives */
         zr[d] = finite[d] ? zr[d] - mean : (zr[d] - mean) * 0.0;
-    double norm = sqrt(0.0 + pairwise_sum(zr, 0, length, 1));
+    double norm = sqrt(0.0 + pairwise_sum(zr, NULL, 0, length, 1));
     int good = count >= 3 && norm > 0;
     double scale = good ? 1.0 / norm : 0.0;
     double weight = good ? 1.0 / sqrt((double)count) : 0.0;
@@ -1081,13 +1099,19 @@ static PyObject *py_add_rows(PyObject *self, PyObject *args)
     WITHOUT_GIL(add_rows(a[0].data, a[1].data, a[2].data, SIZE('h'), SIZE('s'), SIZE('n'), SIZE('w')));
 }
 
+static PyObject *py_lag_products(PyObject *self, PyObject *args)
+{
+    ARGS("d(s,l) d(k)!", "table out")
+    WITHOUT_GIL(lag_products(a[0].data, SIZE('s'), SIZE('l'), SIZE('k'), a[1].data));
+}
+
 static PyObject *py_pairwise_sum(PyObject *self, PyObject *args)
 {
     ARGS("d(l) n n p", "a lo n squares")
     Py_ssize_t lo = a[1].value, n = a[2].value;
     if (lo < 0 || n < 0 || lo + n > SIZE('l'))
         FAIL("a[lo : lo + n] is not inside a");
-    double sum = pairwise_sum(a[0].data, lo, n, (int)a[3].value);
+    double sum = pairwise_sum(a[0].data, NULL, lo, n, (int)a[3].value);
     release(&held);
     return PyFloat_FromDouble(sum);
 }
@@ -1119,6 +1143,8 @@ static PyMethodDef METHODS[] = {
      "add_rows(table, rows, values): values added into the rows of each group's table, in place."},
     {"pairwise_sum", py_pairwise_sum, METH_VARARGS,
      "pairwise_sum(a, lo, n, squares): the sum of a[lo : lo + n] (of the squares) in numpy's order."},
+    {"lag_products", py_lag_products, METH_VARARGS,
+     "lag_products(table, out): r-bar's sums of products of the table's rows at each distance."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -18,6 +18,7 @@ from ..inference.rbar import IDENTITY_METHOD, overlap_rbar, stratified_identity
 from ..inference.statistic import t_two_sided
 from ..labels import tiled
 from ..results import CarTable, caar_frame
+from . import kernel
 from .memory import small_pages
 from .plan import ESTIMATION_METHOD, Layout, Plan, Rows
 from .second_pass import Partial
@@ -93,18 +94,36 @@ def rbar_of(plan: Plan, sums: Mapping[str, np.ndarray], g: int) -> tuple[float |
         return rbar, "" if complete else ESTIMATION_METHOD
     length = z.shape[1]
     out = np.zeros(plan.span)
-    for d in range(min(plan.span, length - 30 + 1)):  # MIN_COMMON_SESSIONS common days at least
+    lags = max(min(plan.span, length - 30 + 1), 0)  # MIN_COMMON_SESSIONS common days at least
+    zz, ww = (lag_products(table, lags, plan.kernel) for table in (z, w))
+    for d in range(lags):
         if d == 0:
-            s = (np.einsum("pl,pl->", z, z) - k) / 2
-            c = (np.einsum("pl,pl->", w, w) - k) / 2
+            s, c = (zz[0] - k) / 2, (ww[0] - k) / 2
             pairs = np.sum(at * (at - 1)) / 2
         else:
-            s = np.einsum("pl,pl->", z[:-d, d:], z[d:, : length - d])
-            c = np.einsum("pl,pl->", w[:-d, d:], w[d:, : length - d])
+            s, c = zz[d], ww[d]
             pairs = np.sum(at[:-d] * at[d:])
         if pairs > 0 and c > 0:
             out[d] = s / c * pairs
     return out, ESTIMATION_METHOD
+
+
+def lag_products(table: Float64Array, lags: int, compiled: bool = False) -> Float64Array:
+    """Σ over positions p of table[p, d:] · table[p + d, :L − d] for each distance d < ``lags``
+    (``table``: r̄'s sums by position, positions × L days): each row's dot product in numpy's
+    pairwise order, the positions' added one after another (0 where no two positions are d
+    apart). The compiled loop takes a position at a time with the rows it meets in cache (at
+    7,500 sessions and 11 distances, 19 ms of numpy's products and einsum's sums against 3)."""
+    if compiled:
+        out = np.empty(lags)
+        kernel.compiled("lag_products")(np.ascontiguousarray(table), out)
+        return out
+    s, length = table.shape
+    out = np.zeros(lags)
+    for d in range(min(lags, s)):
+        rows = np.multiply(table[: s - d, d:], table[d:, : max(length - d, 0)]).sum(axis=1)
+        out[d] = np.cumsum(rows)[-1]
+    return out
 
 
 def moments(plan: Plan, sums: Mapping[str, np.ndarray], j: int, g: int, rbar, cars=None) -> Moments:

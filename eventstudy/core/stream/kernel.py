@@ -9,8 +9,9 @@ comparisons of each row's SARs with its SCAR* and their weighted sums over the r
 calendar position, each row standardized where it is read (``rbar_sums``; with numpy's pairwise
 sums, ``pairwise_sum``; ``standardized_rows`` gives the rows themselves, for the sums by coverage
 stratum of a sample on one date), the sums of a block's ARs, their counts and ranks by group and
-window (``group_window_sums``), the calendar-time test's sums by session (``calendar_sums``), and
-the chunks' r̄ sums added into the total (``add_rows``).
+window (``group_window_sums``), the calendar-time test's sums by session (``calendar_sums``), the
+chunks' r̄ sums added into the total (``add_rows``), and, after the passes, r̄'s sums of products of
+those totals at each distance (``lag_products``).
 
 Each does the numpy steps' arithmetic in their order (the same products, the running sums added
 session after session, integer ranks and counts, the same one division, each row's sums in
@@ -18,7 +19,8 @@ numpy's pairwise order, each position's rows as scipy's sparse product adds them
 compiled loops and the numpy steps they stand in for
 (:func:`eventstudy.core.stream.first_pass.window_sums` and ``abnormal``,
 :func:`eventstudy.core.stream.ranks.grid_ranks`, ``second_pass._compare``, ``_zero_filled_rows``,
-``_RbarSums.add``, ``group_window_sums``, ``_calendar_sums`` and ``ByPosition.add_into``) give
+``_RbarSums.add``, ``group_window_sums``, ``_calendar_sums``, ``ByPosition.add_into`` and
+:func:`eventstudy.core.stream.finish.lag_products`) give
 the same bits: which one runs changes the time, never a number (tests/core/test_kernel.py holds
 them to it). The few sums whose order BLAS chooses (a block's dot products by window) stay
 numpy's.
