@@ -121,11 +121,11 @@ def wilcoxon(s: Summary) -> TestStatistic | InvalidTestStatistic:
     n = len(x)
     if n < 2:
         return InvalidTestStatistic("wilcoxon", "fewer than 2 non-zero CARs", n)
-    w_plus, counts = _signed_rank_sum(x)
-    var = n * (n + 1) * (2 * n + 1) / 24 - np.sum(counts**3 - counts) / 48
+    w_plus, ties = _signed_rank_sum(x)
+    var = n * (n + 1) * (2 * n + 1) / 24 - np.sum(ties**3 - ties) / 48
     z = (w_plus - n * (n + 1) / 4) / np.sqrt(var)
     detail = f"W⁺ = {w_plus:g} of n = {n}"
-    if n <= EXACT_WILCOXON and (counts == 1).all():
+    if n <= EXACT_WILCOXON and not len(ties):
         null = signed_rank_null(n)  # P(W⁺ = w), w = 0 .. n(n + 1)/2
         w = int(round(w_plus))
         p = min(1.0, 2 * min(null[: w + 1].sum(), null[w:].sum()))
@@ -134,10 +134,10 @@ def wilcoxon(s: Summary) -> TestStatistic | InvalidTestStatistic:
 
 
 def _signed_rank_sum(x: Float64Array) -> tuple[float, IntArray]:
-    """W⁺, the sum of the average ranks of |x| where x > 0, and the sizes of the runs of tied |x|,
-    from one sort of keys that order as |x| does and carry x's sign: the bits of |x| (which order
-    as the numbers do, being positive) moved up one, the sign bit in the lowest. The ranks are
-    halves of whole numbers: their sum is exact in any order."""
+    """W⁺, the sum of the average ranks of |x| where x > 0, and the sizes of the runs of tied |x|
+    (of two values or more), from one sort of keys that order as |x| does and carry x's sign: the
+    bits of |x| (which order as the numbers do, being positive) moved up one, the sign bit in the
+    lowest. The ranks are halves of whole numbers: their sum is exact in any order."""
     bits = np.asarray(x, dtype=np.float64).view(np.uint64)
     keys = np.sort((bits << np.uint64(1)) | (bits >> np.uint64(63)))
     size = keys >> np.uint64(1)
@@ -145,11 +145,11 @@ def _signed_rank_sum(x: Float64Array) -> tuple[float, IntArray]:
     positive = (keys & np.uint64(1)) == 0
     if not tied.any():  # each value its own rank, its place + 1: no run's mean rank spread out
         at = np.flatnonzero(positive)
-        return float(at.sum() + len(at)), np.ones(len(x), np.int64)
+        return float(at.sum() + len(at)), np.zeros(0, np.int64)
     starts = np.flatnonzero(np.r_[True, ~tied])
     counts = np.diff(np.r_[starts, len(x)])
     # each run's mean rank times its positive values (the sorted keys' runs, each a |x|)
-    return float(((starts + (counts + 1) / 2) * np.add.reduceat(positive, starts)).sum()), counts
+    return float(((starts + (counts + 1) / 2) * np.add.reduceat(positive, starts)).sum()), counts[counts > 1]
 
 
 @functools.cache
