@@ -53,6 +53,18 @@ def test_wilcoxon_with_many_ties_and_both_signs_matches_scipy():
     assert ours.pvalue == pytest.approx(scipy.pvalue, rel=1e-10)
 
 
+def test_wilcoxon_without_ties_matches_scipy():
+    """Continuous CARs, no two |CAR| equal (W⁺ summed from the positive values' places, no run of
+    ties): W⁺, z and p as scipy's normal approximation."""
+    x = np.random.default_rng(8).normal(0.001, 0.01, 500)
+    ours = wilcoxon(SimpleNamespace(cars=lambda: x, n=len(x)))
+    scipy = stats.wilcoxon(x, zero_method="wilcox", correction=False, method="approx")
+    w_plus = stats.rankdata(np.abs(x))[x > 0].sum()
+    assert ours.detail.startswith(f"W⁺ = {w_plus:g} of n = 500")
+    assert ours.stat == pytest.approx(np.sign(w_plus - 500 * 501 / 4) * abs(scipy.zstatistic), rel=1e-12)
+    assert ours.pvalue == pytest.approx(scipy.pvalue, rel=1e-10)
+
+
 def test_patell_kp_worked_case():
     dof = np.full(10, 98.0)
     variance = float(np.sum(dof / (dof - 2)))
