@@ -369,11 +369,13 @@ WIDE static void place_ranks(const uint64_t *keys, const char *valid, const int6
     ranks_of(keys, 0, valid, est_at, missing, u, rank, r_cols, near, standardized, by_col, n, g);
 }
 
-WIDE static void place_codes(const uint32_t *keys, const char *valid, const int64_t *est_at, uint32_t missing,
-                             double *u, double *rank, Py_ssize_t r_cols, char *near, double *standardized,
-                             double *by_col, Py_ssize_t n, Py_ssize_t g)
+/* place_ranks from 32-bit keys (row_codes), which are missing exactly where a value is not finite:
+ * no ``valid`` to read. */
+WIDE static void place_codes(const uint32_t *keys, const int64_t *est_at, uint32_t missing, double *u,
+                             double *rank, Py_ssize_t r_cols, char *near, double *standardized, double *by_col,
+                             Py_ssize_t n, Py_ssize_t g)
 {
-    ranks_of(keys, 1, valid, est_at, missing, u, rank, r_cols, near, standardized, by_col, n, g);
+    ranks_of(keys, 1, NULL, est_at, missing, u, rank, r_cols, near, standardized, by_col, n, g);
 }
 
 /* Whether each of the ``n`` sort keys (``narrow``: 32-bit) names a column below ``g``: a pass of its
@@ -929,7 +931,6 @@ static PyObject *ranks_from(PyObject *args, int narrow)
     ARGS(narrow ? "I(n,g) q(g) n d(n,g)! d(n,r)! ?(n)!" : "Q(n,g) ?(n,g) q(g) n d(n,g)! d(n,r)! ?(n)!",
          narrow ? "keys est_at missing u rank near" : "keys valid est_at missing u rank near")
     Arg *b = a + !narrow; /* the arguments after ``valid`` (which 32-bit keys need not: see ranks_of) */
-    const char *valid = narrow ? NULL : a[1].data;
     const int64_t *est_at = b[1].data;
     for (Py_ssize_t c = 0; c < SIZE('g'); c++)
         if (SIZE('r') && est_at[c] >= SIZE('r'))
@@ -941,10 +942,10 @@ static PyObject *ranks_from(PyObject *args, int narrow)
     Py_BEGIN_ALLOW_THREADS
     placed = columns_inside(a[0].data, narrow, SIZE('n') * SIZE('g'), SIZE('g'));
     if (placed && narrow)
-        place_codes(a[0].data, valid, est_at, (uint32_t)b[2].value, b[3].data, b[4].data, SIZE('r'), b[5].data,
-                    scratch, by_col, SIZE('n'), SIZE('g'));
+        place_codes(a[0].data, est_at, (uint32_t)b[2].value, b[3].data, b[4].data, SIZE('r'), b[5].data, scratch,
+                    by_col, SIZE('n'), SIZE('g'));
     else if (placed)
-        place_ranks(a[0].data, valid, est_at, (uint32_t)b[2].value, b[3].data, b[4].data, SIZE('r'), b[5].data,
+        place_ranks(a[0].data, a[1].data, est_at, (uint32_t)b[2].value, b[3].data, b[4].data, SIZE('r'), b[5].data,
                     scratch, by_col, SIZE('n'), SIZE('g'));
     Py_END_ALLOW_THREADS
     if (!placed)
