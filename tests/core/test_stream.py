@@ -245,6 +245,17 @@ def test_huge_pages_are_advised_for_the_passes_arrays_not_for_memory_written_onc
         advise(caller)
 
 
+def test_written_zeros_are_the_zeros_sums_start_from():
+    """The tables r̄'s sums are added into, written at once, are what ``np.zeros`` gives: +0.0 in
+    float64, C-ordered, of the shape asked (a sum of −0 would differ from 0.0 plus the rows)."""
+    from eventstudy.core.stream.memory import written_zeros
+
+    table = written_zeros((2, 3, 5))
+    assert table.shape == (2, 3, 5) and table.dtype == np.float64 and table.flags.c_contiguous
+    assert not table.any() and not np.signbit(table).any()
+    np.testing.assert_array_equal(table, np.zeros((2, 3, 5)))
+
+
 def test_rows_placed_as_they_come_are_the_rows_sorted_at_the_end():
     """Chunks' rows written at their final places as they come (in any order of chunks, two rows
     a firm-event) give the frame that sorting them all at the end gives; rows of a firm-event the

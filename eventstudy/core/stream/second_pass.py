@@ -15,6 +15,7 @@ from .. import exclusions
 from ..inference.rbar import BANDS, coverage_band
 from . import kernel
 from .first_pass import Estimates, Fit, abnormal
+from .memory import written_zeros
 from .plan import Chunk, Local, Plan, Rows, _take
 from .ranks import grid_ranks, sars
 
@@ -64,7 +65,7 @@ class ByPosition:
     compiled: bool = False  # added by the compiled loop (the same bits, in place)
 
     def zeros(self) -> np.ndarray:
-        return np.zeros((self.values.shape[0], self.sessions, *self.values.shape[2:]))
+        return written_zeros((self.values.shape[0], self.sessions, *self.values.shape[2:]))
 
     def add_into(self, table: np.ndarray) -> None:
         if self.compiled and kernel.available():  # a process the sums travel to may not have it
@@ -314,8 +315,8 @@ class _RbarSums:
     def __init__(self, plan: Plan, positions: IntArray):
         groups, length = len(plan.groups), len(plan.est_cols)
         self.sums = {
-            "z": np.zeros((groups, len(positions), length)),
-            "w": np.zeros((groups, len(positions), length)),
+            "z": written_zeros((groups, len(positions), length)),  # read by the first additions
+            "w": written_zeros((groups, len(positions), length)),
             "at": np.zeros((groups, len(positions))),
             "ok": np.zeros(groups),
             "valid_days": np.zeros(groups),
