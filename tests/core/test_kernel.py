@@ -168,8 +168,9 @@ def test_running_sums_from_the_compiled_loop_are_numpys(k1, f):
     """estimation_sums against the numpy steps (firm_shift, window_sums over the first pass's
     moments): every firm's shift and every look-up, windows starting at the first session and
     ending at the last, empty windows, days set aside, a return set aside that is missing, a
-    firm without events, one firm alone; the models whose sums the loop keeps in registers (0,
-    1 and 3 regressors), another, and one with more moments (67) than it keeps on the stack."""
+    firm without days set aside, a firm without events, one firm alone; the models whose sums
+    the loop keeps in registers (0, 1 and 3 regressors), another, and one with more moments
+    (67) than it keeps on the stack."""
     rng = np.random.default_rng(k1 + f)
     t, n = 300, 60
     returns = np.asfortranarray(rng.standard_normal((t, f)) * 0.02)
@@ -177,6 +178,7 @@ def test_running_sums_from_the_compiled_loop_are_numpys(k1, f):
     y = returns - 0.0001  # the excess returns
     x = rng.standard_normal((t, k1)) * 0.01
     blocked = np.asfortranarray(rng.random((t, f)) < 0.1)
+    blocked[:, 0] = f == 1  # of several firms, the first has no day set aside (its sums skip the flags)
     valid = np.isfinite(y) & ~blocked
     assert valid.flags.f_contiguous
     starts = rng.integers(0, t, n)

@@ -398,11 +398,41 @@ WIDE static double pairwise_sum(const double *a, const double *b, Py_ssize_t lo,
 
 enum { MOST_MOMENTS = 64 }; /* the moments of a firm's running sums kept on the stack: 2 (K + 1) + K (K + 1) / 2 + 2 */
 
+/* Sessions r0 .. r1 - 1 of one firm added to its ``running`` sums (see firm_sums), one after
+ * another: between two sessions where an event's sums are read, nothing but the additions, so the
+ * compiler keeps the sums in registers and the loop has no branch to take but its own. The flag
+ * of a return set aside is added only where the firm has one (elsewhere it adds +0, which changes
+ * no sum: each starts at +0 and only grows). */
+static inline __attribute__((always_inline)) void add_sessions(
+    const char *restrict ok, const double *restrict yr, const char *restrict aside, const double *restrict rr,
+    int any_blocked, double s, const double *restrict x0, const double *restrict products, Py_ssize_t r0,
+    Py_ssize_t r1, double *restrict running, const Py_ssize_t k1, const Py_ssize_t n_pairs)
+{
+    const Py_ssize_t k = k1 + 1, iy = k + n_pairs;
+    for (Py_ssize_t r = r0; r < r1; r++) {
+        double w = ok[r] ? 1.0 : 0.0, d = ok[r] ? yr[r] - s : 0.0;
+        const double *xr = x0 + r * k1, *pr = products + r * n_pairs;
+        running[0] += w;
+        running[iy] += d;
+        running[iy + k] += d * d;
+        if (any_blocked)
+            running[iy + k + 1] += aside[r] && fabs(rr[r]) <= DBL_MAX ? 1.0 : 0.0;
+        for (Py_ssize_t j = 0; j < k1; j++) {
+            running[1 + j] += w * xr[j];
+            running[iy + 1 + j] += d * xr[j];
+        }
+        for (Py_ssize_t p = 0; p < n_pairs; p++)
+            running[k + p] += w * pr[p];
+    }
+}
+
 /* One firm's running sums (see estimation_sums), from its valid flags ``ok``, its y, its returns
  * ``rr`` set ``aside`` (read only when ``any_blocked``) and its ``shift``; its events
- * by_start[ps:end] and by_stop[pe:end]. Inlined for each number of regressors ``k1`` and of their
- * products ``n_pairs`` the models have, so that the sums are kept in registers: in memory, each
- * session's additions waited for the last session's stores (8 ns a cell, against 2). */
+ * by_start[ps:end] and by_stop[pe:end]. The sessions up to the next where an event's sums are
+ * read (S[r] after session r - 1) are added at once (add_sessions), then those events take
+ * them. Inlined for each number of regressors ``k1`` and of their products ``n_pairs`` the
+ * models have, so that the sums are kept in registers: in memory, each session's additions
+ * waited for the last session's stores (8 ns a cell, against 2). */
 static inline __attribute__((always_inline)) void firm_sums(
     const char *restrict ok, const double *restrict yr, const char *restrict aside, const double *restrict rr,
     int any_blocked, double s, const double *restrict x0, const double *restrict products,
@@ -410,31 +440,30 @@ static inline __attribute__((always_inline)) void firm_sums(
     const int64_t *restrict by_stop, Py_ssize_t ps, Py_ssize_t pe, Py_ssize_t end, double *restrict out,
     double *restrict spill, Py_ssize_t t, const Py_ssize_t k1, const Py_ssize_t n_pairs)
 {
-    const Py_ssize_t k = k1 + 1, iy = k + n_pairs, m = 2 * k + n_pairs + 2;
+    const Py_ssize_t k = k1 + 1, m = 2 * k + n_pairs + 2;
     double local[MOST_MOMENTS];
     double *restrict running = m <= MOST_MOMENTS ? local : spill; /* ``spill``: m of them, for more */
     for (Py_ssize_t j = 0; j < m; j++)
         running[j] = 0.0;
-    for (Py_ssize_t r = 0; r < t && (ps < end || pe < end); r++) {
-        double w = ok[r] ? 1.0 : 0.0, d = ok[r] ? yr[r] - s : 0.0;
-        const double *xr = x0 + r * k1, *pr = products + r * n_pairs;
-        running[0] += w;
-        running[iy] += d;
-        running[iy + k] += d * d;
-        running[iy + k + 1] += any_blocked && aside[r] && fabs(rr[r]) <= DBL_MAX ? 1.0 : 0.0;
-        for (Py_ssize_t j = 0; j < k1; j++) {
-            running[1 + j] += w * xr[j];
-            running[iy + 1 + j] += d * xr[j];
-        }
-        for (Py_ssize_t p = 0; p < n_pairs; p++)
-            running[k + p] += w * pr[p];
-        while (ps < end && starts[by_start[ps]] == r + 1) { /* S[r + 1] is the running sums now */
+    Py_ssize_t r = 0;
+    while (r < t && (ps < end || pe < end)) {
+        Py_ssize_t next = t; /* the next session whose running sums an event reads: past every one before */
+        if (ps < end && starts[by_start[ps]] < next)
+            next = starts[by_start[ps]];
+        if (pe < end && stops[by_stop[pe]] < next)
+            next = stops[by_stop[pe]];
+        if (any_blocked)
+            add_sessions(ok, yr, aside, rr, 1, s, x0, products, r, next, running, k1, n_pairs);
+        else
+            add_sessions(ok, yr, aside, rr, 0, s, x0, products, r, next, running, k1, n_pairs);
+        r = next;
+        while (ps < end && starts[by_start[ps]] == r) { /* S[r] is the running sums now */
             double *o = out + by_start[ps] * m;
             for (Py_ssize_t j = 0; j < m; j++)
                 o[j] += -1.0 * running[j];
             ps++;
         }
-        while (pe < end && stops[by_stop[pe]] == r + 1) {
+        while (pe < end && stops[by_stop[pe]] == r) {
             double *o = out + by_stop[pe] * m;
             for (Py_ssize_t j = 0; j < m; j++)
                 o[j] += running[j];
