@@ -417,6 +417,40 @@ def test_chunks_hold_whole_firms_and_every_event_once():
     assert sum(len(f) for f in firms) == len(set().union(*firms))  # no firm split between chunks
 
 
+def test_several_chunks_are_an_even_number_of_about_equal_size_within_the_bounds():
+    """Chunks filled to the bounds one after another that are an odd number, or end with a small
+    one, are cut again into an even number (two workers finish together): the firms in order,
+    each once, every chunk within both bounds (below ``size`` firm-events before its last firm;
+    or a firm alone), the largest no larger than the largest filled; one chunk stays one, and an
+    even number of equal chunks stays as it is."""
+    returns, _, events = earnings(n_firms=60, per_firm=8, seed=3)
+    events = events.sample(frac=0.6, random_state=2)  # the firms' numbers of events differ
+    layout = stream.Layout.of(returns.index, returns.columns, events, {"all": events.event_id})
+    _, firms, bounds, lo, hi = layout._by_firm
+    days, reach = len(returns), (-120, 5)
+
+    def cells(a, b):
+        return (b - a) * min(hi[a:b].max() - lo[a] + reach[1] - reach[0] + 1, days)
+
+    cut = set()
+    for size, cap in [(s, 1 << 21) for s in range(5, 120, 3)] + [(1000, c * days) for c in range(3, 40, 2)]:
+        filled, spans = layout._filled(size, days, reach, cap), layout.spans(size, days, reach, cap)
+        assert spans[0][0] == 0 and spans[-1][1] == len(firms)
+        assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(spans, spans[1:], strict=False))
+        for a, b in spans:  # below ``size`` before its last firm, and within ``cap``
+            assert b - a == 1 or (bounds[b - 1] - bounds[a] < size and cells(a, b) <= cap)
+        if len(filled) == 1:
+            assert spans == filled
+        elif spans != filled:
+            cut.add(len(filled) % 2)
+            assert len(spans) % 2 == 0 and len(spans) <= len(filled) + 1
+            most = max(bounds[b] - bounds[a] for a, b in filled) if cap == 1 << 21 else max(cells(*f) for f in filled)
+            assert max(bounds[b] - bounds[a] if cap == 1 << 21 else cells(a, b) for a, b in spans) <= most
+    assert cut == {0, 1}  # odd numbers cut again, and even ones whose last chunk was small
+    even = stream.Layout.of(returns.index, returns.columns, earnings(n_firms=40, per_firm=5)[2], {"all": []})
+    assert even.spans(50, days) == even._filled(50, days, (0, 0), 1 << 21) == [(0, 10), (10, 20), (20, 30), (30, 40)]
+
+
 def test_the_firm_order_is_lexsorts_and_chunks_take_firms_by_their_first_event():
     """``firm_order`` (one sort of a combined key) against numpy's lexsort, with repeated
     (firm, session) pairs, and the layout's order against a sort of Python tuples: firms by their
