@@ -67,6 +67,7 @@ def _frames(
         progress,
         side,
     )
+    pos = setup.layout.pos
     plan = stream.Plan(
         spec.model,
         spec.estimation,
@@ -78,7 +79,7 @@ def _frames(
         tuple(groups),
         spec.min_estimation_obs,
         spec.other_events,
-        len(np.unique(setup.layout.pos)) > 1,
+        bool(len(pos) and (pos != pos[0]).any()),  # events on more than one date
         keep_ar,
         tuple(s.name for s in spec.tests),
         loops,

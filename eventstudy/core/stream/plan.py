@@ -318,8 +318,10 @@ class Layout:
         if len(filled) < 2 or (len(filled) % 2 == 0 and 2 * events[-1] >= events[0]):
             return filled
         want = len(filled) + len(filled) % 2
-        low, high = 0.25, 1.0  # the bounds' share: a quarter always makes more chunks than ``want``
-        for _ in range(14):  # to within 1/20,000
+        # the bounds' share: the filled chunks but the last hold nearly all, so that ``want`` chunks
+        # need more than (filled − 1) / want of the bounds each (below it, more chunks than ``want``)
+        low, high = 0.9 * (len(filled) - 1) / want, 1.0
+        for _ in range(10):  # to within a thousandth
             mid = (low + high) / 2
             if len(self._filled(size * mid, sessions, reach, cells * mid)) <= want:
                 high = mid
