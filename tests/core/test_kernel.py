@@ -165,21 +165,25 @@ def test_sars_against_scar_from_the_compiled_loop_are_numpys(every):
 
 @pytest.mark.parametrize(("k1", "f"), [(0, 7), (1, 7), (2, 7), (3, 7), (9, 7), (1, 1)])
 def test_running_sums_from_the_compiled_loop_are_numpys(k1, f):
-    """estimation_sums against the numpy steps (firm_shift, window_sums over the first pass's
-    moments): every firm's shift and every look-up, windows starting at the first session and
-    ending at the last, empty windows, days set aside, a return set aside that is missing, a
-    firm without days set aside, a firm without events, one firm alone; the models whose sums
-    the loop keeps in registers (0, 1 and 3 regressors), another, and one with more moments
-    (67) than it keeps on the stack."""
+    """estimation_sums against the numpy steps (the valid days, firm_shift, window_sums over the
+    first pass's moments): the valid days it writes (y and x finite, not set aside, as Local.of
+    finds them without the loop), every firm's shift and every look-up, windows starting at the
+    first session and ending at the last, empty windows, days set aside, a return set aside that
+    is missing, sessions without the regressors, a firm without days set aside, a firm without
+    events, one firm alone; the models whose sums the loop keeps in registers (0, 1 and 3
+    regressors), another, and one with more moments (67) than it keeps on the stack."""
     rng = np.random.default_rng(k1 + f)
     t, n = 300, 60
     returns = np.asfortranarray(rng.standard_normal((t, f)) * 0.02)
     returns[rng.random((t, f)) < 0.05] = np.nan
     y = returns - 0.0001  # the excess returns
     x = rng.standard_normal((t, k1)) * 0.01
+    x[rng.random(t) < 0.03] = np.nan  # sessions without the regressors (none without one: the mean model)
+    x_ok = np.isfinite(x).all(axis=1)
+    x = np.where(x_ok[:, None], x, 0.0)  # centred, zero where missing, as the first pass hands them
     blocked = np.asfortranarray(rng.random((t, f)) < 0.1)
     blocked[:, 0] = f == 1  # of several firms, the first has no day set aside (its sums skip the flags)
-    valid = np.isfinite(y) & ~blocked
+    valid = np.isfinite(y) & x_ok[:, None] & ~blocked
     assert valid.flags.f_contiguous
     starts = rng.integers(0, t, n)
     stops = np.minimum(starts + rng.integers(0, 120, n), t)
@@ -190,14 +194,18 @@ def test_running_sums_from_the_compiled_loop_are_numpys(k1, f):
     loc = SimpleNamespace(valid=valid, y=y, blocked=blocked, chunk=SimpleNamespace(returns=returns))
     shift = firm_shift(y, valid)
     expected = window_sums(_moments(loc, x, shift, pairs), (t, width, f), starts, stops, cols, block=64)
-    out, got = np.zeros((n, width)), np.empty(f)
+    out, got, written = np.zeros((n, width)), np.empty(f), np.ones((f, t), bool)
     at = np.array(pairs, np.int64).reshape(-1, 2)
-    kernel.compiled("estimation_sums")(valid.T, x, y.T, returns.T, blocked.T, starts, stops, cols, at, got, out)
+    kernel.compiled("estimation_sums")(written, x, x_ok, y.T, returns.T, blocked.T, starts, stops, cols, at, got, out)
+    np.testing.assert_array_equal(written, valid.T)
+    assert (~x_ok).any() == (k1 > 0) and not valid[~x_ok].any()  # sessions without the regressors: no firm's
     same_bits(shift, got)
     same_bits(expected, out)
     assert (expected[:, -1] > 0).any()  # returns were set aside
     with pytest.raises(ValueError, match="cols names a firm outside y"):
-        kernel.compiled("estimation_sums")(valid.T, x, y.T, returns.T, blocked.T, starts, stops, cols + f, at, got, out)
+        kernel.compiled("estimation_sums")(
+            written, x, x_ok, y.T, returns.T, blocked.T, starts, stops, cols + f, at, got, out
+        )
 
 
 def test_pairwise_sums_from_the_compiled_loop_are_numpys():

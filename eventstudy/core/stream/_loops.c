@@ -472,9 +472,11 @@ static inline __attribute__((always_inline)) void firm_sums(
     }
 }
 
-/* From firm-major arrays (``y``, ``valid``, ``returns`` and ``blocked``: firms x sessions): each
- * firm's ``shift``, the mean of its valid returns (their sum in numpy's pairwise order over the
- * firm's row, the others zero, over their number), and into ``out`` (events x moments, zero) the
+/* From firm-major arrays (``y``, ``returns`` and ``blocked``: firms x sessions): into ``valid``
+ * (firms x sessions) the valid days, where y is finite, the regressors too (``x_ok``) and the day
+ * is not ``blocked``; each firm's ``shift``, the mean of its valid returns (their sum in numpy's
+ * pairwise order over the firm's row, the others zero, over their number); and into ``out``
+ * (events x moments, zero) the
  * sum over the sessions [start, stop) of the event's firm's moments -- 1, x, x_i x_j (``pairs``;
  * each session's products once, in ``products``: sessions x pairs), y - shift, (y - shift) x,
  * (y - shift)^2, each where ``valid`` (zero elsewhere), and 1 where a return (finite) is
@@ -482,8 +484,9 @@ static inline __attribute__((always_inline)) void firm_sums(
  * after session. A firm at a time, its row read in order, up to the session its last event
  * needs (firm_sums); ``firm_lo``: where each firm's events start in ``by_start`` and
  * ``by_stop``, its events in the order of their starts and of their stops. */
-WIDE static void estimation_sums(const char *restrict valid, const double *restrict x0, const double *restrict y,
-                                 const double *restrict returns, const char *restrict blocked,
+WIDE static void estimation_sums(char *restrict valid, const double *restrict x0, const char *restrict x_ok,
+                                 const double *restrict y, const double *restrict returns,
+                                 const char *restrict blocked,
                                  const int64_t *restrict starts, const int64_t *restrict stops,
                                  const int64_t *restrict by_start, const int64_t *restrict by_stop,
                                  const int64_t *restrict firm_lo, const int64_t *restrict pairs,
@@ -495,12 +498,15 @@ WIDE static void estimation_sums(const char *restrict valid, const double *restr
         for (Py_ssize_t p = 0; p < n_pairs; p++)
             products[r * n_pairs + p] = x0[r * k1 + pairs[2 * p]] * x0[r * k1 + pairs[2 * p + 1]];
     for (Py_ssize_t c = 0; c < f; c++) {
-        const char *ok = valid + c * t, *aside = blocked + c * t;
+        char *ok = valid + c * t;
+        const char *aside = blocked + c * t;
         const double *yr = y + c * t, *rr = returns + c * t;
         int64_t count = 0;
-        for (Py_ssize_t r = 0; r < t; r++) {
-            masked[r] = ok[r] ? yr[r] : 0.0;
-            count += ok[r] != 0;
+        for (Py_ssize_t r = 0; r < t; r++) { /* the valid days as they are read: y finite, x too, not set aside */
+            char good = (char)((fabs(yr[r]) <= DBL_MAX) & (x_ok[r] != 0) & (aside[r] == 0));
+            ok[r] = good;
+            masked[r] = good ? yr[r] : 0.0;
+            count += good;
         }
         double s = (0.0 + pairwise_sum(masked, NULL, 0, t, 0)) / (double)(count > 1 ? count : 1);
         shift[c] = s;
@@ -1018,10 +1024,10 @@ static void order_by(const int64_t *keys, const int64_t *cols, Py_ssize_t n, Py_
 
 static PyObject *py_estimation_sums(PyObject *self, PyObject *args)
 {
-    ARGS("?(f,t) d(t,k) d(f,t) d(f,t) ?(f,t) q(n) q(n) q(n) q(p,2) d(f)! d(n,m)!",
-         "valid x0 y returns blocked starts stops cols pairs shift out")
+    ARGS("?(f,t)! d(t,k) ?(t) d(f,t) d(f,t) ?(f,t) q(n) q(n) q(n) q(p,2) d(f)! d(n,m)!",
+         "valid x0 x_ok y returns blocked starts stops cols pairs shift out")
     Py_ssize_t f = SIZE('f'), t = SIZE('t'), k1 = SIZE('k'), n = SIZE('n'), m = SIZE('m'), n_pairs = SIZE('p');
-    const int64_t *cols = a[7].data, *pairs = a[8].data;
+    const int64_t *cols = a[8].data, *pairs = a[9].data;
     if (m != 2 * (k1 + 1) + n_pairs + 2)
         FAIL("out must have a column for each moment: 2 (K + 1) + the pairs + 2");
     if (!inside(cols, n, f))
@@ -1036,10 +1042,10 @@ static PyObject *py_estimation_sums(PyObject *self, PyObject *args)
     int64_t *by_start = (int64_t *)(spill + m), *by_stop = by_start + n, *sorted = by_stop + n,
             *lo = sorted + n, *bucket = lo + f + 1;
     Py_BEGIN_ALLOW_THREADS
-    order_by(a[5].data, cols, n, t, f, by_start, lo, bucket, sorted);
-    order_by(a[6].data, cols, n, t, f, by_stop, lo, bucket, sorted);
-    estimation_sums(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data, by_start, by_stop,
-                    lo, pairs, a[9].data, a[10].data, masked, products, spill, t, f, k1, n_pairs);
+    order_by(a[6].data, cols, n, t, f, by_start, lo, bucket, sorted);
+    order_by(a[7].data, cols, n, t, f, by_stop, lo, bucket, sorted);
+    estimation_sums(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data, a[7].data, by_start,
+                    by_stop, lo, pairs, a[10].data, a[11].data, masked, products, spill, t, f, k1, n_pairs);
     Py_END_ALLOW_THREADS
     return done(&held, scratch, 0);
 }
@@ -1154,8 +1160,8 @@ static PyMethodDef METHODS[] = {
     {"place_codes", py_place_codes, METH_VARARGS,
      "place_codes(keys, est_at, missing, u, rank, near): place_ranks from 32-bit keys (row_codes)."},
     {"estimation_sums", py_estimation_sums, METH_VARARGS,
-     "estimation_sums(valid, x0, y, returns, blocked, starts, stops, cols, pairs, shift, out): each firm's shift and "
-     "its estimation windows' sums (firms x sessions)."},
+     "estimation_sums(valid, x0, x_ok, y, returns, blocked, starts, stops, cols, pairs, shift, out): each firm's "
+     "valid days, its shift and its estimation windows' sums (firms x sessions)."},
     {"grid_residuals", py_grid_residuals, METH_VARARGS,
      "grid_residuals(y, valid, x, pos, cols, grid, in_est, shift, x_mean, theta, estimated, ar, ok, counts): the ARs."},
     {"compare_sars", py_compare_sars, METH_VARARGS,

@@ -163,7 +163,7 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
     if plan.kernel:
         m, shift = np.zeros((len(chunk), width)), np.empty(f)
         at = np.array(pairs, np.int64).reshape(-1, 2)
-        firm_major = (valid.T, x0, y.T, np.asfortranarray(chunk.returns).T, loc.blocked.T)
+        firm_major = (valid.T, x0, x_ok, y.T, np.asfortranarray(chunk.returns).T, loc.blocked.T)  # valid: written
         kernel.compiled("estimation_sums")(*firm_major, a, b, chunk.col, at, shift, m)
     else:
         shift = firm_shift(y, valid)

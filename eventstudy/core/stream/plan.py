@@ -121,7 +121,9 @@ class Local:
     @classmethod
     def of(cls, plan: Plan, chunk: Chunk, valid: BoolArray | None = None) -> Local:
         """The chunk's sessions; ``valid``, when the first pass has found them, its valid days
-        (then nothing is set aside again)."""
+        (then nothing is set aside again). In the first pass with the compiled loops, ``valid`` is
+        left for the running sums to write as they read y (estimation_sums: a pass over the
+        chunk's returns fewer)."""
         x, rf, mkt = plan.design()
         lo, hi = _reached(chunk.pos, plan.reach, plan.sessions)
         # firm-major, as the passes read them (a copy only where they are not), y and the estimates' returns alike
@@ -143,6 +145,8 @@ class Local:
             inside = (days >= 0) & (days < t)
             days += (chunk.col[many] * t)[:, None]  # each day's place in the firm-major block
             blocked.ravel(order="F")[days[inside]] = True  # a view: one index, not two
+        if plan.kernel:
+            return cls(chunk, y, x, np.empty((t, f), bool, order="F"), blocked, lo)
         valid = np.isfinite(y)  # firm-major as y; the steps below in place, with no array of their own
         valid &= np.isfinite(x).all(axis=1)[:, None]
         np.greater(valid, blocked, out=valid)  # and not blocked
