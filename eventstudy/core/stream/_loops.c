@@ -749,18 +749,33 @@ static inline __attribute__((always_inline)) double block_sum(const double *a, c
     return res;
 }
 
+/* numpy's pairwise summation of a contiguous row (``pairwise_sum`` in numpy's loops_utils.h): up
+ * to 128 values as block_sum adds them, more split in two at a multiple of 8, each half summed so
+ * and the two added. One function for each kind of value (the values; their squares; the products
+ * a[i] b[i]), each with a loop built for it alone (with a test of the kind in it, lag_products'
+ * products took twice the time). */
+#define PAIRWISE(NAME, B, SQUARES, B_AFTER, NONNULL)                                                                  \
+    WIDE NONNULL static double NAME(const double *a, const double *b, Py_ssize_t n)                                   \
+    {                                                                                                                 \
+        if (n <= 128)                                                                                                 \
+            return block_sum(a, B, 0, n, SQUARES);                                                                    \
+        Py_ssize_t half = n / 2;                                                                                      \
+        half -= half % 8;                                                                                             \
+        return NAME(a, B, half) + NAME(a + half, B_AFTER, n - half);                                                  \
+    }
+PAIRWISE(pairwise_values, NULL, 0, NULL, __attribute__((nonnull(1))))
+PAIRWISE(pairwise_squares, NULL, 1, NULL, __attribute__((nonnull(1))))
+PAIRWISE(pairwise_products, b, 0, b + half, __attribute__((nonnull(1, 2))))
+#undef PAIRWISE
+
 /* The sum of a[lo : lo + n] (of the squares when ``squares``; of the products a[i] b[i] when ``b``
- * is not NULL) in numpy's order: its pairwise summation of a contiguous row (``pairwise_sum`` in
- * numpy's loops_utils.h): up to 128 values as block_sum adds them, more split in two at a multiple
- * of 8, each half summed so and the two added. A reduction adds the result to 0.0 (np.add.reduce's
- * start), which its callers do. */
+ * is not NULL) in numpy's order (pairwise_values, pairwise_squares, pairwise_products). A reduction
+ * adds the result to 0.0 (np.add.reduce's start), which its callers do. */
 WIDE static double pairwise_sum(const double *a, const double *b, Py_ssize_t lo, Py_ssize_t n, int squares)
 {
-    if (n <= 128)
-        return block_sum(a, b, lo, n, squares);
-    Py_ssize_t half = n / 2;
-    half -= half % 8;
-    return pairwise_sum(a, b, lo, half, squares) + pairwise_sum(a, b, lo + half, n - half, squares);
+    if (b)
+        return pairwise_products(a + lo, b + lo, n);
+    return squares ? pairwise_squares(a + lo, NULL, n) : pairwise_values(a + lo, NULL, n);
 }
 
 /* r-bar's sums of products at each distance d < lags of a table (s positions x l days; r-bar's
@@ -775,7 +790,7 @@ WIDE static void lag_products(const double *table, Py_ssize_t s, Py_ssize_t l, P
     for (Py_ssize_t p = 0; p < s; p++)
         for (Py_ssize_t d = 0; d < lags && p + d < s; d++) {
             Py_ssize_t n = l > d ? l - d : 0;
-            double r = pairwise_sum(table + p * l + (n ? d : 0), table + (p + d) * l, 0, n, 0);
+            double r = pairwise_products(table + p * l + (n ? d : 0), table + (p + d) * l, n);
             out[d] = p == 0 ? r : out[d] + r;
         }
 }
