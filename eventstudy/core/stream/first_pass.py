@@ -101,6 +101,28 @@ def window_sums(
     return out
 
 
+SINGULAR = 1e-12  # _batched_inverse's bound on the correlation form's determinant
+
+
+def _inverse(xtx: Float64Array) -> Float64Array:
+    """:func:`~eventstudy.core.models._batched_inverse` of each K × K matrix; the market model's
+    2 × 2 ones in closed form, (d, −b; −c, a) / (ad − bc), judged singular as there: the
+    determinant of the correlation form (each entry over the square roots of its two diagonal
+    ones) below 1e-12. LAPACK's routines, a call for each matrix, took 0.19 s of a thread at
+    1,000,000 firm-events. The two differ in the last bits at most (both engines' tests hold to
+    1e-10 of statsmodels' OLS)."""
+    if xtx.shape[1:] != (2, 2):
+        return _batched_inverse(xtx)
+    a, b, c, d = xtx[:, 0, 0], xtx[:, 0, 1], xtx[:, 1, 0], xtx[:, 1, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s0, s1 = 1.0 / np.sqrt(a), 1.0 / np.sqrt(d)
+        det = (a * s0 * s0) * (d * s1 * s1) - (b * s0 * s1) * (c * s1 * s0)
+        ok = np.isfinite(det) & (det > SINGULAR)
+        full = np.where(ok, a * d - b * c, np.nan)
+        out = np.stack([d, -b, -c, a], axis=1) / full[:, None]
+    return out.reshape(-1, 2, 2)
+
+
 def firm_shift(y: Float64Array, valid: BoolArray) -> Float64Array:
     """Each firm's mean valid return (``y``: sessions × firms): the sum of its row of sessions,
     the others zero, in numpy's pairwise order, over their number — as the compiled running sums
@@ -180,7 +202,7 @@ def estimate(plan: Plan, chunk: Chunk) -> Estimates:
     with np.errstate(invalid="ignore", divide="ignore"):
         tss = yty - xty[:, 0] ** 2 / n_obs
         if plan.model.estimated:
-            xtx_inv = _batched_inverse(xtx)
+            xtx_inv = _inverse(xtx)
             theta = np.matmul(xtx_inv, xty[:, :, None])[:, :, 0]
             ssr = yty - np.einsum("nk,nk->n", theta, xty)
         else:
