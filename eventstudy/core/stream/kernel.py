@@ -1,9 +1,10 @@
 """The streamed passes' heaviest loops, compiled: the C extension ``_loops`` (``_loops.c`` beside
 this file), built when the package is installed where a C compiler is (``setup.py``; left out where
 none is, and the numpy steps run). They are the first pass's running sums of every estimation window
-(``estimation_sums``), and the second pass's ARs on the grid (``grid_residuals``), each row's sort
-keys (``row_codes``, 32-bit, or ``row_keys``, 64-bit; numpy sorts them) and the ranks from their
-order (``place_codes``, ``place_ranks``), GRANK's comparisons of each row's SARs with its SCAR* and
+(``estimation_sums``, which marks the valid days as it reads each firm's row), and the second
+pass's ARs on the grid (``grid_residuals``), each row's sort keys (``row_codes``, 32-bit, or
+``row_keys``, 64-bit; numpy sorts them) and the ranks from their order (``place_codes``,
+``place_ranks``), GRANK's comparisons of each row's SARs with its SCAR* and
 their weighted sums over the rows (``compare_sars``, each row's SARs worked out as it is read), and
 r̄'s standardized rows summed by calendar position, each row standardized where it is read
 (``rbar_sums``; with numpy's pairwise sums, ``pairwise_sum``; ``standardized_rows`` gives the rows
