@@ -394,7 +394,7 @@ WIDE static int columns_inside(const void *keys, int narrow, Py_ssize_t n, Py_ss
 
 /* ---- the first pass's running sums -------------------------------------------------------- */
 
-WIDE static double pairwise_sum(const double *a, const double *b, Py_ssize_t lo, Py_ssize_t n, int squares);
+WIDE static double pairwise_sum(const double *a, Py_ssize_t lo, Py_ssize_t n, int squares);
 
 enum { MOST_MOMENTS = 64 }; /* the moments of a firm's running sums kept on the stack: 2 (K + 1) + K (K + 1) / 2 + 2 */
 
@@ -476,13 +476,12 @@ static inline __attribute__((always_inline)) void firm_sums(
  * (firms x sessions) the valid days, where y is finite, the regressors too (``x_ok``) and the day
  * is not ``blocked``; each firm's ``shift``, the mean of its valid returns (their sum in numpy's
  * pairwise order over the firm's row, the others zero, over their number); and into ``out``
- * (events x moments, zero) the
- * sum over the sessions [start, stop) of the event's firm's moments -- 1, x, x_i x_j (``pairs``;
- * each session's products once, in ``products``: sessions x pairs), y - shift, (y - shift) x,
- * (y - shift)^2, each where ``valid`` (zero elsewhere), and 1 where a return (finite) is
- * ``blocked`` for another event -- as S[stop] - S[start] of the running sums S, added session
- * after session. A firm at a time, its row read in order, up to the session its last event
- * needs (firm_sums); ``firm_lo``: where each firm's events start in ``by_start`` and
+ * (events x moments, zero) the sum over the sessions [start, stop) of the event's firm's moments
+ * -- 1, x, x_i x_j (``pairs``; each session's products once, in ``products``: sessions x pairs),
+ * y - shift, (y - shift) x, (y - shift)^2, each where ``valid`` (zero elsewhere), and 1 where a
+ * return (finite) is ``blocked`` for another event -- as S[stop] - S[start] of the running sums S,
+ * added session after session. A firm at a time, its row read in order, up to the session its
+ * last event needs (firm_sums); ``firm_lo``: where each firm's events start in ``by_start`` and
  * ``by_stop``, its events in the order of their starts and of their stops. */
 WIDE static void estimation_sums(char *restrict valid, const double *restrict x0, const char *restrict x_ok,
                                  const double *restrict y, const double *restrict returns,
@@ -508,7 +507,7 @@ WIDE static void estimation_sums(char *restrict valid, const double *restrict x0
             masked[r] = good ? yr[r] : 0.0;
             count += good;
         }
-        double s = (0.0 + pairwise_sum(masked, NULL, 0, t, 0)) / (double)(count > 1 ? count : 1);
+        double s = (0.0 + pairwise_sum(masked, 0, t, 0)) / (double)(count > 1 ? count : 1);
         shift[c] = s;
         /* most firms have no days blocked: their returns need not be read */
         int any_blocked = memchr(aside, 1, (size_t)t) != NULL;
@@ -732,7 +731,7 @@ static inline double value_at(const double *a, const double *b, Py_ssize_t i, in
 /* numpy's sum of at most 128 values: fewer than 8 one after another from 0.0, else 8 running sums
  * added as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)) and the rest one after another
  * (numpy starts the 8 sums at the first 8 values; from 0.0 they differ at most in the sign of a
- * zero sum, which the reduction's 0.0 + result takes away). Inlined into pairwise_sum's builds
+ * zero sum, which the reduction's 0.0 + result takes away). Inlined into the pairwise sums' builds
  * for each instruction set, so that the eight sums are one vector's lanes (each lane's additions
  * in the same order): rbar_sums took 18 % less time than with it built for the oldest set only. */
 static inline __attribute__((always_inline)) double block_sum(const double *a, const double *b, Py_ssize_t lo,
@@ -782,13 +781,11 @@ PAIRWISE(pairwise_squares, NULL, 1, NULL, __attribute__((nonnull(1))))
 PAIRWISE(pairwise_products, b, 0, b + half, __attribute__((nonnull(1, 2))))
 #undef PAIRWISE
 
-/* The sum of a[lo : lo + n] (of the squares when ``squares``; of the products a[i] b[i] when ``b``
- * is not NULL) in numpy's order (pairwise_values, pairwise_squares, pairwise_products). A reduction
- * adds the result to 0.0 (np.add.reduce's start), which its callers do. */
-WIDE static double pairwise_sum(const double *a, const double *b, Py_ssize_t lo, Py_ssize_t n, int squares)
+/* The sum of a[lo : lo + n] (of the squares when ``squares``) in numpy's order (pairwise_values,
+ * pairwise_squares; lag_products takes pairwise_products itself). A reduction adds the result to
+ * 0.0 (np.add.reduce's start), which its callers do. */
+WIDE static double pairwise_sum(const double *a, Py_ssize_t lo, Py_ssize_t n, int squares)
 {
-    if (b)
-        return pairwise_products(a + lo, b + lo, n);
     return squares ? pairwise_squares(a + lo, NULL, n) : pairwise_values(a + lo, NULL, n);
 }
 
@@ -822,10 +819,10 @@ static inline int standardized_row(const double *row, Py_ssize_t length, double 
         zr[d] = finite[d] ? v : 0.0;
         count += finite[d];
     }
-    double mean = (0.0 + pairwise_sum(zr, NULL, 0, length, 0)) / (double)(count > 1 ? count : 1);
+    double mean = (0.0 + pairwise_sum(zr, 0, length, 0)) / (double)(count > 1 ? count : 1);
     for (Py_ssize_t d = 0; d < length; d++) /* numpy's z x valid: where not valid a zero with the sign it gives */
         zr[d] = finite[d] ? zr[d] - mean : (zr[d] - mean) * 0.0;
-    double norm = sqrt(0.0 + pairwise_sum(zr, NULL, 0, length, 1));
+    double norm = sqrt(0.0 + pairwise_sum(zr, 0, length, 1));
     int good = count >= 3 && norm > 0;
     double scale = good ? 1.0 / norm : 0.0;
     double weight = good ? 1.0 / sqrt((double)count) : 0.0;
@@ -1176,7 +1173,7 @@ static PyObject *py_pairwise_sum(PyObject *self, PyObject *args)
     Py_ssize_t lo = a[1].value, n = a[2].value;
     if (lo < 0 || n < 0 || lo + n > SIZE('l'))
         FAIL("a[lo : lo + n] is not inside a");
-    double sum = pairwise_sum(a[0].data, NULL, lo, n, (int)a[3].value);
+    double sum = pairwise_sum(a[0].data, lo, n, (int)a[3].value);
     release(&held);
     return PyFloat_FromDouble(sum);
 }
