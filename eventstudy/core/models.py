@@ -226,18 +226,22 @@ def residual_variance(ssr: Float64Array, tss: Float64Array, dof: Float64Array) -
         return np.where(ssr > PERFECT_FIT * tss, ssr / dof, np.where(np.isnan(ssr), np.nan, 0.0))
 
 
+SINGULAR = 1e-12
+"""The determinant of X′X's correlation form below which a fit is singular (:func:`_batched_inverse`)."""
+
+
 def _batched_inverse(xtx: Float64Array) -> Float64Array:
     """Inverse of each K × K matrix; NaN where one is (numerically) singular.
 
     Singularity is judged on the correlation form D^{-1/2} X′X D^{-1/2} (D its diagonal): its
-    determinant lies in [0, 1] whatever the scale of the regressors, and one below 1e-12 means
+    determinant lies in [0, 1] whatever the scale of the regressors, and one below :data:`SINGULAR` means
     a regressor is (nearly) a combination of the others — e.g. a benchmark that never moved."""
     out = np.full_like(xtx, np.nan)
     diag = np.einsum("nkk->nk", xtx)
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = 1.0 / np.sqrt(diag)
         det = np.linalg.det(xtx * scale[:, :, None] * scale[:, None, :]) if len(xtx) else np.array([])
-    ok = np.isfinite(det) & (det > 1e-12)
+    ok = np.isfinite(det) & (det > SINGULAR)
     if ok.any():
         out[ok] = np.linalg.inv(xtx[ok])
     return out

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..._typing import BoolArray, Float64Array, IntArray
 from .. import exclusions
-from ..models import _batched_inverse, residual_variance
+from ..models import SINGULAR, _batched_inverse, residual_variance
 from . import kernel
 from .plan import Chunk, Local, Plan, Rows, _flat_index, _take
 
@@ -101,16 +101,13 @@ def window_sums(
     return out
 
 
-SINGULAR = 1e-12  # _batched_inverse's bound on the correlation form's determinant
-
-
 def _inverse(xtx: Float64Array) -> Float64Array:
     """:func:`~eventstudy.core.models._batched_inverse` of each K × K matrix; the market model's
     2 × 2 ones in closed form, (d, −b; −c, a) / (ad − bc), judged singular as there: the
     determinant of the correlation form (each entry over the square roots of its two diagonal
-    ones) below 1e-12. LAPACK's routines, a call for each matrix, took 0.19 s of a thread at
-    1,000,000 firm-events. The two differ in the last bits at most (both engines' tests hold to
-    1e-10 of statsmodels' OLS)."""
+    ones) below :data:`~eventstudy.core.models.SINGULAR`. LAPACK's routines, a call for each
+    matrix, took 0.19 s of a thread at 1,000,000 firm-events. The two differ in the last bits at
+    most (both engines' tests hold to 1e-10 of statsmodels' OLS)."""
     if xtx.shape[1:] != (2, 2):
         return _batched_inverse(xtx)
     a, b, c, d = xtx[:, 0, 0], xtx[:, 0, 1], xtx[:, 1, 0], xtx[:, 1, 1]
